@@ -1,0 +1,272 @@
+#!/bin/bash
+# bench/run.sh: the end-to-end SMTP benchmark of issue 2 (Estafeta against Postfix).
+# Starts, under one temporary directory, a private Postfix (Debian's package: virtual(8) into
+# Maildir, chroot off, no DNS), Estafeta (`estafeta -c DIR start-fg`) and smtp-sink, each on a
+# free 127.0.0.1 port; drives each with the same load (smtp-source per message and with -d, and
+# bench/smtp_pipeline_load with DATA and with BDAT) and measures msgs/s from the first connect
+# until every acknowledged message is a file in MAILDIR/new (bench/measure.py). smtp-sink has no
+# disk, so its row is the client's ceiling. Prints a markdown table (for bench/RESULTS.md).
+# Installs and builds nothing; stops what it started (by pid) and removes its temp dir on exit.
+#
+# usage: bench/run.sh [--quick] [--build-dir DIR] [--servers postfix,estafeta,sink]
+#                     [--repeat N] [--small-count N] [--large-count N] [--keep]
+set -euo pipefail
+
+usage() {
+  sed -n '11,12p' "$0" | sed 's/^# //' >&2
+  exit 2
+}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(dirname "$HERE")
+BUILD_DIR=$REPO/build
+QUICK=0
+SERVERS=postfix,estafeta,sink
+REPEAT=1
+SMALL_COUNT=5000
+LARGE_COUNT=1000
+KEEP=0
+ORIG_ARGS="$*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --build-dir) BUILD_DIR=$(cd "${2:?}" && pwd); shift ;;
+    --servers) SERVERS=${2:?}; shift ;;
+    --repeat) REPEAT=${2:?}; shift ;;
+    --small-count) SMALL_COUNT=${2:?}; shift ;;
+    --large-count) LARGE_COUNT=${2:?}; shift ;;
+    --keep) KEEP=1 ;;
+    *) usage ;;
+  esac
+  shift
+done
+
+ESTAFETA=$BUILD_DIR/estafeta
+LOADGEN=$BUILD_DIR/bench/smtp_pipeline_load
+PY=/usr/bin/python3
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+has_server() { case ",$SERVERS," in *,"$1",*) return 0 ;; *) return 1 ;; esac; }
+
+# ---- tools -----------------------------------------------------------------------------
+for tool in postfix postconf smtp-source smtp-sink; do
+  command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
+  command -v "$tool" >/dev/null 2>&1 ||
+    die "$tool not found: install Debian's postfix package (see README setup)"
+done
+[ -x "$PY" ] || die "$PY not found"
+[ -x "$LOADGEN" ] || die "$LOADGEN not found: build the bench targets (ninja -C $BUILD_DIR)"
+if has_server estafeta; then
+  [ -x "$ESTAFETA" ] || die "$ESTAFETA not found: build it, or pass --build-dir or --servers"
+fi
+
+# ---- temp dir and cleanup --------------------------------------------------------------
+TMP=$(mktemp -d /tmp/estafeta-bench.XXXXXX)
+chmod 755 "$TMP"
+EST_PID=""
+SINK_PID=""
+PF_STARTED=0
+PF_CONF=$TMP/postfix/etc
+PF_SPOOL=$TMP/postfix/spool
+
+wait_gone() {  # wait_gone PID SECONDS: true once PID has exited
+  local pid=$1 n=$(($2 * 10))
+  while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
+cleanup() {
+  set +e
+  if [ -n "$EST_PID" ]; then
+    kill -TERM "$EST_PID" 2>/dev/null
+    wait_gone "$EST_PID" 15 || kill -KILL "$EST_PID" 2>/dev/null
+    wait "$EST_PID" 2>/dev/null
+  fi
+  if [ -n "$SINK_PID" ]; then
+    kill -TERM "$SINK_PID" 2>/dev/null
+    wait "$SINK_PID" 2>/dev/null
+  fi
+  if [ "$PF_STARTED" = 1 ]; then
+    local mpid
+    mpid=$(tr -d ' ' <"$PF_SPOOL/pid/master.pid" 2>/dev/null)
+    postfix -c "$PF_CONF" stop >/dev/null 2>&1
+    if [ -n "$mpid" ] && ! wait_gone "$mpid" 20; then
+      kill -TERM "$mpid" 2>/dev/null
+      wait_gone "$mpid" 5
+    fi
+  fi
+  if [ "$KEEP" = 1 ]; then
+    echo "run.sh: kept $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Three free loopback ports, held open together so they differ.
+read -r PF_PORT EST_PORT SINK_PORT < <($PY -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+
+wait_banner() {  # wait_banner PORT SECONDS: true once a 220 greeting arrives
+  $PY - "$1" "$2" <<'EOF'
+import socket, sys, time
+port, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            if s.recv(512).startswith(b"220"):
+                s.sendall(b"QUIT\r\n")
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+EOF
+}
+
+RCPT=bench@localhost
+HELO=localhost
+
+# ---- Postfix ---------------------------------------------------------------------------
+start_postfix() {
+  mkdir -p "$PF_CONF" "$PF_SPOOL" "$TMP/postfix/data" "$TMP/postfix/mail"
+  chown 65534:65534 "$TMP/postfix/mail"
+  chmod 755 "$TMP/postfix" "$PF_CONF" "$TMP/postfix/mail"
+  cp /etc/postfix/master.cf "$PF_CONF/master.cf"
+  : >"$PF_CONF/main.cf"
+  printf '%s\n' "$RCPT bench/Maildir/" >"$PF_CONF/vmailbox"
+  local pc="postconf -c $PF_CONF"
+  $pc -e "compatibility_level = 3.6" \
+    "queue_directory = $PF_SPOOL" \
+    "data_directory = $TMP/postfix/data" \
+    "meta_directory = /etc/postfix" \
+    "mail_owner = postfix" "setgid_group = postdrop" \
+    "myhostname = bench.localdomain" "mydomain = localdomain" \
+    "mydestination =" "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
+    "mynetworks = 127.0.0.0/8" \
+    "virtual_mailbox_domains = localhost" \
+    "virtual_mailbox_base = $TMP/postfix/mail" \
+    "virtual_mailbox_maps = texthash:$PF_CONF/vmailbox" \
+    "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" \
+    "alias_maps =" "alias_database =" "local_recipient_maps =" \
+    "smtp_dns_support_level = disabled" "smtpd_peername_lookup = no" \
+    "maillog_file = $TMP/postfix/maillog" "maillog_file_prefixes = $TMP" \
+    "biff = no"
+  # chroot off for every service; our listener instead of port 25, same session cap as
+  # Estafeta's (maxproc 150).
+  postconf -c "$PF_CONF" -F '*/*/chroot = n'
+  postconf -c "$PF_CONF" -MX smtp/inet
+  postconf -c "$PF_CONF" -Me "127.0.0.1:$PF_PORT/inet = 127.0.0.1:$PF_PORT inet n - n - 150 smtpd"
+  postfix -c "$PF_CONF" set-permissions >/dev/null 2>&1 || true
+  # postfix reports errors on stderr only to a terminal: run it under script(1).
+  script -qec "postfix -c $PF_CONF start" /dev/null >"$TMP/postfix/start.log" 2>&1 ||
+    { cat "$TMP/postfix/start.log" >&2; die "postfix did not start"; }
+  PF_STARTED=1
+  wait_banner "$PF_PORT" 30 || { cat "$TMP/postfix/start.log" >&2; die "postfix not answering"; }
+}
+postfix_pids() { tr -d ' ' <"$PF_SPOOL/pid/master.pid"; }
+postfix_idle() {  # queue empty
+  [ -z "$(find "$PF_SPOOL/incoming" "$PF_SPOOL/active" "$PF_SPOOL/maildrop" -type f 2>/dev/null | head -1)" ]
+}
+
+# ---- Estafeta --------------------------------------------------------------------------
+start_estafeta() {
+  local d=$TMP/estafeta owner=estafeta
+  id estafeta >/dev/null 2>&1 || owner=nobody
+  mkdir -p "$d/etc"
+  chmod 755 "$d" "$d/etc"
+  cat >"$d/etc/main.cf" <<EOF
+queue_directory = $d/spool
+mail_spool_directory = $d/mail
+myhostname = bench.localdomain
+mydomain = localdomain
+mydestination = localhost
+mynetworks = 127.0.0.0/8
+maillog_file = $d/maillog
+mail_owner = $owner
+EOF
+  echo "127.0.0.1:$EST_PORT inet n - n - 150 smtpd" >"$d/etc/master.cf"
+  "$ESTAFETA" -c "$d/etc" start-fg >"$d/stdout.log" 2>&1 &
+  EST_PID=$!
+  wait_banner "$EST_PORT" 30 || { cat "$d/stdout.log" >&2; die "estafeta not answering"; }
+}
+estafeta_idle() {
+  [ -z "$(find "$TMP/estafeta/spool/incoming" "$TMP/estafeta/spool/active" -type f 2>/dev/null | head -1)" ]
+}
+
+start_sink() {
+  smtp-sink -u nobody "127.0.0.1:$SINK_PORT" 1000 >"$TMP/sink.log" 2>&1 &
+  SINK_PID=$!
+  wait_banner "$SINK_PORT" 10 || die "smtp-sink not answering"
+}
+
+# ---- the matrix ------------------------------------------------------------------------
+if [ "$QUICK" = 1 ]; then
+  SESSIONS=(10); SIZES=(1024); LOADS=(source-d pipeline)
+  SMALL_COUNT=${SMALL_COUNT_QUICK:-500}
+else
+  SESSIONS=(1 10 100); SIZES=(1024 102400); LOADS=(source source-d pipeline bdat)
+fi
+
+has_server postfix && start_postfix
+has_server estafeta && start_estafeta
+has_server sink && start_sink
+
+RESULTS=$TMP/results.jsonl
+: >"$RESULTS"
+CLIENT_LOG=$TMP/client.log
+
+measure() {  # measure SERVER LOAD SESSIONS SIZE COUNT REPEAT
+  local server=$1 load=$2 sess=$3 size=$4 count=$5 rep=$6 port maildir="" pids="" cmd
+  case $server in
+    postfix) port=$PF_PORT; maildir=$TMP/postfix/mail/bench/Maildir; pids=$(postfix_pids) ;;
+    estafeta) port=$EST_PORT; maildir=$TMP/estafeta/mail/bench/Maildir; pids=$EST_PID ;;
+    sink) port=$SINK_PORT; pids=$SINK_PID ;;
+  esac
+  local common=(-s "$sess" -m "$count" -l "$size" -f "$RCPT" -t "$RCPT" -M "$HELO")
+  case $load in
+    source) cmd=(smtp-source "${common[@]}" "127.0.0.1:$port") ;;
+    source-d) cmd=(smtp-source -d "${common[@]}" "127.0.0.1:$port") ;;
+    pipeline) cmd=("$LOADGEN" "${common[@]}" "127.0.0.1:$port") ;;
+    bdat) cmd=("$LOADGEN" -B "${common[@]}" "127.0.0.1:$port") ;;
+  esac
+  local margs=(--messages "$count" --pids "$pids" --log "$CLIENT_LOG")
+  [ -n "$maildir" ] && margs+=(--maildir "$maildir")
+  local json
+  json=$($PY "$HERE/measure.py" "${margs[@]}" -- "${cmd[@]}") || true
+  [ -n "$json" ] || json='{"ok": false}'
+  printf '{"server": "%s", "load": "%s", "sessions": %s, "size": %s, "repeat": %s, "m": %s}\n' \
+    "$server" "$load" "$sess" "$size" "$rep" "$json" >>"$RESULTS"
+  printf '%-8s %-8s s=%-3s %6sB  %s\n' "$server" "$load" "$sess" "$size" "$json" >&2
+  # Reset for the next row: let the queue drain, then empty the Maildir.
+  local n=300
+  case $server in
+    postfix) while [ $n -gt 0 ] && ! postfix_idle; do sleep 0.1; n=$((n - 1)); done ;;
+    estafeta) while [ $n -gt 0 ] && ! estafeta_idle; do sleep 0.1; n=$((n - 1)); done ;;
+  esac
+  [ -n "$maildir" ] && [ -d "$maildir/new" ] && find "$maildir/new" -type f -delete
+  sleep 1  # let TIME_WAIT connections and the delivery agents settle
+}
+
+for load in "${LOADS[@]}"; do
+  for sess in "${SESSIONS[@]}"; do
+    for size in "${SIZES[@]}"; do
+      count=$SMALL_COUNT
+      [ "$size" -gt 10000 ] && count=$LARGE_COUNT
+      for rep in $(seq 1 "$REPEAT"); do
+        for server in postfix estafeta sink; do
+          has_server "$server" || continue
+          [ "$server" = sink ] && [ "$load" = bdat ] && continue  # smtp-sink has no BDAT
+          measure "$server" "$load" "$sess" "$size" "$count" "$rep"
+        done
+      done
+    done
+  done
+done
+
+echo "run.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+$PY "$HERE/report.py" --command "bench/run.sh $ORIG_ARGS" "$RESULTS"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what Estafeta needs from Debian 12's packages, creates the mail_owner user when
+# run as root, and builds into build/ (and, with --fuzz, the libFuzzer targets into
+# build-fuzz/ with clang). Idempotent: run it as often as you like.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libasio-dev libfmt-dev libssl-dev liblmdb-dev lmdb-utils libpcre2-dev libpq-dev
+  libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev
+  python3 openssl swaks postfix postfix-pcre postfix-lmdb dnsmasq-base redis-server
+  postgresql procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages (run as root to install): ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix's package must not start or configure a system instance for us.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get install -y --no-install-recommends "${missing[@]}" ||
+    { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+fi
+
+# The unprivileged user that every network-facing process runs as (mail_owner).
+if [ "$(id -u)" -eq 0 ] && ! id estafeta >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin estafeta
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build
+
+if [ "${1:-}" = "--fuzz" ]; then
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DESTAFETA_FUZZ=ON >/dev/null
+  ninja -C build-fuzz $(cd fuzz && ls *_fuzz.cc 2>/dev/null | sed 's/\.cc$//')
+fi

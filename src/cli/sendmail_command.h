@@ -1,0 +1,17 @@
+// The Sendmail-compatible command line: `sendmail`, `mailq` and `newaliases` (by argv[0]
+// or as `estafeta sendmail|mailq|newaliases`). What is built: -bs (one SMTP session on
+// stdin/stdout), -bd/-bD (the daemon). What is not built yet says so and exits 69
+// (EX_UNAVAILABLE): message submission from stdin (-t -i -f -F), -bp/mailq, -bi/newaliases
+// and -q queue runs arrive with the queue manager issue.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace estafeta::cli {
+
+/// `name` is "sendmail", "mailq" or "newaliases".
+int run_sendmail_command(const std::string& name, std::string config_dir,
+                         const std::vector<std::string>& args);
+
+}  // namespace estafeta::cli

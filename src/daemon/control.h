@@ -1,0 +1,16 @@
+// The control commands of `estafeta`, in Postfix's convention: start (daemonize), start-fg,
+// stop, reload, status. They find the running supervisor through
+// <queue_directory>/pid/master.pid (locked by the supervisor while it runs).
+#pragma once
+
+#include <string>
+
+namespace estafeta::daemon {
+
+int command_start(const std::string& config_dir);
+int command_start_foreground(const std::string& config_dir);
+int command_stop(const std::string& config_dir);
+int command_reload(const std::string& config_dir);
+int command_status(const std::string& config_dir);
+
+}  // namespace estafeta::daemon

@@ -1,0 +1,77 @@
+// inetd mode (see inetd.h).
+#include "daemon/inetd.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "daemon/privileges.h"
+#include "daemon/runtime.h"
+#include "daemon/smtpd_session.h"
+
+namespace estafeta::daemon {
+namespace {
+
+// The inetd peer when stdin is a TCP socket; otherwise a local submission.
+smtp::ClientInfo stdin_client() {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(STDIN_FILENO, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+      (addr.ss_family == AF_INET || addr.ss_family == AF_INET6)) {
+    asio::ip::tcp::endpoint endpoint;
+    std::memcpy(endpoint.data(), &addr, len);
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    return {address.to_string(), "unknown", endpoint.port()};
+  }
+  return {"127.0.0.1", "localhost", 0};
+}
+
+}  // namespace
+
+int run_inetd_session(const std::string& config_dir) {
+  std::string report;
+  auto runtime = load_runtime(config_dir, &report);
+  std::fputs(report.c_str(), stderr);
+  if (!runtime.ok()) return 1;
+  const auto& config = *runtime->config;
+  std::string error;
+  std::shared_ptr<log::Sink> sink;
+  if (!config.get("maillog_file").empty()) {
+    sink = log::make_file_sink(config.get("maillog_file"), config.get("myhostname"), &error);
+  }
+  if (!sink) sink = log::make_syslog_sink();
+  log::Logger log(sink, config.get("syslog_name") + "/smtpd");
+  if (auto dropped = drop_privileges(runtime->mail_owner); !dropped.ok()) {
+    log.fatal(dropped.error().message);
+    std::fprintf(stderr, "estafeta: fatal: %s\n", dropped.error().message.c_str());
+    return 1;
+  }
+  auto spool = queue::Spool::open({runtime->queue_directory, 2});
+  if (!spool.ok()) {
+    log.fatal(spool.error().message);
+    std::fprintf(stderr, "estafeta: fatal: %s\n", spool.error().message.c_str());
+    return 1;
+  }
+  asio::io_context io(1);
+  SmtpdSettings settings = *runtime->default_smtpd;
+  settings.session.starttls_available = false;  // no TLS over a pipe
+  settings.session.tls_required = false;
+  SessionEnvironment env{io, log, *spool.value(), settings, nullptr};
+  asio::co_spawn(io,
+                 run_smtp_session(env, net::make_stdio_transport(io, STDIN_FILENO, STDOUT_FILENO),
+                                  stdin_client()),
+                 asio::detached);
+  io.run();
+  return 0;
+}
+
+}  // namespace estafeta::daemon

@@ -1,0 +1,75 @@
+// Loading the runtime picture (see runtime.h).
+#include "daemon/runtime.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace estafeta::daemon {
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
+}
+
+Result<Runtime> load_runtime(const std::string& config_dir, std::string* report) {
+  auto note = [&](const std::vector<config::Diagnostic>& diagnostics) {
+    for (const auto& d : diagnostics) *report += d.to_string() + "\n";
+  };
+  auto loaded = config::Config::load(config_dir);
+  note(loaded.diagnostics);
+  if (!loaded.config) return make_error("configuration error");
+  Runtime runtime;
+  runtime.config = std::make_shared<const config::Config>(std::move(*loaded.config));
+  const config::Config& config = *runtime.config;
+  runtime.queue_directory = absolute_path(config.get("queue_directory"));
+  runtime.mail_spool_directory = absolute_path(config.get("mail_spool_directory"));
+  runtime.mail_owner = config.get("mail_owner");
+
+  auto main_settings = make_smtpd_settings(config, config.get_int("default_process_limit"));
+  if (!main_settings.ok()) {
+    *report += fmt::format("{}/main.cf: error: {}\n", config_dir, main_settings.error().message);
+    return make_error("configuration error");
+  }
+  runtime.default_smtpd = std::make_shared<const SmtpdSettings>(std::move(main_settings.value()));
+
+  auto master = config::load_master_cf(config_dir);
+  note(master.diagnostics);
+  if (!master.ok) return make_error("configuration error");
+  for (const auto& service : master.services) {
+    if (service.type != "inet" || service.command != "smtpd") {
+      *report += fmt::format("{}:{}: warning: service {} {} {}: not implemented yet, ignored\n",
+                             service.file, service.line, service.endpoint, service.type,
+                             service.command);
+      continue;
+    }
+    auto overridden = config.with_overrides(service.overrides);
+    for (auto& d : overridden.diagnostics) {
+      d.file = service.file;
+      d.line = service.line;
+    }
+    note(overridden.diagnostics);
+    if (!overridden.config) return make_error("configuration error");
+    auto settings =
+        make_smtpd_settings(*overridden.config, config::max_sessions(service, *overridden.config));
+    if (!settings.ok()) {
+      *report += fmt::format("{}:{}: error: {}\n", service.file, service.line,
+                             settings.error().message);
+      return make_error("configuration error");
+    }
+    auto shared = std::make_shared<const SmtpdSettings>(std::move(settings.value()));
+    auto addresses = config::listen_addresses(service, *overridden.config);
+    if (!addresses.ok()) {
+      *report += fmt::format("{}:{}: error: {}\n", service.file, service.line,
+                             addresses.error().message);
+      return make_error("configuration error");
+    }
+    for (const auto& address : *addresses) {
+      runtime.listeners.push_back({address.host, address.port, shared});
+    }
+  }
+  return runtime;
+}
+
+}  // namespace estafeta::daemon

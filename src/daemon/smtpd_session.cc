@@ -1,0 +1,263 @@
+// The session coroutine (see smtpd_session.h). Replies are batched: everything the session
+// produces for one read is written with one write, which is what PIPELINING wants.
+#include "daemon/smtpd_session.h"
+
+#include <sys/time.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <deque>
+
+#include "smtp/received.h"
+
+namespace estafeta::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kReadBufferSize = 64 * 1024;
+
+// Idle-timeout watchdog shared by the session and its timer coroutine. The deadline moves
+// on every read and write; the timer only wakes up at the old deadline and re-arms, so an
+// active session costs no timer operations per command.
+struct Watchdog {
+  explicit Watchdog(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  Clock::time_point deadline;
+  net::Transport* transport = nullptr;
+  bool fired = false;
+  bool done = false;
+};
+
+asio::awaitable<void> watch(std::shared_ptr<Watchdog> dog) {
+  while (!dog->done) {
+    dog->timer.expires_at(dog->deadline);
+    co_await dog->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (dog->done) break;
+    if (Clock::now() >= dog->deadline) {
+      dog->fired = true;
+      dog->transport->cancel();
+      break;
+    }
+  }
+}
+
+// Completes with the spool's commit result on the io_context's thread.
+asio::awaitable<Result<std::string>> commit_message(asio::io_context& io, queue::Spool& spool,
+                                                    std::unique_ptr<queue::IncomingMessage> msg) {
+  struct Wait {
+    explicit Wait(asio::io_context& io) : timer(io, Clock::time_point::max()) {}
+    asio::steady_timer timer;
+    std::optional<Result<std::string>> result;
+  };
+  auto wait = std::make_shared<Wait>(io);
+  spool.commit(std::move(msg), [wait, &io](Result<std::string> result) {
+    asio::post(io, [wait, result = std::move(result)]() mutable {
+      wait->result.emplace(std::move(result));
+      wait->timer.cancel();
+    });
+  });
+  while (!wait->result) {
+    co_await wait->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  }
+  co_return std::move(*wait->result);
+}
+
+int64_t now_us() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  return int64_t(tv.tv_sec) * 1000000 + tv.tv_usec;
+}
+
+class SessionDriver {
+ public:
+  SessionDriver(SessionEnvironment env, std::unique_ptr<net::Transport> transport,
+                smtp::ClientInfo client, smtp::SessionSettings settings)
+      : env_(env),
+        transport_(std::move(transport)),
+        client_(client),
+        peer_(fmt::format("{}[{}]", client.hostname, client.address)),
+        session_(std::move(settings), client),
+        dog_(std::make_shared<Watchdog>(env.io)) {}
+
+  asio::awaitable<void> run() {
+    env_.log.info("connect from {}", peer_);
+    dog_->transport = transport_.get();
+    touch();
+    asio::co_spawn(env_.io, watch(dog_), asio::detached);
+    co_await perform(session_.start());
+    std::vector<char> buffer(kReadBufferSize);
+    while (!session_.closed() && !closed_) {
+      touch();
+      size_t n = co_await transport_->read_some(buffer);
+      if (n == 0) {
+        if (dog_->fired) {
+          co_await perform(session_.timed_out());
+        } else {
+          env_.log.info("lost connection after {} from {}", session_.last_command(), peer_);
+          co_await perform(session_.peer_closed());
+        }
+        break;
+      }
+      co_await perform(session_.feed(std::string_view(buffer.data(), n)));
+    }
+    dog_->done = true;
+    dog_->timer.cancel();
+    message_.reset();
+    transport_->close();
+    env_.log.info("disconnect from {} {}", peer_, session_.command_stats());
+  }
+
+ private:
+  void touch() { dog_->deadline = Clock::now() + env_.settings.timeout; }
+
+  // Carries out actions in order; follow-up actions (after a decision or a commit) join the
+  // same work list so that their replies are batched with the rest.
+  asio::awaitable<void> perform(std::vector<smtp::Action> first) {
+    std::deque<smtp::Action> work(std::make_move_iterator(first.begin()),
+                                  std::make_move_iterator(first.end()));
+    while (!work.empty()) {
+      smtp::Action action = std::move(work.front());
+      work.pop_front();
+      std::vector<smtp::Action> more = co_await perform_one(action);
+      work.insert(work.begin(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+      if (closed_) co_return;
+    }
+    co_await flush();
+  }
+
+  asio::awaitable<std::vector<smtp::Action>> perform_one(smtp::Action& action) {
+    if (auto* reply = std::get_if<smtp::SendReply>(&action)) {
+      output_ += reply->text;
+    } else if (auto* check = std::get_if<smtp::CheckRecipient>(&action)) {
+      co_return session_.recipient_decided(decide(check->address));
+    } else if (auto* begin = std::get_if<smtp::BeginMessage>(&action)) {
+      begin_message(std::move(begin->envelope));
+    } else if (auto* body = std::get_if<smtp::AppendBody>(&action)) {
+      append(body->data);
+    } else if (auto* commit = std::get_if<smtp::CommitMessage>(&action)) {
+      co_return co_await commit_current(*commit);
+    } else if (std::holds_alternative<smtp::AbortMessage>(action)) {
+      message_.reset();
+    } else if (std::holds_alternative<smtp::StartTls>(action)) {
+      co_await flush();
+      bool ok = env_.tls != nullptr && !closed_ && co_await transport_->start_tls(*env_.tls);
+      if (ok) {
+        env_.log.info("Anonymous TLS connection established from {}: {}", peer_,
+                      transport_->tls_description());
+      } else {
+        env_.log.info("SSL_accept error from {}", peer_);
+      }
+      co_return session_.tls_done(ok);
+    } else if (auto* line = std::get_if<smtp::LogLine>(&action)) {
+      env_.log.info(line->text);
+    } else if (std::holds_alternative<smtp::Close>(action)) {
+      co_await flush();
+      closed_ = true;
+    }
+    co_return std::vector<smtp::Action>{};
+  }
+
+  smtp::RecipientDecision decide(const std::string& address) {
+    auto verdict = policy::check_recipient(env_.settings.recipients, client_.address, address);
+    if (verdict.kind == policy::RecipientClass::Rejected) {
+      return {false, verdict.reply};
+    }
+    return {true, {}};
+  }
+
+  void begin_message(message::Envelope envelope) {
+    envelope.client_address = client_.address;
+    envelope.client_hostname = client_.hostname;
+    std::string single_recipient =
+        envelope.recipients.size() == 1 ? envelope.recipients.front().address : "";
+    std::string protocol = envelope.protocol;
+    std::string helo = envelope.helo;
+    auto opened = env_.spool.begin(std::move(envelope));
+    if (!opened.ok()) {
+      env_.log.warning("queue file create: {}", opened.error().message);
+      return;
+    }
+    message_ = std::move(opened.value());
+    env_.log.info("{}: client={}", message_->queue_id(), peer_);
+    smtp::ReceivedInfo info;
+    info.helo = helo;
+    info.client_hostname = client_.hostname;
+    info.client_address = client_.address;
+    info.by_hostname = env_.settings.session.hostname;
+    info.protocol = protocol;
+    info.queue_id = message_->queue_id();
+    info.tls_description = transport_->tls_description().empty()
+                               ? ""
+                               : "(using " + transport_->tls_description() + ")";
+    info.for_recipient = single_recipient;
+    info.time_us = now_us();
+    append(smtp::received_header(info));
+  }
+
+  void append(std::string_view data) {
+    if (!message_) return;
+    if (auto status = message_->append(data); !status.ok()) {
+      env_.log.warning("{}: queue file write: {}", message_->queue_id(), status.error().message);
+      message_.reset();  // The commit will answer 451.
+    }
+  }
+
+  asio::awaitable<std::vector<smtp::Action>> commit_current(const smtp::CommitMessage& commit) {
+    if (!message_) {
+      co_return session_.commit_done(make_error("queue file write error"));
+    }
+    std::string id = message_->queue_id();
+    env_.log.info("{}: message-id={}", id,
+                  commit.message_id.empty() ? std::string("<>") : commit.message_id);
+    // Replies already produced (e.g. pipelined RCPT answers) go out while the disk works.
+    co_await flush();
+    auto result = co_await commit_message(env_.io, env_.spool, std::move(message_));
+    if (!result.ok()) env_.log.warning("{}: queue file commit: {}", id, result.error().message);
+    co_return session_.commit_done(std::move(result));
+  }
+
+  asio::awaitable<void> flush() {
+    if (output_.empty() || closed_) co_return;
+    std::string out;
+    out.swap(output_);
+    touch();
+    if (!co_await transport_->write_all(out)) closed_ = true;
+  }
+
+  SessionEnvironment env_;
+  std::unique_ptr<net::Transport> transport_;
+  smtp::ClientInfo client_;
+  std::string peer_;
+  smtp::ServerSession session_;
+  std::shared_ptr<Watchdog> dog_;
+  std::unique_ptr<queue::IncomingMessage> message_;
+  bool closed_ = false;
+  std::string output_;
+};
+
+}  // namespace
+
+asio::awaitable<void> run_smtp_session(SessionEnvironment env,
+                                       std::unique_ptr<net::Transport> transport,
+                                       smtp::ClientInfo client) {
+  smtp::SessionSettings settings = env.settings.session;
+  if (env.settings.wrapper_mode) {
+    // Implicit TLS (port 465): handshake before the banner.
+    if (env.tls == nullptr || !co_await transport->start_tls(*env.tls)) {
+      env.log.info("SSL_accept error from {}[{}]", client.hostname, client.address);
+      transport->close();
+      co_return;
+    }
+    settings.tls_active = true;
+    settings.starttls_available = false;
+  }
+  SessionDriver driver(env, std::move(transport), std::move(client), std::move(settings));
+  co_await driver.run();
+}
+
+}  // namespace estafeta::daemon

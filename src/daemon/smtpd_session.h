@@ -1,0 +1,34 @@
+// One SMTP session at the edge: a coroutine that reads from a Transport, feeds the sans-I/O
+// smtp::ServerSession, and carries out its Actions (replies, recipient decisions, queue
+// writes, STARTTLS, logging). Used by the smtpd worker (TCP) and by inetd mode (stdio).
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ssl/context.hpp>
+
+#include <memory>
+
+#include "daemon/smtpd_settings.h"
+#include "log/logger.h"
+#include "net/transport.h"
+#include "queue/spool.h"
+#include "smtp/server_session.h"
+
+namespace estafeta::daemon {
+
+/// What a session borrows from its process; all of it outlives every session.
+struct SessionEnvironment {
+  asio::io_context& io;
+  const log::Logger& log;
+  queue::Spool& spool;
+  const SmtpdSettings& settings;
+  asio::ssl::context* tls = nullptr;  // null: no STARTTLS / wrapper mode
+};
+
+/// Runs the session to its end. Logs "connect from" and "disconnect from" lines.
+asio::awaitable<void> run_smtp_session(SessionEnvironment env,
+                                       std::unique_ptr<net::Transport> transport,
+                                       smtp::ClientInfo client);
+
+}  // namespace estafeta::daemon

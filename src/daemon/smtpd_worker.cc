@@ -1,0 +1,183 @@
+// The smtpd worker (see smtpd_worker.h).
+#include "daemon/smtpd_worker.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <unordered_map>
+
+#include "daemon/privileges.h"
+#include "daemon/smtpd_session.h"
+#include "net/transport.h"
+
+namespace estafeta::daemon {
+namespace {
+
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Live session counts: per listener (maxproc) and per client address (the
+// smtpd_client_connection_count_limit that Postfix's anvil keeps).
+struct ConnectionCounts {
+  std::unordered_map<std::string, long long> per_client;
+  long long total = 0;
+};
+
+class Worker {
+ public:
+  explicit Worker(SmtpdWorkerOptions options) : options_(std::move(options)), signals_(io_) {}
+
+  int run() {
+    auto spool = queue::Spool::open({options_.queue_directory, 8});
+    if (!spool.ok()) {
+      options_.log.fatal(spool.error().message);
+      return 1;
+    }
+    spool_ = std::move(spool.value());
+    for (auto& listener : options_.listeners) {
+      auto state = std::make_unique<ListenerState>(io_, listener);
+      if (!state->settings->tls_cert_file.empty() && state->settings->tls_wanted()) {
+        std::string error;
+        state->tls = net::make_server_tls_context(
+            {state->settings->tls_cert_file, state->settings->tls_key_file}, &error);
+        if (!state->tls) {
+          options_.log.fatal(error);
+          return 1;
+        }
+      }
+      asio::error_code ec;
+      state->acceptor.assign(listener.fd < 0 ? asio::ip::tcp::v4() : protocol_of(listener.fd),
+                             listener.fd, ec);
+      if (ec) {
+        options_.log.fatal(fmt::format("listener {}: {}", listener.endpoint, ec.message()));
+        return 1;
+      }
+      listeners_.push_back(std::move(state));
+    }
+    for (auto& state : listeners_) asio::co_spawn(io_, accept_loop(*state), asio::detached);
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    wait_for_signal();
+    io_.run();
+    return 0;
+  }
+
+ private:
+  struct ListenerState {
+    ListenerState(asio::io_context& io, const Listener& l)
+        : acceptor(io), endpoint(l.endpoint), settings(l.settings) {}
+    asio::ip::tcp::acceptor acceptor;
+    std::string endpoint;
+    std::shared_ptr<const SmtpdSettings> settings;
+    std::unique_ptr<asio::ssl::context> tls;
+    ConnectionCounts counts;
+  };
+
+  static asio::ip::tcp protocol_of(int fd) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    return addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
+  }
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const asio::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        draining_ = true;
+        for (auto& state : listeners_) {
+          asio::error_code ignored;
+          state->acceptor.close(ignored);
+        }
+        options_.log.info("reload: finishing {} session(s)", sessions_);
+        if (sessions_ == 0) io_.stop();
+        wait_for_signal();
+      } else {
+        io_.stop();
+      }
+    });
+  }
+
+  asio::awaitable<void> accept_loop(ListenerState& state) {
+    while (!draining_) {
+      auto [ec, socket] = co_await state.acceptor.async_accept(kNoThrow);
+      if (ec) {
+        if (draining_ || ec == asio::error::operation_aborted) co_return;
+        options_.log.warning("accept on {}: {}", state.endpoint, ec.message());
+        continue;
+      }
+      asio::co_spawn(io_, serve(state, std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve(ListenerState& state, asio::ip::tcp::socket socket) {
+    asio::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) co_return;
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    auto address = remote.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    smtp::ClientInfo client{address.to_string(), "unknown", remote.port()};
+    const SmtpdSettings& settings = *state.settings;
+    auto& counts = state.counts;
+    if (auto refusal = admission(settings, counts, client)) {
+      options_.log.warning("{} from {}[{}]", *refusal, client.hostname, client.address);
+      std::string reply = fmt::format("421 4.7.0 {} Error: {}\r\n", settings.session.hostname,
+                                      *refusal);
+      co_await asio::async_write(socket, asio::buffer(reply), kNoThrow);
+      co_return;
+    }
+    ++counts.total;
+    ++counts.per_client[client.address];
+    ++sessions_;
+    SessionEnvironment env{io_, options_.log, *spool_, settings, state.tls.get()};
+    co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
+    --counts.total;
+    if (--counts.per_client[client.address] == 0) counts.per_client.erase(client.address);
+    if (--sessions_ == 0 && draining_) io_.stop();
+  }
+
+  // Why a new connection must be refused, or nullopt.
+  static std::optional<std::string> admission(const SmtpdSettings& settings,
+                                              const ConnectionCounts& counts,
+                                              const smtp::ClientInfo& client) {
+    if (settings.max_sessions > 0 && counts.total >= settings.max_sessions) {
+      return "too many connections";
+    }
+    if (settings.per_client_limit > 0 && !settings.limit_exceptions.contains(client.address)) {
+      auto it = counts.per_client.find(client.address);
+      if (it != counts.per_client.end() && it->second >= settings.per_client_limit) {
+        return "too many connections from " + client.address;
+      }
+    }
+    return std::nullopt;
+  }
+
+  SmtpdWorkerOptions options_;
+  asio::io_context io_{1};
+  asio::signal_set signals_;
+  std::unique_ptr<queue::Spool> spool_;
+  std::vector<std::unique_ptr<ListenerState>> listeners_;
+  long long sessions_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+int run_smtpd_worker(SmtpdWorkerOptions options) {
+  if (auto dropped = drop_privileges(options.mail_owner); !dropped.ok()) {
+    options.log.fatal(dropped.error().message);
+    return 1;
+  }
+  Worker worker(std::move(options));
+  return worker.run();
+}
+
+}  // namespace estafeta::daemon

@@ -1,0 +1,33 @@
+// The smtpd worker process: one Asio event loop serving every listener the supervisor bound
+// (inherited file descriptors), with per-listener session limits and per-client connection
+// counts. SIGTERM: stop now. SIGHUP: stop accepting and exit when the last session ends (the
+// supervisor has already started a worker with the new configuration: reload without
+// dropping connections).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/smtpd_settings.h"
+#include "log/logger.h"
+
+namespace estafeta::daemon {
+
+struct Listener {
+  int fd = -1;               // a bound, listening TCP socket
+  std::string endpoint;      // "127.0.0.1:2525", for logs
+  std::shared_ptr<const SmtpdSettings> settings;
+};
+
+struct SmtpdWorkerOptions {
+  std::vector<Listener> listeners;
+  std::string queue_directory;  // absolute
+  std::string mail_owner;       // privileges are dropped to it first when root
+  log::Logger log;
+};
+
+/// Runs until a signal ends it; returns the process exit code.
+int run_smtpd_worker(SmtpdWorkerOptions options);
+
+}  // namespace estafeta::daemon

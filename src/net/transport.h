@@ -1,0 +1,48 @@
+// Transport: the byte stream one SMTP session runs over — a TCP socket that may switch to TLS
+// (STARTTLS, or at once for port 465), or stdin/stdout for inetd mode (`smtpd -bs`).
+// Coroutine interface on Asio; errors are returned, never thrown.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/ssl.hpp>
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace estafeta::net {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Reads at least one byte; 0 means end of stream or error.
+  virtual asio::awaitable<size_t> read_some(std::span<char> buffer) = 0;
+  /// Writes everything; false on error.
+  virtual asio::awaitable<bool> write_all(std::string_view bytes) = 0;
+  /// Server-side TLS handshake over the current stream; false if unsupported or failed.
+  virtual asio::awaitable<bool> start_tls(asio::ssl::context& context) = 0;
+  /// "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" once TLS is up, else "".
+  virtual std::string tls_description() const = 0;
+  /// Aborts pending reads and writes; the stream stays open (to send a 421 after a timeout).
+  virtual void cancel() = 0;
+  /// Closes the stream.
+  virtual void close() = 0;
+};
+
+/// A TCP connection (the socket is moved in).
+std::unique_ptr<Transport> make_tcp_transport(asio::ip::tcp::socket socket);
+/// inetd mode: reads fd `in`, writes fd `out` (both borrowed, not closed). No TLS.
+std::unique_ptr<Transport> make_stdio_transport(asio::io_context& io, int in, int out);
+
+/// A server TLS context from PEM files; error text in the Result.
+struct TlsFiles {
+  std::string cert_file;
+  std::string key_file;
+};
+std::unique_ptr<asio::ssl::context> make_server_tls_context(const TlsFiles& files,
+                                                            std::string* error);
+
+}  // namespace estafeta::net

@@ -1,0 +1,73 @@
+// Table-driven tests for the relay decision, network matching and mailbox names.
+#include "policy/recipient_check.h"
+
+#include <gtest/gtest.h>
+
+#include "policy/mailbox_name.h"
+
+namespace estafeta::policy {
+namespace {
+
+RecipientPolicy make_policy() {
+  RecipientPolicy p;
+  p.local_domains = {"localhost", "mx.example.org"};
+  p.relay_domains = {"relayed.example"};
+  p.mynetworks = NetworkList::parse({"127.0.0.0/8", "[::1]/128", "10.1.0.0/16"}, nullptr);
+  return p;
+}
+
+TEST(RecipientCheck, Table) {
+  struct Case {
+    const char* client;
+    const char* rcpt;
+    RecipientClass expected;
+  } cases[] = {
+      {"192.0.2.1", "user@localhost", RecipientClass::Local},
+      {"192.0.2.1", "User@LOCALHOST", RecipientClass::Local},
+      {"192.0.2.1", "postmaster", RecipientClass::Local},
+      {"192.0.2.1", "../etc@localhost", RecipientClass::Rejected},
+      {"192.0.2.1", "a/b@localhost", RecipientClass::Rejected},
+      {"192.0.2.1", ".hidden@localhost", RecipientClass::Rejected},
+      {"192.0.2.1", "user@remote.example", RecipientClass::Rejected},
+      {"127.0.0.1", "user@remote.example", RecipientClass::Relay},
+      {"::1", "user@remote.example", RecipientClass::Relay},
+      {"10.1.200.3", "user@remote.example", RecipientClass::Relay},
+      {"10.2.0.1", "user@remote.example", RecipientClass::Rejected},
+      {"192.0.2.1", "user@relayed.example", RecipientClass::Relay},
+      {"192.0.2.1", "\"a@b\"@localhost", RecipientClass::Local},
+  };
+  auto policy = make_policy();
+  for (const auto& c : cases) {
+    auto verdict = check_recipient(policy, c.client, c.rcpt);
+    EXPECT_EQ(verdict.kind, c.expected) << c.client << " " << c.rcpt;
+    EXPECT_EQ(verdict.kind == RecipientClass::Rejected, !verdict.reply.empty()) << c.rcpt;
+  }
+  EXPECT_EQ(check_recipient(policy, "192.0.2.1", "u@remote.example").reply,
+            "554 5.7.1 <u@remote.example>: Relay access denied");
+}
+
+TEST(Network, ParseAndMatch) {
+  std::vector<std::string> bad;
+  auto list = NetworkList::parse({"192.168.0.0/24", "2001:db8::/32", "bogus", "1.2.3.4/33"}, &bad);
+  EXPECT_EQ(bad, (std::vector<std::string>{"bogus", "1.2.3.4/33"}));
+  EXPECT_TRUE(list.contains("192.168.0.77"));
+  EXPECT_FALSE(list.contains("192.168.1.1"));
+  EXPECT_TRUE(list.contains("2001:db8:1::5"));
+  EXPECT_FALSE(list.contains("2001:db9::1"));
+  EXPECT_FALSE(list.contains("not an ip"));
+  auto host = parse_network("192.168.0.9/24");
+  ASSERT_TRUE(host);
+  EXPECT_TRUE(host->contains(*parse_ip("192.168.0.1")));
+}
+
+TEST(MailboxName, Rules) {
+  EXPECT_EQ(mailbox_name("John.Doe"), "john.doe");
+  EXPECT_EQ(mailbox_name(""), std::nullopt);
+  EXPECT_EQ(mailbox_name(".."), std::nullopt);
+  EXPECT_EQ(mailbox_name("a b"), std::nullopt);
+  EXPECT_EQ(mailbox_name(std::string(65, 'a')), std::nullopt);
+  EXPECT_EQ(mailbox_name("a\x01"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace estafeta::policy

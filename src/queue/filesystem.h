@@ -1,0 +1,48 @@
+// The few file-system calls the spool makes, behind an interface so that tests can inject
+// faults and drop unsynced data (LevelDB's Env / fault_injection_test). Directories are
+// handled as open descriptors so that the hot path uses openat/renameat, not full paths.
+// Errors are Status/Result with the syscall, the name and strerror. Implementations must be
+// safe to call from several threads at once (the POSIX one is: each call is one syscall).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace estafeta::queue {
+
+class Filesystem {
+ public:
+  virtual ~Filesystem() = default;
+
+  /// mkdir(path, mode); an existing directory is success.
+  virtual Status make_dir(const std::string& path, int mode) = 0;
+  /// Opens a directory for the *at calls and for sync_dir. Caller closes it with close().
+  virtual Result<int> open_dir(const std::string& path) = 0;
+  /// Names in a directory, without "." and "..".
+  virtual Result<std::vector<std::string>> list_dir(int dir) = 0;
+  /// Creates dir/name exclusively (O_EXCL), mode 0600, for writing. Caller closes it.
+  virtual Result<int> create_file(int dir, const std::string& name) = 0;
+  /// Writes all of `data` at the current offset.
+  virtual Status write_all(int fd, std::string_view data) = 0;
+  /// fdatasync(fd): the file's data and the metadata needed to read it back are stable.
+  virtual Status sync_data(int fd) = 0;
+  /// fsync(dir): every entry change made in the directory before the call is stable.
+  virtual Status sync_dir(int dir) = 0;
+  /// renameat2(..., RENAME_NOREPLACE) (plain renameat where unsupported): never replaces.
+  virtual Status rename(int from_dir, const std::string& from, int to_dir,
+                        const std::string& to) = 0;
+  /// unlinkat(dir, name); a missing name is success.
+  virtual Status unlink(int dir, const std::string& name) = 0;
+  /// True if dir/name exists (any type).
+  virtual bool exists(int dir, const std::string& name) = 0;
+  virtual void close(int fd) = 0;
+};
+
+/// The real thing: one system call per method.
+std::unique_ptr<Filesystem> make_posix_filesystem();
+
+}  // namespace estafeta::queue

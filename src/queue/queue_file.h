@@ -1,0 +1,67 @@
+// Queue file records: the on-disk form of one queued message (format: docs/queue-format.md).
+// A file is a sequence of typed, length-prefixed binary records (qmail's "don't parse": no
+// text to re-scan), envelope records first, then content records, then one END record.
+// A file without its END record is incomplete and is never delivered. Pure: no I/O, no
+// threads; every function is safe to call concurrently. Decoding never trusts its input:
+// truncation, garbage, duplicates and missing records come back as an Error with a reason.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "message/envelope.h"
+
+namespace estafeta::queue {
+
+/// Record types (one byte each). A recipient record is rewritten in place from
+/// kRecordRecipient to kRecordRecipientDone once that recipient needs no more work
+/// (Postfix's REC_TYPE_RCPT -> REC_TYPE_DONE); both have the same length.
+inline constexpr char kRecordVersion = 'V';
+inline constexpr char kRecordQueueId = 'I';
+inline constexpr char kRecordArrival = 'T';
+inline constexpr char kRecordSender = 'S';
+inline constexpr char kRecordOrcpt = 'O';
+inline constexpr char kRecordNotify = 'N';
+inline constexpr char kRecordRecipient = 'R';
+inline constexpr char kRecordRecipientDone = 'D';
+inline constexpr char kRecordHelo = 'H';
+inline constexpr char kRecordProtocol = 'P';
+inline constexpr char kRecordBodyType = 'B';
+inline constexpr char kRecordSmtputf8 = 'U';
+inline constexpr char kRecordDsnRet = 'Z';
+inline constexpr char kRecordDsnEnvid = 'Y';
+inline constexpr char kRecordClientAddress = 'A';
+inline constexpr char kRecordClientHostname = 'C';
+inline constexpr char kRecordContent = 'M';
+inline constexpr char kRecordEnd = 'E';
+
+/// The only format version this code writes and reads.
+inline constexpr std::string_view kFormatVersion = "1";
+/// Largest payload of one record; encode_content splits longer content.
+inline constexpr size_t kMaxRecordPayload = 1 << 20;
+
+/// The envelope records that begin a queue file (version first, recipients last).
+std::string encode_envelope(const message::Envelope& e);
+/// One or more content records holding `bytes` (CRLF message text); empty input -> "".
+std::string encode_content(std::string_view bytes);
+/// The END record. Nothing may follow it.
+std::string encode_end();
+
+struct QueueFile {
+  message::Envelope envelope;
+  std::string content;  // the CRLF message, Received header first
+  /// Parallel to envelope.recipients: true when the record is kRecordRecipientDone.
+  std::vector<bool> recipient_done;
+  /// Parallel to envelope.recipients: file offset of each recipient record's type byte, for
+  /// marking it done in place with a one-byte pwrite.
+  std::vector<uint64_t> recipient_offsets;
+};
+
+/// Decodes a whole queue file. Errors name the offset and the reason ("offset 17: record
+/// truncated", "no END record: incomplete file").
+Result<QueueFile> decode_queue_file(std::string_view bytes);
+
+}  // namespace estafeta::queue

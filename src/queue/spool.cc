@@ -1,0 +1,254 @@
+// Spool: incoming/<id> -> (END, fdatasync) -> rename to active/<id> -> group fsync(active/)
+// -> wake-up datagram -> done(id). See spool.h; the crash-safety argument is in
+// docs/queue-format.md.
+#include "queue/spool.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "base/assert.h"
+#include "queue/queue_file.h"
+
+namespace estafeta::queue {
+namespace {
+
+// Content is written in blocks of about this size (few large writes).
+constexpr size_t kWriteBlock = 64 * 1024;
+constexpr size_t kQueueIdLength = 18;
+constexpr int kMaxIdAttempts = 64;
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// ---- IncomingMessage ----
+
+IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd,
+                                 std::string pending)
+    : spool_(spool), queue_id_(std::move(queue_id)), fd_(fd), pending_(std::move(pending)) {}
+
+IncomingMessage::~IncomingMessage() {
+  if (fd_ >= 0) spool_.fs_->close(fd_);
+  if (!committed_) {
+    // Not acknowledged: nothing may survive. A failure here leaves a leftover that the
+    // next Spool::open removes.
+    (void)spool_.fs_->unlink(spool_.incoming_dir_, queue_id_);
+  }
+}
+
+Status IncomingMessage::append(std::string_view data) {
+  if (failed_) return error_;
+  content_.append(data);
+  size_ += data.size();
+  if (content_.size() >= kWriteBlock) return flush(false);
+  return {};
+}
+
+Status IncomingMessage::flush(bool final) {
+  if (failed_) return error_;
+  pending_ += encode_content(content_);
+  content_.clear();
+  if (final) pending_ += encode_end();
+  Status s = spool_.fs_->write_all(fd_, pending_);
+  pending_.clear();
+  if (!s.ok()) {
+    failed_ = true;
+    error_ = s.error();
+  }
+  return s;
+}
+
+// ---- Spool ----
+
+std::string Spool::make_queue_id(int64_t time_us, int pid) {
+  return fmt::format("{:012X}{:06X}", static_cast<uint64_t>(time_us) & 0xFFFFFFFFFFFFull,
+                     static_cast<unsigned>(pid) & 0xFFFFFFu);
+}
+
+int Spool::queue_id_pid(std::string_view name) {
+  if (name.size() != kQueueIdLength) return -1;
+  int pid = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    if (v < 0) return -1;
+    if (i >= 12) pid = pid * 16 + v;
+  }
+  return pid;
+}
+
+Spool::Spool(Options options) : options_(std::move(options)) {
+  if (options_.filesystem == nullptr) {
+    owned_fs_ = make_posix_filesystem();
+    fs_ = owned_fs_.get();
+  } else {
+    fs_ = options_.filesystem;
+  }
+}
+
+Result<std::unique_ptr<Spool>> Spool::open(Options options) {
+  if (options.queue_directory.empty()) return make_error("queue_directory is empty");
+  if (options.sync_threads < 1) options.sync_threads = 1;
+  std::unique_ptr<Spool> spool(new Spool(std::move(options)));  // private constructor
+  Status s = spool->init();
+  if (!s.ok()) return s.error();
+  return spool;
+}
+
+Status Spool::init() {
+  const std::string& q = options_.queue_directory;
+  if (Status s = fs_->make_dir(q, 0755); !s.ok()) return s;
+  for (const char* sub : {"incoming", "active", "deferred", "public", "pid"}) {
+    if (Status s = fs_->make_dir(q + "/" + sub, 0700); !s.ok()) return s;
+  }
+  auto incoming = fs_->open_dir(q + "/incoming");
+  if (!incoming) return incoming.error();
+  incoming_dir_ = *incoming;
+  auto active = fs_->open_dir(q + "/active");
+  if (!active) return active.error();
+  active_dir_ = *active;
+  auto deferred = fs_->open_dir(q + "/deferred");
+  if (!deferred) return deferred.error();
+  deferred_dir_ = *deferred;
+
+  // Leftovers: never acknowledged, so removing them loses nothing. Files of a live writer
+  // (another smtpd, `smtpd -bs` under inetd) are in flight and stay.
+  auto names = fs_->list_dir(incoming_dir_);
+  if (!names) return names.error();
+  for (const auto& name : *names) {
+    int pid = queue_id_pid(name);
+    if (pid > 0 && pid != ::getpid() && (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+    if (pid > 0 && pid == ::getpid()) continue;  // another Spool of this process
+    if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
+  }
+  if (Status s = fs_->sync_dir(incoming_dir_); !s.ok()) return s;
+
+  if (options_.send_wakeups) {
+    wakeup_path_ = q + "/public/qmgr";
+    wakeup_socket_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (wakeup_socket_ < 0) {
+      return make_error(fmt::format("socket(AF_UNIX): {}", std::strerror(errno)));
+    }
+  }
+  for (int i = 0; i < options_.sync_threads; ++i) {
+    threads_.emplace_back([this] { worker(); });
+  }
+  return {};
+}
+
+Spool::~Spool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  for (int fd : {incoming_dir_, active_dir_, deferred_dir_}) {
+    if (fd >= 0) fs_->close(fd);
+  }
+  if (wakeup_socket_ >= 0) ::close(wakeup_socket_);
+}
+
+Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope) {
+  Error last = make_error("no queue id attempted");
+  for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
+    int64_t us;
+    {
+      std::lock_guard lock(id_mutex_);
+      us = std::max(now_us(), last_us_ + 1);
+      last_us_ = us;
+    }
+    std::string id = make_queue_id(us, ::getpid());
+    // Ids are unique by construction (time strictly increasing per process, plus the pid);
+    // these checks only guard against a clock stepped backwards.
+    if (fs_->exists(active_dir_, id) || fs_->exists(deferred_dir_, id)) continue;
+    auto fd = fs_->create_file(incoming_dir_, id);
+    if (!fd) {
+      last = fd.error();
+      if (fs_->exists(incoming_dir_, id)) continue;  // EEXIST: try the next microsecond
+      return last;
+    }
+    envelope.queue_id = id;
+    envelope.arrival_us = us;
+    return std::unique_ptr<IncomingMessage>(
+        new IncomingMessage(*this, std::move(id), *fd, encode_envelope(envelope)));
+  }
+  return make_error(fmt::format("cannot create a queue file: {}", last.message));
+}
+
+void Spool::commit(std::unique_ptr<IncomingMessage> message,
+                   std::function<void(Result<std::string>)> done) {
+  ESTAFETA_CHECK(message != nullptr);
+  ESTAFETA_CHECK(&message->spool_ == this);
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(Job{std::move(message), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void Spool::worker() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and all queued work is finished
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    Result<std::string> r = finish(*job.message);
+    job.message.reset();  // closes; removes incoming/<id> unless it reached active/
+    if (job.done) job.done(std::move(r));
+  }
+}
+
+Result<std::string> Spool::finish(IncomingMessage& m) {
+  // Step 1: the whole file, END last, then its data on stable storage.
+  if (Status s = m.flush(true); !s.ok()) return s.error();
+  if (Status s = fs_->sync_data(m.fd_); !s.ok()) return s.error();
+  fs_->close(m.fd_);
+  m.fd_ = -1;
+  // Step 2: publish. From here on the file is complete, so the delivery agent may take it.
+  if (Status s = fs_->rename(incoming_dir_, m.queue_id_, active_dir_, m.queue_id_); !s.ok()) {
+    return s.error();
+  }
+  m.committed_ = true;
+  // Step 3: the directory entry on stable storage; one fsync serves a whole batch.
+  // XXX: if this fails the file stays in active/ and may be delivered although the client
+  // is told 4xx and may send it again (a duplicate, never a loss).
+  Status s = group_sync_.sync("active", [this] { return fs_->sync_dir(active_dir_); });
+  if (!s.ok()) return s.error();
+  wake_up(m.queue_id_);
+  return m.queue_id_;
+}
+
+void Spool::wake_up(const std::string& queue_id) {
+  if (wakeup_socket_ < 0) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (wakeup_path_.size() >= sizeof addr.sun_path) return;  // agent falls back to scanning
+  std::memcpy(addr.sun_path, wakeup_path_.c_str(), wakeup_path_.size() + 1);
+  auto send = [&](std::string_view payload) {
+    return ::sendto(wakeup_socket_, payload.data(), payload.size(), MSG_DONTWAIT,
+                    reinterpret_cast<const sockaddr*>(&addr), sizeof addr) >= 0;
+  };
+  // A lost wake-up (full socket buffer) is repaired by an empty datagram: "rescan active/".
+  if (missed_wakeup_.exchange(false) && !send("")) {
+    missed_wakeup_ = true;
+    return;
+  }
+  if (!send(queue_id) && (errno == EAGAIN || errno == ENOBUFS)) missed_wakeup_ = true;
+}
+
+}  // namespace estafeta::queue

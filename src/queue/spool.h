@@ -1,0 +1,133 @@
+// The durable spool: turns an accepted message into a committed queue file in active/.
+// Contract (crash-safety argument in docs/queue-format.md): commit() reports success only
+// after the file's data (ending in its END record) and its directory entry in active/ are on
+// stable storage. Sessions never serialize on fsync: fdatasync runs on a pool of sync
+// threads in parallel, and one fsync of active/ covers every rename made before it
+// (queue::GroupSync). Errors are Result/Status, never exceptions. Threads: begin() and
+// IncomingMessage methods on the caller's thread (one message is used by one thread at a
+// time); commit() from any thread; `done` on a spool thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/result.h"
+#include "message/envelope.h"
+#include "queue/filesystem.h"
+#include "queue/group_sync.h"
+
+namespace estafeta::queue {
+
+class Spool;
+
+/// A message being received into incoming/<id>. Must not outlive its Spool.
+class IncomingMessage {
+ public:
+  IncomingMessage(const IncomingMessage&) = delete;
+  IncomingMessage& operator=(const IncomingMessage&) = delete;
+
+  const std::string& queue_id() const { return queue_id_; }
+  /// Appends message bytes (CRLF text). Buffered: writes happen in large blocks. After a
+  /// failure every later append and the commit fail with the same error.
+  Status append(std::string_view data);
+  /// Content bytes appended so far.
+  uint64_t size() const { return size_; }
+  /// Not committed (or the commit failed): the incoming file is removed.
+  ~IncomingMessage();
+
+ private:
+  friend class Spool;
+  IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending);
+  Status flush(bool final);
+
+  Spool& spool_;
+  std::string queue_id_;
+  int fd_;
+  std::string pending_;  // encoded records not yet written
+  std::string content_;  // raw content not yet encoded
+  uint64_t size_ = 0;
+  bool failed_ = false;
+  Error error_;
+  bool committed_ = false;  // now named active/<id>: never remove it
+};
+
+class Spool {
+ public:
+  struct Options {
+    std::string queue_directory;
+    int sync_threads = 8;
+    /// Borrowed; must outlive the Spool. Null: the real POSIX file system.
+    Filesystem* filesystem = nullptr;
+    /// Send wake-up datagrams to <queue_directory>/public/qmgr.
+    bool send_wakeups = true;
+  };
+
+  /// Creates incoming/ active/ deferred/ public/ pid/ if missing; removes leftovers in
+  /// incoming/ (files whose writer process is gone, and names that are not queue ids).
+  static Result<std::unique_ptr<Spool>> open(Options options);
+
+  /// Assigns envelope.queue_id (unique, uppercase hex, Postfix-log-friendly) and arrival_us,
+  /// creates incoming/<id>, buffers the envelope records. Thread: the caller's (event loop).
+  Result<std::unique_ptr<IncomingMessage>> begin(message::Envelope envelope);
+
+  /// Durably commits: END record, fdatasync, rename incoming/<id> -> active/<id>, fsync of
+  /// active/ (batched), then a wake-up datagram to public/qmgr. `done` runs on a spool
+  /// thread with the queue id or the error; only after `done(ok)` may the caller reply 250.
+  void commit(std::unique_ptr<IncomingMessage> message,
+              std::function<void(Result<std::string>)> done);
+
+  /// Joins its threads after finishing queued work.
+  ~Spool();
+
+  /// Number of fsync(active/) calls so far (tests: shows that renames are batched).
+  uint64_t directory_syncs() const { return group_sync_.syncs_done(); }
+
+  /// The queue id for a time and a process: 12 hex digits of microseconds, 6 of the pid.
+  static std::string make_queue_id(int64_t time_us, int pid);
+  /// The writer's pid encoded in a queue id; -1 if `name` is not a queue id.
+  static int queue_id_pid(std::string_view name);
+
+ private:
+  friend class IncomingMessage;
+  struct Job {
+    std::unique_ptr<IncomingMessage> message;
+    std::function<void(Result<std::string>)> done;
+  };
+
+  explicit Spool(Options options);
+  Status init();
+  void worker();
+  Result<std::string> finish(IncomingMessage& m);
+  void wake_up(const std::string& queue_id);
+
+  Options options_;
+  std::unique_ptr<Filesystem> owned_fs_;
+  Filesystem* fs_ = nullptr;
+  int incoming_dir_ = -1;
+  int active_dir_ = -1;
+  int deferred_dir_ = -1;
+  int wakeup_socket_ = -1;
+  std::string wakeup_path_;
+  std::atomic<bool> missed_wakeup_{false};
+  GroupSync group_sync_;
+
+  std::mutex id_mutex_;
+  int64_t last_us_ = 0;  // guarded by id_mutex_: queue ids strictly increase per Spool
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;  // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace estafeta::queue
