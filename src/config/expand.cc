@@ -2,10 +2,10 @@
 // parameter references and nested ${x?...} text, so hostile input cannot exhaust the stack.
 #include "config/expand.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "base/ascii.h"
 
@@ -62,15 +62,15 @@ Result<std::string> Expander::expand_name(std::string_view name, int depth) {
     return make_error(fmt::format("parameter expansion loop: {}", chain));
   }
   if (depth > limits_.max_depth) {
-    return make_error(fmt::format("parameter expansion of {} nested deeper than {} levels",
-                                  name, limits_.max_depth));
+    return make_error(fmt::format("parameter expansion of {} nested deeper than {} levels", name,
+                                  limits_.max_depth));
   }
   std::optional<std::string> raw = lookup_(name);
   if (!raw) {
     return std::string();  // Postfix: an undefined $name expands to nothing
   }
   stack_.emplace_back(name);
-  Result<std::string> value = expand_at(*raw, depth + 1);
+  Result<std::string> value = expand_at(*raw, depth);
   stack_.pop_back();
   if (!value.ok()) {
     return value;
@@ -81,8 +81,8 @@ Result<std::string> Expander::expand_name(std::string_view name, int depth) {
 
 Result<std::string> Expander::expand_at(std::string_view text, int depth) {
   if (depth > limits_.max_depth) {
-    return make_error(fmt::format("parameter expansion nested deeper than {} levels",
-                                  limits_.max_depth));
+    return make_error(
+        fmt::format("parameter expansion nested deeper than {} levels", limits_.max_depth));
   }
   std::string out;
   size_t i = 0;
@@ -101,8 +101,8 @@ Result<std::string> Expander::expand_at(std::string_view text, int depth) {
       } else if (c == '{' || c == '(') {
         size_t end = find_matching(text, i);
         if (end == std::string_view::npos) {
-          return make_error(fmt::format("missing '{}' in \"{}\"", c == '{' ? '}' : ')',
-                                        text.substr(dollar)));
+          return make_error(
+              fmt::format("missing '{}' in \"{}\"", c == '{' ? '}' : ')', text.substr(dollar)));
         }
         std::string_view inner = text.substr(i + 1, end - i - 1);
         i = end + 1;
@@ -110,8 +110,8 @@ Result<std::string> Expander::expand_at(std::string_view text, int depth) {
         std::string_view name = inner.substr(0, n);
         std::string_view rest = inner.substr(n);
         if (name.empty() || (!rest.empty() && rest[0] != '?' && rest[0] != ':')) {
-          return make_error(fmt::format("bad parameter reference \"${}{}{}\"", c, inner,
-                                        c == '{' ? '}' : ')'));
+          return make_error(
+              fmt::format("bad parameter reference \"${}{}{}\"", c, inner, c == '{' ? '}' : ')'));
         }
         Result<std::string> value = expand_name(name, depth + 1);
         if (!value.ok()) {

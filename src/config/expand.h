@@ -24,7 +24,7 @@ namespace estafeta::config {
 using RawLookup = std::function<std::optional<std::string>(std::string_view name)>;
 
 struct ExpandLimits {
-  int max_depth = 100;             // nested $name and ${x?...} levels
+  int max_depth = 100;              // nested $name and ${x?...} levels
   size_t max_length = 1024 * 1024;  // bytes in any one expanded value
 };
 
@@ -50,8 +50,8 @@ class Expander {
   std::vector<std::string> stack_;                         // names being expanded now
 };
 
-/// Every parameter name that `text` references (including inside ${x?...}), in order, with
-/// duplicates. Never fails: malformed references are skipped.
+/// Every parameter name that `text` references (including inside ${x?...}), in no
+/// particular order, with duplicates. Never fails: malformed references are skipped.
 std::vector<std::string> referenced_names(std::string_view text);
 
 }  // namespace estafeta::config

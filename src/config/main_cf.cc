@@ -29,8 +29,8 @@ MainCfText parse_main_cf(std::string_view text, const std::string& filename) {
   for (const LogicalLine& l : lexed.lines) {
     size_t eq = l.text.find('=');
     if (eq == std::string::npos) {
-      out.diagnostics.push_back(
-          {filename, l.line, true, fmt::format("missing '=' after parameter name: \"{}\"", l.text)});
+      out.diagnostics.push_back({filename, l.line, true,
+                                 fmt::format("missing '=' after parameter name: \"{}\"", l.text)});
       continue;
     }
     std::string_view name = ascii::trim(std::string_view(l.text).substr(0, eq));

@@ -6,7 +6,9 @@
 namespace estafeta::config {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::string_view trim_blank(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) {

@@ -3,11 +3,10 @@
 #include "config/parameters.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
-
-#include <fmt/format.h>
 
 #include "base/ascii.h"
 
@@ -174,12 +173,23 @@ Result<long long> parse_seconds(std::string_view value) {
   long long unit = 1;
   if (!value.empty() && ascii::is_alpha(value.back())) {
     switch (ascii::to_lower(value.back())) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      case 'w': unit = 7 * 86400; break;
-      default: return make_error("bad time unit (use s, m, h, d or w)");
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'w':
+        unit = 7 * 86400;
+        break;
+      default:
+        return make_error("bad time unit (use s, m, h, d or w)");
     }
     value.remove_suffix(1);
   }
@@ -250,8 +260,8 @@ Status validate_value(const ParamSpec& spec, std::string_view value) {
       }
       for (const std::string& item : items) {
         if (!is_choice(spec.choices, item)) {
-          return make_error(fmt::format("\"{}\" is not one of: {}", item,
-                                        describe_choices(spec.choices)));
+          return make_error(
+              fmt::format("\"{}\" is not one of: {}", item, describe_choices(spec.choices)));
         }
       }
       return {};
@@ -279,14 +289,22 @@ Status validate_value(const ParamSpec& spec, std::string_view value) {
 
 std::string_view type_name(ParamType type) {
   switch (type) {
-    case ParamType::String: return "string";
-    case ParamType::Int: return "integer";
-    case ParamType::Size: return "size (bytes)";
-    case ParamType::Bool: return "yes/no";
-    case ParamType::Time: return "time (s m h d w)";
-    case ParamType::Enum: return "one of";
-    case ParamType::EnumList: return "list of";
-    case ParamType::Interfaces: return "addresses";
+    case ParamType::String:
+      return "string";
+    case ParamType::Int:
+      return "integer";
+    case ParamType::Size:
+      return "size (bytes)";
+    case ParamType::Bool:
+      return "yes/no";
+    case ParamType::Time:
+      return "time (s m h d w)";
+    case ParamType::Enum:
+      return "one of";
+    case ParamType::EnumList:
+      return "list of";
+    case ParamType::Interfaces:
+      return "addresses";
   }
   return "?";
 }
@@ -318,7 +336,7 @@ std::string parameters_markdown() {
       "`name = value` lines, `#` comment lines, continuation lines that start with white\n"
       "space, and `$name`, `${name}`, `${name?text}`, `${name:text}` and `$$` expansion.\n"
       "A master.cf service can override any of them with `-o name=value`.\n"
-      "`estafeta config` prints the settings that differ from the defaults, `estafeta config\n"
+      "`estafeta config` prints the settings main.cf makes (like `postconf -n`), `estafeta config\n"
       "-d` the defaults, and `estafeta config name` one parameter (`-x` expands `$name`).\n"
       "\n"
       "An unknown parameter is a warning (unless another value references it as `$name`);\n"
@@ -337,14 +355,13 @@ std::string parameters_markdown() {
       type += p.max == kNoLimit ? fmt::format(", >= {}{}", p.min, unit)
                                 : fmt::format(", {}..{}{}", p.min, p.max, unit);
     }
-    std::string def = p.computed ? std::string("(computed)")
-                                 : fmt::format("`{}`", p.default_value);
+    std::string def = p.computed ? std::string("(computed)") : fmt::format("`{}`", p.default_value);
     if (!p.computed && p.default_value.empty()) {
       def = "(empty)";
     }
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", p.name, cell(type), cell(def),
-                       p.differs.empty() ? std::string("no") : "yes: " + cell(p.differs),
-                       cell(p.doc));
+    out +=
+        fmt::format("| `{}` | {} | {} | {} | {} |\n", p.name, cell(type), cell(def),
+                    p.differs.empty() ? std::string("no") : "yes: " + cell(p.differs), cell(p.doc));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "maps/line_reader.h"
@@ -29,31 +30,24 @@ struct SourceTable {
   std::vector<std::string> warnings;
 };
 
-/// Parses a complete source text. `source_name` prefixes warnings ("virtual, line 3: ...").
-SourceTable parse_source_table(std::string_view text, const std::string& source_name,
-                               const OpenOptions& options);
-
-/// Applies the duplicate policy while adding `entry`; used by parse_source_table and by
-/// `estafeta map -i`. Returns false when the entry was dropped as a duplicate.
+/// Adds logical lines one at a time, applying folding and the duplicate policy.
 class SourceTableBuilder {
  public:
   SourceTableBuilder(std::string source_name, OpenOptions options)
       : source_name_(std::move(source_name)), options_(options) {}
   void add_line(const LogicalLine& line);
-  SourceTable take();
+  void add_warning(std::string warning) { table_.warnings.push_back(std::move(warning)); }
+  SourceTable take() { return std::move(table_); }
 
  private:
   std::string source_name_;
   OpenOptions options_;
   SourceTable table_;
-  std::vector<std::pair<std::string, size_t>> unused_;
-  struct Index;
-  std::vector<size_t> dummy_;
-  std::optional<std::vector<std::string>> none_;
-  // key -> position in table_.entries
-  std::vector<std::pair<std::string_view, size_t>> unused2_;
-  friend struct Index;
-  std::unordered_map<std::string, size_t>* index_ = nullptr;
+  std::unordered_map<std::string, size_t> index_;  // key -> position in table_.entries
 };
+
+/// Parses a complete source text. `source_name` prefixes warnings ("virtual, line 3: ...").
+SourceTable parse_source_table(std::string_view text, const std::string& source_name,
+                               const OpenOptions& options);
 
 }  // namespace estafeta::maps

@@ -201,12 +201,16 @@ class SocketConversation(Conversation):
         if family is None:
             family = socket.AF_INET6 if ':' in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls_context is not None:
-            self.sock = tls_context.wrap_socket(self.sock, server_hostname='localhost')
-        self.banner = self.read_reply() if read_banner else None
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls_context is not None:
+                self.sock = tls_context.wrap_socket(self.sock, server_hostname='localhost')
+            self.banner = self.read_reply() if read_banner else None
+        except BaseException:
+            self.sock.close()
+            raise
 
     def _recv(self):
         return self.sock.recv(65536)
@@ -509,6 +513,11 @@ class EstafetaServer:
 
     def dump_log(self):
         text = self.log()
+        maillog = self.main.get('maillog_file')
+        if maillog and os.path.exists(maillog):
+            with open(maillog, 'rb') as f:
+                text += '----- maillog_file %s -----\n' % maillog
+                text += f.read().decode('utf-8', 'replace')
         sys.stderr.write('\n----- estafeta log (%s) -----\n%s----- end of log -----\n'
                          % (self.log_path, text))
 

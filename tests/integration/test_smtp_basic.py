@@ -142,12 +142,14 @@ class CommandsTest(unittest.TestCase):
             for line, code in (('RCPT TO:<bob@localhost>', 503), ('DATA', 503),
                                ('MAIL FROM:<a@example.org>', 250),
                                ('MAIL FROM:<a@example.org>', 503),
-                               ('DATA', 503),
+                               ('DATA', (503, 554)),  # in a transaction, no recipient
                                ('MAIL FROM:bad address', 501),
                                ('RCPT TO:<bob@localhost>', 250)):
                 r = c.cmd(line)
                 if line == 'MAIL FROM:bad address':
                     self.assertEqual(r.code // 100, 5, (line, r))
+                elif isinstance(code, tuple):
+                    self.assertIn(r.code, code, (line, r))
                 else:
                     self.assertEqual(r.code, code, (line, r))
                 assert_enhanced(self, r)

@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""report.py: turns bench/run.sh's results.jsonl into the markdown tables of bench/RESULTS.md.
+
+Input: one JSON object per measurement ({"server", "load", "sessions", "size", "repeat",
+"m": measure.py's output}). With several repeats a row shows the median rate. Output on stdout:
+a header (date, command, machine), the rate table (Postfix, Estafeta, ratio, smtp-sink,
+Estafeta/smtp-sink) and a CPU table (cores used by each server's process tree and by the client
+during the measurement, and by the whole machine, from which the bound is read). A failed
+measurement (not every message acknowledged and delivered) shows as FAIL.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+LOAD_NAMES = {
+    "source": "smtp-source (connection per message)",
+    "source-d": "smtp-source -d (one connection per session)",
+    "pipeline": "smtp_pipeline_load (PIPELINING, DATA)",
+    "bdat": "smtp_pipeline_load -B (PIPELINING, BDAT)",
+}
+LOAD_ORDER = list(LOAD_NAMES)
+
+
+def size_name(size):
+    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} B"
+
+
+def median_run(runs):
+    """The run with the median rate (failed runs count as rate 0), or None."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=lambda m: m.get("rate", 0) if m.get("ok") else 0)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def fmt_rate(m):
+    if m is None:
+        return "-"
+    if not m.get("ok"):
+        return "FAIL"
+    return f"{m['rate']:,.0f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or not a.get("ok") or not b.get("ok") or b["rate"] == 0:
+        return "-"
+    return f"{a['rate'] / b['rate']:.2f}"
+
+
+def cores(m, key):
+    if m is None or not m.get("seconds"):
+        return "-"
+    return f"{m[key] / m['seconds']:.2f}"
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        pf = subprocess.run(["postconf", "-dh", "mail_version"], capture_output=True,
+                            text=True).stdout.strip()
+    except OSError:
+        pf = "?"
+    return (f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, "
+            f"Postfix {pf}, load average at the end {os.getloadavg()[0]:.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("results")
+    args = ap.parse_args()
+    rows = {}
+    repeats = 1
+    with open(args.results) as f:
+        for line in f:
+            r = json.loads(line)
+            key = (r["load"], r["sessions"], r["size"])
+            rows.setdefault(key, {}).setdefault(r["server"], []).append(r["m"])
+            repeats = max(repeats, r["repeat"])
+    keys = sorted(rows, key=lambda k: (LOAD_ORDER.index(k[0]), k[2], k[1]))
+
+    print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  ")
+    print(f"Command: `{args.command}`  ")
+    print(f"Machine: {machine()}  ")
+    print(f"Rates in msgs/s{', median of %d runs' % repeats if repeats > 1 else ''}; "
+          "Postfix and Estafeta: first connect until the last acknowledged message is in "
+          "Maildir/new; smtp-sink: client run time (no disk).")
+    print()
+    print("| load | sessions | size | Postfix | Estafeta | Estafeta/Postfix | smtp-sink "
+          "| Estafeta/sink |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for key in keys:
+        med = {s: median_run(runs) for s, runs in rows[key].items()}
+        pf, es, sk = med.get("postfix"), med.get("estafeta"), med.get("sink")
+        print(f"| {LOAD_NAMES[key[0]]} | {key[1]} | {size_name(key[2])} | {fmt_rate(pf)} "
+              f"| {fmt_rate(es)} | {ratio(es, pf)} | {fmt_rate(sk)} | {ratio(es, sk)} |")
+    print()
+    print("CPU cores used during each median measurement (CPU seconds / elapsed seconds): "
+          "server process tree, client, whole machine (includes other tenants).")
+    print()
+    print("| load | sessions | size | Postfix srv/cli/all | Estafeta srv/cli/all "
+          "| smtp-sink srv/cli/all |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for key in keys:
+        med = {s: median_run(runs) for s, runs in rows[key].items()}
+        cells = []
+        for s in ("postfix", "estafeta", "sink"):
+            m = med.get(s)
+            if m is None or not m.get("seconds"):
+                cells.append("-")
+            else:
+                cells.append(f"{cores(m, 'server_cpu')} / {cores(m, 'client_cpu')} / "
+                             f"{m['machine_busy_cores']:.2f}")
+        print(f"| {LOAD_NAMES[key[0]]} | {key[1]} | {size_name(key[2])} | "
+              + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+// libFuzzer target: arbitrary client bytes into smtp::ServerSession. Byte 0 picks settings,
+// byte 1 the fragment size; recipients and commits are decided from the input. Invariants:
+// replies are well-formed lines ending in CRLF; nothing follows Close; AppendBody only inside
+// an open message; never two CommitMessage for one message; and (without STARTTLS, whose
+// discard depends on read boundaries) the same Actions at the chosen fragment size as all
+// at once.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtp/server_session.h"
+
+using namespace estafeta;
+using namespace estafeta::smtp;
+
+namespace {
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+struct Run {
+  std::vector<std::string> transcript;
+};
+
+Run drive(const SessionSettings& settings, std::string_view input, size_t fragment) {
+  ServerSession s(settings, ClientInfo{"192.0.2.1", "fuzz.example", 25});
+  Run run;
+  bool closed = false;
+  bool open = false;
+  int commits_for_open = 0;
+  int queue = 0;
+  auto record = [&](const std::string& item) {
+    if (!run.transcript.empty() && item[0] == 'A' && run.transcript.back()[0] == 'A') {
+      run.transcript.back() += item.substr(1);
+    } else {
+      run.transcript.push_back(item);
+    }
+  };
+  std::vector<Action> batch = s.start();
+  size_t pos = 0;
+  while (true) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Action& a = batch[i];
+      check(!closed);
+      if (const auto* r = std::get_if<SendReply>(&a)) {
+        const std::string& t = r->text;
+        check(t.size() >= 5 && t.compare(t.size() - 2, 2, "\r\n") == 0);
+        check(t[0] >= '2' && t[0] <= '5' && (t[3] == ' ' || t[3] == '-'));
+        record("S" + t);
+      } else if (const auto* c = std::get_if<CheckRecipient>(&a)) {
+        check(i + 1 == batch.size() && s.waiting());
+        record("R" + c->address);
+      } else if (std::holds_alternative<BeginMessage>(a)) {
+        check(!open);
+        open = true;
+        commits_for_open = 0;
+        record("B");
+      } else if (const auto* b = std::get_if<AppendBody>(&a)) {
+        check(open && !b->data.empty());
+        record("A" + b->data);
+      } else if (const auto* m = std::get_if<CommitMessage>(&a)) {
+        check(open && ++commits_for_open == 1 && i + 1 == batch.size() && s.waiting());
+        open = false;
+        record("C" + m->message_id + std::to_string(m->size));
+      } else if (std::holds_alternative<AbortMessage>(a)) {
+        open = false;
+        record("X");
+      } else if (std::holds_alternative<StartTls>(a)) {
+        record("T");
+      } else if (const auto* l = std::get_if<LogLine>(&a)) {
+        check(l->text.find('\n') == std::string::npos);
+        record("L" + l->text);
+      } else if (std::holds_alternative<Close>(a)) {
+        closed = true;
+        record("Q");
+      }
+    }
+    std::vector<Action> next;
+    if (!batch.empty()) {
+      const Action& last = batch.back();
+      if (const auto* c = std::get_if<CheckRecipient>(&last)) {
+        bool accept = c->address.size() % 3 != 0;
+        next = s.recipient_decided(
+            accept ? RecipientDecision{true, ""}
+                   : RecipientDecision{false, "554 5.7.1 <" + c->address + ">: Relay access denied"});
+      } else if (const auto* m = std::get_if<CommitMessage>(&last)) {
+        next = m->size % 7 == 3 ? s.commit_done(Result<std::string>(make_error("io")))
+                                : s.commit_done(Result<std::string>("Q" + std::to_string(++queue)));
+      }
+    }
+    if (next.empty()) {
+      for (const Action& a : batch) {
+        if (std::holds_alternative<StartTls>(a)) next = s.tls_done(true);
+      }
+    }
+    if (!next.empty()) {
+      batch = std::move(next);
+      continue;
+    }
+    if (pos >= input.size() || s.closed()) break;
+    check(!s.waiting());
+    size_t n = std::min(fragment, input.size() - pos);
+    batch = s.feed(input.substr(pos, n));
+    pos += n;
+  }
+  std::vector<Action> end = s.peer_closed();
+  for (const Action& a : end) check(!std::holds_alternative<Close>(a) || !closed);
+  run.transcript.push_back(s.command_stats());
+  return run;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  SessionSettings settings;
+  const uint8_t flags = data[0];
+  settings.forbid_bare_newline = (flags & 1) == 0;
+  settings.starttls_available = (flags & 2) != 0;
+  settings.vrfy_enabled = (flags & 4) != 0;
+  settings.helo_required = (flags & 8) != 0;
+  settings.tls_required = (flags & 16) != 0;
+  settings.smtputf8_enabled = (flags & 32) == 0;
+  if (flags & 64) {
+    settings.message_size_limit = 64;
+    settings.recipient_limit = 3;
+    settings.command_line_limit = 32;
+    settings.hard_error_limit = 5;
+  }
+  const size_t fragment = 1 + data[1] % 64;
+  std::string_view input(reinterpret_cast<const char*>(data + 2), size - 2);
+  Run a = drive(settings, input, fragment);
+  if (!settings.starttls_available) {
+    Run b = drive(settings, input, input.size() + 1);
+    check(a.transcript == b.transcript);
+  }
+  return 0;
+}

@@ -1,0 +1,98 @@
+// config::Config: an immutable, validated snapshot of main.cf (Postfix syntax) on top of the
+// defaults of parameters.def. Parsing reports every problem as a Diagnostic with file:line:
+// unknown parameters and duplicate assignments are warnings; syntax errors, bad values and
+// $-expansion loops are errors, and then no Config is produced (the server must not start).
+// A reload builds a new Config; share one as std::shared_ptr<const Config>. All const
+// members are safe to call from any thread. parse() is pure; load() reads one file and
+// calls gethostname().
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostic.h"
+
+namespace estafeta::config {
+
+struct LoadResult;
+
+/// gethostname(), or "localhost" when that fails.
+std::string system_hostname();
+
+class Config {
+ public:
+  /// Embedded defaults only; config_dir "/etc/estafeta", hostname from gethostname().
+  static Config defaults();
+  /// Parses main.cf text; pure. `hostname` feeds the myhostname default ("localhost" when
+  /// empty; ".localdomain" is appended when it has no dot). `filename` appears in
+  /// diagnostics; `config_dir` becomes config_directory.
+  static LoadResult parse(std::string_view main_cf_text, std::string filename,
+                          std::string config_dir, std::string hostname);
+  /// Reads <config_dir>/main.cf (a missing file means all defaults) using gethostname().
+  static LoadResult load(const std::string& config_dir);
+  /// Applies master.cf "-o name=value" overrides (validated the same way). Diagnostics name
+  /// "<config_dir>/master.cf" without a line; callers may substitute the service's file:line.
+  /// Warnings are only about the overrides themselves.
+  LoadResult with_overrides(const std::vector<std::pair<std::string, std::string>>& o) const;
+
+  /// The fully $-expanded value; "" for a name neither known nor set.
+  std::string get(std::string_view name) const;
+  /// Ints and sizes; 0 if the value is not an integer (cannot happen for a known Int/Size).
+  long long get_int(std::string_view name) const;
+  /// yes/no (any case); false if the value is neither.
+  bool get_bool(std::string_view name) const;
+  /// Time values: 300s 5m 1h 1d 1w (a bare number is seconds); 0 if malformed.
+  long long get_seconds(std::string_view name) const;
+  /// get(name) split on ", \t" (and newlines), empty items dropped.
+  std::vector<std::string> get_list(std::string_view name) const;
+  /// True when `name` is in parameters.def (user-defined names are not "known").
+  bool is_known(std::string_view name) const;
+  /// True when main.cf (or an -o override) assigns `name`.
+  bool is_set(std::string_view name) const;
+  const std::string& config_dir() const { return config_dir_; }
+
+  /// Explicitly set names (known or user-defined), sorted.
+  std::vector<std::string> set_names() const;
+  /// "name = rawvalue\n" for every explicitly set parameter, sorted ("name =\n" if empty).
+  std::string postconf_n() const;
+  /// Every known parameter with its default (computed ones as computed), sorted.
+  std::string postconf_d() const;
+  /// "name = value\n" with the raw (or, if `expand`, expanded) value; "" when `name` is
+  /// neither known nor set.
+  std::string postconf_line(std::string_view name, bool expand) const;
+
+ private:
+  struct Setting {
+    std::string value;
+    std::string file;
+    int line = 0;
+    bool from_override = false;
+  };
+
+  Config() = default;
+  /// Expands and validates `draft`; `overrides_only` limits unknown-name warnings to
+  /// settings that came from with_overrides().
+  static LoadResult build(Config draft, std::vector<Diagnostic> diagnostics, bool overrides_only);
+  /// Raw value of `name`: its setting, else its (computed) default; nullopt if unknown.
+  std::optional<std::string> raw_value(std::string_view name) const;
+  std::optional<std::string> default_raw(std::string_view name) const;
+
+  std::string config_dir_;
+  std::string main_cf_file_;      // for diagnostics without a line
+  std::string machine_hostname_;  // myhostname default
+  std::string mydomain_default_;  // computed from myhostname in build()
+  std::map<std::string, Setting, std::less<>> settings_;
+  std::map<std::string, std::string, std::less<>> expanded_;  // known + set names
+};
+
+/// Defined after Config because std::optional needs the complete type.
+struct LoadResult {
+  std::optional<Config> config;  // nullopt when some diagnostic is an error
+  std::vector<Diagnostic> diagnostics;
+};
+
+}  // namespace estafeta::config

@@ -1,0 +1,344 @@
+// master.cf parsing and the mapping of inet services to listen addresses; see master_cf.h.
+#include "config/master_cf.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "base/ascii.h"
+#include "config/main_cf.h"
+#include "config/main_cf_lexer.h"
+#include "config/parameters.h"
+
+namespace estafeta::config {
+namespace {
+
+constexpr size_t kColumns = 8;
+constexpr std::array<std::string_view, 5> kTypes = {"inet", "unix", "unix-dgram", "fifo", "pass"};
+
+struct NamedPort {
+  std::string_view name;
+  uint16_t port;
+};
+// The service names we accept without /etc/services (pure: no getservbyname).
+constexpr std::array<NamedPort, 4> kNamed = {
+    {{"smtp", 25}, {"submission", 587}, {"smtps", 465}, {"submissions", 465}}};
+
+struct Token {
+  std::string text;
+  bool braced = false;  // Postfix 3 "{ text with spaces }"
+};
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/// Splits a logical line into whitespace-separated tokens and { ... } groups.
+Result<std::vector<Token>> tokenize(std::string_view line) {
+  std::vector<Token> tokens;
+  size_t i = 0;
+  while (true) {
+    while (i < line.size() && is_blank(line[i])) {
+      ++i;
+    }
+    if (i >= line.size()) {
+      return tokens;
+    }
+    if (line[i] == '{') {
+      int level = 0;
+      size_t j = i;
+      for (; j < line.size(); ++j) {
+        if (line[j] == '{') {
+          ++level;
+        } else if (line[j] == '}' && --level == 0) {
+          break;
+        }
+      }
+      if (j >= line.size()) {
+        return make_error("missing '}'");
+      }
+      if (j + 1 < line.size() && !is_blank(line[j + 1])) {
+        return make_error(fmt::format("text after '}}': \"{}\"", line.substr(j + 1)));
+      }
+      tokens.push_back({std::string(ascii::trim(line.substr(i + 1, j - i - 1))), true});
+      i = j + 1;
+    } else {
+      size_t j = i;
+      while (j < line.size() && !is_blank(line[j])) {
+        ++j;
+      }
+      tokens.push_back({std::string(line.substr(i, j - i)), false});
+      i = j;
+    }
+  }
+}
+
+/// y / n / - (= `dflt`).
+std::optional<bool> parse_flag(std::string_view v, bool dflt) {
+  if (v == "-") {
+    return dflt;
+  }
+  if (v == "y") {
+    return true;
+  }
+  if (v == "n") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+bool all_digits(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(), ascii::is_digit);
+}
+
+Result<Service> parse_service(const LogicalLine& l, const std::string& filename) {
+  Result<std::vector<Token>> tokens = tokenize(l.text);
+  if (!tokens.ok()) {
+    return tokens.error();
+  }
+  std::vector<Token>& t = tokens.value();
+  if (t.size() < kColumns) {
+    return make_error(
+        fmt::format("bad field count: {} (need at least {}: service type "
+                    "private unpriv chroot wakeup maxproc command)",
+                    t.size(), kColumns));
+  }
+  for (size_t i = 0; i < kColumns; ++i) {
+    if (t[i].braced) {
+      return make_error(fmt::format("column {} cannot be a {{ }} group", i + 1));
+    }
+  }
+  Service s;
+  s.file = filename;
+  s.line = l.line;
+  s.endpoint = t[0].text;
+  s.type = t[1].text;
+  if (std::find(kTypes.begin(), kTypes.end(), s.type) == kTypes.end()) {
+    return make_error(fmt::format("{}: unknown service type: {}", s.endpoint, s.type));
+  }
+  std::optional<bool> priv = parse_flag(t[2].text, true);
+  std::optional<bool> unpriv = parse_flag(t[3].text, true);
+  std::optional<bool> chroot = parse_flag(t[4].text, false);
+  if (!priv || !unpriv || !chroot) {
+    return make_error(fmt::format("{}: private, unpriv and chroot must be y, n or -", s.endpoint));
+  }
+  s.is_private = *priv;
+  s.unprivileged = *unpriv;
+  s.chroot = *chroot;
+  if (s.type == "inet" && s.is_private) {
+    return make_error(fmt::format(
+        "{}: an inet service cannot be private (the private column must be n)", s.endpoint));
+  }
+  s.wakeup = t[5].text;
+  std::string_view wakeup = s.wakeup;
+  if (!wakeup.empty() && wakeup.back() == '?') {
+    wakeup.remove_suffix(1);
+  }
+  if (s.wakeup != "-" && !all_digits(wakeup)) {
+    return make_error(fmt::format("{}: bad wakeup time: {}", s.endpoint, s.wakeup));
+  }
+  s.max_process = t[6].text;
+  if (s.max_process != "-" && !(all_digits(s.max_process) && parse_integer(s.max_process).ok())) {
+    return make_error(fmt::format("{}: bad process limit: {}", s.endpoint, s.max_process));
+  }
+  s.command = t[7].text;
+  for (size_t i = kColumns; i < t.size(); ++i) {
+    if (t[i].braced || t[i].text != "-o") {
+      s.args.push_back(t[i].text);
+      continue;
+    }
+    if (i + 1 >= t.size()) {
+      return make_error(fmt::format("{}: -o without name=value", s.endpoint));
+    }
+    const std::string& nv = t[++i].text;
+    size_t eq = nv.find('=');
+    std::string_view name =
+        ascii::trim(std::string_view(nv).substr(0, eq == std::string::npos ? nv.size() : eq));
+    if (eq == std::string::npos || !is_parameter_name(name)) {
+      return make_error(
+          fmt::format("{}: bad -o argument: \"{}\" (need name=value)", s.endpoint, nv));
+    }
+    std::string_view value = std::string_view(nv).substr(eq + 1);
+    if (t[i].braced) {
+      value = ascii::trim(value);
+    }
+    s.overrides.emplace_back(std::string(name), std::string(value));
+  }
+  return s;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+bool is_ipv6(const std::string& host) {
+  std::array<unsigned char, 16> buf{};
+  return inet_pton(AF_INET6, host.c_str(), buf.data()) == 1;
+}
+
+bool is_ipv4(const std::string& host) {
+  std::array<unsigned char, 4> buf{};
+  return inet_pton(AF_INET, host.c_str(), buf.data()) == 1;
+}
+
+Result<uint16_t> parse_port(std::string_view p) {
+  for (const NamedPort& n : kNamed) {
+    if (p == n.name) {
+      return n.port;
+    }
+  }
+  if (!all_digits(p) || p.size() > 5) {
+    return make_error(fmt::format("unknown service or bad port: \"{}\"", p));
+  }
+  Result<long long> v = parse_integer(p);
+  if (!v.ok() || v.value() < 1 || v.value() > 65535) {
+    return make_error(fmt::format("port out of range: {}", p));
+  }
+  return static_cast<uint16_t>(v.value());
+}
+
+}  // namespace
+
+MasterCf parse_master_cf(std::string_view text, std::string filename) {
+  MasterCf out;
+  LexedText lexed = split_logical_lines(text);
+  for (const LexWarning& w : lexed.warnings) {
+    out.diagnostics.push_back({filename, w.line, false, w.message});
+  }
+  for (const LogicalLine& l : lexed.lines) {
+    Result<Service> s = parse_service(l, filename);
+    if (!s.ok()) {
+      out.diagnostics.push_back({filename, l.line, true, s.error().message});
+      out.ok = false;
+      continue;
+    }
+    auto dup = std::find_if(out.services.begin(), out.services.end(), [&](const Service& o) {
+      return o.endpoint == s->endpoint && o.type == s->type;
+    });
+    if (dup != out.services.end()) {
+      out.diagnostics.push_back({filename, l.line, true,
+                                 fmt::format("duplicate service: {} {} (first at line {})",
+                                             s->endpoint, s->type, dup->line)});
+      out.ok = false;
+      continue;
+    }
+    out.services.push_back(std::move(s.value()));
+  }
+  return out;
+}
+
+MasterCf load_master_cf(const std::string& config_dir) {
+  std::string path = config_dir + "/master.cf";
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) {
+    if (errno == ENOENT) {
+      return parse_master_cf(kDefaultMasterCf, "(embedded default master.cf)");
+    }
+    MasterCf out;
+    out.ok = false;
+    out.diagnostics.push_back(
+        {path, 0, true, fmt::format("cannot open: {}", std::strerror(errno))});
+    return out;
+  }
+  std::string text;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f.get())) > 0) {
+    text.append(buf, n);
+  }
+  if (std::ferror(f.get())) {
+    MasterCf out;
+    out.ok = false;
+    out.diagnostics.push_back({path, 0, true, "read error"});
+    return out;
+  }
+  return parse_master_cf(text, path);
+}
+
+Result<std::vector<ListenAddress>> listen_addresses(const Service& s, const Config& c) {
+  if (s.type != "inet") {
+    return make_error(fmt::format("{}: not an inet service ({})", s.endpoint, s.type));
+  }
+  std::string_view ep = s.endpoint;
+  std::optional<std::string> host;
+  std::string_view port_text = ep;
+  if (!ep.empty() && ep.front() == '[') {
+    size_t close = ep.find(']');
+    if (close == std::string_view::npos || close + 1 >= ep.size() || ep[close + 1] != ':') {
+      return make_error(fmt::format("{}: expected [address]:port", s.endpoint));
+    }
+    host = std::string(ep.substr(1, close - 1));
+    port_text = ep.substr(close + 2);
+  } else if (size_t colon = ep.rfind(':'); colon != std::string_view::npos) {
+    host = std::string(ep.substr(0, colon));
+    port_text = ep.substr(colon + 1);
+  }
+  Result<uint16_t> port = parse_port(port_text);
+  if (!port.ok()) {
+    return make_error(fmt::format("{}: {}", s.endpoint, port.error().message));
+  }
+
+  bool v4 = false;
+  bool v6 = false;
+  for (const std::string& p : c.get_list("inet_protocols")) {
+    v4 = v4 || p == "all" || p == "ipv4";
+    v6 = v6 || p == "all" || p == "ipv6";
+  }
+  std::vector<std::string> hosts;
+  auto add_loopback = [&] {
+    if (v4) {
+      hosts.emplace_back("127.0.0.1");
+    }
+    if (v6) {
+      hosts.emplace_back("::1");
+    }
+  };
+  std::vector<std::string> items =
+      host ? std::vector<std::string>{*host} : c.get_list("inet_interfaces");
+  for (std::string item : items) {
+    if (item.size() >= 2 && item.front() == '[' && item.back() == ']') {
+      item = item.substr(1, item.size() - 2);
+    }
+    if (item == "all" && !host) {
+      if (v4) {
+        hosts.emplace_back("0.0.0.0");
+      }
+      if (v6) {
+        hosts.emplace_back("::");
+      }
+    } else if ((item == "loopback-only" && !host) || item == "localhost") {
+      add_loopback();
+    } else if (is_ipv4(item) || is_ipv6(item)) {
+      hosts.push_back(item);
+    } else {
+      return make_error(fmt::format("{}: \"{}\" is not a numeric IP address", s.endpoint, item));
+    }
+  }
+  std::vector<ListenAddress> out;
+  for (std::string& h : hosts) {
+    bool seen =
+        std::any_of(out.begin(), out.end(), [&](const ListenAddress& a) { return a.host == h; });
+    if (!seen) {
+      out.push_back({std::move(h), port.value()});
+    }
+  }
+  if (out.empty()) {
+    return make_error(fmt::format("{}: no address to listen on", s.endpoint));
+  }
+  return out;
+}
+
+long long max_sessions(const Service& s, const Config& c) {
+  if (s.max_process == "-" || s.max_process.empty()) {
+    return c.get_int("default_process_limit");
+  }
+  Result<long long> v = parse_integer(s.max_process);
+  return v.ok() ? v.value() : c.get_int("default_process_limit");
+}
+
+}  // namespace estafeta::config

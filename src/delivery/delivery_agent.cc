@@ -1,0 +1,373 @@
+// The minimal delivery agent: active/<id> -> Maildir for local recipients -> unlink, or ->
+// deferred/ for recipients in other domains. See delivery_agent.h; the crash-safety
+// argument is in docs/queue-format.md ("Delivery").
+#include "delivery/delivery_agent.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "base/ascii.h"
+#include "delivery/maildir.h"
+#include "policy/mailbox_name.h"
+#include "queue/queue_file.h"
+
+namespace estafeta::delivery {
+namespace {
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string errno_text(std::string_view call, std::string_view what) {
+  return fmt::format("{}({}): {}", call, what, std::strerror(errno));
+}
+
+Result<std::string> read_fd(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return make_error(errno_text("fstat", path));
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(errno_text("read", path));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
+bool is_queue_id(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+  });
+}
+
+// A closed file descriptor on every path out.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+std::string format_delay(double seconds) {
+  if (!(seconds > 0)) return "0";
+  if (seconds >= 100) return fmt::format("{}", static_cast<int64_t>(std::llround(seconds)));
+  std::string s = fmt::format("{:.2f}", seconds);
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+DeliveryAgent::DeliveryAgent(DeliveryAgentOptions options, log::Logger qmgr_log,
+                             log::Logger local_log)
+    : options_(std::move(options)),
+      qmgr_log_(std::move(qmgr_log)),
+      local_log_(std::move(local_log)) {
+  for (auto& d : options_.local_domains) d = ascii::lower(d);
+  if (options_.concurrency < 1) options_.concurrency = 1;
+  if (options_.scan_interval_seconds < 1) options_.scan_interval_seconds = 1;
+}
+
+bool DeliveryAgent::is_local_domain(std::string_view domain) const {
+  // RFC 5321 §4.1.1.3: "postmaster" without a domain is local.
+  if (domain.empty()) return true;
+  std::string d = ascii::lower(domain);
+  if (d.back() == '.') d.pop_back();
+  return std::find(options_.local_domains.begin(), options_.local_domains.end(), d) !=
+         options_.local_domains.end();
+}
+
+Status DeliveryAgent::sync_dir(const std::string& path) {
+  return syncs_.sync(path, [&path]() -> Status {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return make_error(errno_text("open", path));
+    int rc;
+    do {
+      rc = ::fsync(fd);
+    } while (rc != 0 && errno == EINTR);
+    Status s = rc == 0 ? Status() : Status(make_error(errno_text("fsync", path)));
+    ::close(fd);
+    return s;
+  });
+}
+
+bool DeliveryAgent::deliver_one(const std::string& queue_id) {
+  const int64_t pickup_us = now_us();
+  const std::string& q = options_.queue_directory;
+  const std::string path = q + "/active/" + queue_id;
+  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return true;  // already delivered and removed
+    qmgr_log_.warning("{}: {}", queue_id, errno_text("open", path));
+    return false;
+  }
+  auto bytes = read_fd(fd.get(), path);
+  if (!bytes) {
+    qmgr_log_.warning("{}: {}", queue_id, bytes.error().message);
+    return false;
+  }
+  auto file = queue::decode_queue_file(*bytes);
+  if (!file) {
+    // Never deliver an incomplete or damaged file; keep it for a human (Postfix corrupt/).
+    (void)::mkdir((q + "/corrupt").c_str(), 0700);
+    bool moved = ::rename(path.c_str(), (q + "/corrupt/" + queue_id).c_str()) == 0;
+    qmgr_log_.warning("{}: corrupt queue file: {}{}", queue_id, file.error().message,
+                      moved ? "; moved to corrupt/" : "");
+    return false;
+  }
+  const message::Envelope& env = file->envelope;
+  const size_t nrcpt = env.recipients.size();
+  qmgr_log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id, env.sender,
+                 file->content.size(), nrcpt);
+
+  const double a = std::max<int64_t>(0, pickup_us - env.arrival_us) / 1e6;
+  std::vector<size_t> newly_done;
+  std::vector<size_t> remote;
+  bool local_failed = false;
+  auto log_result = [&](const log::Logger& logger, const message::Recipient& r,
+                        std::string_view relay, int64_t start_us, std::string_view dsn,
+                        std::string_view status) {
+    const int64_t end_us = now_us();
+    logger.info("{}: to=<{}>, relay={}, delay={}, delays={}/{}/0/{}, dsn={}, status={}",
+                queue_id, r.address, relay,
+                format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
+                format_delay(a), format_delay((start_us - pickup_us) / 1e6),
+                format_delay((end_us - start_us) / 1e6), dsn, status);
+  };
+
+  for (size_t i = 0; i < nrcpt; ++i) {
+    if (file->recipient_done[i]) continue;
+    const message::Recipient& r = env.recipients[i];
+    const int64_t start_us = now_us();
+    const size_t at = r.address.rfind('@');
+    std::string_view local =
+        at == std::string::npos ? std::string_view(r.address)
+                                : std::string_view(r.address).substr(0, at);
+    std::string_view domain =
+        at == std::string::npos ? std::string_view() : std::string_view(r.address).substr(at + 1);
+    if (!is_local_domain(domain)) {
+      remote.push_back(i);
+      continue;
+    }
+    auto mailbox = policy::mailbox_name(local);
+    if (!mailbox) {
+      // TODO(queue): a bounce message (later issue); for now the recipient is dropped.
+      log_result(local_log_, r, "local", start_us, "5.1.3",
+                 "bounced (illegal mailbox name)");
+      newly_done.push_back(i);
+      continue;
+    }
+    const std::string maildir = options_.mail_spool_directory + "/" + *mailbox + "/Maildir";
+    const std::string name =
+        maildir_file_name(env.arrival_us / 1000000, queue_id, i, options_.myhostname);
+    auto outcome = deliver_to_maildir(maildir, name,
+                                      maildir_message(env.sender, r.address, file->content),
+                                      syncs_);
+    if (!outcome) {
+      log_result(local_log_, r, "local", start_us, "4.2.0",
+                 fmt::format("deferred (maildir delivery failed: {})", outcome.error().message));
+      local_failed = true;
+      continue;
+    }
+    log_result(local_log_, r, "local", start_us, "2.0.0", "sent (delivered to maildir)");
+    newly_done.push_back(i);
+  }
+
+  if (remote.empty() && !local_failed) {
+    // Every recipient is done: forget the file, durably (else a crash brings it back and the
+    // Maildir names absorb the redelivery).
+    if (::unlink(path.c_str()) != 0) {
+      qmgr_log_.warning("{}: {}", queue_id, errno_text("unlink", path));
+      return false;
+    }
+    if (Status s = sync_dir(q + "/active"); !s.ok()) {
+      qmgr_log_.warning("{}: {}", queue_id, s.error().message);
+    }
+    qmgr_log_.info("{}: removed", queue_id);
+    return true;
+  }
+
+  // Some recipients remain. Mark the finished ones in place so no later pass repeats them
+  // (Postfix's REC_TYPE_DONE), and make the marks durable before anything else happens.
+  for (size_t i : newly_done) {
+    const char done = queue::kRecordRecipientDone;
+    if (::pwrite(fd.get(), &done, 1, static_cast<off_t>(file->recipient_offsets[i])) != 1) {
+      qmgr_log_.warning("{}: {}", queue_id, errno_text("pwrite", path));
+    }
+  }
+  if (!newly_done.empty() && ::fdatasync(fd.get()) != 0) {
+    qmgr_log_.warning("{}: {}", queue_id, errno_text("fdatasync", path));
+  }
+  for (size_t i : remote) {
+    log_result(qmgr_log_, env.recipients[i], "none", now_us(), "4.3.0",
+               "deferred (remote delivery is not implemented yet)");
+  }
+  if (local_failed) return false;  // stays in active/: the periodic scan retries it
+  const std::string deferred = q + "/deferred";
+  (void)::mkdir(deferred.c_str(), 0700);
+  if (::rename(path.c_str(), (deferred + "/" + queue_id).c_str()) != 0) {
+    qmgr_log_.warning("{}: {}", queue_id, errno_text("rename", path));
+    return false;
+  }
+  if (Status s = sync_dir(deferred); !s.ok()) {
+    qmgr_log_.warning("{}: {}", queue_id, s.error().message);
+  }
+  return false;
+}
+
+void DeliveryAgent::enqueue(const std::string& queue_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !pending_.insert(queue_id).second) return;  // already queued or running
+    work_.push_back(queue_id);
+  }
+  cv_.notify_one();
+}
+
+void DeliveryAgent::worker() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+      if (stopping_) return;  // undelivered ids stay in active/ for the next start
+      id = std::move(work_.front());
+      work_.pop_front();
+    }
+    deliver_one(id);
+    std::lock_guard lock(mutex_);
+    // Only now: a scan while the delivery ran must not start a second one of the same file.
+    pending_.erase(id);
+  }
+}
+
+void DeliveryAgent::scan_active() {
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator(options_.queue_directory + "/active", ec)) {
+    std::string name = e.path().filename().string();
+    if (is_queue_id(name)) enqueue(name);
+  }
+  if (ec) qmgr_log_.warning("scan of active/: {}", ec.message());
+}
+
+int DeliveryAgent::run() {
+  const std::string& q = options_.queue_directory;
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigset_t old_mask;
+  ::pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
+  Fd sfd(::signalfd(-1, &signals, SFD_CLOEXEC));
+  if (sfd.get() < 0) {
+    qmgr_log_.fatal(errno_text("signalfd", "SIGTERM,SIGINT"));
+    return 1;
+  }
+  for (const char* sub : {"", "/active", "/deferred", "/public", "/pid"}) {
+    (void)::mkdir((q + sub).c_str(), 0700);
+  }
+  const std::string lock_path = q + "/pid/qmgr.lock";
+  Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    qmgr_log_.fatal(fmt::format("{}: another delivery agent serves this queue ({})", lock_path,
+                                std::strerror(errno)));
+    return 1;
+  }
+  const std::string sock_path = q + "/public/qmgr";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (sock_path.size() >= sizeof addr.sun_path) {
+    qmgr_log_.fatal(fmt::format("{}: path too long for a unix socket", sock_path));
+    return 1;
+  }
+  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  Fd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  ::unlink(sock_path.c_str());  // stale socket of a previous agent; we hold the lock
+  if (sock.get() < 0 ||
+      ::bind(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    qmgr_log_.fatal(errno_text("bind", sock_path));
+    return 1;
+  }
+  {
+    std::lock_guard l(mutex_);
+    stopping_ = false;
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < options_.concurrency; ++i) threads.emplace_back([this] { worker(); });
+  scan_active();
+
+  pollfd fds[2] = {{sock.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+  for (;;) {
+    int n = ::poll(fds, 2, options_.scan_interval_seconds * 1000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      qmgr_log_.warning(errno_text("poll", "public/qmgr"));
+      break;
+    }
+    if (n == 0) {
+      scan_active();
+      continue;
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      (void)!::read(sfd.get(), &info, sizeof info);
+      break;
+    }
+    if (fds[0].revents & POLLIN) {
+      char buf[256];
+      for (;;) {
+        ssize_t got = ::recv(sock.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (got < 0) break;
+        std::string_view id(buf, static_cast<size_t>(got));
+        if (id.empty()) {
+          scan_active();  // a wake-up was lost somewhere: look at everything
+        } else if (is_queue_id(id)) {
+          enqueue(std::string(id));
+        }
+      }
+    }
+  }
+  {
+    std::lock_guard l(mutex_);
+    stopping_ = true;
+    work_.clear();
+    pending_.clear();
+  }
+  cv_.notify_all();
+  for (auto& t : threads) t.join();
+  ::unlink(sock_path.c_str());
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  return 0;
+}
+
+}  // namespace estafeta::delivery

@@ -1,0 +1,73 @@
+// The minimal delivery agent of issue 2 (program names estafeta/qmgr and estafeta/local):
+// takes committed queue files from active/ (wake-up datagrams on public/qmgr, a scan at
+// start-up and every scan_interval_seconds), delivers local recipients into Maildir, logs in
+// Postfix's format, and removes the queue file once every recipient is done. Recipients in
+// other domains are deferred: the file moves to deferred/ (outbound SMTP is a later issue).
+// Guarantees: an acknowledged message is never lost, never delivered twice for one queue
+// file (Maildir names derive from queue id + recipient index), never in part. Not the full
+// queue manager: no retry schedule, no bounces yet. Thread-safe: deliver_one may run on
+// several threads for different queue ids.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "log/logger.h"
+#include "queue/group_sync.h"
+
+namespace estafeta::delivery {
+
+struct DeliveryAgentOptions {
+  std::string queue_directory;             // absolute
+  std::string mail_spool_directory;        // absolute; mail for local part L: <dir>/<L>/Maildir/
+  std::vector<std::string> local_domains;  // lower-case, from mydestination
+  std::string myhostname;                  // for Maildir file names
+  int concurrency = 8;                     // delivery threads
+  int scan_interval_seconds = 60;          // periodic rescan of active/ (missed wake-ups)
+};
+
+class DeliveryAgent {
+ public:
+  DeliveryAgent(DeliveryAgentOptions options, log::Logger qmgr_log, log::Logger local_log);
+
+  /// Binds public/qmgr (unix datagram), delivers everything already in active/, then serves
+  /// wake-ups until SIGTERM/SIGINT arrive (blocked in the calling thread and read through a
+  /// signalfd; call it before starting other threads). Takes pid/qmgr.lock so that only one
+  /// agent serves a queue. Returns the process exit code: 0 after a signal, 1 on set-up
+  /// failure (logged).
+  int run();
+
+  /// Delivers one queue file now (for tests and for `run`). Returns false if it stayed
+  /// queued (deferred, a local delivery failed, or the file is corrupt and was moved to
+  /// corrupt/); true if the file is gone (delivered, or no such file).
+  bool deliver_one(const std::string& queue_id);
+
+ private:
+  void worker();
+  void enqueue(const std::string& queue_id);
+  void scan_active();
+  bool is_local_domain(std::string_view domain) const;
+  Status sync_dir(const std::string& path);
+
+  DeliveryAgentOptions options_;
+  log::Logger qmgr_log_;
+  log::Logger local_log_;
+  queue::GroupSync syncs_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::string> work_;  // guarded by mutex_
+  std::set<std::string> pending_;  // queued or being delivered; guarded by mutex_
+  bool stopping_ = false;         // guarded by mutex_
+};
+
+/// Postfix's delay notation: seconds with at most two decimals, trailing zeros dropped
+/// ("0.02", "0.1", "0", "3"); whole seconds from 100 s up.
+std::string format_delay(double seconds);
+
+}  // namespace estafeta::delivery

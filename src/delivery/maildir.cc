@@ -1,0 +1,152 @@
+// Maildir writer: tmp -> fdatasync -> link to new/ -> fsync new/. See maildir.h.
+#include "delivery/maildir.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace estafeta::delivery {
+namespace {
+
+Error sys_error(std::string_view call, std::string_view path) {
+  return make_error(fmt::format("{}({}): {}", call, path, std::strerror(errno)));
+}
+
+Status fsync_path(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return sys_error("open", dir);
+  int rc;
+  do {
+    rc = ::fsync(fd);
+  } while (rc != 0 && errno == EINTR);
+  Status s = rc == 0 ? Status() : Status(sys_error("fsync", dir));
+  ::close(fd);
+  return s;
+}
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
+}
+
+// mkdir -p that makes each new entry durable (fsync of its parent). `depth` bounds the
+// recursion on absurd paths.
+Status make_dir_durable(const std::string& path, int depth = 0) {
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return {};
+    if (errno != ENOENT || depth > 32 || path == "/") return sys_error("mkdir", path);
+    if (Status s = make_dir_durable(parent_of(path), depth + 1); !s.ok()) return s;
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+  }
+  return fsync_path(parent_of(path));
+}
+
+Status make_maildir(const std::string& maildir) {
+  if (Status s = make_dir_durable(maildir); !s.ok()) return s;
+  for (const char* sub : {"/tmp", "/new", "/cur"}) {
+    if (Status s = make_dir_durable(maildir + sub); !s.ok()) return s;
+  }
+  return {};
+}
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("write", path);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string maildir_file_name(int64_t arrival_sec, std::string_view queue_id, size_t index,
+                              std::string_view hostname) {
+  std::string host;
+  for (char c : hostname) {
+    if (c == '/') {
+      host += "\\057";
+    } else if (c == ':') {
+      host += "\\072";
+    } else {
+      host += c;
+    }
+  }
+  return fmt::format("{}.Q{}R{}.{}", arrival_sec, queue_id, index, host);
+}
+
+std::string maildir_message(std::string_view sender, std::string_view recipient,
+                            std::string_view crlf_content) {
+  std::string out;
+  out.reserve(crlf_content.size() + sender.size() + recipient.size() + 40);
+  out += "Return-Path: <";
+  out += sender;
+  out += ">\nDelivered-To: ";
+  out += recipient;
+  out += '\n';
+  size_t i = 0;
+  while (i < crlf_content.size()) {
+    size_t cr = crlf_content.find("\r\n", i);
+    if (cr == std::string_view::npos) {
+      out.append(crlf_content.substr(i));
+      break;
+    }
+    out.append(crlf_content.substr(i, cr - i));
+    out += '\n';
+    i = cr + 2;
+  }
+  return out;
+}
+
+Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
+                                          std::string_view message, queue::GroupSync& syncs) {
+  const std::string tmp = maildir + "/tmp/" + name;
+  const std::string dst = maildir + "/new/" + name;
+  // O_TRUNC: a tmp/ leftover of a crashed attempt is simply rewritten.
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT) {
+    if (Status s = make_maildir(maildir); !s.ok()) return s.error();
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  }
+  if (fd < 0) return sys_error("open", tmp);
+  Status s = write_all(fd, message, tmp);
+  if (s.ok()) {
+    while (::fdatasync(fd) != 0) {
+      if (errno != EINTR) {
+        s = sys_error("fdatasync", tmp);
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s.error();
+  }
+  MaildirOutcome outcome = MaildirOutcome::Delivered;
+  // link(), not rename(): it never replaces, so a name already in new/ (an earlier attempt
+  // of this very delivery that finished before a crash) is detected, not duplicated.
+  if (::link(tmp.c_str(), dst.c_str()) != 0) {
+    if (errno != EEXIST) {
+      Error e = sys_error("link", dst);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    outcome = MaildirOutcome::AlreadyDelivered;
+  }
+  ::unlink(tmp.c_str());
+  // The new/ entry on stable storage before the caller forgets the queue file. Also after
+  // EEXIST: that entry may be the unsynced result of the attempt that crashed.
+  const std::string new_dir = maildir + "/new";
+  if (Status d = syncs.sync(new_dir, [&new_dir] { return fsync_path(new_dir); }); !d.ok()) {
+    return d.error();
+  }
+  return outcome;
+}
+
+}  // namespace estafeta::delivery

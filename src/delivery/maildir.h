@@ -1,0 +1,36 @@
+// Maildir delivery of one message to one recipient (https://cr.yp.to/proto/maildir.html):
+// write tmp/<name>, fdatasync, link into new/<name>, fsync new/ (grouped with concurrent
+// deliveries into the same Maildir). The file name is derived from the queue id and the
+// recipient index, so a redelivery after a crash finds new/<name> taken and counts as
+// delivered instead of making a second copy. Errors are Result; never throws. Thread-safe
+// for distinct (maildir, name) pairs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "queue/group_sync.h"
+
+namespace estafeta::delivery {
+
+/// "<arrival_sec>.Q<queue_id>R<index>.<hostname>", with '/' and ':' in the host name
+/// written as "\057" and "\072" as the Maildir specification asks.
+std::string maildir_file_name(int64_t arrival_sec, std::string_view queue_id, size_t index,
+                              std::string_view hostname);
+
+/// The mailbox copy: "Return-Path: <sender>" and "Delivered-To: <recipient>" lines, then
+/// the message with every CRLF turned into LF (as Postfix's local(8) writes it).
+std::string maildir_message(std::string_view sender, std::string_view recipient,
+                            std::string_view crlf_content);
+
+enum class MaildirOutcome { Delivered, AlreadyDelivered };
+
+/// Delivers `message` as <maildir>/new/<name>. Creates <maildir> (and missing parents) and
+/// tmp/ new/ cur/ on demand, mode 0700, each made durable; the file is 0600. `syncs` batches the
+/// fsync of new/ across threads; it must outlive the call.
+Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
+                                          std::string_view message, queue::GroupSync& syncs);
+
+}  // namespace estafeta::delivery

@@ -1,0 +1,83 @@
+// Maildir writer tests: file names, CRLF -> LF with Return-Path/Delivered-To, delivery into
+// a temporary Maildir created on demand with the right modes, and idempotent redelivery.
+#include "delivery/maildir.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "queue/test_util.h"
+
+namespace estafeta::delivery {
+namespace {
+
+using queue::testing::list_names;
+using queue::testing::read_file;
+using queue::testing::TempDir;
+
+TEST(Maildir, FileName) {
+  EXPECT_EQ(maildir_file_name(1700000000, "ABC123", 2, "mx.example.org"),
+            "1700000000.QABC123R2.mx.example.org");
+  EXPECT_EQ(maildir_file_name(1, "A", 0, "odd/host:name"), "1.QAR0.odd\\057host\\072name");
+}
+
+TEST(Maildir, MessageConversionTable) {
+  struct Case {
+    std::string content;
+    std::string body;  // after the two prepended lines
+  };
+  const std::vector<Case> cases = {
+      {"", ""},
+      {"a\r\nb\r\n", "a\nb\n"},
+      {"Subject: x\r\n\r\nbody\r\n", "Subject: x\n\nbody\n"},
+      {"no newline at end", "no newline at end"},
+      {"bare\rcr\r\n", "bare\rcr\n"},
+      {"\r\n\r\n", "\n\n"},
+      {"split \r", "split \r"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(maildir_message("s@x", "r@localhost", c.content),
+              "Return-Path: <s@x>\nDelivered-To: r@localhost\n" + c.body)
+        << c.content;
+  }
+  EXPECT_EQ(maildir_message("", "r@l", "x\r\n"), "Return-Path: <>\nDelivered-To: r@l\nx\n");
+}
+
+TEST(Maildir, DeliversAndCreatesDirectories) {
+  TempDir tmp;
+  queue::GroupSync syncs;
+  const std::string maildir = tmp.path() + "/mail/bob/Maildir";
+  auto r = deliver_to_maildir(maildir, "1.QAR0.h", "hello\n", syncs);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, MaildirOutcome::Delivered);
+  EXPECT_EQ(read_file(maildir + "/new/1.QAR0.h"), "hello\n");
+  EXPECT_TRUE(list_names(maildir + "/tmp").empty());
+  for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((maildir + sub).c_str(), &st), 0) << sub;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << sub;
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((maildir + "/new/1.QAR0.h").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Maildir, SecondDeliveryOfTheSameNameIsAbsorbed) {
+  TempDir tmp;
+  queue::GroupSync syncs;
+  const std::string maildir = tmp.path() + "/Maildir";
+  ASSERT_TRUE(deliver_to_maildir(maildir, "n", "first\n", syncs).ok());
+  auto r = deliver_to_maildir(maildir, "n", "first\n", syncs);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, MaildirOutcome::AlreadyDelivered);
+  EXPECT_EQ(list_names(maildir + "/new"), std::vector<std::string>{"n"});
+  EXPECT_TRUE(list_names(maildir + "/tmp").empty());
+}
+
+TEST(Maildir, UnwritableSpoolIsAnError) {
+  queue::GroupSync syncs;
+  auto r = deliver_to_maildir("/proc/estafeta-no-such/Maildir", "n", "x", syncs);
+  EXPECT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace estafeta::delivery

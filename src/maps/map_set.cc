@@ -1,0 +1,48 @@
+// MapSet; see map_set.h.
+#include "maps/map_set.h"
+
+#include "maps/open_map.h"
+
+namespace estafeta::maps {
+
+MapSetOpenResult MapSet::open(const std::vector<std::string>& specs,
+                              const OpenOptions& options) {
+  auto set = std::make_shared<MapSet>();
+  MapSetOpenResult result;
+  for (const std::string& spec : specs) {
+    if (set->maps_.count(spec) != 0) continue;
+    Result<OpenedMap> opened = open_map(spec, options);
+    if (!opened.ok()) {
+      result.errors.push_back("table " + spec + ": " + opened.error().message);
+      continue;
+    }
+    for (std::string& w : opened->warnings) result.warnings.push_back(std::move(w));
+    set->maps_.emplace(spec, std::move(opened->map));
+  }
+  result.set = std::move(set);
+  return result;
+}
+
+const Map* MapSet::find(std::string_view spec) const {
+  auto it = maps_.find(spec);
+  return it == maps_.end() ? nullptr : it->second.get();
+}
+
+LookupResult MapSet::lookup(std::string_view spec, std::string_view key) const {
+  const Map* map = find(spec);
+  if (map == nullptr) {
+    return LookupResult::temp_fail("table " + std::string(spec) + " is not open");
+  }
+  return map->lookup(key);
+}
+
+LookupResult MapSet::lookup_first(const std::vector<std::string>& specs,
+                                  std::string_view key) const {
+  for (const std::string& spec : specs) {
+    LookupResult r = lookup(spec, key);
+    if (r.status != LookupStatus::NotFound) return r;
+  }
+  return LookupResult::not_found();
+}
+
+}  // namespace estafeta::maps

@@ -1,0 +1,47 @@
+// Tests for MapSet (open by spec list, report every failure, tri-state lookups) and
+// LookupPool (lookups off the calling thread).
+#include "maps/map_set.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "maps/lookup_pool.h"
+
+namespace estafeta::maps {
+namespace {
+
+TEST(MapSet, OpensAndReportsEveryFailure) {
+  char tmpl[] = "/tmp/mapset_test.XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::ofstream(dir + "/c.cidr") << "10.0.0.0/8 ten\nbogus\n";
+  MapSetOpenResult r = MapSet::open({"cidr:" + dir + "/c.cidr", "static:OK",
+                                     "hash:" + dir + "/missing", "texthash:" + dir + "/nope",
+                                     "dbm:/x", "static:OK"});
+  EXPECT_EQ(r.errors.size(), 3u);
+  EXPECT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.set->size(), 2u);
+  EXPECT_EQ(r.set->lookup("cidr:" + dir + "/c.cidr", "10.1.1.1"), LookupResult::found("ten"));
+  EXPECT_TRUE(r.set->lookup("hash:" + dir + "/missing", "x").is_temp_fail());
+  EXPECT_EQ(r.set->lookup_first({"cidr:" + dir + "/c.cidr", "static:OK"}, "1.1.1.1"),
+            LookupResult::found("OK"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LookupPool, RunsLookupsAndDeliversResults) {
+  MapSetOpenResult r = MapSet::open({"inline:{a=1, b=2}"});
+  ASSERT_TRUE(r.ok());
+  LookupPool pool(2);
+  std::promise<LookupResult> pa;
+  std::promise<LookupResult> pc;
+  pool.submit(r.set, "inline:{a=1, b=2}", "a", [&](LookupResult x) { pa.set_value(x); });
+  pool.submit(r.set, "inline:{a=1, b=2}", "c", [&](LookupResult x) { pc.set_value(x); });
+  EXPECT_EQ(pa.get_future().get(), LookupResult::found("1"));
+  EXPECT_EQ(pc.get_future().get(), LookupResult::not_found());
+}
+
+}  // namespace
+}  // namespace estafeta::maps

@@ -1,0 +1,70 @@
+// regexp: tables over POSIX <regex.h>; see regexp_map.h.
+#include "maps/regexp_map.h"
+
+#include <regex.h>
+
+#include <memory>
+#include <vector>
+
+namespace estafeta::maps {
+namespace {
+
+class PosixRegex final : public CompiledRegex {
+ public:
+  PosixRegex() = default;
+  PosixRegex(const PosixRegex&) = delete;
+  PosixRegex& operator=(const PosixRegex&) = delete;
+  ~PosixRegex() override {
+    if (compiled_) regfree(&re_);
+  }
+
+  Status compile(const RegexPattern& p) {
+    int flags = 0;
+    if (p.icase) flags |= REG_ICASE;
+    if (p.extended) flags |= REG_EXTENDED;
+    if (p.multiline) flags |= REG_NEWLINE;
+    int rc = regcomp(&re_, p.source.c_str(), flags);
+    if (rc != 0) {
+      char buf[256];
+      regerror(rc, &re_, buf, sizeof buf);
+      return make_error(buf);
+    }
+    compiled_ = true;
+    return {};
+  }
+
+  int capture_count() const override { return static_cast<int>(re_.re_nsub); }
+
+  std::optional<std::vector<std::string>> match(std::string_view subject) const override {
+    // regexec needs a C string; a key with a NUL byte is matched up to the NUL, as Postfix.
+    std::string s(subject);
+    std::vector<regmatch_t> m(re_.re_nsub + 1);
+    if (regexec(&re_, s.c_str(), m.size(), m.data(), 0) != 0) return std::nullopt;
+    std::vector<std::string> groups(m.size());
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (m[i].rm_so >= 0 && m[i].rm_eo >= m[i].rm_so) {
+        groups[i] = s.substr(m[i].rm_so, m[i].rm_eo - m[i].rm_so);
+      }
+    }
+    return groups;
+  }
+
+ private:
+  regex_t re_{};
+  bool compiled_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CompiledRegex>> compile_posix_regex(const RegexPattern& pattern) {
+  auto re = std::make_unique<PosixRegex>();
+  Status st = re->compile(pattern);
+  if (!st.ok()) return st.error();
+  return std::unique_ptr<CompiledRegex>(std::move(re));
+}
+
+BuiltMap build_regexp_map(std::string_view text, const std::string& file_name) {
+  return build_regex_table(text, file_name, RegexDialect::Posix, compile_posix_regex);
+}
+
+}  // namespace estafeta::maps

@@ -1,0 +1,121 @@
+// Search orders of access(5) and virtual(5); see search_keys.h.
+#include "maps/search_keys.h"
+
+#include "base/ascii.h"
+
+namespace estafeta::maps {
+namespace {
+
+struct AddressView {
+  std::string_view local;
+  std::string_view domain;
+  bool has_at = false;
+};
+
+AddressView split_address(std::string_view address) {
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return AddressView{address, {}, false};
+  return AddressView{address.substr(0, at), address.substr(at + 1), true};
+}
+
+void push_unique(std::vector<std::string>& keys, std::string key) {
+  for (const std::string& k : keys) {
+    if (k == key) return;
+  }
+  keys.push_back(std::move(key));
+}
+
+}  // namespace
+
+std::optional<SplitLocalpart> split_localpart(std::string_view localpart,
+                                              std::string_view delimiters) {
+  if (delimiters.empty() || localpart.empty()) return std::nullopt;
+  if (ascii::iequals(localpart, "postmaster") || ascii::iequals(localpart, "mailer-daemon") ||
+      ascii::iequals(localpart, "double-bounce")) {
+    return std::nullopt;
+  }
+  if (delimiters.find('-') != std::string_view::npos) {
+    if (ascii::istarts_with(localpart, "owner-")) return std::nullopt;
+    if (localpart.size() > 8 &&
+        ascii::iequals(localpart.substr(localpart.size() - 8), "-request")) {
+      return std::nullopt;
+    }
+  }
+  size_t pos = localpart.find_first_of(delimiters);
+  if (pos == std::string_view::npos || pos == 0 || pos + 1 == localpart.size()) {
+    return std::nullopt;
+  }
+  return SplitLocalpart{std::string(localpart.substr(0, pos)),
+                        std::string(localpart.substr(pos + 1))};
+}
+
+std::vector<std::string> access_domain_keys(std::string_view domain,
+                                            bool parent_domain_matches_subdomains) {
+  std::vector<std::string> keys;
+  if (domain.empty()) return keys;
+  keys.emplace_back(domain);
+  size_t pos = 0;
+  while ((pos = domain.find('.', pos + 1)) != std::string_view::npos) {
+    std::string_view parent =
+        parent_domain_matches_subdomains ? domain.substr(pos + 1) : domain.substr(pos);
+    if (parent.empty() || parent == ".") break;
+    push_unique(keys, std::string(parent));
+  }
+  return keys;
+}
+
+std::vector<std::string> access_address_keys(std::string_view address,
+                                             std::string_view recipient_delimiters,
+                                             bool parent_domain_matches_subdomains) {
+  std::vector<std::string> keys;
+  AddressView a = split_address(address);
+  std::optional<SplitLocalpart> split = split_localpart(a.local, recipient_delimiters);
+  if (!a.has_at) {
+    keys.emplace_back(address);
+  } else {
+    keys.emplace_back(address);
+    if (split) push_unique(keys, split->user + "@" + std::string(a.domain));
+    for (std::string& k : access_domain_keys(a.domain, parent_domain_matches_subdomains)) {
+      push_unique(keys, std::move(k));
+    }
+  }
+  if (!a.local.empty()) {
+    push_unique(keys, std::string(a.local) + "@");
+    if (split) push_unique(keys, split->user + "@");
+  }
+  return keys;
+}
+
+std::vector<std::string> access_client_address_keys(std::string_view address) {
+  std::vector<std::string> keys;
+  if (address.empty()) return keys;
+  char delim = address.find(':') != std::string_view::npos ? ':' : '.';
+  std::string_view rest = address;
+  while (!rest.empty()) {
+    keys.emplace_back(rest);
+    size_t pos = rest.rfind(delim);
+    if (pos == std::string_view::npos) break;
+    rest = rest.substr(0, pos);
+  }
+  return keys;
+}
+
+std::vector<std::string> virtual_address_keys(std::string_view address,
+                                              std::string_view recipient_delimiters,
+                                              bool domain_is_local) {
+  std::vector<std::string> keys;
+  AddressView a = split_address(address);
+  std::optional<SplitLocalpart> split = split_localpart(a.local, recipient_delimiters);
+  if (a.has_at) {
+    keys.emplace_back(address);
+    if (split) push_unique(keys, split->user + "@" + std::string(a.domain));
+  }
+  if (domain_is_local || !a.has_at) {
+    if (!a.local.empty()) push_unique(keys, std::string(a.local));
+    if (split) push_unique(keys, split->user);
+  }
+  if (a.has_at && !a.domain.empty()) push_unique(keys, "@" + std::string(a.domain));
+  return keys;
+}
+
+}  // namespace estafeta::maps

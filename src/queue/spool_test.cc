@@ -1,0 +1,237 @@
+// Spool tests in a temporary directory: begin/append/commit, the file in active/ decodes to
+// the same envelope and content, concurrent commits from many threads, leftovers removed
+// from incoming/, uncommitted messages removed, wake-up datagrams, queue id format.
+#include "queue/spool.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "queue/queue_file.h"
+#include "queue/test_util.h"
+
+namespace estafeta::queue {
+namespace {
+
+using testing::list_names;
+using testing::read_file;
+using testing::TempDir;
+
+message::Envelope envelope(std::string sender = "alice@example.org") {
+  message::Envelope e;
+  e.sender = std::move(sender);
+  e.recipients = {{"bob@localhost", "", ""}, {"carol@localhost", "", "NEVER"}};
+  e.helo = "client.example";
+  e.protocol = "ESMTP";
+  e.client_address = "127.0.0.1";
+  e.client_hostname = "localhost";
+  return e;
+}
+
+std::unique_ptr<Spool> open_spool(const std::string& dir, int threads = 4) {
+  Spool::Options o;
+  o.queue_directory = dir;
+  o.sync_threads = threads;
+  auto s = Spool::open(o);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+Result<std::string> commit_and_wait(Spool& spool, std::unique_ptr<IncomingMessage> m) {
+  std::promise<Result<std::string>> p;
+  auto f = p.get_future();
+  spool.commit(std::move(m), [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+TEST(Spool, OpenCreatesDirectories) {
+  TempDir tmp;
+  auto spool = open_spool(tmp.path() + "/q");
+  ASSERT_NE(spool, nullptr);
+  auto names = list_names(tmp.path() + "/q");
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"active", "deferred", "incoming", "pid", "public"}));
+}
+
+TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {
+  TempDir tmp;
+  auto spool = open_spool(tmp.path());
+  ASSERT_NE(spool, nullptr);
+  auto m = spool->begin(envelope());
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  const std::string id = (*m)->queue_id();
+  EXPECT_EQ(list_names(tmp.path() + "/incoming"), std::vector<std::string>{id});
+  const std::string content = "Received: from client\r\nSubject: x\r\n\r\nhello\r\n";
+  ASSERT_TRUE((*m)->append(content.substr(0, 10)).ok());
+  ASSERT_TRUE((*m)->append(content.substr(10)).ok());
+  EXPECT_EQ((*m)->size(), content.size());
+  auto r = commit_and_wait(*spool, std::move(*m));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, id);
+  EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
+  auto f = decode_queue_file(read_file(tmp.path() + "/active/" + id));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->envelope.queue_id, id);
+  EXPECT_GT(f->envelope.arrival_us, 0);
+  EXPECT_EQ(f->envelope.sender, "alice@example.org");
+  ASSERT_EQ(f->envelope.recipients.size(), 2u);
+  EXPECT_EQ(f->envelope.recipients[1].notify, "NEVER");
+  EXPECT_EQ(f->envelope.helo, "client.example");
+  EXPECT_EQ(f->content, content);
+}
+
+TEST(Spool, LargeMessageWrittenInBlocks) {
+  TempDir tmp;
+  auto spool = open_spool(tmp.path());
+  ASSERT_NE(spool, nullptr);
+  auto m = spool->begin(envelope());
+  ASSERT_TRUE(m.ok());
+  std::string content;
+  for (int i = 0; content.size() < 300 * 1024; ++i) content += "line " + std::to_string(i) + "\r\n";
+  for (size_t i = 0; i < content.size(); i += 1000) {
+    ASSERT_TRUE((*m)->append(std::string_view(content).substr(i, 1000)).ok());
+  }
+  auto r = commit_and_wait(*spool, std::move(*m));
+  ASSERT_TRUE(r.ok());
+  auto f = decode_queue_file(read_file(tmp.path() + "/active/" + *r));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->content, content);
+}
+
+TEST(Spool, UncommittedMessageIsRemoved) {
+  TempDir tmp;
+  auto spool = open_spool(tmp.path());
+  ASSERT_NE(spool, nullptr);
+  {
+    auto m = spool->begin(envelope());
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*m)->append("partial").ok());
+  }
+  EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
+  EXPECT_TRUE(list_names(tmp.path() + "/active").empty());
+}
+
+TEST(Spool, ConcurrentCommitsFromManyThreads) {
+  TempDir tmp;
+  auto spool = open_spool(tmp.path(), 8);
+  ASSERT_NE(spool, nullptr);
+  constexpr int kThreads = 12;
+  constexpr int kPerThread = 40;
+  std::mutex mu;
+  std::vector<std::string> ids;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::future<Result<std::string>>> pending;
+      for (int i = 0; i < kPerThread; ++i) {
+        auto m = spool->begin(envelope(fmt::format("s{}-{}@example.org", t, i)));
+        if (!m.ok() || !(*m)->append(fmt::format("Subject: {} {}\r\n\r\nx\r\n", t, i)).ok()) {
+          ++failures;
+          continue;
+        }
+        auto p = std::make_shared<std::promise<Result<std::string>>>();
+        pending.push_back(p->get_future());
+        spool->commit(std::move(*m), [p](Result<std::string> r) { p->set_value(std::move(r)); });
+      }
+      for (auto& f : pending) {
+        auto r = f.get();
+        if (!r.ok()) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        ids.push_back(*r);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(ids.size(), size_t(kThreads * kPerThread));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  EXPECT_EQ(list_names(tmp.path() + "/active").size(), ids.size());
+  for (const auto& id : ids) {
+    auto f = decode_queue_file(read_file(tmp.path() + "/active/" + id));
+    ASSERT_TRUE(f.ok()) << id << ": " << f.error().message;
+    EXPECT_EQ(f->envelope.queue_id, id);
+  }
+  // Group commit: never more directory syncs than messages (usually far fewer).
+  EXPECT_LE(spool->directory_syncs(), ids.size());
+}
+
+TEST(Spool, LeftoversOfDeadWritersAreRemovedFromIncoming) {
+  TempDir tmp;
+  { ASSERT_NE(open_spool(tmp.path()), nullptr); }
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);  // `child` is now a pid with no process
+  const std::string dead = Spool::make_queue_id(1234, child);
+  const std::string live = Spool::make_queue_id(1234, ::getppid());
+  for (const auto& name : {std::string("garbage"), dead, live}) {
+    std::ofstream(tmp.path() + "/incoming/" + name) << "partial";
+  }
+  auto spool = open_spool(tmp.path());
+  ASSERT_NE(spool, nullptr);
+  EXPECT_EQ(list_names(tmp.path() + "/incoming"), std::vector<std::string>{live});
+}
+
+TEST(Spool, QueueIdFormat) {
+  const std::string id = Spool::make_queue_id(0x123456789ABCDEFll, 4242);
+  EXPECT_EQ(id, "456789ABCDEF001092");
+  EXPECT_EQ(Spool::queue_id_pid(id), 4242);
+  EXPECT_EQ(Spool::queue_id_pid("456789abcdef001092"), -1);  // uppercase only
+  EXPECT_EQ(Spool::queue_id_pid("short"), -1);
+}
+
+TEST(Spool, CommitSendsWakeUpDatagram) {
+  TempDir tmp;
+  auto spool = open_spool(tmp.path());
+  ASSERT_NE(spool, nullptr);
+  int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = tmp.path() + "/public/qmgr";
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  auto m = spool->begin(envelope());
+  ASSERT_TRUE(m.ok());
+  auto r = commit_and_wait(*spool, std::move(*m));
+  ASSERT_TRUE(r.ok());
+  char buf[64];
+  ssize_t n = ::recv(s, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, size_t(n)), *r);
+  ::close(s);
+}
+
+TEST(Spool, DestructorFinishesQueuedWork) {
+  TempDir tmp;
+  std::atomic<int> done{0};
+  {
+    auto spool = open_spool(tmp.path(), 2);
+    ASSERT_NE(spool, nullptr);
+    for (int i = 0; i < 20; ++i) {
+      auto m = spool->begin(envelope());
+      ASSERT_TRUE(m.ok());
+      spool->commit(std::move(*m), [&done](Result<std::string> r) { done += r.ok(); });
+    }
+  }
+  EXPECT_EQ(done.load(), 20);
+  EXPECT_EQ(list_names(tmp.path() + "/active").size(), 20u);
+}
+
+}  // namespace
+}  // namespace estafeta::queue

@@ -1,0 +1,36 @@
+// SMTP reply text helpers: the EHLO extension list, reply classification, and replies the
+// edge sends without a session (too many connections). Every reply the server sends and
+// why is listed in docs/smtp.md. Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace estafeta::smtp {
+
+struct EhloOptions {
+  std::string hostname;
+  uint64_t size_limit = 0;  // 0: "SIZE" without a number (unlimited)
+  bool vrfy = false;
+  bool starttls = false;
+  bool smtputf8 = true;
+};
+
+/// The multi-line 250 EHLO reply, each line ending in CRLF (RFC 5321 §4.1.1.1).
+std::string ehlo_reply(const EhloOptions& options);
+
+/// True for a 4xx or 5xx reply text.
+bool is_error_reply(std::string_view reply);
+
+/// True if `reply` looks like "ddd" or "ddd text" with a 4xx/5xx code and no CR/LF.
+bool is_well_formed_rejection(std::string_view reply);
+
+/// "421 4.7.0 <hostname> Error: too many connections from <address>\r\n"
+/// (smtpd_client_connection_count_limit, sent by the edge before closing).
+std::string too_many_connections_reply(std::string_view hostname, std::string_view address);
+
+/// Replaces control bytes with '?' for log lines (Postfix printable()); keeps UTF-8.
+std::string printable(std::string_view s);
+
+}  // namespace estafeta::smtp

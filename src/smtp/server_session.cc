@@ -1,0 +1,443 @@
+// The ESMTP server state machine (see server_session.h). Postfix smtpd's replies are the
+// model; docs/smtp.md lists every reply and why. Structure: feed() appends to inbuf_, run()
+// hands the buffered bytes to the step function of the current mode (command line, skipping
+// an over-long line, DATA, BDAT chunk) until the input runs out, the session pauses for the
+// edge, or it closes. Every Action goes through emit(), which drops anything after Close.
+#include "smtp/server_session.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "address/mailbox.h"
+#include "address/utf8.h"
+#include "smtp/esmtp_params.h"
+#include "smtp/reply.h"
+
+namespace estafeta::smtp {
+namespace {
+
+constexpr std::string_view kLineTooLong = "500 5.5.2 Error: line too long";
+
+std::string_view bare_name(BareNewline kind) { return kind == BareNewline::Cr ? "CR" : "LF"; }
+
+}  // namespace
+
+ServerSession::ServerSession(SessionSettings settings, ClientInfo client)
+    : settings_(std::move(settings)), client_(std::move(client)) {
+  tls_active_ = settings_.tls_active;
+}
+
+bool ServerSession::waiting() const { return wait_ != Wait::None; }
+bool ServerSession::closed() const { return closed_; }
+bool ServerSession::tls_active() const { return tls_active_; }
+
+std::string ServerSession::protocol() const {
+  if (!esmtp_) return "SMTP";
+  return tls_active_ ? "ESMTPS" : "ESMTP";
+}
+
+std::string ServerSession::client_text() const {
+  return fmt::format("{}[{}]", printable(client_.hostname), printable(client_.address));
+}
+
+// ---- Action plumbing -----------------------------------------------------------------
+
+void ServerSession::emit(Action action, std::vector<Action>& out) {
+  if (closed_) return;  // Invariant: nothing follows Close.
+  if (std::holds_alternative<Close>(action)) closed_ = true;
+  out.push_back(std::move(action));
+}
+
+void ServerSession::log(std::string text, std::vector<Action>& out) {
+  emit(LogLine{std::move(text)}, out);
+}
+
+void ServerSession::reply(std::string_view text, std::vector<Action>& out) {
+  if (closed_) return;
+  emit(SendReply{std::string(text) + "\r\n"}, out);
+  if (!is_error_reply(text)) return;
+  ++errors_;
+  // smtpd_hard_error_limit: every 4xx/5xx reply counts (Postfix error_count).
+  if (settings_.hard_error_limit > 0 && errors_ >= settings_.hard_error_limit) {
+    log(fmt::format("too many errors after {} from {}", last_command_, client_text()), out);
+    emit(SendReply{fmt::format("421 4.7.0 {} Error: too many errors\r\n", settings_.hostname)},
+         out);
+    close(out);
+  }
+}
+
+void ServerSession::close(std::vector<Action>& out) {
+  if (closed_) return;
+  if (message_open_) {
+    emit(AbortMessage{}, out);
+    message_open_ = false;
+  }
+  emit(Close{}, out);
+  wait_ = Wait::None;
+}
+
+void ServerSession::attempted(Verb verb) { ++stats_[static_cast<size_t>(verb)].total; }
+void ServerSession::succeeded(Verb verb) { ++stats_[static_cast<size_t>(verb)].ok; }
+
+std::string ServerSession::command_stats() const {
+  constexpr Verb kOrder[] = {Verb::Helo, Verb::Ehlo, Verb::StartTls, Verb::Auth, Verb::Mail,
+                             Verb::Rcpt, Verb::Data, Verb::Bdat,     Verb::Rset, Verb::Noop,
+                             Verb::Vrfy, Verb::Expn, Verb::Etrn,     Verb::Help, Verb::Quit};
+  std::string out;
+  int ok = 0;
+  int total = 0;
+  auto add = [&](std::string_view name, Counter c) {
+    if (c.total == 0) return;
+    ok += c.ok;
+    total += c.total;
+    if (!out.empty()) out += ' ';
+    out += c.ok == c.total ? fmt::format("{}={}", name, c.ok)
+                           : fmt::format("{}={}/{}", name, c.ok, c.total);
+  };
+  for (Verb v : kOrder) add(stats_name(v), stats_[static_cast<size_t>(v)]);
+  Counter unknown = stats_[static_cast<size_t>(Verb::Unknown)];
+  unknown.ok += stats_[static_cast<size_t>(Verb::NonSmtp)].ok;
+  unknown.total += stats_[static_cast<size_t>(Verb::NonSmtp)].total;
+  add("unknown", unknown);
+  if (!out.empty()) out += ' ';
+  out += ok == total ? fmt::format("commands={}", ok) : fmt::format("commands={}/{}", ok, total);
+  return out;
+}
+
+// ---- Entry points ----------------------------------------------------------------------
+
+std::vector<Action> ServerSession::start() {
+  std::vector<Action> out;
+  // RFC 5321 §4.2: the greeting carries no enhanced code; smtpd_banner has no version.
+  emit(SendReply{fmt::format("220 {}\r\n", settings_.banner)}, out);
+  return out;
+}
+
+std::vector<Action> ServerSession::feed(std::string_view bytes) {
+  std::vector<Action> out;
+  if (closed_) return out;
+  if (wait_ == Wait::Tls) {
+    // CVE-2011-0411: plaintext after STARTTLS must never be read as commands after TLS.
+    if (!bytes.empty() && !tls_discard_logged_) {
+      tls_discard_logged_ = true;
+      log(fmt::format("improper command pipelining after STARTTLS from {}", client_text()), out);
+    }
+    return out;
+  }
+  inbuf_.append(bytes);
+  if (wait_ == Wait::None) run(out);
+  return out;
+}
+
+void ServerSession::run(std::vector<Action>& out) {
+  size_t pos = 0;
+  while (!closed_ && wait_ == Wait::None && pos < inbuf_.size()) {
+    std::string_view in = std::string_view(inbuf_).substr(pos);
+    size_t used = 0;
+    switch (mode_) {
+      case Mode::Command: used = step_command(in, out); break;
+      case Mode::SkipLine: used = step_skip(in, out); break;
+      case Mode::Data: used = step_data(in, out); break;
+      case Mode::Bdat: used = step_bdat(in, out); break;
+    }
+    if (used == 0) break;  // an incomplete command line: wait for more
+    pos += used;
+  }
+  if (closed_) {
+    inbuf_.clear();
+    return;
+  }
+  if (wait_ == Wait::Tls) {
+    if (pos < inbuf_.size() && !tls_discard_logged_) {
+      tls_discard_logged_ = true;
+      log(fmt::format("improper command pipelining after STARTTLS from {}", client_text()), out);
+    }
+    inbuf_.clear();
+    return;
+  }
+  inbuf_.erase(0, pos);
+}
+
+std::vector<Action> ServerSession::recipient_decided(RecipientDecision d) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::Recipient) return out;
+  wait_ = Wait::None;
+  const std::string& rcpt = pending_rcpt_.address;
+  if (d.accepted) {
+    succeeded(Verb::Rcpt);
+    envelope_.recipients.push_back(std::move(pending_rcpt_));
+    reply("250 2.1.5 Ok", out);
+  } else {
+    std::string text = is_well_formed_rejection(d.reply)
+                           ? d.reply
+                           : fmt::format("550 5.7.1 <{}>: Recipient address rejected", rcpt);
+    log(fmt::format("NOQUEUE: reject: RCPT from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>",
+                    client_text(), text, printable(envelope_.sender), printable(rcpt),
+                    protocol(), printable(helo_)),
+        out);
+    reply(text, out);
+  }
+  pending_rcpt_ = {};
+  run(out);
+  return out;
+}
+
+std::vector<Action> ServerSession::commit_done(Result<std::string> queue_id) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::Commit) return out;
+  wait_ = Wait::None;
+  if (queue_id.ok()) {
+    succeeded(commit_verb_);
+    reply(fmt::format("250 2.0.0 Ok: queued as {}", queue_id.value()), out);
+  } else {
+    reply("451 4.3.0 Error: queue file write error", out);
+  }
+  reset_transaction(out);
+  run(out);
+  return out;
+}
+
+std::vector<Action> ServerSession::tls_done(bool ok) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::Tls) return out;
+  wait_ = Wait::None;
+  inbuf_.clear();
+  if (!ok) {
+    close(out);
+    return out;
+  }
+  // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS.
+  tls_active_ = true;
+  tls_discard_logged_ = false;
+  helo_.clear();
+  esmtp_ = false;
+  reset_transaction(out);
+  mode_ = Mode::Command;
+  return out;
+}
+
+std::vector<Action> ServerSession::timed_out() {
+  std::vector<Action> out;
+  if (closed_) return out;
+  log(fmt::format("timeout after {} from {}", last_command_, client_text()), out);
+  if (message_open_) {
+    emit(AbortMessage{}, out);
+    message_open_ = false;
+  }
+  emit(SendReply{fmt::format("421 4.4.2 {} Error: timeout exceeded\r\n", settings_.hostname)},
+       out);
+  close(out);
+  return out;
+}
+
+std::vector<Action> ServerSession::peer_closed() {
+  std::vector<Action> out;
+  if (closed_) return out;
+  log(fmt::format("lost connection after {} from {}", last_command_, client_text()), out);
+  if (message_open_) {
+    emit(AbortMessage{}, out);
+    message_open_ = false;
+  }
+  closed_ = true;
+  wait_ = Wait::None;
+  inbuf_.clear();
+  return out;
+}
+
+// ---- Framing ---------------------------------------------------------------------------
+
+size_t ServerSession::step_command(std::string_view in, std::vector<Action>& out) {
+  const size_t limit = settings_.command_line_limit;
+  const size_t lf = in.find('\n');
+  if (lf == std::string_view::npos) {
+    // Bounded memory: an unterminated line longer than the limit (plus a possible CR) is
+    // answered now and its remainder skipped up to the next LF.
+    if (in.size() > limit + 1) {
+      reply(kLineTooLong, out);
+      mode_ = Mode::SkipLine;
+      skip_prev_cr_ = in.back() == '\r';
+      return in.size();
+    }
+    return 0;
+  }
+  std::string_view line = in.substr(0, lf);
+  const bool bare_lf = line.empty() || line.back() != '\r';
+  if (!bare_lf) line.remove_suffix(1);
+  const bool forbid = settings_.forbid_bare_newline;
+  if (line.size() > limit) {
+    reply(kLineTooLong, out);
+    if (bare_lf && forbid) reject_bare_newline(BareNewline::Lf, out);
+    return lf + 1;
+  }
+  if (bare_lf && forbid) {
+    reject_bare_newline(BareNewline::Lf, out);
+  } else if (forbid && line.find('\r') != std::string_view::npos) {
+    reject_bare_newline(BareNewline::Cr, out);
+  } else {
+    handle_line(line, out);
+  }
+  return lf + 1;
+}
+
+size_t ServerSession::step_skip(std::string_view in, std::vector<Action>& out) {
+  const size_t lf = in.find('\n');
+  if (lf == std::string_view::npos) {
+    skip_prev_cr_ = in.back() == '\r';
+    return in.size();
+  }
+  const bool bare_lf = lf == 0 ? !skip_prev_cr_ : in[lf - 1] != '\r';
+  mode_ = Mode::Command;
+  if (bare_lf && settings_.forbid_bare_newline) reject_bare_newline(BareNewline::Lf, out);
+  return lf + 1;
+}
+
+size_t ServerSession::step_data(std::string_view in, std::vector<Action>& out) {
+  body_buf_.clear();
+  DataReader::Step step = data_reader_->feed(in, body_buf_);
+  append_content(body_buf_, out);
+  switch (step.status) {
+    case DataReader::Status::NeedMore:
+      break;
+    case DataReader::Status::Done:
+      finish_data(out);
+      break;
+    case DataReader::Status::BareLf:
+      reject_bare_newline(BareNewline::Lf, out);
+      break;
+    case DataReader::Status::BareCr:
+      reject_bare_newline(BareNewline::Cr, out);
+      break;
+  }
+  return std::max<size_t>(step.consumed, 1);
+}
+
+size_t ServerSession::step_bdat(std::string_view in, std::vector<Action>& out) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), bdat_remaining_));
+  std::string_view chunk = in.substr(0, n);
+  bdat_remaining_ -= n;
+  if (bdat_refusal_.empty()) {
+    if (settings_.forbid_bare_newline) bdat_bare_.feed(chunk);
+    append_content(chunk, out);
+  }
+  if (bdat_remaining_ == 0) finish_bdat_chunk(out);
+  return n;
+}
+
+void ServerSession::reject_bare_newline(BareNewline kind, std::vector<Action>& out) {
+  // smtpd_forbid_bare_newline: SMTP smuggling defence. Close, so nothing that follows can be
+  // read as a command or as a second message.
+  log(fmt::format("warning: bare <{}> received after {} from {}", bare_name(kind), last_command_,
+                  client_text()),
+      out);
+  if (message_open_) {
+    emit(AbortMessage{}, out);
+    message_open_ = false;
+  }
+  emit(SendReply{fmt::format("521 5.5.2 {} Error: bare <{}> received\r\n", settings_.hostname,
+                             bare_name(kind))},
+       out);
+  close(out);
+}
+
+// ---- Message content -------------------------------------------------------------------
+
+void ServerSession::begin_message(std::vector<Action>& out) {
+  envelope_.helo = helo_;
+  envelope_.protocol = protocol();
+  envelope_.client_address = client_.address;
+  envelope_.client_hostname = client_.hostname;
+  headers_ = HeaderScanner{};
+  bdat_bare_ = BareNewlineScanner{};
+  body_size_ = 0;
+  too_big_ = false;
+  message_open_ = true;
+  emit(BeginMessage{envelope_}, out);
+}
+
+void ServerSession::append_content(std::string_view content, std::vector<Action>& out) {
+  if (content.empty() || too_big_) return;
+  const uint64_t limit = settings_.message_size_limit;
+  if (limit != 0 && body_size_ + content.size() > limit) {
+    // Emit exactly the first `limit` octets whatever the fragmentation, then nothing.
+    content = content.substr(0, static_cast<size_t>(limit - body_size_));
+    too_big_ = true;
+  }
+  body_size_ += content.size();
+  if (content.empty()) return;
+  headers_.feed(content);
+  emit(AppendBody{std::string(content)}, out);
+}
+
+void ServerSession::finish_data(std::vector<Action>& out) {
+  mode_ = Mode::Command;
+  data_reader_.reset();
+  last_command_ = "END-OF-MESSAGE";
+  if (too_big_) {
+    if (message_open_) {
+      emit(AbortMessage{}, out);
+      message_open_ = false;
+    }
+    reply("552 5.3.4 Error: message file too big", out);
+    reset_transaction(out);
+    return;
+  }
+  message_open_ = false;
+  commit_verb_ = Verb::Data;
+  wait_ = Wait::Commit;
+  emit(CommitMessage{headers_.message_id(), body_size_}, out);
+}
+
+void ServerSession::finish_bdat_chunk(std::vector<Action>& out) {
+  mode_ = Mode::Command;
+  if (!bdat_refusal_.empty()) {
+    std::string text = std::move(bdat_refusal_);
+    bdat_refusal_.clear();
+    reply(text, out);
+    return;
+  }
+  auto abort_with = [&](std::string_view text) {
+    if (message_open_) {
+      emit(AbortMessage{}, out);
+      message_open_ = false;
+    }
+    reply(text, out);
+    reset_transaction(out);
+  };
+  if (too_big_) return abort_with("552 5.3.4 Error: message file too big");
+  if (!bdat_last_) {
+    succeeded(Verb::Bdat);
+    reply(fmt::format("250 2.0.0 Ok: {} octets received", bdat_chunk_), out);
+    return;
+  }
+  bdat_bare_.finish();
+  if (settings_.forbid_bare_newline && bdat_bare_.found() != BareNewline::None) {
+    log(fmt::format("warning: bare <{}> received after BDAT from {}",
+                    bare_name(bdat_bare_.found()), client_text()),
+        out);
+    return abort_with(
+        fmt::format("550 5.5.2 Error: bare <{}> received", bare_name(bdat_bare_.found())));
+  }
+  message_open_ = false;
+  commit_verb_ = Verb::Bdat;
+  wait_ = Wait::Commit;
+  emit(CommitMessage{headers_.message_id(), body_size_}, out);
+}
+
+void ServerSession::reset_transaction(std::vector<Action>& out) {
+  if (message_open_) {
+    emit(AbortMessage{}, out);
+    message_open_ = false;
+  }
+  in_mail_ = false;
+  envelope_ = {};
+  pending_rcpt_ = {};
+  bdat_used_ = false;
+  bdat_bare_ = BareNewlineScanner{};
+  headers_ = HeaderScanner{};
+  body_size_ = 0;
+  too_big_ = false;
+}
+
+}  // namespace estafeta::smtp

@@ -1,0 +1,152 @@
+// smtp::ServerSession: the sans-I/O ESMTP server state machine (RFC 5321 with PIPELINING,
+// SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING, STARTTLS). The edge reads
+// the socket, calls feed(), and performs the returned Actions in order; Actions marked PAUSE
+// stop processing until the matching resume call (recipient_decided, commit_done, tls_done),
+// which continues with the input still buffered. No sockets, files, clocks or threads here.
+// Memory: at most one command line plus the bytes of one feed() are held; message content
+// leaves in AppendBody actions. Not thread-safe; one session per connection.
+// Every reply and its reason are listed in docs/smtp.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "message/envelope.h"
+#include "smtp/command.h"
+#include "smtp/data_reader.h"
+#include "smtp/header_scanner.h"
+
+namespace estafeta::smtp {
+
+struct SessionSettings {
+  std::string hostname = "localhost";   // myhostname: EHLO greeting, 221/421 texts
+  std::string banner = "localhost ESMTP Estafeta";  // expanded smtpd_banner: "220 <banner>"
+  uint64_t message_size_limit = 10240000;  // 0 = unlimited
+  size_t recipient_limit = 1000;
+  int soft_error_limit = 10;
+  int hard_error_limit = 20;            // reaching it: "421 4.7.0 <host> Error: too many errors", Close
+  bool helo_required = false;           // smtpd_helo_required
+  bool vrfy_enabled = false;            // !disable_vrfy_command; either way VRFY answers 252
+  bool starttls_available = false;      // a certificate is configured and TLS not yet active
+  bool tls_required = false;            // smtpd_tls_security_level=encrypt: MAIL before TLS -> 530 5.7.0
+  bool forbid_bare_newline = true;      // smtpd_forbid_bare_newline
+  bool smtputf8_enabled = true;
+  size_t command_line_limit = 2048;     // longer command line -> "500 5.5.2 Error: line too long"
+  bool tls_active = false;              // session already runs over TLS (port 465)
+};
+struct ClientInfo { std::string address; std::string hostname = "unknown"; uint16_t port = 0; };
+
+struct SendReply { std::string text; };          // complete reply line(s), each ending "\r\n"
+struct CheckRecipient { std::string address; };  // PAUSE until recipient_decided()
+struct BeginMessage { message::Envelope envelope; };  // edge opens a queue file; no pause
+struct AppendBody { std::string data; };         // message bytes: dot-unstuffed, CRLF lines
+struct CommitMessage { std::string message_id; uint64_t size; };  // PAUSE until commit_done()
+struct AbortMessage {};                          // discard the open message, if any
+struct StartTls {};                              // after "220 2.0.0 Ready to start TLS"; PAUSE until tls_done()
+struct LogLine { std::string text; };            // Postfix-style, e.g. "NOQUEUE: reject: RCPT from host[addr]: 554 5.7.1 <a@b>: Relay access denied; from=<s> to=<a@b> proto=ESMTP helo=<h>"
+struct Close {};                                 // close after sending what precedes it
+using Action = std::variant<SendReply, CheckRecipient, BeginMessage, AppendBody, CommitMessage,
+                            AbortMessage, StartTls, LogLine, Close>;
+struct RecipientDecision {
+  bool accepted = true;
+  std::string reply;  // when rejected: full reply without CRLF, e.g. "554 5.7.1 <a@b>: Relay access denied"
+};
+
+class ServerSession {
+ public:
+  ServerSession(SessionSettings settings, ClientInfo client);
+  std::vector<Action> start();                      // the 220 banner
+  std::vector<Action> feed(std::string_view bytes); // bytes as read from the client
+  std::vector<Action> recipient_decided(RecipientDecision d);
+  std::vector<Action> commit_done(Result<std::string> queue_id);  // ok: "250 2.0.0 Ok: queued as <id>"; error: "451 4.3.0 Error: queue file write error"
+  std::vector<Action> tls_done(bool ok);            // ok: forget HELO and transaction, tls_active; !ok: Close
+  std::vector<Action> timed_out();                  // "421 4.4.2 <host> Error: timeout exceeded", Close
+  std::vector<Action> peer_closed();                // AbortMessage if a message is open
+  bool waiting() const;                             // paused for a decision/commit/tls
+  bool closed() const;
+  bool tls_active() const;
+  std::string command_stats() const;  // Postfix disconnect format: "ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5"
+
+  /// The helo name given by the client ("" before HELO/EHLO).
+  const std::string& helo() const { return helo_; }
+  /// "SMTP", "ESMTP" or "ESMTPS" (RFC 3848), for the Received header and log lines.
+  std::string protocol() const;
+
+ private:
+  enum class Mode { Command, SkipLine, Data, Bdat };
+  enum class Wait { None, Recipient, Commit, Tls };
+  struct Counter {
+    int ok = 0;
+    int total = 0;
+  };
+
+  void run(std::vector<Action>& out);
+  size_t step_command(std::string_view in, std::vector<Action>& out);
+  size_t step_skip(std::string_view in, std::vector<Action>& out);
+  size_t step_data(std::string_view in, std::vector<Action>& out);
+  size_t step_bdat(std::string_view in, std::vector<Action>& out);
+  void handle_line(std::string_view line, std::vector<Action>& out);
+  void cmd_helo(const Command& cmd, std::vector<Action>& out);
+  void cmd_mail(const Command& cmd, std::vector<Action>& out);
+  void cmd_rcpt(const Command& cmd, std::vector<Action>& out);
+  void cmd_data(std::vector<Action>& out);
+  void cmd_bdat(const Command& cmd, std::vector<Action>& out);
+  void cmd_starttls(std::vector<Action>& out);
+  void cmd_vrfy(const Command& cmd, std::vector<Action>& out);
+  void finish_data(std::vector<Action>& out);
+  void finish_bdat_chunk(std::vector<Action>& out);
+  void append_content(std::string_view content, std::vector<Action>& out);
+  void begin_message(std::vector<Action>& out);
+  void reset_transaction(std::vector<Action>& out);
+  void reject_bare_newline(BareNewline kind, std::vector<Action>& out);
+  void reply(std::string_view text, std::vector<Action>& out);
+  void log(std::string text, std::vector<Action>& out);
+  void close(std::vector<Action>& out);
+  void emit(Action action, std::vector<Action>& out);
+  void attempted(Verb verb);
+  void succeeded(Verb verb);
+  std::string client_text() const;  // "host[addr]"
+
+  SessionSettings settings_;
+  ClientInfo client_;
+  std::string inbuf_;  // unprocessed client bytes
+  Mode mode_ = Mode::Command;
+  Wait wait_ = Wait::None;
+  bool closed_ = false;
+  bool tls_active_ = false;
+  bool tls_discard_logged_ = false;
+  bool skip_prev_cr_ = false;  // SkipLine: last skipped byte was CR
+  int errors_ = 0;
+  std::string helo_;
+  bool esmtp_ = false;
+  std::string last_command_ = "CONNECT";  // for "lost connection after X" log lines
+  std::array<Counter, 17> stats_{};
+
+  // The mail transaction (RFC 5321 §3.3).
+  bool in_mail_ = false;
+  message::Envelope envelope_;
+  message::Recipient pending_rcpt_;
+  bool message_open_ = false;  // BeginMessage sent, no Commit/Abort yet
+  bool bdat_used_ = false;
+  Verb commit_verb_ = Verb::Data;
+
+  // Message content.
+  std::optional<DataReader> data_reader_;
+  HeaderScanner headers_;
+  BareNewlineScanner bdat_bare_;
+  uint64_t body_size_ = 0;
+  bool too_big_ = false;
+  std::string body_buf_;
+  uint64_t bdat_remaining_ = 0;
+  uint64_t bdat_chunk_ = 0;
+  bool bdat_last_ = false;
+  std::string bdat_refusal_;  // non-empty: chunk is read and discarded, then this reply
+};
+
+}  // namespace estafeta::smtp

@@ -1,0 +1,541 @@
+// ServerSession conversations. Every conversation runs through converse(), which feeds the
+// client bytes at fragment sizes 1, 2, 3, 5, 7, 64 and all at once and requires identical
+// Actions (adjacent AppendBody merged), while checking the Action invariants: replies end in
+// CRLF, nothing follows Close, at most one CommitMessage per BeginMessage.
+#include "smtp/server_session.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace estafeta::smtp {
+namespace {
+
+using Transcript = std::vector<std::string>;
+
+struct Driver {
+  // Recipients whose local part starts with "bad" are refused like a relay denial.
+  std::function<RecipientDecision(const std::string&)> decide = [](const std::string& a) {
+    if (a.rfind("bad", 0) == 0) return RecipientDecision{false, "554 5.7.1 <" + a + ">: Relay access denied"};
+    return RecipientDecision{true, ""};
+  };
+  bool commit_ok = true;
+  bool tls_ok = true;
+};
+
+std::string describe(const Action& a) {
+  struct V {
+    std::string operator()(const SendReply& r) { return "S:" + r.text; }
+    std::string operator()(const CheckRecipient& r) { return "R:" + r.address; }
+    std::string operator()(const BeginMessage& b) {
+      std::string s = "B:<" + b.envelope.sender + ">";
+      for (const auto& r : b.envelope.recipients) s += " <" + r.address + ">";
+      return s + " proto=" + b.envelope.protocol + " helo=" + b.envelope.helo +
+             " body=" + b.envelope.body_type + (b.envelope.smtputf8 ? " utf8" : "");
+    }
+    std::string operator()(const AppendBody& b) { return "A:" + b.data; }
+    std::string operator()(const CommitMessage& c) {
+      return "C:" + c.message_id + " " + std::to_string(c.size);
+    }
+    std::string operator()(const AbortMessage&) { return "X"; }
+    std::string operator()(const StartTls&) { return "T"; }
+    std::string operator()(const LogLine& l) { return "L:" + l.text; }
+    std::string operator()(const Close&) { return "Q"; }
+  };
+  return std::visit(V{}, a);
+}
+
+// Runs one conversation: `segments` are client bytes; a TLS handshake (if StartTls is
+// pending) completes between segments.
+Transcript run(const SessionSettings& settings, const std::vector<std::string>& segments,
+               size_t fragment, const Driver& driver = {}) {
+  ServerSession s(settings, ClientInfo{"192.0.2.7", "client.example", 4242});
+  Transcript t;
+  bool closed = false;
+  bool tls_pending = false;
+  int open_messages = 0;
+  int commits = 0;
+  int queue_counter = 0;
+  std::function<void(std::vector<Action>)> take = [&](std::vector<Action> actions) {
+    for (const Action& a : actions) {
+      EXPECT_FALSE(closed) << "action after Close: " << describe(a);
+      std::string d = describe(a);
+      if (const auto* r = std::get_if<SendReply>(&a)) {
+        EXPECT_GE(r->text.size(), 2u);
+        EXPECT_EQ(r->text.substr(r->text.size() - 2), "\r\n");
+      }
+      if (std::holds_alternative<Close>(a)) closed = true;
+      if (std::holds_alternative<StartTls>(a)) tls_pending = true;
+      if (std::holds_alternative<BeginMessage>(a)) {
+        EXPECT_EQ(open_messages, 0);
+        ++open_messages;
+        commits = 0;
+      }
+      if (std::holds_alternative<AbortMessage>(a)) open_messages = 0;
+      if (std::holds_alternative<CommitMessage>(a)) {
+        EXPECT_EQ(++commits, 1) << "two commits for one message";
+        open_messages = 0;
+      }
+      if (!t.empty() && d[0] == 'A' && t.back()[0] == 'A') {
+        t.back() += d.substr(2);
+      } else {
+        t.push_back(d);
+      }
+    }
+    if (actions.empty()) return;
+    const Action& last = actions.back();
+    if (const auto* c = std::get_if<CheckRecipient>(&last)) {
+      EXPECT_TRUE(s.waiting());
+      take(s.recipient_decided(driver.decide(c->address)));
+    } else if (std::holds_alternative<CommitMessage>(last)) {
+      EXPECT_TRUE(s.waiting());
+      if (driver.commit_ok) {
+        take(s.commit_done(Result<std::string>("QID" + std::to_string(++queue_counter))));
+      } else {
+        take(s.commit_done(Result<std::string>(make_error("disk full"))));
+      }
+    }
+  };
+  take(s.start());
+  for (const std::string& segment : segments) {
+    for (size_t pos = 0; pos < segment.size(); pos += fragment) {
+      take(s.feed(std::string_view(segment).substr(pos, fragment)));
+    }
+    if (tls_pending) {
+      tls_pending = false;
+      take(s.tls_done(driver.tls_ok));
+      EXPECT_EQ(s.tls_active(), driver.tls_ok && !closed);
+    }
+  }
+  t.push_back("stats:" + s.command_stats());
+  return t;
+}
+
+Transcript converse(const SessionSettings& settings, const std::vector<std::string>& segments,
+                    const Driver& driver = {}) {
+  size_t total = 0;
+  for (const auto& seg : segments) total += seg.size();
+  Transcript whole = run(settings, segments, std::max<size_t>(total, 1), driver);
+  for (size_t fragment : {1, 2, 3, 5, 7, 64}) {
+    EXPECT_EQ(run(settings, segments, fragment, driver), whole) << "fragment size " << fragment;
+  }
+  return whole;
+}
+
+Transcript converse(const std::string& client, const SessionSettings& settings = {}) {
+  return converse(settings, std::vector<std::string>{client});
+}
+
+// Only the reply lines, without "S:" and the final CRLF.
+std::vector<std::string> replies(const Transcript& t) {
+  std::vector<std::string> out;
+  for (const std::string& s : t) {
+    if (s.rfind("S:", 0) == 0) out.push_back(s.substr(2, s.size() - 4));
+  }
+  return out;
+}
+
+bool contains(const Transcript& t, const std::string& item) {
+  return std::find(t.begin(), t.end(), item) != t.end();
+}
+
+size_t count_prefix(const Transcript& t, const std::string& prefix) {
+  size_t n = 0;
+  for (const std::string& s : t) n += s.rfind(prefix, 0) == 0;
+  return n;
+}
+
+const std::string kEhlo =
+    "250-localhost\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-ENHANCEDSTATUSCODES\r\n"
+    "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING";
+
+TEST(ServerSession, WholeConversation) {
+  Transcript t = converse(
+      "EHLO client.example\r\nMAIL FROM:<alice@example.net> BODY=8BITMIME\r\n"
+      "RCPT TO:<bob@localhost>\r\nDATA\r\n"
+      "Message-ID: <1@example.net>\r\nSubject: hi\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n");
+  const Transcript expected = {
+      "S:220 localhost ESMTP Estafeta\r\n",
+      "S:" + kEhlo + "\r\n",
+      "S:250 2.1.0 Ok\r\n",
+      "R:bob@localhost",
+      "S:250 2.1.5 Ok\r\n",
+      "B:<alice@example.net> <bob@localhost> proto=ESMTP helo=client.example body=8BITMIME",
+      "S:354 End data with <CR><LF>.<CR><LF>\r\n",
+      "A:Message-ID: <1@example.net>\r\nSubject: hi\r\n\r\n.dot\r\nbody\r\n",
+      "C:<1@example.net> 56",
+      "S:250 2.0.0 Ok: queued as QID1\r\n",
+      "S:221 2.0.0 Bye\r\n",
+      "Q",
+      "stats:ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+  };
+  EXPECT_EQ(t, expected);
+}
+
+TEST(ServerSession, PipelinedMessagesAndRejectedRecipient) {
+  Transcript t = converse(
+      "HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<bad@x.example>\r\nRCPT TO:<ok@x.example>\r\n"
+      "DATA\r\na\r\n.\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<bad@x.example>\r\nDATA\r\n"
+      "RSET\r\nNOOP\r\nQUIT\r\n");
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "220 localhost ESMTP Estafeta", "250 localhost", "250 2.1.0 Ok",
+                            "554 5.7.1 <bad@x.example>: Relay access denied", "250 2.1.5 Ok",
+                            "354 End data with <CR><LF>.<CR><LF>", "250 2.0.0 Ok: queued as QID1",
+                            "250 2.1.0 Ok", "554 5.7.1 <bad@x.example>: Relay access denied",
+                            "554 5.5.1 Error: no valid recipients", "250 2.0.0 Ok",
+                            "250 2.0.0 Ok", "221 2.0.0 Bye"}));
+  EXPECT_TRUE(contains(t,
+                       "L:NOQUEUE: reject: RCPT from client.example[192.0.2.7]: 554 5.7.1 "
+                       "<bad@x.example>: Relay access denied; from=<> to=<bad@x.example> "
+                       "proto=SMTP helo=<c>"));
+  EXPECT_TRUE(contains(t, "B:<> <ok@x.example> proto=SMTP helo=c body="));
+  EXPECT_EQ(t.back(),
+            "stats:helo=1 mail=2 rcpt=1/3 data=1/2 rset=1 noop=1 quit=1 commands=8/11");
+}
+
+TEST(ServerSession, SequenceAndSyntaxReplies) {
+  struct Case {
+    std::string client;
+    std::string reply;  // the reply to the last line
+  };
+  const std::string mail = "EHLO c\r\nMAIL FROM:<a@b.example>\r\n";
+  const Case cases[] = {
+      {"RCPT TO:<a@b.example>\r\n", "503 5.5.1 Error: need MAIL command"},
+      {"DATA\r\n", "503 5.5.1 Error: need RCPT command"},
+      {mail + "DATA\r\n", "554 5.5.1 Error: no valid recipients"},
+      {mail + "MAIL FROM:<a@b.example>\r\n", "503 5.5.1 Error: nested MAIL command"},
+      {"MAIL FROM:<a@@b>\r\n", "501 5.1.7 Bad sender address syntax"},
+      {mail + "RCPT TO:<>\r\n", "501 5.1.3 Bad recipient address syntax"},
+      {mail + "RCPT TO:<a b@c>\r\n", "501 5.1.3 Bad recipient address syntax"},
+      {"MAIL FROM <a@b>\r\n", "501 5.5.4 Syntax: MAIL FROM:<address>"},
+      {"MAIL FROM:<a@b.example> FOO=1\r\n", "555 5.5.4 Unsupported option: FOO"},
+      {mail + "RCPT TO:<a@b.example> FOO\r\n", "555 5.5.4 Unsupported option: FOO"},
+      {"MAIL FROM:<j\xc3\xb6@b.example>\r\n",
+       "553 5.6.7 Must declare SMTPUTF8 to send unicode address"},
+      {mail + "RCPT TO:<j\xc3\xb6@b.example>\r\n",
+       "553 5.6.7 Must declare SMTPUTF8 to send unicode address"},
+      {"MAIL FROM:<j\xc3\xb6@b.example> SMTPUTF8\r\n", "250 2.1.0 Ok"},
+      {"MAIL FROM:<a@b.example> SIZE=10240001\r\n", "552 5.3.4 Message size exceeds fixed limit"},
+      {"MAIL FROM:<a@b.example> SIZE=10240000\r\n", "250 2.1.0 Ok"},
+      {"XYZZY\r\n", "502 5.5.2 Error: command not recognized"},
+      {"EXPN list\r\n", "502 5.5.2 Error: command not recognized"},
+      {"AUTH PLAIN\r\n", "503 5.5.1 Error: authentication not enabled"},
+      {"\r\n", "500 5.5.2 Error: bad syntax"},
+      {"STARTTLS\r\n", "502 5.5.1 Error: command not implemented"},
+      {"VRFY bob\r\n", "252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery"},
+      {"HELP\r\n",
+       "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT"},
+      {"EHLO\r\n", "501 5.5.4 Syntax: EHLO hostname"},
+      {"RSET\r\n", "250 2.0.0 Ok"},
+      {"NOOP\r\n", "250 2.0.0 Ok"},
+      {"HELO there\r\n", "250 localhost"},
+      {"MAIL FROM:<@r.example:a@b.example>\r\n", "250 2.1.0 Ok"},
+      {"MAIL FROM:a@b.example\r\n", "250 2.1.0 Ok"},
+  };
+  for (const Case& c : cases) {
+    Transcript t = converse(c.client);
+    ASSERT_FALSE(replies(t).empty());
+    EXPECT_EQ(replies(t).back(), c.reply) << c.client;
+  }
+}
+
+TEST(ServerSession, HeloRequiredAndVrfyEnabled) {
+  SessionSettings s;
+  s.helo_required = true;
+  s.vrfy_enabled = true;
+  Transcript t = converse(
+      "MAIL FROM:<a@b.example>\r\nVRFY <bob@x.example>\r\nVRFY bob@x.example\r\nVRFY a@@b\r\n",
+      s);
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "220 localhost ESMTP Estafeta", "503 5.5.1 Error: send HELO/EHLO first",
+                            "252 2.0.0 <bob@x.example>", "252 2.0.0 <bob@x.example>",
+                            "501 5.1.3 Bad recipient address syntax"}));
+  Transcript e = converse("EHLO c\r\n", s);
+  EXPECT_NE(replies(e).back().find("250-VRFY\r\n"), std::string::npos);
+}
+
+TEST(ServerSession, NonSmtpCommandHangsUp) {
+  Transcript t = converse("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(replies(t).back(), "221 2.7.0 Error: I can break rules, too. Goodbye.");
+  EXPECT_EQ(t[t.size() - 2], "Q");
+}
+
+TEST(ServerSession, StartTlsDiscardsPipelinedPlaintext) {
+  SessionSettings s;
+  s.starttls_available = true;
+  Transcript t = converse(
+      s, {"EHLO c\r\nSTARTTLS\r\nMAIL FROM:<evil@x.example>\r\nRCPT TO:<evil@x.example>\r\n",
+          "MAIL FROM:<a@b.example>\r\nEHLO c2\r\nMAIL FROM:<a@b.example>\r\nQUIT\r\n"});
+  std::vector<std::string> r = replies(t);
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_NE(r[1].find("250-STARTTLS\r\n"), std::string::npos);
+  EXPECT_EQ(r[2], "220 2.0.0 Ready to start TLS");
+  EXPECT_EQ(r[3], "250 2.1.0 Ok");  // MAIL after TLS: allowed without HELO by default
+  EXPECT_EQ(r[4].find("250-STARTTLS"), std::string::npos);  // EHLO after TLS: not offered
+  EXPECT_EQ(r[5], "250 2.1.0 Ok");
+  EXPECT_EQ(r[6], "221 2.0.0 Bye");
+  EXPECT_EQ(count_prefix(t, "R:"), 0u);  // the injected RCPT never reached policy
+  EXPECT_TRUE(contains(t, "L:improper command pipelining after STARTTLS from "
+                          "client.example[192.0.2.7]"));
+  EXPECT_TRUE(contains(t, "T"));
+}
+
+TEST(ServerSession, StartTlsResetsHeloAndProtocol) {
+  SessionSettings s;
+  s.starttls_available = true;
+  s.helo_required = true;
+  s.tls_required = true;
+  Transcript t = converse(
+      s, {"EHLO c\r\nMAIL FROM:<a@b.example>\r\nSTARTTLS\r\n",
+          "MAIL FROM:<a@b.example>\r\nEHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<r@x>\r\n"
+          "DATA\r\nx\r\n.\r\nSTARTTLS\r\n"});
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[2], "530 5.7.0 Must issue a STARTTLS command first");
+  EXPECT_EQ(r[4], "503 5.5.1 Error: send HELO/EHLO first");
+  EXPECT_TRUE(contains(t, "B:<a@b.example> <r@x> proto=ESMTPS helo=c body="));
+  EXPECT_EQ(r.back(), "554 5.5.1 Error: TLS already active");
+}
+
+TEST(ServerSession, StartTlsInTransactionAndFailedHandshake) {
+  SessionSettings s;
+  s.starttls_available = true;
+  Transcript t = converse("EHLO c\r\nMAIL FROM:<a@b.example>\r\nSTARTTLS\r\n", s);
+  EXPECT_EQ(replies(t).back(), "503 5.5.1 Error: MAIL transaction in progress");
+  Driver d;
+  d.tls_ok = false;
+  Transcript f = converse(s, {"STARTTLS\r\n", "NOOP\r\n"}, d);
+  EXPECT_EQ(f[f.size() - 2], "Q");
+  EXPECT_EQ(replies(f).back(), "220 2.0.0 Ready to start TLS");
+}
+
+TEST(ServerSession, Bdat) {
+  Transcript t = converse(
+      "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\n"
+      "BDAT 21\r\nMessage-ID: <b@x>\r\n\r\n"
+      "BDAT 17 LAST\r\n.\r\nMAIL FROM:<>\r\n"
+      "DATA\r\nBDAT 3\r\nabcBDAT 0 LAST\r\nQUIT\r\n");
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "220 localhost ESMTP Estafeta", kEhlo, "250 2.1.0 Ok", "250 2.1.5 Ok",
+                            "250 2.0.0 Ok: 21 octets received", "250 2.0.0 Ok: queued as QID1",
+                            "503 5.5.1 Error: need RCPT command",
+                            "503 5.5.1 Error: need MAIL command",
+                            "503 5.5.1 Error: need MAIL command", "221 2.0.0 Bye"}));
+  EXPECT_TRUE(contains(t, "A:Message-ID: <b@x>\r\n\r\n"));
+  EXPECT_TRUE(contains(t, "A:.\r\nMAIL FROM:<>\r\n"));
+  EXPECT_TRUE(contains(t, "C:<b@x> 38"));
+  EXPECT_EQ(t.back(), "stats:ehlo=1 mail=1 rcpt=1 data=0/1 bdat=2/4 quit=1 commands=6/9");
+}
+
+TEST(ServerSession, BdatZeroLastAndNoMixing) {
+  Transcript t = converse(
+      "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\nBDAT 0 LAST\r\n"
+      "MAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\nBDAT 2\r\nhiDATA\r\nRSET\r\n"
+      "MAIL FROM:<a@b.example>\r\nRCPT TO:<bad@x.example>\r\nBDAT 2 LAST\r\nhi");
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[4], "250 2.0.0 Ok: queued as QID1");
+  EXPECT_TRUE(contains(t, "C: 0"));
+  EXPECT_EQ(r[8], "503 5.5.1 Error: DATA after BDAT");
+  EXPECT_EQ(r[9], "250 2.0.0 Ok");
+  EXPECT_EQ(r.back(), "554 5.5.1 Error: no valid recipients");
+  EXPECT_EQ(count_prefix(t, "X"), 1u);  // RSET aborted the open BDAT message
+}
+
+TEST(ServerSession, BdatBareNewlineRejectedAtLast) {
+  const std::string head = "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\n";
+  for (const std::string& body : {std::string("a\nb\r\n"), std::string("a\r.\r\n"),
+                                  std::string("ab\r\n\r")}) {
+    Transcript t = converse(head + "BDAT 2\r\n" + body.substr(0, 2) + "BDAT " +
+                            std::to_string(body.size() - 2) + " LAST\r\n" + body.substr(2) +
+                            "NOOP\r\n");
+    std::vector<std::string> r = replies(t);
+    EXPECT_EQ(r[r.size() - 2].substr(0, 23), "550 5.5.2 Error: bare <") << body;
+    EXPECT_EQ(r.back(), "250 2.0.0 Ok");
+    EXPECT_EQ(count_prefix(t, "C:"), 0u);
+    EXPECT_EQ(count_prefix(t, "X"), 1u);
+  }
+  SessionSettings lax;
+  lax.forbid_bare_newline = false;
+  Transcript t = converse(head + "BDAT 4 LAST\r\na\nb\r", lax);
+  EXPECT_TRUE(contains(t, "C: 4"));
+}
+
+// Every end-of-data smuggling variant: rejected (521 + Close) by default; with the check off,
+// content, and never a second message.
+TEST(ServerSession, SmugglingVariants) {
+  const std::string head =
+      "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\nDATA\r\nline\r\nx";
+  const std::string inject = "MAIL FROM:<evil@x.example>\r\nRCPT TO:<victim@x.example>\r\n"
+                             "DATA\r\nforged\r\n.\r\n";
+  const std::string variants[] = {"\n.\n", "\r.\r\n", "\n.\r\n", "\r\n.\n", "\r\n.\r",
+                                  "\r.\r", "\n.\r",   "\r.\n",   "\n\n.\n\n"};
+  for (const std::string& v : variants) {
+    const std::string client = head + v + inject + "end\r\n.\r\nQUIT\r\n";
+    Transcript strict = converse(client);
+    EXPECT_EQ(count_prefix(strict, "C:"), 0u) << v;
+    EXPECT_EQ(count_prefix(strict, "R:"), 1u) << v;
+    EXPECT_EQ(count_prefix(strict, "X"), 1u) << v;
+    EXPECT_EQ(replies(strict).back().substr(0, 33), "521 5.5.2 localhost Error: bare <") << v;
+    EXPECT_EQ(strict[strict.size() - 2], "Q") << v;
+
+    SessionSettings lax;
+    lax.forbid_bare_newline = false;
+    Transcript t = converse(client, lax);
+    EXPECT_EQ(count_prefix(t, "B:"), 1u) << v;
+    EXPECT_EQ(count_prefix(t, "C:"), 1u) << v;
+    EXPECT_EQ(count_prefix(t, "R:"), 1u) << v;  // the forged RCPT was content, not a command
+    EXPECT_EQ(replies(t).back(), "221 2.0.0 Bye") << v;
+  }
+}
+
+TEST(ServerSession, BareNewlineInCommands) {
+  Transcript t = converse("EHLO c\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(replies(t).back(), "521 5.5.2 localhost Error: bare <LF> received");
+  EXPECT_EQ(t[t.size() - 2], "Q");
+  Transcript cr = converse("NOOP\rMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(replies(cr).back(), "521 5.5.2 localhost Error: bare <CR> received");
+  SessionSettings lax;
+  lax.forbid_bare_newline = false;
+  Transcript ok = converse("EHLO c\nMAIL FROM:<a@b.example>\n", lax);
+  EXPECT_EQ(replies(ok).back(), "250 2.1.0 Ok");
+}
+
+TEST(ServerSession, MessageSizeLimit) {
+  SessionSettings s;
+  s.message_size_limit = 10;
+  Transcript t = converse(
+      "EHLO c\r\nMAIL FROM:<a@b.example> SIZE=11\r\nMAIL FROM:<a@b.example>\r\n"
+      "RCPT TO:<r@x.example>\r\nDATA\r\n0123456789abcdef\r\n.\r\nMAIL FROM:<a@b.example>\r\n"
+      "RCPT TO:<r@x.example>\r\nDATA\r\n12345678\r\n.\r\n"
+      "MAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\nBDAT 12\r\n123456789012"
+      "BDAT 1 LAST\r\n1NOOP\r\n",
+      s);
+  std::vector<std::string> r = replies(t);
+  EXPECT_NE(r[1].find("250-SIZE 10\r\n"), std::string::npos);
+  EXPECT_EQ(r[2], "552 5.3.4 Message size exceeds fixed limit");
+  EXPECT_EQ(r[6], "552 5.3.4 Error: message file too big");
+  EXPECT_TRUE(contains(t, "A:0123456789"));  // exactly the limit, at every fragmentation
+  EXPECT_EQ(r[10], "250 2.0.0 Ok: queued as QID1");
+  EXPECT_TRUE(contains(t, "C: 10"));
+  EXPECT_EQ(r[13], "552 5.3.4 Error: message file too big");
+  EXPECT_EQ(r[14], "503 5.5.1 Error: need MAIL command");  // the LAST chunk is still read
+  EXPECT_EQ(r[15], "250 2.0.0 Ok");
+  EXPECT_EQ(count_prefix(t, "X"), 2u);
+  EXPECT_TRUE(contains(t, "L:NOQUEUE: reject: MAIL from client.example[192.0.2.7]: 552 5.3.4 "
+                          "Message size exceeds fixed limit; from=<a@b.example> proto=ESMTP "
+                          "helo=<c>"));
+  SessionSettings unlimited;
+  unlimited.message_size_limit = 0;
+  EXPECT_NE(replies(converse("EHLO c\r\n", unlimited)).back().find("250-SIZE\r\n"),
+            std::string::npos);
+}
+
+TEST(ServerSession, RecipientLimit) {
+  SessionSettings s;
+  s.recipient_limit = 2;
+  Transcript t = converse(
+      "HELO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bad@x>\r\nRCPT TO:<r1@x>\r\n"
+      "RCPT TO:<r2@x>\r\nRCPT TO:<r3@x>\r\n",
+      s);
+  EXPECT_EQ(replies(t).back(), "452 4.5.3 Error: too many recipients");
+  EXPECT_EQ(count_prefix(t, "R:"), 3u);
+}
+
+TEST(ServerSession, HardErrorLimit) {
+  SessionSettings s;
+  s.hard_error_limit = 3;
+  Transcript t = converse("FOO\r\nNOOP\r\nBAR\r\nRCPT TO:<a@b>\r\nNOOP\r\nNOOP\r\n", s);
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "220 localhost ESMTP Estafeta",
+                            "502 5.5.2 Error: command not recognized", "250 2.0.0 Ok",
+                            "502 5.5.2 Error: command not recognized",
+                            "503 5.5.1 Error: need MAIL command",
+                            "421 4.7.0 localhost Error: too many errors"}));
+  EXPECT_EQ(t[t.size() - 2], "Q");
+  EXPECT_TRUE(contains(t, "L:too many errors after RCPT from client.example[192.0.2.7]"));
+}
+
+TEST(ServerSession, CommandLineLimit) {
+  SessionSettings s;
+  s.command_line_limit = 20;
+  Transcript t = converse("NOOP " + std::string(15, 'x') + "\r\nNOOP " + std::string(16, 'x') +
+                              "\r\nNOOP " + std::string(200, 'y') + "\r\nQUIT\r\n",
+                          s);
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "220 localhost ESMTP Estafeta", "250 2.0.0 Ok",
+                            "500 5.5.2 Error: line too long", "500 5.5.2 Error: line too long",
+                            "221 2.0.0 Bye"}));
+  Transcript bare = converse("NOOP " + std::string(200, 'y') + "\nQUIT\r\n", s);
+  EXPECT_EQ(replies(bare).back(), "521 5.5.2 localhost Error: bare <LF> received");
+}
+
+TEST(ServerSession, CommitFailure) {
+  Driver d;
+  d.commit_ok = false;
+  Transcript t = converse(SessionSettings{},
+                          {"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\nDATA\r\n.\r\nRCPT TO:<r@x>\r\n"},
+                          d);
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[r.size() - 2], "451 4.3.0 Error: queue file write error");
+  EXPECT_EQ(r.back(), "503 5.5.1 Error: need MAIL command");
+}
+
+TEST(ServerSession, WaitingBuffersAndResumes) {
+  ServerSession s(SessionSettings{}, ClientInfo{"192.0.2.7", "unknown", 1});
+  s.start();
+  std::vector<Action> a = s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\nNOOP\r\n");
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<CheckRecipient>(a.back()));
+  EXPECT_TRUE(s.waiting());
+  EXPECT_TRUE(s.feed("DATA\r\n").empty());
+  std::vector<Action> b = s.recipient_decided({true, ""});
+  ASSERT_EQ(b.size(), 4u);  // 250 2.1.5, 250 NOOP, BeginMessage, 354
+  EXPECT_EQ(std::get<SendReply>(b[1]).text, "250 2.0.0 Ok\r\n");
+  EXPECT_TRUE(std::holds_alternative<BeginMessage>(b[2]));
+  EXPECT_FALSE(s.waiting());
+  EXPECT_TRUE(s.recipient_decided({true, ""}).empty());  // not waiting: ignored
+  std::vector<Action> c = s.timed_out();
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(std::get<LogLine>(c[0]).text, "timeout after DATA from unknown[192.0.2.7]");
+  EXPECT_TRUE(std::holds_alternative<AbortMessage>(c[1]));
+  EXPECT_EQ(std::get<SendReply>(c[2]).text, "421 4.4.2 localhost Error: timeout exceeded\r\n");
+  EXPECT_TRUE(std::holds_alternative<Close>(c[3]));
+  EXPECT_TRUE(s.closed());
+  EXPECT_TRUE(s.feed("QUIT\r\n").empty());
+  EXPECT_TRUE(s.peer_closed().empty());
+}
+
+TEST(ServerSession, PeerClosedDuringData) {
+  ServerSession s(SessionSettings{}, ClientInfo{"192.0.2.7", "h", 1});
+  s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\n");
+  s.recipient_decided({true, ""});
+  s.feed("DATA\r\npartial");
+  std::vector<Action> a = s.peer_closed();
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(std::get<LogLine>(a[0]).text, "lost connection after DATA from h[192.0.2.7]");
+  EXPECT_TRUE(std::holds_alternative<AbortMessage>(a[1]));
+  EXPECT_TRUE(s.closed());
+  EXPECT_EQ(s.command_stats(), "helo=1 mail=1 rcpt=1 data=0/1 commands=3/4");
+}
+
+TEST(ServerSession, MalformedDecisionReplyIsSanitized) {
+  ServerSession s(SessionSettings{}, ClientInfo{"192.0.2.7", "h", 1});
+  s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\n");
+  std::vector<Action> a = s.recipient_decided({false, "250 ok\r\nMAIL FROM:<x>"});
+  EXPECT_EQ(std::get<SendReply>(a.back()).text,
+            "550 5.7.1 <r@x>: Recipient address rejected\r\n");
+}
+
+TEST(ServerSession, ImplicitTlsSession) {
+  SessionSettings s;
+  s.tls_active = true;
+  s.starttls_available = true;
+  Transcript t = converse("EHLO c\r\nSTARTTLS\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\nDATA\r\n.\r\n", s);
+  EXPECT_EQ(replies(t)[1].find("STARTTLS"), std::string::npos);
+  EXPECT_EQ(replies(t)[2], "554 5.5.1 Error: TLS already active");
+  EXPECT_TRUE(contains(t, "B:<> <r@x> proto=ESMTPS helo=c body="));
+}
+
+}  // namespace
+}  // namespace estafeta::smtp

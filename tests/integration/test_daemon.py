@@ -1,0 +1,152 @@
+# The daemon as a program: config diagnostics (an invalid value makes start-fg exit non-zero
+# with "DIR/main.cf:N: error:" on stderr; an unknown parameter is a warning with file:line and
+# it starts anyway), the start/status/reload/stop lifecycle with the pid file, and privileges
+# (as root, every child of the supervisor runs as mail_owner).
+import os
+import pwd
+import signal
+import smtplib
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import EstafetaServer, ehlo_keywords
+
+
+def run_estafeta(config_dir, *args, timeout=harness.TIMEOUT):
+    return subprocess.run([harness.estafeta_bin(), '-c', config_dir] + list(args),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout)
+
+
+def start_fg_expecting_exit(test, config_dir):
+    """Runs start-fg that must refuse to start; returns (status, stderr text)."""
+    proc = subprocess.Popen([harness.estafeta_bin(), '-c', config_dir, 'start-fg'],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=harness.TIMEOUT)
+    except subprocess.TimeoutExpired:
+        harness.kill_tree(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        test.fail('start-fg kept running with an invalid configuration')
+    return proc.returncode, err.decode('utf-8', 'replace')
+
+
+class ConfigErrorTest(unittest.TestCase):
+
+    def test_invalid_value_refuses_to_start(self):
+        # Line numbers: harness writes a comment line plus its settings, then main_text.
+        with EstafetaServer(main_text='message_size_limit = lots\n', start=False) as srv:
+            with open(os.path.join(srv.dir, 'main.cf')) as f:
+                lines = f.read().splitlines()
+            lineno = lines.index('message_size_limit = lots') + 1
+            status, err = start_fg_expecting_exit(self, srv.dir)
+            self.assertNotEqual(status, 0, err)
+            self.assertIn('%s/main.cf:%d: error:' % (srv.dir, lineno), err)
+            self.assertIn('message_size_limit', err)
+
+    def test_invalid_value_in_master_cf_refuses_to_start(self):
+        with EstafetaServer(start=False) as srv:
+            with open(os.path.join(srv.dir, 'master.cf'), 'a') as f:
+                f.write('127.0.0.1:notaport inet n - n - - smtpd\n')
+            status, err = start_fg_expecting_exit(self, srv.dir)
+            self.assertNotEqual(status, 0, err)
+            self.assertIn('%s/master.cf:' % srv.dir, err)
+
+    def test_unknown_parameter_warns_and_starts(self):
+        with EstafetaServer(main_text='no_such_parameter_xyz = 1\n') as srv:
+            with open(os.path.join(srv.dir, 'main.cf')) as f:
+                lines = f.read().splitlines()
+            lineno = lines.index('no_such_parameter_xyz = 1') + 1
+            want = '%s/main.cf:%d: warning: unknown parameter: no_such_parameter_xyz' % (
+                srv.dir, lineno)
+            self.assertIn(want, srv.log())
+            with srv.connect() as c:
+                self.assertEqual(c.banner.code, 220)
+
+
+class LifecycleTest(unittest.TestCase):
+
+    def test_start_status_reload_stop(self):
+        with EstafetaServer(start=False) as srv:
+            srv.main['maillog_file'] = os.path.join(srv.dir, 'maillog')
+            srv.write_config()
+            pidfile = os.path.join(srv.spool, 'pid', 'master.pid')
+            master = None
+            try:
+                p = run_estafeta(srv.dir, 'start')
+                self.assertEqual(p.returncode, 0, p.stderr)
+                srv.wait_banner(srv.listeners[0])
+                with open(pidfile) as f:
+                    master = int(f.read().split()[0])
+                self.assertTrue(harness.pid_alive(master))
+                self.assertEqual(run_estafeta(srv.dir, 'status').returncode, 0)
+
+                # reload: a changed main.cf applies to new sessions; the master stays.
+                srv.main['message_size_limit'] = 4242
+                srv.write_config()
+                p = run_estafeta(srv.dir, 'reload')
+                self.assertEqual(p.returncode, 0, p.stderr)
+                deadline = time.monotonic() + harness.TIMEOUT
+                size = None
+                while time.monotonic() < deadline:
+                    with srv.connect() as c:
+                        size = ehlo_keywords(c.cmd('EHLO client.example')).get('SIZE')
+                    if size == '4242':
+                        break
+                    time.sleep(0.2)
+                self.assertEqual(size, '4242', 'reload did not apply message_size_limit')
+                with open(pidfile) as f:
+                    self.assertEqual(int(f.read().split()[0]), master)
+
+                p = run_estafeta(srv.dir, 'stop')
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertTrue(harness.wait_gone([master], harness.TIMEOUT),
+                                'master still alive after stop')
+                self.assertNotEqual(run_estafeta(srv.dir, 'status').returncode, 0)
+                with self.assertRaises(OSError):
+                    srv.connect()
+            finally:
+                if master is not None and harness.pid_alive(master):
+                    harness.kill_tree(master, signal.SIGKILL)
+
+    def test_sigterm_stops_everything(self):
+        with EstafetaServer() as srv:
+            pids = [srv.proc.pid] + srv.children()
+            status = srv.stop()
+            self.assertTrue(harness.wait_gone(pids, 1), 'processes survived')
+            # SIGTERM is a normal stop: exit 0 (or death by the signal itself).
+            self.assertIn(status, (0, -signal.SIGTERM))
+
+
+class PrivilegeTest(unittest.TestCase):
+
+    def test_children_run_as_mail_owner(self):
+        if not harness.is_root():
+            self.skipTest('privilege separation is only observable when run as root')
+        owner = harness.default_mail_owner()
+        pw = pwd.getpwnam(owner)
+        with EstafetaServer() as srv:
+            # Keep a session open so that the smtpd worker certainly exists.
+            with srv.connect() as c:
+                c.cmd('EHLO client.example')
+                kids = srv.children()
+                self.assertTrue(kids, 'the supervisor has no child processes')
+                for pid in kids:
+                    st = harness.proc_status(pid)
+                    uids = st['Uid'].split()
+                    gids = st['Gid'].split()
+                    self.assertEqual(uids, [str(pw.pw_uid)] * 4, (pid, st.get('Name'), uids))
+                    self.assertEqual(gids, [str(pw.pw_gid)] * 4, (pid, st.get('Name'), gids))
+                    groups = st.get('Groups', '').split()
+                    self.assertNotIn('0', groups, (pid, st.get('Name'), groups))
+            # Mail is delivered by the unprivileged delivery agent all the same.
+            with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+                s.sendmail('alice@example.org', ['priv@localhost'], 'Subject: p\r\n\r\np\r\n')
+            self.assertEqual(len(srv.wait_for_delivery('priv', 1)), 1)
+
+
+if __name__ == '__main__':
+    unittest.main()
