@@ -8,12 +8,16 @@ so only mail that was queued, acknowledged and delivered counts. Also samples CP
 server's process tree (--pids, with every descendant, reaped ones included), of the client,
 and of the whole machine (/proc/stat) over the same interval. Prints one JSON object on stdout;
 exit status 0 iff every message was acknowledged (and delivered, with --maildir).
+With --fsyncs, also counts fsync/fdatasync/sync_file_range calls machine-wide over the interval
+with `perf stat -a` (other tenants' calls included; O_SYNC writes and io_uring not seen).
 """
 
 import argparse
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -77,6 +81,45 @@ def count_new(maildir):
         return 0
 
 
+SYNC_EVENTS = ["syscalls:sys_enter_fsync", "syscalls:sys_enter_fdatasync",
+               "syscalls:sys_enter_sync_file_range"]
+
+
+def start_sync_counter(path):
+    """Starts `perf stat -a` on the sync syscalls, writing CSV to path; None without perf."""
+    perf = shutil.which("perf")
+    if perf is None:
+        return None
+    proc = subprocess.Popen([perf, "stat", "-a", "-x,", "-o", path, "-e", ",".join(SYNC_EVENTS),
+                             "--", "sleep", "100000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # let perf open its counters before the load starts
+    return proc
+
+
+def stop_sync_counter(proc, path):
+    """Stops perf and returns the number of sync calls it counted, or None."""
+    if proc is None:
+        return None
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+    total = 0
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[2] in SYNC_EVENTS and parts[0].isdigit():
+                    total += int(parts[0])
+    except OSError:
+        return None
+    return total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--maildir", help="wait until this Maildir has the acknowledged mail")
@@ -85,12 +128,15 @@ def main():
     ap.add_argument("--stall", type=float, default=60.0,
                     help="give up when nothing new is delivered for this many seconds")
     ap.add_argument("--log", help="append the client's output here")
+    ap.add_argument("--fsyncs", metavar="TMPFILE",
+                    help="count sync syscalls machine-wide with perf, using TMPFILE")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
     roots = [int(p) for p in args.pids.split()]
 
     before = count_new(args.maildir) if args.maildir else 0
+    perf = start_sync_counter(args.fsyncs) if args.fsyncs else None
     cpu0 = tree_cpu(roots)
     busy0 = machine_busy()
     t0 = time.monotonic()
@@ -128,6 +174,7 @@ def main():
         t_end = time.monotonic() if last >= acked else last_change
         delivered = last
 
+    syncs = stop_sync_counter(perf, args.fsyncs)
     cpu1 = tree_cpu(roots)
     busy1 = machine_busy()
     elapsed = t_end - t0
@@ -145,6 +192,7 @@ def main():
         if elapsed > 0 else 0.0,
         "server_cpu": round(cpu1 - cpu0, 2),
         "client_cpu": round(ru.children_user + ru.children_system, 2),
+        "syncs": syncs,
         "machine_busy_cores": round((busy1[0] - busy0[0]) / (busy1[1] - busy0[1])
                                     * os.cpu_count(), 2) if busy1[1] > busy0[1] else 0.0,
     }

@@ -109,9 +109,10 @@ def main():
               f"| {fmt_rate(es)} | {ratio(es, pf)} | {fmt_rate(sk)} | {ratio(es, sk)} |")
     print()
     print("CPU cores used during each median measurement (CPU seconds / elapsed seconds): "
-          "server process tree, client, whole machine (includes other tenants).")
+          "server process tree, client, whole machine (includes other tenants); then sync "
+          "calls (fsync, fdatasync, sync_file_range, machine-wide) per delivered message.")
     print()
-    print("| load | sessions | size | Postfix srv/cli/all | Estafeta srv/cli/all "
+    print("| load | sessions | size | Postfix srv/cli/all; syncs | Estafeta srv/cli/all; syncs "
           "| smtp-sink srv/cli/all |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for key in keys:
@@ -122,8 +123,11 @@ def main():
             if m is None or not m.get("seconds"):
                 cells.append("-")
             else:
+                syncs = m.get("syncs")
+                per = m.get("delivered") or m.get("acked") or 0
+                sync_text = f"; {syncs / per:.2f}" if syncs is not None and per else ""
                 cells.append(f"{cores(m, 'server_cpu')} / {cores(m, 'client_cpu')} / "
-                             f"{m['machine_busy_cores']:.2f}")
+                             f"{m['machine_busy_cores']:.2f}{sync_text}")
         print(f"| {LOAD_NAMES[key[0]]} | {key[1]} | {size_name(key[2])} | "
               + " | ".join(cells) + " |")
 

@@ -9,7 +9,7 @@
 # Installs and builds nothing; stops what it started (by pid) and removes its temp dir on exit.
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--servers postfix,estafeta,sink]
-#                     [--repeat N] [--small-count N] [--large-count N] [--keep]
+#                     [--repeat N] [--small-count N] [--large-count N] [--no-perf] [--keep]
 set -euo pipefail
 
 usage() {
@@ -26,6 +26,7 @@ REPEAT=1
 SMALL_COUNT=5000
 LARGE_COUNT=1000
 KEEP=0
+PERF=1
 ORIG_ARGS="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --small-count) SMALL_COUNT=${2:?}; shift ;;
     --large-count) LARGE_COUNT=${2:?}; shift ;;
     --keep) KEEP=1 ;;
+    --no-perf) PERF=0 ;;
     *) usage ;;
   esac
   shift
@@ -55,6 +57,10 @@ for tool in postfix postconf smtp-source smtp-sink; do
     die "$tool not found: install Debian's postfix package (see README setup)"
 done
 [ -x "$PY" ] || die "$PY not found"
+if [ "$PERF" = 1 ] && ! perf stat -a -e syscalls:sys_enter_fsync -- true >/dev/null 2>&1; then
+  echo "run.sh: perf cannot count syscalls here; no fsync counts" >&2
+  PERF=0
+fi
 [ -x "$LOADGEN" ] || die "$LOADGEN not found: build the bench targets (ninja -C $BUILD_DIR)"
 if has_server estafeta; then
   [ -x "$ESTAFETA" ] || die "$ESTAFETA not found: build it, or pass --build-dir or --servers"
@@ -236,6 +242,7 @@ measure() {  # measure SERVER LOAD SESSIONS SIZE COUNT REPEAT
   esac
   local margs=(--messages "$count" --pids "$pids" --log "$CLIENT_LOG")
   [ -n "$maildir" ] && margs+=(--maildir "$maildir")
+  [ "$PERF" = 1 ] && margs+=(--fsyncs "$TMP/perf.csv")
   local json
   json=$($PY "$HERE/measure.py" "${margs[@]}" -- "${cmd[@]}") || true
   [ -n "$json" ] || json='{"ok": false}'

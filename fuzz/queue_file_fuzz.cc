@@ -17,12 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                     queue::encode_end());
   if (!g.ok()) std::abort();
   const message::Envelope& h = g->envelope;
-  bool same = h.queue_id == e.queue_id && h.arrival_us == e.arrival_us &&
-              h.sender == e.sender && h.helo == e.helo && h.protocol == e.protocol &&
-              h.body_type == e.body_type && h.smtputf8 == e.smtputf8 &&
-              h.dsn_ret == e.dsn_ret && h.dsn_envid == e.dsn_envid &&
-              h.client_address == e.client_address &&
-              h.client_hostname == e.client_hostname &&
+  bool same = h.queue_id == e.queue_id && h.arrival_us == e.arrival_us && h.sender == e.sender &&
+              h.helo == e.helo && h.protocol == e.protocol && h.body_type == e.body_type &&
+              h.smtputf8 == e.smtputf8 && h.dsn_ret == e.dsn_ret && h.dsn_envid == e.dsn_envid &&
+              h.client_address == e.client_address && h.client_hostname == e.client_hostname &&
               h.recipients.size() == e.recipients.size() && g->content == f->content;
   for (size_t i = 0; same && i < e.recipients.size(); ++i) {
     same = h.recipients[i].address == e.recipients[i].address &&

@@ -97,7 +97,6 @@ class SessionDriver {
         if (dog_->fired) {
           co_await perform(session_.timed_out());
         } else {
-          env_.log.info("lost connection after {} from {}", session_.last_command(), peer_);
           co_await perform(session_.peer_closed());
         }
         break;

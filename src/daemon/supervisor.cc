@@ -29,6 +29,7 @@ namespace estafeta::daemon {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr Clock::time_point kNever = Clock::time_point::max();
 
 enum class Role { Smtpd, Delivery };
 
@@ -230,21 +231,21 @@ class Supervisor {
   }
 
   int serve() {
-    std::optional<Clock::time_point> restart_at;
     std::vector<Role> to_restart;
+    Clock::time_point restart_at = kNever;
     while (true) {
       int timeout = -1;
-      if (restart_at) {
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*restart_at -
+      if (restart_at != kNever) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(restart_at -
                                                                           Clock::now());
         timeout = std::max<int>(0, static_cast<int>(wait.count()));
       }
       pollfd pfd{signal_fd_, POLLIN, 0};
       int ready = ::poll(&pfd, 1, timeout);
-      if (ready == 0 && restart_at) {
+      if (ready == 0 && restart_at != kNever) {
         for (Role role : to_restart) start_child(role);
         to_restart.clear();
-        restart_at.reset();
+        restart_at = kNever;
         continue;
       }
       signalfd_siginfo info{};
@@ -292,7 +293,7 @@ class Supervisor {
 
   // SIGHUP: a new configuration. Invalid -> keep the running one. Valid -> new smtpd worker
   // now (the old one drains its sessions), delivery agent restarted once the old one exits.
-  void reload(std::vector<Role>& to_restart, std::optional<Clock::time_point>& restart_at) {
+  void reload(std::vector<Role>& to_restart, Clock::time_point& restart_at) {
     std::string report;
     auto runtime = load_runtime(options_.config_dir, &report);
     if (!report.empty()) log_->warning("reload: {}", report);
@@ -318,7 +319,7 @@ class Supervisor {
     // Roles waiting for a restart would start with the old runtime otherwise.
     to_restart.erase(std::remove(to_restart.begin(), to_restart.end(), Role::Smtpd),
                      to_restart.end());
-    if (to_restart.empty()) restart_at.reset();
+    if (to_restart.empty()) restart_at = kNever;
     start_child(Role::Smtpd);
     bool delivery_running = std::any_of(children_.begin(), children_.end(), [](auto& entry) {
       return entry.second.role == Role::Delivery;

@@ -157,9 +157,8 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
                         std::string_view relay, int64_t start_us, std::string_view dsn,
                         std::string_view status) {
     const int64_t end_us = now_us();
-    logger.info("{}: to=<{}>, relay={}, delay={}, delays={}/{}/0/{}, dsn={}, status={}",
-                queue_id, r.address, relay,
-                format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
+    logger.info("{}: to=<{}>, relay={}, delay={}, delays={}/{}/0/{}, dsn={}, status={}", queue_id,
+                r.address, relay, format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
                 format_delay(a), format_delay((start_us - pickup_us) / 1e6),
                 format_delay((end_us - start_us) / 1e6), dsn, status);
   };
@@ -169,9 +168,8 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     const message::Recipient& r = env.recipients[i];
     const int64_t start_us = now_us();
     const size_t at = r.address.rfind('@');
-    std::string_view local =
-        at == std::string::npos ? std::string_view(r.address)
-                                : std::string_view(r.address).substr(0, at);
+    std::string_view local = at == std::string::npos ? std::string_view(r.address)
+                                                     : std::string_view(r.address).substr(0, at);
     std::string_view domain =
         at == std::string::npos ? std::string_view() : std::string_view(r.address).substr(at + 1);
     if (!is_local_domain(domain)) {
@@ -181,17 +179,15 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     auto mailbox = policy::mailbox_name(local);
     if (!mailbox) {
       // TODO(queue): a bounce message (later issue); for now the recipient is dropped.
-      log_result(local_log_, r, "local", start_us, "5.1.3",
-                 "bounced (illegal mailbox name)");
+      log_result(local_log_, r, "local", start_us, "5.1.3", "bounced (illegal mailbox name)");
       newly_done.push_back(i);
       continue;
     }
     const std::string maildir = options_.mail_spool_directory + "/" + *mailbox + "/Maildir";
     const std::string name =
         maildir_file_name(env.arrival_us / 1000000, queue_id, i, options_.myhostname);
-    auto outcome = deliver_to_maildir(maildir, name,
-                                      maildir_message(env.sender, r.address, file->content),
-                                      syncs_);
+    auto outcome = deliver_to_maildir(
+        maildir, name, maildir_message(env.sender, r.address, file->content), syncs_);
     if (!outcome) {
       log_result(local_log_, r, "local", start_us, "4.2.0",
                  fmt::format("deferred (maildir delivery failed: {})", outcome.error().message));

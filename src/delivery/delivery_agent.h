@@ -61,9 +61,9 @@ class DeliveryAgent {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::string> work_;  // guarded by mutex_
+  std::deque<std::string> work_;   // guarded by mutex_
   std::set<std::string> pending_;  // queued or being delivered; guarded by mutex_
-  bool stopping_ = false;         // guarded by mutex_
+  bool stopping_ = false;          // guarded by mutex_
 };
 
 /// Postfix's delay notation: seconds with at most two decimals, trailing zeros dropped

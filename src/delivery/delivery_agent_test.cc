@@ -98,8 +98,9 @@ TEST(DeliveryAgent, DeliversToMaildirAndRemovesQueueFile) {
   ASSERT_EQ(f.new_files("carol").size(), 1u);  // mailbox names are lower-cased
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
   auto lines = f.sink->lines();
-  EXPECT_TRUE(has_line(lines, "estafeta/qmgr: " + id +
-                                  ": from=<alice@example.org>, size=29, nrcpt=2 \\(queue active\\)"));
+  EXPECT_TRUE(has_line(
+      lines,
+      "estafeta/qmgr: " + id + ": from=<alice@example.org>, size=29, nrcpt=2 \\(queue active\\)"));
   EXPECT_TRUE(has_line(lines, "estafeta/local: " + id +
                                   ": to=<bob@localhost>, relay=local, delay=[0-9.]+, "
                                   "delays=[0-9.]+/[0-9.]+/0/[0-9.]+, dsn=2.0.0, "
@@ -131,8 +132,9 @@ TEST(DeliveryAgent, RemoteRecipientsAreDeferredNeverLost) {
   ASSERT_TRUE(file.ok()) << file.error().message;
   EXPECT_EQ(file->recipient_done, (std::vector<bool>{true, false}));  // bob marked done
   EXPECT_TRUE(has_line(f.sink->lines(),
-                       "estafeta/qmgr: " + id + ": to=<eve@remote.example>, relay=none, .*"
-                       "status=deferred \\(remote delivery is not implemented yet\\)"));
+                       "estafeta/qmgr: " + id +
+                           ": to=<eve@remote.example>, relay=none, .*"
+                           "status=deferred \\(remote delivery is not implemented yet\\)"));
   // Brought back to active/ (a later queue manager), bob is not delivered a second time.
   ASSERT_EQ(::rename((f.queue + "/deferred/" + id).c_str(), (f.queue + "/active/" + id).c_str()),
             0);
@@ -197,8 +199,8 @@ TEST(DeliveryAgent, RunDeliversExistingAndWokenMessagesUntilSigterm) {
 
 TEST(DeliveryAgent, FormatDelay) {
   const std::vector<std::pair<double, std::string>> cases = {
-      {0, "0"},      {0.001, "0"},   {0.01, "0.01"}, {0.1, "0.1"}, {0.126, "0.13"},
-      {1.5, "1.5"},  {2, "2"},       {99.99, "99.99"}, {150.4, "150"}, {-1, "0"},
+      {0, "0"},     {0.001, "0"}, {0.01, "0.01"},   {0.1, "0.1"},   {0.126, "0.13"},
+      {1.5, "1.5"}, {2, "2"},     {99.99, "99.99"}, {150.4, "150"}, {-1, "0"},
   };
   for (const auto& [in, out] : cases) EXPECT_EQ(format_delay(in), out) << in;
 }

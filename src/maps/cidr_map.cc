@@ -244,11 +244,11 @@ BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
     std::string_view first = t.substr(0, end);
     std::string_view rest = trim_table_space(t.substr(end));
     if (ascii::iequals(first, "endif")) {
-      if (!rest.empty()) warn(line.line, "ignoring extra text after ENDIF");
       if (stack.size() == 1) {
         warn(line.line, "ignoring ENDIF without matching IF");
         continue;
       }
+      if (!rest.empty()) warn(line.line, "ignoring extra text after ENDIF");
       stack.pop_back();
       if_lines.pop_back();
       continue;

@@ -142,7 +142,7 @@ ParsedRegexRules parse_regex_rules(std::string_view text, const std::string& fil
       if (ascii::istarts_with(t, "endif") && (t.size() == 5 || !is_alnum(t[5]))) {
         c.rest.remove_prefix(5);
         c.skip_space();
-        if (!c.rest.empty()) warn(line.line, "ignoring extra text after ENDIF");
+        rule.extra_text = !c.rest.empty();
         rule.kind = RegexRule::Kind::Endif;
         out.rules.push_back(std::move(rule));
         continue;
@@ -253,6 +253,7 @@ BuiltMap build_regex_table(std::string_view text, const std::string& file_name,
         warn(rule.line, "ignoring ENDIF without matching IF");
         continue;
       }
+      if (rule.extra_text) warn(rule.line, "ignoring extra text after ENDIF");
       rules.push_back(std::move(compiled));
       rules[open_ifs.back()].skip_to = rules.size();
       open_ifs.pop_back();

@@ -46,6 +46,7 @@ struct RegexRule {
   std::optional<RegexPattern> second;  ///< regexp only: "/a/!/b/ result"
   std::vector<ResultPart> result;
   int max_group = 0;  ///< highest $n used by the result
+  bool extra_text = false;  ///< Endif followed by text (warned only if it has a matching If)
 };
 
 struct ParsedRegexRules {

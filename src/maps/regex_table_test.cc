@@ -36,7 +36,6 @@ TEST(ParseRegexRules, Diagnostics) {
       "regexp map r, line 2: unknown regexp option \"Q\": skipping this rule",
       "regexp map r, line 3: no closing regexp delimiter \"/\": skipping this rule",
       "regexp map r, line 4: ignoring extra text after IF",
-      "regexp map r, line 5: ignoring extra text after ENDIF",
       "regexp map r, line 6: ignoring unrecognized request",
   };
   EXPECT_EQ(p.warnings, want);

@@ -28,6 +28,7 @@ void SourceTableBuilder::add_line(const LogicalLine& line) {
     table_.warnings.push_back(where +
                               ": record is in \"key: value\" format; is this an alias file?");
   }
+  std::string as_written = kv->key;
   if (options_.fold_keys) kv->key = ascii::lower(kv->key);
   auto [it, inserted] = index_.try_emplace(kv->key, table_.entries.size());
   if (inserted) {
@@ -39,7 +40,7 @@ void SourceTableBuilder::add_line(const LogicalLine& line) {
       table_.entries[it->second].value = std::move(kv->value);
       break;
     case DuplicatePolicy::Warn:
-      table_.warnings.push_back(where + ": duplicate entry: \"" + kv->key + "\"");
+      table_.warnings.push_back(where + ": duplicate entry: \"" + as_written + "\"");
       break;
     case DuplicatePolicy::Ignore:
       break;

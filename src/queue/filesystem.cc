@@ -82,10 +82,9 @@ class PosixFilesystem : public Filesystem {
     return {};
   }
 
-  Status rename(int from_dir, const std::string& from, int to_dir,
-                const std::string& to) override {
-    if (::syscall(SYS_renameat2, from_dir, from.c_str(), to_dir, to.c_str(),
-                  RENAME_NOREPLACE) == 0) {
+  Status rename(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
+    if (::syscall(SYS_renameat2, from_dir, from.c_str(), to_dir, to.c_str(), RENAME_NOREPLACE) ==
+        0) {
       return {};
     }
     if (errno != EINVAL && errno != ENOSYS) return sys_error("renameat2", from);

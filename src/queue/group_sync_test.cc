@@ -50,8 +50,14 @@ TEST(GroupSync, ErrorIsReported) {
 TEST(GroupSync, KeysAreIndependent) {
   GroupSync gs;
   int a = 0, b = 0;
-  ASSERT_TRUE(gs.sync("a", [&] { ++a; return Status(); }).ok());
-  ASSERT_TRUE(gs.sync("b", [&] { ++b; return Status(); }).ok());
+  ASSERT_TRUE(gs.sync("a", [&] {
+                  ++a;
+                  return Status();
+                }).ok());
+  ASSERT_TRUE(gs.sync("b", [&] {
+                  ++b;
+                  return Status();
+                }).ok());
   EXPECT_EQ(a, 1);
   EXPECT_EQ(b, 1);
   EXPECT_EQ(gs.syncs_done(), 2u);

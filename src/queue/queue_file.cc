@@ -123,7 +123,10 @@ Result<QueueFile> decode_queue_file(std::string_view bytes) {
   QueueFile f;
   // Single-valued records seen so far, by type byte.
   std::array<bool, 256> seen{};
-  std::optional<std::string_view> orcpt, notify;
+  // Pending DSN parameters for the next recipient record. (Plain values with flags, not
+  // std::optional: GCC 12 -O2 reports a false maybe-uninitialized on optional<string_view>.)
+  std::string_view orcpt, notify;
+  bool has_orcpt = false, has_notify = false;
   bool in_content = false;
   bool ended = false;
   size_t pos = 0;
@@ -137,7 +140,7 @@ Result<QueueFile> decode_queue_file(std::string_view bytes) {
                                     (r.type >= 0x21 && r.type < 0x7f) ? r.type : '?', why));
     };
     if (r.offset == 0 && r.type != kRecordVersion) return fail("file must start with V");
-    if ((orcpt || notify) && r.type != kRecordOrcpt && r.type != kRecordNotify &&
+    if ((has_orcpt || has_notify) && r.type != kRecordOrcpt && r.type != kRecordNotify &&
         r.type != kRecordRecipient && r.type != kRecordRecipientDone) {
       return fail("DSN attribute not followed by a recipient");
     }
@@ -205,21 +208,23 @@ Result<QueueFile> decode_queue_file(std::string_view bytes) {
         f.envelope.client_hostname = text();
         break;
       case kRecordOrcpt:
-        if (orcpt) return fail("duplicate ORCPT for one recipient");
+        if (has_orcpt) return fail("duplicate ORCPT for one recipient");
         orcpt = r.payload;
+        has_orcpt = true;
         break;
       case kRecordNotify:
-        if (notify) return fail("duplicate NOTIFY for one recipient");
+        if (has_notify) return fail("duplicate NOTIFY for one recipient");
         notify = r.payload;
+        has_notify = true;
         break;
       case kRecordRecipient:
       case kRecordRecipientDone: {
         message::Recipient rcpt;
         rcpt.address = text();
-        if (orcpt) rcpt.orcpt = std::string(*orcpt);
-        if (notify) rcpt.notify = std::string(*notify);
-        orcpt.reset();
-        notify.reset();
+        rcpt.orcpt = std::string(orcpt);
+        rcpt.notify = std::string(notify);
+        has_orcpt = has_notify = false;
+        orcpt = notify = {};
         f.envelope.recipients.push_back(std::move(rcpt));
         f.recipient_done.push_back(r.type == kRecordRecipientDone);
         f.recipient_offsets.push_back(r.offset);

@@ -151,18 +151,28 @@ TEST(QueueFile, GarbageIsRejectedWithAReason) {
       {"data after END", good + "E", "after END"},
       {"unknown type", env + std::string("Q\x01x", 3) + encode_end(), "unknown record"},
       {"no version", good.substr(3), "must start with V"},
-      {"bad version", std::string("V\x01" "9", 3) + good.substr(3), "version"},
+      {"bad version",
+       std::string("V\x01"
+                   "9",
+                   3) +
+           good.substr(3),
+       "version"},
       {"duplicate sender", env + std::string("S\x01x", 3) + encode_end(), "duplicate"},
-      {"non-canonical length", env + std::string("M\x80\x00", 3) + encode_end(),
-       "non-canonical"},
+      {"non-canonical length", env + std::string("M\x80\x00", 3) + encode_end(), "non-canonical"},
       {"huge length", env + std::string("M\xff\xff\xff\x7f", 5), "too"},
       {"no recipients", encode_envelope(no_rcpt) + encode_end(), "recipients"},
-      {"envelope after content", env + encode_content("x") + std::string("S\x01x", 3) +
-                                     encode_end(),
-       "after content"},
+      {"envelope after content",
+       env + encode_content("x") + std::string("S\x01x", 3) + encode_end(), "after content"},
       {"dangling orcpt", env + std::string("O\x01x", 3) + encode_end(), "not followed"},
       {"END with payload", env + std::string("E\x01x", 3), "must be empty"},
-      {"bad arrival", std::string("V\x01" "1", 3) + std::string("T\x02" "0x", 4), "arrival"},
+      {"bad arrival",
+       std::string("V\x01"
+                   "1",
+                   3) +
+           std::string("T\x02"
+                       "0x",
+                       4),
+       "arrival"},
   };
   for (const auto& c : cases) {
     auto f = decode_queue_file(c.bytes);

@@ -33,8 +33,7 @@ int64_t now_us() {
 
 // ---- IncomingMessage ----
 
-IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd,
-                                 std::string pending)
+IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending)
     : spool_(spool), queue_id_(std::move(queue_id)), fd_(fd), pending_(std::move(pending)) {}
 
 IncomingMessage::~IncomingMessage() {

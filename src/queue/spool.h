@@ -125,7 +125,7 @@ class Spool {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Job> jobs_;  // guarded by mutex_
+  std::deque<Job> jobs_;   // guarded by mutex_
   bool stopping_ = false;  // guarded by mutex_
   std::vector<std::thread> threads_;
 };

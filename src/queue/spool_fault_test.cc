@@ -100,8 +100,7 @@ class FaultInjectionFilesystem : public Filesystem {
     }
     return real_->sync_dir(dir);
   }
-  Status rename(int from_dir, const std::string& from, int to_dir,
-                const std::string& to) override {
+  Status rename(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
     std::lock_guard lock(mu_);
     if (crashed()) return make_error("crashed");
     log_.push_back("rename " + from + " " + dir_names_[to_dir]);
@@ -168,10 +167,9 @@ TEST(SpoolFault, OrderIsWriteSyncRenameDirSync) {
   std::promise<bool> p;
   (*spool)->commit(std::move(*m), [&p](Result<std::string> r) { p.set_value(r.ok()); });
   ASSERT_TRUE(p.get_future().get());
-  EXPECT_EQ(fs.log(), (std::vector<std::string>{"sync_dir incoming", "write " + id,
-                                                 "write " + id, "sync_data " + id,
-                                                 "rename " + id + " active",
-                                                 "sync_dir active"}));
+  EXPECT_EQ(fs.log(), (std::vector<std::string>{"sync_dir incoming", "write " + id, "write " + id,
+                                                "sync_data " + id, "rename " + id + " active",
+                                                "sync_dir active"}));
 }
 
 // Crash at every call of one commit (and of several concurrent ones), then lose what was
@@ -191,8 +189,8 @@ void crash_everywhere(int messages, size_t content_size) {
       for (int i = 0; i < messages; ++i) {
         auto m = (*spool)->begin(envelope());
         if (!m.ok()) continue;
-        std::string content = "Subject: " + std::to_string(i) + "\r\n\r\n" +
-                              std::string(content_size, char('a' + i));
+        std::string content =
+            "Subject: " + std::to_string(i) + "\r\n\r\n" + std::string(content_size, char('a' + i));
         if (!(*m)->append(content).ok()) continue;
         auto p = std::make_shared<std::promise<Result<std::string>>>();
         results.push_back(p->get_future());

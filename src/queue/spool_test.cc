@@ -59,8 +59,7 @@ TEST(Spool, OpenCreatesDirectories) {
   ASSERT_NE(spool, nullptr);
   auto names = list_names(tmp.path() + "/q");
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"active", "deferred", "incoming", "pid", "public"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"active", "deferred", "incoming", "pid", "public"}));
 }
 
 TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {

@@ -10,9 +10,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "address/mailbox.h"
-#include "address/utf8.h"
-#include "smtp/esmtp_params.h"
 #include "smtp/reply.h"
 
 namespace estafeta::smtp {

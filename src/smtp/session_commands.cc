@@ -5,6 +5,7 @@
 
 #include "address/mailbox.h"
 #include "address/utf8.h"
+#include "base/ascii.h"
 #include "smtp/esmtp_params.h"
 #include "smtp/reply.h"
 #include "smtp/server_session.h"
@@ -21,8 +22,7 @@ void ServerSession::handle_line(std::string_view line, std::vector<Action>& out)
   if (!parsed.ok()) {
     Verb verb = classify_verb(line);
     attempted(verb);
-    last_command_ = verb == Verb::Unknown ? "UNKNOWN" : std::string(stats_name(verb));
-    for (char& c : last_command_) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    last_command_ = ascii::upper(stats_name(verb));
     reply(parsed.error().message, out);
     return;
   }
@@ -200,8 +200,8 @@ void ServerSession::cmd_starttls(std::vector<Action>& out) {
 }
 
 void ServerSession::cmd_vrfy(const Command& cmd, std::vector<Action>& out) {
-  succeeded(cmd.verb);
   if (!settings_.vrfy_enabled) {
+    succeeded(cmd.verb);
     return reply("252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery", out);
   }
   std::string text = cmd.argument;
@@ -209,10 +209,8 @@ void ServerSession::cmd_vrfy(const Command& cmd, std::vector<Action>& out) {
   address::ParseOptions options;
   options.smtputf8 = settings_.smtputf8_enabled;
   Result<address::Path> path = address::parse_path(text, options);
-  if (!path.ok()) {
-    --stats_[static_cast<size_t>(Verb::Vrfy)].ok;
-    return reply("501 5.1.3 Bad recipient address syntax", out);
-  }
+  if (!path.ok()) return reply("501 5.1.3 Bad recipient address syntax", out);
+  succeeded(cmd.verb);
   reply(fmt::format("252 2.0.0 <{}>", path->address()), out);
 }
 
