@@ -243,10 +243,18 @@ int run_map_command(const std::vector<std::string>& args) {
         return std::nullopt;
       };
       switch (c) {
-        case 'f': opt.open.fold_keys = false; break;
-        case 'i': opt.incremental = true; break;
-        case 'r': opt.open.duplicates = DuplicatePolicy::Replace; break;
-        case 'w': opt.open.duplicates = DuplicatePolicy::Ignore; break;
+        case 'f':
+          opt.open.fold_keys = false;
+          break;
+        case 'i':
+          opt.incremental = true;
+          break;
+        case 'r':
+          opt.open.duplicates = DuplicatePolicy::Replace;
+          break;
+        case 'w':
+          opt.open.duplicates = DuplicatePolicy::Ignore;
+          break;
         case 's':
           if (opt.query || opt.delete_key) return fatal("specify only one of -s -q or -d");
           opt.sequence = true;
@@ -269,10 +277,20 @@ int run_map_command(const std::vector<std::string>& args) {
           if (!take_arg()) return fatal(kUsage);
           break;
         }
-        case 'N': case 'n': case 'o': case 'p': case 'u': case 'U': case 'v': case 'F':
+        case 'N':
+        case 'n':
+        case 'o':
+        case 'p':
+        case 'u':
+        case 'U':
+        case 'v':
+        case 'F':
           break;  // postmap's NUL-termination, privilege and verbosity knobs: no effect here
-        case 'b': case 'h': case 'm':
-          return fatal(std::string("option -") + c + " (message header/body queries) is not supported");
+        case 'b':
+        case 'h':
+        case 'm':
+          return fatal(std::string("option -") + c +
+                       " (message header/body queries) is not supported");
         default:
           std::fprintf(stderr, "estafeta map: invalid option -- '%c'\n", c);
           return fatal(kUsage);

@@ -33,8 +33,8 @@ struct Key128Hash {
 };
 
 uint32_t v4_value(const IpNetwork& n) {
-  return (uint32_t(n.bytes[0]) << 24) | (uint32_t(n.bytes[1]) << 16) |
-         (uint32_t(n.bytes[2]) << 8) | uint32_t(n.bytes[3]);
+  return (uint32_t(n.bytes[0]) << 24) | (uint32_t(n.bytes[1]) << 16) | (uint32_t(n.bytes[2]) << 8) |
+         uint32_t(n.bytes[3]);
 }
 
 uint32_t v4_mask(int prefix) { return prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix); }

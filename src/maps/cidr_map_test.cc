@@ -29,11 +29,11 @@ TEST(CidrMap, Lookups) {
     const char* key;
     std::optional<std::string> value;
   } cases[] = {
-      {"10.1.2.3", "ten"},        {"192.168.1.1", "exact"},  {"192.168.1.2", "notten"},
-      {"192.168.2.9", "br"},      {"192.168.3.9", "br2"},    {"2001:db8::1", "v6"},
-      {"2001:0db8::1", "v6"},     {"172.16.1.5", "inside"},  {"172.16.2.5", "notten"},
-      {"8.8.8.8", "notten"},      {"[10.1.1.1]", std::nullopt}, {"abc", std::nullopt},
-      {"", std::nullopt},         {"2002::1", std::nullopt},
+      {"10.1.2.3", "ten"},    {"192.168.1.1", "exact"},     {"192.168.1.2", "notten"},
+      {"192.168.2.9", "br"},  {"192.168.3.9", "br2"},       {"2001:db8::1", "v6"},
+      {"2001:0db8::1", "v6"}, {"172.16.1.5", "inside"},     {"172.16.2.5", "notten"},
+      {"8.8.8.8", "notten"},  {"[10.1.1.1]", std::nullopt}, {"abc", std::nullopt},
+      {"", std::nullopt},     {"2002::1", std::nullopt},
   };
   for (const Case& c : cases) {
     LookupResult r = b.map->lookup(c.key);

@@ -85,9 +85,7 @@ void LogicalLineReader::flush() {
 
 std::vector<LogicalLine> LogicalLineReader::take_lines() { return std::exchange(lines_, {}); }
 
-std::vector<std::string> LogicalLineReader::take_warnings() {
-  return std::exchange(warnings_, {});
-}
+std::vector<std::string> LogicalLineReader::take_warnings() { return std::exchange(warnings_, {}); }
 
 SplitLines split_logical_lines(std::string_view text, const std::string& source_name) {
   LogicalLineReader reader(source_name);

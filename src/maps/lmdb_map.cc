@@ -15,9 +15,7 @@
 namespace estafeta::maps {
 namespace {
 
-std::string lmdb_error(const std::string& what, int rc) {
-  return what + ": " + mdb_strerror(rc);
-}
+std::string lmdb_error(const std::string& what, int rc) { return what + ": " + mdb_strerror(rc); }
 
 std::string strip_nul(const MDB_val& v) {
   const char* p = static_cast<const char*>(v.mv_data);
@@ -156,8 +154,7 @@ Result<std::unique_ptr<Map>> open_lmdb_map(const std::string& db_path, bool fold
   if (rc == 0) rc = mdb_dbi_open(txn, nullptr, 0, &dbi);
   if (txn != nullptr) mdb_txn_abort(txn);
   if (rc != 0) return make_error(lmdb_error("open database " + db_path, rc));
-  return std::unique_ptr<Map>(
-      std::make_unique<LmdbMap>(std::move(env), dbi, fold_keys, db_path));
+  return std::unique_ptr<Map>(std::make_unique<LmdbMap>(std::move(env), dbi, fold_keys, db_path));
 }
 
 Result<std::vector<Entry>> read_lmdb_entries(const std::string& db_path, bool allow_missing) {

@@ -5,8 +5,7 @@
 
 namespace estafeta::maps {
 
-MapSetOpenResult MapSet::open(const std::vector<std::string>& specs,
-                              const OpenOptions& options) {
+MapSetOpenResult MapSet::open(const std::vector<std::string>& specs, const OpenOptions& options) {
   auto set = std::make_shared<MapSet>();
   MapSetOpenResult result;
   for (const std::string& spec : specs) {

@@ -18,9 +18,9 @@ TEST(MapSet, OpensAndReportsEveryFailure) {
   char tmpl[] = "/tmp/mapset_test.XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
   std::ofstream(dir + "/c.cidr") << "10.0.0.0/8 ten\nbogus\n";
-  MapSetOpenResult r = MapSet::open({"cidr:" + dir + "/c.cidr", "static:OK",
-                                     "hash:" + dir + "/missing", "texthash:" + dir + "/nope",
-                                     "dbm:/x", "static:OK"});
+  MapSetOpenResult r =
+      MapSet::open({"cidr:" + dir + "/c.cidr", "static:OK", "hash:" + dir + "/missing",
+                    "texthash:" + dir + "/nope", "dbm:/x", "static:OK"});
   EXPECT_EQ(r.errors.size(), 3u);
   EXPECT_EQ(r.warnings.size(), 1u);
   EXPECT_EQ(r.set->size(), 2u);

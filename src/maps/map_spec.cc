@@ -32,15 +32,24 @@ constexpr std::array<TypeName, 11> kTypes = {{
 
 std::string_view map_type_name(MapType type) {
   switch (type) {
-    case MapType::Texthash: return "texthash";
-    case MapType::Lmdb: return "lmdb";
-    case MapType::Cidr: return "cidr";
-    case MapType::Pcre: return "pcre";
-    case MapType::Regexp: return "regexp";
-    case MapType::Inline: return "inline";
-    case MapType::Static: return "static";
-    case MapType::Pgsql: return "pgsql";
-    case MapType::Redis: return "redis";
+    case MapType::Texthash:
+      return "texthash";
+    case MapType::Lmdb:
+      return "lmdb";
+    case MapType::Cidr:
+      return "cidr";
+    case MapType::Pcre:
+      return "pcre";
+    case MapType::Regexp:
+      return "regexp";
+    case MapType::Inline:
+      return "inline";
+    case MapType::Static:
+      return "static";
+    case MapType::Pgsql:
+      return "pgsql";
+    case MapType::Redis:
+      return "redis";
   }
   return "unknown";
 }
@@ -69,8 +78,8 @@ Result<MapSpec> parse_map_spec(std::string_view spec, std::string_view default_t
       return MapSpec{t.type, std::move(type_text), std::string(name)};
     }
   }
-  return make_error("table \"" + std::string(spec) + "\": unsupported dictionary type: " +
-                    type_text);
+  return make_error("table \"" + std::string(spec) +
+                    "\": unsupported dictionary type: " + type_text);
 }
 
 }  // namespace estafeta::maps

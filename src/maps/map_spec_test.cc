@@ -39,7 +39,8 @@ TEST(MapSpec, Table) {
 }
 
 TEST(RemoteConfig, ParseAndExpand) {
-  auto cfg = parse_remote_config("# c\nhosts = h:1\nquery = SELECT\n  x\n", "f", {"hosts", "query"});
+  auto cfg =
+      parse_remote_config("# c\nhosts = h:1\nquery = SELECT\n  x\n", "f", {"hosts", "query"});
   ASSERT_TRUE(cfg.ok());
   EXPECT_EQ(cfg->at("query"), "SELECT  x");
   EXPECT_FALSE(parse_remote_config("bogus = 1\n", "f", {"hosts"}).ok());

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     }
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   }
-  std::printf("lookups=%zu found=%zu seconds=%.3f lookups_per_second=%.0f\n", done, found,
-              elapsed, done / elapsed);
+  std::printf("lookups=%zu found=%zu seconds=%.3f lookups_per_second=%.0f\n", done, found, elapsed,
+              done / elapsed);
   return 0;
 }

@@ -22,8 +22,7 @@ Result<std::string_view> strip_braces(std::string_view s) {
     } else if (s[i] == '}') {
       if (--depth == 0) {
         if (i + 1 != s.size()) {
-          return make_error("syntax error after '}' in \"" + std::string(s.substr(0, 30)) +
-                            "\"");
+          return make_error("syntax error after '}' in \"" + std::string(s.substr(0, 30)) + "\"");
         }
         return trim_table_space(s.substr(1, i - 1));
       }
@@ -99,8 +98,7 @@ Result<std::vector<Entry>> parse_inline_elements(std::string_view name) {
   return out;
 }
 
-Result<std::unique_ptr<Map>> build_inline_map(std::string_view name,
-                                              const OpenOptions& options) {
+Result<std::unique_ptr<Map>> build_inline_map(std::string_view name, const OpenOptions& options) {
   Result<std::vector<Entry>> elements = parse_inline_elements(name);
   if (!elements.ok()) {
     return make_error(elements.error().message + ": \"inline:" + std::string(name) +
@@ -119,7 +117,8 @@ Result<std::unique_ptr<Map>> build_static_map(std::string_view name) {
   std::string_view value = name;
   if (!trim_table_space(name).empty() && trim_table_space(name).front() == '{') {
     Result<std::string_view> inner = strip_braces(name);
-    if (!inner.ok()) return make_error("static:" + std::string(name) + ": " + inner.error().message);
+    if (!inner.ok())
+      return make_error("static:" + std::string(name) + ": " + inner.error().message);
     value = *inner;
   }
   return std::unique_ptr<Map>(std::make_unique<StaticMap>(std::string(value)));

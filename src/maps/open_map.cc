@@ -71,11 +71,16 @@ Result<OpenedMap> open_map(const MapSpec& spec, const OpenOptions& options) {
   Result<std::string> text = read_text_file(spec.name);
   if (!text.ok()) return text.error();
   switch (spec.type) {
-    case MapType::Texthash: return from_built(build_texthash_map(*text, spec.name, options));
-    case MapType::Cidr: return from_built(build_cidr_map(*text, spec.name));
-    case MapType::Pcre: return from_built(build_pcre_map(*text, spec.name));
-    case MapType::Regexp: return from_built(build_regexp_map(*text, spec.name));
-    default: break;
+    case MapType::Texthash:
+      return from_built(build_texthash_map(*text, spec.name, options));
+    case MapType::Cidr:
+      return from_built(build_cidr_map(*text, spec.name));
+    case MapType::Pcre:
+      return from_built(build_pcre_map(*text, spec.name));
+    case MapType::Regexp:
+      return from_built(build_regexp_map(*text, spec.name));
+    default:
+      break;
   }
   return make_error("unsupported dictionary type: " + spec.type_name);
 }

@@ -26,8 +26,8 @@ class Pcre2Regex final : public CompiledRegex {
     // Match data is per call: the compiled code is shared by every thread.
     pcre2_match_data* md = pcre2_match_data_create_from_pattern(code_, nullptr);
     if (md == nullptr) return std::nullopt;
-    int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
-                         0, md, nullptr);
+    int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
+                         md, nullptr);
     std::optional<std::vector<std::string>> out;
     if (rc > 0) {
       PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
@@ -61,8 +61,8 @@ Result<std::unique_ptr<CompiledRegex>> compile_pcre_regex(const RegexPattern& p)
   if (p.ungreedy) options |= PCRE2_UNGREEDY;
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.source.data()),
-                                   p.source.size(), options, &error, &offset, nullptr);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.source.data()), p.source.size(),
+                                   options, &error, &offset, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(error, buf, sizeof buf);

@@ -91,8 +91,7 @@ class PgsqlMap final : public Map {
     for (const PgResultPtr& r : results) {
       ExecStatusType st = PQresultStatus(r.get());
       if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        return LookupResult::temp_fail("pgsql:" + where() + ": " +
-                                       PQresultErrorMessage(r.get()));
+        return LookupResult::temp_fail("pgsql:" + where() + ": " + PQresultErrorMessage(r.get()));
       }
       for (int row = 0; row < PQntuples(r.get()); ++row) {
         if (PQnfields(r.get()) < 1 || PQgetisnull(r.get(), row, 0)) continue;
@@ -115,7 +114,7 @@ class PgsqlMap final : public Map {
 
   Status connect(Clock::time_point deadline) const {
     const char* keys[] = {"host", "port", "user", "password", "dbname", nullptr};
-    const char* values[] = {config_.host.c_str(), config_.port.c_str(), config_.user.c_str(),
+    const char* values[] = {config_.host.c_str(),     config_.port.c_str(),   config_.user.c_str(),
                             config_.password.c_str(), config_.dbname.c_str(), nullptr};
     PgConnPtr conn(PQconnectStartParams(keys, values, 0));
     if (!conn) return make_error("pgsql: out of memory");

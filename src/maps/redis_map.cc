@@ -53,8 +53,8 @@ class RedisMap final : public Map {
     Result<std::string> k =
         expand_query(config_.key_format, key, [](std::string_view s) { return std::string(s); });
     if (!k.ok()) return LookupResult::temp_fail(k.error().message);
-    RedisReplyPtr reply(static_cast<redisReply*>(
-        redisCommand(ctx_.get(), "GET %b", k->data(), k->size())));
+    RedisReplyPtr reply(
+        static_cast<redisReply*>(redisCommand(ctx_.get(), "GET %b", k->data(), k->size())));
     if (!reply) {
       std::string why = where() + ": " + (ctx_->errstr[0] ? ctx_->errstr : "no reply");
       ctx_.reset();
@@ -76,8 +76,8 @@ class RedisMap final : public Map {
   std::string where() const { return "redis:" + config_.host + ":" + std::to_string(config_.port); }
 
   Status command_ok(const char* what, const std::string& arg) const {
-    RedisReplyPtr r(static_cast<redisReply*>(
-        redisCommand(ctx_.get(), "%s %b", what, arg.data(), arg.size())));
+    RedisReplyPtr r(
+        static_cast<redisReply*>(redisCommand(ctx_.get(), "%s %b", what, arg.data(), arg.size())));
     if (!r || r->type == REDIS_REPLY_ERROR) {
       std::string why = r ? std::string(r->str, r->len) : std::string(ctx_->errstr);
       ctx_.reset();

@@ -54,15 +54,37 @@ Result<RegexPattern> parse_pattern(Cursor& c, RegexDialect dialect) {
     if (dialect == RegexDialect::Posix && f == '!') break;  // "/a/!/b/"
     bool ok = true;
     switch (f) {
-      case 'i': p.icase = !p.icase; break;
-      case 'm': p.multiline = !p.multiline; break;
-      case 'x': p.extended = !p.extended; break;
-      case 's': ok = dialect == RegexDialect::Pcre; p.dotall = !p.dotall; break;
-      case 'A': ok = dialect == RegexDialect::Pcre; p.anchored = !p.anchored; break;
-      case 'E': ok = dialect == RegexDialect::Pcre; p.dollar_endonly = !p.dollar_endonly; break;
-      case 'U': ok = dialect == RegexDialect::Pcre; p.ungreedy = !p.ungreedy; break;
-      case 'X': ok = dialect == RegexDialect::Pcre; break;  // PCRE1 EXTRA: no-op in PCRE2
-      default: ok = false; break;
+      case 'i':
+        p.icase = !p.icase;
+        break;
+      case 'm':
+        p.multiline = !p.multiline;
+        break;
+      case 'x':
+        p.extended = !p.extended;
+        break;
+      case 's':
+        ok = dialect == RegexDialect::Pcre;
+        p.dotall = !p.dotall;
+        break;
+      case 'A':
+        ok = dialect == RegexDialect::Pcre;
+        p.anchored = !p.anchored;
+        break;
+      case 'E':
+        ok = dialect == RegexDialect::Pcre;
+        p.dollar_endonly = !p.dollar_endonly;
+        break;
+      case 'U':
+        ok = dialect == RegexDialect::Pcre;
+        p.ungreedy = !p.ungreedy;
+        break;
+      case 'X':
+        ok = dialect == RegexDialect::Pcre;
+        break;  // PCRE1 EXTRA: no-op in PCRE2
+      default:
+        ok = false;
+        break;
     }
     if (!ok) {
       return make_error(std::string("unknown regexp option \"") + f + "\": skipping this rule");
@@ -282,8 +304,8 @@ BuiltMap build_regex_table(std::string_view text, const std::string& file_name,
       for (const ResultPart& p : rule.result) {
         // Postfix: "$n" with n beyond the pattern's groups, or any "$n" on a negated rule.
         if (p.group >= 0 && (p.group < 1 || p.group > groups || !rule.pattern.match)) {
-          warn(rule.line, "out of range replacement index \"" + p.literal +
-                              "\": skipping this rule");
+          warn(rule.line,
+               "out of range replacement index \"" + p.literal + "\": skipping this rule");
           bad = true;
           break;
         }

@@ -21,13 +21,13 @@ namespace estafeta::maps {
 enum class RegexDialect { Posix, Pcre };
 
 struct RegexPattern {
-  std::string source;   ///< between the delimiters, backslashes kept
-  bool match = true;    ///< false: the rule applies when the pattern does NOT match
-  bool icase = true;    ///< 'i' toggles; both dialects default to case-insensitive
-  bool extended = true; ///< POSIX 'x' toggles REG_EXTENDED (on); PCRE 'x' sets EXTENDED (off)
-  bool multiline = false;       ///< 'm'
-  bool dotall = false;          ///< PCRE 's'
-  bool anchored = false;        ///< PCRE 'A'
+  std::string source;      ///< between the delimiters, backslashes kept
+  bool match = true;       ///< false: the rule applies when the pattern does NOT match
+  bool icase = true;       ///< 'i' toggles; both dialects default to case-insensitive
+  bool extended = true;    ///< POSIX 'x' toggles REG_EXTENDED (on); PCRE 'x' sets EXTENDED (off)
+  bool multiline = false;  ///< 'm'
+  bool dotall = false;     ///< PCRE 's'
+  bool anchored = false;   ///< PCRE 'A'
   bool dollar_endonly = false;  ///< PCRE 'E'
   bool ungreedy = false;        ///< PCRE 'U'
 };
@@ -45,7 +45,7 @@ struct RegexRule {
   RegexPattern pattern;
   std::optional<RegexPattern> second;  ///< regexp only: "/a/!/b/ result"
   std::vector<ResultPart> result;
-  int max_group = 0;  ///< highest $n used by the result
+  int max_group = 0;        ///< highest $n used by the result
   bool extra_text = false;  ///< Endif followed by text (warned only if it has a matching If)
 };
 

@@ -14,9 +14,9 @@ TEST(ResultTemplate, Table) {
     bool ok;
     size_t parts;
   } cases[] = {
-      {"plain", true, 1}, {"$1", true, 1}, {"${1}0", true, 2}, {"a$$b", true, 1},
-      {"$(2)x", true, 2}, {"$ 1", false, 0}, {"$ab", false, 0}, {"${1", false, 0},
-      {"", true, 0},
+      {"plain", true, 1}, {"$1", true, 1},    {"${1}0", true, 2},
+      {"a$$b", true, 1},  {"$(2)x", true, 2}, {"$ 1", false, 0},
+      {"$ab", false, 0},  {"${1", false, 0},  {"", true, 0},
   };
   for (const Case& c : cases) {
     auto r = parse_result_template(c.in);
@@ -28,9 +28,9 @@ TEST(ResultTemplate, Table) {
 }
 
 TEST(ParseRegexRules, Diagnostics) {
-  ParsedRegexRules p = parse_regex_rules(
-      "/^x$/\n/a/Q y\n/unterminated\nif /^f/ extra\nendif junk\nbogus line\n", "r",
-      RegexDialect::Posix);
+  ParsedRegexRules p =
+      parse_regex_rules("/^x$/\n/a/Q y\n/unterminated\nif /^f/ extra\nendif junk\nbogus line\n",
+                        "r", RegexDialect::Posix);
   std::vector<std::string> want = {
       "regexp map r, line 1: no replacement text: using empty string",
       "regexp map r, line 2: unknown regexp option \"Q\": skipping this rule",
@@ -58,8 +58,12 @@ TEST(RegexpMap, MatchingAndSubstitution) {
     const char* key;
     std::optional<std::string> value;
   } cases[] = {
-      {"Joe@EXAMPLE.com", "Joe-at-ex"}, {"foo", "caseins"}, {"bar", "exact-case"},
-      {"BAR", "notabc"},            {"abc", std::nullopt}, {"yz", "notabc"},
+      {"Joe@EXAMPLE.com", "Joe-at-ex"},
+      {"foo", "caseins"},
+      {"bar", "exact-case"},
+      {"BAR", "notabc"},
+      {"abc", std::nullopt},
+      {"yz", "notabc"},
   };
   for (const Case& c : cases) {
     LookupResult r = b.map->lookup(c.key);
@@ -92,6 +96,15 @@ TEST(RegexpMap, BadPatternIsSkipped) {
   EXPECT_EQ(b.map->lookup("ok"), LookupResult::found("ok"));
   ASSERT_EQ(b.warnings.size(), 1u);
   EXPECT_EQ(b.warnings[0].rfind("regexp map r, line 1: ", 0), 0u);
+}
+
+TEST(RegexpMap, StackedRepetitionsAreRejectedNotCompiled) {
+  // Regression (maps_regexp_fuzz, oom_glibc_stacked_repetition): glibc regcomp needs
+  // exponential memory for "z+++++...".
+  BuiltMap b = build_regexp_map("/z" + std::string(40, '+') + "/ x\n/^a+?$/ ok\n", "r");
+  ASSERT_EQ(b.warnings.size(), 1u);
+  EXPECT_NE(b.warnings[0].find("too complex"), std::string::npos);
+  EXPECT_EQ(b.map->lookup("a"), LookupResult::found("ok"));
 }
 
 }  // namespace

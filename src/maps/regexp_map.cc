@@ -54,9 +54,41 @@ class PosixRegex final : public CompiledRegex {
   bool compiled_ = false;
 };
 
+// glibc's regcomp duplicates the parse tree for each stacked repetition operator ("a+++"),
+// so memory grows exponentially with the run length (found by maps_regexp_fuzz; corpus
+// case oom_glibc_stacked_repetition). No sensible pattern stacks more than a few.
+constexpr int kMaxStackedRepetitions = 3;
+
+bool has_stacked_repetitions(std::string_view re) {
+  int run = 0;
+  for (size_t i = 0; i < re.size(); ++i) {
+    char c = re[i];
+    if (c == '\\') {
+      ++i;
+      run = 0;
+      continue;
+    }
+    if (c == '*' || c == '+' || c == '?') {
+      if (++run > kMaxStackedRepetitions) return true;
+    } else if (c == '{') {
+      size_t close = re.find('}', i);
+      if (close == std::string_view::npos) return false;
+      i = close;
+      if (++run > kMaxStackedRepetitions) return true;
+    } else {
+      run = 0;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CompiledRegex>> compile_posix_regex(const RegexPattern& pattern) {
+  if (has_stacked_repetitions(pattern.source)) {
+    return make_error("regular expression too complex: more than " +
+                      std::to_string(kMaxStackedRepetitions) + " stacked repetition operators");
+  }
   auto re = std::make_unique<PosixRegex>();
   Status st = re->compile(pattern);
   if (!st.ok()) return st.error();

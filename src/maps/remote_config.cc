@@ -49,10 +49,18 @@ Result<std::string> expand_query(std::string_view format, std::string_view key,
     }
     if (++i == format.size()) return make_error("query ends with '%'");
     switch (format[i]) {
-      case '%': out.push_back('%'); break;
-      case 's': out += escape(key); break;
-      case 'u': out += escape(local); break;
-      case 'd': out += escape(domain); break;
+      case '%':
+        out.push_back('%');
+        break;
+      case 's':
+        out += escape(key);
+        break;
+      case 'u':
+        out += escape(local);
+        break;
+      case 'd':
+        out += escape(domain);
+        break;
       default:
         return make_error(std::string("unknown query escape \"%") + format[i] + "\"");
     }

@@ -63,8 +63,8 @@ class RemoteMapTest : public ::testing::Test {
 TEST_F(RemoteMapTest, RedisHungAndRefusedAreTempFail) {
   SilentServer silent;
   for (int port : {silent.port(), closed_port()}) {
-    std::string cf = write("r.cf", "hosts = 127.0.0.1:" + std::to_string(port) +
-                                       "\ntimeout = 0.2\n");
+    std::string cf =
+        write("r.cf", "hosts = 127.0.0.1:" + std::to_string(port) + "\ntimeout = 0.2\n");
     Result<OpenedMap> m = open_map("redis:" + cf, {});
     ASSERT_TRUE(m.ok()) << m.error().message;
     EXPECT_TRUE(m->map->is_remote());

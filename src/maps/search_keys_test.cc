@@ -44,10 +44,12 @@ TEST(AccessKeys, Addresses) {
     bool parent;
     Keys want;
   } cases[] = {
-      {"user+foo@sub.example.com", false,
+      {"user+foo@sub.example.com",
+       false,
        {"user+foo@sub.example.com", "user@sub.example.com", "sub.example.com", ".example.com",
         ".com", "user+foo@", "user@"}},
-      {"user@sub.example.com", true,
+      {"user@sub.example.com",
+       true,
        {"user@sub.example.com", "sub.example.com", "example.com", "com", "user@"}},
       {"user@example", false, {"user@example", "example", "user@"}},
       {"user", false, {"user", "user@"}},
@@ -73,7 +75,8 @@ TEST(VirtualKeys, Table) {
     Keys want;
   } cases[] = {
       {"user+foo@example.com", false, {"user+foo@example.com", "user@example.com", "@example.com"}},
-      {"user+foo@example.com", true,
+      {"user+foo@example.com",
+       true,
        {"user+foo@example.com", "user@example.com", "user+foo", "user", "@example.com"}},
       {"user@example.com", true, {"user@example.com", "user", "@example.com"}},
       {"user", false, {"user"}},

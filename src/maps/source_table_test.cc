@@ -27,7 +27,8 @@ TEST(ParseSourceTable, FoldsWarnsAndKeepsFirstDuplicate) {
   EXPECT_EQ(t.entries[0].value, "Bar");
   EXPECT_EQ(t.entries[1].key, "alias:");
   ASSERT_EQ(t.warnings.size(), 3u);
-  EXPECT_EQ(t.warnings[0], "t.txt, line 2: expected format: key whitespace value -- ignoring this line");
+  EXPECT_EQ(t.warnings[0],
+            "t.txt, line 2: expected format: key whitespace value -- ignoring this line");
   EXPECT_EQ(t.warnings[1], "t.txt, line 3: duplicate entry: \"foo\"");
 }
 

@@ -13,16 +13,20 @@ import unittest
 import harness
 from harness import EstafetaServer, HOSTNAME, client_tls_context, ehlo_keywords
 
-CERT = KEY = CERT_DIR = None
+CERT = KEY = ROOT_ONLY_KEY = CERT_DIR = None
 
 
 def setUpModule():
-    global CERT, KEY, CERT_DIR
+    global CERT, KEY, ROOT_ONLY_KEY, CERT_DIR
     CERT_DIR = tempfile.mkdtemp(prefix='estafeta-itest-cert-')
     os.chmod(CERT_DIR, 0o755)
-    # The key stays 0600 as openssl writes it: the daemon must load it before it drops
-    # privileges, as Postfix does.
-    CERT, KEY = harness.make_certificate(CERT_DIR)
+    CERT, ROOT_ONLY_KEY = harness.make_certificate(CERT_DIR)
+    # Most tests use a world-readable copy of the key so that they test TLS behaviour
+    # whatever the privilege design; test_key_readable_only_by_root checks the 0600 one.
+    KEY = os.path.join(CERT_DIR, 'key-readable.pem')
+    shutil.copyfile(ROOT_ONLY_KEY, KEY)
+    os.chmod(KEY, 0o644)
+    os.chmod(ROOT_ONLY_KEY, 0o600)
 
 
 def tearDownModule():
@@ -30,7 +34,9 @@ def tearDownModule():
 
 
 def tls_main(**extra):
-    main = {'smtpd_tls_cert_file': CERT, 'smtpd_tls_key_file': KEY}
+    # As in Postfix, STARTTLS is offered only with a certificate AND a security level.
+    main = {'smtpd_tls_cert_file': CERT, 'smtpd_tls_key_file': KEY,
+            'smtpd_tls_security_level': 'may'}
     main.update(extra)
     return main
 
@@ -123,6 +129,22 @@ class StartTlsTest(unittest.TestCase):
             r = c.cmd('STARTTLS')
             self.assertIn(r.code, (454, 502), r)
             self.assertEqual(c.cmd('NOOP').code, 250)
+
+
+class KeyPrivilegeTest(unittest.TestCase):
+
+    def test_key_readable_only_by_root(self):
+        # Like Postfix, the daemon must read the key before it drops privileges, so a key
+        # file that only root can read works.
+        if not harness.is_root():
+            self.skipTest('needs root: the key must be readable only by root')
+        main = tls_main(smtpd_tls_key_file=ROOT_ONLY_KEY)
+        with EstafetaServer(main=main) as srv:
+            with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as c:
+                c.ehlo('client.example')
+                self.assertEqual(c.starttls(context=client_tls_context(CERT))[0], 220)
+                c.ehlo('client.example')
+                self.assertEqual(c.noop()[0], 250)
 
 
 class WrapperModeTest(unittest.TestCase):
