@@ -90,8 +90,8 @@ def start_sync_counter(path):
     perf = shutil.which("perf")
     if perf is None:
         return None
-    proc = subprocess.Popen([perf, "stat", "-a", "-x,", "-o", path, "-e", ",".join(SYNC_EVENTS),
-                             "--", "sleep", "100000"],
+    # No workload: perf counts until SIGINT (with a workload it would wait for it to end).
+    proc = subprocess.Popen([perf, "stat", "-a", "-x,", "-o", path, "-e", ",".join(SYNC_EVENTS)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)  # let perf open its counters before the load starts
     return proc

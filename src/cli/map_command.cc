@@ -26,8 +26,6 @@ using maps::OpenOptions;
 constexpr const char* kUsage =
     "usage: estafeta map [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] [-q key] "
     "[map_type:]file...";
-// LMDB's default maximum key size, with the terminating NUL we store.
-constexpr size_t kMaxLmdbKey = 510;
 constexpr std::string_view kDefaultType = "lmdb";
 
 int fatal(const std::string& message) {
@@ -69,7 +67,9 @@ struct Options {
   std::vector<std::string> maps;
 };
 
-// Compiles (or with -i, updates) one indexed table from its source file or stdin.
+// Compiles (or with -i, updates) one indexed table from its source file or stdin. Entries
+// stream into LMDB in input order, as postmap does: the first of two equal keys wins unless
+// -r, with a warning unless -w.
 int compile(const MapSpec& spec, const Options& opt) {
   if (!maps::is_indexed_type(spec.type)) {
     return fatal("unsupported dictionary type: " + spec.type_name +
@@ -90,32 +90,54 @@ int compile(const MapSpec& spec, const Options& opt) {
     if (!src.ok()) return fatal(src.error().message);
     text = std::move(*src);
   }
-  maps::LogicalLineReader reader(source_name);
-  reader.feed(text);
-  reader.finish();
-  maps::SourceTableBuilder builder(source_name, opt.open);
-  // With -i the existing entries come first, so duplicates in the input follow -r/-w.
-  for (const Entry& e : existing) {
-    builder.add_line(maps::LogicalLine{0, e.key + " " + e.value});
-  }
-  warn_all(reader.take_warnings());
-  for (const maps::LogicalLine& line : reader.take_lines()) builder.add_line(line);
-  maps::SourceTable table = builder.take();
-  std::vector<Entry> entries;
-  entries.reserve(table.entries.size());
-  for (maps::SourceEntry& e : table.entries) {
-    if (e.key.size() > kMaxLmdbKey) {
-      table.warnings.push_back(source_name + ", line " + std::to_string(e.line) +
-                               ": key longer than " + std::to_string(kMaxLmdbKey) +
-                               " bytes -- ignoring this line");
-      continue;
+  maps::SplitLines split = maps::split_logical_lines(text, source_name);
+  size_t map_size = (size_t(64) << 20) + text.size() * 16 + existing.size() * 256;
+  bool replace = opt.open.duplicates == DuplicatePolicy::Replace;
+  for (int attempt = 0; attempt < 6; ++attempt, map_size *= 4) {
+    std::vector<std::string> warnings = split.warnings;
+    auto writer = maps::LmdbTableWriter::create(db, map_size);
+    if (!writer.ok()) return fatal(writer.error().message);
+    maps::LmdbTableWriter& w = **writer;
+    Status failed;
+    for (const Entry& e : existing) {
+      if (auto r = w.put(e.key, e.value, true); !r.ok()) {
+        failed = r.error();
+        break;
+      }
     }
-    entries.push_back(Entry{std::move(e.key), std::move(e.value)});
+    for (size_t i = 0; failed.ok() && i < split.lines.size(); ++i) {
+      const maps::LogicalLine& line = split.lines[i];
+      std::string where = source_name + ", line " + std::to_string(line.line);
+      std::optional<Entry> kv = maps::split_source_line(line.text);
+      if (!kv) {
+        warnings.push_back(where + ": expected format: key whitespace value");
+        continue;
+      }
+      if (kv->key.back() == ':') {
+        warnings.push_back(where + ": record is in \"key: value\" format; is this an alias file?");
+      }
+      std::string key = opt.open.fold_keys ? ascii::lower(kv->key) : kv->key;
+      if (key.size() >= maps::LmdbTableWriter::kMaxKeySize) {
+        warnings.push_back(where + ": key longer than " +
+                           std::to_string(maps::LmdbTableWriter::kMaxKeySize - 1) +
+                           " bytes -- ignoring this line");
+        continue;
+      }
+      Result<maps::LmdbTableWriter::PutOutcome> r = w.put(key, kv->value, replace);
+      if (!r.ok()) {
+        failed = r.error();
+      } else if (*r == maps::LmdbTableWriter::PutOutcome::Duplicate &&
+                 opt.open.duplicates == DuplicatePolicy::Warn) {
+        warnings.push_back(spec.text() + ": duplicate entry: \"" + key + "\"");
+      }
+    }
+    if (failed.ok()) failed = w.commit();
+    if (!failed.ok() && w.map_full()) continue;  // retry with a larger map
+    warn_all(warnings);
+    if (!failed.ok()) return fatal(failed.error().message);
+    return 0;
   }
-  warn_all(table.warnings);
-  Status st = maps::write_lmdb_file(db, std::move(entries));
-  if (!st.ok()) return fatal(st.error().message);
-  return 0;
+  return fatal(db + ": table too large");
 }
 
 Result<maps::OpenedMap> open_or_report(const std::string& text, const OpenOptions& options) {

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "net/transport.h"
+
 namespace estafeta::daemon {
 
 std::string absolute_path(const std::string& path) {
@@ -59,6 +61,15 @@ Result<Runtime> load_runtime(const std::string& config_dir, std::string* report)
       return make_error("configuration error");
     }
     auto shared = std::make_shared<const SmtpdSettings>(std::move(settings.value()));
+    std::shared_ptr<asio::ssl::context> tls;
+    if (shared->tls_wanted()) {
+      std::string error;
+      tls = net::make_server_tls_context({shared->tls_cert_file, shared->tls_key_file}, &error);
+      if (!tls) {
+        *report += fmt::format("{}:{}: error: {}\n", service.file, service.line, error);
+        return make_error("configuration error");
+      }
+    }
     auto addresses = config::listen_addresses(service, *overridden.config);
     if (!addresses.ok()) {
       *report += fmt::format("{}:{}: error: {}\n", service.file, service.line,
@@ -66,7 +77,7 @@ Result<Runtime> load_runtime(const std::string& config_dir, std::string* report)
       return make_error("configuration error");
     }
     for (const auto& address : *addresses) {
-      runtime.listeners.push_back({address.host, address.port, shared});
+      runtime.listeners.push_back({address.host, address.port, shared, tls});
     }
   }
   return runtime;

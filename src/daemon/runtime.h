@@ -3,6 +3,8 @@
 // by inetd mode; loading it never touches the network.
 #pragma once
 
+#include <asio/ssl/context.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,9 @@ struct ListenerSpec {
   std::string host;
   uint16_t port = 0;
   std::shared_ptr<const SmtpdSettings> settings;
+  // Loaded while still privileged (the key is usually readable by root only); null when the
+  // listener does no TLS.
+  std::shared_ptr<asio::ssl::context> tls;
 };
 
 struct Runtime {

@@ -40,17 +40,8 @@ class Worker {
     spool_ = std::move(spool.value());
     for (auto& listener : options_.listeners) {
       auto state = std::make_unique<ListenerState>(io_, listener);
-      if (!state->settings->tls_cert_file.empty() && state->settings->tls_wanted()) {
-        std::string error;
-        state->tls = net::make_server_tls_context(
-            {state->settings->tls_cert_file, state->settings->tls_key_file}, &error);
-        if (!state->tls) {
-          options_.log.fatal(error);
-          return 1;
-        }
-      }
       asio::error_code ec;
-      state->acceptor.assign(listener.fd < 0 ? asio::ip::tcp::v4() : protocol_of(listener.fd),
+      state->acceptor.assign(protocol_of(listener.fd),
                              listener.fd, ec);
       if (ec) {
         options_.log.fatal(fmt::format("listener {}: {}", listener.endpoint, ec.message()));
@@ -70,11 +61,11 @@ class Worker {
  private:
   struct ListenerState {
     ListenerState(asio::io_context& io, const Listener& l)
-        : acceptor(io), endpoint(l.endpoint), settings(l.settings) {}
+        : acceptor(io), endpoint(l.endpoint), settings(l.settings), tls(l.tls) {}
     asio::ip::tcp::acceptor acceptor;
     std::string endpoint;
     std::shared_ptr<const SmtpdSettings> settings;
-    std::unique_ptr<asio::ssl::context> tls;
+    std::shared_ptr<asio::ssl::context> tls;
     ConnectionCounts counts;
   };
 

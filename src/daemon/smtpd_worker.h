@@ -5,6 +5,8 @@
 // dropping connections).
 #pragma once
 
+#include <asio/ssl/context.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@ struct Listener {
   int fd = -1;               // a bound, listening TCP socket
   std::string endpoint;      // "127.0.0.1:2525", for logs
   std::shared_ptr<const SmtpdSettings> settings;
+  std::shared_ptr<asio::ssl::context> tls;  // loaded by the supervisor; null: no TLS
 };
 
 struct SmtpdWorkerOptions {

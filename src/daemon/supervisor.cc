@@ -39,6 +39,15 @@ struct Child {
   bool retired = false;  // replaced by a reload: do not restart it
 };
 
+// A background daemon keeps nothing of the terminal or pipe it was started from.
+void detach_stderr() {
+  int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDERR_FILENO);
+    ::close(null);
+  }
+}
+
 void report_ready(int& fd, std::string_view text) {
   if (fd < 0) return;
   [[maybe_unused]] auto n = ::write(fd, text.data(), text.size());
@@ -121,6 +130,7 @@ class Supervisor {
     log_->info("daemon started -- version {}, configuration {}",
                runtime_.config->get("mail_version"), options_.config_dir);
     report_ready(options_.ready_fd, "ok\n");
+    if (!options_.foreground) detach_stderr();
     return serve();
   }
 
@@ -188,9 +198,12 @@ class Supervisor {
       return;
     }
     if (pid == 0) {
-      // Child: no supervisor state beyond what the role needs.
+      // Child: no supervisor state beyond what the role needs. The readiness pipe must not
+      // stay open in a child (`estafeta start` waits for its end), nor the caller's stderr.
       ::close(pid_fd_);
       ::close(signal_fd_);
+      if (options_.ready_fd >= 0) ::close(options_.ready_fd);
+      if (!options_.foreground) detach_stderr();
       sigset_t empty;
       sigemptyset(&empty);
       sigprocmask(SIG_SETMASK, &empty, nullptr);
@@ -206,7 +219,7 @@ class Supervisor {
                                log_->with_program(program_ + "/smtpd")};
     for (const auto& spec : runtime_.listeners) {
       std::string name = endpoint_name(spec.host, spec.port);
-      options.listeners.push_back({listener_fds_.at(name), name, spec.settings});
+      options.listeners.push_back({listener_fds_.at(name), name, spec.settings, spec.tls});
     }
     return run_smtpd_worker(std::move(options));
   }

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -62,42 +61,114 @@ bool network_contains(const IpNetwork& net, const IpNetwork& addr) {
 
 }  // namespace
 
-// Consecutive plain rules. Invariant: each (length, network) keeps its first rule only, and
-// rule numbers grow in file order, so the smallest hit is the first match in file order.
+// An open-addressing hash index from a masked network to its first rule, built once from
+// all (network, rule) pairs of a run: flat arrays, no per-entry allocation, one probe
+// sequence per lookup. Invariant: insertion in increasing rule order keeps the first rule.
+template <class Key, class Hash>
+class FlatIndex {
+ public:
+  void build(const std::vector<std::pair<Key, uint32_t>>& pairs) {
+    size_t capacity = 16;
+    while (capacity < pairs.size() * 2) capacity *= 2;
+    mask_ = capacity - 1;
+    slots_.assign(capacity, Slot{Key{}, kNoMatch});
+    for (const auto& [key, rule] : pairs) {
+      size_t i = Hash{}(key)&mask_;
+      while (slots_[i].rule != kNoMatch && !(slots_[i].key == key)) i = (i + 1) & mask_;
+      if (slots_[i].rule == kNoMatch) slots_[i] = Slot{key, rule};
+    }
+  }
+  uint32_t find(const Key& key) const {
+    if (slots_.empty()) return kNoMatch;
+    for (size_t i = Hash{}(key)&mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.rule == kNoMatch) return kNoMatch;
+      if (s.key == key) return s.rule;
+    }
+  }
+
+ private:
+  struct Slot {
+    Key key;
+    uint32_t rule;
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+};
+
+struct U32Hash {
+  size_t operator()(uint32_t k) const {
+    uint64_t h = uint64_t(k) * 0x9e3779b97f4a7c15ull;
+    return static_cast<size_t>(h ^ (h >> 32));
+  }
+};
+
+// Consecutive plain rules, indexed per prefix length. Rule numbers grow in file order, so
+// the smallest hit over all lengths is the first match in file order.
 struct IndexedRun {
-  std::vector<int> v4_lengths;  // distinct prefix lengths present, any order
-  std::vector<int> v6_lengths;
-  std::array<std::unordered_map<uint32_t, uint32_t>, 33> v4;
-  std::unordered_map<int, std::unordered_map<Key128, uint32_t, Key128Hash>> v6;
+  struct Pending {
+    Key128 key;  // IPv4 networks use key.lo
+    uint32_t rule;
+    uint8_t prefix;
+    bool v6;
+  };
+  struct Length4 {
+    int prefix;
+    FlatIndex<uint32_t, U32Hash> index;
+  };
+  struct Length6 {
+    int prefix;
+    FlatIndex<Key128, Key128Hash> index;
+  };
+  std::vector<Length4> v4;
+  std::vector<Length6> v6;
+  std::vector<Pending> pending;
 
   void add(const IpNetwork& net, uint32_t value_index) {
-    if (!net.v6) {
-      auto& table = v4[net.prefix];
-      if (table.empty()) v4_lengths.push_back(net.prefix);
-      table.try_emplace(v4_value(net), value_index);
-    } else {
-      auto [it, inserted] = v6.try_emplace(net.prefix);
-      if (inserted) v6_lengths.push_back(net.prefix);
-      it->second.try_emplace(v6_value(net), value_index);
+    Key128 key = net.v6 ? v6_value(net) : Key128{0, v4_value(net)};
+    pending.push_back(Pending{key, value_index, static_cast<uint8_t>(net.prefix), net.v6});
+  }
+
+  // Builds one index per (family, prefix length) and frees the pending rules; called once,
+  // after the last add(). The stable sort keeps file order within each group.
+  void finish() {
+    std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
+      return a.v6 != b.v6 ? b.v6 : a.prefix < b.prefix;
+    });
+    std::vector<std::pair<uint32_t, uint32_t>> group4;
+    std::vector<std::pair<Key128, uint32_t>> group6;
+    for (size_t i = 0; i < pending.size();) {
+      size_t j = i;
+      while (j < pending.size() && pending[j].v6 == pending[i].v6 &&
+             pending[j].prefix == pending[i].prefix) {
+        ++j;
+      }
+      if (!pending[i].v6) {
+        group4.clear();
+        for (size_t k = i; k < j; ++k) {
+          group4.emplace_back(static_cast<uint32_t>(pending[k].key.lo), pending[k].rule);
+        }
+        v4.push_back(Length4{pending[i].prefix, {}});
+        v4.back().index.build(group4);
+      } else {
+        group6.assign(j - i, {});
+        for (size_t k = i; k < j; ++k) group6[k - i] = {pending[k].key, pending[k].rule};
+        v6.push_back(Length6{pending[i].prefix, {}});
+        v6.back().index.build(group6);
+      }
+      i = j;
     }
+    pending = {};
   }
 
   uint32_t find(const IpNetwork& addr) const {
     uint32_t best = kNoMatch;
     if (!addr.v6) {
       uint32_t a = v4_value(addr);
-      for (int len : v4_lengths) {
-        const auto& table = v4[len];
-        auto it = table.find(a & v4_mask(len));
-        if (it != table.end()) best = std::min(best, it->second);
-      }
+      for (const Length4& l : v4) best = std::min(best, l.index.find(a & v4_mask(l.prefix)));
     } else {
       Key128 a = v6_value(addr);
-      for (int len : v6_lengths) {
-        const auto& table = v6.at(len);
-        auto it = table.find(v6_masked(a, len));
-        if (it != table.end()) best = std::min(best, it->second);
-      }
+      for (const Length6& l : v6) best = std::min(best, l.index.find(v6_masked(a, l.prefix)));
     }
     return best;
   }
@@ -218,6 +289,20 @@ Result<IpNetwork> parse_cidr_pattern(std::string_view text) {
   return n;
 }
 
+namespace {
+
+void finish_runs(std::vector<CidrMap::Item>& items) {
+  for (CidrMap::Item& item : items) {
+    if (auto* run = std::get_if<IndexedRun>(&item.v)) {
+      run->finish();
+    } else if (auto* block = std::get_if<IfBlock>(&item.v)) {
+      finish_runs(block->body);
+    }
+  }
+}
+
+}  // namespace
+
 BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
   std::string prefix = "cidr map " + file_name;
   SplitLines split = split_logical_lines(text, file_name);
@@ -297,6 +382,7 @@ BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
     }
   }
   for (int if_line : if_lines) warn(if_line, "IF has no matching ENDIF");
+  finish_runs(*top);
   return BuiltMap{std::make_unique<CidrMap>(std::move(values), std::move(top)),
                   std::move(warnings)};
 }

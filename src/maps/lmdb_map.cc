@@ -96,52 +96,6 @@ Status fsync_directory_of(const std::string& path) {
   return {};
 }
 
-// One attempt at writing a temp database with the given map size.
-int write_attempt(const std::string& tmp, const std::vector<Entry>& sorted, size_t map_size,
-                  std::string& why) {
-  ::unlink(tmp.c_str());
-  MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc != 0) {
-    why = lmdb_error("mdb_env_create", rc);
-    return rc;
-  }
-  struct Closer {
-    MDB_env* e;
-    ~Closer() { mdb_env_close(e); }
-  } closer{env};
-  mdb_env_set_mapsize(env, map_size);
-  rc = mdb_env_open(env, tmp.c_str(), MDB_NOSUBDIR | MDB_NOLOCK, 0644);
-  if (rc != 0) {
-    why = lmdb_error("create database " + tmp, rc);
-    return rc;
-  }
-  MDB_txn* txn = nullptr;
-  rc = mdb_txn_begin(env, nullptr, 0, &txn);
-  MDB_dbi dbi = 0;
-  if (rc == 0) rc = mdb_dbi_open(txn, nullptr, 0, &dbi);
-  std::string kbuf;
-  std::string vbuf;
-  for (size_t i = 0; rc == 0 && i < sorted.size(); ++i) {
-    kbuf.assign(sorted[i].key).push_back('\0');
-    vbuf.assign(sorted[i].value).push_back('\0');
-    MDB_val k{kbuf.size(), kbuf.data()};
-    MDB_val v{vbuf.size(), vbuf.data()};
-    rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
-    if (rc != 0 && rc != MDB_MAP_FULL) {
-      why = lmdb_error(tmp + ": key \"" + sorted[i].key.substr(0, 60) + "\"", rc);
-    }
-  }
-  if (rc == 0) {
-    rc = mdb_txn_commit(txn);  // commit fsyncs the data file (no MDB_NOSYNC)
-    if (rc != 0) why = lmdb_error("commit " + tmp, rc);
-  } else if (txn != nullptr) {
-    mdb_txn_abort(txn);
-  }
-  if (rc != 0 && why.empty()) why = lmdb_error(tmp, rc);
-  return rc;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Map>> open_lmdb_map(const std::string& db_path, bool fold_keys) {
@@ -185,30 +139,101 @@ Result<std::vector<Entry>> read_lmdb_entries(const std::string& db_path, bool al
   return out;
 }
 
-Status write_lmdb_file(const std::string& db_path, std::vector<Entry> entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.key < b.key; });
-  size_t bytes = 0;
-  for (const Entry& e : entries) bytes += e.key.size() + e.value.size() + 32;
-  // Sparse: the map size is address space, the file grows only as pages are written.
-  size_t map_size = std::max<size_t>(size_t(1) << 24, bytes * 3);
-  std::string tmp = db_path + ".tmp." + std::to_string(::getpid());
-  std::string why;
-  int rc = MDB_MAP_FULL;
-  for (int attempt = 0; attempt < 6 && rc == MDB_MAP_FULL; ++attempt, map_size *= 2) {
-    why.clear();
-    rc = write_attempt(tmp, entries, map_size, why);
+struct LmdbTableWriter::State {
+  std::string db_path;
+  std::string tmp_path;
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  std::string kbuf;
+  std::string vbuf;
+  bool committed = false;
+};
+
+LmdbTableWriter::LmdbTableWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+LmdbTableWriter::~LmdbTableWriter() {
+  if (state_->txn != nullptr) mdb_txn_abort(state_->txn);
+  if (state_->env != nullptr) mdb_env_close(state_->env);
+  if (!state_->committed) ::unlink(state_->tmp_path.c_str());
+}
+
+Result<std::unique_ptr<LmdbTableWriter>> LmdbTableWriter::create(const std::string& db_path,
+                                                                 size_t map_size) {
+  auto st = std::make_unique<State>();
+  st->db_path = db_path;
+  st->tmp_path = db_path + ".tmp." + std::to_string(::getpid());
+  ::unlink(st->tmp_path.c_str());
+  // The writer owns the state from here on, so every early return cleans up.
+  auto w = std::make_unique<LmdbTableWriter>(std::move(st));
+  State& s = *w->state_;
+  int rc = mdb_env_create(&s.env);
+  if (rc == 0) rc = mdb_env_set_mapsize(s.env, map_size);
+  if (rc == 0) rc = mdb_env_open(s.env, s.tmp_path.c_str(), MDB_NOSUBDIR | MDB_NOLOCK, 0644);
+  if (rc == 0) rc = mdb_txn_begin(s.env, nullptr, 0, &s.txn);
+  if (rc == 0) rc = mdb_dbi_open(s.txn, nullptr, 0, &s.dbi);
+  if (rc != 0) return make_error(lmdb_error("create database " + s.tmp_path, rc));
+  return w;
+}
+
+Result<LmdbTableWriter::PutOutcome> LmdbTableWriter::put(std::string_view key,
+                                                         std::string_view value, bool replace) {
+  State& s = *state_;
+  s.kbuf.assign(key).push_back('\0');
+  s.vbuf.assign(value).push_back('\0');
+  MDB_val k{s.kbuf.size(), s.kbuf.data()};
+  MDB_val v{s.vbuf.size(), s.vbuf.data()};
+  int rc = mdb_put(s.txn, s.dbi, &k, &v, MDB_NOOVERWRITE);
+  if (rc == 0) return PutOutcome::Added;
+  if (rc == MDB_KEYEXIST) {
+    if (!replace) return PutOutcome::Duplicate;
+    v = MDB_val{s.vbuf.size(), s.vbuf.data()};
+    rc = mdb_put(s.txn, s.dbi, &k, &v, 0);
+    if (rc == 0) return PutOutcome::Replaced;
   }
+  map_full_ = rc == MDB_MAP_FULL;
+  return make_error(
+      lmdb_error(s.tmp_path + ": key \"" + std::string(key.substr(0, 60)) + "\"", rc));
+}
+
+Status LmdbTableWriter::commit() {
+  State& s = *state_;
+  int rc = mdb_txn_commit(s.txn);  // fsyncs the data file (no MDB_NOSYNC)
+  s.txn = nullptr;
   if (rc != 0) {
-    ::unlink(tmp.c_str());
-    return make_error(why);
+    map_full_ = rc == MDB_MAP_FULL;
+    return make_error(lmdb_error("commit " + s.tmp_path, rc));
   }
-  if (::rename(tmp.c_str(), db_path.c_str()) != 0) {
-    std::string e = "rename " + tmp + " to " + db_path + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return make_error(e);
+  mdb_env_close(s.env);
+  s.env = nullptr;
+  if (::rename(s.tmp_path.c_str(), s.db_path.c_str()) != 0) {
+    return make_error("rename " + s.tmp_path + " to " + s.db_path + ": " + std::strerror(errno));
   }
-  return fsync_directory_of(db_path);
+  s.committed = true;
+  return fsync_directory_of(s.db_path);
+}
+
+Status write_lmdb_file(const std::string& db_path, std::vector<Entry> entries) {
+  size_t bytes = 0;
+  for (const Entry& e : entries) bytes += e.key.size() + e.value.size() + 64;
+  size_t map_size = (size_t(64) << 20) + bytes * 8;
+  for (int attempt = 0; attempt < 6; ++attempt, map_size *= 4) {
+    Result<std::unique_ptr<LmdbTableWriter>> w = LmdbTableWriter::create(db_path, map_size);
+    if (!w.ok()) return w.error();
+    bool full = false;
+    for (const Entry& e : entries) {
+      Result<LmdbTableWriter::PutOutcome> r = (*w)->put(e.key, e.value, true);
+      if (!r.ok()) {
+        if (!(*w)->map_full()) return r.error();
+        full = true;
+        break;
+      }
+    }
+    if (full) continue;
+    Status st = (*w)->commit();
+    if (st.ok() || !(*w)->map_full()) return st;
+  }
+  return make_error(db_path + ": database too large");
 }
 
 }  // namespace estafeta::maps

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "maps/map.h"
@@ -16,6 +17,40 @@ namespace estafeta::maps {
 
 /// Opens "path" (the .lmdb file itself) read-only.
 Result<std::unique_ptr<Map>> open_lmdb_map(const std::string& db_path, bool fold_keys);
+
+/// Streams entries into a new database that replaces db_path only on commit(). Entries may
+/// come in any order; a key put twice is reported (postmap's MDB_NOOVERWRITE behaviour).
+/// Destroying an uncommitted writer removes its temporary file. Not thread-safe.
+class LmdbTableWriter {
+ public:
+  enum class PutOutcome { Added, Duplicate, Replaced };
+
+  /// `map_size` bounds the database (address space only: the file stays sparse).
+  static Result<std::unique_ptr<LmdbTableWriter>> create(const std::string& db_path,
+                                                         size_t map_size);
+  ~LmdbTableWriter();
+  LmdbTableWriter(const LmdbTableWriter&) = delete;
+  LmdbTableWriter& operator=(const LmdbTableWriter&) = delete;
+
+  /// Adds key/value; with `replace` an existing key takes the new value. Error on LMDB
+  /// failure; map_full() then tells whether a larger map_size would help.
+  Result<PutOutcome> put(std::string_view key, std::string_view value, bool replace);
+  bool map_full() const { return map_full_; }
+
+  /// Commits (fsync), renames over db_path, fsyncs the directory.
+  Status commit();
+
+  /// LMDB's key limit, including the terminating NUL we store.
+  static constexpr size_t kMaxKeySize = 511;
+
+  struct State;
+  /// Use create(); State is opaque outside lmdb_map.cc.
+  explicit LmdbTableWriter(std::unique_ptr<State> state);
+
+ private:
+  std::unique_ptr<State> state_;
+  bool map_full_ = false;
+};
 
 /// Atomically replaces db_path with a database holding `entries` (keys must be unique).
 Status write_lmdb_file(const std::string& db_path, std::vector<Entry> entries);

@@ -16,20 +16,30 @@ std::optional<Entry> split_source_line(std::string_view text) {
   return Entry{std::string(key), std::string(value)};
 }
 
+CheckedLine check_source_line(const LogicalLine& line, const std::string& source_name,
+                              bool fold_keys) {
+  CheckedLine out;
+  out.entry = split_source_line(line.text);
+  std::string where = source_name + ", line " + std::to_string(line.line);
+  if (!out.entry) {
+    out.warnings.push_back(where + ": expected format: key whitespace value -- ignoring this line");
+    return out;
+  }
+  if (out.entry->key.back() == ':') {
+    out.warnings.push_back(where + ": record is in \"key: value\" format; is this an alias file?");
+  }
+  out.key_as_written = out.entry->key;
+  if (fold_keys) out.entry->key = ascii::lower(out.entry->key);
+  return out;
+}
+
 void SourceTableBuilder::add_line(const LogicalLine& line) {
-  std::optional<Entry> kv = split_source_line(line.text);
+  CheckedLine checked = check_source_line(line, source_name_, options_.fold_keys);
+  for (std::string& w : checked.warnings) table_.warnings.push_back(std::move(w));
+  if (!checked.entry) return;
+  std::optional<Entry>& kv = checked.entry;
+  const std::string& as_written = checked.key_as_written;
   std::string where = source_name_ + ", line " + std::to_string(line.line);
-  if (!kv) {
-    table_.warnings.push_back(where +
-                              ": expected format: key whitespace value -- ignoring this line");
-    return;
-  }
-  if (kv->key.back() == ':') {
-    table_.warnings.push_back(where +
-                              ": record is in \"key: value\" format; is this an alias file?");
-  }
-  std::string as_written = kv->key;
-  if (options_.fold_keys) kv->key = ascii::lower(kv->key);
   auto [it, inserted] = index_.try_emplace(kv->key, table_.entries.size());
   if (inserted) {
     table_.entries.push_back(SourceEntry{std::move(kv->key), std::move(kv->value), line.line});

@@ -46,6 +46,16 @@ class SourceTableBuilder {
   std::unordered_map<std::string, size_t> index_;  // key -> position in table_.entries
 };
 
+/// Checks one logical line: the entry (key folded per options) or nullopt, plus warnings
+/// for a missing key/value or a "key:" alias-style record. Duplicates are the caller's job.
+struct CheckedLine {
+  std::optional<Entry> entry;
+  std::string key_as_written;
+  std::vector<std::string> warnings;
+};
+CheckedLine check_source_line(const LogicalLine& line, const std::string& source_name,
+                              bool fold_keys);
+
 /// Parses a complete source text. `source_name` prefixes warnings ("virtual, line 3: ...").
 SourceTable parse_source_table(std::string_view text, const std::string& source_name,
                                const OpenOptions& options);

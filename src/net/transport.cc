@@ -109,9 +109,9 @@ std::unique_ptr<Transport> make_stdio_transport(asio::io_context& io, int in, in
   return std::make_unique<StdioTransport>(io, in, out);
 }
 
-std::unique_ptr<asio::ssl::context> make_server_tls_context(const TlsFiles& files,
+std::shared_ptr<asio::ssl::context> make_server_tls_context(const TlsFiles& files,
                                                             std::string* error) {
-  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   asio::error_code ec;
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |

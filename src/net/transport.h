@@ -42,7 +42,7 @@ struct TlsFiles {
   std::string cert_file;
   std::string key_file;
 };
-std::unique_ptr<asio::ssl::context> make_server_tls_context(const TlsFiles& files,
+std::shared_ptr<asio::ssl::context> make_server_tls_context(const TlsFiles& files,
                                                             std::string* error);
 
 }  // namespace estafeta::net

@@ -259,6 +259,7 @@ class PipeConversation(Conversation):
             self.proc.stdin.close()
         except BrokenPipeError:
             pass
+        self.proc.stdin = None  # communicate() must not flush the closed pipe
         try:
             _, err = self.proc.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:

@@ -5,7 +5,6 @@
 import time
 import unittest
 
-import harness
 from harness import EstafetaServer, HOSTNAME
 
 SMUGGLING_ENDINGS = [b'\n.\n', b'\r.\r\n', b'\n.\r\n', b'\r\n.\n', b'\r\n.\r', b'\n.\r']

@@ -14,10 +14,35 @@ import harness
 from harness import EstafetaServer, ehlo_keywords
 
 
-def run_estafeta(config_dir, *args, timeout=harness.TIMEOUT):
-    return subprocess.run([harness.estafeta_bin(), '-c', config_dir] + list(args),
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout)
+class Ran:
+    def __init__(self, returncode, output):
+        self.returncode, self.stderr = returncode, output
+
+
+def run_estafeta(config_dir, *args):
+    """Runs one control command (output to a file, so that a daemon keeping the caller's
+    stdio open cannot hang us); fails the test if it does not return within 30 s."""
+    out_path = os.path.join(config_dir, 'command-%s.out' % args[0])
+    with open(out_path, 'wb') as out:
+        proc = subprocess.Popen([harness.estafeta_bin(), '-c', config_dir] + list(args),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        try:
+            proc.wait(timeout=harness.TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError('`estafeta %s` did not return within %ds'
+                                 % (' '.join(args), harness.TIMEOUT))
+    with open(out_path, 'rb') as f:
+        return Ran(proc.returncode, f.read().decode('utf-8', 'replace'))
+
+
+def read_pid(pidfile):
+    try:
+        with open(pidfile) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def start_fg_expecting_exit(test, config_dir):
@@ -79,8 +104,8 @@ class LifecycleTest(unittest.TestCase):
                 p = run_estafeta(srv.dir, 'start')
                 self.assertEqual(p.returncode, 0, p.stderr)
                 srv.wait_banner(srv.listeners[0])
-                with open(pidfile) as f:
-                    master = int(f.read().split()[0])
+                master = read_pid(pidfile)
+                self.assertIsNotNone(master, 'no pid in %s' % pidfile)
                 self.assertTrue(harness.pid_alive(master))
                 self.assertEqual(run_estafeta(srv.dir, 'status').returncode, 0)
 
@@ -98,8 +123,7 @@ class LifecycleTest(unittest.TestCase):
                         break
                     time.sleep(0.2)
                 self.assertEqual(size, '4242', 'reload did not apply message_size_limit')
-                with open(pidfile) as f:
-                    self.assertEqual(int(f.read().split()[0]), master)
+                self.assertEqual(read_pid(pidfile), master)
 
                 p = run_estafeta(srv.dir, 'stop')
                 self.assertEqual(p.returncode, 0, p.stderr)
@@ -109,8 +133,10 @@ class LifecycleTest(unittest.TestCase):
                 with self.assertRaises(OSError):
                     srv.connect()
             finally:
+                master = master or read_pid(pidfile)
                 if master is not None and harness.pid_alive(master):
                     harness.kill_tree(master, signal.SIGKILL)
+                    harness.wait_gone([master], harness.TIMEOUT)
 
     def test_sigterm_stops_everything(self):
         with EstafetaServer() as srv:

@@ -53,9 +53,14 @@ class PostmapDifferentialTest(unittest.TestCase):
         pm = ms.run_postmap(self.tmp, ["hash:" + theirs])
         self.assertEqual(pm.returncode, 0, pm.stderr)
         self.compare_queries("hash:" + ours, "hash:" + theirs, queries, compare_warnings=False)
-        # lmdb: both directions of file compatibility.
+        # lmdb: both directions of file compatibility, and the same compile diagnostics.
         pm = ms.run_postmap(self.tmp, ["lmdb:" + theirs])
         self.assertEqual(pm.returncode, 0, pm.stderr)
+        built = ms.run_estafeta(["lmdb:" + ours])
+        self.assertEqual(built.returncode, 0, built.stderr)
+        self.assertEqual(ms.warnings_of(pm.stderr, "postmap"),
+                         [w.replace("/ours/", "/theirs/")
+                          for w in ms.warnings_of(built.stderr, "estafeta map")])
         self.compare_queries("lmdb:" + theirs, "lmdb:" + theirs, queries, False)
         self.compare_queries("lmdb:" + ours, "lmdb:" + ours, queries, False)
         # -s lists the same entries.

@@ -4,7 +4,6 @@
 import subprocess
 import unittest
 
-import harness
 from harness import EstafetaServer
 
 
@@ -57,10 +56,8 @@ class PipeliningTest(unittest.TestCase):
             # No valid recipient: DATA is refused, and the message text that follows is
             # then read as (unknown) commands; the server must stay in sync and answer QUIT.
             self.assertEqual(data2.code // 100, 5, data2)
-            rest = []
             while True:
                 r = c.read_reply()
-                rest.append(r)
                 if r.code in (221, 421):
                     break
             self.assertEqual(len(srv.wait_for_delivery('p3', 1)), 1)

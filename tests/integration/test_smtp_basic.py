@@ -130,10 +130,23 @@ class CommandsTest(unittest.TestCase):
             self.assertTrue(c.at_eof())
 
     def test_vrfy_disabled(self):
-        with EstafetaServer(main={'disable_vrfy_command': 'yes'}) as srv, srv.connect() as c:
-            c.cmd('EHLO client.example')
+        # RFC 5321 section 7.3: a site that disables VRFY "MUST return a 252 response, rather
+        # than a code that could be confused with successful or unsuccessful verification".
+        # (Postfix answers 502 here; we follow the RFC, as issue 2 asks.)
+        for main in ({}, {'disable_vrfy_command': 'yes'}):
+            with EstafetaServer(main=main) as srv, srv.connect() as c:
+                r = c.cmd('EHLO client.example')
+                self.assertNotIn('VRFY', ehlo_keywords(r), r)
+                r = c.cmd('VRFY bob@localhost')
+                self.assertEqual(r.code, 252, r)
+                self.assertTrue(r.last.startswith('252 2.5.2 '), r)
+
+    def test_vrfy_enabled(self):
+        with EstafetaServer(main={'disable_vrfy_command': 'no'}) as srv, srv.connect() as c:
+            r = c.cmd('EHLO client.example')
+            self.assertIn('VRFY', ehlo_keywords(r), r)
             r = c.cmd('VRFY bob@localhost')
-            self.assertEqual(r.code, 502, r)
+            self.assertEqual(r.code, 252, r)
             assert_enhanced(self, r)
 
     def test_sequence_errors_have_enhanced_codes(self):
