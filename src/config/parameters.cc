@@ -207,18 +207,22 @@ Result<long long> parse_seconds(std::string_view value) {
 }
 
 std::vector<std::string> split_list(std::string_view value) {
+  // Separators inside {...} do not split (Postfix: "inline:{a=1, b=2}" is one item).
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i < value.size()) {
-    size_t end = value.find_first_of(", \t\r\n", i);
-    if (end == std::string_view::npos) {
-      end = value.size();
+  std::string item;
+  int depth = 0;
+  for (char c : value) {
+    bool separator = c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (separator && depth == 0) {
+      if (!item.empty()) out.push_back(std::move(item));
+      item.clear();
+      continue;
     }
-    if (end > i) {
-      out.emplace_back(value.substr(i, end - i));
-    }
-    i = end + 1;
+    if (c == '{') ++depth;
+    if (c == '}' && depth > 0) --depth;
+    item += c;
   }
+  if (!item.empty()) out.push_back(std::move(item));
   return out;
 }
 

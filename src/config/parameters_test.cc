@@ -123,6 +123,8 @@ TEST(Parameters, SplitList) {
   EXPECT_EQ(split_list(" a, b,,c\td \n e "), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
   EXPECT_TRUE(split_list("").empty());
   EXPECT_TRUE(split_list(" ,, ").empty());
+  EXPECT_EQ(split_list("localhost, inline:{ a=1, { b = x y } }, cidr:/n"),
+            (std::vector<std::string>{"localhost", "inline:{ a=1, { b = x y } }", "cidr:/n"}));
 }
 
 TEST(Parameters, DocsAreGeneratedFromTheTable) {

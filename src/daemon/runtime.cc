@@ -29,16 +29,16 @@ Result<Runtime> load_runtime(const std::string& config_dir, std::string* report)
   runtime.mail_spool_directory = absolute_path(config.get("mail_spool_directory"));
   runtime.mail_owner = config.get("mail_owner");
 
-  auto main_settings = make_smtpd_settings(config, config.get_int("default_process_limit"));
-  if (!main_settings.ok()) {
-    *report += fmt::format("{}/main.cf: error: {}\n", config_dir, main_settings.error().message);
-    return make_error("configuration error");
-  }
-  runtime.default_smtpd = std::make_shared<const SmtpdSettings>(std::move(main_settings.value()));
-
   auto master = config::load_master_cf(config_dir);
   note(master.diagnostics);
   if (!master.ok) return make_error("configuration error");
+
+  // Each smtpd service: its configuration with the -o overrides applied.
+  struct ServiceConfig {
+    const config::Service* service;
+    std::shared_ptr<const config::Config> config;
+  };
+  std::vector<ServiceConfig> services;
   for (const auto& service : master.services) {
     if (service.type != "inet" || service.command != "smtpd") {
       *report += fmt::format("{}:{}: warning: service {} {} {}: not implemented yet, ignored\n",
@@ -53,10 +53,35 @@ Result<Runtime> load_runtime(const std::string& config_dir, std::string* report)
     }
     note(overridden.diagnostics);
     if (!overridden.config) return make_error("configuration error");
-    auto settings =
-        make_smtpd_settings(*overridden.config, config::max_sessions(service, *overridden.config));
+    services.push_back(
+        {&service, std::make_shared<const config::Config>(std::move(*overridden.config))});
+  }
+
+  // Every table, opened once; one that cannot be opened stops the start (named here).
+  std::vector<std::string> specs = smtpd_table_specs(config);
+  for (const auto& s : services) {
+    auto more = smtpd_table_specs(*s.config);
+    specs.insert(specs.end(), more.begin(), more.end());
+  }
+  auto opened = maps::MapSet::open(specs);
+  for (const auto& warning : opened.warnings) *report += "warning: " + warning + "\n";
+  for (const auto& error : opened.errors) *report += "error: " + error + "\n";
+  if (!opened.ok()) return make_error("configuration error");
+  runtime.tables = opened.set;
+
+  auto main_settings =
+      make_smtpd_settings(config, config.get_int("default_process_limit"), runtime.tables);
+  if (!main_settings.ok()) {
+    *report += fmt::format("{}/main.cf: error: {}\n", config_dir, main_settings.error().message);
+    return make_error("configuration error");
+  }
+  runtime.default_smtpd = std::make_shared<const SmtpdSettings>(std::move(main_settings.value()));
+
+  for (const auto& [service, service_config] : services) {
+    auto settings = make_smtpd_settings(
+        *service_config, config::max_sessions(*service, *service_config), runtime.tables);
     if (!settings.ok()) {
-      *report += fmt::format("{}:{}: error: {}\n", service.file, service.line,
+      *report += fmt::format("{}:{}: error: {}\n", service->file, service->line,
                              settings.error().message);
       return make_error("configuration error");
     }
@@ -66,13 +91,13 @@ Result<Runtime> load_runtime(const std::string& config_dir, std::string* report)
       std::string error;
       tls = net::make_server_tls_context({shared->tls_cert_file, shared->tls_key_file}, &error);
       if (!tls) {
-        *report += fmt::format("{}:{}: error: {}\n", service.file, service.line, error);
+        *report += fmt::format("{}:{}: error: {}\n", service->file, service->line, error);
         return make_error("configuration error");
       }
     }
-    auto addresses = config::listen_addresses(service, *overridden.config);
+    auto addresses = config::listen_addresses(*service, *service_config);
     if (!addresses.ok()) {
-      *report += fmt::format("{}:{}: error: {}\n", service.file, service.line,
+      *report += fmt::format("{}:{}: error: {}\n", service->file, service->line,
                              addresses.error().message);
       return make_error("configuration error");
     }

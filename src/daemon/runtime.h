@@ -31,10 +31,12 @@ struct Runtime {
   std::string mail_spool_directory;  // absolute
   std::string mail_owner;
   std::vector<ListenerSpec> listeners;
+  std::shared_ptr<const maps::MapSet> tables;  // every table the configuration names
   std::shared_ptr<const SmtpdSettings> default_smtpd;  // main.cf without overrides (inetd mode)
 };
 
-/// Loads main.cf and master.cf from `config_dir`. Every diagnostic is written to stderr-style
+/// Loads main.cf and master.cf from `config_dir` and opens every lookup table they name
+/// (once: a reload builds a new Runtime). Every diagnostic is written to stderr-style
 /// text in `report` ("/etc/estafeta/main.cf:3: warning: unknown parameter: foo"); an error
 /// diagnostic or an unusable value makes the whole load fail.
 Result<Runtime> load_runtime(const std::string& config_dir, std::string* report);

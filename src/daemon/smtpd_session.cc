@@ -45,6 +45,30 @@ asio::awaitable<void> watch(std::shared_ptr<Watchdog> dog) {
   }
 }
 
+// Runs `work` on a pool thread and completes with its result on the io_context's thread.
+// The shared state outlives both sides whichever finishes first.
+template <class T>
+asio::awaitable<T> off_loop(asio::io_context& io, maps::LookupPool& pool,
+                            std::function<T()> work) {
+  struct Wait {
+    explicit Wait(asio::io_context& io) : timer(io, Clock::time_point::max()) {}
+    asio::steady_timer timer;
+    std::optional<T> result;
+  };
+  auto wait = std::make_shared<Wait>(io);
+  pool.post([wait, &io, work = std::move(work)] {
+    T result = work();
+    asio::post(io, [wait, result = std::move(result)]() mutable {
+      wait->result.emplace(std::move(result));
+      wait->timer.cancel();
+    });
+  });
+  while (!wait->result) {
+    co_await wait->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  }
+  co_return std::move(*wait->result);
+}
+
 // Completes with the spool's commit result on the io_context's thread.
 asio::awaitable<Result<std::string>> commit_message(asio::io_context& io, queue::Spool& spool,
                                                     std::unique_ptr<queue::IncomingMessage> msg) {
@@ -133,7 +157,7 @@ class SessionDriver {
     if (auto* reply = std::get_if<smtp::SendReply>(&action)) {
       output_ += reply->text;
     } else if (auto* check = std::get_if<smtp::CheckRecipient>(&action)) {
-      co_return session_.recipient_decided(decide(check->address));
+      co_return session_.recipient_decided(co_await decide(check->address));
     } else if (auto* begin = std::get_if<smtp::BeginMessage>(&action)) {
       begin_message(std::move(begin->envelope));
     } else if (auto* body = std::get_if<smtp::AppendBody>(&action)) {
@@ -161,12 +185,25 @@ class SessionDriver {
     co_return std::vector<smtp::Action>{};
   }
 
-  smtp::RecipientDecision decide(const std::string& address) {
-    auto verdict = policy::check_recipient(env_.settings.recipients, client_.address, address);
-    if (verdict.kind == policy::RecipientClass::Rejected) {
-      return {false, verdict.reply};
+  asio::awaitable<smtp::RecipientDecision> decide(std::string address) {
+    const policy::RecipientPolicy& policy = env_.settings.recipients;
+    std::function<policy::RecipientVerdict()> check = [&policy, client = client_.address,
+                                                        address] {
+      return policy::check_recipient(policy, client, address);
+    };
+    // Local tables answer in microseconds; remote ones could stall every session.
+    // (An if, not `?:`: GCC 12 miscompiles co_await inside a conditional expression.)
+    policy::RecipientVerdict verdict;
+    if (env_.lookups != nullptr && policy.has_remote_tables()) {
+      verdict = co_await off_loop(env_.io, *env_.lookups, std::move(check));
+    } else {
+      verdict = check();
     }
-    return {true, {}};
+    if (verdict.kind == policy::RecipientClass::Rejected ||
+        verdict.kind == policy::RecipientClass::Deferred) {
+      co_return smtp::RecipientDecision{false, verdict.reply};
+    }
+    co_return smtp::RecipientDecision{true, {}};
   }
 
   void begin_message(message::Envelope envelope) {

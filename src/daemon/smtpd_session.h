@@ -11,6 +11,7 @@
 
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
+#include "maps/lookup_pool.h"
 #include "net/transport.h"
 #include "queue/spool.h"
 #include "smtp/server_session.h"
@@ -24,6 +25,9 @@ struct SessionEnvironment {
   queue::Spool& spool;
   const SmtpdSettings& settings;
   asio::ssl::context* tls = nullptr;  // null: no STARTTLS / wrapper mode
+  // Runs decisions that consult remote tables (pgsql:, redis:) off the event loop; may be
+  // null when the settings name no remote table.
+  maps::LookupPool* lookups = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

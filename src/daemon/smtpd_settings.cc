@@ -3,20 +3,38 @@
 
 #include <fmt/format.h>
 
-#include "base/ascii.h"
 
 namespace estafeta::daemon {
 namespace {
 
-std::vector<std::string> lower_list(std::vector<std::string> items) {
-  for (auto& item : items) item = ascii::lower(item);
-  return items;
+constexpr const char* kTableParameters[] = {"mydestination", "relay_domains", "mynetworks",
+                                            "smtpd_client_event_limit_exceptions"};
+
+std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
+                                          const std::vector<std::string>& specs) {
+  std::vector<const maps::Map*> tables;
+  for (const auto& spec : specs) {
+    if (const maps::Map* table = set.find(spec)) tables.push_back(table);
+  }
+  return tables;
 }
 
 }  // namespace
 
-Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long long max_sessions) {
+std::vector<std::string> smtpd_table_specs(const config::Config& config) {
+  std::vector<std::string> specs;
+  for (const char* name : kTableParameters) {
+    auto split = policy::split_list_items(config.get_list(name));
+    specs.insert(specs.end(), split.tables.begin(), split.tables.end());
+  }
+  return specs;
+}
+
+Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long long max_sessions,
+                                          std::shared_ptr<const maps::MapSet> tables) {
   SmtpdSettings s;
+  s.tables = std::move(tables);
+  const maps::MapSet& set = *s.tables;
   auto& session = s.session;
   session.hostname = config.get("myhostname");
   session.banner = config.get("smtpd_banner");
@@ -45,12 +63,20 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.tls_active = false;  // set per connection once TLS is up
 
   std::vector<std::string> bad;
-  s.recipients.local_domains = lower_list(config.get_list("mydestination"));
-  s.recipients.relay_domains = lower_list(config.get_list("relay_domains"));
-  s.recipients.mynetworks = policy::NetworkList::parse(config.get_list("mynetworks"), &bad);
+  auto destinations = policy::split_list_items(config.get_list("mydestination"));
+  s.recipients.local_domains =
+      policy::DomainList(destinations.literals, find_tables(set, destinations.tables), false);
+  auto relay = policy::split_list_items(config.get_list("relay_domains"));
+  s.recipients.relay_domains =
+      policy::DomainList(relay.literals, find_tables(set, relay.tables), true);
+  auto networks = policy::split_list_items(config.get_list("mynetworks"));
+  s.recipients.mynetworks =
+      policy::NetworkSet(policy::NetworkList::parse(networks.literals, &bad),
+                         find_tables(set, networks.tables));
   if (!bad.empty()) return make_error(fmt::format("mynetworks: bad network: {}", bad.front()));
-  s.limit_exceptions = policy::NetworkList::parse(
-      config.get_list("smtpd_client_event_limit_exceptions"), &bad);
+  auto exceptions = policy::split_list_items(config.get_list("smtpd_client_event_limit_exceptions"));
+  s.limit_exceptions = policy::NetworkSet(policy::NetworkList::parse(exceptions.literals, &bad),
+                                          find_tables(set, exceptions.tables));
   if (!bad.empty()) {
     return make_error(
         fmt::format("smtpd_client_event_limit_exceptions: bad network: {}", bad.front()));

@@ -8,6 +8,7 @@
 
 #include "base/result.h"
 #include "config/config.h"
+#include "maps/map_set.h"
 #include "policy/network.h"
 #include "policy/recipient_check.h"
 #include "smtp/server_session.h"
@@ -16,8 +17,9 @@ namespace estafeta::daemon {
 
 struct SmtpdSettings {
   smtp::SessionSettings session;
-  policy::RecipientPolicy recipients;
-  policy::NetworkList limit_exceptions;      // smtpd_client_event_limit_exceptions
+  policy::RecipientPolicy recipients;       // its tables live in `tables`
+  std::shared_ptr<const maps::MapSet> tables;
+  policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
   std::chrono::seconds timeout{300};         // smtpd_timeout
   long long max_sessions = 100;              // master.cf maxproc
   long long per_client_limit = 50;           // smtpd_client_connection_count_limit; 0 = none
@@ -31,7 +33,14 @@ struct SmtpdSettings {
   }
 };
 
-/// Builds the settings; an error names the parameter whose value cannot be used.
-Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long long max_sessions);
+/// The "type:name" tables these settings look things up in (mydestination, relay_domains,
+/// mynetworks may name tables, as in Postfix).
+std::vector<std::string> smtpd_table_specs(const config::Config& config);
+
+/// Builds the settings; an error names the parameter whose value cannot be used. `tables`
+/// must hold every spec of smtpd_table_specs(config) (a missing one fails every lookup with
+/// a temporary error).
+Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long long max_sessions,
+                                          std::shared_ptr<const maps::MapSet> tables);
 
 }  // namespace estafeta::daemon

@@ -7,6 +7,8 @@
 namespace estafeta::daemon {
 namespace {
 
+std::shared_ptr<const maps::MapSet> no_tables() { return maps::MapSet::open({}).set; }
+
 config::Config parse(std::string_view text) {
   auto loaded = config::Config::parse(text, "main.cf", "/etc/estafeta", "mx.example.org");
   EXPECT_TRUE(loaded.config.has_value());
@@ -14,7 +16,7 @@ config::Config parse(std::string_view text) {
 }
 
 TEST(SmtpdSettings, Defaults) {
-  auto settings = make_smtpd_settings(parse(""), 100);
+  auto settings = make_smtpd_settings(parse(""), 100, no_tables());
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->session.hostname, "mx.example.org");
   EXPECT_EQ(settings->session.banner, "mx.example.org ESMTP Estafeta");
@@ -22,10 +24,10 @@ TEST(SmtpdSettings, Defaults) {
   EXPECT_FALSE(settings->session.vrfy_enabled);
   EXPECT_TRUE(settings->session.forbid_bare_newline);
   EXPECT_FALSE(settings->session.starttls_available);
-  EXPECT_EQ(settings->recipients.local_domains,
+  EXPECT_EQ(settings->recipients.local_domains.literals(),
             (std::vector<std::string>{"mx.example.org", "localhost.example.org", "localhost"}));
-  EXPECT_TRUE(settings->recipients.mynetworks.contains("127.0.0.1"));
-  EXPECT_TRUE(settings->limit_exceptions.contains("::1"));
+  EXPECT_EQ(settings->recipients.mynetworks.contains("127.0.0.1"), policy::Match::Yes);
+  EXPECT_EQ(settings->limit_exceptions.contains("::1"), policy::Match::Yes);
   EXPECT_EQ(settings->timeout, std::chrono::seconds(300));
   EXPECT_EQ(settings->max_sessions, 100);
   EXPECT_EQ(settings->per_client_limit, 50);
@@ -39,11 +41,12 @@ TEST(SmtpdSettings, ExplicitValues) {
                                             "smtpd_forbid_bare_newline = no\n"
                                             "smtpd_tls_cert_file = /c.pem\n"
                                             "smtpd_tls_security_level = encrypt\n"),
-                                      5);
+                                      5, no_tables());
   ASSERT_TRUE(settings.ok());
-  EXPECT_EQ(settings->recipients.local_domains, std::vector<std::string>{"example.com"});
-  EXPECT_FALSE(settings->recipients.mynetworks.contains("127.0.0.1"));
-  EXPECT_TRUE(settings->limit_exceptions.contains("10.1.2.3"));
+  EXPECT_EQ(settings->recipients.local_domains.literals(),
+            std::vector<std::string>{"example.com"});
+  EXPECT_EQ(settings->recipients.mynetworks.contains("127.0.0.1"), policy::Match::No);
+  EXPECT_EQ(settings->limit_exceptions.contains("10.1.2.3"), policy::Match::Yes);
   EXPECT_EQ(settings->timeout, std::chrono::seconds(120));
   EXPECT_TRUE(settings->session.vrfy_enabled);
   EXPECT_FALSE(settings->session.forbid_bare_newline);
@@ -53,14 +56,31 @@ TEST(SmtpdSettings, ExplicitValues) {
   EXPECT_EQ(settings->max_sessions, 5);
 }
 
+TEST(SmtpdSettings, TablesInDomainAndNetworkLists) {
+  auto config = parse(
+      "mydestination = localhost, inline:{tabled.example=OK}\n"
+      "mynetworks = 127.0.0.0/8, [::1]/128, inline:{192.0.2.9=OK}\n");
+  auto specs = smtpd_table_specs(config);
+  EXPECT_EQ(specs, (std::vector<std::string>{"inline:{tabled.example=OK}",
+                                             "inline:{192.0.2.9=OK}", "inline:{192.0.2.9=OK}"}));
+  auto opened = maps::MapSet::open(specs);
+  ASSERT_TRUE(opened.ok());
+  auto settings = make_smtpd_settings(config, 100, opened.set);
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(settings->recipients.local_domains.contains("tabled.example"), policy::Match::Yes);
+  EXPECT_EQ(settings->recipients.local_domains.contains("other.example"), policy::Match::No);
+  EXPECT_EQ(settings->recipients.mynetworks.contains("192.0.2.9"), policy::Match::Yes);
+  EXPECT_EQ(settings->recipients.mynetworks.contains("::1"), policy::Match::Yes);
+}
+
 TEST(SmtpdSettings, TlsWithoutCertificateIsAnError) {
-  auto settings = make_smtpd_settings(parse("smtpd_tls_security_level = may\n"), 100);
+  auto settings = make_smtpd_settings(parse("smtpd_tls_security_level = may\n"), 100, no_tables());
   ASSERT_FALSE(settings.ok());
   EXPECT_NE(settings.error().message.find("smtpd_tls_cert_file"), std::string::npos);
 }
 
 TEST(SmtpdSettings, BadNetworkIsAnError) {
-  auto settings = make_smtpd_settings(parse("mynetworks = 10.0.0.0/99\n"), 100);
+  auto settings = make_smtpd_settings(parse("mynetworks = 10.0.0.0/99\n"), 100, no_tables());
   ASSERT_FALSE(settings.ok());
   EXPECT_NE(settings.error().message.find("mynetworks"), std::string::npos);
 }

@@ -38,6 +38,11 @@ class Worker {
       return 1;
     }
     spool_ = std::move(spool.value());
+    for (const auto& listener : options_.listeners) {
+      if (listener.settings->recipients.has_remote_tables() && !lookups_) {
+        lookups_ = std::make_unique<maps::LookupPool>(8);
+      }
+    }
     for (auto& listener : options_.listeners) {
       auto state = std::make_unique<ListenerState>(io_, listener);
       asio::error_code ec;
@@ -128,7 +133,7 @@ class Worker {
     ++counts.total;
     ++counts.per_client[client.address];
     ++sessions_;
-    SessionEnvironment env{io_, options_.log, *spool_, settings, state.tls.get()};
+    SessionEnvironment env{io_, options_.log, *spool_, settings, state.tls.get(), lookups_.get()};
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
     --counts.total;
     if (--counts.per_client[client.address] == 0) counts.per_client.erase(client.address);
@@ -142,7 +147,7 @@ class Worker {
     if (settings.max_sessions > 0 && counts.total >= settings.max_sessions) {
       return "too many connections";
     }
-    if (settings.per_client_limit > 0 && !settings.limit_exceptions.contains(client.address)) {
+    if (settings.per_client_limit > 0 && settings.limit_exceptions.contains(client.address) != policy::Match::Yes) {
       auto it = counts.per_client.find(client.address);
       if (it != counts.per_client.end() && it->second >= settings.per_client_limit) {
         return "too many connections from " + client.address;
@@ -155,6 +160,7 @@ class Worker {
   asio::io_context io_{1};
   asio::signal_set signals_;
   std::unique_ptr<queue::Spool> spool_;
+  std::unique_ptr<maps::LookupPool> lookups_;  // only when a remote table is configured
   std::vector<std::unique_ptr<ListenerState>> listeners_;
   long long sessions_ = 0;
   bool draining_ = false;

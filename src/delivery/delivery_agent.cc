@@ -92,18 +92,15 @@ DeliveryAgent::DeliveryAgent(DeliveryAgentOptions options, log::Logger qmgr_log,
     : options_(std::move(options)),
       qmgr_log_(std::move(qmgr_log)),
       local_log_(std::move(local_log)) {
-  for (auto& d : options_.local_domains) d = ascii::lower(d);
   if (options_.concurrency < 1) options_.concurrency = 1;
   if (options_.scan_interval_seconds < 1) options_.scan_interval_seconds = 1;
 }
 
-bool DeliveryAgent::is_local_domain(std::string_view domain) const {
+policy::Match DeliveryAgent::is_local_domain(std::string_view domain) const {
   // RFC 5321 §4.1.1.3: "postmaster" without a domain is local.
-  if (domain.empty()) return true;
-  std::string d = ascii::lower(domain);
-  if (d.back() == '.') d.pop_back();
-  return std::find(options_.local_domains.begin(), options_.local_domains.end(), d) !=
-         options_.local_domains.end();
+  if (domain.empty()) return policy::Match::Yes;
+  if (domain.back() == '.') domain.remove_suffix(1);
+  return options_.local_domains.contains(domain);
 }
 
 Status DeliveryAgent::sync_dir(const std::string& path) {
@@ -172,7 +169,14 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
                                                      : std::string_view(r.address).substr(0, at);
     std::string_view domain =
         at == std::string::npos ? std::string_view() : std::string_view(r.address).substr(at + 1);
-    if (!is_local_domain(domain)) {
+    policy::Match local_domain = is_local_domain(domain);
+    if (local_domain == policy::Match::TempFail) {
+      log_result(local_log_, r, "none", start_us, "4.3.0",
+                 "deferred (mydestination lookup failed: temporary lookup failure)");
+      local_failed = true;
+      continue;
+    }
+    if (local_domain == policy::Match::No) {
       remote.push_back(i);
       continue;
     }

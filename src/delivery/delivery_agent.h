@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "log/logger.h"
+#include "policy/address_list.h"
 #include "queue/group_sync.h"
 
 namespace estafeta::delivery {
@@ -25,7 +26,7 @@ namespace estafeta::delivery {
 struct DeliveryAgentOptions {
   std::string queue_directory;             // absolute
   std::string mail_spool_directory;        // absolute; mail for local part L: <dir>/<L>/Maildir/
-  std::vector<std::string> local_domains;  // lower-case, from mydestination
+  policy::DomainList local_domains;        // mydestination (literals and tables)
   std::string myhostname;                  // for Maildir file names
   int concurrency = 8;                     // delivery threads
   int scan_interval_seconds = 60;          // periodic rescan of active/ (missed wake-ups)
@@ -51,7 +52,7 @@ class DeliveryAgent {
   void worker();
   void enqueue(const std::string& queue_id);
   void scan_active();
-  bool is_local_domain(std::string_view domain) const;
+  policy::Match is_local_domain(std::string_view domain) const;
   Status sync_dir(const std::string& path);
 
   DeliveryAgentOptions options_;

@@ -48,7 +48,7 @@ struct Fixture {
     DeliveryAgentOptions o;
     o.queue_directory = queue;
     o.mail_spool_directory = mail;
-    o.local_domains = {"localhost", "example.test"};
+    o.local_domains = policy::DomainList({"localhost", "example.test"}, {}, false);
     o.myhostname = "mx.example.test";
     o.concurrency = 2;
     o.scan_interval_seconds = 1;

@@ -305,8 +305,7 @@ void finish_runs(std::vector<CidrMap::Item>& items) {
 
 BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
   std::string prefix = "cidr map " + file_name;
-  SplitLines split = split_logical_lines(text, file_name);
-  std::vector<std::string> warnings = std::move(split.warnings);
+  std::vector<std::string> warnings;
   std::vector<std::string> values;
   auto top = std::make_unique<std::vector<CidrMap::Item>>();
   // Stack of open item lists: top level, then one per open if-block (with its line).
@@ -322,7 +321,7 @@ BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
     }
     return std::get<IndexedRun>(items.back().v);
   };
-  for (const LogicalLine& line : split.lines) {
+  auto handle = [&](const LogicalLine& line) {
     std::string_view t = line.text;
     size_t end = 0;
     while (end < t.size() && !is_table_space(t[end])) ++end;
@@ -331,12 +330,12 @@ BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
     if (ascii::iequals(first, "endif")) {
       if (stack.size() == 1) {
         warn(line.line, "ignoring ENDIF without matching IF");
-        continue;
+        return;
       }
       if (!rest.empty()) warn(line.line, "ignoring extra text after ENDIF");
       stack.pop_back();
       if_lines.pop_back();
-      continue;
+      return;
     }
     bool is_if = ascii::iequals(first, "if");
     std::string_view pattern = is_if ? rest : first;
@@ -356,22 +355,22 @@ BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
     }
     if (pattern.empty()) {
       warn(line.line, "no address pattern: skipping this rule");
-      continue;
+      return;
     }
     Result<IpNetwork> net = parse_cidr_pattern(pattern);
     if (!net.ok()) {
       warn(line.line, net.error().message + ": skipping this rule");
-      continue;
+      return;
     }
     if (is_if) {
       stack.back()->push_back(CidrMap::Item{IfBlock{*net, negate, {}}});
       stack.push_back(&std::get<IfBlock>(stack.back()->back().v).body);
       if_lines.push_back(line.line);
-      continue;
+      return;
     }
     if (value.empty()) {
       warn(line.line, "no lookup result: skipping this rule");
-      continue;
+      return;
     }
     uint32_t index = static_cast<uint32_t>(values.size());
     values.emplace_back(value);
@@ -380,7 +379,20 @@ BuiltMap build_cidr_map(std::string_view text, const std::string& file_name) {
     } else {
       current_run().add(*net, index);
     }
+  };
+  // Lines are streamed in chunks: a 1,000,000-network table never exists twice in memory.
+  constexpr size_t kChunk = 1 << 20;
+  LogicalLineReader reader(file_name);
+  auto drain = [&] {
+    for (std::string& w : reader.take_warnings()) warnings.push_back(std::move(w));
+    for (const LogicalLine& line : reader.take_lines()) handle(line);
+  };
+  for (size_t off = 0; off < text.size(); off += kChunk) {
+    reader.feed(text.substr(off, kChunk));
+    drain();
   }
+  reader.finish();
+  drain();
   for (int if_line : if_lines) warn(if_line, "IF has no matching ENDIF");
   finish_runs(*top);
   return BuiltMap{std::make_unique<CidrMap>(std::move(values), std::move(top)),

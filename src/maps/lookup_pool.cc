@@ -29,6 +29,14 @@ void LookupPool::submit(std::shared_ptr<const MapSet> set, std::string spec, std
   cv_.notify_one();
 }
 
+void LookupPool::post(std::function<void()> work) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(work));
+  }
+  cv_.notify_one();
+}
+
 void LookupPool::run() {
   while (true) {
     std::function<void()> work;

@@ -34,6 +34,10 @@ class LookupPool {
   /// The shared_ptr keeps the MapSet alive across a reload.
   void submit(std::shared_ptr<const MapSet> set, std::string spec, std::string key, Done done);
 
+  /// Runs `work` on a pool thread: for a decision that makes several lookups, some of them
+  /// in remote tables (the whole decision then stays off the caller's event loop).
+  void post(std::function<void()> work);
+
  private:
   void run();
 

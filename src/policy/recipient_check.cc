@@ -3,9 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
-#include "base/ascii.h"
 #include "policy/mailbox_name.h"
 
 namespace estafeta::policy {
@@ -16,23 +13,17 @@ std::pair<std::string_view, std::string_view> split_address(std::string_view add
   return {address.substr(0, at), address.substr(at + 1)};
 }
 
-namespace {
-
-bool in_domain_list(const std::vector<std::string>& list, std::string_view domain) {
-  return std::any_of(list.begin(), list.end(),
-                     [&](const std::string& d) { return ascii::iequals(d, domain); });
-}
-
-}  // namespace
-
-bool is_local_domain(const RecipientPolicy& policy, std::string_view domain) {
-  return domain.empty() || in_domain_list(policy.local_domains, domain);
-}
-
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
                                  std::string_view recipient) {
+  auto deferred = [&] {
+    return RecipientVerdict{
+        RecipientClass::Deferred,
+        fmt::format("451 4.3.0 <{}>: Temporary lookup failure", recipient)};
+  };
   auto [local, domain] = split_address(recipient);
-  if (is_local_domain(policy, domain)) {
+  Match is_local = domain.empty() ? Match::Yes : policy.local_domains.contains(domain);
+  if (is_local == Match::TempFail) return deferred();
+  if (is_local == Match::Yes) {
     if (!mailbox_name(local)) {
       return {RecipientClass::Rejected,
               fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown in local "
@@ -41,10 +32,11 @@ RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view
     }
     return {RecipientClass::Local, {}};
   }
-  if (policy.mynetworks.contains(client_address) ||
-      in_domain_list(policy.relay_domains, domain)) {
-    return {RecipientClass::Relay, {}};
-  }
+  Match trusted = policy.mynetworks.contains(client_address);
+  if (trusted == Match::Yes) return {RecipientClass::Relay, {}};
+  Match relay = policy.relay_domains.contains(domain);
+  if (relay == Match::Yes) return {RecipientClass::Relay, {}};
+  if (trusted == Match::TempFail || relay == Match::TempFail) return deferred();
   return {RecipientClass::Rejected, fmt::format("554 5.7.1 <{}>: Relay access denied", recipient)};
 }
 

@@ -1,34 +1,39 @@
 // Which RCPT TO addresses smtpd accepts: local domains (mydestination) get any well-formed
 // local part; other domains only from mynetworks clients or to relay_domains (no open relay,
-// ever). Pure: the edge passes the facts. Later issues put access maps and AUTH in front.
+// ever). A table that cannot answer defers the recipient (4xx), never rejects or accepts it.
+// Pure: the edge passes the facts. Later issues put access maps and AUTH in front.
 #pragma once
 
 #include <string>
 #include <string_view>
-#include <vector>
+#include <utility>
 
-#include "policy/network.h"
+#include "policy/address_list.h"
 
 namespace estafeta::policy {
 
 struct RecipientPolicy {
-  std::vector<std::string> local_domains;  // lower-case (mydestination)
-  std::vector<std::string> relay_domains;  // lower-case (relay_domains)
-  NetworkList mynetworks;
+  DomainList local_domains;  // mydestination
+  DomainList relay_domains;  // relay_domains (subdomains match, as Postfix's default)
+  NetworkSet mynetworks;
+  /// True when a decision may block on the network (pgsql:, redis: tables): the edge then
+  /// decides off its event loop.
+  bool has_remote_tables() const {
+    return local_domains.has_remote_tables() || relay_domains.has_remote_tables() ||
+           mynetworks.has_remote_tables();
+  }
 };
 
-enum class RecipientClass { Local, Relay, Rejected };
+enum class RecipientClass { Local, Relay, Rejected, Deferred };
 
 struct RecipientVerdict {
   RecipientClass kind = RecipientClass::Rejected;
-  std::string reply;  // set when Rejected: "554 5.7.1 <a@b>: Relay access denied"
+  std::string reply;  // set when Rejected or Deferred: "554 5.7.1 <a@b>: Relay access denied"
 };
 
 /// Splits "local@domain" at the last '@' (RFC 5321 local parts may contain quoted '@').
 /// A bare "postmaster" has an empty domain.
 std::pair<std::string_view, std::string_view> split_address(std::string_view address);
-
-bool is_local_domain(const RecipientPolicy& policy, std::string_view domain);
 
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
                                  std::string_view recipient);

@@ -10,11 +10,26 @@ namespace {
 
 RecipientPolicy make_policy() {
   RecipientPolicy p;
-  p.local_domains = {"localhost", "mx.example.org"};
-  p.relay_domains = {"relayed.example"};
-  p.mynetworks = NetworkList::parse({"127.0.0.0/8", "[::1]/128", "10.1.0.0/16"}, nullptr);
+  p.local_domains = DomainList({"localhost", "MX.example.org"}, {}, false);
+  p.relay_domains = DomainList({"relayed.example"}, {}, true);
+  p.mynetworks =
+      NetworkSet(NetworkList::parse({"127.0.0.0/8", "[::1]/128", "10.1.0.0/16"}, nullptr), {});
   return p;
 }
+
+// A table with fixed answers, standing in for any maps::Map.
+class FixedMap : public maps::Map {
+ public:
+  FixedMap(std::string key, maps::LookupResult answer)
+      : key_(std::move(key)), answer_(std::move(answer)) {}
+  maps::LookupResult lookup(std::string_view key) const override {
+    return key == key_ ? answer_ : maps::LookupResult::not_found();
+  }
+
+ private:
+  std::string key_;
+  maps::LookupResult answer_;
+};
 
 TEST(RecipientCheck, Table) {
   struct Case {
@@ -34,6 +49,9 @@ TEST(RecipientCheck, Table) {
       {"10.1.200.3", "user@remote.example", RecipientClass::Relay},
       {"10.2.0.1", "user@remote.example", RecipientClass::Rejected},
       {"192.0.2.1", "user@relayed.example", RecipientClass::Relay},
+      {"192.0.2.1", "user@sub.relayed.example", RecipientClass::Relay},
+      {"192.0.2.1", "user@xrelayed.example", RecipientClass::Rejected},
+      {"192.0.2.1", "user@mx.EXAMPLE.org", RecipientClass::Local},
       {"192.0.2.1", "\"a@b\"@localhost", RecipientClass::Local},
   };
   auto policy = make_policy();
@@ -44,6 +62,32 @@ TEST(RecipientCheck, Table) {
   }
   EXPECT_EQ(check_recipient(policy, "192.0.2.1", "u@remote.example").reply,
             "554 5.7.1 <u@remote.example>: Relay access denied");
+}
+
+TEST(RecipientCheck, TablesAndTemporaryFailures) {
+  FixedMap domains("tabled.example", maps::LookupResult::found("OK"));
+  FixedMap broken("down.example", maps::LookupResult::temp_fail("server down"));
+  FixedMap networks("192.0.2.9", maps::LookupResult::found("OK"));
+  RecipientPolicy p;
+  p.local_domains = DomainList({"localhost"}, {&domains, &broken}, false);
+  p.mynetworks = NetworkSet(NetworkList{}, {&networks});
+  EXPECT_EQ(check_recipient(p, "192.0.2.1", "u@tabled.example").kind, RecipientClass::Local);
+  EXPECT_EQ(check_recipient(p, "192.0.2.1", "u@TABLED.example").kind, RecipientClass::Local);
+  auto deferred = check_recipient(p, "192.0.2.1", "u@down.example");
+  EXPECT_EQ(deferred.kind, RecipientClass::Deferred);
+  EXPECT_EQ(deferred.reply, "451 4.3.0 <u@down.example>: Temporary lookup failure");
+  EXPECT_EQ(check_recipient(p, "192.0.2.9", "u@remote.example").kind, RecipientClass::Relay);
+  EXPECT_EQ(check_recipient(p, "192.0.2.1", "u@remote.example").kind, RecipientClass::Rejected);
+}
+
+TEST(AddressList, SplitsTablesFromLiterals) {
+  auto split = split_list_items({"localhost", "hash:/etc/estafeta/domains", "::1/128",
+                                 "2001:db8::/32", "[::1]/128", "cidr:/etc/networks",
+                                 "inline:{a.example=OK}"});
+  EXPECT_EQ(split.literals,
+            (std::vector<std::string>{"localhost", "::1/128", "2001:db8::/32", "[::1]/128"}));
+  EXPECT_EQ(split.tables, (std::vector<std::string>{"hash:/etc/estafeta/domains",
+                                                    "cidr:/etc/networks", "inline:{a.example=OK}"}));
 }
 
 TEST(Network, ParseAndMatch) {
