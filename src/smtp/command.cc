@@ -87,7 +87,9 @@ Result<Command> parse_mail_rcpt(Command cmd, std::string_view prefix, std::strin
   } else {
     size_t end = 0;
     while (end < arg.size() && !is_wsp(arg[end])) ++end;
-    cmd.path = "<" + std::string(arg.substr(0, end)) + ">";
+    // Appended piecewise: `"<" + std::string(...)` trips GCC 12's -Wrestrict at -O3 (PR 105329).
+    cmd.path.reserve(end + 2);
+    cmd.path.append(1, '<').append(arg.substr(0, end)).append(1, '>');
     rest = arg.substr(end);
   }
   rest = trim_wsp(rest);
