@@ -94,6 +94,33 @@ class ConfigErrorTest(unittest.TestCase):
 
 class LifecycleTest(unittest.TestCase):
 
+    def test_reload_keeps_open_sessions(self):
+        # A session that began before the reload finishes its transaction on the old worker;
+        # new sessions meet the new configuration.
+        with EstafetaServer() as srv:
+            client = smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT)
+            try:
+                client.ehlo('before.example')
+                self.assertEqual(client.mail('a@example.org')[0], 250)
+                srv.main['smtpd_banner'] = '$myhostname ESMTP reloaded'
+                srv.write_config()
+                srv.proc.send_signal(signal.SIGHUP)
+                srv.wait_for_log(r'reload -- version')
+                self.assertEqual(client.rcpt('dave@localhost')[0], 250)
+                body = harness.simple_message(to='dave@localhost')[0]
+                self.assertEqual(client.data(body)[0], 250)
+                client.quit()
+            finally:
+                client.close()
+            srv.wait_for_delivery('dave', 1)
+            deadline = time.time() + harness.TIMEOUT
+            while True:
+                with srv.connect() as c:
+                    if 'reloaded' in c.banner.last:
+                        break
+                self.assertLess(time.time(), deadline, 'new sessions never saw the reload')
+                time.sleep(0.2)
+
     def test_start_status_reload_stop(self):
         with EstafetaServer(start=False) as srv:
             srv.main['maillog_file'] = os.path.join(srv.dir, 'maillog')
