@@ -2,6 +2,7 @@
 #include "delivery/maildir.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -129,17 +130,18 @@ Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std:
     return s.error();
   }
   MaildirOutcome outcome = MaildirOutcome::Delivered;
-  // link(), not rename(): it never replaces, so a name already in new/ (an earlier attempt
-  // of this very delivery that finished before a crash) is detected, not duplicated.
-  if (::link(tmp.c_str(), dst.c_str()) != 0) {
+  // RENAME_NOREPLACE: never replaces, so a name already in new/ (an earlier attempt of this
+  // very delivery that finished before a crash) is detected, not duplicated. One call where
+  // link() + unlink() took two.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno != EEXIST) {
-      Error e = sys_error("link", dst);
+      Error e = sys_error("rename", dst);
       ::unlink(tmp.c_str());
       return e;
     }
     outcome = MaildirOutcome::AlreadyDelivered;
+    ::unlink(tmp.c_str());
   }
-  ::unlink(tmp.c_str());
   // The new/ entry on stable storage before the caller forgets the queue file. Also after
   // EEXIST: that entry may be the unsynced result of the attempt that crashed.
   const std::string new_dir = maildir + "/new";
