@@ -38,10 +38,15 @@ std::string parent_of(const std::string& path) {
 // recursion on absurd paths.
 Status make_dir_durable(const std::string& path, int depth = 0) {
   if (::mkdir(path.c_str(), 0700) != 0) {
-    if (errno == EEXIST) return {};
-    if (errno != ENOENT || depth > 32 || path == "/") return sys_error("mkdir", path);
-    if (Status s = make_dir_durable(parent_of(path), depth + 1); !s.ok()) return s;
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+    // EEXIST: a concurrent delivery made it, maybe not durably yet; the fsync below makes
+    // sure before this delivery counts on it (only first deliveries come here).
+    if (errno != EEXIST && (errno != ENOENT || depth > 32 || path == "/")) {
+      return sys_error("mkdir", path);
+    }
+    if (errno == ENOENT) {
+      if (Status s = make_dir_durable(parent_of(path), depth + 1); !s.ok()) return s;
+      if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir", path);
+    }
   }
   return fsync_path(parent_of(path));
 }
@@ -133,7 +138,20 @@ Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std:
   // RENAME_NOREPLACE: never replaces, so a name already in new/ (an earlier attempt of this
   // very delivery that finished before a crash) is detected, not duplicated. One call where
   // link() + unlink() took two.
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0) {
+  auto publish = [&] {
+    return ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE);
+  };
+  int renamed = publish();
+  if (renamed != 0 && errno == ENOENT) {
+    // A concurrent first delivery into this Maildir may have created tmp/ but not yet
+    // new/: finish creating it (idempotent) and try once more.
+    if (Status made = make_maildir(maildir); !made.ok()) {
+      ::unlink(tmp.c_str());
+      return made.error();
+    }
+    renamed = publish();
+  }
+  if (renamed != 0) {
     if (errno != EEXIST) {
       Error e = sys_error("rename", dst);
       ::unlink(tmp.c_str());

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "queue/test_util.h"
 
 namespace estafeta::delivery {
@@ -59,6 +63,28 @@ TEST(Maildir, DeliversAndCreatesDirectories) {
   struct stat st {};
   ASSERT_EQ(::stat((maildir + "/new/1.QAR0.h").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// Regression: the first deliveries into a new Maildir ran concurrently; one created tmp/,
+// another wrote into it and found no new/ yet (ENOENT) and the message waited for a rescan.
+TEST(Maildir, ConcurrentFirstDeliveriesAllLand) {
+  for (int round = 0; round < 20; ++round) {
+    TempDir tmp;
+    queue::GroupSync syncs;
+    const std::string maildir = tmp.path() + "/mail/carol/Maildir";
+    constexpr int kThreads = 8;
+    std::vector<std::thread> threads;
+    std::atomic<int> delivered{0};
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        auto r = deliver_to_maildir(maildir, "1.QAR" + std::to_string(i) + ".h", "x\n", syncs);
+        if (r.ok() && *r == MaildirOutcome::Delivered) ++delivered;
+      });
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(delivered.load(), kThreads) << "round " << round;
+    EXPECT_EQ(list_names(maildir + "/new").size(), size_t(kThreads));
+  }
 }
 
 TEST(Maildir, SecondDeliveryOfTheSameNameIsAbsorbed) {
