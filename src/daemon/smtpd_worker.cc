@@ -32,7 +32,11 @@ class Worker {
   explicit Worker(SmtpdWorkerOptions options) : options_(std::move(options)), signals_(io_) {}
 
   int run() {
-    auto spool = queue::Spool::open({options_.queue_directory, 8});
+    queue::Spool::Options spool_options;
+    spool_options.queue_directory = options_.queue_directory;
+    spool_options.sync_threads = 8;
+    spool_options.precreated_files = 16;  // file creation off the event loop
+    auto spool = queue::Spool::open(std::move(spool_options));
     if (!spool.ok()) {
       options_.log.fatal(spool.error().message);
       return 1;

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <cstring>
 
 #include "base/assert.h"
@@ -142,10 +143,46 @@ Status Spool::init() {
   for (int i = 0; i < options_.sync_threads; ++i) {
     threads_.emplace_back([this] { worker(); });
   }
+  if (options_.precreated_files > 0) {
+    precreate_thread_ = std::thread([this] { precreate_loop(); });
+  }
   return {};
 }
 
+// Keeps the pool full. A pre-created file is an empty incoming/ file of this process: if the
+// process dies, the next Spool::open removes it like any unacknowledged leftover.
+void Spool::precreate_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(pool_mutex_);
+      pool_cv_.wait(lock, [this] {
+        return pool_stopping_ || pool_.size() < size_t(options_.precreated_files);
+      });
+      if (pool_stopping_) return;
+    }
+    auto file = create_queue_file();
+    if (!file) {
+      // begin() falls back to creating files itself, and reports the error then.
+      std::unique_lock lock(pool_mutex_);
+      pool_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return pool_stopping_; });
+      continue;
+    }
+    std::lock_guard lock(pool_mutex_);
+    pool_.push_back(std::move(*file));
+  }
+}
+
 Spool::~Spool() {
+  {
+    std::lock_guard lock(pool_mutex_);
+    pool_stopping_ = true;
+  }
+  pool_cv_.notify_all();
+  if (precreate_thread_.joinable()) precreate_thread_.join();
+  for (const auto& file : pool_) {
+    fs_->close(file.fd);
+    (void)fs_->unlink(incoming_dir_, file.id);
+  }
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -158,7 +195,7 @@ Spool::~Spool() {
   if (wakeup_socket_ >= 0) ::close(wakeup_socket_);
 }
 
-Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope) {
+Result<Spool::Precreated> Spool::create_queue_file() {
   Error last = make_error("no queue id attempted");
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
     int64_t us;
@@ -177,12 +214,31 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
       if (fs_->exists(incoming_dir_, id)) continue;  // EEXIST: try the next microsecond
       return last;
     }
-    envelope.queue_id = id;
-    envelope.arrival_us = us;
-    return std::unique_ptr<IncomingMessage>(
-        new IncomingMessage(*this, std::move(id), *fd, encode_envelope(envelope)));
+    return Precreated{std::move(id), *fd};
   }
   return make_error(fmt::format("cannot create a queue file: {}", last.message));
+}
+
+Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope) {
+  std::optional<Precreated> file;
+  if (options_.precreated_files > 0) {
+    std::lock_guard lock(pool_mutex_);
+    if (!pool_.empty()) {
+      file = std::move(pool_.front());
+      pool_.pop_front();
+    }
+  }
+  if (file) {
+    pool_cv_.notify_one();
+  } else {
+    auto created = create_queue_file();
+    if (!created) return created.error();
+    file = std::move(*created);
+  }
+  envelope.queue_id = file->id;
+  envelope.arrival_us = now_us();
+  return std::unique_ptr<IncomingMessage>(
+      new IncomingMessage(*this, std::move(file->id), file->fd, encode_envelope(envelope)));
 }
 
 void Spool::commit(std::unique_ptr<IncomingMessage> message,

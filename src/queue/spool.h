@@ -69,6 +69,9 @@ class Spool {
     Filesystem* filesystem = nullptr;
     /// Send wake-up datagrams to <queue_directory>/public/qmgr.
     bool send_wakeups = true;
+    /// Empty queue files kept created ahead of need by a background thread, so that begin()
+    /// on the event loop does not wait for inode allocation (0 = create in begin()).
+    int precreated_files = 0;
   };
 
   /// Creates incoming/ active/ deferred/ public/ pid/ if missing; removes leftovers in
@@ -103,9 +106,17 @@ class Spool {
     std::function<void(Result<std::string>)> done;
   };
 
+  struct Precreated {
+    std::string id;
+    int fd = -1;
+  };
+
   explicit Spool(Options options);
   Status init();
   void worker();
+  /// Creates incoming/<new id>; an error after every attempt failed.
+  Result<Precreated> create_queue_file();
+  void precreate_loop();
   Result<std::string> finish(IncomingMessage& m);
   void wake_up(const std::string& queue_id);
 
@@ -128,6 +139,13 @@ class Spool {
   std::deque<Job> jobs_;   // guarded by mutex_
   bool stopping_ = false;  // guarded by mutex_
   std::vector<std::thread> threads_;
+
+  // Pre-created files (Options::precreated_files), filled by precreate_thread_.
+  std::mutex pool_mutex_;
+  std::condition_variable pool_cv_;
+  std::deque<Precreated> pool_;  // guarded by pool_mutex_
+  bool pool_stopping_ = false;   // guarded by pool_mutex_
+  std::thread precreate_thread_;
 };
 
 }  // namespace estafeta::queue

@@ -89,6 +89,37 @@ TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {
   EXPECT_EQ(f->content, content);
 }
 
+TEST(Spool, PrecreatedFilesAreUsedAndRemovedWhenTheSpoolCloses) {
+  TempDir tmp;
+  Spool::Options o;
+  o.queue_directory = tmp.path();
+  o.precreated_files = 3;
+  auto opened = Spool::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto& spool = *opened;
+  // The pool fills in the background (no timing assumption: poll until it has).
+  while (list_names(tmp.path() + "/incoming").size() < 3) std::this_thread::yield();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {  // more than the pool holds: begin() also creates
+    auto m = spool->begin(envelope());
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    ASSERT_TRUE((*m)->append("Subject: pooled\r\n\r\nbody\r\n").ok());
+    auto r = commit_and_wait(*spool, std::move(*m));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ids.push_back(*r);
+  }
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+  for (const auto& id : ids) {
+    auto f = decode_queue_file(read_file(tmp.path() + "/active/" + id));
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    EXPECT_EQ(f->envelope.queue_id, id);
+    EXPECT_EQ(f->content, "Subject: pooled\r\n\r\nbody\r\n");
+  }
+  spool.reset();
+  EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
+}
+
 TEST(Spool, LargeMessageWrittenInBlocks) {
   TempDir tmp;
   auto spool = open_spool(tmp.path());
