@@ -7,19 +7,13 @@
 #include <chrono>
 #include <string_view>
 
+#include "smtp/reply.h"
+
 namespace estafeta::smtp {
 namespace {
 
 // Header text must not carry CR, LF or other controls from the client (header injection).
-std::string clean(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 32 || u == 127) ? '?' : c;
-  }
-  return out;
-}
+std::string clean(std::string_view s) { return printable(s); }
 
 }  // namespace
 
