@@ -35,7 +35,6 @@ enum class Role { Smtpd, Delivery };
 
 struct Child {
   Role role;
-  Clock::time_point started;
   bool retired = false;  // replaced by a reload: do not restart it
 };
 
@@ -78,7 +77,7 @@ Status prepare_directories(const Runtime& runtime) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(fmt::format("mkdir {}: {}", dir, ec.message()));
   }
-  for (const char* sub : {"", "/incoming", "/active", "/deferred", "/public", "/pid"}) {
+  for (const char* sub : {"", "/incoming", "/active", "/deferred", "/free", "/public", "/pid"}) {
     auto status = make_directory(runtime.queue_directory + sub, sub[0] ? 0700 : 0755, owner);
     if (!status.ok()) return status;
   }
@@ -211,7 +210,7 @@ class Supervisor {
       std::fflush(nullptr);
       ::_exit(code);
     }
-    children_[pid] = Child{role, Clock::now()};
+    children_[pid] = Child{role};
   }
 
   int run_smtpd() {

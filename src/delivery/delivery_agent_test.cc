@@ -97,6 +97,8 @@ TEST(DeliveryAgent, DeliversToMaildirAndRemovesQueueFile) {
             "Subject: hi\n\nline1\nline2\n");
   ASSERT_EQ(f.new_files("carol").size(), 1u);  // mailbox names are lower-cased
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
+  // The finished queue file waits in free/ for smtpd to reuse it (no inode allocation).
+  EXPECT_EQ(list_names(f.queue + "/free"), std::vector<std::string>{id});
   auto lines = f.sink->lines();
   EXPECT_TRUE(has_line(
       lines,

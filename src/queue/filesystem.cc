@@ -52,6 +52,14 @@ class PosixFilesystem : public Filesystem {
     return names;
   }
 
+  Result<int> reuse_file(int from_dir, const std::string& from, int to_dir,
+                         const std::string& to) override {
+    if (Status moved = rename(from_dir, from, to_dir, to); !moved.ok()) return moved.error();
+    int fd = ::openat(to_dir, to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return sys_error("openat", to);
+    return fd;
+  }
+
   Result<int> create_file(int dir, const std::string& name) override {
     int fd = ::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return sys_error("openat", name);

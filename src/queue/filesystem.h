@@ -40,6 +40,13 @@ class Filesystem {
   /// True if dir/name exists (any type).
   virtual bool exists(int dir, const std::string& name) = 0;
   virtual void close(int fd) = 0;
+  /// Renames from_dir/from to to_dir/to (never replacing) and opens it for writing,
+  /// truncated: an old file reused as a new one without allocating an inode. The default
+  /// says "not supported" (callers then create a file).
+  virtual Result<int> reuse_file(int /*from_dir*/, const std::string& /*from*/,
+                                 int /*to_dir*/, const std::string& /*to*/) {
+    return make_error("reuse_file is not supported");
+  }
 };
 
 /// The real thing: one system call per method.

@@ -108,7 +108,7 @@ Result<std::unique_ptr<Spool>> Spool::open(Options options) {
 Status Spool::init() {
   const std::string& q = options_.queue_directory;
   if (Status s = fs_->make_dir(q, 0755); !s.ok()) return s;
-  for (const char* sub : {"incoming", "active", "deferred", "public", "pid"}) {
+  for (const char* sub : {"incoming", "active", "deferred", "free", "public", "pid"}) {
     if (Status s = fs_->make_dir(q + "/" + sub, 0700); !s.ok()) return s;
   }
   auto incoming = fs_->open_dir(q + "/incoming");
@@ -120,6 +120,9 @@ Status Spool::init() {
   auto deferred = fs_->open_dir(q + "/deferred");
   if (!deferred) return deferred.error();
   deferred_dir_ = *deferred;
+  auto free_files = fs_->open_dir(q + "/free");
+  if (!free_files) return free_files.error();
+  free_dir_ = *free_files;
 
   // Leftovers: never acknowledged, so removing them loses nothing. Files of a live writer
   // (another smtpd, `smtpd -bs` under inetd) are in flight and stay.
@@ -160,7 +163,7 @@ void Spool::precreate_loop() {
       });
       if (pool_stopping_) return;
     }
-    auto file = create_queue_file();
+    auto file = create_queue_file(/*reuse=*/true);
     if (!file) {
       // begin() falls back to creating files itself, and reports the error then.
       std::unique_lock lock(pool_mutex_);
@@ -189,22 +192,36 @@ Spool::~Spool() {
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
-  for (int fd : {incoming_dir_, active_dir_, deferred_dir_}) {
+  for (int fd : {incoming_dir_, active_dir_, deferred_dir_, free_dir_}) {
     if (fd >= 0) fs_->close(fd);
   }
   if (wakeup_socket_ >= 0) ::close(wakeup_socket_);
 }
 
-Result<Spool::Precreated> Spool::create_queue_file() {
+int64_t Spool::next_id_time() {
+  std::lock_guard lock(id_mutex_);
+  last_us_ = std::max(now_us(), last_us_ + 1);
+  return last_us_;
+}
+
+Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
+  if (reuse) {
+    if (free_names_.empty()) {
+      if (auto names = fs_->list_dir(free_dir_); names.ok()) free_names_ = std::move(*names);
+    }
+    while (!free_names_.empty()) {
+      std::string old_name = std::move(free_names_.back());
+      free_names_.pop_back();
+      std::string id = make_queue_id(next_id_time(), ::getpid());
+      if (fs_->exists(active_dir_, id) || fs_->exists(deferred_dir_, id)) continue;
+      auto fd = fs_->reuse_file(free_dir_, old_name, incoming_dir_, id);
+      if (fd.ok()) return Precreated{std::move(id), *fd};
+      // Gone meanwhile, or not supported: create one below.
+    }
+  }
   Error last = make_error("no queue id attempted");
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
-    int64_t us;
-    {
-      std::lock_guard lock(id_mutex_);
-      us = std::max(now_us(), last_us_ + 1);
-      last_us_ = us;
-    }
-    std::string id = make_queue_id(us, ::getpid());
+    std::string id = make_queue_id(next_id_time(), ::getpid());
     // Ids are unique by construction (time strictly increasing per process, plus the pid);
     // these checks only guard against a clock stepped backwards.
     if (fs_->exists(active_dir_, id) || fs_->exists(deferred_dir_, id)) continue;
@@ -231,7 +248,7 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
   if (file) {
     pool_cv_.notify_one();
   } else {
-    auto created = create_queue_file();
+    auto created = create_queue_file(/*reuse=*/false);
     if (!created) return created.error();
     file = std::move(*created);
   }

@@ -114,8 +114,10 @@ class Spool {
   explicit Spool(Options options);
   Status init();
   void worker();
-  /// Creates incoming/<new id>; an error after every attempt failed.
-  Result<Precreated> create_queue_file();
+  /// Creates incoming/<new id>; an error after every attempt failed. With `reuse`, takes a
+  /// file that the delivery agent left in free/ when there is one.
+  Result<Precreated> create_queue_file(bool reuse);
+  int64_t next_id_time();
   void precreate_loop();
   Result<std::string> finish(IncomingMessage& m);
   void wake_up(const std::string& queue_id);
@@ -126,6 +128,8 @@ class Spool {
   int incoming_dir_ = -1;
   int active_dir_ = -1;
   int deferred_dir_ = -1;
+  int free_dir_ = -1;                     // finished queue files, for reuse
+  std::vector<std::string> free_names_;   // precreate thread only: names last seen in free/
   int wakeup_socket_ = -1;
   std::string wakeup_path_;
   std::atomic<bool> missed_wakeup_{false};

@@ -5,6 +5,10 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -59,7 +63,8 @@ TEST(Spool, OpenCreatesDirectories) {
   ASSERT_NE(spool, nullptr);
   auto names = list_names(tmp.path() + "/q");
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"active", "deferred", "incoming", "pid", "public"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"active", "deferred", "free", "incoming", "pid", "public"}));
 }
 
 TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {
@@ -118,6 +123,43 @@ TEST(Spool, PrecreatedFilesAreUsedAndRemovedWhenTheSpoolCloses) {
   }
   spool.reset();
   EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
+}
+
+TEST(Spool, FinishedQueueFilesInFreeAreReused) {
+  TempDir tmp;
+  // Old queue files the delivery agent left in free/, with stale content.
+  ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
+  std::vector<ino_t> old_inodes;
+  for (const char* name : {"0000000000AA000001", "0000000000BB000001"}) {
+    std::string path = tmp.path() + "/free/" + name;
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("stale content of a delivered message", f);
+    std::fclose(f);
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    old_inodes.push_back(st.st_ino);
+  }
+  Spool::Options o;
+  o.queue_directory = tmp.path();
+  o.precreated_files = 2;
+  auto opened = Spool::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto& spool = *opened;
+  while (!list_names(tmp.path() + "/free").empty()) std::this_thread::yield();
+  auto m = spool->begin(envelope());
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  ASSERT_TRUE((*m)->append("Subject: reused\r\n\r\nnew\r\n").ok());
+  auto r = commit_and_wait(*spool, std::move(*m));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string path = tmp.path() + "/active/" + *r;
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_NE(std::find(old_inodes.begin(), old_inodes.end(), st.st_ino), old_inodes.end())
+      << "a new inode was allocated although free/ had files";
+  auto f = decode_queue_file(read_file(path));  // nothing stale survives the truncation
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->content, "Subject: reused\r\n\r\nnew\r\n");
 }
 
 TEST(Spool, LargeMessageWrittenInBlocks) {
