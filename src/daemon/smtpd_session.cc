@@ -45,40 +45,19 @@ asio::awaitable<void> watch(std::shared_ptr<Watchdog> dog) {
   }
 }
 
-// Runs `work` on a pool thread and completes with its result on the io_context's thread.
-// The shared state outlives both sides whichever finishes first.
+// Starts work that finishes on another thread and waits for its result without blocking the
+// event loop: `start` receives a `deliver` function, callable once from any thread. The
+// shared state outlives both sides whichever finishes first.
 template <class T>
-asio::awaitable<T> off_loop(asio::io_context& io, maps::LookupPool& pool,
-                            std::function<T()> work) {
+asio::awaitable<T> await_result(asio::io_context& io,
+                                std::function<void(std::function<void(T)>)> start) {
   struct Wait {
     explicit Wait(asio::io_context& io) : timer(io, Clock::time_point::max()) {}
     asio::steady_timer timer;
     std::optional<T> result;
   };
   auto wait = std::make_shared<Wait>(io);
-  pool.post([wait, &io, work = std::move(work)] {
-    T result = work();
-    asio::post(io, [wait, result = std::move(result)]() mutable {
-      wait->result.emplace(std::move(result));
-      wait->timer.cancel();
-    });
-  });
-  while (!wait->result) {
-    co_await wait->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-  }
-  co_return std::move(*wait->result);
-}
-
-// Completes with the spool's commit result on the io_context's thread.
-asio::awaitable<Result<std::string>> commit_message(asio::io_context& io, queue::Spool& spool,
-                                                    std::unique_ptr<queue::IncomingMessage> msg) {
-  struct Wait {
-    explicit Wait(asio::io_context& io) : timer(io, Clock::time_point::max()) {}
-    asio::steady_timer timer;
-    std::optional<Result<std::string>> result;
-  };
-  auto wait = std::make_shared<Wait>(io);
-  spool.commit(std::move(msg), [wait, &io](Result<std::string> result) {
+  start([wait, &io](T result) {
     asio::post(io, [wait, result = std::move(result)]() mutable {
       wait->result.emplace(std::move(result));
       wait->timer.cancel();
@@ -195,7 +174,10 @@ class SessionDriver {
     // (An if, not `?:`: GCC 12 miscompiles co_await inside a conditional expression.)
     policy::RecipientVerdict verdict;
     if (env_.lookups != nullptr && policy.has_remote_tables()) {
-      verdict = co_await off_loop(env_.io, *env_.lookups, std::move(check));
+      verdict = co_await await_result<policy::RecipientVerdict>(
+          env_.io, [pool = env_.lookups, check](auto deliver) {
+            pool->post([check, deliver] { deliver(check()); });
+          });
     } else {
       verdict = check();
     }
@@ -252,7 +234,12 @@ class SessionDriver {
                   commit.message_id.empty() ? std::string("<>") : commit.message_id);
     // Replies already produced (e.g. pipelined RCPT answers) go out while the disk works.
     co_await flush();
-    auto result = co_await commit_message(env_.io, env_.spool, std::move(message_));
+    // std::function needs a copyable callable: the message travels in a shared_ptr.
+    auto message = std::make_shared<std::unique_ptr<queue::IncomingMessage>>(std::move(message_));
+    auto result = co_await await_result<Result<std::string>>(
+        env_.io, [spool = &env_.spool, message](auto deliver) {
+          spool->commit(std::move(*message), std::move(deliver));
+        });
     if (!result.ok()) env_.log.warning("{}: queue file commit: {}", id, result.error().message);
     co_return session_.commit_done(std::move(result));
   }
