@@ -474,11 +474,7 @@ class EstafetaServer:
         if self.proc is None:
             return
         pids = [self.proc.pid] + descendants(self.proc.pid)
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_tree(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         wait_gone(pids, TIMEOUT)
         self.proc = None
@@ -495,7 +491,7 @@ class EstafetaServer:
         except subprocess.TimeoutExpired:
             pass
         if not wait_gone(pids, 5):
-            for p in pids:
+            for p in pids:  # the supervisor may be gone already: kill what we listed
                 try:
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
