@@ -174,10 +174,12 @@ class SessionDriver {
     // (An if, not `?:`: GCC 12 miscompiles co_await inside a conditional expression.)
     policy::RecipientVerdict verdict;
     if (env_.lookups != nullptr && policy.has_remote_tables()) {
-      verdict = co_await await_result<policy::RecipientVerdict>(
-          env_.io, [pool = env_.lookups, check](auto deliver) {
+      // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
+      std::function<void(std::function<void(policy::RecipientVerdict)>)> start =
+          [pool = env_.lookups, check](auto deliver) {
             pool->post([check, deliver] { deliver(check()); });
-          });
+          };
+      verdict = co_await await_result(env_.io, std::move(start));
     } else {
       verdict = check();
     }
@@ -236,10 +238,12 @@ class SessionDriver {
     co_await flush();
     // std::function needs a copyable callable: the message travels in a shared_ptr.
     auto message = std::make_shared<std::unique_ptr<queue::IncomingMessage>>(std::move(message_));
-    auto result = co_await await_result<Result<std::string>>(
-        env_.io, [spool = &env_.spool, message](auto deliver) {
+    // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
+    std::function<void(std::function<void(Result<std::string>)>)> start =
+        [spool = &env_.spool, message](auto deliver) {
           spool->commit(std::move(*message), std::move(deliver));
-        });
+        };
+    auto result = co_await await_result(env_.io, std::move(start));
     if (!result.ok()) env_.log.warning("{}: queue file commit: {}", id, result.error().message);
     co_return session_.commit_done(std::move(result));
   }
