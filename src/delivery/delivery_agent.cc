@@ -207,7 +207,7 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     // Every recipient is done: forget the file, durably (else a crash brings it back and the
     // Maildir names absorb the redelivery). The file goes to free/ for smtpd to reuse: a new
     // queue file then costs no inode allocation (on ext4 each one scans past the inodes freed
-    // in the last minutes). Only when free/ is full is it unlinked.
+    // in the last minutes). smtpd unlinks what exceeds its bound on free/.
     if (!recycle_queue_file(queue_id) && ::unlink(path.c_str()) != 0) {
       qmgr_log_.warning("{}: {}", queue_id, errno_text("unlink", path));
       return false;
@@ -237,7 +237,8 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
   if (local_failed) return false;  // stays in active/: the periodic scan retries it
   const std::string deferred = q + "/deferred";
   (void)::mkdir(deferred.c_str(), 0700);
-  if (::rename(path.c_str(), (deferred + "/" + queue_id).c_str()) != 0) {
+  if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, (deferred + "/" + queue_id).c_str(),
+                  RENAME_NOREPLACE) != 0) {
     qmgr_log_.warning("{}: {}", queue_id, errno_text("rename", path));
     return false;
   }
@@ -274,36 +275,13 @@ void DeliveryAgent::worker() {
 }
 
 bool DeliveryAgent::recycle_queue_file(const std::string& queue_id) {
-  if (free_files_.load() >= kMaxFreeFiles) {
-    // smtpd takes files from free/ without telling us: count again, at most once a second.
-    std::lock_guard lock(free_count_mutex_);
-    auto now = std::chrono::steady_clock::now();
-    if (now - free_counted_at_ < std::chrono::seconds(1)) return false;
-    free_counted_at_ = now;
-    count_free_files();
-    if (free_files_.load() >= kMaxFreeFiles) return false;
-  }
+  // No count here: smtpd, which takes files from free/, trims it (queue::Spool).
   const std::string& q = options_.queue_directory;
-  if (::renameat2(AT_FDCWD, (q + "/active/" + queue_id).c_str(), AT_FDCWD,
-                  (q + "/free/" + queue_id).c_str(), RENAME_NOREPLACE) != 0) {
-    return false;
-  }
-  ++free_files_;
-  return true;
-}
-
-void DeliveryAgent::count_free_files() {
-  std::error_code ec;
-  size_t count = 0;
-  for (auto it = std::filesystem::directory_iterator(options_.queue_directory + "/free", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++count;
-  }
-  free_files_ = count;
+  return ::renameat2(AT_FDCWD, (q + "/active/" + queue_id).c_str(), AT_FDCWD,
+                     (q + "/free/" + queue_id).c_str(), RENAME_NOREPLACE) == 0;
 }
 
 void DeliveryAgent::scan_active() {
-  count_free_files();  // smtpd takes files from free/: refresh the estimate
   std::error_code ec;
   for (const auto& e :
        std::filesystem::directory_iterator(options_.queue_directory + "/active", ec)) {

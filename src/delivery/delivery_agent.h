@@ -55,14 +55,8 @@ class DeliveryAgent {
   void enqueue(const std::string& queue_id);
   void scan_active();
   policy::Match is_local_domain(std::string_view domain) const;
-  /// Moves a finished active/<id> to free/ for reuse; false if free/ is full or on error.
+  /// Moves a finished active/<id> to free/ for smtpd to reuse; false on error.
   bool recycle_queue_file(const std::string& queue_id);
-  void count_free_files();
-
-  static constexpr size_t kMaxFreeFiles = 512;
-  std::atomic<size_t> free_files_{0};  // estimate of the files in free/
-  std::mutex free_count_mutex_;
-  std::chrono::steady_clock::time_point free_counted_at_;  // guarded by free_count_mutex_
   Status sync_dir(const std::string& path);
 
   DeliveryAgentOptions options_;

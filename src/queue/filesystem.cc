@@ -55,8 +55,24 @@ class PosixFilesystem : public Filesystem {
   Result<int> reuse_file(int from_dir, const std::string& from, int to_dir,
                          const std::string& to) override {
     if (Status moved = rename(from_dir, from, to_dir, to); !moved.ok()) return moved.error();
-    int fd = ::openat(to_dir, to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    int fd = ::openat(to_dir, to.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return sys_error("openat", to);
+    // A second name for this inode (say a queue file in active/ whose removal a power loss
+    // undid, and fsck counted both links): truncating would destroy it. Drop our name.
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_nlink != 1 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      (void)::unlinkat(to_dir, to.c_str(), 0);
+      return make_error("reuse_file: not a regular file with one link");
+    }
+    // Not truncated: overwriting blocks already allocated spares the block allocator, and
+    // fdatasync then writes no inode while the size stays. The decoder ignores what follows
+    // END. Only a large stale tail goes, since the delivery agent reads the whole file.
+    if (st.st_size > kMaxStaleTail && ::ftruncate(fd, 0) != 0) {
+      Error e = sys_error("ftruncate", to);
+      ::close(fd);
+      return e;
+    }
     return fd;
   }
 

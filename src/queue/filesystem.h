@@ -14,6 +14,9 @@
 
 namespace estafeta::queue {
 
+/// Larger reused files are truncated; smaller ones keep their old bytes after the new END.
+inline constexpr long kMaxStaleTail = 64 * 1024;
+
 class Filesystem {
  public:
   virtual ~Filesystem() = default;
@@ -40,9 +43,11 @@ class Filesystem {
   /// True if dir/name exists (any type).
   virtual bool exists(int dir, const std::string& name) = 0;
   virtual void close(int fd) = 0;
-  /// Renames from_dir/from to to_dir/to (never replacing) and opens it for writing,
-  /// truncated: an old file reused as a new one without allocating an inode. The default
-  /// says "not supported" (callers then create a file).
+  /// Renames from_dir/from to to_dir/to (never replacing) and opens it for writing at
+  /// offset 0: an old file reused as a new one without allocating an inode. The old content
+  /// stays past what is written (truncated only beyond kMaxStaleTail bytes); a file with
+  /// more than one link is refused (and the new name removed). The default says "not
+  /// supported" (callers then create a file).
   virtual Result<int> reuse_file(int /*from_dir*/, const std::string& /*from*/,
                                  int /*to_dir*/, const std::string& /*to*/) {
     return make_error("reuse_file is not supported");

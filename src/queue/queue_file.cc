@@ -130,8 +130,9 @@ Result<QueueFile> decode_queue_file(std::string_view bytes) {
   bool in_content = false;
   bool ended = false;
   size_t pos = 0;
-  while (pos < bytes.size()) {
-    if (ended) return make_error(fmt::format("offset {}: data after END record", pos));
+  // Bytes after the END record are the stale tail of a reused file (queue::Spool reuses
+  // finished queue files without truncating them): not part of this file.
+  while (pos < bytes.size() && !ended) {
     auto rec = next_record(bytes, pos);
     if (!rec) return rec.error();
     const Record& r = *rec;

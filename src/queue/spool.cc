@@ -153,15 +153,22 @@ Status Spool::init() {
 }
 
 // Keeps the pool full. A pre-created file is an empty incoming/ file of this process: if the
-// process dies, the next Spool::open removes it like any unacknowledged leftover.
+// process dies, the next Spool::open removes it like any unacknowledged leftover. While the
+// pool is full it wakes up now and then to trim free/ (see trim_free_files).
 void Spool::precreate_loop() {
   for (;;) {
     {
       std::unique_lock lock(pool_mutex_);
-      pool_cv_.wait(lock, [this] {
+      const bool woken = pool_cv_.wait_for(lock, kFreeTrimInterval, [this] {
         return pool_stopping_ || pool_.size() < size_t(options_.precreated_files);
       });
       if (pool_stopping_) return;
+      if (!woken) {
+        lock.unlock();
+        free_names_.clear();
+        trim_free_files();
+        continue;
+      }
     }
     auto file = create_queue_file(/*reuse=*/true);
     if (!file) {
@@ -172,6 +179,19 @@ void Spool::precreate_loop() {
     }
     std::lock_guard lock(pool_mutex_);
     pool_.push_back(std::move(*file));
+  }
+}
+
+// The delivery agent moves every finished queue file to free/ without counting; the pool of
+// reusable files is bounded here, by whoever lists free/: beyond kMaxFreeFiles the rest is
+// unlinked.
+void Spool::trim_free_files() {
+  if (free_names_.empty()) {
+    if (auto names = fs_->list_dir(free_dir_); names.ok()) free_names_ = std::move(*names);
+  }
+  while (free_names_.size() > kMaxFreeFiles) {
+    (void)fs_->unlink(free_dir_, free_names_.back());
+    free_names_.pop_back();
   }
 }
 
@@ -206,14 +226,11 @@ int64_t Spool::next_id_time() {
 
 Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
   if (reuse) {
-    if (free_names_.empty()) {
-      if (auto names = fs_->list_dir(free_dir_); names.ok()) free_names_ = std::move(*names);
-    }
+    trim_free_files();
     while (!free_names_.empty()) {
       std::string old_name = std::move(free_names_.back());
       free_names_.pop_back();
       std::string id = make_queue_id(next_id_time(), ::getpid());
-      if (fs_->exists(active_dir_, id) || fs_->exists(deferred_dir_, id)) continue;
       auto fd = fs_->reuse_file(free_dir_, old_name, incoming_dir_, id);
       if (fd.ok()) return Precreated{std::move(id), *fd};
       // Gone meanwhile, or not supported: create one below.
@@ -221,10 +238,10 @@ Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
   }
   Error last = make_error("no queue id attempted");
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
+    // Ids are unique by construction (time strictly increasing per process, plus the pid).
+    // Against a clock stepped backwards onto a pid reused since: the rename into active/
+    // never replaces (the client gets 451 and retries), nor does the one into deferred/.
     std::string id = make_queue_id(next_id_time(), ::getpid());
-    // Ids are unique by construction (time strictly increasing per process, plus the pid);
-    // these checks only guard against a clock stepped backwards.
-    if (fs_->exists(active_dir_, id) || fs_->exists(deferred_dir_, id)) continue;
     auto fd = fs_->create_file(incoming_dir_, id);
     if (!fd) {
       last = fd.error();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -119,6 +120,8 @@ class Spool {
   Result<Precreated> create_queue_file(bool reuse);
   int64_t next_id_time();
   void precreate_loop();
+  /// Lists free/ if the last listing is used up, and unlinks what exceeds kMaxFreeFiles.
+  void trim_free_files();
   Result<std::string> finish(IncomingMessage& m);
   void wake_up(const std::string& queue_id);
 
@@ -130,6 +133,8 @@ class Spool {
   int deferred_dir_ = -1;
   int free_dir_ = -1;                     // finished queue files, for reuse
   std::vector<std::string> free_names_;   // precreate thread only: names last seen in free/
+  static constexpr size_t kMaxFreeFiles = 1024;
+  static constexpr std::chrono::seconds kFreeTrimInterval{300};
   int wakeup_socket_ = -1;
   std::string wakeup_path_;
   std::atomic<bool> missed_wakeup_{false};

@@ -157,7 +157,7 @@ TEST(Spool, FinishedQueueFilesInFreeAreReused) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_NE(std::find(old_inodes.begin(), old_inodes.end(), st.st_ino), old_inodes.end())
       << "a new inode was allocated although free/ had files";
-  auto f = decode_queue_file(read_file(path));  // nothing stale survives the truncation
+  auto f = decode_queue_file(read_file(path));  // the stale tail after END is ignored
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->content, "Subject: reused\r\n\r\nnew\r\n");
 }
