@@ -10,10 +10,12 @@
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--servers postfix,estafeta,sink]
 #                     [--repeat N] [--small-count N] [--large-count N] [--no-perf] [--keep]
+#                     [--sessions "1 10 100"] [--sizes "1024 102400"]
+#                     [--loads "source source-d pipeline bdat"]
 set -euo pipefail
 
 usage() {
-  sed -n '11,12p' "$0" | sed 's/^# //' >&2
+  sed -n '11,14p' "$0" | sed 's/^# //' >&2
   exit 2
 }
 
@@ -27,6 +29,9 @@ SMALL_COUNT=5000
 LARGE_COUNT=1000
 KEEP=0
 PERF=1
+ONLY_SESSIONS=""
+ONLY_SIZES=""
+ONLY_LOADS=""
 ORIG_ARGS="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,6 +43,9 @@ while [ $# -gt 0 ]; do
     --large-count) LARGE_COUNT=${2:?}; shift ;;
     --keep) KEEP=1 ;;
     --no-perf) PERF=0 ;;
+    --sessions) ONLY_SESSIONS=${2:?}; shift ;;
+    --sizes) ONLY_SIZES=${2:?}; shift ;;
+    --loads) ONLY_LOADS=${2:?}; shift ;;
     *) usage ;;
   esac
   shift
@@ -219,6 +227,12 @@ if [ "$QUICK" = 1 ]; then
 else
   SESSIONS=(1 10 100); SIZES=(1024 102400); LOADS=(source source-d pipeline bdat)
 fi
+# shellcheck disable=SC2206  # word splitting of the lists is intended
+[ -n "$ONLY_SESSIONS" ] && SESSIONS=($ONLY_SESSIONS)
+# shellcheck disable=SC2206
+[ -n "$ONLY_SIZES" ] && SIZES=($ONLY_SIZES)
+# shellcheck disable=SC2206
+[ -n "$ONLY_LOADS" ] && LOADS=($ONLY_LOADS)
 
 # Delivered mail is kept until the end (see measure()): check the disk can hold it.
 need_kb=$((REPEAT * 2 * ${#LOADS[@]} * ${#SESSIONS[@]} * SMALL_COUNT * 2))

@@ -26,6 +26,7 @@
 #include "base/ascii.h"
 #include "delivery/maildir.h"
 #include "policy/mailbox_name.h"
+#include "queue/filesystem.h"
 #include "queue/queue_file.h"
 
 namespace estafeta::delivery {
@@ -142,6 +143,15 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
                       moved ? "; moved to corrupt/" : "");
     return false;
   }
+  if (file->envelope.queue_id != queue_id) {
+    // A stale second name of a reused file: a power loss undid the removal of this name
+    // after its inode went to free/ and was rewritten as another message. That message is
+    // either queued under its own name or was never acknowledged; this name goes.
+    qmgr_log_.warning("{}: stale queue file name (the file is {}); removed", queue_id,
+                      file->envelope.queue_id);
+    (void)::unlink(path.c_str());
+    return true;
+  }
   const message::Envelope& env = file->envelope;
   const size_t nrcpt = env.recipients.size();
   qmgr_log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id, env.sender,
@@ -204,16 +214,17 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
   }
 
   if (remote.empty() && !local_failed) {
-    // Every recipient is done: forget the file, durably (else a crash brings it back and the
-    // Maildir names absorb the redelivery). The file goes to free/ for smtpd to reuse: a new
-    // queue file then costs no inode allocation (on ext4 each one scans past the inodes freed
-    // in the last minutes). smtpd unlinks what exceeds its bound on free/.
+    // Every recipient is done: forget the file. The file goes to free/ for smtpd to reuse: a
+    // new queue file then costs no inode allocation (on ext4 each one scans past the inodes
+    // freed in the last minutes). smtpd unlinks what exceeds its bound on free/.
+    // No fsync of active/ here (Postfix does none either): the next commit's fsync of
+    // active/ makes this removal durable too, and if a crash undoes it first, the Maildir
+    // names absorb the redelivery and a reused inode is caught by the id check above.
+    // A large file would sit in free/ with its whole size: drop its blocks first.
+    if (bytes->size() > size_t(queue::kMaxStaleTail)) (void)::ftruncate(fd.get(), 0);
     if (!recycle_queue_file(queue_id) && ::unlink(path.c_str()) != 0) {
       qmgr_log_.warning("{}: {}", queue_id, errno_text("unlink", path));
       return false;
-    }
-    if (Status s = sync_dir(q + "/active"); !s.ok()) {
-      qmgr_log_.warning("{}: {}", queue_id, s.error().message);
     }
     qmgr_log_.info("{}: removed", queue_id);
     return true;

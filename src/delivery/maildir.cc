@@ -1,4 +1,5 @@
-// Maildir writer: tmp -> fdatasync -> link to new/ -> fsync new/. See maildir.h.
+// Maildir writer: unnamed file (or tmp/) -> fdatasync -> link into new/ -> fsync new/.
+// See maildir.h.
 #include "delivery/maildir.h"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace estafeta::delivery {
 namespace {
@@ -109,8 +111,27 @@ std::string maildir_message(std::string_view sender, std::string_view recipient,
   return out;
 }
 
-Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
-                                          std::string_view message, queue::GroupSync& syncs) {
+namespace {
+
+Status sync_new_dir(const std::string& maildir, queue::GroupSync& syncs) {
+  // The new/ entry on stable storage before the caller forgets the queue file. Also after
+  // EEXIST: that entry may be the unsynced result of the attempt that crashed.
+  const std::string new_dir = maildir + "/new";
+  return syncs.sync(new_dir, [&new_dir] { return fsync_path(new_dir); });
+}
+
+Status write_and_sync(int fd, std::string_view message, const std::string& path) {
+  Status s = write_all(fd, message, path);
+  if (!s.ok()) return s;
+  while (::fdatasync(fd) != 0) {
+    if (errno != EINTR) return sys_error("fdatasync", path);
+  }
+  return {};
+}
+
+// The classic way: tmp/<name>, fdatasync, rename to new/<name> (never replacing).
+Result<MaildirOutcome> deliver_through_tmp(const std::string& maildir, const std::string& name,
+                                           std::string_view message) {
   const std::string tmp = maildir + "/tmp/" + name;
   const std::string dst = maildir + "/new/" + name;
   // O_TRUNC: a tmp/ leftover of a crashed attempt is simply rewritten.
@@ -120,24 +141,14 @@ Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std:
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   }
   if (fd < 0) return sys_error("open", tmp);
-  Status s = write_all(fd, message, tmp);
-  if (s.ok()) {
-    while (::fdatasync(fd) != 0) {
-      if (errno != EINTR) {
-        s = sys_error("fdatasync", tmp);
-        break;
-      }
-    }
-  }
+  Status s = write_and_sync(fd, message, tmp);
   ::close(fd);
   if (!s.ok()) {
     ::unlink(tmp.c_str());
     return s.error();
   }
-  MaildirOutcome outcome = MaildirOutcome::Delivered;
   // RENAME_NOREPLACE: never replaces, so a name already in new/ (an earlier attempt of this
-  // very delivery that finished before a crash) is detected, not duplicated. One call where
-  // link() + unlink() took two.
+  // very delivery that finished before a crash) is detected, not duplicated.
   auto publish = [&] {
     return ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE);
   };
@@ -151,22 +162,54 @@ Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std:
     }
     renamed = publish();
   }
-  if (renamed != 0) {
-    if (errno != EEXIST) {
-      Error e = sys_error("rename", dst);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    outcome = MaildirOutcome::AlreadyDelivered;
+  if (renamed == 0) return MaildirOutcome::Delivered;
+  if (errno != EEXIST) {
+    Error e = sys_error("rename", dst);
     ::unlink(tmp.c_str());
+    return e;
   }
-  // The new/ entry on stable storage before the caller forgets the queue file. Also after
-  // EEXIST: that entry may be the unsynced result of the attempt that crashed.
+  ::unlink(tmp.c_str());
+  return MaildirOutcome::AlreadyDelivered;
+}
+
+// The fast way: an unnamed file (O_TMPFILE) in new/, linked as new/<name> once synced. No
+// tmp/ entry to create, sync and rename; readers still never see a partial file. nullopt
+// where it cannot be done (no O_TMPFILE on this file system, no /proc, no new/ yet): the
+// caller then takes the classic way, which also creates the Maildir.
+std::optional<Result<MaildirOutcome>> deliver_unnamed(const std::string& maildir,
+                                                      const std::string& name,
+                                                      std::string_view message) {
   const std::string new_dir = maildir + "/new";
-  if (Status d = syncs.sync(new_dir, [&new_dir] { return fsync_path(new_dir); }); !d.ok()) {
-    return d.error();
+  int fd = ::open(new_dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return std::nullopt;
+  Status s = write_and_sync(fd, message, new_dir + "/" + name);
+  if (!s.ok()) {
+    ::close(fd);  // the unnamed file vanishes with its descriptor
+    return Result<MaildirOutcome>(s.error());
   }
-  return outcome;
+  // linkat(2) without CAP_DAC_READ_SEARCH: through /proc. Never replaces: EEXIST means an
+  // earlier attempt of this very delivery got there before a crash.
+  const std::string self = fmt::format("/proc/self/fd/{}", fd);
+  const std::string dst = new_dir + "/" + name;
+  int rc = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+  const int err = errno;
+  ::close(fd);
+  if (rc == 0) return Result<MaildirOutcome>(MaildirOutcome::Delivered);
+  if (err == EEXIST) return Result<MaildirOutcome>(MaildirOutcome::AlreadyDelivered);
+  if (err == ENOENT) return std::nullopt;  // /proc not mounted, or new/ went away
+  errno = err;
+  return Result<MaildirOutcome>(sys_error("link", dst));
+}
+
+}  // namespace
+
+Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
+                                          std::string_view message, queue::GroupSync& syncs) {
+  std::optional<Result<MaildirOutcome>> outcome = deliver_unnamed(maildir, name, message);
+  if (!outcome) outcome = deliver_through_tmp(maildir, name, message);
+  if (!*outcome) return outcome->error();
+  if (Status d = sync_new_dir(maildir, syncs); !d.ok()) return d.error();
+  return **outcome;
 }
 
 }  // namespace estafeta::delivery

@@ -133,7 +133,7 @@ class Spool {
   int deferred_dir_ = -1;
   int free_dir_ = -1;                     // finished queue files, for reuse
   std::vector<std::string> free_names_;   // precreate thread only: names last seen in free/
-  static constexpr size_t kMaxFreeFiles = 1024;
+  static constexpr size_t kMaxFreeFiles = 4096;
   static constexpr std::chrono::seconds kFreeTrimInterval{300};
   int wakeup_socket_ = -1;
   std::string wakeup_path_;
