@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libasio-dev libfmt-dev libssl-dev liblmdb-dev lmdb-utils libpcre2-dev libpq-dev
-  libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev
+  libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev zlib1g-dev
   python3 openssl swaks postfix postfix-pcre postfix-lmdb dnsmasq-base redis-server
   postgresql procps
 )

@@ -1,7 +1,7 @@
 // Delivery agent tests in a temporary queue and mail spool: deliver_one into Maildir with
 // CRLF -> LF and the prepended headers, Postfix-format log lines, idempotent redelivery of a
-// re-created queue file, remote recipients deferred (never lost), illegal mailbox names,
-// corrupt files, and run() end to end in a child process stopped by SIGTERM.
+// re-created queue file, stale names of reused files, remote recipients deferred (never
+// lost), illegal mailbox names, corrupt files, and run() end to end in a child process stopped by SIGTERM.
 #include "delivery/delivery_agent.h"
 
 #include <gtest/gtest.h>
@@ -120,6 +120,24 @@ TEST(DeliveryAgent, RedeliveryOfARecreatedQueueFileIsIdempotent) {
   EXPECT_TRUE(f.agent().deliver_one(id));
   EXPECT_EQ(f.new_files("bob").size(), 1u);
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
+}
+
+TEST(DeliveryAgent, StaleNameOfAReusedFileIsRemovedNotDelivered) {
+  Fixture f;
+  // A power loss undid the removal of active/<old> after its inode had been reused for
+  // another message: the name <old> now shows a file whose I record says <new>.
+  const std::string id = f.enqueue({"bob@localhost"}, "Subject: new\r\n\r\nx\r\n");
+  const std::string stale = "0000000000AA000001";
+  ASSERT_EQ(::link((f.queue + "/active/" + id).c_str(), (f.queue + "/active/" + stale).c_str()),
+            0);
+  EXPECT_TRUE(f.agent().deliver_one(stale));
+  EXPECT_TRUE(f.new_files("bob").empty());
+  EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
+  EXPECT_TRUE(has_line(f.sink->lines(), "estafeta/qmgr: warning: " + stale +
+                                            ": stale queue file name \\(the file is " + id +
+                                            "\\); removed"));
+  EXPECT_TRUE(f.agent().deliver_one(id));  // the message itself is delivered once
+  EXPECT_EQ(f.new_files("bob").size(), 1u);
 }
 
 TEST(DeliveryAgent, RemoteRecipientsAreDeferredNeverLost) {

@@ -52,8 +52,8 @@ class PosixFilesystem : public Filesystem {
     return names;
   }
 
-  Result<int> reuse_file(int from_dir, const std::string& from, int to_dir,
-                         const std::string& to) override {
+  Result<Reused> reuse_file(int from_dir, const std::string& from, int to_dir,
+                            const std::string& to) override {
     if (Status moved = rename(from_dir, from, to_dir, to); !moved.ok()) return moved.error();
     int fd = ::openat(to_dir, to.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return sys_error("openat", to);
@@ -68,12 +68,15 @@ class PosixFilesystem : public Filesystem {
     // Not truncated: overwriting blocks already allocated spares the block allocator, and
     // fdatasync then writes no inode while the size stays. The decoder ignores what follows
     // END. Only a large stale tail goes, since the delivery agent reads the whole file.
-    if (st.st_size > kMaxStaleTail && ::ftruncate(fd, 0) != 0) {
-      Error e = sys_error("ftruncate", to);
-      ::close(fd);
-      return e;
+    if (st.st_size > kMaxStaleTail) {
+      if (::ftruncate(fd, 0) != 0) {
+        Error e = sys_error("ftruncate", to);
+        ::close(fd);
+        return e;
+      }
+      st.st_size = 0;
     }
-    return fd;
+    return Reused{fd, static_cast<uint64_t>(st.st_size)};
   }
 
   Result<int> create_file(int dir, const std::string& name) override {
@@ -95,6 +98,17 @@ class PosixFilesystem : public Filesystem {
   Status sync_data(int fd) override {
     while (::fdatasync(fd) != 0) {
       if (errno != EINTR) return sys_error("fdatasync", "queue file");
+    }
+    return {};
+  }
+
+  Status write_back(int fd) override {
+    constexpr unsigned kFlags =
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    while (::sync_file_range(fd, 0, 0, kFlags) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOSYS || errno == EINVAL) return sync_data(fd);  // not supported here
+      return sys_error("sync_file_range", "queue file");
     }
     return {};
   }

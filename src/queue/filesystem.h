@@ -33,6 +33,11 @@ class Filesystem {
   virtual Status write_all(int fd, std::string_view data) = 0;
   /// fdatasync(fd): the file's data and the metadata needed to read it back are stable.
   virtual Status sync_data(int fd) = 0;
+  /// The file's data written to the device and waited for, without a cache flush and
+  /// without metadata (sync_file_range). Enough only for an overwrite inside a file whose
+  /// size and blocks are already stable, and only once a later sync_dir (whose cache flush
+  /// covers every write completed before it) has returned. The default is sync_data.
+  virtual Status write_back(int fd) { return sync_data(fd); }
   /// fsync(dir): every entry change made in the directory before the call is stable.
   virtual Status sync_dir(int dir) = 0;
   /// renameat2(..., RENAME_NOREPLACE) (plain renameat where unsupported): never replaces.
@@ -48,8 +53,12 @@ class Filesystem {
   /// stays past what is written (truncated only beyond kMaxStaleTail bytes); a file with
   /// more than one link is refused (and the new name removed). The default says "not
   /// supported" (callers then create a file).
-  virtual Result<int> reuse_file(int /*from_dir*/, const std::string& /*from*/,
-                                 int /*to_dir*/, const std::string& /*to*/) {
+  struct Reused {
+    int fd = -1;
+    uint64_t size = 0;  // the file's size (stable) when it was taken
+  };
+  virtual Result<Reused> reuse_file(int /*from_dir*/, const std::string& /*from*/,
+                                    int /*to_dir*/, const std::string& /*to*/) {
     return make_error("reuse_file is not supported");
   }
 };

@@ -4,6 +4,7 @@
 #include "queue/queue_file.h"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <array>
 #include <charconv>
@@ -113,13 +114,46 @@ std::string encode_content(std::string_view bytes) {
   return out;
 }
 
-std::string encode_end() {
+uint32_t update_checksum(uint32_t checksum, std::string_view bytes) {
+  // zlib takes uInt lengths: feed at most 1 GiB at a time.
+  while (!bytes.empty()) {
+    const size_t n = std::min<size_t>(bytes.size(), size_t(1) << 30);
+    checksum = static_cast<uint32_t>(
+        ::crc32(checksum, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(n)));
+    bytes.remove_prefix(n);
+  }
+  return checksum;
+}
+
+std::string encode_end(uint32_t checksum) {
   std::string out;
-  put_record(out, kRecordEnd, "");
+  put_record(out, kRecordEnd, fmt::format("{:08x}", checksum));
   return out;
 }
 
-Result<QueueFile> decode_queue_file(std::string_view bytes) {
+std::string encode_end_after(std::string_view head) {
+  return encode_end(update_checksum(0, head));
+}
+
+namespace {
+
+// The checksum of bytes[0, end) with the type byte at each recipient offset read as 'R'.
+uint32_t checksum_with_recipients_as_r(std::string_view bytes, size_t end,
+                                       const std::vector<uint64_t>& recipient_offsets) {
+  uint32_t c = 0;
+  size_t pos = 0;
+  for (uint64_t at : recipient_offsets) {
+    c = update_checksum(c, bytes.substr(pos, at - pos));
+    const char r = kRecordRecipient;
+    c = update_checksum(c, std::string_view(&r, 1));
+    pos = at + 1;
+  }
+  return update_checksum(c, bytes.substr(pos, end - pos));
+}
+
+}  // namespace
+
+Result<QueueFile> decode_queue_file(std::string_view bytes, Checksum checksum) {
   QueueFile f;
   // Single-valued records seen so far, by type byte.
   std::array<bool, 256> seen{};
@@ -243,8 +277,13 @@ Result<QueueFile> decode_queue_file(std::string_view bytes) {
         }
         f.content.append(r.payload);
         break;
-      case kRecordEnd:
-        if (!r.payload.empty()) return fail("END record must be empty");
+      case kRecordEnd: {
+        if (checksum == Checksum::kVerify &&
+            r.payload != fmt::format("{:08x}", checksum_with_recipients_as_r(
+                                                    bytes, r.offset, f.recipient_offsets))) {
+          // A torn write, or a reused file whose new bytes did not all reach the disk.
+          return fail("checksum mismatch");
+        }
         if (f.envelope.recipients.empty()) return fail("END without recipients");
         for (char required : {kRecordQueueId, kRecordArrival, kRecordSender}) {
           if (!seen[static_cast<unsigned char>(required)]) {
@@ -253,6 +292,7 @@ Result<QueueFile> decode_queue_file(std::string_view bytes) {
         }
         ended = true;
         break;
+      }
       default:
         return fail("unknown record type");
     }

@@ -47,8 +47,14 @@ inline constexpr size_t kMaxRecordPayload = 1 << 20;
 std::string encode_envelope(const message::Envelope& e);
 /// One or more content records holding `bytes` (CRLF message text); empty input -> "".
 std::string encode_content(std::string_view bytes);
-/// The END record. Nothing may follow it.
-std::string encode_end();
+/// The file checksum kept in the END record: zlib's CRC-32 of every byte before END, each
+/// recipient record's type byte counted as 'R' (so marking one done in place keeps it).
+/// Start from 0 and feed the bytes in order; a writer never writes done marks.
+uint32_t update_checksum(uint32_t checksum, std::string_view bytes);
+/// The END record carrying `checksum` (8 lower-case hex digits) of the bytes before it.
+std::string encode_end(uint32_t checksum);
+/// The END record for a file whose bytes so far are `head`.
+std::string encode_end_after(std::string_view head);
 
 struct QueueFile {
   message::Envelope envelope;
@@ -60,8 +66,12 @@ struct QueueFile {
   std::vector<uint64_t> recipient_offsets;
 };
 
-/// Decodes a whole queue file. Errors name the offset and the reason ("offset 17: record
-/// truncated", "no END record: incomplete file").
-Result<QueueFile> decode_queue_file(std::string_view bytes);
+enum class Checksum { kVerify, kIgnore };
+
+/// Decodes a whole queue file; bytes after END are ignored. Errors name the offset and the
+/// reason ("offset 17: record truncated", "no END record: incomplete file", "checksum
+/// mismatch"). kIgnore skips the END checksum (fuzzing the parser behind it).
+Result<QueueFile> decode_queue_file(std::string_view bytes,
+                                    Checksum checksum = Checksum::kVerify);
 
 }  // namespace estafeta::queue

@@ -11,6 +11,9 @@
 namespace estafeta::queue {
 namespace {
 
+// head + an END record with the right checksum.
+std::string with_end(const std::string& head) { return head + encode_end_after(head); }
+
 message::Envelope sample_envelope() {
   message::Envelope e;
   e.queue_id = "0123456789ABCDEF01";
@@ -31,7 +34,7 @@ message::Envelope sample_envelope() {
 }
 
 std::string sample_file(std::string_view content) {
-  return encode_envelope(sample_envelope()) + encode_content(content) + encode_end();
+  return with_end(encode_envelope(sample_envelope()) + encode_content(content));
 }
 
 void expect_same(const message::Envelope& a, const message::Envelope& b) {
@@ -82,7 +85,7 @@ TEST(QueueFile, RoundTripTable) {
     e.queue_id = "ID";
     e.sender = c.sender;
     e.recipients = {{"r@localhost", "", ""}};
-    auto f = decode_queue_file(encode_envelope(e) + encode_content(c.content) + encode_end());
+    auto f = decode_queue_file(with_end(encode_envelope(e) + encode_content(c.content)));
     ASSERT_TRUE(f.ok()) << c.name << ": " << f.error().message;
     expect_same(f->envelope, e);
     EXPECT_EQ(f->content, c.content) << c.name;
@@ -97,7 +100,7 @@ TEST(QueueFile, ContentInManyRecordsConcatenates) {
     file += encode_content(piece);
     expected += piece;
   }
-  file += encode_end();
+  file += encode_end_after(file);
   auto f = decode_queue_file(file);
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->content, expected);
@@ -124,6 +127,22 @@ TEST(QueueFile, StaleTailOfAReusedFileIsIgnored) {
   EXPECT_EQ(f->content, "Subject: new\r\n\r\nhi\r\n");
 }
 
+TEST(QueueFile, EveryFlippedByteIsRejected) {
+  // A torn write, or a reused file whose new blocks did not all reach the disk.
+  const std::string file = sample_file("Subject: t\r\n\r\nhello\r\n");
+  for (size_t i = 0; i < file.size(); ++i) {
+    std::string bad = file;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(decode_queue_file(bad).ok()) << "flip at offset " << i << " was accepted";
+  }
+  std::string bad = file;
+  bad[bad.size() - 12] ^= 0x01;  // inside the last content record
+  auto f = decode_queue_file(bad);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.error().message.find("checksum mismatch"), std::string::npos) << f.error().message;
+  EXPECT_TRUE(decode_queue_file(bad, Checksum::kIgnore).ok());
+}
+
 TEST(QueueFile, FileAssembledFromFragmentsDecodesTheSame) {
   // The spool writes a file in pieces of any size; only the whole matters.
   const std::string content = "Subject: frag\r\n\r\n" + std::string(300, 'x') + "\r\n";
@@ -141,7 +160,7 @@ TEST(QueueFile, FileAssembledFromFragmentsDecodesTheSame) {
     for (size_t i = 0; i < content.size(); i += piece) {
       file2 += encode_content(std::string_view(content).substr(i, piece));
     }
-    file2 += encode_end();
+    file2 += encode_end_after(file2);
     auto f = decode_queue_file(file2);
     ASSERT_TRUE(f.ok()) << piece;
     EXPECT_EQ(f->content, content);
@@ -160,7 +179,7 @@ TEST(QueueFile, GarbageIsRejectedWithAReason) {
   no_rcpt.recipients.clear();
   std::vector<Case> cases = {
       {"empty", "", "no END"},
-      {"unknown type", env + std::string("Q\x01x", 3) + encode_end(), "unknown record"},
+      {"unknown type", with_end(env + std::string("Q\x01x", 3)), "unknown record"},
       {"no version", good.substr(3), "must start with V"},
       {"bad version",
        std::string("V\x01"
@@ -168,14 +187,14 @@ TEST(QueueFile, GarbageIsRejectedWithAReason) {
                    3) +
            good.substr(3),
        "version"},
-      {"duplicate sender", env + std::string("S\x01x", 3) + encode_end(), "duplicate"},
-      {"non-canonical length", env + std::string("M\x80\x00", 3) + encode_end(), "non-canonical"},
+      {"duplicate sender", with_end(env + std::string("S\x01x", 3)), "duplicate"},
+      {"non-canonical length", with_end(env + std::string("M\x80\x00", 3)), "non-canonical"},
       {"huge length", env + std::string("M\xff\xff\xff\x7f", 5), "too"},
-      {"no recipients", encode_envelope(no_rcpt) + encode_end(), "recipients"},
+      {"no recipients", with_end(encode_envelope(no_rcpt)), "recipients"},
       {"envelope after content",
-       env + encode_content("x") + std::string("S\x01x", 3) + encode_end(), "after content"},
-      {"dangling orcpt", env + std::string("O\x01x", 3) + encode_end(), "not followed"},
-      {"END with payload", env + std::string("E\x01x", 3), "must be empty"},
+       with_end(env + encode_content("x") + std::string("S\x01x", 3)), "after content"},
+      {"dangling orcpt", with_end(env + std::string("O\x01x", 3)), "not followed"},
+      {"END with a wrong checksum", env + std::string("E\x08""00000000", 10), "checksum mismatch"},
       {"bad arrival",
        std::string("V\x01"
                    "1",

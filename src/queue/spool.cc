@@ -34,8 +34,13 @@ int64_t now_us() {
 
 // ---- IncomingMessage ----
 
-IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending)
-    : spool_(spool), queue_id_(std::move(queue_id)), fd_(fd), pending_(std::move(pending)) {}
+IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd,
+                                 uint64_t reused_size, std::string pending)
+    : spool_(spool),
+      queue_id_(std::move(queue_id)),
+      fd_(fd),
+      pending_(std::move(pending)),
+      reused_size_(reused_size) {}
 
 IncomingMessage::~IncomingMessage() {
   if (fd_ >= 0) spool_.fs_->close(fd_);
@@ -58,8 +63,10 @@ Status IncomingMessage::flush(bool final) {
   if (failed_) return error_;
   pending_ += encode_content(content_);
   content_.clear();
-  if (final) pending_ += encode_end();
+  checksum_ = update_checksum(checksum_, pending_);
+  if (final) pending_ += encode_end(checksum_);
   Status s = spool_.fs_->write_all(fd_, pending_);
+  written_ += pending_.size();
   pending_.clear();
   if (!s.ok()) {
     failed_ = true;
@@ -183,13 +190,13 @@ void Spool::precreate_loop() {
 }
 
 // The delivery agent moves every finished queue file to free/ without counting; the pool of
-// reusable files is bounded here, by whoever lists free/: beyond kMaxFreeFiles the rest is
-// unlinked.
+// reusable files is bounded here, by whoever lists free/: beyond Options::max_free_files the
+// rest is unlinked.
 void Spool::trim_free_files() {
   if (free_names_.empty()) {
     if (auto names = fs_->list_dir(free_dir_); names.ok()) free_names_ = std::move(*names);
   }
-  while (free_names_.size() > kMaxFreeFiles) {
+  while (free_names_.size() > options_.max_free_files) {
     (void)fs_->unlink(free_dir_, free_names_.back());
     free_names_.pop_back();
   }
@@ -231,8 +238,8 @@ Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
       std::string old_name = std::move(free_names_.back());
       free_names_.pop_back();
       std::string id = make_queue_id(next_id_time(), ::getpid());
-      auto fd = fs_->reuse_file(free_dir_, old_name, incoming_dir_, id);
-      if (fd.ok()) return Precreated{std::move(id), *fd};
+      auto reused = fs_->reuse_file(free_dir_, old_name, incoming_dir_, id);
+      if (reused.ok()) return Precreated{std::move(id), reused->fd, reused->size};
       // Gone meanwhile, or not supported: create one below.
     }
   }
@@ -272,7 +279,8 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
   envelope.queue_id = file->id;
   envelope.arrival_us = now_us();
   return std::unique_ptr<IncomingMessage>(
-      new IncomingMessage(*this, std::move(file->id), file->fd, encode_envelope(envelope)));
+      new IncomingMessage(*this, std::move(file->id), file->fd, file->reused_size,
+                          encode_envelope(envelope)));
 }
 
 void Spool::commit(std::unique_ptr<IncomingMessage> message,
@@ -303,9 +311,17 @@ void Spool::worker() {
 }
 
 Result<std::string> Spool::finish(IncomingMessage& m) {
-  // Step 1: the whole file, END last, then its data on stable storage.
+  // Step 1: the whole file, END last, then its data on stable storage. A reused file that
+  // already had this many bytes is only overwritten: no block or size changes, so writing
+  // the data back suffices, and the cache flush of step 3 makes it stable. (fdatasync would
+  // flush once more, and on ext4 without a journal also sync the directory the file was
+  // last renamed into.) A crash before that flush may leave the new name in active/ with
+  // the old bytes or a mix: the END checksum and the I record reject such a file, and it
+  // was never acknowledged.
   if (Status s = m.flush(true); !s.ok()) return s.error();
-  if (Status s = fs_->sync_data(m.fd_); !s.ok()) return s.error();
+  const bool overwrite = m.written_ <= m.reused_size_;
+  Status synced = overwrite ? fs_->write_back(m.fd_) : fs_->sync_data(m.fd_);
+  if (!synced.ok()) return synced.error();
   fs_->close(m.fd_);
   m.fd_ = -1;
   // Step 2: publish. From here on the file is complete, so the delivery agent may take it.

@@ -47,7 +47,8 @@ class IncomingMessage {
 
  private:
   friend class Spool;
-  IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending);
+  IncomingMessage(Spool& spool, std::string queue_id, int fd, uint64_t reused_size,
+                  std::string pending);
   Status flush(bool final);
 
   Spool& spool_;
@@ -56,6 +57,9 @@ class IncomingMessage {
   std::string pending_;  // encoded records not yet written
   std::string content_;  // raw content not yet encoded
   uint64_t size_ = 0;
+  uint64_t written_ = 0;      // bytes written to the file so far
+  uint64_t reused_size_ = 0;  // stable size of the reused file (0 for a new one)
+  uint32_t checksum_ = 0;     // of the bytes written so far (the END record carries it)
   bool failed_ = false;
   Error error_;
   bool committed_ = false;  // now named active/<id>: never remove it
@@ -73,6 +77,10 @@ class Spool {
     /// Empty queue files kept created ahead of need by a background thread, so that begin()
     /// on the event loop does not wait for inode allocation (0 = create in begin()).
     int precreated_files = 0;
+    /// Bound on free/ (finished queue files kept for reuse; each holds at most
+    /// kMaxStaleTail stale bytes): the pre-creation thread unlinks the rest when it lists
+    /// free/. The delivery agent moves every finished file there without counting.
+    size_t max_free_files = 4096;
   };
 
   /// Creates incoming/ active/ deferred/ public/ pid/ if missing; removes leftovers in
@@ -110,6 +118,7 @@ class Spool {
   struct Precreated {
     std::string id;
     int fd = -1;
+    uint64_t reused_size = 0;
   };
 
   explicit Spool(Options options);
@@ -120,7 +129,7 @@ class Spool {
   Result<Precreated> create_queue_file(bool reuse);
   int64_t next_id_time();
   void precreate_loop();
-  /// Lists free/ if the last listing is used up, and unlinks what exceeds kMaxFreeFiles.
+  /// Lists free/ if the last listing is used up, and unlinks what exceeds max_free_files.
   void trim_free_files();
   Result<std::string> finish(IncomingMessage& m);
   void wake_up(const std::string& queue_id);
@@ -133,7 +142,6 @@ class Spool {
   int deferred_dir_ = -1;
   int free_dir_ = -1;                     // finished queue files, for reuse
   std::vector<std::string> free_names_;   // precreate thread only: names last seen in free/
-  static constexpr size_t kMaxFreeFiles = 4096;
   static constexpr std::chrono::seconds kFreeTrimInterval{300};
   int wakeup_socket_ = -1;
   std::string wakeup_path_;

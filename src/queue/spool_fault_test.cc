@@ -1,16 +1,27 @@
 // Fault injection for the spool (LevelDB fault_injection_test style). A Filesystem wrapper
 // records every call, can "crash" the process at the N-th call (that call and all later
-// ones fail and reach no disk), and then drops everything that was not synced: file data
-// past the last fdatasync, directory entries made since the last fsync of their directory.
-// For every crash point we check: an acknowledged message is in active/ whole; no file in
-// active/ is ever partial. We also check the order write -> fdatasync -> rename -> fsync.
+// ones fail and reach no disk), and then drops everything that was not synced: file content
+// back to what the last fdatasync (or a write_back followed by a directory sync's cache
+// flush) made stable, directory entries made since the last fsync of their directory. A
+// crash inside a directory sync models the worst torn case: its entries reached the disk,
+// its cache flush did not. For every crash point we check: an acknowledged message is in
+// active/ whole; any other file there is rejected by the decoder or names another queue id
+// (stale content of a reused file), never a partial or mixed message. We also check the
+// order write -> fdatasync -> rename -> fsync.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
+
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <utility>
 
 #include "queue/filesystem.h"
 #include "queue/queue_file.h"
@@ -45,11 +56,11 @@ class FaultInjectionFilesystem : public Filesystem {
     for (auto& [name, f] : files_) {
       std::string path = root_ + "/" + f.dir + "/" + name;
       if (!f.entry_synced) {
-        // The entry never reached the disk. (Whether the name reappears in incoming/ does
-        // not matter: incoming/ holds nothing acknowledged.)
+        // The entry never reached the disk. (Whether the name reappears in incoming/ or
+        // free/ does not matter: neither holds anything acknowledged.)
         std::filesystem::remove(path);
       } else {
-        std::filesystem::resize_file(path, f.synced_size);
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << f.durable;
       }
     }
     files_.clear();
@@ -71,7 +82,21 @@ class FaultInjectionFilesystem : public Filesystem {
     auto r = real_->create_file(dir, name);
     if (r.ok()) {
       fd_names_[*r] = name;
-      files_[name] = File{dir_names_[dir], false, 0, 0};
+      files_[name] = File{dir_names_[dir], false, "", std::nullopt};
+    }
+    return r;
+  }
+  Result<Reused> reuse_file(int from_dir, const std::string& from, int to_dir,
+                            const std::string& to) override {
+    std::lock_guard lock(mu_);
+    if (crashed()) return make_error("crashed");
+    log_.push_back("reuse " + to);
+    // The old file is stable as it is: it was there before the test began.
+    const std::string old_content = read_file(root_ + "/" + dir_names_[from_dir] + "/" + from);
+    auto r = real_->reuse_file(from_dir, from, to_dir, to);
+    if (r.ok()) {
+      fd_names_[r->fd] = to;
+      files_[to] = File{dir_names_[to_dir], false, old_content, std::nullopt};
     }
     return r;
   }
@@ -79,7 +104,6 @@ class FaultInjectionFilesystem : public Filesystem {
     std::lock_guard lock(mu_);
     if (crashed()) return make_error("crashed");
     log_.push_back("write " + fd_names_[fd]);
-    files_[fd_names_[fd]].size += data.size();
     return real_->write_all(fd, data);
   }
   Status sync_data(int fd) override {
@@ -87,16 +111,30 @@ class FaultInjectionFilesystem : public Filesystem {
     if (crashed()) return make_error("crashed");
     log_.push_back("sync_data " + fd_names_[fd]);
     File& f = files_[fd_names_[fd]];
-    f.synced_size = f.size;
+    f.durable = current_content(fd_names_[fd]);
     return real_->sync_data(fd);
+  }
+  Status write_back(int fd) override {
+    std::lock_guard lock(mu_);
+    if (crashed()) return make_error("crashed");
+    log_.push_back("write_back " + fd_names_[fd]);
+    File& f = files_[fd_names_[fd]];
+    f.written_back = current_content(fd_names_[fd]);  // on the device, not yet flushed
+    return real_->write_back(fd);
   }
   Status sync_dir(int dir) override {
     std::lock_guard lock(mu_);
-    if (crashed()) return make_error("crashed");
+    const int call = calls_++;
+    if (crash_at_ >= 0 && call > crash_at_) return make_error("crashed");
     const std::string& d = dir_names_[dir];
     log_.push_back("sync_dir " + d);
     for (auto& [name, f] : files_) {
       if (f.dir == d) f.entry_synced = true;
+    }
+    // Torn: the crash came after the directory blocks were written, before the flush.
+    if (call == crash_at_) return make_error("crashed");
+    for (auto& [name, f] : files_) {  // the cache flush: every completed write is stable
+      if (f.written_back) f.durable = *std::exchange(f.written_back, std::nullopt);
     }
     return real_->sync_dir(dir);
   }
@@ -131,9 +169,12 @@ class FaultInjectionFilesystem : public Filesystem {
   struct File {
     std::string dir;
     bool entry_synced;
-    size_t synced_size;
-    size_t size;
+    std::string durable;                      // the content a power loss leaves
+    std::optional<std::string> written_back;  // written to the device, not yet flushed
   };
+  std::string current_content(const std::string& name) {
+    return read_file(root_ + "/" + files_[name].dir + "/" + name);
+  }
   bool crashed() { return crash_at_ >= 0 && calls_++ >= crash_at_; }
 
   std::unique_ptr<Filesystem> real_;
@@ -218,9 +259,75 @@ void crash_everywhere(int messages, size_t content_size) {
   }
 }
 
+// The same with every queue file reused from free/ (old, longer messages there), so that
+// commits take the write_back path: a crash may now leave a new name in active/ over old
+// bytes, which must be rejected (checksum) or name its own, other queue id, never decode
+// as a message that was not committed under that name.
+void crash_everywhere_reusing(int messages) {
+  for (int crash_point = 0;; ++crash_point) {
+    TempDir tmp;
+    ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
+    for (int i = 0; i < messages; ++i) {
+      message::Envelope old = envelope();
+      old.queue_id = Spool::make_queue_id(1000 + i, 1);
+      old.arrival_us = 1000 + i;
+      const std::string head =
+          encode_envelope(old) + encode_content("Subject: old\r\n\r\n" + std::string(3000, 'o'));
+      std::ofstream(tmp.path() + "/free/" + old.queue_id, std::ios::binary)
+          << head + encode_end_after(head);
+    }
+    FaultInjectionFilesystem fs(tmp.path());
+    std::map<std::string, std::string> committed;  // every commit attempted: id -> content
+    std::vector<std::string> acknowledged;
+    {
+      Spool::Options o{tmp.path(), 3, &fs, false, messages};
+      auto spool = Spool::open(o);
+      ASSERT_TRUE(spool.ok());
+      while (!list_names(tmp.path() + "/free").empty()) std::this_thread::yield();  // pool full
+      fs.crash_at(crash_point);
+      std::vector<std::pair<std::string, std::future<Result<std::string>>>> results;
+      for (int i = 0; i < messages; ++i) {
+        auto m = (*spool)->begin(envelope());
+        if (!m.ok()) continue;
+        std::string content = "Subject: " + std::to_string(i) + "\r\n\r\n" + std::string(100, 'n');
+        if (!(*m)->append(content).ok()) continue;
+        committed[(*m)->queue_id()] = content;
+        auto p = std::make_shared<std::promise<Result<std::string>>>();
+        results.emplace_back((*m)->queue_id(), p->get_future());
+        (*spool)->commit(std::move(*m), [p](Result<std::string> r) { p->set_value(r); });
+      }
+      for (auto& [id, result] : results) {
+        if (result.get().ok()) acknowledged.push_back(id);
+      }
+      fs.drop_unsynced();
+    }
+    for (const auto& id : acknowledged) {
+      auto f = decode_queue_file(read_file(tmp.path() + "/active/" + id));
+      ASSERT_TRUE(f.ok()) << "crash point " << crash_point << ": acknowledged " << id
+                          << " lost: " << f.error().message;
+      EXPECT_EQ(f->envelope.queue_id, id);
+      EXPECT_EQ(f->content, committed[id]);
+    }
+    for (const auto& name : list_names(tmp.path() + "/active")) {
+      auto f = decode_queue_file(read_file(tmp.path() + "/active/" + name));
+      if (!f.ok() || f->envelope.queue_id != name) continue;  // rejected, or stale: not delivered
+      EXPECT_EQ(f->content, committed[name]) << "crash point " << crash_point << ": " << name;
+    }
+    if (acknowledged.size() == size_t(messages)) {
+      const std::vector<std::string> log = fs.log();
+      EXPECT_NE(std::find(log.begin(), log.end(), "write_back " + acknowledged[0]), log.end())
+          << "the reused files were not merely written back";
+      break;  // crash point past the last call
+    }
+    ASSERT_LT(crash_point, 1000);
+  }
+}
+
 TEST(SpoolFault, CrashAtEveryCallOneMessage) { crash_everywhere(1, 100); }
 TEST(SpoolFault, CrashAtEveryCallLargeMessage) { crash_everywhere(1, 200 * 1024); }
 TEST(SpoolFault, CrashAtEveryCallConcurrentMessages) { crash_everywhere(5, 100); }
+TEST(SpoolFault, CrashAtEveryCallReusedFileOneMessage) { crash_everywhere_reusing(1); }
+TEST(SpoolFault, CrashAtEveryCallReusedFilesConcurrentMessages) { crash_everywhere_reusing(5); }
 
 }  // namespace
 }  // namespace estafeta::queue

@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <chrono>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -160,6 +162,54 @@ TEST(Spool, FinishedQueueFilesInFreeAreReused) {
   auto f = decode_queue_file(read_file(path));  // the stale tail after END is ignored
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->content, "Subject: reused\r\n\r\nnew\r\n");
+}
+
+TEST(Spool, FreeFileWithASecondLinkIsNeverReused) {
+  TempDir tmp;
+  // After a power loss and fsck, a name in free/ may share its inode with a queued file.
+  ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((tmp.path() + "/deferred").c_str(), 0700), 0);
+  const std::string queued = tmp.path() + "/deferred/0000000000AA000001";
+  {
+    std::ofstream out(queued, std::ios::binary);
+    out << "queued message that must survive";
+  }
+  ASSERT_EQ(::link(queued.c_str(), (tmp.path() + "/free/0000000000AA000001").c_str()), 0);
+  Spool::Options o;
+  o.queue_directory = tmp.path();
+  o.precreated_files = 1;
+  auto opened = Spool::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto& spool = *opened;
+  auto m = spool->begin(envelope());
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  ASSERT_TRUE((*m)->append("Subject: x\r\n\r\ny\r\n").ok());
+  auto r = commit_and_wait(*spool, std::move(*m));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(read_file(queued), "queued message that must survive");
+  EXPECT_TRUE(list_names(tmp.path() + "/free").empty());  // the second name was dropped
+  struct stat st {};
+  ASSERT_EQ(::stat(queued.c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);
+}
+
+TEST(Spool, FreeDirectoryIsTrimmedToItsBound) {
+  TempDir tmp;
+  ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
+  for (int i = 0; i < 20; ++i) {
+    std::ofstream(tmp.path() + "/free/" + Spool::make_queue_id(1000 + i, 1)) << "old";
+  }
+  Spool::Options o;
+  o.queue_directory = tmp.path();
+  o.precreated_files = 2;
+  o.max_free_files = 5;
+  auto opened = Spool::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  // Two files taken for the pool, the rest trimmed to the bound.
+  for (int i = 0; i < 1000 && list_names(tmp.path() + "/free").size() > 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(list_names(tmp.path() + "/free").size(), 3u);
 }
 
 TEST(Spool, LargeMessageWrittenInBlocks) {
