@@ -5,7 +5,9 @@
 # free 127.0.0.1 port; drives each with the same load (smtp-source per message and with -d, and
 # bench/smtp_pipeline_load with DATA and with BDAT) and measures msgs/s from the first connect
 # until every acknowledged message is a file in MAILDIR/new (bench/measure.py). smtp-sink has no
-# disk, so its row is the client's ceiling. Prints a markdown table (for bench/RESULTS.md).
+# disk, so its row is the client's ceiling. Before the first row each server gets an unmeasured
+# warm-up load (WARMUP_COUNT messages, default 2000; 0 = none). Prints a markdown table (for
+# bench/RESULTS.md).
 # Installs and builds nothing; stops what it started (by pid) and removes its temp dir on exit.
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--servers postfix,estafeta,sink]
@@ -246,6 +248,32 @@ avail_kb=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 has_server postfix && start_postfix
 has_server estafeta && start_estafeta
 has_server sink && start_sink
+
+# Warm-up, not measured: each server takes WARMUP_COUNT messages (10 sessions, smtp-source
+# -d) and delivers them before the first row, as a server that has been running would be:
+# Postfix has its processes started, Estafeta its pool of reusable queue files filled.
+WARMUP_COUNT=${WARMUP_COUNT:-2000}
+warm_up() {  # warm_up SERVER
+  local port
+  case $1 in
+    postfix) port=$PF_PORT ;;
+    estafeta) port=$EST_PORT ;;
+    *) return 0 ;;
+  esac
+  smtp-source -d -s 10 -m "$WARMUP_COUNT" -l 1024 -f "$SENDER" -t "warmup@localhost" -M "$HELO" \
+    "127.0.0.1:$port" >>"$TMP/warmup.log" 2>&1 || die "warm-up of $1 failed (see $TMP/warmup.log)"
+  local n=600
+  case $1 in
+    postfix) while [ $n -gt 0 ] && ! postfix_idle; do sleep 0.1; n=$((n - 1)); done ;;
+    estafeta) while [ $n -gt 0 ] && ! estafeta_idle; do sleep 0.1; n=$((n - 1)); done ;;
+  esac
+}
+if [ "$WARMUP_COUNT" -gt 0 ]; then
+  for server in postfix estafeta; do
+    has_server "$server" && warm_up "$server"
+  done
+  sleep 2
+fi
 
 RESULTS=$TMP/results.jsonl
 : >"$RESULTS"
