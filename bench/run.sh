@@ -156,7 +156,7 @@ start_postfix() {
   cp /etc/postfix/master.cf "$PF_CONF/master.cf"
   : >"$PF_CONF/main.cf"
   # One mailbox per measurement (b1 .. b2000), so rows never share a Maildir.
-  seq 1 2000 | sed 's|.*|b&@localhost b&/Maildir/|' >"$PF_CONF/vmailbox"
+  seq 0 2000 | sed 's|.*|b&@localhost b&/Maildir/|' >"$PF_CONF/vmailbox"  # b0: the warm-up
   local pc="postconf -c $PF_CONF"
   $pc -e "compatibility_level = 3.6" \
     "queue_directory = $PF_SPOOL" \
@@ -260,7 +260,7 @@ warm_up() {  # warm_up SERVER
     estafeta) port=$EST_PORT ;;
     *) return 0 ;;
   esac
-  smtp-source -d -s 10 -m "$WARMUP_COUNT" -l 1024 -f "$SENDER" -t "warmup@localhost" -M "$HELO" \
+  smtp-source -d -s 10 -m "$WARMUP_COUNT" -l 1024 -f "$SENDER" -t "b0@localhost" -M "$HELO" \
     "127.0.0.1:$port" >>"$TMP/warmup.log" 2>&1 || die "warm-up of $1 failed (see $TMP/warmup.log)"
   local n=600
   case $1 in

@@ -9,8 +9,6 @@
 // several threads for different queue ids.
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
