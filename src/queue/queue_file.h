@@ -1,9 +1,10 @@
 // Queue file records: the on-disk form of one queued message (format: docs/queue-format.md).
 // A file is a sequence of typed, length-prefixed binary records (qmail's "don't parse": no
-// text to re-scan), envelope records first, then content records, then one END record.
-// A file without its END record is incomplete and is never delivered. Pure: no I/O, no
-// threads; every function is safe to call concurrently. Decoding never trusts its input:
-// truncation, garbage, duplicates and missing records come back as an Error with a reason.
+// text to re-scan), envelope records first, then content records, then one END record that
+// carries a checksum of the file. A file without a valid END record is incomplete or torn
+// and is never delivered. Pure: no I/O, no threads; every function is safe to call
+// concurrently. Decoding never trusts its input: truncation, garbage, duplicates and
+// missing records come back as an Error with a reason.
 #pragma once
 
 #include <cstdint>
