@@ -43,13 +43,14 @@ message::Envelope envelope(std::string sender = "alice@example.org") {
   return e;
 }
 
-std::unique_ptr<Spool> open_spool(const std::string& dir, int threads = 4) {
-  Spool::Options o;
-  o.queue_directory = dir;
-  o.sync_threads = threads;
+std::unique_ptr<Spool> open_spool(const Spool::Options& o) {
   auto s = Spool::open(o);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
   return s.ok() ? std::move(*s) : nullptr;
+}
+
+std::unique_ptr<Spool> open_spool(const std::string& dir) {
+  return open_spool(Spool::Options{.queue_directory = dir, .sync_threads = 4});
 }
 
 Result<std::string> commit_and_wait(Spool& spool, std::unique_ptr<IncomingMessage> m) {
@@ -98,12 +99,8 @@ TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {
 
 TEST(Spool, PrecreatedFilesAreUsedAndRemovedWhenTheSpoolCloses) {
   TempDir tmp;
-  Spool::Options o;
-  o.queue_directory = tmp.path();
-  o.precreated_files = 3;
-  auto opened = Spool::open(o);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  auto& spool = *opened;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 3});
+  ASSERT_NE(spool, nullptr);
   // The pool fills in the background (no timing assumption: poll until it has).
   while (list_names(tmp.path() + "/incoming").size() < 3) std::this_thread::yield();
   std::vector<std::string> ids;
@@ -142,12 +139,8 @@ TEST(Spool, FinishedQueueFilesInFreeAreReused) {
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     old_inodes.push_back(st.st_ino);
   }
-  Spool::Options o;
-  o.queue_directory = tmp.path();
-  o.precreated_files = 2;
-  auto opened = Spool::open(o);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  auto& spool = *opened;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 2});
+  ASSERT_NE(spool, nullptr);
   while (!list_names(tmp.path() + "/free").empty()) std::this_thread::yield();
   auto m = spool->begin(envelope());
   ASSERT_TRUE(m.ok()) << m.error().message;
@@ -175,12 +168,8 @@ TEST(Spool, FreeFileWithASecondLinkIsNeverReused) {
     out << "queued message that must survive";
   }
   ASSERT_EQ(::link(queued.c_str(), (tmp.path() + "/free/0000000000AA000001").c_str()), 0);
-  Spool::Options o;
-  o.queue_directory = tmp.path();
-  o.precreated_files = 1;
-  auto opened = Spool::open(o);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  auto& spool = *opened;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 1});
+  ASSERT_NE(spool, nullptr);
   auto m = spool->begin(envelope());
   ASSERT_TRUE(m.ok()) << m.error().message;
   ASSERT_TRUE((*m)->append("Subject: x\r\n\r\ny\r\n").ok());
@@ -199,12 +188,9 @@ TEST(Spool, FreeDirectoryIsTrimmedToItsBound) {
   for (int i = 0; i < 20; ++i) {
     std::ofstream(tmp.path() + "/free/" + Spool::make_queue_id(1000 + i, 1)) << "old";
   }
-  Spool::Options o;
-  o.queue_directory = tmp.path();
-  o.precreated_files = 2;
-  o.max_free_files = 5;
-  auto opened = Spool::open(o);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto spool = open_spool(
+      Spool::Options{.queue_directory = tmp.path(), .precreated_files = 2, .max_free_files = 5});
+  ASSERT_NE(spool, nullptr);
   // Two files taken for the pool, the rest trimmed to the bound.
   for (int i = 0; i < 1000 && list_names(tmp.path() + "/free").size() > 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -245,7 +231,7 @@ TEST(Spool, UncommittedMessageIsRemoved) {
 
 TEST(Spool, ConcurrentCommitsFromManyThreads) {
   TempDir tmp;
-  auto spool = open_spool(tmp.path(), 8);
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .sync_threads = 8});
   ASSERT_NE(spool, nullptr);
   constexpr int kThreads = 12;
   constexpr int kPerThread = 40;
@@ -343,7 +329,7 @@ TEST(Spool, DestructorFinishesQueuedWork) {
   TempDir tmp;
   std::atomic<int> done{0};
   {
-    auto spool = open_spool(tmp.path(), 2);
+    auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .sync_threads = 2});
     ASSERT_NE(spool, nullptr);
     for (int i = 0; i < 20; ++i) {
       auto m = spool->begin(envelope());
