@@ -134,6 +134,13 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     qmgr_log_.warning("{}: {}", queue_id, bytes.error().message);
     return false;
   }
+  if (bytes->empty()) {
+    // Never an acknowledged message (those were synced whole): a large finished file that
+    // was truncated below, whose removal a crash undid.
+    qmgr_log_.warning("{}: empty queue file; removed", queue_id);
+    (void)::unlink(path.c_str());
+    return true;
+  }
   auto file = queue::decode_queue_file(*bytes);
   if (!file) {
     // Never deliver an incomplete or damaged file; keep it for a human (Postfix corrupt/).
@@ -220,7 +227,8 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     // No fsync of active/ here (Postfix does none either): the next commit's fsync of
     // active/ makes this removal durable too, and if a crash undoes it first, the Maildir
     // names absorb the redelivery and a reused inode is caught by the id check above.
-    // A large file would sit in free/ with its whole size: drop its blocks first.
+    // A large file would sit in free/ with its whole size: drop its blocks first (should a
+    // crash bring the name back, the empty file is removed above).
     if (bytes->size() > size_t(queue::kMaxStaleTail)) (void)::ftruncate(fd.get(), 0);
     if (!recycle_queue_file(queue_id) && ::unlink(path.c_str()) != 0) {
       qmgr_log_.warning("{}: {}", queue_id, errno_text("unlink", path));

@@ -140,6 +140,17 @@ TEST(DeliveryAgent, StaleNameOfAReusedFileIsRemovedNotDelivered) {
   EXPECT_EQ(f.new_files("bob").size(), 1u);
 }
 
+TEST(DeliveryAgent, EmptyFileIsRemovedNotMovedToCorrupt) {
+  Fixture f;
+  const std::string id = "0000000000AA000001";
+  std::ofstream(f.queue + "/active/" + id, std::ios::binary).flush();
+  EXPECT_TRUE(f.agent().deliver_one(id));
+  EXPECT_TRUE(list_names(f.queue + "/active").empty());
+  EXPECT_TRUE(list_names(f.queue + "/corrupt").empty());
+  EXPECT_TRUE(has_line(f.sink->lines(), "estafeta/qmgr: warning: " + id +
+                                            ": empty queue file; removed"));
+}
+
 TEST(DeliveryAgent, RemoteRecipientsAreDeferredNeverLost) {
   Fixture f;
   const std::string id = f.enqueue({"bob@localhost", "eve@remote.example"}, "x\r\n");
