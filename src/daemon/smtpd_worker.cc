@@ -35,7 +35,7 @@ class Worker {
     queue::Spool::Options spool_options;
     spool_options.queue_directory = options_.queue_directory;
     spool_options.sync_threads = 8;
-    spool_options.precreated_files = 16;  // file creation off the event loop
+    spool_options.precreated_files = 32;  // file creation off the event loop
     auto spool = queue::Spool::open(std::move(spool_options));
     if (!spool.ok()) {
       options_.log.fatal(spool.error().message);

@@ -26,6 +26,7 @@
 #include "base/ascii.h"
 #include "delivery/maildir.h"
 #include "policy/mailbox_name.h"
+#include "queue/background_thread.h"
 #include "queue/filesystem.h"
 #include "queue/queue_file.h"
 
@@ -311,6 +312,9 @@ void DeliveryAgent::scan_active() {
 }
 
 int DeliveryAgent::run() {
+  // Delivery is throughput work: it must not preempt smtpd's event loop (see
+  // queue/background_thread.h). The delivery threads started below inherit this.
+  (void)queue::make_current_thread_background();
   const std::string& q = options_.queue_directory;
   sigset_t signals;
   sigemptyset(&signals);

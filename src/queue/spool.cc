@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "queue/background_thread.h"
 #include "queue/queue_file.h"
 
 namespace estafeta::queue {
@@ -160,14 +161,18 @@ Status Spool::init() {
 }
 
 // Keeps the pool full. A pre-created file is an empty incoming/ file of this process: if the
-// process dies, the next Spool::open removes it like any unacknowledged leftover. While the
-// pool is full it wakes up now and then to trim free/ (see trim_free_files).
+// process dies, the next Spool::open removes it like any unacknowledged leftover. It sleeps
+// until the pool is down to half (begin() wakes it only then: one wake-up per several
+// messages, not one per message), then fills it up. While the pool stays full it wakes up
+// now and then to trim free/ (see trim_free_files).
 void Spool::precreate_loop() {
+  (void)make_current_thread_background();
+  bool filling = false;
   for (;;) {
-    {
+    if (!filling) {
       std::unique_lock lock(pool_mutex_);
       const bool woken = pool_cv_.wait_for(lock, kFreeTrimInterval, [this] {
-        return pool_stopping_ || pool_.size() < size_t(options_.precreated_files);
+        return pool_stopping_ || pool_.size() <= pool_low_water();
       });
       if (pool_stopping_) return;
       if (!woken) {
@@ -176,16 +181,18 @@ void Spool::precreate_loop() {
         trim_free_files();
         continue;
       }
+      filling = true;
     }
     auto file = create_queue_file(/*reuse=*/true);
+    std::unique_lock lock(pool_mutex_);
     if (!file) {
       // begin() falls back to creating files itself, and reports the error then.
-      std::unique_lock lock(pool_mutex_);
       pool_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return pool_stopping_; });
+      if (pool_stopping_) return;
       continue;
     }
-    std::lock_guard lock(pool_mutex_);
-    pool_.push_back(std::move(*file));
+    pool_.push_back(std::move(*file));  // the destructor closes what is left in the pool
+    filling = !pool_stopping_ && pool_.size() < size_t(options_.precreated_files);
   }
 }
 
@@ -262,16 +269,17 @@ Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
 
 Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope) {
   std::optional<Precreated> file;
+  bool wake_precreator = false;
   if (options_.precreated_files > 0) {
     std::lock_guard lock(pool_mutex_);
     if (!pool_.empty()) {
       file = std::move(pool_.front());
       pool_.pop_front();
     }
+    wake_precreator = pool_.size() <= pool_low_water();
   }
-  if (file) {
-    pool_cv_.notify_one();
-  } else {
+  if (wake_precreator) pool_cv_.notify_one();
+  if (!file) {
     auto created = create_queue_file(/*reuse=*/false);
     if (!created) return created.error();
     file = std::move(*created);
@@ -295,6 +303,7 @@ void Spool::commit(std::unique_ptr<IncomingMessage> message,
 }
 
 void Spool::worker() {
+  (void)make_current_thread_background();
   for (;;) {
     Job job;
     {

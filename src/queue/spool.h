@@ -129,6 +129,8 @@ class Spool {
   Result<Precreated> create_queue_file(bool reuse);
   int64_t next_id_time();
   void precreate_loop();
+  /// The pool size at or below which the pre-creation thread refills it.
+  size_t pool_low_water() const { return size_t(options_.precreated_files) / 2; }
   /// Lists free/ if the last listing is used up, and unlinks what exceeds max_free_files.
   void trim_free_files();
   Result<std::string> finish(IncomingMessage& m);

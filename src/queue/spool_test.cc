@@ -5,18 +5,16 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdio>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <set>
@@ -122,6 +120,26 @@ TEST(Spool, PrecreatedFilesAreUsedAndRemovedWhenTheSpoolCloses) {
   }
   spool.reset();
   EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
+}
+
+TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
+  TempDir tmp;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 4});
+  ASSERT_NE(spool, nullptr);
+  auto incoming = [&] { return list_names(tmp.path() + "/incoming").size(); };
+  while (incoming() < 4) std::this_thread::yield();
+  // One taken: 3 left, above half. Nothing is created (incoming/ holds the 3 and the open
+  // message). The pre-creation thread would have done so long before a tenth of a second.
+  auto first = spool->begin(envelope());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(incoming(), 4u);
+  // A second one: 2 left, half: the pool is filled up to 4 again.
+  auto second = spool->begin(envelope());
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  while (incoming() < 6) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(incoming(), 6u);
 }
 
 TEST(Spool, FinishedQueueFilesInFreeAreReused) {
