@@ -304,6 +304,9 @@ measure() {  # measure SERVER LOAD SESSIONS SIZE COUNT REPEAT
   local margs=(--messages "$count" --pids "$pids" --log "$CLIENT_LOG")
   [ -n "$maildir" ] && margs+=(--maildir "$maildir")
   [ "$PERF" = 1 ] && margs+=(--fsyncs "$TMP/perf.csv")
+  # Start from clean page cache: the previous run's dirty data (its Maildir files, queue
+  # files, inode tables) is written now, not during this run.
+  sync
   local json
   json=$($PY "$HERE/measure.py" "${margs[@]}" -- "${cmd[@]}") || true
   [ -n "$json" ] || json='{"ok": false}'

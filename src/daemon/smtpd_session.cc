@@ -92,7 +92,9 @@ class SessionDriver {
     touch();
     asio::co_spawn(env_.io, watch(dog_), asio::detached);
     co_await perform(session_.start());
-    std::vector<char> buffer(kReadBufferSize);
+    // Not zero-filled: a connection per message would otherwise clear 64 KiB each time.
+    auto buffer_storage = std::make_unique_for_overwrite<char[]>(kReadBufferSize);
+    const std::span<char> buffer(buffer_storage.get(), kReadBufferSize);
     while (!session_.closed() && !closed_) {
       touch();
       size_t n = co_await transport_->read_some(buffer);
