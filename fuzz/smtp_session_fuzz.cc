@@ -76,6 +76,9 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
       } else if (std::holds_alternative<Close>(a)) {
         closed = true;
         record("Q");
+      } else if (const auto* d = std::get_if<Delay>(&a)) {
+        check(d->milliseconds > 0);
+        record("D");
       }
     }
     std::vector<Action> next;

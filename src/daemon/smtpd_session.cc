@@ -162,6 +162,11 @@ class SessionDriver {
     } else if (std::holds_alternative<smtp::Close>(action)) {
       co_await flush();
       closed_ = true;
+    } else if (auto* delay = std::get_if<smtp::Delay>(&action)) {
+      co_await flush();
+      asio::steady_timer timer(env_.io, std::chrono::milliseconds(delay->milliseconds));
+      co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      touch();  // the wait is ours, not the client's idle time
     }
     co_return std::vector<smtp::Action>{};
   }

@@ -41,6 +41,7 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.message_size_limit = static_cast<uint64_t>(config.get_int("message_size_limit"));
   session.recipient_limit = static_cast<size_t>(config.get_int("smtpd_recipient_limit"));
   session.soft_error_limit = static_cast<int>(config.get_int("smtpd_soft_error_limit"));
+  session.error_sleep_ms = config.get_seconds("smtpd_error_sleep_time") * 1000;
   session.hard_error_limit = static_cast<int>(config.get_int("smtpd_hard_error_limit"));
   session.helo_required = config.get_bool("smtpd_helo_required");
   session.vrfy_enabled = !config.get_bool("disable_vrfy_command");

@@ -269,12 +269,22 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
 }
 
 void DeliveryAgent::enqueue(const std::string& queue_id) {
+  bool release_now = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || !pending_.insert(queue_id).second) return;  // already queued or running
-    work_.push_back(queue_id);
+    work_.push_back(Queued{queue_id, std::chrono::steady_clock::now()});
+    // A full round for the delivery threads is released at once, without waiting.
+    if (work_.size() - released_ >= size_t(options_.concurrency)) {
+      released_ = work_.size();
+      release_now = true;
+    }
   }
-  cv_.notify_one();
+  if (release_now) {
+    cv_.notify_all();
+  } else {
+    cv_.notify_one();  // an idle thread watches the gathering window
+  }
 }
 
 void DeliveryAgent::worker() {
@@ -282,10 +292,27 @@ void DeliveryAgent::worker() {
     std::string id;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
-      if (stopping_) return;  // undelivered ids stay in active/ for the next start
-      id = std::move(work_.front());
+      for (;;) {
+        if (stopping_) return;  // undelivered ids stay in active/ for the next start
+        if (released_ > 0) break;
+        if (work_.empty()) {
+          cv_.wait(lock);
+          continue;
+        }
+        // Gathering: files that arrive close together are delivered together, in parallel,
+        // so that their fdatasyncs share cache flushes (the block layer merges flushes that
+        // wait for one in flight) and one fsync of new/ serves them all.
+        const auto deadline = work_.front().queued_at + options_.gather_window;
+        if (std::chrono::steady_clock::now() >= deadline) {
+          released_ = work_.size();
+          cv_.notify_all();
+          break;
+        }
+        cv_.wait_until(lock, deadline);
+      }
+      id = std::move(work_.front().queue_id);
       work_.pop_front();
+      --released_;
     }
     deliver_one(id);
     std::lock_guard lock(mutex_);
@@ -395,6 +422,7 @@ int DeliveryAgent::run() {
     std::lock_guard l(mutex_);
     stopping_ = true;
     work_.clear();
+    released_ = 0;
     pending_.clear();
   }
   cv_.notify_all();

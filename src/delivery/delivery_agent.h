@@ -9,6 +9,7 @@
 // several threads for different queue ids.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,6 +30,9 @@ struct DeliveryAgentOptions {
   policy::DomainList local_domains;        // mydestination (literals and tables)
   std::string myhostname;                  // for Maildir file names
   int concurrency = 8;                     // delivery threads
+  /// How long a queue file may wait for others before delivery starts (unless a full round
+  /// of `concurrency` files is there first): deliveries that run together share flushes.
+  std::chrono::microseconds gather_window{2000};
   int scan_interval_seconds = 60;          // periodic rescan of active/ (missed wake-ups)
 };
 
@@ -64,7 +68,12 @@ class DeliveryAgent {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::string> work_;   // guarded by mutex_
+  struct Queued {
+    std::string queue_id;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  std::deque<Queued> work_;        // guarded by mutex_
+  size_t released_ = 0;            // front entries of work_ free to take now; guarded by mutex_
   std::set<std::string> pending_;  // queued or being delivered; guarded by mutex_
   bool stopping_ = false;          // guarded by mutex_
 };

@@ -267,6 +267,11 @@ Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
   return make_error(fmt::format("cannot create a queue file: {}", last.message));
 }
 
+size_t Spool::pooled_files() {
+  std::lock_guard lock(pool_mutex_);
+  return pool_.size();
+}
+
 Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope) {
   std::optional<Precreated> file;
   bool wake_precreator = false;

@@ -102,6 +102,8 @@ class Spool {
 
   /// Number of fsync(active/) calls so far (tests: shows that renames are batched).
   uint64_t directory_syncs() const { return group_sync_.syncs_done(); }
+  /// Files claimed ahead of need and not yet taken by begin() (tests).
+  size_t pooled_files();
 
   /// The queue id for a time and a process: 12 hex digits of microseconds, 6 of the pid.
   static std::string make_queue_id(int64_t time_us, int pid);

@@ -126,20 +126,27 @@ TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
   TempDir tmp;
   auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 4});
   ASSERT_NE(spool, nullptr);
-  auto incoming = [&] { return list_names(tmp.path() + "/incoming").size(); };
-  while (incoming() < 4) std::this_thread::yield();
-  // One taken: 3 left, above half. Nothing is created (incoming/ holds the 3 and the open
-  // message). The pre-creation thread would have done so long before a tenth of a second.
+  // Polls until `pooled` files are in the pool; false after a generous bound.
+  auto wait_for_pool = [&](size_t pooled) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (spool->pooled_files() != pooled) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  };
+  ASSERT_TRUE(wait_for_pool(4));
+  // One taken: 3 left, above half, so nothing is claimed. The pre-creation thread would have
+  // refilled long before a tenth of a second if it had been woken.
   auto first = spool->begin(envelope());
   ASSERT_TRUE(first.ok()) << first.error().message;
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(incoming(), 4u);
+  EXPECT_EQ(spool->pooled_files(), 3u);
   // A second one: 2 left, half: the pool is filled up to 4 again.
   auto second = spool->begin(envelope());
   ASSERT_TRUE(second.ok()) << second.error().message;
-  while (incoming() < 6) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(incoming(), 6u);
+  EXPECT_TRUE(wait_for_pool(4));
+  EXPECT_EQ(list_names(tmp.path() + "/incoming").size(), 6u);  // 4 pooled, 2 open
 }
 
 TEST(Spool, FinishedQueueFilesInFreeAreReused) {

@@ -53,6 +53,11 @@ void ServerSession::log(std::string text, std::vector<Action>& out) {
 
 void ServerSession::reply(std::string_view text, std::vector<Action>& out) {
   if (closed_) return;
+  // smtpd_soft_error_limit: a client past it gets every reply late (Postfix 2.1 and later).
+  if (settings_.soft_error_limit > 0 && errors_ > settings_.soft_error_limit &&
+      settings_.error_sleep_ms > 0) {
+    emit(Delay{settings_.error_sleep_ms}, out);
+  }
   emit(SendReply{std::string(text) + "\r\n"}, out);
   if (!is_error_reply(text)) return;
   ++errors_;

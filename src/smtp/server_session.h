@@ -29,7 +29,8 @@ struct SessionSettings {
   std::string banner = "localhost ESMTP Estafeta";  // expanded smtpd_banner: "220 <banner>"
   uint64_t message_size_limit = 10240000;  // 0 = unlimited
   size_t recipient_limit = 1000;
-  int soft_error_limit = 10;
+  int soft_error_limit = 10;           // beyond it every reply waits error_sleep_ms (0 = never)
+  int64_t error_sleep_ms = 1000;        // smtpd_error_sleep_time
   int hard_error_limit = 20;            // reaching it: "421 4.7.0 <host> Error: too many errors", Close
   bool helo_required = false;           // smtpd_helo_required
   bool vrfy_enabled = false;            // !disable_vrfy_command; either way VRFY answers 252
@@ -51,8 +52,9 @@ struct AbortMessage {};                          // discard the open message, if
 struct StartTls {};                              // after "220 2.0.0 Ready to start TLS"; PAUSE until tls_done()
 struct LogLine { std::string text; };            // Postfix-style, e.g. "NOQUEUE: reject: RCPT from host[addr]: 554 5.7.1 <a@b>: Relay access denied; from=<s> to=<a@b> proto=ESMTP helo=<h>"
 struct Close {};                                 // close after sending what precedes it
+struct Delay { int64_t milliseconds; };          // send what precedes, wait, then go on (tarpit)
 using Action = std::variant<SendReply, CheckRecipient, BeginMessage, AppendBody, CommitMessage,
-                            AbortMessage, StartTls, LogLine, Close>;
+                            AbortMessage, StartTls, LogLine, Close, Delay>;
 struct RecipientDecision {
   bool accepted = true;
   std::string reply;  // when rejected: full reply without CRLF, e.g. "554 5.7.1 <a@b>: Relay access denied"

@@ -43,6 +43,7 @@ std::string describe(const Action& a) {
     std::string operator()(const StartTls&) { return "T"; }
     std::string operator()(const LogLine& l) { return "L:" + l.text; }
     std::string operator()(const Close&) { return "Q"; }
+    std::string operator()(const Delay& d) { return "D:" + std::to_string(d.milliseconds); }
   };
   return std::visit(V{}, a);
 }
@@ -454,6 +455,35 @@ TEST(ServerSession, HardErrorLimit) {
                             "421 4.7.0 localhost Error: too many errors"}));
   EXPECT_EQ(t[t.size() - 2], "Q");
   EXPECT_TRUE(contains(t, "L:too many errors after RCPT from client.example[192.0.2.7]"));
+}
+
+TEST(ServerSession, SoftErrorLimitDelaysEveryLaterReply) {
+  SessionSettings s;
+  s.soft_error_limit = 2;
+  s.error_sleep_ms = 1500;
+  Transcript t = converse("FOO\r\nBAR\r\nNOOP\r\nBAZ\r\nNOOP\r\n", s);
+  // After two errors the client is at the limit, not beyond it: the NOOP and BAZ replies are
+  // on time. BAZ's 502 is the third error, so the last NOOP's reply is held back.
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "220 localhost ESMTP Estafeta",
+                            "502 5.5.2 Error: command not recognized",
+                            "502 5.5.2 Error: command not recognized", "250 2.0.0 Ok",
+                            "502 5.5.2 Error: command not recognized", "250 2.0.0 Ok"}));
+  EXPECT_EQ(count_prefix(t, "D:"), 1u);
+  // The delay comes right before the reply it holds back: the last NOOP's.
+  auto delay = std::find(t.begin(), t.end(), "D:1500");
+  ASSERT_NE(delay, t.end());
+  ASSERT_NE(delay + 1, t.end());
+  EXPECT_EQ(*(delay + 1), "S:250 2.0.0 Ok\r\n");
+}
+
+TEST(ServerSession, SoftErrorLimitZeroSleepNeverDelays) {
+  SessionSettings s;
+  s.soft_error_limit = 1;
+  s.error_sleep_ms = 0;
+  Transcript t = converse("FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n", s);
+  EXPECT_EQ(count_prefix(t, "D:"), 0u);
+  EXPECT_EQ(replies(t).back(), "250 2.0.0 Ok");
 }
 
 TEST(ServerSession, CommandLineLimit) {

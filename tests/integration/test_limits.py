@@ -1,5 +1,6 @@
 # Limits of the real daemon, each with its Postfix-worded reply: SIZE at MAIL and while
-# receiving, recipients per message, hard error limit (421 and close), idle timeout
+# receiving, recipients per message, hard error limit (421 and close), soft error limit
+# (replies delayed by smtpd_error_sleep_time), idle timeout
 # (smtpd_timeout -> 421 4.4.2), concurrent sessions per listener (master.cf maxproc) and per
 # client (smtpd_client_connection_count_limit). Timeouts are configured small and waited for
 # with a generous bound; nothing asserts speed.
@@ -97,6 +98,23 @@ class ErrorLimitTest(unittest.TestCase):
             self.assertRegex(replies[-1].last,
                              r'^421 4\.7\.0 %s Error: too many errors$' % HOSTNAME)
             self.assertTrue(c.at_eof(), 'connection not closed after 421')
+
+
+    def test_soft_error_limit_delays_replies(self):
+        # Beyond smtpd_soft_error_limit every reply waits smtpd_error_sleep_time (Postfix
+        # 2.1+). Only a lower bound is asserted: the delay must be there.
+        main = {'smtpd_soft_error_limit': 2, 'smtpd_error_sleep_time': '1s'}
+        with EstafetaServer(main=main) as srv:
+            with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as c:
+                c.ehlo('client.example')
+                for _ in range(3):  # errors 1..3; the third is the first beyond the limit
+                    self.assertEqual(c.docmd('XYZZY')[0], 502)
+                started = time.monotonic()
+                code, _ = c.noop()
+                waited = time.monotonic() - started
+                self.assertEqual(code, 250)
+                self.assertGreaterEqual(waited, 0.9)
+                c.quit()
 
 
 class IdleTimeoutTest(unittest.TestCase):
