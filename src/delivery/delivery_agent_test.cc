@@ -1,7 +1,8 @@
 // Delivery agent tests in a temporary queue and mail spool: deliver_one into Maildir with
 // CRLF -> LF and the prepended headers, Postfix-format log lines, idempotent redelivery of a
 // re-created queue file, stale names of reused files, remote recipients deferred (never
-// lost), illegal mailbox names, corrupt files, and run() end to end in a child process stopped by SIGTERM.
+// lost), illegal mailbox names, corrupt files, and run() end to end in a child process
+// stopped by SIGTERM.
 #include "delivery/delivery_agent.h"
 
 #include <gtest/gtest.h>

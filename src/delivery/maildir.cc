@@ -180,9 +180,10 @@ std::optional<Result<MaildirOutcome>> deliver_unnamed(const std::string& maildir
                                                       const std::string& name,
                                                       std::string_view message) {
   const std::string new_dir = maildir + "/new";
+  const std::string dst = new_dir + "/" + name;
   int fd = ::open(new_dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return std::nullopt;
-  Status s = write_and_sync(fd, message, new_dir + "/" + name);
+  Status s = write_and_sync(fd, message, dst);
   if (!s.ok()) {
     ::close(fd);  // the unnamed file vanishes with its descriptor
     return Result<MaildirOutcome>(s.error());
@@ -190,7 +191,6 @@ std::optional<Result<MaildirOutcome>> deliver_unnamed(const std::string& maildir
   // linkat(2) without CAP_DAC_READ_SEARCH: through /proc. Never replaces: EEXIST means an
   // earlier attempt of this very delivery got there before a crash.
   const std::string self = fmt::format("/proc/self/fd/{}", fd);
-  const std::string dst = new_dir + "/" + name;
   int rc = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
   const int err = errno;
   ::close(fd);

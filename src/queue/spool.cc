@@ -267,7 +267,7 @@ Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
   return make_error(fmt::format("cannot create a queue file: {}", last.message));
 }
 
-size_t Spool::pooled_files() {
+size_t Spool::pooled_files() const {
   std::lock_guard lock(pool_mutex_);
   return pool_.size();
 }

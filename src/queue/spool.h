@@ -103,7 +103,7 @@ class Spool {
   /// Number of fsync(active/) calls so far (tests: shows that renames are batched).
   uint64_t directory_syncs() const { return group_sync_.syncs_done(); }
   /// Files claimed ahead of need and not yet taken by begin() (tests).
-  size_t pooled_files();
+  size_t pooled_files() const;
 
   /// The queue id for a time and a process: 12 hex digits of microseconds, 6 of the pid.
   static std::string make_queue_id(int64_t time_us, int pid);
@@ -162,7 +162,7 @@ class Spool {
   std::vector<std::thread> threads_;
 
   // Pre-created files (Options::precreated_files), filled by precreate_thread_.
-  std::mutex pool_mutex_;
+  mutable std::mutex pool_mutex_;
   std::condition_variable pool_cv_;
   std::deque<Precreated> pool_;  // guarded by pool_mutex_
   bool pool_stopping_ = false;   // guarded by pool_mutex_

@@ -122,20 +122,21 @@ TEST(Spool, PrecreatedFilesAreUsedAndRemovedWhenTheSpoolCloses) {
   EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
 }
 
+// Polls until `pooled` files are in the spool's pool; false after a generous bound.
+bool wait_for_pool(const Spool& spool, size_t pooled) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (spool.pooled_files() != pooled) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
   TempDir tmp;
   auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 4});
   ASSERT_NE(spool, nullptr);
-  // Polls until `pooled` files are in the pool; false after a generous bound.
-  auto wait_for_pool = [&](size_t pooled) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (spool->pooled_files() != pooled) {
-      if (std::chrono::steady_clock::now() > give_up) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-  };
-  ASSERT_TRUE(wait_for_pool(4));
+  ASSERT_TRUE(wait_for_pool(*spool, 4));
   // One taken: 3 left, above half, so nothing is claimed. The pre-creation thread would have
   // refilled long before a tenth of a second if it had been woken.
   auto first = spool->begin(envelope());
@@ -145,7 +146,7 @@ TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
   // A second one: 2 left, half: the pool is filled up to 4 again.
   auto second = spool->begin(envelope());
   ASSERT_TRUE(second.ok()) << second.error().message;
-  EXPECT_TRUE(wait_for_pool(4));
+  EXPECT_TRUE(wait_for_pool(*spool, 4));
   EXPECT_EQ(list_names(tmp.path() + "/incoming").size(), 6u);  // 4 pooled, 2 open
 }
 
@@ -195,6 +196,8 @@ TEST(Spool, FreeFileWithASecondLinkIsNeverReused) {
   ASSERT_EQ(::link(queued.c_str(), (tmp.path() + "/free/0000000000AA000001").c_str()), 0);
   auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 1});
   ASSERT_NE(spool, nullptr);
+  // The pool's one file exists once the thread has tried free/ (and refused that name).
+  ASSERT_TRUE(wait_for_pool(*spool, 1));
   auto m = spool->begin(envelope());
   ASSERT_TRUE(m.ok()) << m.error().message;
   ASSERT_TRUE((*m)->append("Subject: x\r\n\r\ny\r\n").ok());
