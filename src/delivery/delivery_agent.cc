@@ -269,51 +269,62 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
 }
 
 void DeliveryAgent::enqueue(const std::string& queue_id) {
-  bool release_now = false;
+  size_t wake = 0;
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || !pending_.insert(queue_id).second) return;  // already queued or running
     work_.push_back(Queued{queue_id, std::chrono::steady_clock::now()});
-    // A full round for the delivery threads is released at once, without waiting.
     if (work_.size() - released_ >= size_t(options_.concurrency)) {
-      released_ = work_.size();
-      release_now = true;
+      wake = release_all_locked();  // a full round for the delivery threads goes at once
+    } else if (!window_watched_) {
+      wake = 1;  // an idle thread starts watching the gathering window
     }
   }
-  if (release_now) {
-    cv_.notify_all();
-  } else {
-    cv_.notify_one();  // an idle thread watches the gathering window
-  }
+  wake_workers(wake);
+}
+
+size_t DeliveryAgent::release_all_locked() {
+  const size_t count = work_.size() - released_;
+  released_ = work_.size();
+  return count;
+}
+
+// Outside mutex_: a thread woken while the waker holds it would at once block on it again.
+void DeliveryAgent::wake_workers(size_t count) {
+  for (size_t i = 0; i < count; ++i) cv_.notify_one();
 }
 
 void DeliveryAgent::worker() {
   for (;;) {
     std::string id;
+    size_t wake = 0;
     {
       std::unique_lock lock(mutex_);
       for (;;) {
         if (stopping_) return;  // undelivered ids stay in active/ for the next start
         if (released_ > 0) break;
-        if (work_.empty()) {
+        if (work_.empty() || window_watched_) {
           cv_.wait(lock);
           continue;
         }
         // Gathering: files that arrive close together are delivered together, in parallel,
         // so that their fdatasyncs share cache flushes (the block layer merges flushes that
-        // wait for one in flight) and one fsync of new/ serves them all.
+        // wait for one in flight) and one fsync of new/ serves them all. One thread watches
+        // the window; the others sleep until entries are released to them.
         const auto deadline = work_.front().queued_at + options_.gather_window;
-        if (std::chrono::steady_clock::now() >= deadline) {
-          released_ = work_.size();
-          cv_.notify_all();
-          break;
+        if (std::chrono::steady_clock::now() < deadline) {
+          window_watched_ = true;
+          cv_.wait_until(lock, deadline);
+          window_watched_ = false;
+          continue;
         }
-        cv_.wait_until(lock, deadline);
+        wake = release_all_locked() - 1;  // the first entry is this thread's
       }
       id = std::move(work_.front().queue_id);
       work_.pop_front();
       --released_;
     }
+    wake_workers(wake);
     deliver_one(id);
     std::lock_guard lock(mutex_);
     // Only now: a scan while the delivery ran must not start a second one of the same file.

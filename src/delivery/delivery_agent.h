@@ -66,6 +66,12 @@ class DeliveryAgent {
   log::Logger local_log_;
   queue::GroupSync syncs_;
 
+  /// Releases every queued entry; returns how many, so that the caller, once it has
+  /// unlocked mutex_, wakes one idle thread per entry (not all of them: each needless
+  /// wake-up costs two context switches). Called with mutex_ held.
+  size_t release_all_locked();
+  void wake_workers(size_t count);
+
   std::mutex mutex_;
   std::condition_variable cv_;
   struct Queued {
@@ -74,6 +80,7 @@ class DeliveryAgent {
   };
   std::deque<Queued> work_;        // guarded by mutex_
   size_t released_ = 0;            // front entries of work_ free to take now; guarded by mutex_
+  bool window_watched_ = false;    // a thread waits for the gathering deadline; by mutex_
   std::set<std::string> pending_;  // queued or being delivered; guarded by mutex_
   bool stopping_ = false;          // guarded by mutex_
 };

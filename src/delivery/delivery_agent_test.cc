@@ -2,7 +2,7 @@
 // CRLF -> LF and the prepended headers, Postfix-format log lines, idempotent redelivery of a
 // re-created queue file, stale names of reused files, remote recipients deferred (never
 // lost), illegal mailbox names, corrupt files, and run() end to end in a child process
-// stopped by SIGTERM.
+// stopped by SIGTERM, with the gathering of files into rounds.
 #include "delivery/delivery_agent.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <regex>
@@ -45,13 +46,15 @@ struct Fixture {
     if (s.ok()) spool = std::move(*s);
   }
 
-  DeliveryAgent agent() {
+  DeliveryAgent agent(int concurrency = 2,
+                      std::chrono::microseconds gather_window = std::chrono::milliseconds(2)) {
     DeliveryAgentOptions o;
     o.queue_directory = queue;
     o.mail_spool_directory = mail;
     o.local_domains = policy::DomainList({"localhost", "example.test"}, {}, false);
     o.myhostname = "mx.example.test";
-    o.concurrency = 2;
+    o.concurrency = concurrency;
+    o.gather_window = gather_window;
     o.scan_interval_seconds = 1;
     return DeliveryAgent(o, log::Logger(sink, "estafeta/qmgr"),
                          log::Logger(sink, "estafeta/local"));
@@ -74,6 +77,33 @@ struct Fixture {
 
   std::vector<std::string> new_files(const std::string& mailbox) {
     return list_names(mail + "/" + mailbox + "/Maildir/new");
+  }
+
+  /// Polls until `mailbox` holds n messages. Failure guard only (no timing threshold):
+  /// gives up after a generous bound and returns the count then.
+  size_t wait_for_new_files(const std::string& mailbox, size_t n) {
+    for (int i = 0; i < 3000 && new_files(mailbox).size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return new_files(mailbox).size();
+  }
+
+  /// Runs the agent in a child process (fork only a single-threaded process: the spool
+  /// and its threads are closed around the fork and reopened).
+  pid_t start_agent(int concurrency, std::chrono::microseconds gather_window) {
+    spool.reset();
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(agent(concurrency, gather_window).run());
+    open_spool();
+    return child;
+  }
+
+  static void stop_agent(pid_t child) {
+    ASSERT_EQ(::kill(child, SIGTERM), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
   }
 };
 
@@ -205,27 +235,46 @@ TEST(DeliveryAgent, MissingFileCountsAsDone) {
 TEST(DeliveryAgent, RunDeliversExistingAndWokenMessagesUntilSigterm) {
   Fixture f;
   f.enqueue({"bob@localhost"}, "Subject: before\r\n\r\n");
-  f.spool.reset();  // fork only a single-threaded process
-  pid_t child = ::fork();
+  const pid_t child = f.start_agent(2, std::chrono::milliseconds(2));
   ASSERT_GE(child, 0);
-  if (child == 0) ::_exit(f.agent().run());
-  f.open_spool();
-  // Failure guard only (no timing threshold): give up after a generous bound.
-  auto wait_for = [&](size_t n) {
-    for (int i = 0; i < 3000 && f.new_files("bob").size() < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return f.new_files("bob").size();
-  };
-  EXPECT_EQ(wait_for(1), 1u);
+  EXPECT_EQ(f.wait_for_new_files("bob", 1), 1u);
   // The agent has bound public/qmgr by now (it delivered); this one arrives by wake-up.
   f.enqueue({"bob@localhost"}, "Subject: after\r\n\r\n");
-  EXPECT_EQ(wait_for(2), 2u);
-  ASSERT_EQ(::kill(child, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(f.wait_for_new_files("bob", 2), 2u);
+  Fixture::stop_agent(child);
+  EXPECT_TRUE(list_names(f.queue + "/active").empty());
+}
+
+// Gathering: a file waits for the window to close unless a full round of `concurrency`
+// files is there first. With a window of an hour, the first file stays queued until the
+// second one completes the round; then both go at once.
+TEST(DeliveryAgent, GatheringReleasesAFullRoundWithoutWaitingForTheWindow) {
+  Fixture f;
+  f.enqueue({"bob@localhost"}, "Subject: first\r\n\r\n");
+  const pid_t child = f.start_agent(2, std::chrono::hours(1));
+  ASSERT_GE(child, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(f.new_files("bob").empty()) << "delivered before the round was full";
+  f.enqueue({"bob@localhost"}, "Subject: second\r\n\r\n");
+  EXPECT_EQ(f.wait_for_new_files("bob", 2), 2u);
+  Fixture::stop_agent(child);
+  EXPECT_TRUE(list_names(f.queue + "/active").empty());
+}
+
+// Fewer files than a round: delivered once the window closes, by the thread watching it.
+TEST(DeliveryAgent, GatheringDeliversAPartialRoundWhenTheWindowCloses) {
+  Fixture f;
+  const pid_t child = f.start_agent(8, std::chrono::milliseconds(50));
+  ASSERT_GE(child, 0);
+  // Wait until the agent serves public/qmgr, so that each file arrives by wake-up.
+  for (int i = 0; i < 3000 && !std::filesystem::exists(f.queue + "/public/qmgr"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int i = 0; i < 3; ++i) f.enqueue({"bob@localhost"}, "Subject: few\r\n\r\n");
+  EXPECT_EQ(f.wait_for_new_files("bob", 3), 3u);
+  f.enqueue({"bob@localhost"}, "Subject: later\r\n\r\n");
+  EXPECT_EQ(f.wait_for_new_files("bob", 4), 4u);
+  Fixture::stop_agent(child);
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
 }
 

@@ -9,31 +9,36 @@ Status GroupSync::sync(const std::string& key, const std::function<Status()>& do
   ++t.users;
   // We need a sync that starts after now: the next generation.
   const uint64_t needed = t.started + 1;
+  bool led = false;
   while (t.completed < needed) {
-    if (!t.in_progress) {
-      t.in_progress = true;
-      const uint64_t gen = ++t.started;
-      lock.unlock();
-      Status s = do_sync();
-      lock.lock();
-      ++syncs_done_;
-      t.completed = gen;
-      if (s.ok()) {
-        t.ok_up_to = gen;
-      } else {
-        t.last_error = s.error();
-      }
-      t.in_progress = false;
-      cv_.notify_all();
-    } else {
+    if (t.in_progress) {
       cv_.wait(lock);
+      continue;
     }
+    // Lead: a sync begun now serves us and everyone who arrived before it.
+    t.in_progress = true;
+    const uint64_t gen = ++t.started;
+    lock.unlock();
+    Status s = do_sync();
+    lock.lock();
+    ++syncs_done_;
+    t.completed = gen;
+    if (s.ok()) {
+      t.ok_up_to = gen;
+    } else {
+      t.last_error = s.error();
+    }
+    t.in_progress = false;
+    led = true;
   }
   // Generations complete in order, so "needed" succeeded iff a sync >= needed succeeded or,
   // failing that, the one that served us failed.
   Status result;
   if (t.ok_up_to < needed) result = t.last_error;
   if (--t.users == 0 && !t.in_progress) targets_.erase(key);
+  lock.unlock();
+  // Woken after the unlock, the waiters do not block again at once on the mutex.
+  if (led) cv_.notify_all();
   return result;
 }
 
