@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <regex>
 #include <thread>
@@ -79,12 +80,17 @@ struct Fixture {
     return list_names(mail + "/" + mailbox + "/Maildir/new");
   }
 
-  /// Polls until `mailbox` holds n messages. Failure guard only (no timing threshold):
-  /// gives up after a generous bound and returns the count then.
-  size_t wait_for_new_files(const std::string& mailbox, size_t n) {
-    for (int i = 0; i < 3000 && new_files(mailbox).size() < n; ++i) {
+  /// Polls until `done()` holds. Failure guard only (no timing threshold): gives up after a
+  /// generous bound; the caller's expectation then fails.
+  static void poll_until(const std::function<bool()>& done) {
+    for (int i = 0; i < 3000 && !done(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+  }
+
+  /// Polls until `mailbox` holds n messages; returns the count then.
+  size_t wait_for_new_files(const std::string& mailbox, size_t n) {
+    poll_until([&] { return new_files(mailbox).size() >= n; });
     return new_files(mailbox).size();
   }
 
@@ -98,12 +104,14 @@ struct Fixture {
     return child;
   }
 
-  static void stop_agent(pid_t child) {
+  /// SIGTERM, a clean exit, and nothing left in active/.
+  void stop_agent_and_expect_drained(pid_t child) {
     ASSERT_EQ(::kill(child, SIGTERM), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_TRUE(list_names(queue + "/active").empty());
   }
 };
 
@@ -241,8 +249,7 @@ TEST(DeliveryAgent, RunDeliversExistingAndWokenMessagesUntilSigterm) {
   // The agent has bound public/qmgr by now (it delivered); this one arrives by wake-up.
   f.enqueue({"bob@localhost"}, "Subject: after\r\n\r\n");
   EXPECT_EQ(f.wait_for_new_files("bob", 2), 2u);
-  Fixture::stop_agent(child);
-  EXPECT_TRUE(list_names(f.queue + "/active").empty());
+  f.stop_agent_and_expect_drained(child);
 }
 
 // Gathering: a file waits for the window to close unless a full round of `concurrency`
@@ -257,8 +264,7 @@ TEST(DeliveryAgent, GatheringReleasesAFullRoundWithoutWaitingForTheWindow) {
   EXPECT_TRUE(f.new_files("bob").empty()) << "delivered before the round was full";
   f.enqueue({"bob@localhost"}, "Subject: second\r\n\r\n");
   EXPECT_EQ(f.wait_for_new_files("bob", 2), 2u);
-  Fixture::stop_agent(child);
-  EXPECT_TRUE(list_names(f.queue + "/active").empty());
+  f.stop_agent_and_expect_drained(child);
 }
 
 // Fewer files than a round: delivered once the window closes, by the thread watching it.
@@ -267,15 +273,12 @@ TEST(DeliveryAgent, GatheringDeliversAPartialRoundWhenTheWindowCloses) {
   const pid_t child = f.start_agent(8, std::chrono::milliseconds(50));
   ASSERT_GE(child, 0);
   // Wait until the agent serves public/qmgr, so that each file arrives by wake-up.
-  for (int i = 0; i < 3000 && !std::filesystem::exists(f.queue + "/public/qmgr"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  Fixture::poll_until([&] { return std::filesystem::exists(f.queue + "/public/qmgr"); });
   for (int i = 0; i < 3; ++i) f.enqueue({"bob@localhost"}, "Subject: few\r\n\r\n");
   EXPECT_EQ(f.wait_for_new_files("bob", 3), 3u);
   f.enqueue({"bob@localhost"}, "Subject: later\r\n\r\n");
   EXPECT_EQ(f.wait_for_new_files("bob", 4), 4u);
-  Fixture::stop_agent(child);
-  EXPECT_TRUE(list_names(f.queue + "/active").empty());
+  f.stop_agent_and_expect_drained(child);
 }
 
 TEST(DeliveryAgent, FormatDelay) {
