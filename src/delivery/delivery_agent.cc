@@ -1,5 +1,6 @@
-// The minimal delivery agent: active/<id> -> Maildir for local recipients -> unlink, or ->
-// deferred/ for recipients in other domains. See delivery_agent.h; the crash-safety
+// The minimal delivery agent: active/<id> -> Maildir for local recipients (delivery
+// threads) -> fsync of new/ for a batch and removal (the finishing thread), or -> deferred/
+// for recipients in other domains. See delivery_agent.h; the crash-safety
 // argument is in docs/queue-format.md ("Delivery").
 #include "delivery/delivery_agent.h"
 
@@ -21,6 +22,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "base/ascii.h"
@@ -121,26 +123,41 @@ Status DeliveryAgent::sync_dir(const std::string& path) {
 }
 
 bool DeliveryAgent::deliver_one(const std::string& queue_id) {
+  Linked linked;
+  switch (attempt(queue_id, linked)) {
+    case Attempt::Gone:
+      return true;
+    case Attempt::Stays:
+      return false;
+    case Attempt::Linked:
+      break;
+  }
+  std::vector<Linked> batch;
+  batch.push_back(std::move(linked));
+  return finish(batch) == 1;
+}
+
+DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linked& linked) {
   const int64_t pickup_us = now_us();
   const std::string& q = options_.queue_directory;
   const std::string path = q + "/active/" + queue_id;
   Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return true;  // already delivered and removed
+    if (errno == ENOENT) return Attempt::Gone;  // already delivered and removed
     qmgr_log_.warning("{}: {}", queue_id, errno_text("open", path));
-    return false;
+    return Attempt::Stays;
   }
   auto bytes = read_fd(fd.get(), path);
   if (!bytes) {
     qmgr_log_.warning("{}: {}", queue_id, bytes.error().message);
-    return false;
+    return Attempt::Stays;
   }
   if (bytes->empty()) {
     // Never an acknowledged message (those were synced whole): a large finished file that
     // was truncated below, whose removal a crash undid.
     qmgr_log_.warning("{}: empty queue file; removed", queue_id);
     (void)::unlink(path.c_str());
-    return true;
+    return Attempt::Gone;
   }
   auto file = queue::decode_queue_file(*bytes);
   if (!file) {
@@ -149,7 +166,7 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     bool moved = ::rename(path.c_str(), (q + "/corrupt/" + queue_id).c_str()) == 0;
     qmgr_log_.warning("{}: corrupt queue file: {}{}", queue_id, file.error().message,
                       moved ? "; moved to corrupt/" : "");
-    return false;
+    return Attempt::Stays;
   }
   if (file->envelope.queue_id != queue_id) {
     // A stale second name of a reused file: a power loss undid the removal of this name
@@ -158,7 +175,7 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     qmgr_log_.warning("{}: stale queue file name (the file is {}); removed", queue_id,
                       file->envelope.queue_id);
     (void)::unlink(path.c_str());
-    return true;
+    return Attempt::Gone;
   }
   const message::Envelope& env = file->envelope;
   const size_t nrcpt = env.recipients.size();
@@ -169,15 +186,21 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
   std::vector<size_t> newly_done;
   std::vector<size_t> remote;
   bool local_failed = false;
+  auto result_line = [&](const message::Recipient& r, std::string_view relay, int64_t start_us,
+                         std::string_view dsn, std::string_view status) {
+    const int64_t end_us = now_us();
+    return fmt::format("{}: to=<{}>, relay={}, delay={}, delays={}/{}/0/{}, dsn={}, status={}",
+                       queue_id, r.address, relay,
+                       format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
+                       format_delay(a), format_delay((start_us - pickup_us) / 1e6),
+                       format_delay((end_us - start_us) / 1e6), dsn, status);
+  };
   auto log_result = [&](const log::Logger& logger, const message::Recipient& r,
                         std::string_view relay, int64_t start_us, std::string_view dsn,
                         std::string_view status) {
-    const int64_t end_us = now_us();
-    logger.info("{}: to=<{}>, relay={}, delay={}, delays={}/{}/0/{}, dsn={}, status={}", queue_id,
-                r.address, relay, format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
-                format_delay(a), format_delay((start_us - pickup_us) / 1e6),
-                format_delay((end_us - start_us) / 1e6), dsn, status);
+    logger.info("{}", result_line(r, relay, start_us, dsn, status));
   };
+  linked.queue_id = queue_id;
 
   for (size_t i = 0; i < nrcpt; ++i) {
     if (file->recipient_done[i]) continue;
@@ -209,38 +232,41 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     const std::string maildir = options_.mail_spool_directory + "/" + *mailbox + "/Maildir";
     const std::string name =
         maildir_file_name(env.arrival_us / 1000000, queue_id, i, options_.myhostname);
-    auto outcome = deliver_to_maildir(
-        maildir, name, maildir_message(env.sender, r.address, file->content), syncs_);
+    auto outcome =
+        link_into_maildir(maildir, name, maildir_message(env.sender, r.address, file->content));
     if (!outcome) {
       log_result(local_log_, r, "local", start_us, "4.2.0",
                  fmt::format("deferred (maildir delivery failed: {})", outcome.error().message));
       local_failed = true;
       continue;
     }
-    log_result(local_log_, r, "local", start_us, "2.0.0", "sent (delivered to maildir)");
+    // Logged once new/ is synced (below, or by finish()).
+    linked.sent_lines.push_back(
+        result_line(r, "local", start_us, "2.0.0", "sent (delivered to maildir)"));
+    if (std::find(linked.maildirs.begin(), linked.maildirs.end(), maildir) ==
+        linked.maildirs.end()) {
+      linked.maildirs.push_back(maildir);
+    }
     newly_done.push_back(i);
   }
 
   if (remote.empty() && !local_failed) {
-    // Every recipient is done: forget the file. The file goes to free/ for smtpd to reuse: a
-    // new queue file then costs no inode allocation (on ext4 each one scans past the inodes
-    // freed in the last minutes). smtpd unlinks what exceeds its bound on free/.
-    // No fsync of active/ here (Postfix does none either): the next commit's fsync of
-    // active/ makes this removal durable too, and if a crash undoes it first, the Maildir
-    // names absorb the redelivery and a reused inode is caught by the id check above.
-    // A large file would sit in free/ with its whole size: drop its blocks first (should a
-    // crash bring the name back, the empty file is removed above).
-    if (bytes->size() > size_t(queue::kMaxStaleTail)) (void)::ftruncate(fd.get(), 0);
-    if (!recycle_queue_file(queue_id) && ::unlink(path.c_str()) != 0) {
-      qmgr_log_.warning("{}: {}", queue_id, errno_text("unlink", path));
-      return false;
-    }
-    qmgr_log_.info("{}: removed", queue_id);
-    return true;
+    // Every recipient is done: what is left (the syncs of new/, the removal) is finish()'s.
+    linked.drop_blocks = bytes->size() > size_t(queue::kMaxStaleTail);
+    linked.linked_at = std::chrono::steady_clock::now();
+    return Attempt::Linked;
   }
 
-  // Some recipients remain. Mark the finished ones in place so no later pass repeats them
-  // (Postfix's REC_TYPE_DONE), and make the marks durable before anything else happens.
+  // Some recipients remain. Their Maildir entries become durable now, then the finished
+  // recipients are marked in place so no later pass repeats them (Postfix's
+  // REC_TYPE_DONE), and the marks are made durable before anything else happens.
+  for (const std::string& maildir : linked.maildirs) {
+    if (Status s = sync_maildir_new(maildir, syncs_); !s.ok()) {
+      qmgr_log_.warning("{}: {}; stays queued", queue_id, s.error().message);
+      return Attempt::Stays;  // the retry finds the names taken and syncs again
+    }
+  }
+  for (const std::string& line : linked.sent_lines) local_log_.info("{}", line);
   for (size_t i : newly_done) {
     const char done = queue::kRecordRecipientDone;
     if (::pwrite(fd.get(), &done, 1, static_cast<off_t>(file->recipient_offsets[i])) != 1) {
@@ -254,18 +280,62 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
     log_result(qmgr_log_, env.recipients[i], "none", now_us(), "4.3.0",
                "deferred (remote delivery is not implemented yet)");
   }
-  if (local_failed) return false;  // stays in active/: the periodic scan retries it
+  if (local_failed) return Attempt::Stays;  // in active/: the periodic scan retries it
   const std::string deferred = q + "/deferred";
   (void)::mkdir(deferred.c_str(), 0700);
   if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, (deferred + "/" + queue_id).c_str(),
                   RENAME_NOREPLACE) != 0) {
     qmgr_log_.warning("{}: {}", queue_id, errno_text("rename", path));
-    return false;
+    return Attempt::Stays;
   }
   if (Status s = sync_dir(deferred); !s.ok()) {
     qmgr_log_.warning("{}: {}", queue_id, s.error().message);
   }
-  return false;
+  return Attempt::Stays;
+}
+
+size_t DeliveryAgent::finish(std::vector<Linked>& batch) {
+  // One fsync per Maildir serves every delivery of the batch into it.
+  std::map<std::string, Status> synced;
+  for (const Linked& l : batch) {
+    for (const std::string& maildir : l.maildirs) {
+      if (!synced.count(maildir)) synced[maildir] = sync_maildir_new(maildir, syncs_);
+    }
+  }
+  size_t gone = 0;
+  for (const Linked& l : batch) {
+    bool durable = true;
+    for (const std::string& maildir : l.maildirs) {
+      if (const Status& s = synced[maildir]; !s.ok()) {
+        qmgr_log_.warning("{}: {}; stays queued", l.queue_id, s.error().message);
+        durable = false;
+      }
+    }
+    // Not durable: the file stays in active/; the periodic scan retries it, finds the names
+    // taken and syncs again.
+    if (durable && remove_delivered(l)) ++gone;
+  }
+  return gone;
+}
+
+bool DeliveryAgent::remove_delivered(const Linked& l) {
+  for (const std::string& line : l.sent_lines) local_log_.info("{}", line);
+  // Every recipient is done: forget the file. The file goes to free/ for smtpd to reuse: a
+  // new queue file then costs no inode allocation (on ext4 each one scans past the inodes
+  // freed in the last minutes). smtpd unlinks what exceeds its bound on free/.
+  // No fsync of active/ here (Postfix does none either): the next commit's fsync of
+  // active/ makes this removal durable too, and if a crash undoes it first, the Maildir
+  // names absorb the redelivery and a reused inode is caught by the id check in attempt().
+  // A large file would sit in free/ with its whole size: drop its blocks first (should a
+  // crash bring the name back, the empty file is removed by attempt()).
+  const std::string path = options_.queue_directory + "/active/" + l.queue_id;
+  if (l.drop_blocks) (void)::truncate(path.c_str(), 0);
+  if (!recycle_queue_file(l.queue_id) && ::unlink(path.c_str()) != 0) {
+    qmgr_log_.warning("{}: {}", l.queue_id, errno_text("unlink", path));
+    return false;
+  }
+  qmgr_log_.info("{}: removed", l.queue_id);
+  return true;
 }
 
 void DeliveryAgent::enqueue(const std::string& queue_id) {
@@ -325,10 +395,48 @@ void DeliveryAgent::worker() {
       --released_;
     }
     wake_workers(wake);
-    deliver_one(id);
+    Linked linked;
+    const bool to_finish = attempt(id, linked) == Attempt::Linked;
+    bool wake_finisher = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (to_finish) {
+        // The finisher erases the id from pending_ once the file is gone.
+        wake_finisher = linked_.empty();  // else it is awake or waiting for the window
+        linked_.push_back(std::move(linked));
+      } else {
+        // Only now: a scan while the delivery ran must not start a second one of the file.
+        pending_.erase(id);
+      }
+    }
+    if (wake_finisher) finish_cv_.notify_one();
+  }
+}
+
+void DeliveryAgent::finisher() {
+  for (;;) {
+    std::vector<Linked> batch;
+    {
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        if (linked_.empty()) {
+          if (workers_gone_) return;
+          finish_cv_.wait(lock);
+          continue;
+        }
+        // Deliveries that finish close together share one fsync of their new/.
+        const auto deadline = linked_.front().linked_at + options_.new_dir_sync_window;
+        if (!stopping_ && std::chrono::steady_clock::now() < deadline) {
+          finish_cv_.wait_until(lock, deadline);
+          continue;
+        }
+        break;
+      }
+      batch.swap(linked_);
+    }
+    finish(batch);
     std::lock_guard lock(mutex_);
-    // Only now: a scan while the delivery ran must not start a second one of the same file.
-    pending_.erase(id);
+    for (const Linked& l : batch) pending_.erase(l.queue_id);
   }
 }
 
@@ -393,9 +501,11 @@ int DeliveryAgent::run() {
   {
     std::lock_guard l(mutex_);
     stopping_ = false;
+    workers_gone_ = false;
   }
   std::vector<std::thread> threads;
   for (int i = 0; i < options_.concurrency; ++i) threads.emplace_back([this] { worker(); });
+  std::thread finishing([this] { finisher(); });
   scan_active();
 
   pollfd fds[2] = {{sock.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
@@ -434,10 +544,20 @@ int DeliveryAgent::run() {
     stopping_ = true;
     work_.clear();
     released_ = 0;
-    pending_.clear();
   }
   cv_.notify_all();
   for (auto& t : threads) t.join();
+  {
+    // What the workers linked is finished now (not redone by the next start).
+    std::lock_guard l(mutex_);
+    workers_gone_ = true;
+  }
+  finish_cv_.notify_all();
+  finishing.join();
+  {
+    std::lock_guard l(mutex_);
+    pending_.clear();
+  }
   ::unlink(sock_path.c_str());
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   return 0;

@@ -3,6 +3,8 @@
 // start-up and every scan_interval_seconds), delivers local recipients into Maildir, logs in
 // Postfix's format, and removes the queue file once every recipient is done. Recipients in
 // other domains are deferred: the file moves to deferred/ (outbound SMTP is a later issue).
+// Delivery threads write and link the Maildir files; one finishing thread syncs the new/
+// directories for a batch and only then removes the queue files.
 // Guarantees: an acknowledged message is never lost, never delivered twice for one queue
 // file (Maildir names derive from queue id + recipient index), never in part. Not the full
 // queue manager: no retry schedule, no bounces yet. Thread-safe: deliver_one may run on
@@ -33,6 +35,10 @@ struct DeliveryAgentOptions {
   /// How long a queue file may wait for others before delivery starts (unless a full round
   /// of `concurrency` files is there first): deliveries that run together share flushes.
   std::chrono::microseconds gather_window{2000};
+  /// How long a delivered file (its Maildir files written, synced and linked) may wait for
+  /// others before the fsync of their new/ directories and the removal of the queue files:
+  /// one fsync serves all of them, and the delivery threads never wait for it.
+  std::chrono::microseconds new_dir_sync_window{5000};
   int scan_interval_seconds = 60;          // periodic rescan of active/ (missed wake-ups)
 };
 
@@ -53,7 +59,26 @@ class DeliveryAgent {
   bool deliver_one(const std::string& queue_id);
 
  private:
+  /// A delivery whose Maildir files are written, synced and linked into new/; left to do:
+  /// the fsync of each new/ it linked into, then its log lines and the queue file's removal.
+  struct Linked {
+    std::string queue_id;
+    std::vector<std::string> maildirs;    // each once
+    std::vector<std::string> sent_lines;  // "ID: to=<..>, ..., status=sent (...)"
+    bool drop_blocks = false;             // a large queue file: truncated before recycling
+    std::chrono::steady_clock::time_point linked_at;
+  };
+  enum class Attempt { Gone, Stays, Linked };
+  /// Everything up to the links; also the whole of the rarer outcomes (deferred, corrupt,
+  /// partly delivered: those sync new/ themselves).
+  Attempt attempt(const std::string& queue_id, Linked& linked);
+  /// Syncs each Maildir's new/ once for the batch, then removes every queue file whose
+  /// syncs succeeded. Returns how many were removed.
+  size_t finish(std::vector<Linked>& batch);
+  bool remove_delivered(const Linked& l);
+
   void worker();
+  void finisher();
   void enqueue(const std::string& queue_id);
   void scan_active();
   policy::Match is_local_domain(std::string_view domain) const;
@@ -83,6 +108,9 @@ class DeliveryAgent {
   bool window_watched_ = false;    // a thread waits for the gathering deadline; by mutex_
   std::set<std::string> pending_;  // queued or being delivered; guarded by mutex_
   bool stopping_ = false;          // guarded by mutex_
+  std::vector<Linked> linked_;     // waiting for finisher(); guarded by mutex_
+  bool workers_gone_ = false;      // the delivery threads have exited; guarded by mutex_
+  std::condition_variable finish_cv_;
 };
 
 /// Postfix's delay notation: seconds with at most two decimals, trailing zeros dropped

@@ -48,7 +48,8 @@ struct Fixture {
   }
 
   DeliveryAgent agent(int concurrency = 2,
-                      std::chrono::microseconds gather_window = std::chrono::milliseconds(2)) {
+                      std::chrono::microseconds gather_window = std::chrono::milliseconds(2),
+                      std::chrono::microseconds sync_window = std::chrono::milliseconds(1)) {
     DeliveryAgentOptions o;
     o.queue_directory = queue;
     o.mail_spool_directory = mail;
@@ -56,6 +57,7 @@ struct Fixture {
     o.myhostname = "mx.example.test";
     o.concurrency = concurrency;
     o.gather_window = gather_window;
+    o.new_dir_sync_window = sync_window;
     o.scan_interval_seconds = 1;
     return DeliveryAgent(o, log::Logger(sink, "estafeta/qmgr"),
                          log::Logger(sink, "estafeta/local"));
@@ -96,10 +98,11 @@ struct Fixture {
 
   /// Runs the agent in a child process (fork only a single-threaded process: the spool
   /// and its threads are closed around the fork and reopened).
-  pid_t start_agent(int concurrency, std::chrono::microseconds gather_window) {
+  pid_t start_agent(int concurrency, std::chrono::microseconds gather_window,
+                    std::chrono::microseconds sync_window = std::chrono::milliseconds(1)) {
     spool.reset();
     pid_t child = ::fork();
-    if (child == 0) ::_exit(agent(concurrency, gather_window).run());
+    if (child == 0) ::_exit(agent(concurrency, gather_window, sync_window).run());
     open_spool();
     return child;
   }
@@ -279,6 +282,21 @@ TEST(DeliveryAgent, GatheringDeliversAPartialRoundWhenTheWindowCloses) {
   f.enqueue({"bob@localhost"}, "Subject: later\r\n\r\n");
   EXPECT_EQ(f.wait_for_new_files("bob", 4), 4u);
   f.stop_agent_and_expect_drained(child);
+}
+
+// The queue file goes only after the finishing thread has synced new/: with a sync window
+// of an hour the message is linked into new/ but its queue file stays in active/; SIGTERM
+// makes the finishing thread complete it at once.
+TEST(DeliveryAgent, QueueFileStaysUntilNewIsSyncedAndStopFinishesIt) {
+  Fixture f;
+  const std::string id = f.enqueue({"bob@localhost"}, "Subject: linked\r\n\r\n");
+  const pid_t child = f.start_agent(2, std::chrono::microseconds(0), std::chrono::hours(1));
+  ASSERT_GE(child, 0);
+  EXPECT_EQ(f.wait_for_new_files("bob", 1), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
+  f.stop_agent_and_expect_drained(child);
+  EXPECT_EQ(list_names(f.queue + "/free"), std::vector<std::string>{id});
 }
 
 TEST(DeliveryAgent, FormatDelay) {

@@ -1,4 +1,4 @@
-// Maildir writer: unnamed file (or tmp/) -> fdatasync -> link into new/ -> fsync new/.
+// Maildir writer: unnamed file (or tmp/) -> fdatasync -> link into new/; then fsync new/.
 // See maildir.h.
 #include "delivery/maildir.h"
 
@@ -113,13 +113,6 @@ std::string maildir_message(std::string_view sender, std::string_view recipient,
 
 namespace {
 
-Status sync_new_dir(const std::string& maildir, queue::GroupSync& syncs) {
-  // The new/ entry on stable storage before the caller forgets the queue file. Also after
-  // EEXIST: that entry may be the unsynced result of the attempt that crashed.
-  const std::string new_dir = maildir + "/new";
-  return syncs.sync(new_dir, [&new_dir] { return fsync_path(new_dir); });
-}
-
 Status write_and_sync(int fd, std::string_view message, const std::string& path) {
   Status s = write_all(fd, message, path);
   if (!s.ok()) return s;
@@ -203,13 +196,26 @@ std::optional<Result<MaildirOutcome>> deliver_unnamed(const std::string& maildir
 
 }  // namespace
 
-Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
-                                          std::string_view message, queue::GroupSync& syncs) {
+Result<MaildirOutcome> link_into_maildir(const std::string& maildir, const std::string& name,
+                                         std::string_view message) {
   std::optional<Result<MaildirOutcome>> outcome = deliver_unnamed(maildir, name, message);
   if (!outcome) outcome = deliver_through_tmp(maildir, name, message);
-  if (!*outcome) return outcome->error();
-  if (Status d = sync_new_dir(maildir, syncs); !d.ok()) return d.error();
-  return **outcome;
+  return std::move(*outcome);
+}
+
+Status sync_maildir_new(const std::string& maildir, queue::GroupSync& syncs) {
+  // The new/ entry on stable storage before the caller forgets the queue file. Also after
+  // AlreadyDelivered: that entry may be the unsynced result of the attempt that crashed.
+  const std::string new_dir = maildir + "/new";
+  return syncs.sync(new_dir, [&new_dir] { return fsync_path(new_dir); });
+}
+
+Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
+                                          std::string_view message, queue::GroupSync& syncs) {
+  auto outcome = link_into_maildir(maildir, name, message);
+  if (!outcome) return outcome.error();
+  if (Status d = sync_maildir_new(maildir, syncs); !d.ok()) return d.error();
+  return *outcome;
 }
 
 }  // namespace estafeta::delivery

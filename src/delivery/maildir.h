@@ -28,9 +28,18 @@ std::string maildir_message(std::string_view sender, std::string_view recipient,
 
 enum class MaildirOutcome { Delivered, AlreadyDelivered };
 
-/// Delivers `message` as <maildir>/new/<name>. Creates <maildir> (and missing parents) and
-/// tmp/ new/ cur/ on demand, mode 0700, each made durable; the file is 0600. `syncs` batches the
-/// fsync of new/ across threads; it must outlive the call.
+/// Writes `message` as <maildir>/new/<name>, its data and inode on stable storage before
+/// the name appears; the new/ entry itself is not synced yet (see sync_maildir_new). Creates
+/// <maildir> (and missing parents) and tmp/ new/ cur/ on demand, mode 0700, each made
+/// durable; the file is 0600.
+Result<MaildirOutcome> link_into_maildir(const std::string& maildir, const std::string& name,
+                                         std::string_view message);
+
+/// fsync of <maildir>/new/, batched across threads by `syncs`: after it, every name that
+/// link_into_maildir put there before the call is durable.
+Status sync_maildir_new(const std::string& maildir, queue::GroupSync& syncs);
+
+/// Both: a delivery that is durable when this returns. `syncs` must outlive the call.
 Result<MaildirOutcome> deliver_to_maildir(const std::string& maildir, const std::string& name,
                                           std::string_view message, queue::GroupSync& syncs);
 
