@@ -15,11 +15,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "delivery/fan_out.h"
 #include "log/logger.h"
 #include "policy/address_list.h"
 #include "queue/group_sync.h"
@@ -111,6 +113,8 @@ class DeliveryAgent {
   std::vector<Linked> linked_;     // waiting for finisher(); guarded by mutex_
   bool workers_gone_ = false;      // the delivery threads have exited; guarded by mutex_
   std::condition_variable finish_cv_;
+  /// The finishing thread's helpers for the syncs of many Maildirs (made by run()).
+  std::unique_ptr<FanOut> fan_out_;
 };
 
 /// Postfix's delay notation: seconds with at most two decimals, trailing zeros dropped

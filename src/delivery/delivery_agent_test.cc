@@ -2,7 +2,7 @@
 // CRLF -> LF and the prepended headers, Postfix-format log lines, idempotent redelivery of a
 // re-created queue file, stale names of reused files, remote recipients deferred (never
 // lost), illegal mailbox names, corrupt files, and run() end to end in a child process
-// stopped by SIGTERM, with the gathering of files into rounds.
+// stopped by SIGTERM, with the gathering of files into rounds and the finishing thread.
 #include "delivery/delivery_agent.h"
 
 #include <gtest/gtest.h>
@@ -297,6 +297,22 @@ TEST(DeliveryAgent, QueueFileStaysUntilNewIsSyncedAndStopFinishesIt) {
   EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
   f.stop_agent_and_expect_drained(child);
   EXPECT_EQ(list_names(f.queue + "/free"), std::vector<std::string>{id});
+}
+
+// One batch of the finishing thread with many Maildirs (their new/ syncs run in parallel)
+// and a message with several recipients in different Maildirs: all delivered, all removed.
+TEST(DeliveryAgent, FinishesABatchSpreadOverManyMaildirs) {
+  Fixture f;
+  for (int i = 0; i < 6; ++i) {
+    f.enqueue({"user" + std::to_string(i) + "@localhost"}, "Subject: spread\r\n\r\n");
+  }
+  f.enqueue({"user0@localhost", "user6@localhost", "user7@localhost"}, "Subject: multi\r\n\r\n");
+  const pid_t child = f.start_agent(4, std::chrono::milliseconds(2), std::chrono::milliseconds(50));
+  ASSERT_GE(child, 0);
+  EXPECT_EQ(f.wait_for_new_files("user0", 2), 2u);
+  for (int i = 1; i < 8; ++i) EXPECT_EQ(f.wait_for_new_files("user" + std::to_string(i), 1), 1u);
+  Fixture::poll_until([&] { return list_names(f.queue + "/active").empty(); });
+  f.stop_agent_and_expect_drained(child);
 }
 
 TEST(DeliveryAgent, FormatDelay) {
