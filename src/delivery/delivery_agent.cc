@@ -311,6 +311,7 @@ size_t DeliveryAgent::finish(std::vector<Linked>& batch) {
     for (size_t i = 0; i < todo.size(); ++i) sync_one(i);
   }
   size_t gone = 0;
+  log::LineBatch lines;  // the batch's "sent" and "removed" lines in one write
   for (const Linked& l : batch) {
     bool durable = true;
     for (const std::string& maildir : l.maildirs) {
@@ -321,13 +322,13 @@ size_t DeliveryAgent::finish(std::vector<Linked>& batch) {
     }
     // Not durable: the file stays in active/; the periodic scan retries it, finds the names
     // taken and syncs again.
-    if (durable && remove_delivered(l)) ++gone;
+    if (durable && remove_delivered(l, lines)) ++gone;
   }
   return gone;
 }
 
-bool DeliveryAgent::remove_delivered(const Linked& l) {
-  for (const std::string& line : l.sent_lines) local_log_.info("{}", line);
+bool DeliveryAgent::remove_delivered(const Linked& l, log::LineBatch& lines) {
+  for (const std::string& line : l.sent_lines) lines.add(local_log_, line);
   // Every recipient is done: forget the file. The file goes to free/ for smtpd to reuse: a
   // new queue file then costs no inode allocation (on ext4 each one scans past the inodes
   // freed in the last minutes). smtpd unlinks what exceeds its bound on free/.
@@ -339,10 +340,10 @@ bool DeliveryAgent::remove_delivered(const Linked& l) {
   const std::string path = options_.queue_directory + "/active/" + l.queue_id;
   if (l.drop_blocks) (void)::truncate(path.c_str(), 0);
   if (!recycle_queue_file(l.queue_id) && ::unlink(path.c_str()) != 0) {
-    qmgr_log_.warning("{}: {}", l.queue_id, errno_text("unlink", path));
+    lines.add(qmgr_log_, fmt::format("warning: {}: {}", l.queue_id, errno_text("unlink", path)));
     return false;
   }
-  qmgr_log_.info("{}: removed", l.queue_id);
+  lines.add(qmgr_log_, fmt::format("{}: removed", l.queue_id));
   return true;
 }
 

@@ -77,7 +77,8 @@ class DeliveryAgent {
   /// Syncs each Maildir's new/ once for the batch, then removes every queue file whose
   /// syncs succeeded. Returns how many were removed.
   size_t finish(std::vector<Linked>& batch);
-  bool remove_delivered(const Linked& l);
+  /// Logs the delivery into `lines` and moves the queue file to free/.
+  bool remove_delivered(const Linked& l, log::LineBatch& lines);
 
   void worker();
   void finisher();

@@ -9,8 +9,15 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace estafeta::log {
+
+/// One line of a batch: the program name and the message text (see Sink::write).
+struct Line {
+  std::string_view program;
+  std::string_view text;
+};
 
 /// Where finished lines go. Implementations add the timestamp/host prefix they need.
 class Sink {
@@ -18,6 +25,10 @@ class Sink {
   virtual ~Sink() = default;
   /// `program` is e.g. "estafeta/smtpd"; `text` is the message without prefix or newline.
   virtual void write(std::string_view program, std::string_view text) = 0;
+  /// Several lines at once, in order (a file sink writes them with one system call).
+  virtual void write_lines(const std::vector<Line>& lines) {
+    for (const Line& l : lines) write(l.program, l.text);
+  }
 };
 
 /// Lines "Mon DD HH:MM:SS host program[pid]: text" to standard output.
@@ -56,8 +67,31 @@ class Logger {
   const std::string& program() const { return program_; }
 
  private:
+  friend class LineBatch;
   std::shared_ptr<Sink> sink_;
   std::string program_;
+};
+
+/// Lines collected from one or more Loggers and written together by flush() (or the
+/// destructor): one system call for a batch instead of one per line, where the lines of
+/// a unit of work are known at its end. Lines keep their order; not thread-safe.
+class LineBatch {
+ public:
+  LineBatch() = default;
+  LineBatch(const LineBatch&) = delete;
+  LineBatch& operator=(const LineBatch&) = delete;
+  ~LineBatch() { flush(); }
+
+  void add(const Logger& logger, std::string text);
+  void flush();
+
+ private:
+  struct Pending {
+    std::shared_ptr<Sink> sink;
+    const std::string* program;  // the Logger's; Loggers outlive the batch
+    std::string text;
+  };
+  std::vector<Pending> pending_;
 };
 
 }  // namespace estafeta::log

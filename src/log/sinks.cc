@@ -32,11 +32,21 @@ class FdSink : public Sink {
     if (owned_) ::close(fd_);
   }
   void write(std::string_view program, std::string_view text) override {
-    std::string line = format_line(hostname_, program, text);
+    write_all(format_line(hostname_, program, text));
+  }
+
+  void write_lines(const std::vector<Line>& lines) override {
+    std::string all;
+    for (const Line& l : lines) all += format_line(hostname_, l.program, l.text);
+    write_all(all);
+  }
+
+ private:
+  void write_all(const std::string& bytes) {
     std::lock_guard lock(mutex_);
-    // One write per line: O_APPEND keeps lines from several processes whole.
-    const char* p = line.data();
-    size_t left = line.size();
+    // One write per call: O_APPEND keeps the lines of several processes whole.
+    const char* p = bytes.data();
+    size_t left = bytes.size();
     while (left > 0) {
       ssize_t n = ::write(fd_, p, left);
       if (n < 0 && errno == EINTR) continue;
@@ -46,7 +56,6 @@ class FdSink : public Sink {
     }
   }
 
- private:
   int fd_;
   bool owned_;
   std::string hostname_;
@@ -84,5 +93,24 @@ std::shared_ptr<Sink> make_file_sink(const std::string& path, std::string hostna
 }
 
 std::shared_ptr<Sink> make_syslog_sink() { return std::make_shared<SyslogSink>(); }
+
+void LineBatch::add(const Logger& logger, std::string text) {
+  pending_.push_back(Pending{logger.sink_, &logger.program_, std::move(text)});
+}
+
+void LineBatch::flush() {
+  // Consecutive lines for one sink go in one write_lines call.
+  size_t i = 0;
+  while (i < pending_.size()) {
+    std::vector<Line> lines;
+    size_t j = i;
+    for (; j < pending_.size() && pending_[j].sink == pending_[i].sink; ++j) {
+      lines.push_back(Line{*pending_[j].program, pending_[j].text});
+    }
+    pending_[i].sink->write_lines(lines);
+    i = j;
+  }
+  pending_.clear();
+}
 
 }  // namespace estafeta::log

@@ -320,7 +320,11 @@ void Spool::worker() {
     }
     Result<std::string> r = finish(*job.message);
     job.message.reset();  // closes; removes incoming/<id> unless it reached active/
+    const std::string committed = r.ok() ? *r : std::string();
     if (job.done) job.done(std::move(r));
+    // After `done`: the 250 does not wait for the agent's wake-up (the file is durable and
+    // in active/ either way; a lost datagram is repaired by the agent's scan).
+    if (!committed.empty()) wake_up(committed);
   }
 }
 
@@ -348,7 +352,6 @@ Result<std::string> Spool::finish(IncomingMessage& m) {
   // is told 4xx and may send it again (a duplicate, never a loss).
   Status s = group_sync_.sync("active", [this] { return fs_->sync_dir(active_dir_); });
   if (!s.ok()) return s.error();
-  wake_up(m.queue_id_);
   return m.queue_id_;
 }
 

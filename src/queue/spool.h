@@ -92,8 +92,8 @@ class Spool {
   Result<std::unique_ptr<IncomingMessage>> begin(message::Envelope envelope);
 
   /// Durably commits: END record, fdatasync, rename incoming/<id> -> active/<id>, fsync of
-  /// active/ (batched), then a wake-up datagram to public/qmgr. `done` runs on a spool
-  /// thread with the queue id or the error; only after `done(ok)` may the caller reply 250.
+  /// active/ (batched). `done` runs on a spool thread with the queue id or the error; only
+  /// after `done(ok)` may the caller reply 250. Then a wake-up datagram to public/qmgr.
   void commit(std::unique_ptr<IncomingMessage> message,
               std::function<void(Result<std::string>)> done);
 
