@@ -135,7 +135,7 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
   }
   std::vector<Linked> batch;
   batch.push_back(std::move(linked));
-  return finish(batch) == 1;
+  return finish(batch, nullptr) == 1;
 }
 
 DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linked& linked) {
@@ -295,9 +295,9 @@ DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linke
   return Attempt::Stays;
 }
 
-size_t DeliveryAgent::finish(std::vector<Linked>& batch) {
+size_t DeliveryAgent::finish(std::vector<Linked>& batch, FanOut* fan_out) {
   // One fsync per Maildir serves every delivery of the batch into it; the syncs of
-  // different Maildirs run in parallel (fan_out_, when run() made one).
+  // different Maildirs run in parallel on `fan_out`, if given.
   std::map<std::string, Status> synced;
   for (const Linked& l : batch) {
     for (const std::string& maildir : l.maildirs) synced.emplace(maildir, Status());
@@ -305,8 +305,8 @@ size_t DeliveryAgent::finish(std::vector<Linked>& batch) {
   std::vector<std::pair<const std::string, Status>*> todo;
   for (auto& entry : synced) todo.push_back(&entry);
   auto sync_one = [&](size_t i) { todo[i]->second = sync_maildir_new(todo[i]->first, syncs_); };
-  if (fan_out_) {
-    fan_out_->run(todo.size(), sync_one);
+  if (fan_out) {
+    fan_out->run(todo.size(), sync_one);
   } else {
     for (size_t i = 0; i < todo.size(); ++i) sync_one(i);
   }
@@ -443,7 +443,7 @@ void DeliveryAgent::finisher() {
       }
       batch.swap(linked_);
     }
-    finish(batch);
+    finish(batch, fan_out_.get());
     std::lock_guard lock(mutex_);
     for (const Linked& l : batch) pending_.erase(l.queue_id);
   }

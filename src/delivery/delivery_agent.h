@@ -74,9 +74,10 @@ class DeliveryAgent {
   /// Everything up to the links; also the whole of the rarer outcomes (deferred, corrupt,
   /// partly delivered: those sync new/ themselves).
   Attempt attempt(const std::string& queue_id, Linked& linked);
-  /// Syncs each Maildir's new/ once for the batch, then removes every queue file whose
-  /// syncs succeeded. Returns how many were removed.
-  size_t finish(std::vector<Linked>& batch);
+  /// Syncs each Maildir's new/ once for the batch (different Maildirs in parallel on
+  /// `fan_out` if not null; one caller at a time per FanOut), then removes every queue file
+  /// whose syncs succeeded. Returns how many were removed.
+  size_t finish(std::vector<Linked>& batch, FanOut* fan_out);
   /// Logs the delivery into `lines` and moves the queue file to free/.
   bool remove_delivered(const Linked& l, log::LineBatch& lines);
 
@@ -114,7 +115,8 @@ class DeliveryAgent {
   std::vector<Linked> linked_;     // waiting for finisher(); guarded by mutex_
   bool workers_gone_ = false;      // the delivery threads have exited; guarded by mutex_
   std::condition_variable finish_cv_;
-  /// The finishing thread's helpers for the syncs of many Maildirs (made by run()).
+  /// The finishing thread's helpers for the syncs of many Maildirs (made by run(), used
+  /// by finisher() only).
   std::unique_ptr<FanOut> fan_out_;
 };
 
