@@ -22,7 +22,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <thread>
 
 #include "base/ascii.h"
@@ -135,7 +134,8 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
   }
   std::vector<Linked> batch;
   batch.push_back(std::move(linked));
-  return finish(batch, nullptr) == 1;
+  FanOut on_this_thread(0);  // never the finishing thread's helpers: one caller at a time
+  return finish(batch, on_this_thread) == 1;
 }
 
 DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linked& linked) {
@@ -295,28 +295,31 @@ DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linke
   return Attempt::Stays;
 }
 
-size_t DeliveryAgent::finish(std::vector<Linked>& batch, FanOut* fan_out) {
+size_t DeliveryAgent::finish(std::vector<Linked>& batch, FanOut& fan_out) {
   // One fsync per Maildir serves every delivery of the batch into it; the syncs of
-  // different Maildirs run in parallel on `fan_out`, if given.
-  std::map<std::string, Status> synced;
+  // different Maildirs run in parallel on `fan_out`.
+  std::vector<std::string> maildirs;
   for (const Linked& l : batch) {
-    for (const std::string& maildir : l.maildirs) synced.emplace(maildir, Status());
+    maildirs.insert(maildirs.end(), l.maildirs.begin(), l.maildirs.end());
   }
-  std::vector<std::pair<const std::string, Status>*> todo;
-  for (auto& entry : synced) todo.push_back(&entry);
-  auto sync_one = [&](size_t i) { todo[i]->second = sync_maildir_new(todo[i]->first, syncs_); };
-  if (fan_out) {
-    fan_out->run(todo.size(), sync_one);
-  } else {
-    for (size_t i = 0; i < todo.size(); ++i) sync_one(i);
-  }
+  std::sort(maildirs.begin(), maildirs.end());
+  maildirs.erase(std::unique(maildirs.begin(), maildirs.end()), maildirs.end());
+  std::vector<Status> synced(maildirs.size());
+  fan_out.run(maildirs.size(),
+              [&](size_t i) { synced[i] = sync_maildir_new(maildirs[i], syncs_); });
+  auto sync_status = [&](const std::string& maildir) -> const Status& {
+    auto it = std::lower_bound(maildirs.begin(), maildirs.end(), maildir);
+    return synced[size_t(it - maildirs.begin())];
+  };
+
   size_t gone = 0;
   log::LineBatch lines;  // the batch's "sent" and "removed" lines in one write
   for (const Linked& l : batch) {
     bool durable = true;
     for (const std::string& maildir : l.maildirs) {
-      if (const Status& s = synced[maildir]; !s.ok()) {
-        qmgr_log_.warning("{}: {}; stays queued", l.queue_id, s.error().message);
+      if (const Status& s = sync_status(maildir); !s.ok()) {
+        lines.add_warning(qmgr_log_,
+                          fmt::format("{}: {}; stays queued", l.queue_id, s.error().message));
         durable = false;
       }
     }
@@ -340,7 +343,7 @@ bool DeliveryAgent::remove_delivered(const Linked& l, log::LineBatch& lines) {
   const std::string path = options_.queue_directory + "/active/" + l.queue_id;
   if (l.drop_blocks) (void)::truncate(path.c_str(), 0);
   if (!recycle_queue_file(l.queue_id) && ::unlink(path.c_str()) != 0) {
-    lines.add(qmgr_log_, fmt::format("warning: {}: {}", l.queue_id, errno_text("unlink", path)));
+    lines.add_warning(qmgr_log_, fmt::format("{}: {}", l.queue_id, errno_text("unlink", path)));
     return false;
   }
   lines.add(qmgr_log_, fmt::format("{}: removed", l.queue_id));
@@ -443,7 +446,7 @@ void DeliveryAgent::finisher() {
       }
       batch.swap(linked_);
     }
-    finish(batch, fan_out_.get());
+    finish(batch, *fan_out_);
     std::lock_guard lock(mutex_);
     for (const Linked& l : batch) pending_.erase(l.queue_id);
   }

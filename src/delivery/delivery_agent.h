@@ -75,9 +75,9 @@ class DeliveryAgent {
   /// partly delivered: those sync new/ themselves).
   Attempt attempt(const std::string& queue_id, Linked& linked);
   /// Syncs each Maildir's new/ once for the batch (different Maildirs in parallel on
-  /// `fan_out` if not null; one caller at a time per FanOut), then removes every queue file
-  /// whose syncs succeeded. Returns how many were removed.
-  size_t finish(std::vector<Linked>& batch, FanOut* fan_out);
+  /// `fan_out`), then removes every queue file whose syncs succeeded. Returns how many were
+  /// removed.
+  size_t finish(std::vector<Linked>& batch, FanOut& fan_out);
   /// Logs the delivery into `lines` and moves the queue file to free/.
   bool remove_delivered(const Linked& l, log::LineBatch& lines);
 

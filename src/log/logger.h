@@ -51,7 +51,7 @@ class Logger {
   Logger with_program(std::string program) const { return Logger(sink_, std::move(program)); }
 
   void info(std::string_view text) const { sink_->write(program_, text); }
-  void warning(std::string_view text) const { info(fmt::format("warning: {}", text)); }
+  void warning(std::string_view text) const { info(warning_text(text)); }
   void error(std::string_view text) const { info(fmt::format("error: {}", text)); }
   void fatal(std::string_view text) const { info(fmt::format("fatal: {}", text)); }
 
@@ -65,6 +65,9 @@ class Logger {
   }
 
   const std::string& program() const { return program_; }
+  static std::string warning_text(std::string_view text) {
+    return fmt::format("warning: {}", text);
+  }
 
  private:
   friend class LineBatch;
@@ -83,12 +86,14 @@ class LineBatch {
   ~LineBatch() { flush(); }
 
   void add(const Logger& logger, std::string text);
+  /// As Logger::warning: the line starts with "warning: ".
+  void add_warning(const Logger& logger, std::string_view text);
   void flush();
 
  private:
   struct Pending {
-    std::shared_ptr<Sink> sink;
-    const std::string* program;  // the Logger's; Loggers outlive the batch
+    Sink* sink;                  // the Logger's; Loggers outlive the batch
+    const std::string* program;  // likewise
     std::string text;
   };
   std::vector<Pending> pending_;

@@ -95,7 +95,11 @@ std::shared_ptr<Sink> make_file_sink(const std::string& path, std::string hostna
 std::shared_ptr<Sink> make_syslog_sink() { return std::make_shared<SyslogSink>(); }
 
 void LineBatch::add(const Logger& logger, std::string text) {
-  pending_.push_back(Pending{logger.sink_, &logger.program_, std::move(text)});
+  pending_.push_back(Pending{logger.sink_.get(), &logger.program_, std::move(text)});
+}
+
+void LineBatch::add_warning(const Logger& logger, std::string_view text) {
+  add(logger, Logger::warning_text(text));
 }
 
 void LineBatch::flush() {
