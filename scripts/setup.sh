@@ -9,9 +9,11 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libasio-dev libfmt-dev libssl-dev liblmdb-dev lmdb-utils libpcre2-dev libpq-dev
   libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev zlib1g-dev
-  python3 openssl swaks postfix postfix-pcre postfix-lmdb dnsmasq-base redis-server
-  postgresql procps
+  python3 openssl swaks libnet-ssleay-perl libio-socket-ssl-perl
+  postfix postfix-pcre postfix-lmdb dnsmasq-base redis-server postgresql procps
 )
+# Every program and Perl module a test runs is listed with its package in
+# tests/integration/tools.py; test_tools checks that each of those packages is named above.
 
 missing=()
 for p in "${PACKAGES[@]}"; do

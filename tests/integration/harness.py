@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import tools
+
 TIMEOUT = 30.0  # generous upper bound for anything we wait for; never asserted as speed
 HOSTNAME = 'mx.estafeta.test'
 
@@ -279,7 +281,7 @@ def make_certificate(directory):
     """Self-signed localhost certificate; returns (cert_path, key_path)."""
     cert = os.path.join(directory, 'cert.pem')
     key = os.path.join(directory, 'key.pem')
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+    subprocess.run([tools.require('openssl'), 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
                     '-subj', '/CN=localhost', '-days', '1',
                     '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
                     '-keyout', key, '-out', cert],

@@ -14,13 +14,11 @@ import maps_support as ms
 
 class PostmapDifferentialTest(unittest.TestCase):
     def setUp(self):
-        ms.require_postmap(self)
         ms.estafeta_bin()
         self.tmp = ms.TempDir()
+        self.addCleanup(self.tmp.cleanup)
+        ms.require_postmap(self.tmp)
         self.rng = random.Random(8)
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def compare_queries(self, spec_ours, spec_theirs, queries, compare_warnings=True):
         stdin = "\n".join(queries) + "\n"

@@ -4,6 +4,8 @@
 import subprocess
 import unittest
 
+import tools
+
 from harness import EstafetaServer
 
 
@@ -82,7 +84,7 @@ class PipeliningTest(unittest.TestCase):
     def test_swaks_pipeline(self):
         with EstafetaServer() as srv:
             p = subprocess.run(
-                ['swaks', '--server', '127.0.0.1', '--port', str(srv.port),
+                [tools.require('swaks'), '--server', '127.0.0.1', '--port', str(srv.port),
                  '--from', 'alice@example.org', '--to', 'swaks@localhost',
                  '--helo', 'client.example', '--pipeline', '--timeout', '30',
                  '--header', 'Subject: swaks pipelined', '--body', 'swaks-body-42'],

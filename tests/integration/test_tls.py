@@ -11,6 +11,7 @@ import tempfile
 import unittest
 
 import harness
+import tools
 from harness import EstafetaServer, HOSTNAME, client_tls_context, ehlo_keywords
 
 CERT = KEY = ROOT_ONLY_KEY = CERT_DIR = None
@@ -60,9 +61,10 @@ class StartTlsTest(unittest.TestCase):
             self.assertIn(b'secret-over-tls', msgs[0])
 
     def test_swaks_tls(self):
+        tools.require_perl_module('Net::SSLeay')
         with EstafetaServer(main=tls_main()) as srv:
             p = subprocess.run(
-                ['swaks', '--server', '127.0.0.1', '--port', str(srv.port), '-tls',
+                [tools.require('swaks'), '--server', '127.0.0.1', '--port', str(srv.port), '-tls',
                  '--from', 'alice@example.org', '--to', 'swakstls@localhost',
                  '--helo', 'client.example', '--timeout', '30', '--body', 'swaks-tls-body'],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
