@@ -1,6 +1,7 @@
-// libFuzzer target: decode_queue_file on arbitrary bytes must never crash, and whatever
-// decodes (checksum ignored) must survive a re-encode/decode round trip unchanged (envelope
-// and content), the re-encoded file with a valid checksum.
+// libFuzzer target: decode_queue_file and decode_envelope on arbitrary bytes must never
+// crash; whatever decodes (checksums ignored) must survive a re-encode/decode round trip
+// unchanged (envelope and content) as a version 2 file with valid checksums; and an
+// envelope decoded from a prefix must equal the one decoded with the whole file.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,27 +10,44 @@
 
 #include "queue/queue_file.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace estafeta;
-  std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  (void)queue::decode_queue_file(bytes);  // with the checksum, almost nothing decodes
-  auto f = queue::decode_queue_file(bytes, queue::Checksum::kIgnore);
-  if (!f.ok()) return 0;
-  const message::Envelope& e = f->envelope;
-  const std::string head = queue::encode_envelope(e) + queue::encode_content(f->content);
-  auto g = queue::decode_queue_file(head + queue::encode_end_after(head));
-  if (!g.ok()) std::abort();
-  const message::Envelope& h = g->envelope;
+namespace {
+
+bool same_envelope(const estafeta::message::Envelope& h, const estafeta::message::Envelope& e) {
   bool same = h.queue_id == e.queue_id && h.arrival_us == e.arrival_us && h.sender == e.sender &&
               h.helo == e.helo && h.protocol == e.protocol && h.body_type == e.body_type &&
               h.smtputf8 == e.smtputf8 && h.dsn_ret == e.dsn_ret && h.dsn_envid == e.dsn_envid &&
               h.client_address == e.client_address && h.client_hostname == e.client_hostname &&
-              h.recipients.size() == e.recipients.size() && g->content == f->content;
+              h.recipients.size() == e.recipients.size();
   for (size_t i = 0; same && i < e.recipients.size(); ++i) {
     same = h.recipients[i].address == e.recipients[i].address &&
            h.recipients[i].orcpt == e.recipients[i].orcpt &&
            h.recipients[i].notify == e.recipients[i].notify;
   }
-  if (!same) std::abort();
+  return same;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace estafeta;
+  std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  auto verified = queue::decode_queue_file(bytes);  // with checksums, almost nothing decodes
+  auto head = queue::decode_envelope(bytes);
+  if (verified.ok() && verified->version == 2) {
+    // A whole valid file: its envelope alone decodes to the same envelope.
+    if (!head.ok() || !head->has_value()) std::abort();
+    if (!same_envelope((*head)->envelope, verified->envelope)) std::abort();
+  }
+  auto f = queue::decode_queue_file(bytes, queue::Checksum::kIgnore);
+  if (!f.ok()) return 0;
+  const message::Envelope& e = f->envelope;
+  const std::string envelope = queue::encode_envelope(e);
+  const std::string file = envelope + queue::encode_content(f->content);
+  const std::string whole = file + queue::encode_end_after(file, f->content.size());
+  auto g = queue::decode_queue_file(whole);
+  if (!g.ok()) std::abort();
+  if (!same_envelope(g->envelope, e) || g->content != f->content || g->version != 2) std::abort();
+  auto again = queue::decode_envelope(std::string_view(whole).substr(0, envelope.size()));
+  if (!again.ok() || !again->has_value() || (*again)->length != envelope.size()) std::abort();
   return 0;
 }

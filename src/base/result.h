@@ -9,9 +9,14 @@
 
 namespace estafeta {
 
-/// What went wrong, for a human: "main.cf:12: unknown parameter" or "open(...): ENOSPC".
+/// What went wrong: `message` for a human ("main.cf:12: unknown parameter",
+/// "write(queue file): No space left on device"), and `code`, the errno of the system call
+/// that failed (0 when the failure is not a system call's), for callers that choose a
+/// reply by cause (ENOSPC -> "452 4.3.1") without parsing the message. Code that passes an
+/// Error on keeps its code; code that wraps one in a new message passes the code along.
 struct Error {
   std::string message;
+  int code = 0;
 };
 
 template <class T>
@@ -57,6 +62,10 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Error make_error(std::string message) { return Error{std::move(message)}; }
+/// An Error; `code` is the errno of a failed system call (capture errno before anything
+/// that may change it, such as formatting the message), 0 when none.
+inline Error make_error(std::string message, int code = 0) {
+  return Error{std::move(message), code};
+}
 
 }  // namespace estafeta

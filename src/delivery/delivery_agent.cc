@@ -1,7 +1,8 @@
 // The minimal delivery agent: active/<id> -> Maildir for local recipients (delivery
 // threads) -> fsync of new/ for a batch and removal (the finishing thread), or -> deferred/
-// for recipients in other domains. See delivery_agent.h; the crash-safety
-// argument is in docs/queue-format.md ("Delivery").
+// for recipients in other domains. Every change of queue state goes through
+// queue::QueueStore. See delivery_agent.h; the crash-safety argument is in
+// docs/queue-format.md ("Delivery").
 #include "delivery/delivery_agent.h"
 
 #include <fcntl.h>
@@ -29,8 +30,8 @@
 #include "delivery/maildir.h"
 #include "policy/mailbox_name.h"
 #include "queue/background_thread.h"
-#include "queue/filesystem.h"
 #include "queue/queue_file.h"
+#include "queue/queue_store.h"
 
 namespace estafeta::delivery {
 namespace {
@@ -42,22 +43,6 @@ int64_t now_us() {
 
 std::string errno_text(std::string_view call, std::string_view what) {
   return fmt::format("{}({}): {}", call, what, std::strerror(errno));
-}
-
-Result<std::string> read_fd(int fd, const std::string& path) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return make_error(errno_text("fstat", path));
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < data.size()) {
-    ssize_t n = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error(errno_text("read", path));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  data.resize(got);
-  return data;
 }
 
 bool is_queue_id(std::string_view s) {
@@ -99,7 +84,15 @@ DeliveryAgent::DeliveryAgent(DeliveryAgentOptions options, log::Logger qmgr_log,
       local_log_(std::move(local_log)) {
   if (options_.concurrency < 1) options_.concurrency = 1;
   if (options_.scan_interval_seconds < 1) options_.scan_interval_seconds = 1;
+  auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
+  if (store) {
+    store_ = std::move(*store);
+  } else {
+    qmgr_log_.error(fmt::format("cannot open the queue: {}", store.error().message));
+  }
 }
+
+DeliveryAgent::~DeliveryAgent() = default;
 
 policy::Match DeliveryAgent::is_local_domain(std::string_view domain) const {
   // RFC 5321 §4.1.1.3: "postmaster" without a domain is local.
@@ -140,51 +133,34 @@ bool DeliveryAgent::deliver_one(const std::string& queue_id) {
 
 DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linked& linked) {
   const int64_t pickup_us = now_us();
-  const std::string& q = options_.queue_directory;
-  const std::string path = q + "/active/" + queue_id;
-  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return Attempt::Gone;  // already delivered and removed
-    qmgr_log_.warning("{}: {}", queue_id, errno_text("open", path));
-    return Attempt::Stays;
+  if (!store_) return Attempt::Stays;
+  auto read = store_->read_message(queue::QueueName::kActive, queue_id);
+  if (!read.ok()) {
+    switch (read.failure) {
+      case queue::ReadFailure::kGone:
+        return Attempt::Gone;  // already delivered and removed
+      case queue::ReadFailure::kError:
+        qmgr_log_.warning("{}: {}", queue_id, read.reason);
+        return Attempt::Stays;
+      case queue::ReadFailure::kCorrupt: {
+        // Never deliver an incomplete or damaged file; keep it for a human (Postfix corrupt/).
+        const bool moved =
+            store_->move(queue_id, queue::QueueName::kActive, queue::QueueName::kCorrupt).ok();
+        qmgr_log_.warning("{}: corrupt queue file: {}{}", queue_id, read.reason,
+                          moved ? "; moved to corrupt/" : "");
+        return Attempt::Stays;
+      }
+    }
   }
-  auto bytes = read_fd(fd.get(), path);
-  if (!bytes) {
-    qmgr_log_.warning("{}: {}", queue_id, bytes.error().message);
-    return Attempt::Stays;
-  }
-  if (bytes->empty()) {
-    // Never an acknowledged message (those were synced whole): a large finished file that
-    // was truncated below, whose removal a crash undid.
-    qmgr_log_.warning("{}: empty queue file; removed", queue_id);
-    (void)::unlink(path.c_str());
-    return Attempt::Gone;
-  }
-  auto file = queue::decode_queue_file(*bytes);
-  if (!file) {
-    // Never deliver an incomplete or damaged file; keep it for a human (Postfix corrupt/).
-    (void)::mkdir((q + "/corrupt").c_str(), 0700);
-    bool moved = ::rename(path.c_str(), (q + "/corrupt/" + queue_id).c_str()) == 0;
-    qmgr_log_.warning("{}: corrupt queue file: {}{}", queue_id, file.error().message,
-                      moved ? "; moved to corrupt/" : "");
-    return Attempt::Stays;
-  }
-  if (file->envelope.queue_id != queue_id) {
-    // A stale second name of a reused file: a power loss undid the removal of this name
-    // after its inode went to free/ and was rewritten as another message. That message is
-    // either queued under its own name or was never acknowledged; this name goes.
-    qmgr_log_.warning("{}: stale queue file name (the file is {}); removed", queue_id,
-                      file->envelope.queue_id);
-    (void)::unlink(path.c_str());
-    return Attempt::Gone;
-  }
+  const queue::QueueFile* file = &read.value->file;
+  const std::vector<queue::RecipientState>& status = read.value->recipients;
   const message::Envelope& env = file->envelope;
   const size_t nrcpt = env.recipients.size();
   qmgr_log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id, env.sender,
                  file->content.size(), nrcpt);
 
   const double a = std::max<int64_t>(0, pickup_us - env.arrival_us) / 1e6;
-  std::vector<size_t> newly_done;
+  std::vector<queue::StatusEntry> outcomes;  // for the status log, when the file stays
   std::vector<size_t> remote;
   bool local_failed = false;
   auto result_line = [&](const message::Recipient& r, std::string_view relay, int64_t start_us,
@@ -204,7 +180,7 @@ DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linke
   linked.queue_id = queue_id;
 
   for (size_t i = 0; i < nrcpt; ++i) {
-    if (file->recipient_done[i]) continue;
+    if (status[i].done) continue;
     const message::Recipient& r = env.recipients[i];
     const int64_t start_us = now_us();
     const size_t at = r.address.rfind('@');
@@ -227,7 +203,8 @@ DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linke
     if (!mailbox) {
       // TODO(queue): a bounce message (later issue); for now the recipient is dropped.
       log_result(local_log_, r, "local", start_us, "5.1.3", "bounced (illegal mailbox name)");
-      newly_done.push_back(i);
+      outcomes.push_back({queue::StatusKind::kBounced, uint32_t(i), now_us(), "5.1.3", "local",
+                          "illegal mailbox name"});
       continue;
     }
     const std::string maildir = options_.mail_spool_directory + "/" + *mailbox + "/Maildir";
@@ -248,19 +225,19 @@ DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linke
         linked.maildirs.end()) {
       linked.maildirs.push_back(maildir);
     }
-    newly_done.push_back(i);
+    outcomes.push_back({queue::StatusKind::kDelivered, uint32_t(i), now_us(), "2.0.0", "local",
+                        "delivered to maildir"});
   }
 
   if (remote.empty() && !local_failed) {
     // Every recipient is done: what is left (the syncs of new/, the removal) is finish()'s.
-    linked.drop_blocks = bytes->size() > size_t(queue::kMaxStaleTail);
     linked.linked_at = std::chrono::steady_clock::now();
     return Attempt::Linked;
   }
 
-  // Some recipients remain. Their Maildir entries become durable now, then the finished
-  // recipients are marked in place so no later pass repeats them (Postfix's
-  // REC_TYPE_DONE), and the marks are made durable before anything else happens.
+  // Some recipients remain. Their Maildir entries become durable now, then the outcomes go
+  // to the status log (durable before anything else happens), so that no later pass
+  // repeats a finished recipient.
   for (const std::string& maildir : linked.maildirs) {
     if (Status s = sync_maildir_new(maildir, syncs_); !s.ok()) {
       qmgr_log_.warning("{}: {}; stays queued", queue_id, s.error().message);
@@ -268,29 +245,21 @@ DeliveryAgent::Attempt DeliveryAgent::attempt(const std::string& queue_id, Linke
     }
   }
   for (const std::string& line : linked.sent_lines) local_log_.info("{}", line);
-  for (size_t i : newly_done) {
-    const char done = queue::kRecordRecipientDone;
-    if (::pwrite(fd.get(), &done, 1, static_cast<off_t>(file->recipient_offsets[i])) != 1) {
-      qmgr_log_.warning("{}: {}", queue_id, errno_text("pwrite", path));
-    }
-  }
-  if (!newly_done.empty() && ::fdatasync(fd.get()) != 0) {
-    qmgr_log_.warning("{}: {}", queue_id, errno_text("fdatasync", path));
-  }
   for (size_t i : remote) {
     log_result(qmgr_log_, env.recipients[i], "none", now_us(), "4.3.0",
                "deferred (remote delivery is not implemented yet)");
+    outcomes.push_back({queue::StatusKind::kDeferred, uint32_t(i), now_us(), "4.3.0", "none",
+                        "remote delivery is not implemented yet"});
+  }
+  if (Status s = store_->record(queue_id, outcomes); !s.ok()) {
+    qmgr_log_.warning("{}: {}", queue_id, s.error().message);
+    return Attempt::Stays;  // the retry finds the Maildir names taken
   }
   if (local_failed) return Attempt::Stays;  // in active/: the periodic scan retries it
-  const std::string deferred = q + "/deferred";
-  (void)::mkdir(deferred.c_str(), 0700);
-  if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, (deferred + "/" + queue_id).c_str(),
-                  RENAME_NOREPLACE) != 0) {
-    qmgr_log_.warning("{}: {}", queue_id, errno_text("rename", path));
-    return Attempt::Stays;
-  }
-  if (Status s = sync_dir(deferred); !s.ok()) {
+  if (Status s = store_->move(queue_id, queue::QueueName::kActive, queue::QueueName::kDeferred);
+      !s.ok()) {
     qmgr_log_.warning("{}: {}", queue_id, s.error().message);
+    return Attempt::Stays;
   }
   return Attempt::Stays;
 }
@@ -332,18 +301,12 @@ size_t DeliveryAgent::finish(std::vector<Linked>& batch, FanOut& fan_out) {
 
 bool DeliveryAgent::remove_delivered(const Linked& l, log::LineBatch& lines) {
   for (const std::string& line : l.sent_lines) lines.add(local_log_, line);
-  // Every recipient is done: forget the file. The file goes to free/ for smtpd to reuse: a
-  // new queue file then costs no inode allocation (on ext4 each one scans past the inodes
-  // freed in the last minutes). smtpd unlinks what exceeds its bound on free/.
+  // Every recipient is done: forget the file (and its status log, if it has one).
   // No fsync of active/ here (Postfix does none either): the next commit's fsync of
   // active/ makes this removal durable too, and if a crash undoes it first, the Maildir
-  // names absorb the redelivery and a reused inode is caught by the id check in attempt().
-  // A large file would sit in free/ with its whole size: drop its blocks first (should a
-  // crash bring the name back, the empty file is removed by attempt()).
-  const std::string path = options_.queue_directory + "/active/" + l.queue_id;
-  if (l.drop_blocks) (void)::truncate(path.c_str(), 0);
-  if (!recycle_queue_file(l.queue_id) && ::unlink(path.c_str()) != 0) {
-    lines.add_warning(qmgr_log_, fmt::format("{}: {}", l.queue_id, errno_text("unlink", path)));
+  // names absorb the redelivery.
+  if (Status s = store_->remove(queue::QueueName::kActive, l.queue_id); !s.ok()) {
+    lines.add_warning(qmgr_log_, fmt::format("{}: {}", l.queue_id, s.error().message));
     return false;
   }
   lines.add(qmgr_log_, fmt::format("{}: removed", l.queue_id));
@@ -452,13 +415,6 @@ void DeliveryAgent::finisher() {
   }
 }
 
-bool DeliveryAgent::recycle_queue_file(const std::string& queue_id) {
-  // No count here: smtpd, which takes files from free/, trims it (queue::Spool).
-  const std::string& q = options_.queue_directory;
-  return ::renameat2(AT_FDCWD, (q + "/active/" + queue_id).c_str(), AT_FDCWD,
-                     (q + "/free/" + queue_id).c_str(), RENAME_NOREPLACE) == 0;
-}
-
 void DeliveryAgent::scan_active() {
   std::error_code ec;
   for (const auto& e :
@@ -474,6 +430,7 @@ int DeliveryAgent::run() {
   // queue/background_thread.h). The delivery threads started below inherit this.
   (void)queue::make_current_thread_background();
   const std::string& q = options_.queue_directory;
+  if (!store_) return 1;  // the constructor logged why
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);

@@ -25,6 +25,7 @@
 #include "log/logger.h"
 #include "policy/address_list.h"
 #include "queue/group_sync.h"
+#include "queue/queue_store.h"
 
 namespace estafeta::delivery {
 
@@ -46,7 +47,9 @@ struct DeliveryAgentOptions {
 
 class DeliveryAgent {
  public:
+  /// Opens the queue store (an error is logged, and run() then returns 1).
   DeliveryAgent(DeliveryAgentOptions options, log::Logger qmgr_log, log::Logger local_log);
+  ~DeliveryAgent();
 
   /// Binds public/qmgr (unix datagram), delivers everything already in active/, then serves
   /// wake-ups until SIGTERM/SIGINT arrive (blocked in the calling thread and read through a
@@ -67,7 +70,6 @@ class DeliveryAgent {
     std::string queue_id;
     std::vector<std::string> maildirs;    // each once
     std::vector<std::string> sent_lines;  // "ID: to=<..>, ..., status=sent (...)"
-    bool drop_blocks = false;             // a large queue file: truncated before recycling
     std::chrono::steady_clock::time_point linked_at;
   };
   enum class Attempt { Gone, Stays, Linked };
@@ -78,7 +80,7 @@ class DeliveryAgent {
   /// `fan_out`), then removes every queue file whose syncs succeeded. Returns how many were
   /// removed.
   size_t finish(std::vector<Linked>& batch, FanOut& fan_out);
-  /// Logs the delivery into `lines` and moves the queue file to free/.
+  /// Logs the delivery into `lines` and removes the queue file.
   bool remove_delivered(const Linked& l, log::LineBatch& lines);
 
   void worker();
@@ -86,11 +88,10 @@ class DeliveryAgent {
   void enqueue(const std::string& queue_id);
   void scan_active();
   policy::Match is_local_domain(std::string_view domain) const;
-  /// Moves a finished active/<id> to free/ for smtpd to reuse; false on error.
-  bool recycle_queue_file(const std::string& queue_id);
   Status sync_dir(const std::string& path);
 
   DeliveryAgentOptions options_;
+  std::unique_ptr<queue::QueueStore> store_;  // null if it could not be opened
   log::Logger qmgr_log_;
   log::Logger local_log_;
   queue::GroupSync syncs_;

@@ -1,7 +1,8 @@
 // Delivery agent tests in a temporary queue and mail spool: deliver_one into Maildir with
 // CRLF -> LF and the prepended headers, Postfix-format log lines, idempotent redelivery of a
-// re-created queue file, stale names of reused files, remote recipients deferred (never
-// lost), illegal mailbox names, corrupt files, and run() end to end in a child process
+// re-created queue file, files under another id's name, remote recipients deferred (never
+// lost, their status in the status log), illegal mailbox names, corrupt files, and run()
+// end to end in a child process
 // stopped by SIGTERM, with the gathering of files into rounds and the finishing thread.
 #include "delivery/delivery_agent.h"
 
@@ -139,8 +140,9 @@ TEST(DeliveryAgent, DeliversToMaildirAndRemovesQueueFile) {
             "Subject: hi\n\nline1\nline2\n");
   ASSERT_EQ(f.new_files("carol").size(), 1u);  // mailbox names are lower-cased
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
-  // The finished queue file waits in free/ for smtpd to reuse it (no inode allocation).
-  EXPECT_EQ(list_names(f.queue + "/free"), std::vector<std::string>{id});
+  // The finished queue file is gone, not kept anywhere for reuse.
+  EXPECT_FALSE(std::filesystem::exists(f.queue + "/free"));
+  EXPECT_TRUE(list_names(f.queue + "/status").empty());
   auto lines = f.sink->lines();
   EXPECT_TRUE(has_line(
       lines,
@@ -164,33 +166,32 @@ TEST(DeliveryAgent, RedeliveryOfARecreatedQueueFileIsIdempotent) {
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
 }
 
-TEST(DeliveryAgent, StaleNameOfAReusedFileIsRemovedNotDelivered) {
+TEST(DeliveryAgent, FileUnderAnotherIdsNameIsCorruptNotDelivered) {
   Fixture f;
-  // A power loss undid the removal of active/<old> after its inode had been reused for
-  // another message: the name <old> now shows a file whose I record says <new>.
+  // Files are never reused, so a file whose I record is not its name is damaged (or was
+  // put there by hand): kept for a human, never delivered.
   const std::string id = f.enqueue({"bob@localhost"}, "Subject: new\r\n\r\nx\r\n");
-  const std::string stale = "0000000000AA000001";
-  ASSERT_EQ(::link((f.queue + "/active/" + id).c_str(), (f.queue + "/active/" + stale).c_str()),
+  const std::string other = "0000000000AA000001";
+  ASSERT_EQ(::link((f.queue + "/active/" + id).c_str(), (f.queue + "/active/" + other).c_str()),
             0);
-  EXPECT_TRUE(f.agent().deliver_one(stale));
+  EXPECT_FALSE(f.agent().deliver_one(other));
   EXPECT_TRUE(f.new_files("bob").empty());
-  EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
-  EXPECT_TRUE(has_line(f.sink->lines(), "estafeta/qmgr: warning: " + stale +
-                                            ": stale queue file name \\(the file is " + id +
-                                            "\\); removed"));
+  EXPECT_EQ(list_names(f.queue + "/corrupt"), std::vector<std::string>{other});
+  EXPECT_TRUE(has_line(f.sink->lines(), "estafeta/qmgr: warning: " + other +
+                                            ": corrupt queue file: the file's queue id is " +
+                                            id + ", not its name; moved to corrupt/"));
   EXPECT_TRUE(f.agent().deliver_one(id));  // the message itself is delivered once
   EXPECT_EQ(f.new_files("bob").size(), 1u);
 }
 
-TEST(DeliveryAgent, EmptyFileIsRemovedNotMovedToCorrupt) {
+TEST(DeliveryAgent, EmptyFileIsCorrupt) {
   Fixture f;
+  // Never an acknowledged message (those are synced whole before the 250).
   const std::string id = "0000000000AA000001";
   std::ofstream(f.queue + "/active/" + id, std::ios::binary).flush();
-  EXPECT_TRUE(f.agent().deliver_one(id));
+  EXPECT_FALSE(f.agent().deliver_one(id));
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
-  EXPECT_TRUE(list_names(f.queue + "/corrupt").empty());
-  EXPECT_TRUE(has_line(f.sink->lines(), "estafeta/qmgr: warning: " + id +
-                                            ": empty queue file; removed"));
+  EXPECT_EQ(list_names(f.queue + "/corrupt"), std::vector<std::string>{id});
 }
 
 TEST(DeliveryAgent, RemoteRecipientsAreDeferredNeverLost) {
@@ -201,9 +202,15 @@ TEST(DeliveryAgent, RemoteRecipientsAreDeferredNeverLost) {
   EXPECT_EQ(f.new_files("bob").size(), 1u);
   EXPECT_TRUE(list_names(f.queue + "/active").empty());
   ASSERT_EQ(list_names(f.queue + "/deferred"), std::vector<std::string>{id});
-  auto file = queue::decode_queue_file(read_file(f.queue + "/deferred/" + id));
-  ASSERT_TRUE(file.ok()) << file.error().message;
-  EXPECT_EQ(file->recipient_done, (std::vector<bool>{true, false}));  // bob marked done
+  // The queue file is as it was committed; the status log says bob is done.
+  auto store = queue::QueueStore::open({.queue_directory = f.queue});
+  ASSERT_TRUE(store.ok());
+  auto stored = (*store)->read_envelope(queue::QueueName::kDeferred, id);
+  ASSERT_TRUE(stored.ok()) << stored.reason;
+  ASSERT_EQ(stored.value->recipients.size(), 2u);
+  EXPECT_TRUE(stored.value->recipients[0].done);
+  EXPECT_FALSE(stored.value->recipients[1].done);
+  EXPECT_EQ(stored.value->recipients[1].last.dsn, "4.3.0");
   EXPECT_TRUE(has_line(f.sink->lines(),
                        "estafeta/qmgr: " + id +
                            ": to=<eve@remote.example>, relay=none, .*"
@@ -296,7 +303,7 @@ TEST(DeliveryAgent, QueueFileStaysUntilNewIsSyncedAndStopFinishesIt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
   f.stop_agent_and_expect_drained(child);
-  EXPECT_EQ(list_names(f.queue + "/free"), std::vector<std::string>{id});
+  EXPECT_TRUE(list_names(f.queue + "/active").empty());
 }
 
 // One batch of the finishing thread with many Maildirs (their new/ syncs run in parallel)

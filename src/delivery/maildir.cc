@@ -186,8 +186,23 @@ std::optional<Result<MaildirOutcome>> deliver_unnamed(const std::string& maildir
   const std::string self = fmt::format("/proc/self/fd/{}", fd);
   int rc = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
   const int err = errno;
+  if (rc == 0) {
+    // The link count went from 0 to 1: inode metadata that fdatasync above did not cover
+    // and that fsync(new/) does not promise to. fsync the file itself, so the documented
+    // pair (the file's fsync, its directory's fsync) makes the entry and the inode it names
+    // durable on any file system, not only where one journal transaction holds both.
+    int synced;
+    while ((synced = ::fsync(fd)) != 0 && errno == EINTR) {
+    }
+    if (synced != 0) {
+      Error e = sys_error("fsync", dst);
+      ::close(fd);
+      return Result<MaildirOutcome>(e);
+    }
+    ::close(fd);
+    return Result<MaildirOutcome>(MaildirOutcome::Delivered);
+  }
   ::close(fd);
-  if (rc == 0) return Result<MaildirOutcome>(MaildirOutcome::Delivered);
   if (err == EEXIST) return Result<MaildirOutcome>(MaildirOutcome::AlreadyDelivered);
   if (err == ENOENT) return std::nullopt;  // /proc not mounted, or new/ went away
   errno = err;

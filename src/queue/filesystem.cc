@@ -1,5 +1,6 @@
 // POSIX implementation of queue::Filesystem: each method is one system call (plus EINTR
-// retries), errors carry the call name, the file name and strerror(errno).
+// retries), errors carry the call name, the file name and strerror(errno), and errno as the
+// Error's code.
 #include "queue/filesystem.h"
 
 #include <dirent.h>
@@ -17,8 +18,10 @@
 namespace estafeta::queue {
 namespace {
 
+// Call right after the failed system call: errno is read first.
 Error sys_error(std::string_view call, std::string_view name) {
-  return make_error(fmt::format("{}({}): {}", call, name, std::strerror(errno)));
+  const int code = errno;
+  return make_error(fmt::format("{}({}): {}", call, name, std::strerror(code)), code);
 }
 
 class PosixFilesystem : public Filesystem {
@@ -26,6 +29,11 @@ class PosixFilesystem : public Filesystem {
   Status make_dir(const std::string& path, int mode) override {
     if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0 || errno == EEXIST) return {};
     return sys_error("mkdir", path);
+  }
+
+  Status remove_dir(const std::string& path) override {
+    if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return {};
+    return sys_error("rmdir", path);
   }
 
   Result<int> open_dir(const std::string& path) override {
@@ -40,8 +48,9 @@ class PosixFilesystem : public Filesystem {
     if (fd < 0) return sys_error("openat", ".");
     DIR* d = ::fdopendir(fd);
     if (d == nullptr) {
+      Error e = sys_error("fdopendir", ".");
       ::close(fd);
-      return sys_error("fdopendir", ".");
+      return e;
     }
     std::vector<std::string> names;
     while (struct dirent* e = ::readdir(d)) {
@@ -50,33 +59,6 @@ class PosixFilesystem : public Filesystem {
     }
     ::closedir(d);
     return names;
-  }
-
-  Result<Reused> reuse_file(int from_dir, const std::string& from, int to_dir,
-                            const std::string& to) override {
-    if (Status moved = rename(from_dir, from, to_dir, to); !moved.ok()) return moved.error();
-    int fd = ::openat(to_dir, to.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return sys_error("openat", to);
-    // A second name for this inode (say a queue file in active/ whose removal a power loss
-    // undid, and fsck counted both links): truncating would destroy it. Drop our name.
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_nlink != 1 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      (void)::unlinkat(to_dir, to.c_str(), 0);
-      return make_error("reuse_file: not a regular file with one link");
-    }
-    // Not truncated: overwriting blocks already allocated spares the block allocator, and
-    // fdatasync then writes no inode while the size stays. The decoder ignores what follows
-    // END. Only a large stale tail goes, since the delivery agent reads the whole file.
-    if (st.st_size > kMaxStaleTail) {
-      if (::ftruncate(fd, 0) != 0) {
-        Error e = sys_error("ftruncate", to);
-        ::close(fd);
-        return e;
-      }
-      st.st_size = 0;
-    }
-    return Reused{fd, static_cast<uint64_t>(st.st_size)};
   }
 
   Result<int> create_file(int dir, const std::string& name) override {
@@ -102,13 +84,45 @@ class PosixFilesystem : public Filesystem {
     return {};
   }
 
-  Status write_back(int fd) override {
-    constexpr unsigned kFlags =
-        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
-    while (::sync_file_range(fd, 0, 0, kFlags) != 0) {
-      if (errno == EINTR) continue;
-      if (errno == ENOSYS || errno == EINVAL) return sync_data(fd);  // not supported here
-      return sys_error("sync_file_range", "queue file");
+  Result<int> open_read(int dir, const std::string& name) override {
+    int fd = ::openat(dir, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return sys_error("openat", name);
+    return fd;
+  }
+
+  Result<Appender> open_append(int dir, const std::string& name) override {
+    constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+    int fd = ::openat(dir, name.c_str(), kFlags);
+    if (fd >= 0) return Appender{fd, false};
+    if (errno != ENOENT) return sys_error("openat", name);
+    fd = ::openat(dir, name.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return sys_error("openat", name);
+    return Appender{fd, true};
+  }
+
+  Result<std::string> read_at(int fd, uint64_t offset, size_t max) override {
+    std::string out(max, '\0');
+    size_t got = 0;
+    while (got < max) {
+      ssize_t n = ::pread(fd, out.data() + got, max - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error("pread", "queue file");
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
+  }
+
+  Result<uint64_t> file_size(int fd) override {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return sys_error("fstat", "queue file");
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status truncate(int fd, uint64_t size) override {
+    while (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      if (errno != EINTR) return sys_error("ftruncate", "queue file");
     }
     return {};
   }

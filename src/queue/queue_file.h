@@ -1,25 +1,30 @@
 // Queue file records: the on-disk form of one queued message (format: docs/queue-format.md).
 // A file is a sequence of typed, length-prefixed binary records (qmail's "don't parse": no
-// text to re-scan), envelope records first, then content records, then one END record that
-// carries a checksum of the file. A file without a valid END record is incomplete or torn
-// and is never delivered. Pure: no I/O, no threads; every function is safe to call
+// text to re-scan): envelope records first, closed by an ENVELOPE END record with a checksum
+// of the envelope (so the queue manager reads and checks the envelope without the content),
+// then content records, then one END record with a checksum of the whole file and the
+// content size. A file without a valid END record is incomplete or torn and is never
+// delivered. Version 2 files never change after their commit (per-recipient status goes to
+// the message's status log, queue/status_log.h); version 1 files (recipients marked done in
+// place) are still read. Pure: no I/O, no threads; every function is safe to call
 // concurrently. Decoding never trusts its input: truncation, garbage, duplicates and
 // missing records come back as an Error with a reason.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
 #include "message/envelope.h"
+#include "queue/record.h"
 
 namespace estafeta::queue {
 
-/// Record types (one byte each). A recipient record is rewritten in place from
-/// kRecordRecipient to kRecordRecipientDone once that recipient needs no more work
-/// (Postfix's REC_TYPE_RCPT -> REC_TYPE_DONE); both have the same length.
+/// Record types (one byte each). kRecordRecipientDone exists only in version 1 files, whose
+/// recipient records were rewritten in place once done (Postfix's REC_TYPE_DONE).
 inline constexpr char kRecordVersion = 'V';
 inline constexpr char kRecordQueueId = 'I';
 inline constexpr char kRecordArrival = 'T';
@@ -36,15 +41,19 @@ inline constexpr char kRecordDsnRet = 'Z';
 inline constexpr char kRecordDsnEnvid = 'Y';
 inline constexpr char kRecordClientAddress = 'A';
 inline constexpr char kRecordClientHostname = 'C';
+inline constexpr char kRecordEnvelopeEnd = 'Q';
 inline constexpr char kRecordContent = 'M';
 inline constexpr char kRecordEnd = 'E';
 
-/// The only format version this code writes and reads.
-inline constexpr std::string_view kFormatVersion = "1";
-/// Largest payload of one record; encode_content splits longer content.
-inline constexpr size_t kMaxRecordPayload = 1 << 20;
+/// The format version this code writes; version 1 is still read (decode_queue_file).
+inline constexpr std::string_view kFormatVersion = "2";
+inline constexpr std::string_view kFormatVersion1 = "1";
+/// Size of a version 2 END record (type, length byte, 8 hex digits of checksum, 16 of the
+/// content size): the last kEndRecordSize bytes of a committed file.
+inline constexpr size_t kEndRecordSize = 26;
 
-/// The envelope records that begin a queue file (version first, recipients last).
+/// The envelope records that begin a queue file: version first, then the envelope fields,
+/// the recipients, and the ENVELOPE END record with the checksum of the bytes before it.
 std::string encode_envelope(const message::Envelope& e);
 /// One or more content records holding `bytes` (CRLF message text); empty input -> "".
 std::string encode_content(std::string_view bytes);
@@ -52,26 +61,43 @@ std::string encode_content(std::string_view bytes);
 /// recipient record's type byte counted as 'R' (so marking one done in place keeps it).
 /// Start from 0 and feed the bytes in order; a writer never writes done marks.
 uint32_t update_checksum(uint32_t checksum, std::string_view bytes);
-/// The END record carrying `checksum` (8 lower-case hex digits) of the bytes before it.
-std::string encode_end(uint32_t checksum);
-/// The END record for a file whose bytes so far are `head`.
-std::string encode_end_after(std::string_view head);
+/// The END record carrying `checksum` (8 lower-case hex digits) of the bytes before it and
+/// the content size (16 lower-case hex digits); always kEndRecordSize bytes.
+std::string encode_end(uint32_t checksum, uint64_t content_size);
+/// The END record for a file whose bytes so far are `head`, with `content_size` bytes of
+/// content.
+std::string encode_end_after(std::string_view head, uint64_t content_size);
+/// The content size recorded in a version 2 END record (the last kEndRecordSize bytes of a
+/// committed file), for listings that do not read the content. Checks the record's shape,
+/// not the file checksum.
+Result<uint64_t> content_size_from_end(std::string_view end_record);
 
 struct QueueFile {
   message::Envelope envelope;
   std::string content;  // the CRLF message, Received header first
-  /// Parallel to envelope.recipients: true when the record is kRecordRecipientDone.
+  int version = 2;
+  /// Parallel to envelope.recipients: true for a version 1 recipient marked done in place.
+  /// Always false in version 2 (status lives in the status log).
   std::vector<bool> recipient_done;
-  /// Parallel to envelope.recipients: file offset of each recipient record's type byte, for
-  /// marking it done in place with a one-byte pwrite.
-  std::vector<uint64_t> recipient_offsets;
 };
+
+/// The envelope at the start of a version 2 file.
+struct EnvelopeHead {
+  message::Envelope envelope;
+  size_t length = 0;  // bytes up to and including the ENVELOPE END record
+};
+
+/// Decodes the envelope from any prefix of a version 2 file and checks its checksum;
+/// nullopt when the envelope continues past `prefix` (read more and call again). A version 1
+/// file is an error saying so (it has no envelope checksum: decode the whole file instead).
+Result<std::optional<EnvelopeHead>> decode_envelope(std::string_view prefix);
 
 enum class Checksum { kVerify, kIgnore };
 
-/// Decodes a whole queue file; bytes after END are ignored. Errors name the offset and the
-/// reason ("offset 17: record truncated", "no END record: incomplete file", "checksum
-/// mismatch"). kIgnore skips the END checksum (fuzzing the parser behind it).
+/// Decodes a whole queue file of version 2 or 1. Errors name the offset and the reason
+/// ("offset 17: record truncated", "no END record: incomplete file", "checksum mismatch").
+/// Bytes after END are an error in version 2; in version 1 they are ignored (the stale tail
+/// of a reused file). kIgnore skips the checksums (fuzzing the parser behind them).
 Result<QueueFile> decode_queue_file(std::string_view bytes,
                                     Checksum checksum = Checksum::kVerify);
 

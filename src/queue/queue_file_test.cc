@@ -1,18 +1,21 @@
 // Tests for the queue file codec: round trips, truncation at every offset, garbage,
-// record-order rules, in-place "done" marking, and decoding at every split of a file
-// assembled from fragments.
+// record-order rules, decoding at every split of a file assembled from fragments, the
+// envelope read alone from every prefix, and version 1 files (done marks, stale tails).
 #include "queue/queue_file.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 namespace estafeta::queue {
 namespace {
 
-// head + an END record with the right checksum.
-std::string with_end(const std::string& head) { return head + encode_end_after(head); }
+// head + an END record with the right checksum and the given content size.
+std::string with_end(const std::string& head, uint64_t content_size = 0) {
+  return head + encode_end_after(head, content_size);
+}
 
 message::Envelope sample_envelope() {
   message::Envelope e;
@@ -33,8 +36,34 @@ message::Envelope sample_envelope() {
   return e;
 }
 
-std::string sample_file(std::string_view content) {
-  return with_end(encode_envelope(sample_envelope()) + encode_content(content));
+std::string file_of(const message::Envelope& e, std::string_view content) {
+  return with_end(encode_envelope(e) + encode_content(content), content.size());
+}
+
+std::string sample_file(std::string_view content) { return file_of(sample_envelope(), content); }
+
+// A version 1 file as the first release wrote it: no ENVELOPE END, an END record with the
+// checksum alone, recipients optionally marked done in place, and `tail` after END.
+std::string v1_file(const message::Envelope& e, std::string_view content,
+                    const std::vector<bool>& done, std::string_view tail) {
+  std::string out;
+  put_record(out, kRecordVersion, "1");
+  put_record(out, kRecordQueueId, e.queue_id);
+  put_record(out, kRecordArrival, std::to_string(e.arrival_us));
+  put_record(out, kRecordSender, e.sender);
+  std::vector<size_t> marks;
+  for (size_t i = 0; i < e.recipients.size(); ++i) {
+    if (!e.recipients[i].notify.empty()) put_record(out, kRecordNotify, e.recipients[i].notify);
+    if (i < done.size() && done[i]) marks.push_back(out.size());
+    put_record(out, kRecordRecipient, e.recipients[i].address);
+  }
+  out += encode_content(content);
+  std::string end;
+  char sum[9];
+  std::snprintf(sum, sizeof sum, "%08x", update_checksum(0, out));
+  put_record(end, kRecordEnd, sum);
+  for (size_t at : marks) out[at] = kRecordRecipientDone;  // the old agent's in-place mark
+  return out + end + std::string(tail);
 }
 
 void expect_same(const message::Envelope& a, const message::Envelope& b) {
@@ -85,7 +114,7 @@ TEST(QueueFile, RoundTripTable) {
     e.queue_id = "ID";
     e.sender = c.sender;
     e.recipients = {{"r@localhost", "", ""}};
-    auto f = decode_queue_file(with_end(encode_envelope(e) + encode_content(c.content)));
+    auto f = decode_queue_file(file_of(e, c.content));
     ASSERT_TRUE(f.ok()) << c.name << ": " << f.error().message;
     expect_same(f->envelope, e);
     EXPECT_EQ(f->content, c.content) << c.name;
@@ -100,7 +129,7 @@ TEST(QueueFile, ContentInManyRecordsConcatenates) {
     file += encode_content(piece);
     expected += piece;
   }
-  file += encode_end_after(file);
+  file += encode_end_after(file, expected.size());
   auto f = decode_queue_file(file);
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->content, expected);
@@ -115,20 +144,16 @@ TEST(QueueFile, TruncationAtEveryOffsetIsRejected) {
   }
 }
 
-TEST(QueueFile, StaleTailOfAReusedFileIsIgnored) {
-  // A reused queue file is overwritten from offset 0, not truncated: what follows END is
-  // the rest of an older, longer message.
-  const std::string old_file = sample_file("Subject: old\r\n\r\n" + std::string(500, 'o') + "\r\n");
-  const std::string new_file = sample_file("Subject: new\r\n\r\nhi\r\n");
-  ASSERT_LT(new_file.size(), old_file.size());
-  const std::string reused = new_file + old_file.substr(new_file.size());
-  auto f = decode_queue_file(reused);
-  ASSERT_TRUE(f.ok()) << f.error().message;
-  EXPECT_EQ(f->content, "Subject: new\r\n\r\nhi\r\n");
+TEST(QueueFile, BytesAfterEndAreRejected) {
+  // Version 2 files are never reused, so nothing may follow END.
+  const std::string file = sample_file("Subject: t\r\n\r\nhello\r\n");
+  auto f = decode_queue_file(file + "x");
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.error().message.find("after END"), std::string::npos) << f.error().message;
 }
 
 TEST(QueueFile, EveryFlippedByteIsRejected) {
-  // A torn write, or a reused file whose new blocks did not all reach the disk.
+  // A torn write: some blocks did not reach the disk.
   const std::string file = sample_file("Subject: t\r\n\r\nhello\r\n");
   for (size_t i = 0; i < file.size(); ++i) {
     std::string bad = file;
@@ -136,7 +161,7 @@ TEST(QueueFile, EveryFlippedByteIsRejected) {
     EXPECT_FALSE(decode_queue_file(bad).ok()) << "flip at offset " << i << " was accepted";
   }
   std::string bad = file;
-  bad[bad.size() - 12] ^= 0x01;  // inside the last content record
+  bad[bad.size() - kEndRecordSize - 3] ^= 0x01;  // inside the last content record
   auto f = decode_queue_file(bad);
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.error().message.find("checksum mismatch"), std::string::npos) << f.error().message;
@@ -160,7 +185,7 @@ TEST(QueueFile, FileAssembledFromFragmentsDecodesTheSame) {
     for (size_t i = 0; i < content.size(); i += piece) {
       file2 += encode_content(std::string_view(content).substr(i, piece));
     }
-    file2 += encode_end_after(file2);
+    file2 += encode_end_after(file2, content.size());
     auto f = decode_queue_file(file2);
     ASSERT_TRUE(f.ok()) << piece;
     EXPECT_EQ(f->content, content);
@@ -179,7 +204,7 @@ TEST(QueueFile, GarbageIsRejectedWithAReason) {
   no_rcpt.recipients.clear();
   std::vector<Case> cases = {
       {"empty", "", "no END"},
-      {"unknown type", with_end(env + std::string("Q\x01x", 3)), "unknown record"},
+      {"unknown type", std::string("V\x01" "2" "q\x01x", 6), "unknown record"},
       {"no version", good.substr(3), "must start with V"},
       {"bad version",
        std::string("V\x01"
@@ -187,14 +212,18 @@ TEST(QueueFile, GarbageIsRejectedWithAReason) {
                    3) +
            good.substr(3),
        "version"},
-      {"duplicate sender", with_end(env + std::string("S\x01x", 3)), "duplicate"},
+      {"sender after ENVELOPE END", with_end(env + std::string("S\x01x", 3)),
+       "after ENVELOPE END"},
       {"non-canonical length", with_end(env + std::string("M\x80\x00", 3)), "non-canonical"},
       {"huge length", env + std::string("M\xff\xff\xff\x7f", 5), "too"},
       {"no recipients", with_end(encode_envelope(no_rcpt)), "recipients"},
       {"envelope after content",
        with_end(env + encode_content("x") + std::string("S\x01x", 3)), "after content"},
-      {"dangling orcpt", with_end(env + std::string("O\x01x", 3)), "not followed"},
-      {"END with a wrong checksum", env + std::string("E\x08""00000000", 10), "checksum mismatch"},
+      {"recipient after ENVELOPE END", with_end(env + std::string("R\x01x", 3)),
+       "after ENVELOPE END"},
+      {"END with a wrong checksum", env + encode_end(0, 0), "checksum mismatch"},
+      {"END with a wrong size", with_end(env + encode_content("abc"), 4), "size mismatch"},
+      {"END of version 1 shape", env + std::string("E\x08""00000000", 10), "bad END"},
       {"bad arrival",
        std::string("V\x01"
                    "1",
@@ -212,17 +241,118 @@ TEST(QueueFile, GarbageIsRejectedWithAReason) {
   }
 }
 
-TEST(QueueFile, RecipientMarkedDoneInPlace) {
-  std::string file = sample_file("x\r\n");
+TEST(QueueFile, HandBuiltRecordOrderErrors) {
+  // Files that encode_envelope cannot produce, built record by record.
+  auto build = [](std::initializer_list<std::pair<char, std::string>> records) {
+    std::string out;
+    for (const auto& [type, payload] : records) put_record(out, type, payload);
+    return out;
+  };
+  auto envelope_end = [](std::string& head) {
+    char sum[9];
+    std::snprintf(sum, sizeof sum, "%08x", update_checksum(0, head));
+    put_record(head, kRecordEnvelopeEnd, sum);
+  };
+  struct Case {
+    std::string name;
+    std::string head;
+    std::string reason;
+  };
+  std::vector<Case> cases;
+  {
+    std::string h = build({{'V', "2"}, {'I', "X"}, {'T', "1"}, {'S', "a@b"}, {'S', "c@d"}});
+    cases.push_back({"duplicate sender", h, "duplicate"});
+  }
+  {
+    std::string h = build({{'V', "2"}, {'I', "X"}, {'T', "1"}, {'S', "a@b"}, {'O', "x"}});
+    envelope_end(h);
+    cases.push_back({"dangling orcpt", h, "not followed"});
+  }
+  {
+    std::string h = build({{'V', "2"}, {'I', "X"}, {'T', "1"}, {'S', "a@b"}, {'R', "r@x"},
+                           {'M', "content"}});
+    cases.push_back({"content before ENVELOPE END", h, "before ENVELOPE END"});
+  }
+  {
+    std::string h = build({{'V', "2"}, {'I', "X"}, {'T', "1"}, {'S', "a@b"}, {'D', "r@x"}});
+    envelope_end(h);
+    cases.push_back({"done mark in version 2", h, "done mark"});
+  }
+  {
+    std::string h = build({{'V', "2"}, {'I', "X"}, {'T', "1"}, {'S', "a@b"}});
+    envelope_end(h);
+    cases.push_back({"no recipients", h, "without recipients"});
+  }
+  {
+    std::string h = build({{'V', "2"}, {'I', "X"}, {'T', "1"}, {'S', "a@b"}, {'R', "r@x"}});
+    put_record(h, kRecordEnvelopeEnd, "00000000");
+    cases.push_back({"wrong envelope checksum", h, "envelope checksum mismatch"});
+  }
+  for (const auto& c : cases) {
+    auto f = decode_queue_file(with_end(c.head));
+    ASSERT_FALSE(f.ok()) << c.name;
+    EXPECT_NE(f.error().message.find(c.reason), std::string::npos)
+        << c.name << ": " << f.error().message;
+  }
+}
+
+TEST(QueueFile, EnvelopeDecodesFromEveryPrefix) {
+  const std::string content = "Subject: e\r\n\r\n" + std::string(100, 'b') + "\r\n";
+  const std::string file = sample_file(content);
+  const size_t envelope_length = encode_envelope(sample_envelope()).size();
+  for (size_t n = 0; n <= file.size(); ++n) {
+    auto head = decode_envelope(std::string_view(file).substr(0, n));
+    ASSERT_TRUE(head.ok()) << n << ": " << head.error().message;
+    if (n < envelope_length) {
+      EXPECT_FALSE(head->has_value()) << "envelope complete after only " << n << " bytes";
+    } else {
+      ASSERT_TRUE(head->has_value()) << n;
+      EXPECT_EQ((*head)->length, envelope_length);
+      expect_same((*head)->envelope, sample_envelope());
+    }
+  }
+}
+
+TEST(QueueFile, EnvelopeWithAFlippedByteIsRejected) {
+  const std::string envelope = encode_envelope(sample_envelope());
+  for (size_t i = 0; i < envelope.size(); ++i) {
+    std::string bad = envelope;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    auto head = decode_envelope(bad);
+    // A flipped length byte may make the envelope look longer (not yet complete); it must
+    // never decode as complete.
+    EXPECT_FALSE(head.ok() && head->has_value()) << "flip at offset " << i << " was accepted";
+  }
+}
+
+TEST(QueueFile, ContentSizeFromTheEndRecord) {
+  const std::string file = sample_file(std::string(12345, 'z'));
+  auto size = content_size_from_end(std::string_view(file).substr(file.size() - kEndRecordSize));
+  ASSERT_TRUE(size.ok()) << size.error().message;
+  EXPECT_EQ(*size, 12345u);
+  EXPECT_FALSE(content_size_from_end(std::string_view(file).substr(0, kEndRecordSize)).ok());
+}
+
+TEST(QueueFile, Version1FilesAreStillRead) {
+  // Left in a queue by the first release: recipients marked done in place, and the stale
+  // tail of a reused file after END.
+  const std::string content = "Subject: old\r\n\r\nhi\r\n";
+  message::Envelope e = sample_envelope();
+  const std::string file = v1_file(e, content, {false, true, false}, "stale tail bytes");
   auto f = decode_queue_file(file);
-  ASSERT_TRUE(f.ok());
-  ASSERT_EQ(f->recipient_offsets.size(), 3u);
-  EXPECT_EQ(file[f->recipient_offsets[1]], kRecordRecipient);
-  file[f->recipient_offsets[1]] = kRecordRecipientDone;  // what the delivery agent pwrites
-  auto g = decode_queue_file(file);
-  ASSERT_TRUE(g.ok()) << g.error().message;
-  EXPECT_EQ(g->recipient_done, (std::vector<bool>{false, true, false}));
-  expect_same(g->envelope, sample_envelope());
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->version, 1);
+  EXPECT_EQ(f->recipient_done, (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(f->envelope.recipients[1].address, e.recipients[1].address);
+  EXPECT_EQ(f->content, content);
+  // ... but not as an envelope alone: it has no envelope checksum.
+  auto head = decode_envelope(file);
+  ASSERT_FALSE(head.ok());
+  EXPECT_NE(head.error().message.find("version 1"), std::string::npos);
+  // A torn version 1 file is still refused.
+  std::string bad = file;
+  bad[bad.size() - 30] ^= 0x01;
+  EXPECT_FALSE(decode_queue_file(bad).ok());
 }
 
 }  // namespace

@@ -35,13 +35,8 @@ int64_t now_us() {
 
 // ---- IncomingMessage ----
 
-IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd,
-                                 uint64_t reused_size, std::string pending)
-    : spool_(spool),
-      queue_id_(std::move(queue_id)),
-      fd_(fd),
-      pending_(std::move(pending)),
-      reused_size_(reused_size) {}
+IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending)
+    : spool_(spool), queue_id_(std::move(queue_id)), fd_(fd), pending_(std::move(pending)) {}
 
 IncomingMessage::~IncomingMessage() {
   if (fd_ >= 0) spool_.fs_->close(fd_);
@@ -65,9 +60,8 @@ Status IncomingMessage::flush(bool final) {
   pending_ += encode_content(content_);
   content_.clear();
   checksum_ = update_checksum(checksum_, pending_);
-  if (final) pending_ += encode_end(checksum_);
+  if (final) pending_ += encode_end(checksum_, size_);
   Status s = spool_.fs_->write_all(fd_, pending_);
-  written_ += pending_.size();
   pending_.clear();
   if (!s.ok()) {
     failed_ = true;
@@ -116,9 +110,10 @@ Result<std::unique_ptr<Spool>> Spool::open(Options options) {
 Status Spool::init() {
   const std::string& q = options_.queue_directory;
   if (Status s = fs_->make_dir(q, 0755); !s.ok()) return s;
-  for (const char* sub : {"incoming", "active", "deferred", "free", "public", "pid"}) {
+  for (const char* sub : {"incoming", "active", "deferred", "public", "pid"}) {
     if (Status s = fs_->make_dir(q + "/" + sub, 0700); !s.ok()) return s;
   }
+  if (Status s = remove_free_directory(); !s.ok()) return s;
   auto incoming = fs_->open_dir(q + "/incoming");
   if (!incoming) return incoming.error();
   incoming_dir_ = *incoming;
@@ -128,9 +123,6 @@ Status Spool::init() {
   auto deferred = fs_->open_dir(q + "/deferred");
   if (!deferred) return deferred.error();
   deferred_dir_ = *deferred;
-  auto free_files = fs_->open_dir(q + "/free");
-  if (!free_files) return free_files.error();
-  free_dir_ = *free_files;
 
   // Leftovers: never acknowledged, so removing them loses nothing. Files of a live writer
   // (another smtpd, `smtpd -bs` under inetd) are in flight and stay.
@@ -148,7 +140,8 @@ Status Spool::init() {
     wakeup_path_ = q + "/public/qmgr";
     wakeup_socket_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (wakeup_socket_ < 0) {
-      return make_error(fmt::format("socket(AF_UNIX): {}", std::strerror(errno)));
+      const int code = errno;
+      return make_error(fmt::format("socket(AF_UNIX): {}", std::strerror(code)), code);
     }
   }
   for (int i = 0; i < options_.sync_threads; ++i) {
@@ -160,30 +153,40 @@ Status Spool::init() {
   return {};
 }
 
+// The first release kept finished queue files in free/ to reuse their inodes. Reuse is gone
+// (it rested on the stale bytes after END being harmless and on another file's sync making
+// an overwrite stable); what is left there holds nothing acknowledged.
+Status Spool::remove_free_directory() {
+  const std::string path = options_.queue_directory + "/free";
+  auto dir = fs_->open_dir(path);
+  if (!dir) return {};  // none (the usual case)
+  auto names = fs_->list_dir(*dir);
+  Status result;
+  if (names) {
+    for (const std::string& name : *names) {
+      if (Status s = fs_->unlink(*dir, name); !s.ok()) result = s;
+    }
+  }
+  fs_->close(*dir);
+  if (!result.ok()) return result;
+  return fs_->remove_dir(path);
+}
+
 // Keeps the pool full. A pre-created file is an empty incoming/ file of this process: if the
 // process dies, the next Spool::open removes it like any unacknowledged leftover. It sleeps
 // until the pool is down to half (begin() wakes it only then: one wake-up per several
-// messages, not one per message), then fills it up. While the pool stays full it wakes up
-// now and then to trim free/ (see trim_free_files).
+// messages, not one per message), then fills it up.
 void Spool::precreate_loop() {
   (void)make_current_thread_background();
   bool filling = false;
   for (;;) {
     if (!filling) {
       std::unique_lock lock(pool_mutex_);
-      const bool woken = pool_cv_.wait_for(lock, kFreeTrimInterval, [this] {
-        return pool_stopping_ || pool_.size() <= pool_low_water();
-      });
+      pool_cv_.wait(lock, [this] { return pool_stopping_ || pool_.size() <= pool_low_water(); });
       if (pool_stopping_) return;
-      if (!woken) {
-        lock.unlock();
-        free_names_.clear();
-        trim_free_files();
-        continue;
-      }
       filling = true;
     }
-    auto file = create_queue_file(/*reuse=*/true);
+    auto file = create_queue_file();
     std::unique_lock lock(pool_mutex_);
     if (!file) {
       // begin() falls back to creating files itself, and reports the error then.
@@ -193,19 +196,6 @@ void Spool::precreate_loop() {
     }
     pool_.push_back(std::move(*file));  // the destructor closes what is left in the pool
     filling = !pool_stopping_ && pool_.size() < size_t(options_.precreated_files);
-  }
-}
-
-// The delivery agent moves every finished queue file to free/ without counting; the pool of
-// reusable files is bounded here, by whoever lists free/: beyond Options::max_free_files the
-// rest is unlinked.
-void Spool::trim_free_files() {
-  if (free_names_.empty()) {
-    if (auto names = fs_->list_dir(free_dir_); names.ok()) free_names_ = std::move(*names);
-  }
-  while (free_names_.size() > options_.max_free_files) {
-    (void)fs_->unlink(free_dir_, free_names_.back());
-    free_names_.pop_back();
   }
 }
 
@@ -226,7 +216,7 @@ Spool::~Spool() {
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
-  for (int fd : {incoming_dir_, active_dir_, deferred_dir_, free_dir_}) {
+  for (int fd : {incoming_dir_, active_dir_, deferred_dir_}) {
     if (fd >= 0) fs_->close(fd);
   }
   if (wakeup_socket_ >= 0) ::close(wakeup_socket_);
@@ -238,18 +228,7 @@ int64_t Spool::next_id_time() {
   return last_us_;
 }
 
-Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
-  if (reuse) {
-    trim_free_files();
-    while (!free_names_.empty()) {
-      std::string old_name = std::move(free_names_.back());
-      free_names_.pop_back();
-      std::string id = make_queue_id(next_id_time(), ::getpid());
-      auto reused = fs_->reuse_file(free_dir_, old_name, incoming_dir_, id);
-      if (reused.ok()) return Precreated{std::move(id), reused->fd, reused->size};
-      // Gone meanwhile, or not supported: create one below.
-    }
-  }
+Result<Spool::Precreated> Spool::create_queue_file() {
   Error last = make_error("no queue id attempted");
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
     // Ids are unique by construction (time strictly increasing per process, plus the pid).
@@ -264,7 +243,7 @@ Result<Spool::Precreated> Spool::create_queue_file(bool reuse) {
     }
     return Precreated{std::move(id), *fd};
   }
-  return make_error(fmt::format("cannot create a queue file: {}", last.message));
+  return make_error(fmt::format("cannot create a queue file: {}", last.message), last.code);
 }
 
 size_t Spool::pooled_files() const {
@@ -285,15 +264,14 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
   }
   if (wake_precreator) pool_cv_.notify_one();
   if (!file) {
-    auto created = create_queue_file(/*reuse=*/false);
+    auto created = create_queue_file();
     if (!created) return created.error();
     file = std::move(*created);
   }
   envelope.queue_id = file->id;
   envelope.arrival_us = now_us();
   return std::unique_ptr<IncomingMessage>(
-      new IncomingMessage(*this, std::move(file->id), file->fd, file->reused_size,
-                          encode_envelope(envelope)));
+      new IncomingMessage(*this, std::move(file->id), file->fd, encode_envelope(envelope)));
 }
 
 void Spool::commit(std::unique_ptr<IncomingMessage> message,
@@ -329,17 +307,9 @@ void Spool::worker() {
 }
 
 Result<std::string> Spool::finish(IncomingMessage& m) {
-  // Step 1: the whole file, END last, then its data on stable storage. A reused file that
-  // already had this many bytes is only overwritten: no block or size changes, so writing
-  // the data back suffices, and the cache flush of step 3 makes it stable. (fdatasync would
-  // flush once more, and on ext4 without a journal also sync the directory the file was
-  // last renamed into.) A crash before that flush may leave the new name in active/ with
-  // the old bytes or a mix: the END checksum and the I record reject such a file, and it
-  // was never acknowledged.
+  // Step 1: the whole file, END last, then its data (and its size) on stable storage.
   if (Status s = m.flush(true); !s.ok()) return s.error();
-  const bool overwrite = m.written_ <= m.reused_size_;
-  Status synced = overwrite ? fs_->write_back(m.fd_) : fs_->sync_data(m.fd_);
-  if (!synced.ok()) return synced.error();
+  if (Status synced = fs_->sync_data(m.fd_); !synced.ok()) return synced.error();
   fs_->close(m.fd_);
   m.fd_ = -1;
   // Step 2: publish. From here on the file is complete, so the delivery agent may take it.

@@ -47,8 +47,7 @@ class IncomingMessage {
 
  private:
   friend class Spool;
-  IncomingMessage(Spool& spool, std::string queue_id, int fd, uint64_t reused_size,
-                  std::string pending);
+  IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending);
   Status flush(bool final);
 
   Spool& spool_;
@@ -57,9 +56,7 @@ class IncomingMessage {
   std::string pending_;  // encoded records not yet written
   std::string content_;  // raw content not yet encoded
   uint64_t size_ = 0;
-  uint64_t written_ = 0;      // bytes written to the file so far
-  uint64_t reused_size_ = 0;  // stable size of the reused file (0 for a new one)
-  uint32_t checksum_ = 0;     // of the bytes written so far (the END record carries it)
+  uint32_t checksum_ = 0;  // of the bytes written so far (the END record carries it)
   bool failed_ = false;
   Error error_;
   bool committed_ = false;  // now named active/<id>: never remove it
@@ -77,10 +74,6 @@ class Spool {
     /// Empty queue files kept created ahead of need by a background thread, so that begin()
     /// on the event loop does not wait for inode allocation (0 = create in begin()).
     int precreated_files = 0;
-    /// Bound on free/ (finished queue files kept for reuse; each holds at most
-    /// kMaxStaleTail stale bytes): the pre-creation thread unlinks the rest when it lists
-    /// free/. The delivery agent moves every finished file there without counting.
-    size_t max_free_files = 4096;
   };
 
   /// Creates incoming/ active/ deferred/ public/ pid/ if missing; removes leftovers in
@@ -120,21 +113,19 @@ class Spool {
   struct Precreated {
     std::string id;
     int fd = -1;
-    uint64_t reused_size = 0;
   };
 
   explicit Spool(Options options);
   Status init();
   void worker();
-  /// Creates incoming/<new id>; an error after every attempt failed. With `reuse`, takes a
-  /// file that the delivery agent left in free/ when there is one.
-  Result<Precreated> create_queue_file(bool reuse);
+  /// Creates incoming/<new id>; an error after every attempt failed.
+  Result<Precreated> create_queue_file();
+  /// Empties and removes free/, left by the first release (see spool.cc).
+  Status remove_free_directory();
   int64_t next_id_time();
   void precreate_loop();
   /// The pool size at or below which the pre-creation thread refills it.
   size_t pool_low_water() const { return size_t(options_.precreated_files) / 2; }
-  /// Lists free/ if the last listing is used up, and unlinks what exceeds max_free_files.
-  void trim_free_files();
   Result<std::string> finish(IncomingMessage& m);
   void wake_up(const std::string& queue_id);
 
@@ -144,9 +135,6 @@ class Spool {
   int incoming_dir_ = -1;
   int active_dir_ = -1;
   int deferred_dir_ = -1;
-  int free_dir_ = -1;                     // finished queue files, for reuse
-  std::vector<std::string> free_names_;   // precreate thread only: names last seen in free/
-  static constexpr std::chrono::seconds kFreeTrimInterval{300};
   int wakeup_socket_ = -1;
   std::string wakeup_path_;
   std::atomic<bool> missed_wakeup_{false};

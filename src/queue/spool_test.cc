@@ -64,8 +64,7 @@ TEST(Spool, OpenCreatesDirectories) {
   ASSERT_NE(spool, nullptr);
   auto names = list_names(tmp.path() + "/q");
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"active", "deferred", "free", "incoming", "pid", "public"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"active", "deferred", "incoming", "pid", "public"}));
 }
 
 TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {
@@ -150,80 +149,17 @@ TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
   EXPECT_EQ(list_names(tmp.path() + "/incoming").size(), 6u);  // 4 pooled, 2 open
 }
 
-TEST(Spool, FinishedQueueFilesInFreeAreReused) {
+TEST(Spool, LeftoverFreeDirectoryOfTheFirstReleaseIsRemoved) {
   TempDir tmp;
-  // Old queue files the delivery agent left in free/, with stale content.
+  // The first release kept finished queue files in free/ for reuse; they hold nothing
+  // acknowledged.
   ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
-  std::vector<ino_t> old_inodes;
-  for (const char* name : {"0000000000AA000001", "0000000000BB000001"}) {
-    std::string path = tmp.path() + "/free/" + name;
-    FILE* f = std::fopen(path.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs("stale content of a delivered message", f);
-    std::fclose(f);
-    struct stat st {};
-    ASSERT_EQ(::stat(path.c_str(), &st), 0);
-    old_inodes.push_back(st.st_ino);
-  }
-  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 2});
-  ASSERT_NE(spool, nullptr);
-  while (!list_names(tmp.path() + "/free").empty()) std::this_thread::yield();
-  auto m = spool->begin(envelope());
-  ASSERT_TRUE(m.ok()) << m.error().message;
-  ASSERT_TRUE((*m)->append("Subject: reused\r\n\r\nnew\r\n").ok());
-  auto r = commit_and_wait(*spool, std::move(*m));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  const std::string path = tmp.path() + "/active/" + *r;
-  struct stat st {};
-  ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_NE(std::find(old_inodes.begin(), old_inodes.end(), st.st_ino), old_inodes.end())
-      << "a new inode was allocated although free/ had files";
-  auto f = decode_queue_file(read_file(path));  // the stale tail after END is ignored
-  ASSERT_TRUE(f.ok()) << f.error().message;
-  EXPECT_EQ(f->content, "Subject: reused\r\n\r\nnew\r\n");
-}
-
-TEST(Spool, FreeFileWithASecondLinkIsNeverReused) {
-  TempDir tmp;
-  // After a power loss and fsck, a name in free/ may share its inode with a queued file.
-  ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
-  ASSERT_EQ(::mkdir((tmp.path() + "/deferred").c_str(), 0700), 0);
-  const std::string queued = tmp.path() + "/deferred/0000000000AA000001";
-  {
-    std::ofstream out(queued, std::ios::binary);
-    out << "queued message that must survive";
-  }
-  ASSERT_EQ(::link(queued.c_str(), (tmp.path() + "/free/0000000000AA000001").c_str()), 0);
-  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 1});
-  ASSERT_NE(spool, nullptr);
-  // The pool's one file exists once the thread has tried free/ (and refused that name).
-  ASSERT_TRUE(wait_for_pool(*spool, 1));
-  auto m = spool->begin(envelope());
-  ASSERT_TRUE(m.ok()) << m.error().message;
-  ASSERT_TRUE((*m)->append("Subject: x\r\n\r\ny\r\n").ok());
-  auto r = commit_and_wait(*spool, std::move(*m));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(read_file(queued), "queued message that must survive");
-  EXPECT_TRUE(list_names(tmp.path() + "/free").empty());  // the second name was dropped
-  struct stat st {};
-  ASSERT_EQ(::stat(queued.c_str(), &st), 0);
-  EXPECT_EQ(st.st_nlink, 1u);
-}
-
-TEST(Spool, FreeDirectoryIsTrimmedToItsBound) {
-  TempDir tmp;
-  ASSERT_EQ(::mkdir((tmp.path() + "/free").c_str(), 0700), 0);
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 3; ++i) {
     std::ofstream(tmp.path() + "/free/" + Spool::make_queue_id(1000 + i, 1)) << "old";
   }
-  auto spool = open_spool(
-      Spool::Options{.queue_directory = tmp.path(), .precreated_files = 2, .max_free_files = 5});
+  auto spool = open_spool(tmp.path());
   ASSERT_NE(spool, nullptr);
-  // Two files taken for the pool, the rest trimmed to the bound.
-  for (int i = 0; i < 1000 && list_names(tmp.path() + "/free").size() > 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_EQ(list_names(tmp.path() + "/free").size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/free"));
 }
 
 TEST(Spool, LargeMessageWrittenInBlocks) {

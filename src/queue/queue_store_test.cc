@@ -1,0 +1,200 @@
+// Tests for the file-system queue store: envelopes read without content, status recorded
+// and folded, a torn status tail cut before the next append, moves and removals, corrupt
+// and version 1 files, and orphan status logs.
+#include "queue/queue_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "queue/spool.h"
+#include "queue/test_util.h"
+
+namespace estafeta::queue {
+namespace {
+
+using testing::list_names;
+using testing::read_file;
+using testing::TempDir;
+
+message::Envelope envelope_with(std::string id, size_t recipients) {
+  message::Envelope e;
+  e.queue_id = std::move(id);
+  e.arrival_us = 1700000000000000;
+  e.sender = "alice@example.org";
+  for (size_t i = 0; i < recipients; ++i) {
+    e.recipients.push_back({"rcpt" + std::to_string(i) + "@localhost", "", ""});
+  }
+  return e;
+}
+
+std::string id_of(int n) { return Spool::make_queue_id(1000 + n, 4242); }
+
+void write_queue_file(const std::string& path, const message::Envelope& e,
+                      const std::string& content) {
+  std::string head = encode_envelope(e) + encode_content(content);
+  std::ofstream(path, std::ios::binary) << head + encode_end_after(head, content.size());
+}
+
+class QueueStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = QueueStore::open({.queue_directory = tmp.path()});
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+  }
+  std::string path(std::string_view queue, const std::string& id) {
+    return tmp.path() + "/" + std::string(queue) + "/" + id;
+  }
+
+  TempDir tmp;
+  std::unique_ptr<QueueStore> store_;
+};
+
+TEST_F(QueueStoreTest, EnvelopeAndContentSize) {
+  const std::string id = id_of(1);
+  // A large content: the envelope read must not need it.
+  write_queue_file(path("active", id), envelope_with(id, 3), std::string(300000, 'x'));
+  auto r = store_->read_envelope(QueueName::kActive, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->envelope.recipients.size(), 3u);
+  EXPECT_EQ(r.value->content_size, 300000u);
+  EXPECT_EQ(r.value->version, 2);
+  ASSERT_EQ(r.value->recipients.size(), 3u);
+  for (const auto& s : r.value->recipients) EXPECT_FALSE(s.done);
+  auto m = store_->read_message(QueueName::kActive, id);
+  ASSERT_TRUE(m.ok()) << m.reason;
+  EXPECT_EQ(m.value->file.content.size(), 300000u);
+}
+
+TEST_F(QueueStoreTest, LargeEnvelopeIsReadInSeveralSteps) {
+  const std::string id = id_of(2);
+  write_queue_file(path("active", id), envelope_with(id, 2000), "x\r\n");
+  auto r = store_->read_envelope(QueueName::kActive, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->envelope.recipients.size(), 2000u);
+}
+
+TEST_F(QueueStoreTest, RecordedStatusIsFoldedIntoTheEnvelope) {
+  const std::string id = id_of(3);
+  write_queue_file(path("active", id), envelope_with(id, 3), "x\r\n");
+  ASSERT_TRUE(store_->record(id, {{StatusKind::kDelivered, 0, 5, "2.0.0", "local", "ok"},
+                                  {StatusKind::kDeferred, 2, 6, "4.2.0", "local", "later"}})
+                  .ok());
+  ASSERT_TRUE(store_->record(id, {{StatusKind::kBounced, 1, 7, "5.1.1", "local", "no"}}).ok());
+  auto r = store_->read_envelope(QueueName::kActive, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->status.entries.size(), 3u);
+  EXPECT_TRUE(r.value->recipients[0].done);
+  EXPECT_TRUE(r.value->recipients[1].done);
+  EXPECT_EQ(r.value->recipients[1].last.kind, StatusKind::kBounced);
+  EXPECT_FALSE(r.value->recipients[2].done);
+  EXPECT_EQ(r.value->recipients[2].last.reason, "later");
+}
+
+TEST_F(QueueStoreTest, TornStatusTailIsCutBeforeTheNextAppend) {
+  const std::string id = id_of(4);
+  write_queue_file(path("active", id), envelope_with(id, 2), "x\r\n");
+  ASSERT_TRUE(store_->record(id, {{StatusKind::kDeferred, 0, 5, "4.2.0", "", "first"}}).ok());
+  const std::string whole = read_file(path("status", id));
+  const std::string torn = encode_status_entry({StatusKind::kDelivered, 1, 6, "2.0.0", "", "x"});
+  std::ofstream(path("status", id), std::ios::binary | std::ios::app)
+      << torn.substr(0, torn.size() / 2);
+  auto before = store_->read_envelope(QueueName::kActive, id);
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before.value->recipients[1].done) << "a torn entry counted";
+  EXPECT_NE(before.value->status.torn_reason, "");
+  ASSERT_TRUE(store_->record(id, {{StatusKind::kDelivered, 0, 7, "2.0.0", "", "second"}}).ok());
+  auto after = store_->read_envelope(QueueName::kActive, id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after.value->status.torn_reason, "");
+  EXPECT_EQ(after.value->status.entries.size(), 2u);
+  EXPECT_TRUE(after.value->recipients[0].done);
+  EXPECT_EQ(read_file(path("status", id)).substr(0, whole.size()), whole);
+}
+
+TEST_F(QueueStoreTest, MoveRemoveAndList) {
+  const std::string a = id_of(5), b = id_of(6);
+  write_queue_file(path("active", a), envelope_with(a, 1), "x\r\n");
+  write_queue_file(path("active", b), envelope_with(b, 1), "x\r\n");
+  std::ofstream(path("active", "not-a-queue-id")) << "junk";
+  auto listed = store_->list(QueueName::kActive);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, (std::vector<std::string>{a, b}));
+  ASSERT_TRUE(store_->move(a, QueueName::kActive, QueueName::kDeferred).ok());
+  EXPECT_TRUE(store_->read_envelope(QueueName::kDeferred, a).ok());
+  auto gone = store_->read_envelope(QueueName::kActive, a);
+  EXPECT_FALSE(gone.ok());
+  EXPECT_EQ(gone.failure, ReadFailure::kGone);
+  // Never replacing: b cannot be moved over an existing deferred/<b>.
+  write_queue_file(path("deferred", b), envelope_with(b, 1), "y\r\n");
+  EXPECT_FALSE(store_->move(b, QueueName::kActive, QueueName::kDeferred).ok());
+  ASSERT_TRUE(store_->record(a, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  ASSERT_TRUE(store_->remove(QueueName::kDeferred, a).ok());
+  EXPECT_EQ(list_names(tmp.path() + "/status"), std::vector<std::string>{});
+  EXPECT_TRUE(store_->sync(QueueName::kDeferred).ok());
+}
+
+TEST_F(QueueStoreTest, DamagedFilesAreCorruptNotGone) {
+  const std::string id = id_of(7);
+  write_queue_file(path("active", id), envelope_with(id, 1), "hello\r\n");
+  std::string bytes = read_file(path("active", id));
+  // Truncated: the END record is missing.
+  std::ofstream(path("active", id), std::ios::binary) << bytes.substr(0, bytes.size() - 5);
+  auto r = store_->read_envelope(QueueName::kActive, id);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.failure, ReadFailure::kCorrupt);
+  EXPECT_EQ(store_->read_message(QueueName::kActive, id).failure, ReadFailure::kCorrupt);
+  // Whole, but under another queue id's name.
+  const std::string other = id_of(8);
+  std::ofstream(path("active", other), std::ios::binary) << bytes;
+  auto m = store_->read_envelope(QueueName::kActive, other);
+  EXPECT_EQ(m.failure, ReadFailure::kCorrupt);
+  EXPECT_NE(m.reason.find("not its name"), std::string::npos) << m.reason;
+  // Only the envelope was read: a content byte flipped is found by read_message.
+  std::string flipped = bytes;
+  flipped[flipped.size() - kEndRecordSize - 3] ^= 1;
+  std::ofstream(path("active", id), std::ios::binary) << flipped;
+  EXPECT_TRUE(store_->read_envelope(QueueName::kActive, id).ok());
+  EXPECT_EQ(store_->read_message(QueueName::kActive, id).failure, ReadFailure::kCorrupt);
+}
+
+TEST_F(QueueStoreTest, Version1FileIsReadWithItsDoneMarks) {
+  const std::string id = id_of(9);
+  std::string out;
+  put_record(out, kRecordVersion, "1");
+  put_record(out, kRecordQueueId, id);
+  put_record(out, kRecordArrival, "1700000000000000");
+  put_record(out, kRecordSender, "a@b");
+  const size_t first = out.size();
+  put_record(out, kRecordRecipient, "x@localhost");
+  put_record(out, kRecordRecipient, "y@localhost");
+  out += encode_content("hi\r\n");
+  char sum[9];
+  std::snprintf(sum, sizeof sum, "%08x", update_checksum(0, out));
+  std::string end;
+  put_record(end, kRecordEnd, sum);
+  out[first] = kRecordRecipientDone;
+  std::ofstream(path("deferred", id), std::ios::binary) << out + end;
+  auto r = store_->read_envelope(QueueName::kDeferred, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->version, 1);
+  EXPECT_TRUE(r.value->recipients[0].done);
+  EXPECT_FALSE(r.value->recipients[1].done);
+  EXPECT_EQ(r.value->content_size, 4u);
+}
+
+TEST_F(QueueStoreTest, OrphanStatusLogsAreRemoved) {
+  const std::string kept = id_of(10), orphan = id_of(11);
+  write_queue_file(path("hold", kept), envelope_with(kept, 1), "x\r\n");
+  ASSERT_TRUE(store_->record(kept, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  ASSERT_TRUE(store_->record(orphan, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  auto removed = store_->remove_orphan_status_logs();
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(list_names(tmp.path() + "/status"), std::vector<std::string>{kept});
+}
+
+}  // namespace
+}  // namespace estafeta::queue
