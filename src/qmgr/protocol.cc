@@ -1,0 +1,264 @@
+// The queue manager <-> delivery agent protocol codec. See protocol.h.
+#include "qmgr/protocol.h"
+
+#include <fmt/format.h>
+
+#include "queue/record.h"
+
+namespace estafeta::qmgr {
+namespace {
+
+using queue::next_record;
+using queue::parse_decimal;
+using queue::put_record;
+using queue::Record;
+
+constexpr char kRequest = 'D';
+constexpr char kReply = 'A';
+// Message fields.
+constexpr char kFieldVersion = 'v';
+constexpr char kFieldId = 'n';
+constexpr char kFieldQueueId = 'q';
+constexpr char kFieldTransport = 't';
+constexpr char kFieldNextHop = 'h';
+constexpr char kFieldRecipient = 'R';  // payload: the recipient's own fields
+constexpr char kFieldDestinationFailure = 'x';
+// Recipient fields.
+constexpr char kFieldIndex = 'i';
+constexpr char kFieldAddress = 'a';
+constexpr char kFieldOrcpt = 'o';
+constexpr char kFieldNotify = 'y';
+constexpr char kFieldOutcome = 'k';
+constexpr char kFieldStatus = 's';
+constexpr char kFieldReason = 'r';
+constexpr char kFieldDiagnostic = 'g';
+constexpr char kFieldRelay = 'm';
+
+void put_optional(std::string& out, char type, std::string_view value) {
+  if (!value.empty()) put_record(out, type, value);
+}
+
+std::string framed(char type, const std::string& payload) {
+  std::string out;
+  put_record(out, type, payload);
+  return out;
+}
+
+Result<uint64_t> decimal(std::string_view s, std::string_view what) {
+  auto v = parse_decimal(s);
+  if (!v) return make_error(fmt::format("bad {}", what));
+  return static_cast<uint64_t>(*v);
+}
+
+// Walks the fields of a payload, calling `field` for each; stops at the first error.
+template <class F>
+Status for_each_field(std::string_view payload, F&& field) {
+  size_t pos = 0;
+  while (pos < payload.size()) {
+    auto rec = next_record(payload, pos);
+    if (!rec) return rec.error();
+    if (Status s = field(*rec); !s.ok()) return s;
+  }
+  return {};
+}
+
+// Takes one record of type `type` off the front of `buffer`: nullopt when incomplete.
+Result<std::optional<std::string>> take_message(std::string& buffer, char type) {
+  if (buffer.empty()) return std::optional<std::string>();
+  if (buffer[0] != type) return make_error("unexpected message type");
+  size_t pos = 0;
+  auto rec = next_record(buffer, pos);
+  if (!rec) {
+    if (rec.error().message.ends_with("truncated")) return std::optional<std::string>();
+    return rec.error();
+  }
+  std::string payload(rec->payload);
+  buffer.erase(0, pos);
+  return std::optional<std::string>(std::move(payload));
+}
+
+Status check_version(const Record& r, bool& seen) {
+  if (seen) return make_error("duplicate version");
+  if (r.payload != kProtocolVersion) {
+    return make_error(fmt::format("protocol version {} (expected {})", r.payload,
+                                  kProtocolVersion));
+  }
+  seen = true;
+  return {};
+}
+
+Result<RequestRecipient> decode_request_recipient(std::string_view payload) {
+  RequestRecipient r;
+  bool has_index = false, has_address = false;
+  Status s = for_each_field(payload, [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldIndex: {
+        auto v = decimal(f.payload, "recipient index");
+        if (!v || *v > UINT32_MAX || has_index) return make_error("bad recipient index");
+        r.index = static_cast<uint32_t>(*v);
+        has_index = true;
+        return {};
+      }
+      case kFieldAddress:
+        r.address = std::string(f.payload);
+        has_address = true;
+        return {};
+      case kFieldOrcpt: r.orcpt = std::string(f.payload); return {};
+      case kFieldNotify: r.notify = std::string(f.payload); return {};
+      default: return make_error("unknown recipient field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_index || !has_address) return make_error("recipient without index or address");
+  return r;
+}
+
+Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
+  RecipientReply r;
+  bool has_index = false, has_outcome = false;
+  Status s = for_each_field(payload, [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldIndex: {
+        auto v = decimal(f.payload, "recipient index");
+        if (!v || *v > UINT32_MAX || has_index) return make_error("bad recipient index");
+        r.index = static_cast<uint32_t>(*v);
+        has_index = true;
+        return {};
+      }
+      case kFieldOutcome: {
+        if (f.payload.size() != 1) return make_error("bad outcome");
+        const auto o = static_cast<RecipientOutcome>(f.payload[0]);
+        if (o != RecipientOutcome::kDelivered && o != RecipientOutcome::kDeferred &&
+            o != RecipientOutcome::kBounced) {
+          return make_error("bad outcome");
+        }
+        r.outcome = o;
+        has_outcome = true;
+        return {};
+      }
+      case kFieldStatus: r.status = std::string(f.payload); return {};
+      case kFieldReason: r.reason = std::string(f.payload); return {};
+      case kFieldDiagnostic: r.diagnostic = std::string(f.payload); return {};
+      case kFieldRelay: r.relay = std::string(f.payload); return {};
+      default: return make_error("unknown recipient field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_index || !has_outcome) return make_error("recipient without index or outcome");
+  return r;
+}
+
+}  // namespace
+
+std::string encode_request(const DeliveryRequest& request) {
+  std::string p;
+  put_record(p, kFieldVersion, kProtocolVersion);
+  put_record(p, kFieldId, fmt::format("{}", request.id));
+  put_record(p, kFieldQueueId, request.queue_id);
+  put_record(p, kFieldTransport, request.transport);
+  put_optional(p, kFieldNextHop, request.next_hop);
+  for (const RequestRecipient& r : request.recipients) {
+    std::string rp;
+    put_record(rp, kFieldIndex, fmt::format("{}", r.index));
+    put_record(rp, kFieldAddress, r.address);
+    put_optional(rp, kFieldOrcpt, r.orcpt);
+    put_optional(rp, kFieldNotify, r.notify);
+    put_record(p, kFieldRecipient, rp);
+  }
+  return framed(kRequest, p);
+}
+
+std::string encode_reply(const AgentReply& reply) {
+  std::string p;
+  put_record(p, kFieldVersion, kProtocolVersion);
+  put_record(p, kFieldId, fmt::format("{}", reply.id));
+  for (const RecipientReply& r : reply.recipients) {
+    std::string rp;
+    put_record(rp, kFieldIndex, fmt::format("{}", r.index));
+    put_record(rp, kFieldOutcome, std::string(1, static_cast<char>(r.outcome)));
+    put_optional(rp, kFieldStatus, r.status);
+    // A reason longer than a record is cut: it is a log text.
+    put_optional(rp, kFieldReason, std::string_view(r.reason).substr(0, 64 * 1024));
+    put_optional(rp, kFieldDiagnostic, std::string_view(r.diagnostic).substr(0, 64 * 1024));
+    put_optional(rp, kFieldRelay, r.relay);
+    put_record(p, kFieldRecipient, rp);
+  }
+  put_optional(p, kFieldDestinationFailure, reply.destination_failure);
+  return framed(kReply, p);
+}
+
+Result<std::optional<DeliveryRequest>> take_request(std::string& buffer) {
+  auto payload = take_message(buffer, kRequest);
+  if (!payload) return payload.error();
+  if (!payload->has_value()) return std::optional<DeliveryRequest>();
+  DeliveryRequest d;
+  bool version = false, has_id = false, has_queue_id = false, has_transport = false;
+  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
+    if (!version && f.type != kFieldVersion) return make_error("version must come first");
+    switch (f.type) {
+      case kFieldVersion: return check_version(f, version);
+      case kFieldId: {
+        auto v = decimal(f.payload, "request id");
+        if (!v) return v.error();
+        d.id = *v;
+        has_id = true;
+        return {};
+      }
+      case kFieldQueueId:
+        d.queue_id = std::string(f.payload);
+        has_queue_id = true;
+        return {};
+      case kFieldTransport:
+        d.transport = std::string(f.payload);
+        has_transport = true;
+        return {};
+      case kFieldNextHop: d.next_hop = std::string(f.payload); return {};
+      case kFieldRecipient: {
+        auto r = decode_request_recipient(f.payload);
+        if (!r) return r.error();
+        d.recipients.push_back(std::move(*r));
+        return {};
+      }
+      default: return make_error("unknown request field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_id || !has_queue_id || !has_transport || d.recipients.empty()) {
+    return make_error("incomplete request");
+  }
+  return std::optional<DeliveryRequest>(std::move(d));
+}
+
+Result<std::optional<AgentReply>> take_reply(std::string& buffer) {
+  auto payload = take_message(buffer, kReply);
+  if (!payload) return payload.error();
+  if (!payload->has_value()) return std::optional<AgentReply>();
+  AgentReply a;
+  bool version = false, has_id = false;
+  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
+    if (!version && f.type != kFieldVersion) return make_error("version must come first");
+    switch (f.type) {
+      case kFieldVersion: return check_version(f, version);
+      case kFieldId: {
+        auto v = decimal(f.payload, "request id");
+        if (!v) return v.error();
+        a.id = *v;
+        has_id = true;
+        return {};
+      }
+      case kFieldRecipient: {
+        auto r = decode_reply_recipient(f.payload);
+        if (!r) return r.error();
+        a.recipients.push_back(std::move(*r));
+        return {};
+      }
+      case kFieldDestinationFailure: a.destination_failure = std::string(f.payload); return {};
+      default: return make_error("unknown reply field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_id) return make_error("incomplete reply");
+  return std::optional<AgentReply>(std::move(a));
+}
+
+}  // namespace estafeta::qmgr

@@ -1,0 +1,81 @@
+// The protocol between the queue manager and its delivery agents (Postfix's qmgr-to-local
+// and qmgr-to-smtp requests; OpenSMTPD's versioned imsg): typed messages, framed binary
+// ("don't parse", qmail), over a unix stream socket. The queue manager sends a
+// DeliveryRequest naming a message in active/ and the recipients to try; the agent opens
+// the queue file read-only, delivers, and answers with one AgentReply carrying an outcome
+// per recipient. Agents never change queue state: the queue manager records the outcomes.
+//
+// Framing: each message is one record (queue/record.h): type 'D' (request) or 'A' (reply),
+// payload = fields as records, the first one the protocol version. A peer that sees another
+// version, an unknown field or a malformed message drops the connection: the requests in
+// flight on it are then deferred by the queue manager ("delivery agent failed"). Pure: no
+// I/O; the decoders take bytes as they arrive and say when a whole message is there.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace estafeta::qmgr {
+
+inline constexpr std::string_view kProtocolVersion = "1";
+
+struct RequestRecipient {
+  uint32_t index = 0;   // the recipient's index in the queue file
+  std::string address;  // "user@example.org"
+  std::string orcpt;    // DSN ORCPT as received, or ""
+  std::string notify;   // DSN NOTIFY, or ""
+
+  bool operator==(const RequestRecipient&) const = default;
+};
+
+struct DeliveryRequest {
+  uint64_t id = 0;          // chosen by the queue manager, echoed in the reply
+  std::string queue_id;     // the message, in active/
+  std::string transport;    // master.cf service name: "local", "smtp"
+  std::string next_hop;     // "example.org", "[192.0.2.1]:25"; for local, the recipient
+  std::vector<RequestRecipient> recipients;
+
+  bool operator==(const DeliveryRequest&) const = default;
+};
+
+enum class RecipientOutcome : char {
+  kDelivered = 'd',
+  kDeferred = 'f',  // temporary failure: try again later
+  kBounced = 'b',   // permanent failure: a notice goes to the sender
+};
+
+struct RecipientReply {
+  uint32_t index = 0;
+  RecipientOutcome outcome = RecipientOutcome::kDeferred;
+  std::string status;      // RFC 3463: "2.0.0", "4.2.0", "5.1.1"
+  std::string reason;      // as logged: "delivered to maildir", "connect to ...: refused"
+  std::string diagnostic;  // RFC 3464 Diagnostic-Code, e.g. "smtp; 550 5.1.1 ...", or ""
+  std::string relay;       // "local", "mx.example.org[192.0.2.1]:25"
+
+  bool operator==(const RecipientReply&) const = default;
+};
+
+struct AgentReply {
+  uint64_t id = 0;  // the request's
+  std::vector<RecipientReply> recipients;
+  /// The destination itself failed (connection refused, greeting 4xx): feedback for the
+  /// queue manager's concurrency window. Empty when it did not.
+  std::string destination_failure;
+
+  bool operator==(const AgentReply&) const = default;
+};
+
+std::string encode_request(const DeliveryRequest& request);
+std::string encode_reply(const AgentReply& reply);
+
+/// Takes the first whole request off the front of `buffer` (bytes read so far); nullopt when
+/// more bytes are needed. An error means the peer is broken: drop the connection.
+Result<std::optional<DeliveryRequest>> take_request(std::string& buffer);
+Result<std::optional<AgentReply>> take_reply(std::string& buffer);
+
+}  // namespace estafeta::qmgr
