@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
 # Installs what Estafeta needs from Debian 12's packages, creates the mail_owner user when
 # run as root, and builds into build/ (and, with --fuzz, the libFuzzer targets into
-# build-fuzz/ with clang). Idempotent: run it as often as you like.
+# build-fuzz/ with clang). Warnings are errors only with --werror (development and CI:
+# scripts/test.sh); the user's build (scripts/run.sh) never fails on a warning.
+# Idempotent: run it as often as you like.
+#
+#   scripts/setup.sh [--fuzz] [--werror]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fuzz=0
+werror=OFF
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) fuzz=1 ;;
+    --werror) werror=ON ;;
+    *) echo "usage: $0 [--fuzz] [--werror]" >&2; exit 2 ;;
+  esac
+done
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
@@ -36,11 +50,14 @@ if [ "$(id -u)" -eq 0 ] && ! id estafeta >/dev/null 2>&1; then
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin estafeta
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# ESTAFETA_WERROR is given either way: the cache of build/ must not keep a value that
+# scripts/test.sh set.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESTAFETA_WERROR="$werror" \
+  >/dev/null
 ninja -C build
 
-if [ "${1:-}" = "--fuzz" ]; then
+if [ "$fuzz" -eq 1 ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DESTAFETA_FUZZ=ON >/dev/null
+    -DESTAFETA_FUZZ=ON -DESTAFETA_WERROR="$werror" >/dev/null
   ninja -C build-fuzz $(cd fuzz && ls *_fuzz.cc 2>/dev/null | sed 's/\.cc$//')
 fi

@@ -4,7 +4,9 @@
 # of every target. Ends with ctest's summary ("N% tests passed, M tests failed").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --fuzz
-cmake -S . -B build -G Ninja -DESTAFETA_FUZZ_BUILD_DIR="$(pwd)/build-fuzz" >/dev/null
+# Development and CI: warnings are errors here (never in the user's build of run.sh).
+scripts/setup.sh --fuzz --werror
+cmake -S . -B build -G Ninja -DESTAFETA_WERROR=ON -DESTAFETA_FUZZ_BUILD_DIR="$(pwd)/build-fuzz" \
+  >/dev/null
 ninja -C build
 ctest --test-dir build --output-on-failure -j2 --timeout 900
