@@ -1,9 +1,11 @@
-// libFuzzer target: arbitrary client bytes into smtp::ServerSession. Byte 0 picks settings,
-// byte 1 the fragment size; recipients and commits are decided from the input. Invariants:
-// replies are well-formed lines ending in CRLF; nothing follows Close; AppendBody only inside
-// an open message; never two CommitMessage for one message; and (without STARTTLS, whose
-// discard depends on read boundaries) the same Actions at the chosen fragment size as all
-// at once.
+// libFuzzer target: arbitrary client bytes into smtp::ServerSession. Byte 0 picks settings
+// (bits 0 and 7: smtpd_forbid_bare_newline normalize/no/reject/note), byte 1 the fragment
+// size (bits 0-5) and the reject code (bit 6: 521, else 550); recipients and commits are
+// decided from the input. Invariants: replies are well-formed lines ending in CRLF; nothing
+// follows Close; AppendBody only inside an open message; never two CommitMessage for one
+// message; a committed message is pure CRLF text unless the mode is `no`; and (without
+// STARTTLS, whose discard depends on read boundaries) the same Actions at the chosen
+// fragment size as all at once.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -30,6 +32,7 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
   Run run;
   bool closed = false;
   bool open = false;
+  std::string body;  // content of the open message
   int commits_for_open = 0;
   int queue = 0;
   auto record = [&](const std::string& item) {
@@ -57,12 +60,22 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         check(!open);
         open = true;
         commits_for_open = 0;
+        body.clear();
         record("B");
       } else if (const auto* b = std::get_if<AppendBody>(&a)) {
         check(open && !b->data.empty());
+        body += b->data;
         record("A" + b->data);
       } else if (const auto* m = std::get_if<CommitMessage>(&a)) {
         check(open && ++commits_for_open == 1 && i + 1 == batch.size() && s.waiting());
+        check(m->size == body.size());
+        if (settings.bare_newline != BareNewlineMode::No) {
+          // Normalized content: every CR starts a CRLF, every LF ends one.
+          for (size_t k = 0; k < body.size(); ++k) {
+            if (body[k] == '\r') check(k + 1 < body.size() && body[k + 1] == '\n');
+            if (body[k] == '\n') check(k > 0 && body[k - 1] == '\r');
+          }
+        }
         open = false;
         record("C" + m->message_id + std::to_string(m->size));
       } else if (std::holds_alternative<AbortMessage>(a)) {
@@ -121,7 +134,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   SessionSettings settings;
   const uint8_t flags = data[0];
-  settings.forbid_bare_newline = (flags & 1) == 0;
+  constexpr BareNewlineMode kModes[] = {BareNewlineMode::Normalize, BareNewlineMode::No,
+                                        BareNewlineMode::Reject, BareNewlineMode::Note};
+  settings.bare_newline = kModes[(flags & 1) | ((flags >> 6) & 2)];
+  settings.bare_newline_reject_code = (data[1] & 64) != 0 ? 521 : 550;
   settings.starttls_available = (flags & 2) != 0;
   settings.vrfy_enabled = (flags & 4) != 0;
   settings.helo_required = (flags & 8) != 0;

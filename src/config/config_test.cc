@@ -44,7 +44,10 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.get_seconds("queue_run_delay"), 300);
   EXPECT_TRUE(c.get_bool("disable_vrfy_command"));
   EXPECT_FALSE(c.get_bool("smtpd_helo_required"));
-  EXPECT_EQ(c.get("smtpd_forbid_bare_newline"), "yes");
+  EXPECT_EQ(c.get("smtpd_forbid_bare_newline"), "normalize");
+  EXPECT_EQ(c.get_list("smtpd_forbid_bare_newline_exclusions"),
+            (std::vector<std::string>{"127.0.0.0/8", "[::1]/128"}));
+  EXPECT_EQ(c.get_int("smtpd_forbid_bare_newline_reject_code"), 550);
   EXPECT_EQ(c.get_list("mynetworks"), (std::vector<std::string>{"127.0.0.0/8", "[::1]/128"}));
   EXPECT_EQ(c.get_list("mydestination").size(), 3u);
   EXPECT_EQ(c.get("no_such_parameter"), "");

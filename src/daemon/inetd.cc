@@ -66,7 +66,7 @@ int run_inetd_session(const std::string& config_dir) {
   settings.session.starttls_available = false;  // no TLS over a pipe
   settings.session.tls_required = false;
   std::unique_ptr<maps::LookupPool> lookups;
-  if (settings.recipients.has_remote_tables()) lookups = std::make_unique<maps::LookupPool>(1);
+  if (settings.has_remote_tables()) lookups = std::make_unique<maps::LookupPool>(1);
   SessionEnvironment env{io, log, *spool.value(), settings, nullptr, lookups.get()};
   asio::co_spawn(io,
                  run_smtp_session(env, net::make_stdio_transport(io, STDIN_FILENO, STDOUT_FILENO),

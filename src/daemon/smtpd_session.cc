@@ -83,11 +83,19 @@ class SessionDriver {
         transport_(std::move(transport)),
         client_(client),
         peer_(fmt::format("{}[{}]", client.hostname, client.address)),
-        session_(std::move(settings), client),
+        settings_(std::move(settings)),
+        session_(settings_, client),
         dog_(std::make_shared<Watchdog>(env.io)) {}
 
   asio::awaitable<void> run() {
     env_.log.info("connect from {}", peer_);
+    // smtpd_forbid_bare_newline_exclusions, decided once per connection before the banner
+    // (Postfix decides at connect time too).
+    smtp::BareNewlineMode mode = co_await bare_newline_mode();
+    if (mode != settings_.bare_newline) {
+      settings_.bare_newline = mode;
+      session_ = smtp::ServerSession(settings_, client_);
+    }
     dog_->transport = transport_.get();
     touch();
     asio::co_spawn(env_.io, watch(dog_), asio::detached);
@@ -169,6 +177,23 @@ class SessionDriver {
       touch();  // the wait is ours, not the client's idle time
     }
     co_return std::vector<smtp::Action>{};
+  }
+
+  // smtpd_forbid_bare_newline for this client; off the event loop when a remote table may be
+  // asked.
+  asio::awaitable<smtp::BareNewlineMode> bare_newline_mode() {
+    const SmtpdSettings& settings = env_.settings;
+    if (env_.lookups == nullptr || !settings.bare_newline_exclusions.has_remote_tables()) {
+      co_return settings.bare_newline_for(client_.address);
+    }
+    // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
+    std::function<void(std::function<void(smtp::BareNewlineMode)>)> start =
+        [pool = env_.lookups, settings = &settings, address = client_.address](auto deliver) {
+          pool->post([settings, address, deliver] {
+            deliver(settings->bare_newline_for(address));
+          });
+        };
+    co_return co_await await_result(env_.io, std::move(start));
   }
 
   asio::awaitable<smtp::RecipientDecision> decide(std::string address) {
@@ -267,6 +292,7 @@ class SessionDriver {
   std::unique_ptr<net::Transport> transport_;
   smtp::ClientInfo client_;
   std::string peer_;
+  smtp::SessionSettings settings_;  // session_'s, with smtpd_forbid_bare_newline for client_
   smtp::ServerSession session_;
   std::shared_ptr<Watchdog> dog_;
   std::unique_ptr<queue::IncomingMessage> message_;

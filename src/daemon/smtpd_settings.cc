@@ -8,7 +8,8 @@ namespace estafeta::daemon {
 namespace {
 
 constexpr const char* kTableParameters[] = {"mydestination", "relay_domains", "mynetworks",
-                                            "smtpd_client_event_limit_exceptions"};
+                                            "smtpd_client_event_limit_exceptions",
+                                            "smtpd_forbid_bare_newline_exclusions"};
 
 std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
                                           const std::vector<std::string>& specs) {
@@ -45,7 +46,14 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.hard_error_limit = static_cast<int>(config.get_int("smtpd_hard_error_limit"));
   session.helo_required = config.get_bool("smtpd_helo_required");
   session.vrfy_enabled = !config.get_bool("disable_vrfy_command");
-  session.forbid_bare_newline = config.get("smtpd_forbid_bare_newline") != "no";
+  auto bare_newline = smtp::parse_bare_newline_mode(config.get("smtpd_forbid_bare_newline"));
+  if (!bare_newline) {
+    return make_error(fmt::format("smtpd_forbid_bare_newline: bad value: {}",
+                                  config.get("smtpd_forbid_bare_newline")));
+  }
+  session.bare_newline = *bare_newline;
+  session.bare_newline_reject_code =
+      static_cast<int>(config.get_int("smtpd_forbid_bare_newline_reject_code"));
   session.smtputf8_enabled = config.get_bool("smtputf8_enable");
   session.command_line_limit = static_cast<size_t>(config.get_int("line_length_limit"));
 
@@ -82,10 +90,26 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
     return make_error(
         fmt::format("smtpd_client_event_limit_exceptions: bad network: {}", bad.front()));
   }
+  auto exclusions =
+      policy::split_list_items(config.get_list("smtpd_forbid_bare_newline_exclusions"));
+  s.bare_newline_exclusions = policy::NetworkSet(
+      policy::NetworkList::parse(exclusions.literals, &bad), find_tables(set, exclusions.tables));
+  if (!bad.empty()) {
+    return make_error(
+        fmt::format("smtpd_forbid_bare_newline_exclusions: bad network: {}", bad.front()));
+  }
   s.timeout = std::chrono::seconds(config.get_seconds("smtpd_timeout"));
   s.max_sessions = max_sessions;
   s.per_client_limit = config.get_int("smtpd_client_connection_count_limit");
   return s;
+}
+
+smtp::BareNewlineMode SmtpdSettings::bare_newline_for(std::string_view client_address) const {
+  if (session.bare_newline == smtp::BareNewlineMode::No) return smtp::BareNewlineMode::No;
+  if (bare_newline_exclusions.contains(client_address) == policy::Match::Yes) {
+    return smtp::BareNewlineMode::No;
+  }
+  return session.bare_newline;
 }
 
 }  // namespace estafeta::daemon

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "config/config.h"
@@ -20,6 +21,7 @@ struct SmtpdSettings {
   policy::RecipientPolicy recipients;       // its tables live in `tables`
   std::shared_ptr<const maps::MapSet> tables;
   policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
+  policy::NetworkSet bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions
   std::chrono::seconds timeout{300};         // smtpd_timeout
   long long max_sessions = 100;              // master.cf maxproc
   long long per_client_limit = 50;           // smtpd_client_connection_count_limit; 0 = none
@@ -31,6 +33,16 @@ struct SmtpdSettings {
   bool offer_starttls() const {
     return tls_security_level == "may" || tls_security_level == "encrypt";
   }
+  /// Some decision of a session may block on the network (pgsql:, redis: tables): the edge
+  /// then makes it on a maps::LookupPool thread.
+  bool has_remote_tables() const {
+    return recipients.has_remote_tables() || bare_newline_exclusions.has_remote_tables();
+  }
+  /// smtpd_forbid_bare_newline for one client: No when the client is in
+  /// smtpd_forbid_bare_newline_exclusions, else session.bare_newline. A table that cannot
+  /// answer excludes nobody (Postfix: a lookup error is no match). May block on a remote
+  /// table (bare_newline_exclusions.has_remote_tables()).
+  smtp::BareNewlineMode bare_newline_for(std::string_view client_address) const;
 };
 
 /// The "type:name" tables these settings look things up in (mydestination, relay_domains,

@@ -43,7 +43,7 @@ class Worker {
     }
     spool_ = std::move(spool.value());
     for (const auto& listener : options_.listeners) {
-      if (listener.settings->recipients.has_remote_tables() && !lookups_) {
+      if (listener.settings->has_remote_tables() && !lookups_) {
         lookups_ = std::make_unique<maps::LookupPool>(8);
       }
     }

@@ -16,8 +16,7 @@ namespace estafeta::smtp {
 namespace {
 
 constexpr std::string_view kLineTooLong = "500 5.5.2 Error: line too long";
-
-std::string_view bare_name(BareNewline kind) { return kind == BareNewline::Cr ? "CR" : "LF"; }
+constexpr std::string_view kEndOfMessage = "END-OF-MESSAGE";
 
 }  // namespace
 
@@ -105,6 +104,8 @@ std::string ServerSession::command_stats() const {
   add("unknown", unknown);
   if (!out.empty()) out += ' ';
   out += ok == total ? fmt::format("commands={}", ok) : fmt::format("commands={}/{}", ok, total);
+  // Postfix 3.9 smtpd_forbid_bare_newline = note: aggregated warnings after the counts.
+  if (settings_.bare_newline == BareNewlineMode::Note && saw_bare_lf_) out += " notes=bare_lf";
   return out;
 }
 
@@ -265,21 +266,33 @@ size_t ServerSession::step_command(std::string_view in, std::vector<Action>& out
     return 0;
   }
   std::string_view line = in.substr(0, lf);
-  const bool bare_lf = line.empty() || line.back() != '\r';
-  if (!bare_lf) line.remove_suffix(1);
-  const bool forbid = settings_.forbid_bare_newline;
+  const bool ends_in_cr = !line.empty() && line.back() == '\r';
+  if (ends_in_cr) line.remove_suffix(1);
+  // smtpd_forbid_bare_newline (all but `no`): a bare LF ends the line as CRLF would (unless
+  // refused). The length is judged with one CR off, as for a line still unterminated, so
+  // that the verdict never depends on how the bytes arrived.
+  const bool bare_lf = !ends_in_cr && settings_.bare_newline != BareNewlineMode::No;
+  const bool reject = bare_lf && settings_.bare_newline == BareNewlineMode::Reject;
   if (line.size() > limit) {
     reply(kLineTooLong, out);
-    if (bare_lf && forbid) reject_bare_newline(BareNewline::Lf, out);
+    // Judge the line end after the reply, as when the line arrives unterminated and its end
+    // is skipped (step_skip): never once the reply has closed the session.
+    if (closed_) return lf + 1;
+    saw_bare_lf_ = saw_bare_lf_ || bare_lf;
+    if (reject) reject_bare_lf_command(out);
     return lf + 1;
   }
-  if (bare_lf && forbid) {
-    reject_bare_newline(BareNewline::Lf, out);
-  } else if (forbid && line.find('\r') != std::string_view::npos) {
-    reject_bare_newline(BareNewline::Cr, out);
-  } else {
-    handle_line(line, out);
+  saw_bare_lf_ = saw_bare_lf_ || bare_lf;
+  if (reject) {
+    reject_bare_lf_command(out);
+    return lf + 1;
   }
+  if (settings_.bare_newline != BareNewlineMode::No) {
+    // Every CR just before the newline goes, as Postfix's smtp_get() strips them; a CR
+    // inside the line stays and is the command parser's to refuse.
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  }
+  handle_line(line, out);
   return lf + 1;
 }
 
@@ -289,9 +302,11 @@ size_t ServerSession::step_skip(std::string_view in, std::vector<Action>& out) {
     skip_prev_cr_ = in.back() == '\r';
     return in.size();
   }
-  const bool bare_lf = lf == 0 ? !skip_prev_cr_ : in[lf - 1] != '\r';
+  const bool bare_lf = (lf == 0 ? !skip_prev_cr_ : in[lf - 1] != '\r') &&
+                       settings_.bare_newline != BareNewlineMode::No;
   mode_ = Mode::Command;
-  if (bare_lf && settings_.forbid_bare_newline) reject_bare_newline(BareNewline::Lf, out);
+  saw_bare_lf_ = saw_bare_lf_ || bare_lf;
+  if (bare_lf && settings_.bare_newline == BareNewlineMode::Reject) reject_bare_lf_command(out);
   return lf + 1;
 }
 
@@ -299,19 +314,7 @@ size_t ServerSession::step_data(std::string_view in, std::vector<Action>& out) {
   body_buf_.clear();
   DataReader::Step step = data_reader_->feed(in, body_buf_);
   append_content(body_buf_, out);
-  switch (step.status) {
-    case DataReader::Status::NeedMore:
-      break;
-    case DataReader::Status::Done:
-      finish_data(out);
-      break;
-    case DataReader::Status::BareLf:
-      reject_bare_newline(BareNewline::Lf, out);
-      break;
-    case DataReader::Status::BareCr:
-      reject_bare_newline(BareNewline::Cr, out);
-      break;
-  }
+  if (step.status == DataReader::Status::Done) finish_data(out);
   return std::max<size_t>(step.consumed, 1);
 }
 
@@ -320,27 +323,60 @@ size_t ServerSession::step_bdat(std::string_view in, std::vector<Action>& out) {
   std::string_view chunk = in.substr(0, n);
   bdat_remaining_ -= n;
   if (bdat_refusal_.empty()) {
-    if (settings_.forbid_bare_newline) bdat_bare_.feed(chunk);
-    append_content(chunk, out);
+    if (settings_.bare_newline == BareNewlineMode::No) {
+      append_content(chunk, out);
+    } else {
+      body_buf_.clear();
+      bdat_content_.feed(chunk, body_buf_);
+      append_content(body_buf_, out);
+    }
   }
   if (bdat_remaining_ == 0) finish_bdat_chunk(out);
   return n;
 }
 
-void ServerSession::reject_bare_newline(BareNewline kind, std::vector<Action>& out) {
-  // smtpd_forbid_bare_newline: SMTP smuggling defence. Close, so nothing that follows can be
-  // read as a command or as a second message.
-  log(fmt::format("warning: bare <{}> received after {} from {}", bare_name(kind), last_command_,
-                  client_text()),
-      out);
+std::string ServerSession::bare_lf_reply() const {
+  return fmt::format("{} 5.5.2 {} Error: bare <LF> received", settings_.bare_newline_reject_code,
+                     settings_.hostname);
+}
+
+// Postfix's log_whatsup(): "NOQUEUE: reject: <where> from host[addr]: <why>; from=<s>
+// to=<r> proto=ESMTP helo=<h>", each of from/to/helo only when known.
+std::string ServerSession::reject_log_line(std::string_view where, std::string_view why) const {
+  std::string line = fmt::format("NOQUEUE: reject: {} from {}: {};", where, client_text(), why);
+  if (in_mail_) line += fmt::format(" from=<{}>", printable(envelope_.sender));
+  if (!envelope_.recipients.empty()) {
+    line += fmt::format(" to=<{}>", printable(envelope_.recipients.back().address));
+  }
+  line += fmt::format(" proto={}", protocol());
+  if (!helo_.empty()) line += fmt::format(" helo=<{}>", printable(helo_));
+  return line;
+}
+
+void ServerSession::reject_bare_lf_command(std::vector<Action>& out) {
+  // smtpd_forbid_bare_newline = reject, a command line: Postfix replies and ends the session
+  // whatever the reply code, so nothing that follows can be read as a command.
+  log(reject_log_line(last_command_, "bare <LF> received"), out);
   if (message_open_) {
     emit(AbortMessage{}, out);
     message_open_ = false;
   }
-  emit(SendReply{fmt::format("521 5.5.2 {} Error: bare <{}> received\r\n", settings_.hostname,
-                             bare_name(kind))},
-       out);
+  emit(SendReply{bare_lf_reply() + "\r\n"}, out);
   close(out);
+}
+
+void ServerSession::reject_bare_lf_content(std::string_view where, std::vector<Action>& out) {
+  // smtpd_forbid_bare_newline = reject, message content: refused once the data (or the BDAT
+  // chunk) has been read to its real end, so framing is kept; the session goes on unless the
+  // code is 521 (Postfix hangs up after any 521 reply).
+  if (message_open_) {
+    emit(AbortMessage{}, out);
+    message_open_ = false;
+  }
+  log(reject_log_line(where, "bare <LF> received"), out);
+  reply(bare_lf_reply(), out);
+  if (settings_.bare_newline_reject_code == 521) close(out);
+  reset_transaction(out);
 }
 
 // ---- Message content -------------------------------------------------------------------
@@ -351,7 +387,7 @@ void ServerSession::begin_message(std::vector<Action>& out) {
   envelope_.client_address = client_.address;
   envelope_.client_hostname = client_.hostname;
   headers_ = HeaderScanner{};
-  bdat_bare_ = BareNewlineScanner{};
+  bdat_content_ = BdatNormalizer{settings_.bare_newline};
   body_size_ = 0;
   too_big_ = false;
   message_open_ = true;
@@ -374,8 +410,14 @@ void ServerSession::append_content(std::string_view content, std::vector<Action>
 
 void ServerSession::finish_data(std::vector<Action>& out) {
   mode_ = Mode::Command;
+  const bool bare_lf = data_reader_->saw_bare_lf();
   data_reader_.reset();
-  last_command_ = "END-OF-MESSAGE";
+  last_command_ = kEndOfMessage;
+  saw_bare_lf_ = saw_bare_lf_ || bare_lf;
+  // Postfix reports a bare LF before a size overflow.
+  if (bare_lf && settings_.bare_newline == BareNewlineMode::Reject) {
+    return reject_bare_lf_content(kEndOfMessage, out);
+  }
   if (too_big_) {
     if (message_open_) {
       emit(AbortMessage{}, out);
@@ -407,19 +449,21 @@ void ServerSession::finish_bdat_chunk(std::vector<Action>& out) {
     reply(text, out);
     reset_transaction(out);
   };
+  if (bdat_last_) {
+    body_buf_.clear();
+    bdat_content_.finish(body_buf_);
+    append_content(body_buf_, out);
+  }
+  saw_bare_lf_ = saw_bare_lf_ || bdat_content_.saw_bare_lf();
+  // Postfix refuses at the end of the chunk that held the bare LF, before a size overflow.
+  if (bdat_content_.saw_bare_lf() && settings_.bare_newline == BareNewlineMode::Reject) {
+    return reject_bare_lf_content(bdat_last_ ? kEndOfMessage : "BDAT", out);
+  }
   if (too_big_) return abort_with("552 5.3.4 Error: message file too big");
   if (!bdat_last_) {
     succeeded(Verb::Bdat);
     reply(fmt::format("250 2.0.0 Ok: {} octets received", bdat_chunk_), out);
     return;
-  }
-  bdat_bare_.finish();
-  if (settings_.forbid_bare_newline && bdat_bare_.found() != BareNewline::None) {
-    log(fmt::format("warning: bare <{}> received after BDAT from {}",
-                    bare_name(bdat_bare_.found()), client_text()),
-        out);
-    return abort_with(
-        fmt::format("550 5.5.2 Error: bare <{}> received", bare_name(bdat_bare_.found())));
   }
   message_open_ = false;
   commit_verb_ = Verb::Bdat;
@@ -436,7 +480,7 @@ void ServerSession::reset_transaction(std::vector<Action>& out) {
   envelope_ = {};
   pending_rcpt_ = {};
   bdat_used_ = false;
-  bdat_bare_ = BareNewlineScanner{};
+  bdat_content_ = BdatNormalizer{settings_.bare_newline};
   headers_ = HeaderScanner{};
   body_size_ = 0;
   too_big_ = false;

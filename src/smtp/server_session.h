@@ -36,7 +36,10 @@ struct SessionSettings {
   bool vrfy_enabled = false;            // !disable_vrfy_command; either way VRFY answers 252
   bool starttls_available = false;      // a certificate is configured and TLS not yet active
   bool tls_required = false;            // smtpd_tls_security_level=encrypt: MAIL before TLS -> 530 5.7.0
-  bool forbid_bare_newline = true;      // smtpd_forbid_bare_newline
+  // smtpd_forbid_bare_newline, already resolved for this client: the edge passes No for a
+  // client in smtpd_forbid_bare_newline_exclusions (Postfix).
+  BareNewlineMode bare_newline = BareNewlineMode::Normalize;
+  int bare_newline_reject_code = 550;   // smtpd_forbid_bare_newline_reject_code (521: hang up)
   bool smtputf8_enabled = true;
   size_t command_line_limit = 2048;     // longer command line -> "500 5.5.2 Error: line too long"
   bool tls_active = false;              // session already runs over TLS (port 465)
@@ -73,7 +76,9 @@ class ServerSession {
   bool waiting() const;                             // paused for a decision/commit/tls
   bool closed() const;
   bool tls_active() const;
-  std::string command_stats() const;  // Postfix disconnect format: "ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5"
+  // Postfix disconnect format: "ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5", plus
+  // " notes=bare_lf" with BareNewlineMode::Note once a line ended in a bare LF.
+  std::string command_stats() const;
 
   /// The helo name given by the client ("" before HELO/EHLO).
   const std::string& helo() const { return helo_; }
@@ -106,7 +111,10 @@ class ServerSession {
   void append_content(std::string_view content, std::vector<Action>& out);
   void begin_message(std::vector<Action>& out);
   void reset_transaction(std::vector<Action>& out);
-  void reject_bare_newline(BareNewline kind, std::vector<Action>& out);
+  void reject_bare_lf_command(std::vector<Action>& out);
+  void reject_bare_lf_content(std::string_view where, std::vector<Action>& out);
+  std::string reject_log_line(std::string_view where, std::string_view why) const;
+  std::string bare_lf_reply() const;
   void reply(std::string_view text, std::vector<Action>& out);
   void log(std::string text, std::vector<Action>& out);
   void close(std::vector<Action>& out);
@@ -124,6 +132,7 @@ class ServerSession {
   bool tls_active_ = false;
   bool tls_discard_logged_ = false;
   bool skip_prev_cr_ = false;  // SkipLine: last skipped byte was CR
+  bool saw_bare_lf_ = false;   // some line ended in a bare LF (BareNewlineMode::Note)
   int errors_ = 0;
   std::string helo_;
   bool esmtp_ = false;
@@ -141,7 +150,7 @@ class ServerSession {
   // Message content.
   std::optional<DataReader> data_reader_;
   HeaderScanner headers_;
-  BareNewlineScanner bdat_bare_;
+  BdatNormalizer bdat_content_;
   uint64_t body_size_ = 0;
   bool too_big_ = false;
   std::string body_buf_;

@@ -167,7 +167,7 @@ void ServerSession::cmd_data(std::vector<Action>& out) {
   if (bdat_used_) return reply("503 5.5.1 Error: DATA after BDAT", out);
   begin_message(out);
   reply("354 End data with <CR><LF>.<CR><LF>", out);
-  data_reader_.emplace(settings_.forbid_bare_newline);
+  data_reader_.emplace(settings_.bare_newline);
   mode_ = Mode::Data;
 }
 
