@@ -20,6 +20,7 @@
 #include "cli/sendmail_command.h"
 #include "daemon/control.h"
 #include "daemon/inetd.h"
+#include "daemon/services.h"
 #endif
 
 namespace {
@@ -77,6 +78,9 @@ int run_estafeta(std::vector<std::string> args) {
     std::fprintf(stderr, "usage: estafeta [-c config_dir] smtpd -bs\n");
     return 2;
   }
+  // Services the supervisor execs (daemon/services.h); not for interactive use.
+  if (command == "qmgr") return daemon::run_qmgr_service(config_dir);
+  if (command == "local") return daemon::run_local_service(config_dir);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {
     return cli::run_sendmail_command(command, config_dir, args);

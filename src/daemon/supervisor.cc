@@ -1,6 +1,8 @@
 // The supervisor (see supervisor.h).
 #include "daemon/supervisor.h"
 
+#include "daemon/services.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,7 +25,6 @@
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
 #include "daemon/smtpd_worker.h"
-#include "delivery/delivery_agent.h"
 
 namespace estafeta::daemon {
 namespace {
@@ -31,7 +32,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr Clock::time_point kNever = Clock::time_point::max();
 
-enum class Role { Smtpd, Delivery };
+// Smtpd is forked with the runtime (listeners, TLS contexts); the others are exec'd
+// (daemon/services.h) and load what they need themselves.
+enum class Role { Smtpd, Qmgr, Local };
 
 struct Child {
   Role role;
@@ -104,6 +107,12 @@ class Supervisor {
   }
 
   int run() {
+    {
+      char path[4096];
+      ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+      if (n <= 0) return fail(fmt::format("fatal: readlink /proc/self/exe: {}", std::strerror(errno)));
+      self_exe_.assign(path, size_t(n));
+    }
     std::string report;
     auto runtime = load_runtime(options_.config_dir, &report);
     std::fputs(report.c_str(), stderr);
@@ -125,7 +134,8 @@ class Supervisor {
       return fail("fatal: " + status.error().message);
     }
     start_child(Role::Smtpd);
-    start_child(Role::Delivery);
+    start_child(Role::Local);
+    start_child(Role::Qmgr);
     log_->info("daemon started -- version {}, configuration {}",
                runtime_.config->get("mail_version"), options_.config_dir);
     report_ready(options_.ready_fd, "ok\n");
@@ -206,7 +216,8 @@ class Supervisor {
       sigset_t empty;
       sigemptyset(&empty);
       sigprocmask(SIG_SETMASK, &empty, nullptr);
-      int code = role == Role::Smtpd ? run_smtpd() : run_delivery();
+      if (role != Role::Smtpd) exec_service(role);  // returns only on failure
+      int code = role == Role::Smtpd ? run_smtpd() : 127;
       std::fflush(nullptr);
       ::_exit(code);
     }
@@ -223,23 +234,18 @@ class Supervisor {
     return run_smtpd_worker(std::move(options));
   }
 
-  int run_delivery() {
+  // In the child: becomes `estafeta -c DIR qmgr|local`, a fresh program that inherits none
+  // of this process's memory (TLS keys, open tables). Returns only if exec failed.
+  void exec_service(Role role) {
     for (auto& [name, fd] : listener_fds_) ::close(fd);
-    auto local_log = log_->with_program(program_ + "/local");
-    if (auto dropped = drop_privileges(runtime_.mail_owner); !dropped.ok()) {
-      local_log.fatal(dropped.error().message);
-      return 1;
-    }
-    const auto& config = *runtime_.config;
-    delivery::DeliveryAgentOptions options;
-    options.queue_directory = runtime_.queue_directory;
-    options.mail_spool_directory = runtime_.mail_spool_directory;
-    options.local_domains = runtime_.default_smtpd->recipients.local_domains;
-    options.myhostname = config.get("myhostname");
-    options.scan_interval_seconds = static_cast<int>(config.get_seconds("queue_run_delay"));
-    delivery::DeliveryAgent agent(std::move(options), log_->with_program(program_ + "/qmgr"),
-                                  local_log);
-    return agent.run();
+    if (options_.foreground) ::setenv(kLogToStdoutVariable, "1", 1);
+    const std::string service = role == Role::Qmgr ? "qmgr" : "local";
+    std::vector<std::string> args = {"estafeta", "-c", options_.config_dir, service};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(self_exe_.c_str(), argv.data());
+    log_->warning("exec {} {}: {}", self_exe_, service, std::strerror(errno));
   }
 
   int serve() {
@@ -292,7 +298,9 @@ class Supervisor {
       Child child = it->second;
       children_.erase(it);
       bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      bool replaced_delivery = child.retired && child.role == Role::Delivery;
+      // An exec'd service retired by a reload is started again (with the new configuration)
+      // once it has exited.
+      bool replaced_delivery = child.retired && child.role != Role::Smtpd;
       if (!child.retired && !clean) {
         log_->warning("process pid {} {} {}: restarting", pid,
                       WIFSIGNALED(status) ? "killed by signal" : "exit status",
@@ -333,10 +341,11 @@ class Supervisor {
                      to_restart.end());
     if (to_restart.empty()) restart_at = kNever;
     start_child(Role::Smtpd);
-    bool delivery_running = std::any_of(children_.begin(), children_.end(), [](auto& entry) {
-      return entry.second.role == Role::Delivery;
-    });
-    if (!delivery_running) start_child(Role::Delivery);
+    for (Role role : {Role::Local, Role::Qmgr}) {
+      bool running = std::any_of(children_.begin(), children_.end(),
+                                 [role](auto& entry) { return entry.second.role == role; });
+      if (!running) start_child(role);
+    }
     log_->info("reload -- version {}, configuration {}", runtime_.config->get("mail_version"),
                options_.config_dir);
   }
@@ -363,6 +372,7 @@ class Supervisor {
   SupervisorOptions options_;
   Runtime runtime_;
   std::string program_;
+  std::string self_exe_;  // this program, for exec'ing the services
   std::optional<log::Logger> log_;
   std::map<std::string, int> listener_fds_;
   std::map<pid_t, Child> children_;

@@ -19,6 +19,7 @@ constexpr char kReply = 'A';
 constexpr char kFieldVersion = 'v';
 constexpr char kFieldId = 'n';
 constexpr char kFieldQueueId = 'q';
+constexpr char kFieldQueue = 'u';
 constexpr char kFieldTransport = 't';
 constexpr char kFieldNextHop = 'h';
 constexpr char kFieldRecipient = 'R';  // payload: the recipient's own fields
@@ -87,8 +88,8 @@ Status check_version(const Record& r, bool& seen) {
   return {};
 }
 
-Result<RequestRecipient> decode_request_recipient(std::string_view payload) {
-  RequestRecipient r;
+Result<AgentRecipient> decode_request_recipient(std::string_view payload) {
+  AgentRecipient r;
   bool has_index = false, has_address = false;
   Status s = for_each_field(payload, [&](const Record& f) -> Status {
     switch (f.type) {
@@ -150,14 +151,15 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
 
 }  // namespace
 
-std::string encode_request(const DeliveryRequest& request) {
+std::string encode_request(const AgentRequest& request) {
   std::string p;
   put_record(p, kFieldVersion, kProtocolVersion);
   put_record(p, kFieldId, fmt::format("{}", request.id));
   put_record(p, kFieldQueueId, request.queue_id);
+  put_record(p, kFieldQueue, request.queue);
   put_record(p, kFieldTransport, request.transport);
   put_optional(p, kFieldNextHop, request.next_hop);
-  for (const RequestRecipient& r : request.recipients) {
+  for (const AgentRecipient& r : request.recipients) {
     std::string rp;
     put_record(rp, kFieldIndex, fmt::format("{}", r.index));
     put_record(rp, kFieldAddress, r.address);
@@ -187,11 +189,11 @@ std::string encode_reply(const AgentReply& reply) {
   return framed(kReply, p);
 }
 
-Result<std::optional<DeliveryRequest>> take_request(std::string& buffer) {
+Result<std::optional<AgentRequest>> take_request(std::string& buffer) {
   auto payload = take_message(buffer, kRequest);
   if (!payload) return payload.error();
-  if (!payload->has_value()) return std::optional<DeliveryRequest>();
-  DeliveryRequest d;
+  if (!payload->has_value()) return std::optional<AgentRequest>();
+  AgentRequest d;
   bool version = false, has_id = false, has_queue_id = false, has_transport = false;
   Status s = for_each_field(**payload, [&](const Record& f) -> Status {
     if (!version && f.type != kFieldVersion) return make_error("version must come first");
@@ -207,6 +209,10 @@ Result<std::optional<DeliveryRequest>> take_request(std::string& buffer) {
       case kFieldQueueId:
         d.queue_id = std::string(f.payload);
         has_queue_id = true;
+        return {};
+      case kFieldQueue:
+        if (f.payload != "active" && f.payload != "deferred") return make_error("bad queue");
+        d.queue = std::string(f.payload);
         return {};
       case kFieldTransport:
         d.transport = std::string(f.payload);
@@ -226,7 +232,7 @@ Result<std::optional<DeliveryRequest>> take_request(std::string& buffer) {
   if (!has_id || !has_queue_id || !has_transport || d.recipients.empty()) {
     return make_error("incomplete request");
   }
-  return std::optional<DeliveryRequest>(std::move(d));
+  return std::optional<AgentRequest>(std::move(d));
 }
 
 Result<std::optional<AgentReply>> take_reply(std::string& buffer) {

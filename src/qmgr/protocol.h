@@ -1,7 +1,7 @@
 // The protocol between the queue manager and its delivery agents (Postfix's qmgr-to-local
 // and qmgr-to-smtp requests; OpenSMTPD's versioned imsg): typed messages, framed binary
 // ("don't parse", qmail), over a unix stream socket. The queue manager sends a
-// DeliveryRequest naming a message in active/ and the recipients to try; the agent opens
+// AgentRequest naming a queued message and the recipients to try; the agent opens
 // the queue file read-only, delivers, and answers with one AgentReply carrying an outcome
 // per recipient. Agents never change queue state: the queue manager records the outcomes.
 //
@@ -24,23 +24,24 @@ namespace estafeta::qmgr {
 
 inline constexpr std::string_view kProtocolVersion = "1";
 
-struct RequestRecipient {
+struct AgentRecipient {
   uint32_t index = 0;   // the recipient's index in the queue file
   std::string address;  // "user@example.org"
   std::string orcpt;    // DSN ORCPT as received, or ""
   std::string notify;   // DSN NOTIFY, or ""
 
-  bool operator==(const RequestRecipient&) const = default;
+  bool operator==(const AgentRecipient&) const = default;
 };
 
-struct DeliveryRequest {
+struct AgentRequest {
   uint64_t id = 0;          // chosen by the queue manager, echoed in the reply
-  std::string queue_id;     // the message, in active/
+  std::string queue_id;     // the message
+  std::string queue = "active";  // the queue it is in: "active" or "deferred"
   std::string transport;    // master.cf service name: "local", "smtp"
   std::string next_hop;     // "example.org", "[192.0.2.1]:25"; for local, the recipient
-  std::vector<RequestRecipient> recipients;
+  std::vector<AgentRecipient> recipients;
 
-  bool operator==(const DeliveryRequest&) const = default;
+  bool operator==(const AgentRequest&) const = default;
 };
 
 enum class RecipientOutcome : char {
@@ -70,12 +71,12 @@ struct AgentReply {
   bool operator==(const AgentReply&) const = default;
 };
 
-std::string encode_request(const DeliveryRequest& request);
+std::string encode_request(const AgentRequest& request);
 std::string encode_reply(const AgentReply& reply);
 
 /// Takes the first whole request off the front of `buffer` (bytes read so far); nullopt when
 /// more bytes are needed. An error means the peer is broken: drop the connection.
-Result<std::optional<DeliveryRequest>> take_request(std::string& buffer);
+Result<std::optional<AgentRequest>> take_request(std::string& buffer);
 Result<std::optional<AgentReply>> take_reply(std::string& buffer);
 
 }  // namespace estafeta::qmgr

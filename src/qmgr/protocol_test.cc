@@ -11,8 +11,8 @@
 namespace estafeta::qmgr {
 namespace {
 
-DeliveryRequest sample_request() {
-  return {42, "0123456789ABCDEF01", "local", "bob@localhost",
+AgentRequest sample_request() {
+  return {42, "0123456789ABCDEF01", "deferred", "local", "bob@localhost",
           {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE"},
            {3, "carol@localhost", "", ""}}};
 }

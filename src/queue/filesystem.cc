@@ -120,6 +120,25 @@ class PosixFilesystem : public Filesystem {
     return static_cast<uint64_t>(st.st_size);
   }
 
+  Result<int64_t> modified_time(int dir, const std::string& name) override {
+    struct stat st {};
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return sys_error("fstatat", name);
+    }
+    return int64_t(st.st_mtim.tv_sec) * 1000000 + st.st_mtim.tv_nsec / 1000;
+  }
+
+  Status set_modified_time(int dir, const std::string& name, int64_t time_us) override {
+    timespec times[2];
+    times[0].tv_sec = time_us / 1000000;
+    times[0].tv_nsec = (time_us % 1000000) * 1000;
+    times[1] = times[0];
+    if (::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      return sys_error("utimensat", name);
+    }
+    return {};
+  }
+
   Status truncate(int fd, uint64_t size) override {
     while (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
       if (errno != EINTR) return sys_error("ftruncate", "queue file");

@@ -48,6 +48,12 @@ class Filesystem {
   virtual Result<uint64_t> file_size(int fd) = 0;
   /// ftruncate(fd, size).
   virtual Status truncate(int fd, uint64_t size) = 0;
+  /// dir/name's modification time, microseconds since the epoch.
+  virtual Result<int64_t> modified_time(int dir, const std::string& name) = 0;
+  /// Sets dir/name's modification (and access) time. Not synced: the queue manager keeps a
+  /// deferred message's next attempt there (as Postfix does); losing it in a crash only
+  /// makes the next attempt come sooner.
+  virtual Status set_modified_time(int dir, const std::string& name, int64_t time_us) = 0;
   /// fsync(dir): every entry change made in the directory before the call is stable.
   virtual Status sync_dir(int dir) = 0;
   /// renameat2(..., RENAME_NOREPLACE) (plain renameat where unsupported): never replaces.

@@ -294,6 +294,24 @@ Status QueueStore::remove(QueueName queue, const std::string& queue_id) {
   return fs_->unlink(status_dir_, queue_id);
 }
 
+Status QueueStore::set_next_attempt(QueueName queue, const std::string& queue_id,
+                                    int64_t time_us) {
+  return fs_->set_modified_time(dir(queue), queue_id, time_us);
+}
+
+Result<int64_t> QueueStore::next_attempt(QueueName queue, const std::string& queue_id) {
+  return fs_->modified_time(dir(queue), queue_id);
+}
+
+Status QueueStore::drop_duplicate(QueueName queue, const std::string& queue_id) {
+  if (Status s = fs_->unlink(dir(queue), queue_id); !s.ok()) return s;
+  return sync(queue);
+}
+
+bool QueueStore::has_status_log(const std::string& queue_id) {
+  return fs_->exists(status_dir_, queue_id);
+}
+
 Status QueueStore::sync(QueueName queue) {
   return syncs_.sync(std::string(queue_dir_name(queue)),
                      [this, queue] { return fs_->sync_dir(dir(queue)); });

@@ -99,12 +99,24 @@ class QueueStore {
   /// returns the file is durably in `to` only.
   Status move(const std::string& queue_id, QueueName from, QueueName to);
 
+  /// Removes queue/<id> only, never the status log, and syncs the queue: for a message found
+  /// under a second name after a crash (the copy that stays keeps the log).
+  Status drop_duplicate(QueueName queue, const std::string& queue_id);
+
+  /// True if the message has a status log (some outcome was recorded).
+  bool has_status_log(const std::string& queue_id);
+
   /// Removes the queue file, then its status log, if it has one, once the file's removal is
   /// durable (a crash in between leaves an orphan log, which remove_orphan_status_logs
   /// cleans, never a file without its log). A file without a status log (every recipient
   /// done at the first attempt) is only unlinked: that removal is durable after the next
   /// sync() of the queue; until then a crash may bring it back, to be delivered again.
   Status remove(QueueName queue, const std::string& queue_id);
+
+  /// A deferred message's next attempt, kept as its file's modification time (Postfix's
+  /// way): set when it is deferred, read by the deferred queue scan. Not synced.
+  Status set_next_attempt(QueueName queue, const std::string& queue_id, int64_t time_us);
+  Result<int64_t> next_attempt(QueueName queue, const std::string& queue_id);
 
   /// fsync of a queue's directory: every move into and removal from it made before the
   /// call is durable when it returns. Concurrent callers share one fsync (group commit).

@@ -117,6 +117,12 @@ class FaultInjectionFilesystem : public Filesystem {
     return real_->read_at(fd, offset, max);
   }
   Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
+  Result<int64_t> modified_time(int dir, const std::string& name) override {
+    return real_->modified_time(dir, name);
+  }
+  Status set_modified_time(int dir, const std::string& name, int64_t time_us) override {
+    return real_->set_modified_time(dir, name, time_us);
+  }
   Status write_all(int fd, std::string_view data) override {
     std::lock_guard lock(mu_);
     if (crashed()) return make_error("crashed");

@@ -188,8 +188,19 @@ class PrivilegeTest(unittest.TestCase):
             # Keep a session open so that the smtpd worker certainly exists.
             with srv.connect() as c:
                 c.cmd('EHLO client.example')
-                kids = srv.children()
-                self.assertTrue(kids, 'the supervisor has no child processes')
+                # The exec'd services (qmgr, local) read the configuration as root before
+                # they drop to mail_owner: wait (boundedly) until all three children are
+                # up and past that point, then check every id.
+                deadline = time.time() + harness.TIMEOUT
+                while True:
+                    kids = srv.children()
+                    settled = len(kids) >= 3 and all(
+                        harness.proc_status(pid).get('Uid', '0').split()[0] != '0'
+                        for pid in kids)
+                    if settled or time.time() > deadline:
+                        break
+                    time.sleep(0.05)
+                self.assertGreaterEqual(len(kids), 3, 'smtpd, qmgr and local are not all running')
                 for pid in kids:
                     st = harness.proc_status(pid)
                     uids = st['Uid'].split()

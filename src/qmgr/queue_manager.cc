@@ -1,0 +1,586 @@
+// The queue manager's event loop: admission, requests to agents, outcomes to the queue store.
+// See queue_manager.h; the states and their crash arguments are in docs/queue-format.md.
+#include "qmgr/queue_manager.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "log/delay.h"
+#include "qmgr/protocol.h"
+#include "qmgr/scheduler.h"
+#include "queue/queue_store.h"
+#include "queue/spool.h"
+
+namespace estafeta::qmgr {
+namespace {
+
+using queue::QueueName;
+using queue::StatusEntry;
+using queue::StatusKind;
+
+constexpr std::string_view kLocalTransport = "local";
+
+int64_t to_us(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint from_us(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
+
+std::string_view status_word(Outcome o) {
+  switch (o) {
+    case Outcome::Delivered: return "sent";
+    case Outcome::Bounced: return "bounced";
+    case Outcome::Deferred: return "deferred";
+  }
+  return "deferred";
+}
+
+// Closes a descriptor at the end of a scope.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+sockaddr_un unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path));
+  addr.sun_path[sizeof addr.sun_path - 1] = '\0';
+  return addr;
+}
+
+}  // namespace
+
+// ---- the connection to one transport's agent -------------------------------------------------
+
+struct AgentLink {
+  std::string socket_path;
+  int fd = -1;
+  std::string out;  // encoded requests not yet written
+  std::string in;   // bytes read, not yet a whole reply
+  std::set<uint64_t> in_flight;  // request ids sent on this connection
+  std::vector<std::pair<uint64_t, std::string>> waiting;  // until connected: id, encoded
+  TimePoint next_connect{};
+};
+
+class QueueManager::Loop {
+ public:
+  Loop(QueueManager& qm, std::unique_ptr<queue::QueueStore> store)
+      : qm_(qm), store_(std::move(store)), scheduler_(qm.options_.scheduler, qm.clock_) {
+    local_.socket_path = qm.options_.queue_directory + "/private/local";
+  }
+  ~Loop() {
+    if (local_.fd >= 0) ::close(local_.fd);
+    if (wakeup_fd_ >= 0) ::close(wakeup_fd_);
+  }
+
+  Status start();
+  int serve(int signal_fd);
+
+ private:
+  struct InMemory {
+    QueueName queue = QueueName::kActive;
+    message::Envelope envelope;
+    std::vector<StatusEntry> unrecorded;  // outcomes of this pass not yet in the status log
+  };
+
+  void recover();
+  void scan_active();
+  void offer_new(const std::string& id);
+  void run_deferred_scan();
+  void admit_waiting();
+  void admit(const std::string& id, QueueName queue);
+  void dispatch_requests();
+  void report(const DeliveryReport& report);
+  void perform_events();
+  void log_status(const RecipientStatus& s);
+  void flush_records(const std::string& id, InMemory& m);
+  void read_wakeups();
+  void agent_io(short revents);
+  void connect_agent();
+  void agent_failed(const std::string& why);
+  int poll_timeout_ms() const;
+
+  QueueManager& qm_;
+  std::unique_ptr<queue::QueueStore> store_;
+  Scheduler scheduler_;
+  std::map<std::string, InMemory, std::less<>> messages_;
+  std::deque<std::string> new_waiting_;
+  std::set<std::string, std::less<>> new_waiting_set_;
+  std::deque<std::string> deferred_waiting_;
+  bool deferred_scan_running_ = false;
+  TimePoint next_active_rescan_{};
+  int wakeup_fd_ = -1;
+  AgentLink local_;
+};
+
+Status QueueManager::Loop::start() {
+  const std::string& q = qm_.options_.queue_directory;
+  for (const char* sub : {"/public", "/private", "/pid"}) (void)::mkdir((q + sub).c_str(), 0700);
+  recover();
+  const std::string path = q + "/public/qmgr";
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return make_error(fmt::format("{}: path too long for a unix socket", path));
+  }
+  wakeup_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (wakeup_fd_ < 0) return make_error(fmt::format("socket: {}", std::strerror(errno)));
+  ::unlink(path.c_str());
+  sockaddr_un addr = unix_address(path);
+  if (::bind(wakeup_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    return make_error(fmt::format("bind {}: {}", path, std::strerror(errno)));
+  }
+  // A big receive buffer: a burst of wake-ups must not be lost (a lost one only delays a
+  // message until the next rescan).
+  int size = 4 << 20;
+  (void)::setsockopt(wakeup_fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  scan_active();
+  return {};
+}
+
+// A crash between the two directory syncs of a move may leave a message under two names:
+// keep one (hold wins, then active), unlink the rest. Then drop status logs of messages that
+// are gone.
+void QueueManager::Loop::recover() {
+  std::map<std::string, std::vector<QueueName>> where;
+  for (QueueName queue : {QueueName::kHold, QueueName::kActive, QueueName::kDeferred}) {
+    auto names = store_->list(queue);
+    if (!names) continue;
+    for (const auto& id : *names) where[id].push_back(queue);
+  }
+  for (const auto& [id, queues] : where) {
+    for (size_t i = 1; i < queues.size(); ++i) {
+      qm_.log_.warning("{}: found in {} and {}: keeping the {} copy", id,
+                       queue::queue_dir_name(queues[0]), queue::queue_dir_name(queues[i]),
+                       queue::queue_dir_name(queues[0]));
+      // Not remove(): the status log belongs to the copy that stays.
+      (void)store_->drop_duplicate(queues[i], id);
+    }
+  }
+  auto orphans = store_->remove_orphan_status_logs();
+  if (orphans && *orphans > 0) qm_.log_.info("removed {} orphan status logs", *orphans);
+}
+
+void QueueManager::Loop::scan_active() {
+  next_active_rescan_ = qm_.clock_.now() + qm_.options_.active_rescan;
+  auto names = store_->list(QueueName::kActive);
+  if (!names) {
+    qm_.log_.warning("scan of active/: {}", names.error().message);
+    return;
+  }
+  for (const auto& id : *names) offer_new(id);
+}
+
+void QueueManager::Loop::offer_new(const std::string& id) {
+  if (messages_.count(id) || !new_waiting_set_.insert(id).second) return;
+  new_waiting_.push_back(id);
+}
+
+void QueueManager::Loop::run_deferred_scan() {
+  if (!deferred_scan_running_) {
+    auto scan = scheduler_.begin_deferred_scan();
+    if (!scan) return;
+    deferred_scan_running_ = true;
+    auto names = store_->list(QueueName::kDeferred);
+    if (names) {
+      for (const auto& id : *names) {
+        if (messages_.count(id)) continue;
+        auto due = store_->next_attempt(QueueName::kDeferred, id);
+        if (!due) continue;  // gone meanwhile
+        if (scan->flush || from_us(*due) <= scan->cutoff) deferred_waiting_.push_back(id);
+      }
+    } else {
+      qm_.log_.warning("scan of deferred/: {}", names.error().message);
+    }
+  }
+  if (deferred_waiting_.empty()) {
+    deferred_scan_running_ = false;
+    scheduler_.deferred_scan_done();
+  }
+}
+
+void QueueManager::Loop::admit_waiting() {
+  while (auto source = scheduler_.next_source(!new_waiting_.empty(), !deferred_waiting_.empty())) {
+    if (*source == QueueSource::New) {
+      std::string id = std::move(new_waiting_.front());
+      new_waiting_.pop_front();
+      new_waiting_set_.erase(id);
+      admit(id, QueueName::kActive);
+    } else {
+      std::string id = std::move(deferred_waiting_.front());
+      deferred_waiting_.pop_front();
+      admit(id, QueueName::kDeferred);
+    }
+    if (deferred_scan_running_ && deferred_waiting_.empty()) {
+      deferred_scan_running_ = false;
+      scheduler_.deferred_scan_done();
+    }
+  }
+}
+
+void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
+  if (messages_.count(id)) return;
+  auto read = store_->read_envelope(queue, id);
+  if (!read.ok()) {
+    if (read.failure == queue::ReadFailure::kCorrupt) {
+      const bool moved = store_->move(id, queue, QueueName::kCorrupt).ok();
+      qm_.log_.warning("{}: corrupt queue file: {}{}", id, read.reason,
+                       moved ? "; moved to corrupt/" : "");
+    } else if (read.failure == queue::ReadFailure::kError) {
+      qm_.log_.warning("{}: {}", id, read.reason);  // the next scan tries again
+    }
+    return;
+  }
+  queue::StoredEnvelope& stored = *read.value;
+  const message::Envelope& env = stored.envelope;
+  MessageIn in;
+  in.queue_id = id;
+  in.arrival = from_us(env.arrival_us);
+  in.null_sender = env.sender.empty();
+  in.source = queue == QueueName::kActive ? QueueSource::New : QueueSource::Deferred;
+  in.delay_warning_sent = queue::delay_warning_sent(stored.status);
+  size_t pending = 0;
+  for (size_t i = 0; i < env.recipients.size(); ++i) {
+    if (stored.recipients[i].done) continue;
+    const std::string& address = env.recipients[i].address;
+    const size_t at = address.rfind('@');
+    std::string_view domain =
+        at == std::string::npos ? std::string_view() : std::string_view(address).substr(at + 1);
+    if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+    // RFC 5321 §4.1.1.3: "postmaster" without a domain is local.
+    policy::Match local = domain.empty() ? policy::Match::Yes
+                                         : qm_.options_.local_domains.contains(domain);
+    if (local == policy::Match::TempFail) {
+      qm_.log_.warning("{}: mydestination lookup failed; trying later", id);
+      return;  // the next scan tries again
+    }
+    RecipientIn r;
+    r.index = static_cast<uint32_t>(i);
+    r.address = address;
+    if (local == policy::Match::Yes) {
+      r.transport = std::string(kLocalTransport);
+      r.next_hop = address;
+    } else {
+      r.transport = "smtp";
+      r.next_hop = std::string(domain);
+    }
+    in.recipients.push_back(std::move(r));
+    ++pending;
+  }
+  if (Status s = scheduler_.admit(std::move(in)); !s.ok()) {
+    qm_.log_.warning("{}: {}", id, s.error().message);
+    return;
+  }
+  qm_.log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", id, env.sender,
+                stored.content_size, pending);
+  messages_[id] = InMemory{queue, std::move(stored.envelope), {}};
+}
+
+void QueueManager::Loop::dispatch_requests() {
+  for (DeliveryRequest& r : scheduler_.take_requests()) {
+    auto m = messages_.find(r.queue_id);
+    if (r.transport != kLocalTransport || m == messages_.end()) {
+      // No agent for this transport yet (the outbound SMTP client is a later step): the
+      // recipients wait in deferred/ and are retried, and bounced when the message expires.
+      DeliveryReport report;
+      report.request_id = r.id;
+      for (const auto& rcpt : r.recipients) {
+        report.recipients.push_back({rcpt.index, Outcome::Deferred,
+                                     {"4.3.0", "remote delivery is not implemented yet", "",
+                                      "none"}});
+      }
+      (void)scheduler_.report(report);
+      continue;
+    }
+    AgentRequest request;
+    request.id = r.id;
+    request.queue_id = r.queue_id;
+    request.queue = std::string(queue::queue_dir_name(m->second.queue));
+    request.transport = r.transport;
+    request.next_hop = r.next_hop;
+    for (const auto& rcpt : r.recipients) {
+      const auto& e = m->second.envelope.recipients[rcpt.index];
+      request.recipients.push_back({rcpt.index, rcpt.address, e.orcpt, e.notify});
+    }
+    local_.waiting.emplace_back(r.id, encode_request(request));
+  }
+  connect_agent();
+  if (local_.fd >= 0) {
+    for (auto& [id, bytes] : local_.waiting) {
+      local_.out += bytes;
+      local_.in_flight.insert(id);
+    }
+    local_.waiting.clear();
+  }
+}
+
+void QueueManager::Loop::connect_agent() {
+  if (local_.fd >= 0 || local_.waiting.empty() || qm_.clock_.now() < local_.next_connect) return;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr = unix_address(local_.socket_path);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    local_.fd = fd;
+    return;
+  }
+  if (fd >= 0) ::close(fd);
+  // Not up yet (it starts with us) or restarting: the requests wait, and we try again.
+  local_.next_connect = qm_.clock_.now() + std::chrono::seconds(1);
+}
+
+void QueueManager::Loop::agent_failed(const std::string& why) {
+  qm_.log_.warning("connection to the local delivery agent: {}", why);
+  ::close(local_.fd);
+  local_.fd = -1;
+  local_.out.clear();
+  local_.in.clear();
+  // What it did not answer is deferred (the scheduler's "delivery agent did not report").
+  std::set<uint64_t> lost;
+  lost.swap(local_.in_flight);
+  for (uint64_t id : lost) {
+    DeliveryReport report;
+    report.request_id = id;
+    (void)scheduler_.report(report);
+  }
+  local_.next_connect = qm_.clock_.now() + std::chrono::seconds(1);
+}
+
+void QueueManager::Loop::agent_io(short revents) {
+  if (revents & POLLOUT) {
+    while (!local_.out.empty()) {
+      ssize_t n = ::send(local_.fd, local_.out.data(), local_.out.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return agent_failed(std::strerror(errno));
+      local_.out.erase(0, size_t(n));
+    }
+  }
+  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    char chunk[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(local_.fd, chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return agent_failed(n == 0 ? "closed by the agent" : std::strerror(errno));
+      local_.in.append(chunk, size_t(n));
+    }
+    for (;;) {
+      auto reply = take_reply(local_.in);
+      if (!reply.ok()) return agent_failed("bad reply: " + reply.error().message);
+      if (!reply->has_value()) break;
+      const AgentReply& a = **reply;
+      if (!local_.in_flight.erase(a.id)) continue;  // not ours (never happens)
+      DeliveryReport report;
+      report.request_id = a.id;
+      for (const auto& r : a.recipients) {
+        const Outcome o = r.outcome == RecipientOutcome::kDelivered ? Outcome::Delivered
+                          : r.outcome == RecipientOutcome::kBounced ? Outcome::Bounced
+                                                                    : Outcome::Deferred;
+        report.recipients.push_back({r.index, o, {r.status, r.reason, r.diagnostic, r.relay}});
+      }
+      if (!a.destination_failure.empty()) {
+        report.destination_failure = Dsn{"4.4.1", a.destination_failure, "", ""};
+      }
+      if (Status s = scheduler_.report(report); !s.ok()) {
+        qm_.log_.warning("agent reply {}: {}", a.id, s.error().message);
+      }
+    }
+  }
+}
+
+void QueueManager::Loop::log_status(const RecipientStatus& s) {
+  // The local agent logs its own attempts; the queue manager logs what no agent tried.
+  if (s.attempted && s.transport == kLocalTransport && !s.expired) return;
+  const double delay =
+      std::chrono::duration<double>(qm_.clock_.now() - s.arrival).count();
+  std::string reason = s.dsn.reason;
+  if (s.expired) reason = "message expired: " + reason;
+  qm_.log_.info("{}: to=<{}>, relay={}, delay={}, delays={}/0/0/0, dsn={}, status={} ({})",
+                s.queue_id, s.address, s.dsn.remote_mta.empty() ? "none" : s.dsn.remote_mta,
+                log::format_delay(delay), log::format_delay(delay), s.dsn.status,
+                s.outcome == Outcome::Bounced && s.expired ? "expired" : status_word(s.outcome),
+                reason);
+}
+
+void QueueManager::Loop::flush_records(const std::string& id, InMemory& m) {
+  if (m.unrecorded.empty()) return;
+  if (Status s = store_->record(id, m.unrecorded); !s.ok()) {
+    // Not durable: after a crash these recipients are tried again (at least once).
+    qm_.log_.warning("{}: recording delivery status: {}", id, s.error().message);
+  }
+  m.unrecorded.clear();
+}
+
+void QueueManager::Loop::perform_events() {
+  std::vector<Event> events = scheduler_.take_events();
+  if (events.empty()) return;
+  std::set<std::string> finishing;  // finished in this batch: no need to record their outcomes
+  for (const Event& e : events) {
+    if (auto f = std::get_if<MessageFinished>(&e)) finishing.insert(f->queue_id);
+  }
+  std::set<std::string> touched;
+  for (const Event& e : events) {
+    if (auto s = std::get_if<RecipientStatus>(&e)) {
+      log_status(*s);
+      auto m = messages_.find(s->queue_id);
+      if (m == messages_.end()) continue;
+      const StatusKind kind = s->outcome == Outcome::Delivered ? StatusKind::kDelivered
+                              : s->outcome == Outcome::Bounced ? StatusKind::kBounced
+                                                               : StatusKind::kDeferred;
+      m->second.unrecorded.push_back(StatusEntry{kind, s->index, to_us(qm_.clock_.now()),
+                                                 s->dsn.status, s->dsn.remote_mta,
+                                                 s->dsn.reason});
+      touched.insert(s->queue_id);
+    } else if (auto b = std::get_if<BounceNeeded>(&e)) {
+      // XXX: the RFC 3464 notice is the next step of the queue manager issue; until then
+      // say plainly that the sender is not told.
+      qm_.log_.warning("{}: sender non-delivery notification not sent ({} recipients): not "
+                       "implemented yet",
+                       b->queue_id, b->recipients.size());
+    } else if (auto w = std::get_if<DelayWarning>(&e)) {
+      qm_.log_.warning("{}: sender delay notification not sent: not implemented yet",
+                       w->queue_id);
+      auto m = messages_.find(w->queue_id);
+      if (m != messages_.end()) {
+        m->second.unrecorded.push_back(
+            StatusEntry{StatusKind::kDelayWarned, 0, to_us(qm_.clock_.now()), "", "", ""});
+      }
+    } else if (auto d = std::get_if<MessageDeferred>(&e)) {
+      auto m = messages_.find(d->queue_id);
+      if (m == messages_.end()) continue;
+      flush_records(d->queue_id, m->second);
+      QueueName now_in = m->second.queue;
+      if (now_in == QueueName::kActive) {
+        if (Status s = store_->move(d->queue_id, QueueName::kActive, QueueName::kDeferred);
+            s.ok()) {
+          now_in = QueueName::kDeferred;
+        } else {
+          qm_.log_.warning("{}: {}", d->queue_id, s.error().message);
+        }
+      }
+      if (now_in == QueueName::kDeferred) {
+        (void)store_->set_next_attempt(now_in, d->queue_id, to_us(d->next_attempt));
+      }
+      messages_.erase(m);
+    } else if (auto f = std::get_if<MessageFinished>(&e)) {
+      auto m = messages_.find(f->queue_id);
+      if (m == messages_.end()) continue;
+      // Outcomes of this pass are not recorded: the file goes. (A message with a status log
+      // from an earlier pass is removed log-safely by QueueStore::remove.)
+      if (Status s = store_->remove(m->second.queue, f->queue_id); !s.ok()) {
+        qm_.log_.warning("{}: {}", f->queue_id, s.error().message);
+      } else {
+        qm_.log_.info("{}: removed", f->queue_id);
+      }
+      messages_.erase(m);
+    }
+  }
+  // Messages still in progress: what happened to some recipients is made durable now, so a
+  // crash does not repeat it.
+  for (const std::string& id : touched) {
+    if (finishing.count(id)) continue;
+    auto m = messages_.find(id);
+    if (m != messages_.end()) flush_records(id, m->second);
+  }
+}
+
+void QueueManager::Loop::read_wakeups() {
+  char buf[256];
+  for (;;) {
+    ssize_t n = ::recv(wakeup_fd_, buf, sizeof buf, 0);
+    if (n < 0) break;
+    std::string_view id(buf, size_t(n));
+    if (id.empty()) {
+      scan_active();  // "rescan": a lost wake-up, or the queue tools changed something
+    } else if (queue::Spool::queue_id_pid(id) >= 0) {
+      offer_new(std::string(id));
+    }
+  }
+}
+
+int QueueManager::Loop::poll_timeout_ms() const {
+  TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
+  if (local_.fd < 0 && !local_.waiting.empty()) wake = std::min(wake, local_.next_connect);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - qm_.clock_.now()).count();
+  return static_cast<int>(std::clamp<int64_t>(ms + 1, 0, 60 * 1000));
+}
+
+int QueueManager::Loop::serve(int signal_fd) {
+  for (;;) {
+    run_deferred_scan();
+    admit_waiting();
+    perform_events();
+    dispatch_requests();
+    perform_events();  // reports made at once (transports without an agent)
+    if (qm_.clock_.now() >= next_active_rescan_) scan_active();
+
+    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {wakeup_fd_, POLLIN, 0}, {local_.fd, 0, 0}};
+    if (local_.fd >= 0) fds[2].events = short(POLLIN | (local_.out.empty() ? 0 : POLLOUT));
+    const int nfds = local_.fd >= 0 ? 3 : 2;
+    if (::poll(fds, nfds, poll_timeout_ms()) < 0 && errno != EINTR) {
+      qm_.log_.fatal(fmt::format("poll: {}", std::strerror(errno)));
+      return 1;
+    }
+    if (fds[0].revents != 0) return 0;  // SIGTERM or SIGINT: what is in flight is redone
+    if (fds[1].revents != 0) read_wakeups();
+    if (nfds == 3 && fds[2].revents != 0) agent_io(fds[2].revents);
+  }
+}
+
+// ---- QueueManager ------------------------------------------------------------------------
+
+QueueManager::QueueManager(QueueManagerOptions options, log::Logger log, const Clock& clock)
+    : options_(std::move(options)), log_(std::move(log)), clock_(clock) {}
+
+QueueManager::~QueueManager() = default;
+
+int QueueManager::run() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  Fd sfd{::signalfd(-1, &signals, SFD_CLOEXEC)};
+  if (sfd.fd < 0) {
+    log_.fatal(fmt::format("signalfd: {}", std::strerror(errno)));
+    return 1;
+  }
+  auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
+  if (!store) {
+    log_.fatal(fmt::format("cannot open the queue: {}", store.error().message));
+    return 1;
+  }
+  const std::string lock_path = options_.queue_directory + "/pid/qmgr.lock";
+  (void)::mkdir((options_.queue_directory + "/pid").c_str(), 0700);
+  Fd lock{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+  if (lock.fd < 0 || ::flock(lock.fd, LOCK_EX | LOCK_NB) != 0) {
+    log_.fatal(fmt::format("{}: another queue manager serves this queue ({})", lock_path,
+                           std::strerror(errno)));
+    return 1;
+  }
+  Loop loop(*this, std::move(*store));
+  if (Status s = loop.start(); !s.ok()) {
+    log_.fatal(s.error().message);
+    return 1;
+  }
+  return loop.serve(sfd.fd);
+}
+
+}  // namespace estafeta::qmgr

@@ -1,0 +1,55 @@
+// The queue manager (master.cf service `qmgr`, program `estafeta qmgr`): the edge around the
+// pure Scheduler. The only process that changes the state of committed messages: it reads
+// envelopes (never content) through queue::QueueStore, routes each recipient to a transport
+// (local for mydestination, otherwise smtp), sends delivery requests to the agents over
+// their sockets (qmgr/protocol.h), records their outcomes in the status logs, moves deferred
+// messages to deferred/ with their next attempt time, removes finished ones, and rescans
+// the deferred queue every queue_run_delay. New mail is announced by smtpd's wake-up
+// datagrams on public/qmgr (an empty datagram asks for a rescan of active/, as the queue
+// tools do after a change); active/ is also rescanned every `active_rescan`.
+//
+// Start-up recovery: a message found under two queue names (a crash between the two
+// directory syncs of a move) keeps one; status logs without a message are removed; then
+// every message in active/ and every due one in deferred/ is admitted again. One thread;
+// blocking file-system calls (a status record's fdatasync, a move's directory syncs) happen
+// only off the common path (a message delivered at its first attempt costs an unlink).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "log/logger.h"
+#include "policy/address_list.h"
+#include "qmgr/settings.h"
+
+namespace estafeta::qmgr {
+
+struct QueueManagerOptions {
+  std::string queue_directory;  // absolute
+  policy::DomainList local_domains;  // mydestination: recipients there go to `local`
+  SchedulerSettings scheduler;
+  std::chrono::seconds active_rescan{60};
+};
+
+class QueueManager {
+ public:
+  QueueManager(QueueManagerOptions options, log::Logger log, const Clock& clock);
+  ~QueueManager();
+  QueueManager(const QueueManager&) = delete;
+  QueueManager& operator=(const QueueManager&) = delete;
+
+  /// Runs until SIGTERM or SIGINT (blocked in the calling thread, read through a signalfd).
+  /// Takes pid/qmgr.lock so that one queue manager serves a queue. Returns the exit code: 0
+  /// after a signal, 1 on set-up failure (logged).
+  int run();
+
+ private:
+  class Loop;
+  QueueManagerOptions options_;
+  log::Logger log_;
+  const Clock& clock_;
+};
+
+}  // namespace estafeta::qmgr

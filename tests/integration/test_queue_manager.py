@@ -1,0 +1,138 @@
+# The queue manager against the real daemon: a recipient whose delivery fails temporarily is
+# deferred, retried after the backoff and then delivered; a recipient that never succeeds
+# leaves the queue when the message's lifetime is over (logged as expired); after kill -9 of
+# every process a restart never repeats a finished delivery; the local agent and the queue
+# manager are programs of their own (exec'd), not forks of the supervisor.
+import os
+import re
+import smtplib
+import time
+import unittest
+
+import harness
+from harness import EstafetaServer
+
+# Fast retries for the tests: the backoff and the deferred scan in seconds.
+FAST = {'minimal_backoff_time': '1s', 'maximal_backoff_time': '2s', 'queue_run_delay': '1s'}
+
+
+def send(srv, rcpts, subject='queue manager test'):
+    body, _ = harness.simple_message(subject=subject, to=rcpts[0])
+    with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+        s.sendmail('alice@example.org', rcpts, body)
+
+
+def names(path):
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
+def wait_until(predicate):
+    """Polls a condition (bounded by harness.TIMEOUT); returns its last value."""
+    deadline = time.monotonic() + harness.TIMEOUT
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def block_mailbox(srv, localpart):
+    """A plain file where the mailbox directory would be: delivery fails temporarily."""
+    os.makedirs(srv.mail, exist_ok=True)
+    path = os.path.join(srv.mail, localpart)
+    with open(path, 'w') as f:
+        f.write('not a directory')
+    return path
+
+
+class RetryTest(unittest.TestCase):
+
+    def test_temporary_failure_is_retried_then_delivered(self):
+        with EstafetaServer(main=FAST) as srv:
+            blocker = block_mailbox(srv, 'bob')
+            send(srv, ['bob@localhost'])
+            self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=local, .*status=deferred'),
+                            srv.log())
+            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'deferred'))),
+                            'the message did not go to deferred/')
+            self.assertTrue(os.path.isfile(blocker))  # nothing was delivered around it
+            os.unlink(blocker)
+            msgs = srv.wait_for_delivery('bob', 1)
+            self.assertEqual(len(msgs), 1, srv.log())
+            self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=local, .*status=sent'))
+            self.assertTrue(wait_until(lambda: not names(os.path.join(srv.spool, 'deferred'))))
+            self.assertTrue(srv.wait_for_log(r': removed$'))
+            self.assertEqual(names(os.path.join(srv.spool, 'status')), [])
+
+    def test_partly_delivered_message_keeps_only_the_rest(self):
+        with EstafetaServer(main=FAST) as srv:
+            blocker = block_mailbox(srv, 'carol')
+            send(srv, ['bob@localhost', 'carol@localhost'])
+            self.assertEqual(len(srv.wait_for_delivery('bob', 1)), 1)
+            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'status'))),
+                            'no status log for the partly delivered message')
+            # Several retries of carol happen meanwhile; bob is never delivered again.
+            self.assertTrue(wait_until(
+                lambda: len(re.findall(r'to=<carol@localhost>.*deferred', srv.log())) >= 2))
+            os.unlink(blocker)
+            self.assertEqual(len(srv.wait_for_delivery('carol', 1)), 1)
+            self.assertTrue(wait_until(lambda: not names(os.path.join(srv.spool, 'deferred'))))
+            self.assertEqual(len(srv.messages('bob')), 1)
+
+    def test_message_expires_after_its_lifetime(self):
+        main = dict(FAST, maximal_queue_lifetime='2s')
+        with EstafetaServer(main=main) as srv:
+            send(srv, ['someone@remote.example'])
+            self.assertTrue(srv.wait_for_log(
+                r'to=<someone@remote.example>, relay=none, .*status=deferred '
+                r'\(remote delivery is not implemented yet\)'), srv.log())
+            self.assertTrue(srv.wait_for_log(
+                r'to=<someone@remote.example>, .*dsn=4.3.0, status=expired '
+                r'\(message expired: remote delivery is not implemented yet\)'), srv.log())
+            self.assertTrue(wait_until(
+                lambda: not names(os.path.join(srv.spool, 'deferred')) and
+                not names(os.path.join(srv.spool, 'active'))))
+
+
+class RestartTest(unittest.TestCase):
+
+    def test_kill_9_and_restart_never_repeats_a_finished_delivery(self):
+        with EstafetaServer(main=FAST) as srv:
+            blocker = block_mailbox(srv, 'carol')
+            send(srv, ['bob@localhost', 'carol@localhost'])
+            self.assertEqual(len(srv.wait_for_delivery('bob', 1)), 1)
+            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'status'))))
+            srv.kill_all()
+            os.unlink(blocker)
+            srv.start()
+            self.assertEqual(len(srv.wait_for_delivery('carol', 1)), 1, srv.log())
+            self.assertTrue(wait_until(
+                lambda: not names(os.path.join(srv.spool, 'deferred')) and
+                not names(os.path.join(srv.spool, 'active'))))
+            self.assertEqual(len(srv.messages('bob')), 1, 'bob was delivered twice')
+
+
+class ServicesTest(unittest.TestCase):
+
+    def test_qmgr_and_local_are_exec_d_programs(self):
+        with EstafetaServer() as srv:
+            def commands():
+                out = []
+                for pid in srv.children():
+                    try:
+                        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                            out.append(f.read().split(b'\0'))
+                    except FileNotFoundError:
+                        pass
+                return out
+            found = wait_until(lambda: [c for c in commands() if b'qmgr' in c] and
+                               [c for c in commands() if b'local' in c])
+            self.assertTrue(found, commands())
+            self.assertTrue(os.path.exists(os.path.join(srv.spool, 'private', 'local')))
+
+
+if __name__ == '__main__':
+    unittest.main()
