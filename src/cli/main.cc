@@ -17,6 +17,7 @@
 #define ESTAFETA_WITH_MAP 1
 #endif
 #ifdef ESTAFETA_WITH_DAEMON
+#include "cli/queue_command.h"
 #include "cli/sendmail_command.h"
 #include "daemon/control.h"
 #include "daemon/inetd.h"
@@ -35,6 +36,8 @@ constexpr const char* kUsage =
     "  status       exit 0 if it is running\n"
     "  config       print parameters (like postconf: -n, -d, -x, NAME...)\n"
     "  map          build and query lookup tables (like postmap)\n"
+    "  queue        list, show, hold, release, delete, requeue, flush queued mail\n"
+    "               (like postqueue, postcat and postsuper; mailq = queue list)\n"
     "  smtpd -bs    one SMTP session on stdin/stdout (inetd mode)\n"
     "  sendmail     the Sendmail-compatible command line (also by the name 'sendmail')\n";
 
@@ -81,6 +84,7 @@ int run_estafeta(std::vector<std::string> args) {
   // Services the supervisor execs (daemon/services.h); not for interactive use.
   if (command == "qmgr") return daemon::run_qmgr_service(config_dir);
   if (command == "local") return daemon::run_local_service(config_dir);
+  if (command == "queue") return cli::run_queue_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {
     return cli::run_sendmail_command(command, config_dir, args);
