@@ -120,6 +120,9 @@ int run_qmgr_service(const std::string& config_dir) {
   options.queue_directory = base->queue_directory;
   options.local_domains = policy::DomainList(destinations.literals, std::move(tables), false);
   options.scheduler = scheduler_settings(c);
+  options.myhostname = c.get("myhostname");
+  options.double_bounce_recipient = c.get("2bounce_notice_recipient");
+  options.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
   SystemClock clock;
   qmgr::QueueManager manager(std::move(options), *base->log, clock);
   return manager.run();

@@ -17,12 +17,14 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
 #include <vector>
 
 #include "log/delay.h"
+#include "message/dsn.h"
 #include "qmgr/protocol.h"
 #include "qmgr/scheduler.h"
 #include "queue/queue_store.h"
@@ -50,6 +52,16 @@ std::string_view status_word(Outcome o) {
     case Outcome::Deferred: return "deferred";
   }
   return "deferred";
+}
+
+// Whether a recipient's DSN NOTIFY asks for `what` (FAILURE, DELAY, SUCCESS). Without NOTIFY
+// only failures are reported (RFC 3461 §4.1); NEVER suppresses everything.
+bool wants_notice(std::string_view notify, std::string_view what) {
+  if (notify.empty()) return what == "FAILURE";
+  std::string upper;
+  for (char c : notify) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  if (upper.find("NEVER") != std::string::npos) return false;
+  return upper.find(what) != std::string::npos;
 }
 
 // Closes a descriptor at the end of a scope.
@@ -113,6 +125,11 @@ class QueueManager::Loop {
   void report(const DeliveryReport& report);
   void perform_events();
   void log_status(const RecipientStatus& s);
+  void send_notice(const std::string& id, const InMemory& m, message::NoticeKind kind,
+                   std::vector<message::NoticeRecipient> recipients);
+  std::string double_bounce_sender() const {
+    return "double-bounce@" + qm_.options_.myhostname;
+  }
   void flush_records(const std::string& id, InMemory& m);
   void read_wakeups();
   void agent_io(short revents);
@@ -131,12 +148,20 @@ class QueueManager::Loop {
   TimePoint next_active_rescan_{};
   int wakeup_fd_ = -1;
   AgentLink local_;
+  std::unique_ptr<queue::Spool> spool_;  // for notices
 };
 
 Status QueueManager::Loop::start() {
   const std::string& q = qm_.options_.queue_directory;
   for (const char* sub : {"/public", "/private", "/pid"}) (void)::mkdir((q + sub).c_str(), 0700);
   recover();
+  queue::Spool::Options spool_options;
+  spool_options.queue_directory = q;
+  spool_options.sync_threads = 1;
+  spool_options.send_wakeups = false;  // the queue manager offers its notices itself
+  auto spool = queue::Spool::open(spool_options);
+  if (!spool) return spool.error();
+  spool_ = std::move(*spool);
   const std::string path = q + "/public/qmgr";
   if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return make_error(fmt::format("{}: path too long for a unix socket", path));
@@ -419,6 +444,73 @@ void QueueManager::Loop::log_status(const RecipientStatus& s) {
                 reason);
 }
 
+void QueueManager::Loop::send_notice(const std::string& id, const InMemory& m,
+                                     message::NoticeKind kind,
+                                     std::vector<message::NoticeRecipient> recipients) {
+  if (recipients.empty()) return;
+  const std::string& sender = m.envelope.sender;
+  std::string to;
+  std::string notice_sender;  // envelope sender of the notice
+  if (!sender.empty() && sender != double_bounce_sender()) {
+    to = sender;  // from <>, so that a notice about it is never answered by another
+  } else if (sender.empty() && kind == message::NoticeKind::kFailure) {
+    to = qm_.options_.double_bounce_recipient;
+    notice_sender = double_bounce_sender();
+  } else {
+    if (kind == message::NoticeKind::kFailure) {
+      qm_.log_.warning("{}: undeliverable postmaster notification discarded", id);
+    }
+    return;  // no delay or success notices about notices; no notice about a double bounce
+  }
+  auto read = store_->read_message(m.queue, id);
+  if (!read.ok()) {
+    qm_.log_.warning("{}: cannot read the message for its notice: {}", id, read.reason);
+    return;
+  }
+  message::Envelope envelope;
+  envelope.sender = notice_sender;
+  envelope.recipients.push_back({to, "", ""});
+  envelope.protocol = "ESMTP";
+  envelope.client_hostname = "localhost";
+  auto incoming = spool_->begin(std::move(envelope));
+  if (!incoming) {
+    qm_.log_.warning("{}: cannot queue the notice: {}", id, incoming.error().message);
+    return;
+  }
+  message::Notice notice;
+  notice.kind = kind;
+  notice.reporting_mta = qm_.options_.myhostname;
+  notice.queue_id = id;
+  notice.arrival_us = m.envelope.arrival_us;
+  notice.now_us = to_us(qm_.clock_.now());
+  notice.notice_queue_id = (*incoming)->queue_id();
+  notice.original_sender = sender;
+  notice.to = to;
+  notice.envid = m.envelope.dsn_envid;
+  notice.headers_only = m.envelope.dsn_ret == "HDRS";
+  notice.original = std::move(read.value->file.content);
+  notice.size_limit = qm_.options_.bounce_size_limit;
+  notice.recipients = std::move(recipients);
+  if (Status s = (*incoming)->append(message::build_notice(notice)); !s.ok()) {
+    qm_.log_.warning("{}: cannot queue the notice: {}", id, s.error().message);
+    return;
+  }
+  std::promise<Result<std::string>> committed;
+  spool_->commit(std::move(*incoming),
+                 [&committed](Result<std::string> r) { committed.set_value(std::move(r)); });
+  auto r = committed.get_future().get();
+  if (!r) {
+    qm_.log_.warning("{}: cannot queue the notice: {}", id, r.error().message);
+    return;
+  }
+  std::string_view what = kind == message::NoticeKind::kFailure ? "non-delivery"
+                          : kind == message::NoticeKind::kDelay ? "delay"
+                                                                : "delivery status";
+  qm_.log_.info("{}: {} {} notification: {}", id, notice_sender.empty() ? "sender" : "postmaster",
+                what, *r);
+  offer_new(*r);
+}
+
 void QueueManager::Loop::flush_records(const std::string& id, InMemory& m) {
   if (m.unrecorded.empty()) return;
   if (Status s = store_->record(id, m.unrecorded); !s.ok()) {
@@ -448,20 +540,39 @@ void QueueManager::Loop::perform_events() {
                                                  s->dsn.status, s->dsn.remote_mta,
                                                  s->dsn.reason});
       touched.insert(s->queue_id);
-    } else if (auto b = std::get_if<BounceNeeded>(&e)) {
-      // XXX: the RFC 3464 notice is the next step of the queue manager issue; until then
-      // say plainly that the sender is not told.
-      qm_.log_.warning("{}: sender non-delivery notification not sent ({} recipients): not "
-                       "implemented yet",
-                       b->queue_id, b->recipients.size());
-    } else if (auto w = std::get_if<DelayWarning>(&e)) {
-      qm_.log_.warning("{}: sender delay notification not sent: not implemented yet",
-                       w->queue_id);
-      auto m = messages_.find(w->queue_id);
-      if (m != messages_.end()) {
-        m->second.unrecorded.push_back(
-            StatusEntry{StatusKind::kDelayWarned, 0, to_us(qm_.clock_.now()), "", "", ""});
+      const auto& in_file = m->second.envelope.recipients[s->index];
+      if (s->outcome == Outcome::Delivered && !in_file.notify.empty() &&
+          wants_notice(in_file.notify, "SUCCESS")) {
+        send_notice(s->queue_id, m->second, message::NoticeKind::kSuccess,
+                    {{s->address, in_file.orcpt, s->dsn.status, s->dsn.reason,
+                      s->dsn.diagnostic, s->dsn.remote_mta, to_us(qm_.clock_.now())}});
       }
+    } else if (auto b = std::get_if<BounceNeeded>(&e)) {
+      auto m = messages_.find(b->queue_id);
+      if (m == messages_.end()) continue;
+      std::vector<message::NoticeRecipient> rcpts;
+      for (const BouncedRecipient& r : b->recipients) {
+        const auto& in_file = m->second.envelope.recipients[r.index];
+        if (!wants_notice(in_file.notify, "FAILURE")) continue;
+        rcpts.push_back({r.address, in_file.orcpt, r.dsn.status,
+                         r.expired ? "message expired: " + r.dsn.reason : r.dsn.reason,
+                         r.dsn.diagnostic, r.dsn.remote_mta, to_us(qm_.clock_.now())});
+      }
+      send_notice(b->queue_id, m->second, message::NoticeKind::kFailure, std::move(rcpts));
+    } else if (auto w = std::get_if<DelayWarning>(&e)) {
+      auto m = messages_.find(w->queue_id);
+      if (m == messages_.end()) continue;
+      std::vector<message::NoticeRecipient> rcpts;
+      for (const DeferredRecipient& r : w->recipients) {
+        const auto& in_file = m->second.envelope.recipients[r.index];
+        // Without NOTIFY, delay warnings follow delay_warning_time (RFC 3461 leaves it to us).
+        if (!in_file.notify.empty() && !wants_notice(in_file.notify, "DELAY")) continue;
+        rcpts.push_back({r.address, in_file.orcpt, r.dsn.status, r.dsn.reason, r.dsn.diagnostic,
+                         r.dsn.remote_mta, to_us(qm_.clock_.now())});
+      }
+      send_notice(w->queue_id, m->second, message::NoticeKind::kDelay, std::move(rcpts));
+      m->second.unrecorded.push_back(
+          StatusEntry{StatusKind::kDelayWarned, 0, to_us(qm_.clock_.now()), "", "", ""});
     } else if (auto d = std::get_if<MessageDeferred>(&e)) {
       auto m = messages_.find(d->queue_id);
       if (m == messages_.end()) continue;
@@ -518,6 +629,11 @@ void QueueManager::Loop::read_wakeups() {
 int QueueManager::Loop::poll_timeout_ms() const {
   TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
   if (local_.fd < 0 && !local_.waiting.empty()) wake = std::min(wake, local_.next_connect);
+  // Candidates offered during this turn (a notice just queued) are admitted at once.
+  if ((!new_waiting_.empty() || !deferred_waiting_.empty()) &&
+      scheduler_.admission_capacity() > 0) {
+    return 0;
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - qm_.clock_.now()).count();
   return static_cast<int>(std::clamp<int64_t>(ms + 1, 0, 60 * 1000));
 }

@@ -10,7 +10,18 @@
 //
 // Start-up recovery: a message found under two queue names (a crash between the two
 // directory syncs of a move) keeps one; status logs without a message are removed; then
-// every message in active/ and every due one in deferred/ is admitted again. One thread;
+// every message in active/ and every due one in deferred/ is admitted again.
+//
+// Notices (RFC 3464, message/dsn.h): a recipient that fails permanently or expires gets a
+// non-delivery notice to the sender (NOTIFY=NEVER, or a NOTIFY without FAILURE, suppresses
+// it), a delay warning once the message is older than delay_warning_time, a success notice
+// for NOTIFY=SUCCESS. The notice is queued (through the Spool, from MAILER-DAEMON with the
+// null sender) before the recipients are recorded as done. A failed notice (null sender) is
+// reported to double_bounce_recipient from double-bounce@myhostname; a failed report of that
+// kind is dropped and logged, so no notice ever loops. XXX: until the bounce service exists,
+// the queue manager reads a message's content for this (and only for this).
+//
+// One thread;
 // blocking file-system calls (a status record's fdatasync, a move's directory syncs) happen
 // only off the common path (a message delivered at its first attempt costs an unlink).
 #pragma once
@@ -29,6 +40,11 @@ namespace estafeta::qmgr {
 struct QueueManagerOptions {
   std::string queue_directory;  // absolute
   policy::DomainList local_domains;  // mydestination: recipients there go to `local`
+  std::string myhostname;            // Reporting-MTA and MAILER-DAEMON@ of notices
+  /// Who gets the notice when a message with the null sender (itself a notice) cannot be
+  /// delivered: Postfix's 2bounce_notice_recipient.
+  std::string double_bounce_recipient = "postmaster";
+  size_t bounce_size_limit = 50000;  // larger originals are returned as headers only
   SchedulerSettings scheduler;
   std::chrono::seconds active_rescan{60};
 };

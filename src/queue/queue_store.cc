@@ -286,6 +286,10 @@ Status QueueStore::move(const std::string& queue_id, QueueName from, QueueName t
 }
 
 Status QueueStore::remove(QueueName queue, const std::string& queue_id) {
+  // Gone from this queue (moved by a queue tool meanwhile): its status log stays with it.
+  if (!fs_->exists(dir(queue), queue_id)) {
+    return make_error(fmt::format("{}/{}: no such file", queue_dir_name(queue), queue_id));
+  }
   if (Status s = fs_->unlink(dir(queue), queue_id); !s.ok()) return s;
   if (!fs_->exists(status_dir_, queue_id)) return {};
   // The queue file's removal must be durable before its status log's: a queue file that

@@ -131,8 +131,67 @@ class ServicesTest(unittest.TestCase):
             found = wait_until(lambda: [c for c in commands() if b'qmgr' in c] and
                                [c for c in commands() if b'local' in c])
             self.assertTrue(found, commands())
-            self.assertTrue(os.path.exists(os.path.join(srv.spool, 'private', 'local')))
+            self.assertTrue(wait_until(
+                lambda: os.path.exists(os.path.join(srv.spool, 'private', 'local'))))
 
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class NoticeTest(unittest.TestCase):
+    EXPIRE = dict(FAST, maximal_queue_lifetime='2s', bounce_queue_lifetime='2s')
+
+    def send_from(self, srv, sender, rcpt, rcpt_options=()):
+        body, _ = harness.simple_message(subject='notice test', to=rcpt, sender=sender or 'x@y')
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            s.sendmail(sender, [rcpt], body, rcpt_options=list(rcpt_options))
+
+    def test_expired_recipient_bounces_to_the_sender_with_rfc3464_fields(self):
+        with EstafetaServer(main=self.EXPIRE) as srv:
+            self.send_from(srv, 'alice@localhost', 'someone@remote.example',
+                           ['ORCPT=rfc822;someone@remote.example'])
+            notices = srv.wait_for_delivery('alice', 1)
+            self.assertEqual(len(notices), 1, srv.log())
+            n = notices[0].decode()
+            self.assertIn('Return-Path: <>', n)
+            self.assertIn('From: MAILER-DAEMON@%s' % harness.HOSTNAME, n)
+            self.assertIn('Content-Type: multipart/report; report-type=delivery-status;', n)
+            self.assertIn('Reporting-MTA: dns; %s' % harness.HOSTNAME, n)
+            self.assertIn('Final-Recipient: rfc822; someone@remote.example', n)
+            self.assertIn('Original-Recipient: rfc822; someone@remote.example', n)
+            self.assertIn('Action: failed', n)
+            self.assertIn('Status: 4.3.0', n)
+            self.assertIn('Arrival-Date: ', n)
+            self.assertIn('Subject: notice test', n)  # the original is returned
+            self.assertTrue(srv.wait_for_log(r'sender non-delivery notification: [0-9A-F]{18}'))
+
+    def test_notify_never_sends_no_notice(self):
+        with EstafetaServer(main=self.EXPIRE) as srv:
+            self.send_from(srv, 'alice@localhost', 'someone@remote.example', ['NOTIFY=NEVER'])
+            self.assertTrue(srv.wait_for_log(r'status=expired'), srv.log())
+            self.assertTrue(wait_until(
+                lambda: not names(os.path.join(srv.spool, 'deferred'))))
+            self.assertEqual(srv.messages('alice'), [])
+            self.assertNotIn('notification:', srv.log())
+
+    def test_a_failed_notice_goes_to_the_postmaster_and_never_loops(self):
+        with EstafetaServer(main=self.EXPIRE) as srv:
+            self.send_from(srv, '', 'someone@remote.example')
+            reports = srv.wait_for_delivery('postmaster', 1)
+            self.assertEqual(len(reports), 1, srv.log())
+            self.assertIn(b'Return-Path: <double-bounce@%s>' % harness.HOSTNAME.encode(),
+                          reports[0])
+            self.assertTrue(srv.wait_for_log(r'postmaster non-delivery notification'))
+            self.assertTrue(wait_until(
+                lambda: not names(os.path.join(srv.spool, 'deferred')) and
+                not names(os.path.join(srv.spool, 'active'))))
+
+    def test_notify_success_sends_a_delivery_report(self):
+        with EstafetaServer() as srv:
+            self.send_from(srv, 'alice@localhost', 'bob@localhost', ['NOTIFY=SUCCESS'])
+            self.assertEqual(len(srv.wait_for_delivery('bob', 1)), 1)
+            reports = srv.wait_for_delivery('alice', 1)
+            self.assertEqual(len(reports), 1, srv.log())
+            self.assertIn(b'Action: delivered', reports[0])
