@@ -39,14 +39,17 @@ Result<int> bind_listener(const std::string& host, uint16_t port) {
   }
   std::string name = endpoint_name(host, port);
   int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(fmt::format("socket {}: {}", name, std::strerror(errno)));
+  if (fd < 0) {
+    const int code = errno;
+    return make_error(fmt::format("socket {}: {}", name, std::strerror(code)), code);
+  }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 || ::listen(fd, 1024) != 0) {
     int saved = errno;
     ::close(fd);
-    return make_error(fmt::format("bind {}: {}", name, std::strerror(saved)));
+    return make_error(fmt::format("bind {}: {}", name, std::strerror(saved)), saved);
   }
   return fd;
 }

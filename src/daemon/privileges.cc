@@ -33,7 +33,8 @@ Status drop_privileges(const std::string& user) {
   if (ids->uid == 0) return make_error("mail_owner must not be root");
   if (setgroups(1, &ids->gid) != 0 || setresgid(ids->gid, ids->gid, ids->gid) != 0 ||
       setresuid(ids->uid, ids->uid, ids->uid) != 0) {
-    return make_error(fmt::format("cannot become {}: {}", user, std::strerror(errno)));
+    const int code = errno;
+    return make_error(fmt::format("cannot become {}: {}", user, std::strerror(code)), code);
   }
   // Invariant: root is gone for good.
   if (setuid(0) == 0 || geteuid() == 0) return make_error("privilege drop did not stick");

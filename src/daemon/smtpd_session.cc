@@ -229,9 +229,11 @@ class SessionDriver {
         envelope.recipients.size() == 1 ? envelope.recipients.front().address : "";
     std::string protocol = envelope.protocol;
     std::string helo = envelope.helo;
+    write_error_ = {};
     auto opened = env_.spool.begin(std::move(envelope));
     if (!opened.ok()) {
       env_.log.warning("queue file create: {}", opened.error().message);
+      write_error_ = opened.error();  // The commit answers by its code (452 for ENOSPC).
       return;
     }
     message_ = std::move(opened.value());
@@ -255,13 +257,16 @@ class SessionDriver {
     if (!message_) return;
     if (auto status = message_->append(data); !status.ok()) {
       env_.log.warning("{}: queue file write: {}", message_->queue_id(), status.error().message);
-      message_.reset();  // The commit will answer 451.
+      write_error_ = status.error();
+      message_.reset();  // The commit answers by the error's code (451, or 452 for ENOSPC).
     }
   }
 
   asio::awaitable<std::vector<smtp::Action>> commit_current(const smtp::CommitMessage& commit) {
     if (!message_) {
-      co_return session_.commit_done(make_error("queue file write error"));
+      Error error = write_error_.message.empty() ? make_error("queue file write error")
+                                                 : std::move(write_error_);
+      co_return session_.commit_done(std::move(error));
     }
     std::string id = message_->queue_id();
     env_.log.info("{}: message-id={}", id,
@@ -296,6 +301,7 @@ class SessionDriver {
   smtp::ServerSession session_;
   std::shared_ptr<Watchdog> dog_;
   std::unique_ptr<queue::IncomingMessage> message_;
+  Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply
   bool closed_ = false;
   std::string output_;
 };

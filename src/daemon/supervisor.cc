@@ -59,10 +59,12 @@ void report_ready(int& fd, std::string_view text) {
 
 Status make_directory(const std::string& path, mode_t mode, const std::optional<UserIds>& owner) {
   if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
-    return make_error(fmt::format("mkdir {}: {}", path, std::strerror(errno)));
+    const int code = errno;
+    return make_error(fmt::format("mkdir {}: {}", path, std::strerror(code)), code);
   }
   if (owner && ::chown(path.c_str(), owner->uid, owner->gid) != 0) {
-    return make_error(fmt::format("chown {}: {}", path, std::strerror(errno)));
+    const int code = errno;
+    return make_error(fmt::format("chown {}: {}", path, std::strerror(code)), code);
   }
   return {};
 }
@@ -154,13 +156,17 @@ class Supervisor {
   Status lock_pid_file() {
     std::string path = runtime_.queue_directory + "/pid/master.pid";
     pid_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (pid_fd_ < 0) return make_error(fmt::format("open {}: {}", path, std::strerror(errno)));
+    if (pid_fd_ < 0) {
+      const int code = errno;
+      return make_error(fmt::format("open {}: {}", path, std::strerror(code)), code);
+    }
     if (::flock(pid_fd_, LOCK_EX | LOCK_NB) != 0) {
       return make_error("the Estafeta mail system is already running (" + path + " is locked)");
     }
     std::string text = fmt::format("{:>10}\n", ::getpid());
     if (::ftruncate(pid_fd_, 0) != 0 || ::pwrite(pid_fd_, text.data(), text.size(), 0) < 0) {
-      return make_error(fmt::format("write {}: {}", path, std::strerror(errno)));
+      const int code = errno;
+      return make_error(fmt::format("write {}: {}", path, std::strerror(code)), code);
     }
     return {};
   }
@@ -195,7 +201,10 @@ class Supervisor {
     for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
     if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return make_error("sigprocmask failed");
     signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC);
-    if (signal_fd_ < 0) return make_error(fmt::format("signalfd: {}", std::strerror(errno)));
+    if (signal_fd_ < 0) {
+      const int code = errno;
+      return make_error(fmt::format("signalfd: {}", std::strerror(code)), code);
+    }
     return {};
   }
 

@@ -21,6 +21,7 @@
 
 #include "delivery/maildir.h"
 #include "log/delay.h"
+#include "message/write_failure.h"
 #include "policy/mailbox_name.h"
 #include "queue/background_thread.h"
 
@@ -52,13 +53,10 @@ std::string_view status_word(qmgr::RecipientOutcome o) {
   return "deferred";
 }
 
-// A Maildir write that failed: what it means for the recipient (RFC 3463).
+// A Maildir write that failed: what it means for the recipient (RFC 3463): 4.2.2 for a
+// quota, 4.3.1 for a full disk, else 4.2.0 (message/write_failure.h).
 std::string status_of_failure(const Error& e) {
-  switch (e.code) {
-    case EDQUOT: return "4.2.2";  // mailbox full
-    case ENOSPC: return "4.3.1";  // mail system full
-    default: return "4.2.0";
-  }
+  return std::string(message::mailbox_write_failure(e.code).dsn);
 }
 
 }  // namespace
@@ -151,7 +149,7 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
         if (out.outcome != qmgr::RecipientOutcome::kDelivered) continue;
         // The retry finds the name taken and syncs again.
         out.outcome = qmgr::RecipientOutcome::kDeferred;
-        out.status = "4.2.0";
+        out.status = status_of_failure(s.error());
         out.reason = fmt::format("maildir delivery failed: {}", s.error().message);
         lines[i] = line(request.recipients[i], start_us, out);
       }

@@ -16,7 +16,8 @@ namespace estafeta::delivery {
 namespace {
 
 Error sys_error(std::string_view call, std::string_view path) {
-  return make_error(fmt::format("{}({}): {}", call, path, std::strerror(errno)));
+  const int code = errno;
+  return make_error(fmt::format("{}({}): {}", call, path, std::strerror(code)), code);
 }
 
 Status fsync_path(const std::string& dir) {

@@ -16,6 +16,11 @@ namespace estafeta::maps {
 namespace {
 
 std::string lmdb_error(const std::string& what, int rc) { return what + ": " + mdb_strerror(rc); }
+// LMDB returns errno values for system errors (ENOSPC, EACCES) and negative MDB_* codes for
+// its own.
+Error lmdb_failure(const std::string& what, int rc) {
+  return make_error(lmdb_error(what, rc), rc > 0 ? rc : 0);
+}
 
 std::string strip_nul(const MDB_val& v) {
   const char* p = static_cast<const char*>(v.mv_data);
@@ -39,7 +44,7 @@ class LmdbEnv {
       rc = mdb_env_open(env_, path.c_str(), MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOTLS,
                         0644);
     }
-    if (rc != 0) return make_error(lmdb_error("open database " + path, rc));
+    if (rc != 0) return lmdb_failure("open database " + path, rc);
     return {};
   }
 
@@ -88,11 +93,14 @@ Status fsync_directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error("open " + dir + ": " + std::strerror(errno));
+  if (fd < 0) {
+    const int code = errno;
+    return make_error("open " + dir + ": " + std::strerror(code), code);
+  }
   int rc = ::fsync(fd);
   int saved = errno;
   ::close(fd);
-  if (rc != 0) return make_error("fsync " + dir + ": " + std::strerror(saved));
+  if (rc != 0) return make_error("fsync " + dir + ": " + std::strerror(saved), saved);
   return {};
 }
 
@@ -107,7 +115,7 @@ Result<std::unique_ptr<Map>> open_lmdb_map(const std::string& db_path, bool fold
   MDB_dbi dbi = 0;
   if (rc == 0) rc = mdb_dbi_open(txn, nullptr, 0, &dbi);
   if (txn != nullptr) mdb_txn_abort(txn);
-  if (rc != 0) return make_error(lmdb_error("open database " + db_path, rc));
+  if (rc != 0) return lmdb_failure("open database " + db_path, rc);
   return std::unique_ptr<Map>(std::make_unique<LmdbMap>(std::move(env), dbi, fold_keys, db_path));
 }
 
@@ -135,7 +143,7 @@ Result<std::vector<Entry>> read_lmdb_entries(const std::string& db_path, bool al
     mdb_cursor_close(cursor);
   }
   if (txn != nullptr) mdb_txn_abort(txn);
-  if (rc != 0) return make_error(lmdb_error("read database " + db_path, rc));
+  if (rc != 0) return lmdb_failure("read database " + db_path, rc);
   return out;
 }
 
@@ -172,7 +180,7 @@ Result<std::unique_ptr<LmdbTableWriter>> LmdbTableWriter::create(const std::stri
   if (rc == 0) rc = mdb_env_open(s.env, s.tmp_path.c_str(), MDB_NOSUBDIR | MDB_NOLOCK, 0644);
   if (rc == 0) rc = mdb_txn_begin(s.env, nullptr, 0, &s.txn);
   if (rc == 0) rc = mdb_dbi_open(s.txn, nullptr, 0, &s.dbi);
-  if (rc != 0) return make_error(lmdb_error("create database " + s.tmp_path, rc));
+  if (rc != 0) return lmdb_failure("create database " + s.tmp_path, rc);
   return w;
 }
 
@@ -192,8 +200,7 @@ Result<LmdbTableWriter::PutOutcome> LmdbTableWriter::put(std::string_view key,
     if (rc == 0) return PutOutcome::Replaced;
   }
   map_full_ = rc == MDB_MAP_FULL;
-  return make_error(
-      lmdb_error(s.tmp_path + ": key \"" + std::string(key.substr(0, 60)) + "\"", rc));
+  return lmdb_failure(s.tmp_path + ": key \"" + std::string(key.substr(0, 60)) + "\"", rc);
 }
 
 Status LmdbTableWriter::commit() {
@@ -202,12 +209,14 @@ Status LmdbTableWriter::commit() {
   s.txn = nullptr;
   if (rc != 0) {
     map_full_ = rc == MDB_MAP_FULL;
-    return make_error(lmdb_error("commit " + s.tmp_path, rc));
+    return lmdb_failure("commit " + s.tmp_path, rc);
   }
   mdb_env_close(s.env);
   s.env = nullptr;
   if (::rename(s.tmp_path.c_str(), s.db_path.c_str()) != 0) {
-    return make_error("rename " + s.tmp_path + " to " + s.db_path + ": " + std::strerror(errno));
+    const int code = errno;
+    return make_error("rename " + s.tmp_path + " to " + s.db_path + ": " + std::strerror(code),
+                      code);
   }
   s.committed = true;
   return fsync_directory_of(s.db_path);

@@ -19,16 +19,20 @@ namespace estafeta::maps {
 
 Result<std::string> read_text_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("open " + path + ": " + std::strerror(errno));
+  if (fd < 0) {
+    const int code = errno;
+    return make_error("open " + path + ": " + std::strerror(code), code);
+  }
   std::string out;
   char buf[65536];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      std::string e = "read " + path + ": " + std::strerror(errno);
+      const int code = errno;
+      std::string e = "read " + path + ": " + std::strerror(code);
       ::close(fd);
-      return make_error(e);
+      return make_error(e, code);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));

@@ -9,9 +9,13 @@
 // side (status records, moves, removals through QueueStore): no message is ever lost, it is
 // in exactly one queue, and its status log shows whole entries only, every entry that
 // record() reported durable among them.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <thread>
@@ -24,6 +28,7 @@
 #include <optional>
 #include <utility>
 
+#include "message/write_failure.h"
 #include "queue/filesystem.h"
 #include "queue/queue_file.h"
 #include "queue/queue_store.h"
@@ -366,6 +371,99 @@ TEST(QueueStoreFault, CrashAtEveryCallOfStatusMoveAndRemove) {
     }
     ASSERT_LT(crash_point, 200);
   }
+}
+
+// A full disk (or quota): creating or writing a queue file fails with `code`, as the kernel
+// reports it; every other call is real.
+class FullFilesystem : public FaultInjectionFilesystem {
+ public:
+  enum class Fails { Create, Write };
+  FullFilesystem(std::string root, Fails fails, int code)
+      : FaultInjectionFilesystem(std::move(root)), fails_(fails), code_(code) {}
+  Result<int> create_file(int dir, const std::string& name) override {
+    if (fails_ == Fails::Create) {
+      return make_error("openat: " + std::string(std::strerror(code_)), code_);
+    }
+    return FaultInjectionFilesystem::create_file(dir, name);
+  }
+  Status write_all(int fd, std::string_view data) override {
+    if (fails_ == Fails::Write) {
+      return make_error("write: " + std::string(std::strerror(code_)), code_);
+    }
+    return FaultInjectionFilesystem::write_all(fd, data);
+  }
+
+ private:
+  Fails fails_;
+  int code_;
+};
+
+// The errno of a failed write reaches the commit's result (and from there smtpd's reply:
+// 452 4.3.1 for a full disk, not 451 4.3.0); a failed create reaches begin()'s.
+TEST(SpoolFault, ErrnoOfAFullDiskReachesTheCommit) {
+  const struct {
+    FullFilesystem::Fails fails;
+    int code;
+    int reply_code;
+  } cases[] = {
+      {FullFilesystem::Fails::Write, ENOSPC, 452},
+      {FullFilesystem::Fails::Write, EDQUOT, 452},
+      {FullFilesystem::Fails::Write, EIO, 451},
+      {FullFilesystem::Fails::Create, ENOSPC, 452},
+      {FullFilesystem::Fails::Create, EACCES, 451},
+  };
+  for (const auto& c : cases) {
+    TempDir tmp;
+    FullFilesystem fs(tmp.path(), c.fails, c.code);
+    Spool::Options o{tmp.path(), 1, &fs, false};
+    auto spool = Spool::open(o);
+    ASSERT_TRUE(spool.ok());
+    auto m = (*spool)->begin(envelope());
+    Error error;
+    if (c.fails == FullFilesystem::Fails::Create) {
+      ASSERT_FALSE(m.ok());
+      error = m.error();
+    } else {
+      ASSERT_TRUE(m.ok());
+      ASSERT_TRUE((*m)->append("Subject: x\r\n\r\nhello\r\n").ok());  // buffered
+      std::promise<Result<std::string>> p;
+      (*spool)->commit(std::move(*m), [&p](Result<std::string> r) { p.set_value(r); });
+      auto r = p.get_future().get();
+      ASSERT_FALSE(r.ok());
+      error = r.error();
+      EXPECT_TRUE(list_names(tmp.path() + "/active").empty());
+    }
+    EXPECT_EQ(error.code, c.code) << error.message;
+    EXPECT_EQ(message::queue_write_failure(error.code).reply_code, c.reply_code) << error.message;
+  }
+}
+
+// The POSIX file system keeps errno in the Error (the code the replies are chosen by).
+TEST(SpoolFault, PosixFilesystemErrorsCarryErrno) {
+  TempDir tmp;
+  auto fs = make_posix_filesystem();
+  auto missing = fs->open_dir(tmp.path() + "/no/such/dir");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ENOENT) << missing.error().message;
+
+  auto dir = fs->open_dir(tmp.path());
+  ASSERT_TRUE(dir.ok());
+  auto first = fs->create_file(*dir, "f");
+  ASSERT_TRUE(first.ok());
+  auto second = fs->create_file(*dir, "f");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, EEXIST) << second.error().message;
+  fs->close(*first);
+  fs->close(*dir);
+
+  // A write to /dev/full fails as a write to a full disk does.
+  int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  if (full < 0) GTEST_SKIP() << "no /dev/full here";
+  Status s = fs->write_all(full, "x");
+  ::close(full);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ENOSPC) << s.error().message;
+  EXPECT_NE(s.error().message.find(std::strerror(ENOSPC)), std::string::npos);
 }
 
 }  // namespace

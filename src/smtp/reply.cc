@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "message/write_failure.h"
+
 namespace estafeta::smtp {
 
 std::string ehlo_reply(const EhloOptions& o) {
@@ -29,6 +31,11 @@ bool is_well_formed_rejection(std::string_view reply) {
 
 std::string too_many_connections_reply(std::string_view hostname, std::string_view address) {
   return fmt::format("421 4.7.0 {} Error: too many connections from {}\r\n", hostname, address);
+}
+
+std::string commit_failure_reply(int error_code) {
+  const message::WriteFailure f = message::queue_write_failure(error_code);
+  return fmt::format("{} {} {}", f.reply_code, f.dsn, f.text);
 }
 
 std::string printable(std::string_view s) {

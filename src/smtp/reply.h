@@ -30,6 +30,12 @@ bool is_well_formed_rejection(std::string_view reply);
 /// (smtpd_client_connection_count_limit, sent by the edge before closing).
 std::string too_many_connections_reply(std::string_view hostname, std::string_view address);
 
+/// The reply to the end of DATA/BDAT when the queue file could not be written or
+/// committed; `error_code` is the errno of the failure (Error::code, 0 when unknown), mapped
+/// by message::queue_write_failure: "452 4.3.1 Insufficient system storage" for ENOSPC and
+/// EDQUOT, else "451 4.3.0 Error: queue file write error". Without CRLF.
+std::string commit_failure_reply(int error_code);
+
 /// Replaces control bytes with '?' for log lines (Postfix printable()); keeps UTF-8.
 std::string printable(std::string_view s);
 

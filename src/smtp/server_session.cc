@@ -195,7 +195,7 @@ std::vector<Action> ServerSession::commit_done(Result<std::string> queue_id) {
     succeeded(commit_verb_);
     reply(fmt::format("250 2.0.0 Ok: queued as {}", queue_id.value()), out);
   } else {
-    reply("451 4.3.0 Error: queue file write error", out);
+    reply(commit_failure_reply(queue_id.error().code), out);
   }
   reset_transaction(out);
   run(out);

@@ -69,7 +69,7 @@ class ServerSession {
   std::vector<Action> start();                      // the 220 banner
   std::vector<Action> feed(std::string_view bytes); // bytes as read from the client
   std::vector<Action> recipient_decided(RecipientDecision d);
-  std::vector<Action> commit_done(Result<std::string> queue_id);  // ok: "250 2.0.0 Ok: queued as <id>"; error: "451 4.3.0 Error: queue file write error"
+  std::vector<Action> commit_done(Result<std::string> queue_id);  // ok: "250 2.0.0 Ok: queued as <id>"; error: commit_failure_reply(error().code), e.g. "451 4.3.0 Error: queue file write error"
   std::vector<Action> tls_done(bool ok);            // ok: forget HELO and transaction, tls_active; !ok: Close
   std::vector<Action> timed_out();                  // "421 4.4.2 <host> Error: timeout exceeded", Close
   std::vector<Action> peer_closed();                // AbortMessage if a message is open
