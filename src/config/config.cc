@@ -191,6 +191,13 @@ LoadResult Config::build(Config draft, std::vector<Diagnostic> diagnostics, bool
       }
       found.push_back({setting.file, setting.line, false, std::move(message)});
     }
+    // A known parameter nothing acts on yet: say so rather than ignore it silently. (Unless
+    // another value uses it as $name: then the setting does have an effect.)
+    if (spec != nullptr && !spec->implemented && referenced.count(name) == 0 &&
+        (!overrides_only || setting.from_override)) {
+      found.push_back({setting.file, setting.line, false,
+                       fmt::format("parameter {} is not implemented yet and is ignored", name)});
+    }
     Result<std::string> value = expander.expand_parameter(name);
     if (!value.ok()) {
       found.push_back(

@@ -1,7 +1,8 @@
 // config::Config: an immutable, validated snapshot of main.cf (Postfix syntax) on top of the
 // defaults of parameters.def. Parsing reports every problem as a Diagnostic with file:line:
-// unknown parameters and duplicate assignments are warnings; syntax errors, bad values and
-// $-expansion loops are errors, and then no Config is produced (the server must not start).
+// unknown parameters, settings of parameters that are not implemented yet and duplicate
+// assignments are warnings; syntax errors, bad values and $-expansion loops are errors, and
+// then no Config is produced (the server must not start).
 // A reload builds a new Config; share one as std::shared_ptr<const Config>. All const
 // members are safe to call from any thread. parse() is pure; load() reads one file and
 // calls gethostname().

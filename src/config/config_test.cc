@@ -97,7 +97,10 @@ TEST(Config, ExpansionThroughSettingsAndUserParameters) {
       "smtpd_banner = $myhostname ${mail_name?says hi}\n"
       "myorigin = $mydomain\n");
   ASSERT_TRUE(r.config.has_value());
-  EXPECT_EQ(diagnostics_of(r), std::vector<std::string>{});  // my_limit is referenced
+  // my_limit is referenced, so not unknown; myorigin is known but not acted on yet.
+  EXPECT_EQ(diagnostics_of(r),
+            std::vector<std::string>{"/etc/estafeta/main.cf:5: warning: parameter myorigin is "
+                                     "not implemented yet and is ignored"});
   EXPECT_EQ(r.config->get_int("message_size_limit"), 2048000);
   EXPECT_EQ(r.config->get("smtpd_banner"), "mx.example.com says hi");
   EXPECT_EQ(r.config->get("myorigin"), "example.com");
@@ -165,6 +168,47 @@ TEST(Config, Diagnostics) {
     EXPECT_EQ(r.config.has_value(), c.loads) << c.main_cf;
     EXPECT_EQ(diagnostics_of(r), c.diagnostics) << c.main_cf;
   }
+}
+
+// A parameter of parameters.def that nothing acts on yet warns once when set, with file and
+// line; left at its default, or used by another value as $name, it does not.
+TEST(Config, NotImplementedParameters) {
+  struct Case {
+    const char* main_cf;
+    std::vector<std::string> diagnostics;
+  };
+  const Case cases[] = {
+      {"relayhost = [x]:25\n",
+       {"/etc/estafeta/main.cf:1: warning: parameter relayhost is not implemented yet and is "
+        "ignored"}},
+      {"# Postfix's own main.cf\nalias_maps = hash:/etc/aliases\nrecipient_delimiter = +\n",
+       {"/etc/estafeta/main.cf:2: warning: parameter alias_maps is not implemented yet and is "
+        "ignored",
+        "/etc/estafeta/main.cf:3: warning: parameter recipient_delimiter is not implemented yet "
+        "and is ignored"}},
+      {"relayhost =\n",  // set, even if to the default
+       {"/etc/estafeta/main.cf:1: warning: parameter relayhost is not implemented yet and is "
+        "ignored"}},
+      {"myorigin = example.com\nsmtpd_banner = $myorigin ESMTP\n", {}},   // used through $
+      {"mail_spool_directory = /var/mail\nqueue_run_delay = 10m\n", {}},  // implemented
+      {"", {}},
+  };
+  for (const Case& c : cases) {
+    LoadResult r = parse(c.main_cf);
+    EXPECT_TRUE(r.config.has_value()) << c.main_cf;
+    EXPECT_EQ(diagnostics_of(r), c.diagnostics) << c.main_cf;
+  }
+
+  // master.cf -o: only what the override sets (main.cf's warnings were given already).
+  LoadResult base = parse("relayhost = [x]:25\n");
+  ASSERT_TRUE(base.config.has_value());
+  LoadResult overridden = base.config->with_overrides({{"smtpd_tls_loglevel", "1"}});
+  ASSERT_TRUE(overridden.config.has_value());
+  EXPECT_EQ(diagnostics_of(overridden),
+            std::vector<std::string>{"/etc/estafeta/master.cf: warning: parameter "
+                                     "smtpd_tls_loglevel is not implemented yet and is ignored"});
+  // An invalid value is still an error: the value is checked as Postfix would.
+  EXPECT_FALSE(parse("smtpd_tls_loglevel = 9\n").config.has_value());
 }
 
 TEST(Config, DuplicateLaterWins) {

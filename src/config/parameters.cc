@@ -15,9 +15,13 @@ namespace {
 
 constexpr ParamSpec kParameters[] = {
 #define ESTAFETA_PARAMETER(name, type, def, min, max, choices, computed, doc, differs) \
-  ParamSpec{#name, ParamType::type, def, min, max, choices, computed, doc, differs},
+  ParamSpec{#name, ParamType::type, def, min, max, choices, computed, doc, differs, true},
+#define ESTAFETA_PARAMETER_NOT_IMPLEMENTED(name, type, def, min, max, choices, computed, doc, \
+                                           differs)                                           \
+  ParamSpec{#name, ParamType::type, def, min, max, choices, computed, doc, differs, false},
 #include "config/parameters.def"
 #undef ESTAFETA_PARAMETER
+#undef ESTAFETA_PARAMETER_NOT_IMPLEMENTED
 };
 
 constexpr bool sorted_and_unique() {
@@ -345,6 +349,9 @@ std::string parameters_markdown() {
       "\n"
       "An unknown parameter is a warning (unless another value references it as `$name`);\n"
       "an invalid value is an error with file and line, and the server refuses to start.\n"
+      "A parameter marked *not implemented yet* is accepted (and its value checked) so that a\n"
+      "Postfix main.cf loads, but nothing acts on it: setting it in main.cf or with `-o` draws a\n"
+      "warning at start, at reload and from `estafeta config`.\n"
       "Time values take a unit: `s` (the default), `m`, `h`, `d` or `w`.\n"
       "\n"
       "| parameter | type | default | differs from Postfix | description |\n"
@@ -363,9 +370,12 @@ std::string parameters_markdown() {
     if (!p.computed && p.default_value.empty()) {
       def = "(empty)";
     }
-    out +=
-        fmt::format("| `{}` | {} | {} | {} | {} |\n", p.name, cell(type), cell(def),
-                    p.differs.empty() ? std::string("no") : "yes: " + cell(p.differs), cell(p.doc));
+    std::string doc = cell(p.doc);
+    if (!p.implemented) {
+      doc = "*Not implemented yet: ignored, with a warning when set.* " + doc;
+    }
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", p.name, cell(type), cell(def),
+                       p.differs.empty() ? std::string("no") : "yes: " + cell(p.differs), doc);
   }
   return out;
 }

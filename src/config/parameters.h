@@ -39,6 +39,7 @@ struct ParamSpec {
   bool computed;             // default computed at load time (myhostname, ...)
   std::string_view doc;
   std::string_view differs;  // empty: same default as Postfix
+  bool implemented;          // false: accepted and validated, but nothing acts on it yet
 };
 
 /// Every known parameter, sorted by name.

@@ -135,6 +135,23 @@ TEST(Parameters, SplitList) {
             (std::vector<std::string>{"localhost", "inline:{ a=1, { b = x y } }", "cidr:/n"}));
 }
 
+// Declared but not acted on yet: flagged in the table, and in the generated documentation.
+TEST(Parameters, NotImplementedYet) {
+  ASSERT_NE(find_parameter("relayhost"), nullptr);
+  EXPECT_FALSE(find_parameter("relayhost")->implemented);
+  EXPECT_TRUE(find_parameter("myhostname")->implemented);
+  // The generated documentation says so in the row.
+  const std::string doc = parameters_markdown();
+  const size_t row = doc.find("| `relayhost` |");
+  ASSERT_NE(row, std::string::npos);
+  EXPECT_NE(doc.substr(row, doc.find('\n', row) - row).find("Not implemented yet"),
+            std::string::npos);
+  const size_t other = doc.find("| `myhostname` |");
+  ASSERT_NE(other, std::string::npos);
+  EXPECT_EQ(doc.substr(other, doc.find('\n', other) - other).find("Not implemented yet"),
+            std::string::npos);
+}
+
 TEST(Parameters, DocsAreGeneratedFromTheTable) {
   std::ifstream in(std::string(ESTAFETA_SOURCE_DIR) + "/docs/parameters.md");
   ASSERT_TRUE(in) << "docs/parameters.md is missing";
