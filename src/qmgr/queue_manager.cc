@@ -559,6 +559,9 @@ void QueueManager::Loop::perform_events() {
                          r.dsn.diagnostic, r.dsn.remote_mta, to_us(qm_.clock_.now())});
       }
       send_notice(b->queue_id, m->second, message::NoticeKind::kFailure, std::move(rcpts));
+      // The bounced recipients are done once their notice is queued: record that at once,
+      // so that a crash from here on cannot make them (and their notice) come again.
+      if (!finishing.count(b->queue_id)) flush_records(b->queue_id, m->second);
     } else if (auto w = std::get_if<DelayWarning>(&e)) {
       auto m = messages_.find(w->queue_id);
       if (m == messages_.end()) continue;
