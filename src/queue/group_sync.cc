@@ -42,6 +42,12 @@ Status GroupSync::sync(const std::string& key, const std::function<Status()>& do
   return result;
 }
 
+int GroupSync::callers(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = targets_.find(key);
+  return it == targets_.end() ? 0 : it->second.users;
+}
+
 uint64_t GroupSync::syncs_done() const {
   std::lock_guard lock(mutex_);
   return syncs_done_;

@@ -25,6 +25,9 @@ class GroupSync {
 
   /// How many do_sync calls were made in all (for tests: shows batching).
   uint64_t syncs_done() const;
+  /// Callers inside sync() for `key` now, the leader included (for tests: lets a test wait
+  /// until callers are queued behind a sync in progress).
+  int callers(const std::string& key) const;
 
  private:
   struct Target {

@@ -36,7 +36,39 @@ TEST(GroupSync, EveryCallerIsCoveredByALaterSync) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(uncovered.load(), 0);
-  EXPECT_LE(gs.syncs_done(), uint64_t(kThreads * kRounds));
+}
+
+// The point of group commit, deterministically: callers that arrive while a sync runs are
+// all served by one next sync, not one each. Without batching this makes 1 + kFollowers
+// syncs; with it exactly 2.
+TEST(GroupSync, CallersQueuedBehindASyncShareTheNextOne) {
+  GroupSync gs;
+  constexpr int kFollowers = 6;
+  std::atomic<bool> release{false};
+  std::atomic<int> calls{0};
+  std::thread leader([&] {
+    ASSERT_TRUE(gs.sync("d", [&] {
+                    ++calls;
+                    while (!release.load()) std::this_thread::yield();
+                    return Status();
+                  }).ok());
+  });
+  while (calls.load() == 0) std::this_thread::yield();  // the leader's sync is running
+  std::vector<std::thread> followers;
+  for (int i = 0; i < kFollowers; ++i) {
+    followers.emplace_back([&] {
+      EXPECT_TRUE(gs.sync("d", [&] {
+                      ++calls;
+                      return Status();
+                    }).ok());
+    });
+  }
+  while (gs.callers("d") < 1 + kFollowers) std::this_thread::yield();  // all queued
+  release = true;
+  leader.join();
+  for (auto& t : followers) t.join();
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(gs.syncs_done(), 2u);
 }
 
 TEST(GroupSync, ErrorIsReported) {

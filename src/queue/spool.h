@@ -95,6 +95,8 @@ class Spool {
 
   /// Number of fsync(active/) calls so far (tests: shows that renames are batched).
   uint64_t directory_syncs() const { return group_sync_.syncs_done(); }
+  /// Commits waiting for (or running) an fsync of active/ now (tests).
+  int directory_sync_callers() const { return group_sync_.callers("active"); }
   /// Files claimed ahead of need and not yet taken by begin() (tests).
   size_t pooled_files() const;
 

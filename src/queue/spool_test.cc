@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "queue/filesystem.h"
 #include "queue/queue_file.h"
 #include "queue/test_util.h"
 
@@ -237,8 +239,91 @@ TEST(Spool, ConcurrentCommitsFromManyThreads) {
     ASSERT_TRUE(f.ok()) << id << ": " << f.error().message;
     EXPECT_EQ(f->envelope.queue_id, id);
   }
-  // Group commit: never more directory syncs than messages (usually far fewer).
-  EXPECT_LE(spool->directory_syncs(), ids.size());
+}
+
+// A Filesystem whose first fsync of active/ waits until the test releases it, so that other
+// commits are certainly queued behind it.
+class HeldDirectorySync : public Filesystem {
+ public:
+  HeldDirectorySync() : real_(make_posix_filesystem()) {}
+  std::atomic<bool> release{false};
+  std::atomic<int> active_syncs{0};
+
+  Status make_dir(const std::string& p, int m) override { return real_->make_dir(p, m); }
+  Status remove_dir(const std::string& p) override { return real_->remove_dir(p); }
+  Result<int> open_dir(const std::string& p) override {
+    auto r = real_->open_dir(p);
+    if (r.ok() && p.ends_with("/active")) active_dir_ = *r;
+    return r;
+  }
+  Result<std::vector<std::string>> list_dir(int d) override { return real_->list_dir(d); }
+  Result<int> create_file(int d, const std::string& n) override {
+    return real_->create_file(d, n);
+  }
+  Status write_all(int fd, std::string_view data) override { return real_->write_all(fd, data); }
+  Status sync_data(int fd) override { return real_->sync_data(fd); }
+  Result<int> open_read(int d, const std::string& n) override { return real_->open_read(d, n); }
+  Result<Appender> open_append(int d, const std::string& n) override {
+    return real_->open_append(d, n);
+  }
+  Result<std::string> read_at(int fd, uint64_t o, size_t m) override {
+    return real_->read_at(fd, o, m);
+  }
+  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
+  Status truncate(int fd, uint64_t size) override { return real_->truncate(fd, size); }
+  Result<int64_t> modified_time(int d, const std::string& n) override {
+    return real_->modified_time(d, n);
+  }
+  Status set_modified_time(int d, const std::string& n, int64_t t) override {
+    return real_->set_modified_time(d, n, t);
+  }
+  Status sync_dir(int d) override {
+    if (d == active_dir_ && active_syncs++ == 0) {
+      while (!release.load()) std::this_thread::yield();
+    }
+    return real_->sync_dir(d);
+  }
+  Status rename(int fd, const std::string& f, int td, const std::string& t) override {
+    return real_->rename(fd, f, td, t);
+  }
+  Status unlink(int d, const std::string& n) override { return real_->unlink(d, n); }
+  bool exists(int d, const std::string& n) override { return real_->exists(d, n); }
+  void close(int fd) override { real_->close(fd); }
+
+ private:
+  std::unique_ptr<Filesystem> real_;
+  int active_dir_ = -1;
+};
+
+// Group commit, deterministically: commits whose renames happen while an fsync of active/
+// runs are all covered by one next fsync. Without batching: one fsync per commit (9 here).
+TEST(Spool, CommitsQueuedBehindADirectorySyncShareTheNextOne) {
+  TempDir tmp;
+  HeldDirectorySync fs;
+  constexpr int kCommits = 8;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(),
+                                         .sync_threads = kCommits + 1,
+                                         .filesystem = &fs,
+                                         .send_wakeups = false});
+  ASSERT_NE(spool, nullptr);
+  std::vector<std::future<Result<std::string>>> results;
+  auto commit_one = [&](int i) {
+    auto m = spool->begin(envelope(fmt::format("g{}@example.org", i)));
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*m)->append("Subject: g\r\n\r\nx\r\n").ok());
+    auto p = std::make_shared<std::promise<Result<std::string>>>();
+    results.push_back(p->get_future());
+    spool->commit(std::move(*m), [p](Result<std::string> r) { p->set_value(r); });
+  };
+  commit_one(0);  // its fsync of active/ is held
+  while (fs.active_syncs.load() == 0) std::this_thread::yield();
+  for (int i = 1; i <= kCommits; ++i) commit_one(i);
+  // Every later commit has renamed its file into active/ and waits for a sync.
+  while (spool->directory_sync_callers() < kCommits + 1) std::this_thread::yield();
+  fs.release = true;
+  for (auto& r : results) EXPECT_TRUE(r.get().ok());
+  EXPECT_EQ(fs.active_syncs.load(), 2);
+  EXPECT_EQ(spool->directory_syncs(), 2u);
 }
 
 TEST(Spool, LeftoversOfDeadWritersAreRemovedFromIncoming) {
