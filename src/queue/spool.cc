@@ -262,7 +262,10 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
     }
     wake_precreator = pool_.size() <= pool_low_water();
   }
-  if (wake_precreator) pool_cv_.notify_one();
+  if (wake_precreator) {
+    ++refill_requests_;
+    pool_cv_.notify_one();
+  }
   if (!file) {
     auto created = create_queue_file();
     if (!created) return created.error();

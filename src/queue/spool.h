@@ -99,6 +99,8 @@ class Spool {
   int directory_sync_callers() const { return group_sync_.callers("active"); }
   /// Files claimed ahead of need and not yet taken by begin() (tests).
   size_t pooled_files() const;
+  /// How often begin() has woken the pre-creation thread to refill the pool (tests).
+  uint64_t pool_refill_requests() const { return refill_requests_.load(); }
 
   /// The queue id for a time and a process: 12 hex digits of microseconds, 6 of the pid.
   static std::string make_queue_id(int64_t time_us, int pid);
@@ -155,6 +157,7 @@ class Spool {
   mutable std::mutex pool_mutex_;
   std::condition_variable pool_cv_;
   std::deque<Precreated> pool_;  // guarded by pool_mutex_
+  std::atomic<uint64_t> refill_requests_{0};
   bool pool_stopping_ = false;   // guarded by pool_mutex_
   std::thread precreate_thread_;
 };

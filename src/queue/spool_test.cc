@@ -138,15 +138,16 @@ TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
   auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 4});
   ASSERT_NE(spool, nullptr);
   ASSERT_TRUE(wait_for_pool(*spool, 4));
-  // One taken: 3 left, above half, so nothing is claimed. The pre-creation thread would have
-  // refilled long before a tenth of a second if it had been woken.
+  // One taken: 3 left, above half: the pre-creation thread is not woken (begin() decides
+  // that itself, so this needs no waiting).
   auto first = spool->begin(envelope());
   ASSERT_TRUE(first.ok()) << first.error().message;
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(spool->pool_refill_requests(), 0u);
   EXPECT_EQ(spool->pooled_files(), 3u);
   // A second one: 2 left, half: the pool is filled up to 4 again.
   auto second = spool->begin(envelope());
   ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(spool->pool_refill_requests(), 1u);
   EXPECT_TRUE(wait_for_pool(*spool, 4));
   EXPECT_EQ(list_names(tmp.path() + "/incoming").size(), 6u);  // 4 pooled, 2 open
 }
