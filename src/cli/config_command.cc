@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "config/master_cf.h"
 #include "config/parameters.h"
 
 namespace estafeta::cli {
@@ -17,12 +18,45 @@ void warn(std::string_view text) {
   std::fprintf(stderr, "estafeta: %.*s\n", static_cast<int>(text.size()), text.data());
 }
 
+// -M: the effective service table, as postconf -M prints master.cf. Filters are "name" or
+// "name/type". Stderr: master.cf's diagnostics and the notices the supervisor would log
+// (rows it ignores, rows it adds). -d: the embedded default table.
+int print_services(const std::string& config_dir, bool defaults,
+                   const std::vector<std::string>& filters) {
+  const std::string file = config_dir + "/master.cf";
+  config::MasterCf m =
+      defaults ? config::parse_master_cf(config::kDefaultMasterCf, "(embedded default master.cf)")
+               : config::load_master_cf(config_dir);
+  for (const config::Diagnostic& d : m.diagnostics) {
+    warn(d.to_string());
+  }
+  if (!m.ok) {
+    return 1;
+  }
+  config::ServiceTable table = config::plan_services(m, file);
+  for (const config::Diagnostic& d : table.notices) {
+    warn("warning: " + config::notice_text(d));
+  }
+  for (const config::PlannedService& p : table.services) {
+    const config::Service& s = p.service;
+    bool wanted = filters.empty();
+    for (const std::string& f : filters) {
+      wanted = wanted || f == s.endpoint || f == s.endpoint + "/" + s.type;
+    }
+    if (wanted) {
+      put(config::postconf_m_line(s) + "\n");
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_config_command(const std::string& config_dir, const std::vector<std::string>& args) {
   bool defaults = false;
   bool expand = false;
   bool non_default = false;
+  bool services = false;
   std::vector<std::string> names;
   for (const std::string& a : args) {
     if (a.size() > 1 && a[0] == '-' && names.empty()) {
@@ -33,11 +67,14 @@ int run_config_command(const std::string& config_dir, const std::vector<std::str
           expand = true;
         } else if (c == 'n') {
           non_default = true;
+        } else if (c == 'M') {
+          services = true;
         } else {
           std::fprintf(stderr,
                        "estafeta: config: unknown option -%c\n"
                        "usage: estafeta [-c config_dir] config [-n] [-d] [-x] "
-                       "[name ...]\n",
+                       "[name ...]\n"
+                       "       estafeta [-c config_dir] config -M [-d] [service[/type] ...]\n",
                        c);
           return 2;
         }
@@ -45,6 +82,10 @@ int run_config_command(const std::string& config_dir, const std::vector<std::str
     } else {
       names.push_back(a);
     }
+  }
+
+  if (services) {
+    return print_services(config_dir, defaults, names);
   }
 
   config::LoadResult loaded;

@@ -12,6 +12,9 @@ namespace estafeta::cli {
 /// -d defaults; names print "name = value" (-x expands). Unknown name: "estafeta: warning:
 /// NAME: unknown parameter" on stderr. Diagnostics of main.cf go to stderr. Exit 0, or 1 when
 /// main.cf has an error.
+/// -M [service[/type] ...]: the effective master.cf service table in postconf -M's layout
+/// (every row, plus the qmgr and local rows the supervisor adds when they are missing; -d:
+/// the embedded default); notices about rows on stderr. Exit 1 when master.cf has an error.
 int run_config_command(const std::string& config_dir, const std::vector<std::string>& args);
 
 }  // namespace estafeta::cli

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "base/ascii.h"
+#include "base/assert.h"
 #include "config/main_cf.h"
 #include "config/main_cf_lexer.h"
 #include "config/parameters.h"
@@ -147,9 +148,13 @@ Result<Service> parse_service(const LogicalLine& l, const std::string& filename)
     return make_error(fmt::format("{}: bad process limit: {}", s.endpoint, s.max_process));
   }
   s.command = t[7].text;
+  for (size_t i = 0; i < kColumns; ++i) {
+    s.columns.push_back(t[i].text);
+  }
   for (size_t i = kColumns; i < t.size(); ++i) {
     if (t[i].braced || t[i].text != "-o") {
       s.args.push_back(t[i].text);
+      s.arguments.push_back(t[i].braced ? "{" + t[i].text + "}" : t[i].text);
       continue;
     }
     if (i + 1 >= t.size()) {
@@ -168,6 +173,8 @@ Result<Service> parse_service(const LogicalLine& l, const std::string& filename)
       value = ascii::trim(value);
     }
     s.overrides.emplace_back(std::string(name), std::string(value));
+    s.arguments.emplace_back("-o");
+    s.arguments.push_back(t[i].braced ? fmt::format("{{{}={}}}", name, value) : nv);
   }
   return s;
 }
@@ -202,7 +209,168 @@ Result<uint16_t> parse_port(std::string_view p) {
   return static_cast<uint16_t>(v.value());
 }
 
+// Postfix commands that Estafeta accepts in master.cf and does not run: those whose work is
+// built into another Estafeta program (cleanup into smtpd, trivial-rewrite into qmgr, showq
+// into `estafeta queue`, ...) or has no use here, and those of services Estafeta will have
+// (docs/master-cf.md names the issues that bring them).
+constexpr std::array<std::string_view, 12> kBuiltInCommands = {
+    "cleanup",  "trivial-rewrite", "tlsmgr", "showq",    "verify", "flush",
+    "proxymap", "anvil",           "scache", "postlogd", "error",  "discard"};
+constexpr std::array<std::string_view, 11> kLaterCommands = {
+    "smtp",       "lmtp",    "virtual",  "pickup", "bounce", "pipe",
+    "postscreen", "dnsblog", "tlsproxy", "spawn",  "qmqpd"};
+
+bool contains(const auto& list, std::string_view command) {
+  return std::find(list.begin(), list.end(), command) != list.end();
+}
+
+// The role of one row, or Ignored with the reason in `why`. `have_qmgr`: an earlier row
+// already runs the queue manager.
+ServiceRole classify(const Service& s, bool have_qmgr, std::string* why) {
+  if (s.command == "smtpd") {
+    if (s.type == "inet") {
+      return ServiceRole::Smtpd;
+    }
+    *why = fmt::format("type {} not implemented yet, ignored", s.type);
+    return ServiceRole::Ignored;
+  }
+  if (s.command == "qmgr" || s.command == "oqmgr") {
+    if (!have_qmgr) {
+      return ServiceRole::Qmgr;
+    }
+    *why = "a second queue manager, ignored (one per queue)";
+    return ServiceRole::Ignored;
+  }
+  if (s.command == "local") {
+    if (s.type == "unix") {
+      return ServiceRole::Local;
+    }
+    *why = fmt::format("type {} not supported (local serves unix), ignored", s.type);
+    return ServiceRole::Ignored;
+  }
+  if (contains(kBuiltInCommands, s.command)) {
+    *why = "built into Estafeta or not needed, ignored";
+  } else if (contains(kLaterCommands, s.command)) {
+    *why = "not implemented yet, ignored";
+  } else {
+    *why = "unknown command, ignored";
+  }
+  return ServiceRole::Ignored;
+}
+
+Service default_row(std::string_view row, const std::string& file) {
+  MasterCf parsed = parse_master_cf(std::string(row) + "\n", file);
+  ESTAFETA_CHECK(parsed.ok && parsed.services.size() == 1);
+  Service s = std::move(parsed.services[0]);
+  s.line = 0;
+  return s;
+}
+
 }  // namespace
+
+ServiceTable plan_services(const MasterCf& m, const std::string& file) {
+  ServiceTable table;
+  bool have_qmgr = false;
+  bool have_local = false;
+  for (const Service& s : m.services) {
+    std::string why;
+    ServiceRole role = classify(s, have_qmgr, &why);
+    auto note = [&](std::string text) {
+      table.notices.push_back(
+          {s.file, s.line, false, fmt::format("service {} ({}): {}", s.endpoint, s.command, text)});
+    };
+    if (role == ServiceRole::Ignored) {
+      note(why);
+    } else {
+      have_qmgr = have_qmgr || role == ServiceRole::Qmgr;
+      have_local = have_local || (role == ServiceRole::Local && s.endpoint == "local");
+      if (s.chroot) {
+        note("chroot not implemented yet, runs without chroot");
+      }
+      if (!s.args.empty()) {
+        std::string joined;
+        for (const std::string& a : s.args) {
+          joined += (joined.empty() ? "" : " ") + a;
+        }
+        note(fmt::format("argument{} {} ignored (only -o name=value is used)",
+                         s.args.size() > 1 ? "s" : "", joined));
+      }
+      if (role == ServiceRole::Qmgr && s.max_process != "-" && s.max_process != "1") {
+        note(fmt::format("process limit {} ignored: one queue manager per queue", s.max_process));
+      }
+    }
+    table.services.push_back({s, role, false});
+  }
+  std::vector<std::string_view> missing;
+  if (!have_qmgr) {
+    missing.push_back(kDefaultQmgrRow);
+  }
+  if (!have_local) {
+    missing.push_back(kDefaultLocalRow);
+  }
+  std::string rows;
+  std::string names;
+  for (std::string_view row : missing) {
+    Service s = default_row(row, file);
+    bool taken = std::any_of(m.services.begin(), m.services.end(), [&](const Service& o) {
+      return o.endpoint == s.endpoint && o.type == s.type;
+    });
+    if (taken) {  // e.g. "local unix ... pipe": the name is used by a row we ignore
+      table.notices.push_back(
+          {file, 0, false,
+           fmt::format("no {} service runs the {} command and the name is taken: mail for "
+                       "it is never delivered",
+                       s.endpoint, s.command)});
+      continue;
+    }
+    rows += fmt::format("{}\"{}\"", rows.empty() ? "" : " and ", row);
+    names += (names.empty() ? "" : " and ") + s.command;
+    ServiceRole role = s.command == "qmgr" ? ServiceRole::Qmgr : ServiceRole::Local;
+    table.services.push_back({std::move(s), role, true});
+  }
+  if (!rows.empty()) {
+    table.notices.push_back(
+        {file, 0, false,
+         fmt::format("no {} service: added {} (without {} mail is never delivered)", names, rows,
+                     names.find(" and ") == std::string::npos ? "it" : "them")});
+  }
+  return table;
+}
+
+std::string notice_text(const Diagnostic& d) {
+  if (d.line > 0) {
+    return fmt::format("{}:{}: {}", d.file, d.line, d.message);
+  }
+  return fmt::format("{}: {}", d.file, d.message);
+}
+
+std::string postconf_m_line(const Service& s) {
+  // Postfix's postconf -M: each column starts at its position unless the text before it is
+  // longer; then one space separates them.
+  constexpr std::array<size_t, kColumns> kPositions = {0, 11, 17, 25, 33, 41, 49, 57};
+  std::vector<std::string> columns = s.columns;
+  if (columns.size() != kColumns) {  // a Service built by hand
+    columns = {s.endpoint,
+               s.type,
+               s.is_private ? "y" : "n",
+               s.unprivileged ? "y" : "n",
+               s.chroot ? "y" : "n",
+               s.wakeup.empty() ? "-" : s.wakeup,
+               s.max_process.empty() ? "-" : s.max_process,
+               s.command};
+  }
+  std::string line;
+  for (size_t i = 0; i < kColumns; ++i) {
+    if (i > 0) {
+      line.append(line.size() < kPositions[i] ? kPositions[i] - line.size() : 1, ' ');
+    }
+    line += columns[i];
+  }
+  for (const std::string& a : s.arguments) {
+    line += " " + a;
+  }
+  return line;
+}
 
 MasterCf parse_master_cf(std::string_view text, std::string filename) {
   MasterCf out;

@@ -2,8 +2,11 @@
 // continuation rules as main.cf), 8 columns "service type private unpriv chroot wakeup
 // maxproc command [args...]", with "-o name=value" and Postfix 3's "-o { name = value }"
 // overrides. Bad lines are errors with file:line (MasterCf::ok false: do not start).
-// Also maps an inet service to the numeric addresses to bind. Pure: no resolver is used,
-// so hosts must be numeric IPs (or "localhost", meaning the loopback addresses).
+// Also decides what Estafeta does with each row (plan_services: run it as smtpd, qmgr or
+// local, or accept and ignore a Postfix service that Estafeta builds in, does not need or
+// does not have yet), prints rows as `postconf -M` does, and maps an inet service to the
+// numeric addresses to bind. Pure: no resolver is used, so hosts must be numeric IPs (or
+// "localhost", meaning the loopback addresses).
 #pragma once
 
 #include <cstdint>
@@ -20,12 +23,16 @@ namespace estafeta::config {
 
 struct Service {
   std::string endpoint;  // "127.0.0.1:2525", "smtp", "[::1]:2525", "submission", "smtps"
-  std::string type;      // "inet" (only inet is served today; "unix"/"pass" are parsed)
+  std::string type;      // "inet", "unix", "unix-dgram", "fifo", "pass"
   bool is_private = false, unprivileged = true, chroot = false;
   std::string wakeup, max_process;                             // raw columns ("-" = default)
   std::string command;                                         // "smtpd"
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
   std::vector<std::string> args;                               // other command arguments
+  // Every argument after the command, in order, as postconf -M prints them ("-o", "a=b",
+  // "{c=d e}" for Postfix 3's "-o { c = d e }").
+  std::vector<std::string> arguments;
+  std::vector<std::string> columns;  // the eight columns as written (postconf -M)
   std::string file;
   int line = 0;
 };
@@ -36,13 +43,61 @@ struct MasterCf {
   bool ok = true;  // false when some diagnostic is an error
 };
 
-/// The master.cf used when <config_dir>/master.cf does not exist.
-inline constexpr std::string_view kDefaultMasterCf = "127.0.0.1:2525 inet n - n - - smtpd\n";
+/// The master.cf used when <config_dir>/master.cf does not exist: the SMTP server on
+/// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
+/// "smtp inet ..."), the queue manager and the local delivery agent. Postfix's pickup and
+/// bounce rows are absent because those services do not exist yet.
+inline constexpr std::string_view kDefaultMasterCf =
+    "127.0.0.1:2525 inet n - n - - smtpd\n"
+    "qmgr unix n - n 300 1 qmgr\n"
+    "local unix - n n - - local\n";
+/// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
+inline constexpr std::string_view kDefaultQmgrRow = "qmgr unix n - n 300 1 qmgr";
+/// The row added when a master.cf has no local delivery agent.
+inline constexpr std::string_view kDefaultLocalRow = "local unix - n n - - local";
 
 /// Parses master.cf text; `filename` appears in diagnostics.
 MasterCf parse_master_cf(std::string_view text, std::string filename);
-/// <config_dir>/master.cf, or the embedded default "127.0.0.1:2525 inet n - n - - smtpd".
+/// <config_dir>/master.cf, or the embedded default kDefaultMasterCf.
 MasterCf load_master_cf(const std::string& config_dir);
+
+/// What Estafeta does with a master.cf row.
+enum class ServiceRole {
+  Smtpd,    // inet + smtpd: `estafeta smtpd` on the row's listeners
+  Qmgr,     // qmgr (or oqmgr): `estafeta qmgr`, one per queue
+  Local,    // unix + local: `estafeta local` on private/<service name>
+  Ignored,  // accepted and reported once (built in, not needed, not implemented, unknown)
+};
+
+struct PlannedService {
+  Service service;
+  ServiceRole role = ServiceRole::Ignored;
+  bool added = false;  // not in master.cf: added because mail would never be delivered
+};
+
+/// The effective service table.
+struct ServiceTable {
+  /// Every row of master.cf in order (ignored ones too, as postconf -M lists them), then
+  /// the rows added for a missing qmgr or local.
+  std::vector<PlannedService> services;
+  /// Warnings to report once: ignored rows ("service cleanup (cleanup): built into Estafeta
+  /// or not needed, ignored"), columns and arguments that have no effect, added rows.
+  std::vector<Diagnostic> notices;
+};
+
+/// Classifies every row of `m` (which must be ok) and adds the qmgr and local rows
+/// (kDefaultQmgrRow, kDefaultLocalRow) when no row runs them, with one notice naming what
+/// was added. `file` names master.cf in that notice. Never fails: a row Estafeta cannot
+/// run is ignored with a notice, never refused, so a master.cf copied from Postfix starts.
+ServiceTable plan_services(const MasterCf& m, const std::string& file);
+
+/// The notice as logged: "FILE:LINE: TEXT" ("FILE: TEXT" without a line).
+std::string notice_text(const Diagnostic& d);
+
+/// One row in `postconf -M`'s layout: the eight columns at Postfix's positions (name 0,
+/// type 11, then every 8 columns; a long field pushes the next one right by one space),
+/// then the arguments ("smtp       inet  n       -       y       -       -       smtpd").
+std::string postconf_m_line(const Service& s);
 
 struct ListenAddress {
   std::string host;  // numeric IP, without brackets

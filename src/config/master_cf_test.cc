@@ -4,13 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace estafeta::config {
 namespace {
 
 TEST(MasterCf, EmbeddedDefault) {
   MasterCf m = parse_master_cf(kDefaultMasterCf, "default");
   ASSERT_TRUE(m.ok);
-  ASSERT_EQ(m.services.size(), 1u);
+  ASSERT_EQ(m.services.size(), 3u);
   const Service& s = m.services[0];
   EXPECT_EQ(s.endpoint, "127.0.0.1:2525");
   EXPECT_EQ(s.type, "inet");
@@ -22,6 +24,10 @@ TEST(MasterCf, EmbeddedDefault) {
   EXPECT_EQ(s.command, "smtpd");
   EXPECT_TRUE(s.overrides.empty());
   EXPECT_EQ(s.line, 1);
+  EXPECT_EQ(m.services[1].endpoint, "qmgr");
+  EXPECT_EQ(m.services[1].max_process, "1");
+  EXPECT_EQ(m.services[2].endpoint, "local");
+  EXPECT_FALSE(m.services[2].unprivileged);
 }
 
 TEST(MasterCf, ServicesOverridesAndContinuations) {
@@ -52,6 +58,10 @@ TEST(MasterCf, ServicesOverridesAndContinuations) {
                                       {"smtpd_tls_security_level", "encrypt"},
                                       {"smtpd_banner", "$myhostname submission ready"}}));
   EXPECT_EQ(sub.args, std::vector<std::string>{"-v"});
+  EXPECT_EQ(sub.arguments,
+            (std::vector<std::string>{"-o", "syslog_name=estafeta/submission", "-o",
+                                      "smtpd_tls_security_level=encrypt", "-o",
+                                      "{smtpd_banner=$myhostname submission ready}", "-v"}));
   const Service& v6 = m.services[2];
   EXPECT_EQ(v6.endpoint, "[::1]:2525");
   EXPECT_TRUE(v6.unprivileged);
@@ -171,6 +181,234 @@ TEST(MasterCf, MaxSessions) {
   EXPECT_EQ(max_sessions(s, config_with("")), 0);
   s.max_process = "-";
   EXPECT_EQ(max_sessions(s, config_with("")), 100);
+}
+
+// ---------------------------------------------------------------- the service table
+
+// The rows of Postfix 3.7's default master.cf (Debian 12's /usr/share/postfix/master.cf.dist
+// without its comments), as an administrator would copy it.
+constexpr std::string_view kPostfixMasterCf =
+    R"(smtp      inet  n       -       y       -       -       smtpd
+pickup    unix  n       -       y       60      1       pickup
+cleanup   unix  n       -       y       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+#qmgr     unix  n       -       n       300     1       oqmgr
+tlsmgr    unix  -       -       y       1000?   1       tlsmgr
+rewrite   unix  -       -       y       -       -       trivial-rewrite
+bounce    unix  -       -       y       -       0       bounce
+defer     unix  -       -       y       -       0       bounce
+trace     unix  -       -       y       -       0       bounce
+verify    unix  -       -       y       -       1       verify
+flush     unix  n       -       y       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       y       -       -       smtp
+relay     unix  -       -       y       -       -       smtp
+        -o syslog_name=postfix/$service_name
+#       -o smtp_helo_timeout=5 -o smtp_connect_timeout=5
+showq     unix  n       -       y       -       -       showq
+error     unix  -       -       y       -       -       error
+retry     unix  -       -       y       -       -       error
+discard   unix  -       -       y       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       y       -       -       lmtp
+anvil     unix  -       -       y       -       1       anvil
+scache    unix  -       -       y       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+maildrop  unix  -       n       n       -       -       pipe
+  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}
+uucp      unix  -       n       n       -       -       pipe
+  flags=Fqhu user=uucp argv=uux -r -n -z -a$sender - $nexthop!rmail ($recipient)
+ifmail    unix  -       n       n       -       -       pipe
+  flags=F user=ftn argv=/usr/lib/ifmail/ifmail -r $nexthop ($recipient)
+bsmtp     unix  -       n       n       -       -       pipe
+  flags=Fq. user=bsmtp argv=/usr/lib/bsmtp/bsmtp -t$nexthop -f$sender $recipient
+scalemail-backend unix -       n       n       -       2       pipe
+  flags=R user=scalemail argv=/usr/lib/scalemail/bin/scalemail-store ${nexthop} ${user} ${extension}
+mailman   unix  -       n       n       -       -       pipe
+  flags=FRX user=list argv=/usr/lib/mailman/bin/postfix-to-mailman.py ${nexthop} ${user}
+)";
+
+std::vector<std::string> notices_of(const ServiceTable& t) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : t.notices) {
+    out.push_back(notice_text(d));
+  }
+  return out;
+}
+
+std::string roles_of(const ServiceTable& t) {
+  std::string out;
+  for (const PlannedService& p : t.services) {
+    if (p.role == ServiceRole::Ignored) {
+      continue;
+    }
+    out += (out.empty() ? "" : " ") + p.service.endpoint + "/" + p.service.type + "=" +
+           (p.role == ServiceRole::Smtpd  ? "smtpd"
+            : p.role == ServiceRole::Qmgr ? "qmgr"
+                                          : "local") +
+           (p.added ? "(added)" : "");
+  }
+  return out;
+}
+
+TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrAndLocal) {
+  ServiceTable t = plan_services(parse_master_cf(kDefaultMasterCf, "default"), "default");
+  EXPECT_EQ(roles_of(t), "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr local/unix=local");
+  EXPECT_TRUE(t.notices.empty()) << notices_of(t)[0];
+}
+
+TEST(ServiceTable, QmgrAndLocalAreAddedWithOneNotice) {
+  struct Case {
+    const char* master_cf;
+    const char* roles;
+    std::vector<std::string> notices;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:2525 inet n - n - - smtpd\n",
+       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr(added) local/unix=local(added)",
+       {"/etc/estafeta/master.cf: no qmgr and local service: added \"qmgr unix n - n 300 1 "
+        "qmgr\" and \"local unix - n n - - local\" (without them mail is never delivered)"}},
+      {"127.0.0.1:2525 inet n - n - - smtpd\nqmgr unix n - n 300 1 qmgr\n",
+       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr local/unix=local(added)",
+       {"/etc/estafeta/master.cf: no local service: added \"local unix - n n - - local\" "
+        "(without it mail is never delivered)"}},
+      // Postfix's old queue manager counts as the queue manager.
+      {"smtp inet n - n - - smtpd\nqmgr fifo n - n 300 1 oqmgr\nlocal unix - n n - - local\n",
+       "smtp/inet=smtpd qmgr/fifo=qmgr local/unix=local",
+       {}},
+      // A local agent under another name does not serve qmgr's "local" transport.
+      {"qmgr unix n - n 300 1 qmgr\nmylocal unix - n n - - local\n",
+       "qmgr/unix=qmgr mylocal/unix=local local/unix=local(added)",
+       {"/etc/estafeta/master.cf: no local service: added \"local unix - n n - - local\" "
+        "(without it mail is never delivered)"}},
+      // The name is taken by a row we ignore: nothing can be added, and that is said.
+      {"qmgr unix n - n 300 1 qmgr\nlocal unix - n n - - pipe user=x argv=/bin/true\n",
+       "qmgr/unix=qmgr",
+       {"/etc/estafeta/master.cf:2: service local (pipe): not implemented yet, ignored",
+        "/etc/estafeta/master.cf: no local service runs the local command and the name is "
+        "taken: mail for it is never delivered"}},
+      // An empty master.cf still delivers what inetd-mode smtpd queues.
+      {"",
+       "qmgr/unix=qmgr(added) local/unix=local(added)",
+       {"/etc/estafeta/master.cf: no qmgr and local service: added \"qmgr unix n - n 300 1 "
+        "qmgr\" and \"local unix - n n - - local\" (without them mail is never delivered)"}},
+  };
+  for (const Case& c : cases) {
+    MasterCf m = parse_master_cf(c.master_cf, "/etc/estafeta/master.cf");
+    ASSERT_TRUE(m.ok) << c.master_cf;
+    ServiceTable t = plan_services(m, "/etc/estafeta/master.cf");
+    EXPECT_EQ(roles_of(t), c.roles) << c.master_cf;
+    EXPECT_EQ(notices_of(t), c.notices) << c.master_cf;
+  }
+}
+
+TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
+  MasterCf m = parse_master_cf(kPostfixMasterCf, "master.cf");
+  ASSERT_TRUE(m.ok) << (m.diagnostics.empty() ? "" : m.diagnostics[0].to_string());
+  ServiceTable t = plan_services(m, "master.cf");
+  EXPECT_EQ(roles_of(t), "smtp/inet=smtpd qmgr/unix=qmgr local/unix=local");
+  const std::vector<std::string> expected = {
+      "master.cf:1: service smtp (smtpd): chroot not implemented yet, runs without chroot",
+      "master.cf:2: service pickup (pickup): not implemented yet, ignored",
+      "master.cf:3: service cleanup (cleanup): built into Estafeta or not needed, ignored",
+      "master.cf:6: service tlsmgr (tlsmgr): built into Estafeta or not needed, ignored",
+      "master.cf:7: service rewrite (trivial-rewrite): built into Estafeta or not needed, "
+      "ignored",
+      "master.cf:8: service bounce (bounce): not implemented yet, ignored",
+      "master.cf:9: service defer (bounce): not implemented yet, ignored",
+      "master.cf:10: service trace (bounce): not implemented yet, ignored",
+      "master.cf:11: service verify (verify): built into Estafeta or not needed, ignored",
+      "master.cf:12: service flush (flush): built into Estafeta or not needed, ignored",
+      "master.cf:13: service proxymap (proxymap): built into Estafeta or not needed, ignored",
+      "master.cf:14: service proxywrite (proxymap): built into Estafeta or not needed, ignored",
+      "master.cf:15: service smtp (smtp): not implemented yet, ignored",
+      "master.cf:16: service relay (smtp): not implemented yet, ignored",
+      "master.cf:19: service showq (showq): built into Estafeta or not needed, ignored",
+      "master.cf:20: service error (error): built into Estafeta or not needed, ignored",
+      "master.cf:21: service retry (error): built into Estafeta or not needed, ignored",
+      "master.cf:22: service discard (discard): built into Estafeta or not needed, ignored",
+      "master.cf:24: service virtual (virtual): not implemented yet, ignored",
+      "master.cf:25: service lmtp (lmtp): not implemented yet, ignored",
+      "master.cf:26: service anvil (anvil): built into Estafeta or not needed, ignored",
+      "master.cf:27: service scache (scache): built into Estafeta or not needed, ignored",
+      "master.cf:28: service postlog (postlogd): built into Estafeta or not needed, ignored",
+      "master.cf:29: service maildrop (pipe): not implemented yet, ignored",
+      "master.cf:31: service uucp (pipe): not implemented yet, ignored",
+      "master.cf:33: service ifmail (pipe): not implemented yet, ignored",
+      "master.cf:35: service bsmtp (pipe): not implemented yet, ignored",
+      "master.cf:37: service scalemail-backend (pipe): not implemented yet, ignored",
+      "master.cf:39: service mailman (pipe): not implemented yet, ignored",
+  };
+  EXPECT_EQ(notices_of(t), expected);
+  EXPECT_EQ(t.services.size(), m.services.size());  // nothing added
+}
+
+TEST(ServiceTable, RowsEstafetaCannotRunAreNeverRefused) {
+  struct Case {
+    const char* row;
+    const char* notice;
+  };
+  const Case cases[] = {
+      {"amavis unix - - n - 2 amavisd-helper",
+       "m:1: service amavis (amavisd-helper): unknown command, ignored"},
+      {"smtpd pass - - y - - smtpd",
+       "m:1: service smtpd (smtpd): type pass not implemented yet, "
+       "ignored"},
+      {"smtp inet n - n - 1 postscreen",
+       "m:1: service smtp (postscreen): not implemented yet, ignored"},
+      {"policy unix - n n - 0 spawn user=nobody argv=/usr/bin/policyd",
+       "m:1: service policy (spawn): not implemented yet, ignored"},
+      {"local fifo - n n - - local",
+       "m:1: service local (local): type fifo not supported (local serves unix), ignored"},
+      {"127.0.0.1:2525 inet n - n - - smtpd -v",
+       "m:1: service 127.0.0.1:2525 (smtpd): argument -v ignored (only -o name=value is used)"},
+      {"qmgr unix n - n 300 2 qmgr",
+       "m:1: service qmgr (qmgr): process limit 2 ignored: one queue manager per queue"},
+  };
+  for (const Case& c : cases) {
+    MasterCf m = parse_master_cf(std::string(c.row) + "\n", "m");
+    ASSERT_TRUE(m.ok) << c.row;
+    ServiceTable t = plan_services(m, "m");
+    ASSERT_FALSE(t.notices.empty()) << c.row;
+    EXPECT_EQ(notice_text(t.notices[0]), c.notice) << c.row;
+  }
+  MasterCf two = parse_master_cf("qmgr unix n - n 300 1 qmgr\nqmgr2 unix n - n 300 1 qmgr\n", "m");
+  ServiceTable t = plan_services(two, "m");
+  EXPECT_EQ(roles_of(t), "qmgr/unix=qmgr local/unix=local(added)");
+  EXPECT_EQ(notice_text(t.notices[0]),
+            "m:2: service qmgr2 (qmgr): a second queue manager, ignored (one per queue)");
+}
+
+TEST(ServiceTable, PostconfMLayout) {
+  // Expected lines: `postconf -M` of Postfix 3.7 on the same rows.
+  MasterCf m = parse_master_cf(
+      std::string(kPostfixMasterCf) + "x inet n - n - - smtpd -o a=b -o { c = d e }\n  -v\n",
+      "master.cf");
+  ASSERT_TRUE(m.ok);
+  std::vector<std::string> lines;
+  for (const Service& s : m.services) {
+    lines.push_back(postconf_m_line(s));
+  }
+  const std::vector<std::string> some = {
+      "smtp       inet  n       -       y       -       -       smtpd",
+      "pickup     unix  n       -       y       60      1       pickup",
+      "tlsmgr     unix  -       -       y       1000?   1       tlsmgr",
+      "proxywrite unix  -       -       n       -       1       proxymap",
+      "relay      unix  -       -       y       -       -       smtp -o "
+      "syslog_name=postfix/$service_name",
+      "postlog    unix-dgram n  -       n       -       1       postlogd",
+      "maildrop   unix  -       n       n       -       -       pipe flags=DRXhu user=vmail "
+      "argv=/usr/bin/maildrop -d ${recipient}",
+      "scalemail-backend unix - n       n       -       2       pipe flags=R user=scalemail "
+      "argv=/usr/lib/scalemail/bin/scalemail-store ${nexthop} ${user} ${extension}",
+      "x          inet  n       -       n       -       -       smtpd -o a=b -o {c=d e} -v",
+  };
+  for (const std::string& want : some) {
+    EXPECT_NE(std::find(lines.begin(), lines.end(), want), lines.end()) << want;
+  }
+  EXPECT_EQ(lines.size(), 32u);
 }
 
 }  // namespace
