@@ -76,14 +76,13 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "stop") return daemon::command_stop(config_dir);
   if (command == "reload") return daemon::command_reload(config_dir);
   if (command == "status") return daemon::command_status(config_dir);
-  if (command == "smtpd") {
-    if (args.size() == 1 && args[0] == "-bs") return daemon::run_inetd_session(config_dir);
-    std::fprintf(stderr, "usage: estafeta [-c config_dir] smtpd -bs\n");
-    return 2;
+  if (command == "smtpd" && args.size() == 1 && args[0] == "-bs") {
+    return daemon::run_inetd_session(config_dir);
   }
   // Services the supervisor execs (daemon/services.h); not for interactive use.
-  if (command == "qmgr") return daemon::run_qmgr_service(config_dir);
-  if (command == "local") return daemon::run_local_service(config_dir);
+  if (command == "smtpd") return daemon::run_smtpd_service(config_dir, args);
+  if (command == "qmgr") return daemon::run_qmgr_service(config_dir, args);
+  if (command == "local") return daemon::run_local_service(config_dir, args);
   if (command == "queue") return cli::run_queue_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {

@@ -19,11 +19,17 @@ namespace {
 
 constexpr const char* kTag = "estafeta/estafeta-script";
 
+std::string queue_directory(const std::string& config_dir) {
+  auto loaded = config::Config::load(config_dir);
+  if (!loaded.config) return {};
+  return absolute_path(loaded.config->get("queue_directory"));
+}
+
 // The pid of the running supervisor, or 0 if none holds the pid file lock.
 pid_t running_pid(const std::string& config_dir) {
-  auto loaded = config::Config::load(config_dir);
-  if (!loaded.config) return 0;
-  std::string path = absolute_path(loaded.config->get("queue_directory")) + "/pid/master.pid";
+  std::string queue = queue_directory(config_dir);
+  if (queue.empty()) return 0;
+  std::string path = queue + "/pid/master.pid";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
@@ -43,8 +49,8 @@ int command_start_foreground(const std::string& config_dir) {
 
 int command_start(const std::string& config_dir) {
   if (pid_t pid = running_pid(config_dir)) {
-    std::fprintf(stderr, "%s: fatal: the Estafeta mail system is already running (pid %d)\n",
-                 kTag, pid);
+    std::fprintf(stderr, "%s: fatal: the Estafeta mail system is already running (pid %d)\n", kTag,
+                 pid);
     return 1;
   }
   int ready[2];
@@ -110,6 +116,11 @@ int command_status(const std::string& config_dir) {
     return 1;
   }
   std::fprintf(stderr, "%s: the Estafeta mail system is running: PID: %d\n", kTag, pid);
+  // The supervisor's list of its services ("smtpd 127.0.0.1:2525 pid 1234"), rewritten on
+  // every start and exit of a service.
+  std::ifstream services(queue_directory(config_dir) + "/" + kServicesFile);
+  std::string line;
+  while (std::getline(services, line)) std::printf("%s\n", line.c_str());
   return 0;
 }
 

@@ -1,6 +1,8 @@
 // The control commands of `estafeta`, in Postfix's convention: start (daemonize), start-fg,
 // stop, reload, status. They find the running supervisor through
-// <queue_directory>/pid/master.pid (locked by the supervisor while it runs).
+// <queue_directory>/pid/master.pid (locked by the supervisor while it runs); status also
+// prints the services from <queue_directory>/pid/services, one line each ("smtpd
+// 127.0.0.1:2525 pid 1234"), and exits 0 when the supervisor runs.
 #pragma once
 
 #include <string>

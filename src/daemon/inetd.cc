@@ -4,12 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstring>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <cstring>
 
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
@@ -38,8 +37,9 @@ smtp::ClientInfo stdin_client() {
 }  // namespace
 
 int run_inetd_session(const std::string& config_dir) {
+  // main.cf only (no master.cf row, no TLS over a pipe), with its tables.
   std::string report;
-  auto runtime = load_runtime(config_dir, &report);
+  auto runtime = load_smtpd_runtime(config_dir, {}, "-", false, &report);
   std::fputs(report.c_str(), stderr);
   if (!runtime.ok()) return 1;
   const auto& config = *runtime->config;
@@ -62,7 +62,7 @@ int run_inetd_session(const std::string& config_dir) {
     return 1;
   }
   asio::io_context io(1);
-  SmtpdSettings settings = *runtime->default_smtpd;
+  SmtpdSettings settings = *runtime->settings;
   settings.session.starttls_available = false;  // no TLS over a pipe
   settings.session.tls_required = false;
   std::unique_ptr<maps::LookupPool> lookups;

@@ -3,14 +3,16 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
+#include <set>
 
 namespace estafeta::daemon {
 
@@ -52,6 +54,56 @@ Result<int> bind_listener(const std::string& host, uint16_t port) {
     return make_error(fmt::format("bind {}: {}", name, std::strerror(saved)), saved);
   }
   return fd;
+}
+
+std::string encode_listen_fds(const std::vector<std::string>& endpoints) {
+  std::string value;
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    value += fmt::format("{}{}={}", i == 0 ? "" : " ", kFirstPassedFd + int(i), endpoints[i]);
+  }
+  return value;
+}
+
+Result<std::vector<PassedListener>> decode_listen_fds(std::string_view value) {
+  std::vector<PassedListener> out;
+  std::set<int> seen;
+  size_t i = 0;
+  while (i < value.size()) {
+    size_t end = value.find(' ', i);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view item = value.substr(i, end - i);
+    i = end + 1;
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    int fd = -1;
+    auto [ptr, ec] = std::from_chars(item.data(), item.data() + (eq == item.npos ? 0 : eq), fd);
+    if (eq == item.npos || eq == 0 || ec != std::errc() || ptr != item.data() + eq ||
+        fd < kFirstPassedFd || eq + 1 == item.size() || !seen.insert(fd).second) {
+      return make_error(fmt::format("{}: bad item \"{}\"", kListenFdsVariable, item));
+    }
+    out.push_back({fd, std::string(item.substr(eq + 1))});
+  }
+  return out;
+}
+
+Result<std::vector<PassedListener>> take_passed_listeners() {
+  const char* raw = std::getenv(kListenFdsVariable);
+  if (raw == nullptr) return std::vector<PassedListener>{};
+  std::string value = raw;
+  ::unsetenv(kListenFdsVariable);
+  auto passed = decode_listen_fds(value);
+  if (!passed.ok()) return passed.error();
+  for (const auto& listener : *passed) {
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (::getsockopt(listener.fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 ||
+        accepting == 0) {
+      return make_error(fmt::format("{}: descriptor {} ({}) is not a listening socket",
+                                    kListenFdsVariable, listener.fd, listener.endpoint));
+    }
+    ::fcntl(listener.fd, F_SETFD, FD_CLOEXEC);
+  }
+  return passed;
 }
 
 }  // namespace estafeta::daemon

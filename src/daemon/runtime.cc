@@ -1,13 +1,33 @@
-// Loading the runtime picture (see runtime.h).
+// Loading the supervisor's and an smtpd's picture of the configuration (see runtime.h).
 #include "daemon/runtime.h"
-
-#include <filesystem>
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <map>
+
+#include "daemon/listeners.h"
+#include "maps/map_set.h"
 #include "net/transport.h"
 
 namespace estafeta::daemon {
+namespace {
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+void note(std::string* report, const std::vector<config::Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) *report += d.to_string() + "\n";
+}
+
+void note_error(std::string* report, const config::Service& row, const std::string& message) {
+  if (row.line > 0) {
+    *report += fmt::format("{}:{}: error: {}\n", row.file, row.line, message);
+  } else {
+    *report += fmt::format("{}: error: {}\n", row.file, message);
+  }
+}
+
+}  // namespace
 
 std::string absolute_path(const std::string& path) {
   std::error_code ec;
@@ -15,94 +35,116 @@ std::string absolute_path(const std::string& path) {
   return ec ? path : absolute.lexically_normal().string();
 }
 
-Result<Runtime> load_runtime(const std::string& config_dir, std::string* report) {
-  auto note = [&](const std::vector<config::Diagnostic>& diagnostics) {
-    for (const auto& d : diagnostics) *report += d.to_string() + "\n";
-  };
+Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string* report) {
   auto loaded = config::Config::load(config_dir);
-  note(loaded.diagnostics);
+  note(report, loaded.diagnostics);
   if (!loaded.config) return make_error("configuration error");
-  Runtime runtime;
-  runtime.config = std::make_shared<const config::Config>(std::move(*loaded.config));
-  const config::Config& config = *runtime.config;
-  runtime.queue_directory = absolute_path(config.get("queue_directory"));
-  runtime.mail_spool_directory = absolute_path(config.get("mail_spool_directory"));
-  runtime.mail_owner = config.get("mail_owner");
+  ServicePlan plan;
+  plan.config = std::make_shared<const config::Config>(std::move(*loaded.config));
+  const config::Config& config = *plan.config;
+  plan.queue_directory = absolute_path(config.get("queue_directory"));
+  plan.mail_spool_directory = absolute_path(config.get("mail_spool_directory"));
+  plan.mail_owner = config.get("mail_owner");
 
   auto master = config::load_master_cf(config_dir);
-  note(master.diagnostics);
+  note(report, master.diagnostics);
   if (!master.ok) return make_error("configuration error");
+  auto table = config::plan_services(master, config_dir + "/master.cf");
+  plan.notices = std::move(table.notices);
 
-  // Each smtpd service: its configuration with the -o overrides applied.
-  struct ServiceConfig {
-    const config::Service* service;
-    std::shared_ptr<const config::Config> config;
-  };
-  std::vector<ServiceConfig> services;
-  for (const auto& service : master.services) {
-    if (service.type != "inet" || service.command != "smtpd") {
-      *report += fmt::format("{}:{}: warning: service {} {} {}: not implemented yet, ignored\n",
-                             service.file, service.line, service.endpoint, service.type,
-                             service.command);
+  // Settings are checked without their tables (the smtpd opens those): a table's absence
+  // only makes its lookups fail, never the check.
+  const auto no_tables = maps::MapSet::open({}).set;
+  std::map<std::string, std::pair<std::string, int>> listener_owner;  // name -> service, line
+  bool failed = false;
+  for (auto& planned : table.services) {
+    if (planned.role == config::ServiceRole::Ignored) continue;
+    ServiceSpec spec;
+    spec.row = std::move(planned.service);
+    spec.role = planned.role;
+    spec.key = spec.row.endpoint + "/" + spec.row.type;
+    const config::Service& row = spec.row;
+    auto overridden = config.with_overrides(row.overrides);
+    for (auto& d : overridden.diagnostics) {
+      d.file = row.file;
+      d.line = row.line;
+    }
+    note(report, overridden.diagnostics);
+    if (!overridden.config) {
+      failed = true;
       continue;
     }
-    auto overridden = config.with_overrides(service.overrides);
-    for (auto& d : overridden.diagnostics) {
-      d.file = service.file;
-      d.line = service.line;
+    if (spec.role == config::ServiceRole::Smtpd) {
+      const config::Config& c = *overridden.config;
+      auto settings = make_smtpd_settings(c, config::max_sessions(row, c), no_tables);
+      if (!settings.ok()) {
+        note_error(report, row, settings.error().message);
+        failed = true;
+        continue;
+      }
+      auto addresses = config::listen_addresses(row, c);
+      if (!addresses.ok()) {
+        note_error(report, row, addresses.error().message);
+        failed = true;
+        continue;
+      }
+      for (const auto& address : *addresses) {
+        std::string name = endpoint_name(address.host, address.port);
+        auto [it, fresh] = listener_owner.emplace(name, std::make_pair(row.endpoint, row.line));
+        if (!fresh) {
+          // Two smtpd processes with different settings must not share one listener.
+          note_error(report, row,
+                     fmt::format("{}: {} is also a listener of service {} (line {})", row.endpoint,
+                                 name, it->second.first, it->second.second));
+          failed = true;
+          continue;
+        }
+        spec.endpoints.push_back(name);
+        spec.addresses.push_back(address);
+      }
     }
-    note(overridden.diagnostics);
-    if (!overridden.config) return make_error("configuration error");
-    services.push_back(
-        {&service, std::make_shared<const config::Config>(std::move(*overridden.config))});
+    plan.services.push_back(std::move(spec));
   }
+  if (failed) return make_error("configuration error");
+  return plan;
+}
 
-  // Every table, opened once; one that cannot be opened stops the start (named here).
-  std::vector<std::string> specs = smtpd_table_specs(config);
-  for (const auto& s : services) {
-    auto more = smtpd_table_specs(*s.config);
-    specs.insert(specs.end(), more.begin(), more.end());
-  }
-  auto opened = maps::MapSet::open(specs);
+Result<SmtpdRuntime> load_smtpd_runtime(const std::string& config_dir, const Overrides& overrides,
+                                        const std::string& max_process, bool with_tls,
+                                        std::string* report) {
+  auto loaded = config::Config::load(config_dir);
+  note(report, loaded.diagnostics);
+  if (!loaded.config) return make_error("configuration error");
+  auto overridden = loaded.config->with_overrides(overrides);
+  note(report, overridden.diagnostics);
+  if (!overridden.config) return make_error("configuration error");
+  SmtpdRuntime runtime;
+  runtime.config = std::make_shared<const config::Config>(std::move(*overridden.config));
+  const config::Config& config = *runtime.config;
+  runtime.queue_directory = absolute_path(config.get("queue_directory"));
+  runtime.mail_owner = config.get("mail_owner");
+
+  // Every table, opened once; one that cannot be opened fails the load (named here).
+  auto opened = maps::MapSet::open(smtpd_table_specs(config));
   for (const auto& warning : opened.warnings) *report += "warning: " + warning + "\n";
   for (const auto& error : opened.errors) *report += "error: " + error + "\n";
   if (!opened.ok()) return make_error("configuration error");
-  runtime.tables = opened.set;
 
-  auto main_settings =
-      make_smtpd_settings(config, config.get_int("default_process_limit"), runtime.tables);
-  if (!main_settings.ok()) {
-    *report += fmt::format("{}/main.cf: error: {}\n", config_dir, main_settings.error().message);
+  config::Service row;
+  row.max_process = max_process;
+  auto settings = make_smtpd_settings(config, config::max_sessions(row, config), opened.set);
+  if (!settings.ok()) {
+    *report += fmt::format("error: {}\n", settings.error().message);
     return make_error("configuration error");
   }
-  runtime.default_smtpd = std::make_shared<const SmtpdSettings>(std::move(main_settings.value()));
-
-  for (const auto& [service, service_config] : services) {
-    auto settings = make_smtpd_settings(
-        *service_config, config::max_sessions(*service, *service_config), runtime.tables);
-    if (!settings.ok()) {
-      *report += fmt::format("{}:{}: error: {}\n", service->file, service->line,
-                             settings.error().message);
+  runtime.settings = std::make_shared<const SmtpdSettings>(std::move(settings.value()));
+  if (with_tls && runtime.settings->tls_wanted()) {
+    std::string error;
+    runtime.tls = net::make_server_tls_context(
+        {runtime.settings->tls_cert_file, runtime.settings->tls_key_file}, &error);
+    if (!runtime.tls) {
+      *report += fmt::format("error: {}\n", error);
       return make_error("configuration error");
-    }
-    auto shared = std::make_shared<const SmtpdSettings>(std::move(settings.value()));
-    std::shared_ptr<asio::ssl::context> tls;
-    if (shared->tls_wanted()) {
-      std::string error;
-      tls = net::make_server_tls_context({shared->tls_cert_file, shared->tls_key_file}, &error);
-      if (!tls) {
-        *report += fmt::format("{}:{}: error: {}\n", service->file, service->line, error);
-        return make_error("configuration error");
-      }
-    }
-    auto addresses = config::listen_addresses(*service, *service_config);
-    if (!addresses.ok()) {
-      *report += fmt::format("{}:{}: error: {}\n", service->file, service->line,
-                             addresses.error().message);
-      return make_error("configuration error");
-    }
-    for (const auto& address : *addresses) {
-      runtime.listeners.push_back({address.host, address.port, shared, tls});
     }
   }
   return runtime;

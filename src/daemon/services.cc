@@ -1,6 +1,7 @@
 // Entry points of the exec'd services. See services.h.
 #include "daemon/services.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,8 +16,10 @@
 
 #include "base/clock.h"
 #include "config/config.h"
+#include "daemon/listeners.h"
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
+#include "daemon/smtpd_worker.h"
 #include "delivery/local_agent.h"
 #include "log/logger.h"
 #include "maps/map_set.h"
@@ -27,46 +30,68 @@
 namespace estafeta::daemon {
 namespace {
 
-// The configuration and the logger of a service; nullopt after an error on stderr.
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+// Where a service logs: maillog_file, else stdout when the supervisor runs in the
+// foreground, else syslog. Null (with `error`) when the file cannot be opened.
+std::shared_ptr<log::Sink> service_sink(const config::Config& c, std::string* error) {
+  const std::string hostname = c.get("myhostname");
+  const std::string file = c.get("maillog_file");
+  const char* to_stdout = std::getenv(kLogToStdoutVariable);
+  if (!file.empty()) return log::make_file_sink(file, hostname, error);
+  if (to_stdout != nullptr && std::string_view(to_stdout) == "1") {
+    return log::make_stdout_sink(hostname);
+  }
+  return log::make_syslog_sink();
+}
+
+// The configuration and the logger of a service; nullopt after a failure (reported).
 struct ServiceBase {
   std::shared_ptr<const config::Config> config;
   std::optional<log::Logger> log;
   std::string queue_directory;
 };
 
-std::optional<ServiceBase> load_base(const std::string& config_dir, const std::string& service) {
-  auto loaded = config::Config::load(config_dir);
-  for (const auto& d : loaded.diagnostics) {
-    if (d.is_error) {
-      std::fprintf(stderr, "%s\n", d.to_string().c_str());
+std::optional<ServiceBase> load_base(const std::string& config_dir, const std::string& service,
+                                     const Overrides& overrides, Readiness& readiness) {
+  // Warnings were logged by the supervisor, which reads the same files; errors are the
+  // reason this service cannot start.
+  std::string errors;
+  auto keep_errors = [&](const std::vector<config::Diagnostic>& diagnostics) {
+    for (const auto& d : diagnostics) {
+      if (d.is_error) errors += d.to_string() + "\n";
     }
+  };
+  auto loaded = config::Config::load(config_dir);
+  keep_errors(loaded.diagnostics);
+  std::optional<config::LoadResult> overridden;
+  if (loaded.config) {
+    overridden = loaded.config->with_overrides(overrides);
+    keep_errors(overridden->diagnostics);
   }
-  if (!loaded.config) {
-    std::fprintf(stderr, "fatal: %s: configuration error\n", config_dir.c_str());
+  if (!overridden || !overridden->config) {
+    readiness.fail(errors + fmt::format("fatal: {}: configuration error\n", config_dir));
     return std::nullopt;
   }
   ServiceBase base;
-  base.config = std::make_shared<const config::Config>(std::move(*loaded.config));
+  base.config = std::make_shared<const config::Config>(std::move(*overridden->config));
   const config::Config& c = *base.config;
-  std::shared_ptr<log::Sink> sink;
-  const std::string hostname = c.get("myhostname");
-  const std::string file = c.get("maillog_file");
   std::string error;
-  const char* to_stdout = std::getenv(kLogToStdoutVariable);
-  if (!file.empty()) {
-    sink = log::make_file_sink(file, hostname, &error);
-  } else if (to_stdout != nullptr && std::string_view(to_stdout) == "1") {
-    sink = log::make_stdout_sink(hostname);
-  } else {
-    sink = log::make_syslog_sink();
-  }
+  auto sink = service_sink(c, &error);
   if (!sink) {
-    std::fprintf(stderr, "fatal: %s\n", error.c_str());
+    readiness.fail(fmt::format("fatal: {}\n", error));
     return std::nullopt;
   }
   base.log.emplace(sink, c.get("syslog_name") + "/" + service);
   base.queue_directory = absolute_path(c.get("queue_directory"));
   return base;
+}
+
+// Logs `text` as fatal and reports it to the supervisor; returns the exit code 1.
+int fail(const log::Logger& log, Readiness& readiness, const std::string& text) {
+  log.fatal(text);
+  readiness.fail("fatal: " + text + "\n");
+  return 1;
 }
 
 std::chrono::seconds seconds_of(const config::Config& c, std::string_view name) {
@@ -87,7 +112,8 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
       static_cast<int>(c.get_int("default_destination_concurrency_limit"));
   s.default_destination_recipient_limit =
       static_cast<int>(c.get_int("default_destination_recipient_limit"));
-  s.initial_destination_concurrency = static_cast<int>(c.get_int("initial_destination_concurrency"));
+  s.initial_destination_concurrency =
+      static_cast<int>(c.get_int("initial_destination_concurrency"));
   s.default_process_limit = static_cast<int>(c.get_int("default_process_limit"));
   auto& local = s.transports["local"];
   local.destination_concurrency_limit =
@@ -99,18 +125,144 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
 
 }  // namespace
 
-int run_qmgr_service(const std::string& config_dir) {
-  auto base = load_base(config_dir, "qmgr");
+std::vector<std::string> service_arguments(const config::Service& row) {
+  std::vector<std::string> args = {"-n", row.endpoint, "-t", row.type};
+  if (!row.max_process.empty() && row.max_process != "-") {
+    args.insert(args.end(), {"-m", row.max_process});
+  }
+  for (const auto& [name, value] : row.overrides) {
+    args.insert(args.end(), {"-o", name + "=" + value});
+  }
+  return args;
+}
+
+Result<ServiceArgs> parse_service_arguments(const std::vector<std::string>& args) {
+  ServiceArgs parsed;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag != "-n" && flag != "-t" && flag != "-m" && flag != "-o") {
+      return make_error(fmt::format("unknown argument: {}", flag));
+    }
+    if (i + 1 >= args.size()) return make_error(fmt::format("{} needs a value", flag));
+    const std::string& value = args[++i];
+    if (flag == "-n") {
+      parsed.name = value;
+    } else if (flag == "-t") {
+      parsed.type = value;
+    } else if (flag == "-m") {
+      parsed.max_process = value;
+    } else {
+      size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return make_error(fmt::format("-o {}: need name=value", value));
+      }
+      parsed.overrides.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+    }
+  }
+  return parsed;
+}
+
+Readiness Readiness::from_environment() {
+  const char* raw = std::getenv(kReadyFdVariable);
+  if (raw == nullptr) return Readiness(-1);
+  int fd = std::atoi(raw);
+  ::unsetenv(kReadyFdVariable);
+  if (fd < 3 || ::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return Readiness(-1);
+  return Readiness(fd);
+}
+
+Readiness::~Readiness() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Readiness::ready() {
+  if (fd_ < 0) return;
+  [[maybe_unused]] ssize_t n = ::write(fd_, kReadyText.data(), kReadyText.size());
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void Readiness::fail(std::string_view text) {
+  if (fd_ < 0) {
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    return;
+  }
+  while (!text.empty()) {
+    ssize_t n = ::write(fd_, text.data(), text.size());
+    if (n <= 0) break;
+    text.remove_prefix(size_t(n));
+  }
+  ::close(fd_);
+  fd_ = -1;
+}
+
+int run_smtpd_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_service_arguments(args);
+  if (!parsed.ok()) {
+    readiness.fail(fmt::format(
+        "estafeta: smtpd: {}\nusage: estafeta [-c config_dir] smtpd -bs (one session on "
+        "stdin/stdout); the supervisor starts `smtpd -n NAME -t inet ...` itself\n",
+        parsed.error().message));
+    return 2;
+  }
+  auto passed = take_passed_listeners();
+  if (!passed.ok() || passed->empty()) {
+    readiness.fail(
+        fmt::format("estafeta: smtpd: {}: the supervisor (`estafeta start`) starts this service; "
+                    "`estafeta smtpd -bs` runs one session on stdin/stdout\n",
+                    passed.ok() ? "no listening socket was passed" : passed.error().message));
+    return 2;
+  }
+  // Tables and the TLS key are opened here, while still privileged.
+  std::string report;
+  auto runtime =
+      load_smtpd_runtime(config_dir, parsed->overrides, parsed->max_process, true, &report);
+  if (!runtime.ok()) {
+    readiness.fail(report + fmt::format("fatal: {}: configuration error\n", config_dir));
+    return 1;
+  }
+  std::string error;
+  auto sink = service_sink(*runtime->config, &error);
+  if (!sink) {
+    readiness.fail(fmt::format("fatal: {}\n", error));
+    return 1;
+  }
+  log::Logger log(sink, runtime->config->get("syslog_name") + "/smtpd");
+  SmtpdWorkerOptions options{{}, runtime->queue_directory, runtime->mail_owner, log, {}};
+  for (const auto& listener : *passed) {
+    options.listeners.push_back({listener.fd, listener.endpoint, runtime->settings, runtime->tls});
+  }
+  options.started = [&](const Status& status) {
+    if (status.ok()) {
+      readiness.ready();
+    } else {
+      readiness.fail("fatal: " + status.error().message + "\n");
+    }
+  };
+  return run_smtpd_worker(std::move(options));
+}
+
+int run_qmgr_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_service_arguments(args);
+  if (!parsed.ok()) {
+    readiness.fail(fmt::format("estafeta: qmgr: {}\n", parsed.error().message));
+    return 2;
+  }
+  auto base = load_base(config_dir, "qmgr", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
   // mydestination may name tables: open them while still privileged, then drop.
   auto destinations = policy::split_list_items(c.get_list("mydestination"));
   auto opened = maps::MapSet::open(destinations.tables);
-  for (const auto& error : opened.errors) base->log->fatal(error);
-  if (!opened.ok()) return 1;
+  if (!opened.ok()) {
+    std::string all;
+    for (const auto& error : opened.errors) all += (all.empty() ? "" : "; ") + error;
+    return fail(*base->log, readiness, all);
+  }
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
-    base->log->fatal(dropped.error().message);
-    return 1;
+    return fail(*base->log, readiness, dropped.error().message);
   }
   std::vector<const maps::Map*> tables;
   for (const auto& spec : destinations.tables) {
@@ -125,43 +277,57 @@ int run_qmgr_service(const std::string& config_dir) {
   options.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
   SystemClock clock;
   qmgr::QueueManager manager(std::move(options), *base->log, clock);
+  // Ready once configured; the queue manager's own start (its lock, the queue scan) logs
+  // its failures and exits, which the supervisor sees as a crash.
+  readiness.ready();
   return manager.run();
 }
 
-int run_local_service(const std::string& config_dir) {
-  auto base = load_base(config_dir, "local");
+int run_local_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_service_arguments(args);
+  if (!parsed.ok()) {
+    readiness.fail(fmt::format("estafeta: local: {}\n", parsed.error().message));
+    return 2;
+  }
+  // The socket is private/<service name>, where qmgr finds the transport of that name.
+  const std::string name = parsed->name == "-" ? "local" : parsed->name;
+  if (name.find('/') != std::string::npos || name == "." || name == "..") {
+    readiness.fail(fmt::format("estafeta: local: bad service name: {}\n", name));
+    return 2;
+  }
+  auto base = load_base(config_dir, "local", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
-    base->log->fatal(dropped.error().message);
-    return 1;
+    return fail(*base->log, readiness, dropped.error().message);
   }
-  // The queue manager connects to private/local. Bound after the privilege drop, so the
-  // socket belongs to mail_owner; mode 0600 in a 0700 directory.
+  // Bound after the privilege drop, so the socket belongs to mail_owner; mode 0600 in a
+  // 0700 directory.
   const std::string dir = base->queue_directory + "/private";
   (void)::mkdir(dir.c_str(), 0700);
-  const std::string path = dir + "/local";
+  const std::string path = dir + "/" + name;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
-    base->log->fatal(fmt::format("{}: path too long for a unix socket", path));
-    return 1;
+    return fail(*base->log, readiness, fmt::format("{}: path too long for a unix socket", path));
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ::unlink(path.c_str());
   const mode_t old_mask = ::umask(0177);
-  const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  const bool bound =
+      fd >= 0 && ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
   ::umask(old_mask);
   if (!bound || ::listen(fd, 64) != 0) {
-    base->log->fatal(fmt::format("bind {}: {}", path, std::strerror(errno)));
-    return 1;
+    return fail(*base->log, readiness, fmt::format("bind {}: {}", path, std::strerror(errno)));
   }
   delivery::LocalAgentOptions options;
   options.queue_directory = base->queue_directory;
   options.mail_spool_directory = absolute_path(c.get("mail_spool_directory"));
   options.myhostname = c.get("myhostname");
   delivery::LocalAgent agent(std::move(options), *base->log);
+  readiness.ready();
   const int code = agent.serve(fd);
   ::close(fd);
   return code;

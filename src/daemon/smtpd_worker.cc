@@ -37,10 +37,7 @@ class Worker {
     spool_options.sync_threads = 8;
     spool_options.precreated_files = 32;  // file creation off the event loop
     auto spool = queue::Spool::open(std::move(spool_options));
-    if (!spool.ok()) {
-      options_.log.fatal(spool.error().message);
-      return 1;
-    }
+    if (!spool.ok()) return failed(spool.error().message);
     spool_ = std::move(spool.value());
     for (const auto& listener : options_.listeners) {
       if (listener.settings->has_remote_tables() && !lookups_) {
@@ -50,12 +47,8 @@ class Worker {
     for (auto& listener : options_.listeners) {
       auto state = std::make_unique<ListenerState>(io_, listener);
       asio::error_code ec;
-      state->acceptor.assign(protocol_of(listener.fd),
-                             listener.fd, ec);
-      if (ec) {
-        options_.log.fatal(fmt::format("listener {}: {}", listener.endpoint, ec.message()));
-        return 1;
-      }
+      state->acceptor.assign(protocol_of(listener.fd), listener.fd, ec);
+      if (ec) return failed(fmt::format("listener {}: {}", listener.endpoint, ec.message()));
       listeners_.push_back(std::move(state));
     }
     for (auto& state : listeners_) asio::co_spawn(io_, accept_loop(*state), asio::detached);
@@ -63,11 +56,18 @@ class Worker {
     signals_.add(SIGINT);
     signals_.add(SIGHUP);
     wait_for_signal();
+    if (options_.started) options_.started(Status{});
     io_.run();
     return 0;
   }
 
  private:
+  int failed(const std::string& message) {
+    options_.log.fatal(message);
+    if (options_.started) options_.started(make_error(message));
+    return 1;
+  }
+
   struct ListenerState {
     ListenerState(asio::io_context& io, const Listener& l)
         : acceptor(io), endpoint(l.endpoint), settings(l.settings), tls(l.tls) {}
@@ -129,8 +129,8 @@ class Worker {
     auto& counts = state.counts;
     if (auto refusal = admission(settings, counts, client)) {
       options_.log.warning("{} from {}[{}]", *refusal, client.hostname, client.address);
-      std::string reply = fmt::format("421 4.7.0 {} Error: {}\r\n", settings.session.hostname,
-                                      *refusal);
+      std::string reply =
+          fmt::format("421 4.7.0 {} Error: {}\r\n", settings.session.hostname, *refusal);
       co_await asio::async_write(socket, asio::buffer(reply), kNoThrow);
       co_return;
     }
@@ -151,7 +151,8 @@ class Worker {
     if (settings.max_sessions > 0 && counts.total >= settings.max_sessions) {
       return "too many connections";
     }
-    if (settings.per_client_limit > 0 && settings.limit_exceptions.contains(client.address) != policy::Match::Yes) {
+    if (settings.per_client_limit > 0 &&
+        settings.limit_exceptions.contains(client.address) != policy::Match::Yes) {
       auto it = counts.per_client.find(client.address);
       if (it != counts.per_client.end() && it->second >= settings.per_client_limit) {
         return "too many connections from " + client.address;
@@ -175,6 +176,7 @@ class Worker {
 int run_smtpd_worker(SmtpdWorkerOptions options) {
   if (auto dropped = drop_privileges(options.mail_owner); !dropped.ok()) {
     options.log.fatal(dropped.error().message);
+    if (options.started) options.started(dropped.error());
     return 1;
   }
   Worker worker(std::move(options));

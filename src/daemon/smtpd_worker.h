@@ -1,24 +1,25 @@
-// The smtpd worker process: one Asio event loop serving every listener the supervisor bound
-// (inherited file descriptors), with per-listener session limits and per-client connection
-// counts. SIGTERM: stop now. SIGHUP: stop accepting and exit when the last session ends (the
-// supervisor has already started a worker with the new configuration: reload without
-// dropping connections).
+// The smtpd worker: one Asio event loop serving the listeners of one master.cf service (file
+// descriptors the supervisor bound and passed across exec), with per-listener session limits
+// and per-client connection counts. SIGTERM: stop now. SIGHUP: stop accepting and exit when
+// the last session ends (the supervisor has already started a worker with the new
+// configuration, which accepts on the same sockets: reload without dropping connections).
 #pragma once
 
 #include <asio/ssl/context.hpp>
-
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
 
 namespace estafeta::daemon {
 
 struct Listener {
-  int fd = -1;               // a bound, listening TCP socket
-  std::string endpoint;      // "127.0.0.1:2525", for logs
+  int fd = -1;           // a bound, listening TCP socket
+  std::string endpoint;  // "127.0.0.1:2525", for logs
   std::shared_ptr<const SmtpdSettings> settings;
   std::shared_ptr<asio::ssl::context> tls;  // loaded by the supervisor; null: no TLS
 };
@@ -28,6 +29,9 @@ struct SmtpdWorkerOptions {
   std::string queue_directory;  // absolute
   std::string mail_owner;       // privileges are dropped to it first when root
   log::Logger log;
+  // Called once: ok when the worker accepts (privileges dropped, spool open), else why it
+  // cannot start (it then returns 1). May be empty.
+  std::function<void(const Status&)> started;
 };
 
 /// Runs until a signal ends it; returns the process exit code.

@@ -1,9 +1,8 @@
 // The supervisor (see supervisor.h).
 #include "daemon/supervisor.h"
 
-#include "daemon/services.h"
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -12,34 +11,78 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "daemon/listeners.h"
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
-#include "daemon/smtpd_worker.h"
+#include "daemon/services.h"
+#include "log/logger.h"
+
+extern char** environ;
 
 namespace estafeta::daemon {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using config::ServiceRole;
 constexpr Clock::time_point kNever = Clock::time_point::max();
 
-// Smtpd is forked with the runtime (listeners, TLS contexts); the others are exec'd
-// (daemon/services.h) and load what they need themselves.
-enum class Role { Smtpd, Qmgr, Local };
+// Restarts: 1 s after the first failure, doubling for each failure in a row, at most 60 s.
+// A process that ran kHealthyRun before it exited counts as a first failure again.
+constexpr std::chrono::seconds kFirstRestartDelay{1};
+constexpr std::chrono::seconds kMaxRestartDelay{60};
+constexpr std::chrono::seconds kHealthyRun{60};
+// How long a start waits for every service to report.
+constexpr std::chrono::seconds kStartTimeout{60};
 
+// One process the supervisor started.
 struct Child {
-  Role role;
-  bool retired = false;  // replaced by a reload: do not restart it
+  std::string key;  // the service, "name/type"
+  ServiceRole role = ServiceRole::Ignored;
+  std::string name;         // the master.cf service name
+  std::string command;      // smtpd, qmgr, local
+  std::string label;        // for logs and status: "smtpd 127.0.0.1:2525", "qmgr"
+  uint64_t generation = 0;  // the configuration it was started with (a reload adds one)
+  Clock::time_point started;
+  bool ready = false;    // it reported that it serves
+  bool retired = false;  // a reload told it to stop (smtpd: to finish its sessions)
+  int ready_fd = -1;     // the read end of its start-up report, until end of file
+  std::string report;    // what it wrote there
 };
+
+// Restart state of one service of the current configuration.
+struct Restart {
+  int failures = 0;  // in a row
+  Clock::time_point at = kNever;
+};
+
+// How a service is named in logs and in `estafeta status`.
+std::string service_label(const ServiceSpec& spec) {
+  std::string label = spec.row.command;
+  if (spec.row.endpoint != spec.row.command) label += " " + spec.row.endpoint;
+  if (spec.role == ServiceRole::Smtpd &&
+      !(spec.endpoints.size() == 1 && spec.endpoints[0] == spec.row.endpoint)) {
+    std::string joined;
+    for (const auto& e : spec.endpoints) joined += (joined.empty() ? "" : ", ") + e;
+    label += " (" + joined + ")";
+  }
+  return label;
+}
+
+// Postfix's wording for an exit: "exit status 1", "killed by signal 9".
+std::string exit_text(int status) {
+  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
+  return fmt::format("exit status {}", WEXITSTATUS(status));
+}
 
 // A background daemon keeps nothing of the terminal or pipe it was started from.
 void detach_stderr() {
@@ -70,32 +113,63 @@ Status make_directory(const std::string& path, mode_t mode, const std::optional<
 }
 
 // The queue and mail directories, owned by mail_owner when we are root.
-Status prepare_directories(const Runtime& runtime) {
+Status prepare_directories(const ServicePlan& plan) {
   std::optional<UserIds> owner;
   if (geteuid() == 0) {
-    auto ids = lookup_user(runtime.mail_owner);
+    auto ids = lookup_user(plan.mail_owner);
     if (!ids.ok()) return ids.error();
     owner = *ids;
   }
   std::error_code ec;
-  for (const auto& dir : {runtime.queue_directory, runtime.mail_spool_directory}) {
+  for (const auto& dir : {plan.queue_directory, plan.mail_spool_directory}) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(fmt::format("mkdir {}: {}", dir, ec.message()));
   }
   for (const char* sub : {"", "/incoming", "/active", "/deferred", "/free", "/public", "/pid"}) {
-    auto status = make_directory(runtime.queue_directory + sub, sub[0] ? 0700 : 0755, owner);
+    auto status = make_directory(plan.queue_directory + sub, sub[0] ? 0700 : 0755, owner);
     if (!status.ok()) return status;
   }
-  return make_directory(runtime.mail_spool_directory, 0755, owner);
+  return make_directory(plan.mail_spool_directory, 0755, owner);
 }
 
 std::shared_ptr<log::Sink> open_sink(const config::Config& config, bool foreground,
-                                      std::string* error) {
+                                     std::string* error) {
   std::string hostname = config.get("myhostname");
   std::string file = config.get("maillog_file");
   if (!file.empty()) return log::make_file_sink(file, hostname, error);
   if (foreground) return log::make_stdout_sink(hostname);
   return log::make_syslog_sink();
+}
+
+// The non-empty lines of `text`.
+std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> lines;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > begin) lines.emplace_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return lines;
+}
+
+// Reads what is available on a non-blocking start-up report descriptor; true at end of
+// file (the service wrote its report and closed, or exited).
+bool read_report(Child& child) {
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(child.ready_fd, buffer, sizeof buffer);
+    if (n > 0) {
+      if (child.report.size() < 65536) child.report.append(buffer, size_t(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return false;
+    ::close(child.ready_fd);
+    child.ready_fd = -1;
+    return true;
+  }
 }
 
 class Supervisor {
@@ -104,6 +178,9 @@ class Supervisor {
 
   ~Supervisor() {
     for (auto& [endpoint, fd] : listener_fds_) ::close(fd);
+    for (auto& [pid, child] : children_) {
+      if (child.ready_fd >= 0) ::close(child.ready_fd);
+    }
     if (signal_fd_ >= 0) ::close(signal_fd_);
     if (pid_fd_ >= 0) ::close(pid_fd_);
   }
@@ -112,36 +189,35 @@ class Supervisor {
     {
       char path[4096];
       ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-      if (n <= 0) return fail(fmt::format("fatal: readlink /proc/self/exe: {}", std::strerror(errno)));
+      if (n <= 0)
+        return fail(fmt::format("fatal: readlink /proc/self/exe: {}", std::strerror(errno)));
       self_exe_.assign(path, size_t(n));
     }
     std::string report;
-    auto runtime = load_runtime(options_.config_dir, &report);
+    auto plan = load_service_plan(options_.config_dir, &report);
     std::fputs(report.c_str(), stderr);
-    if (!runtime.ok()) return fail("fatal: " + options_.config_dir + ": configuration error");
-    runtime_ = std::move(runtime.value());
+    if (!plan.ok()) return fail("fatal: " + options_.config_dir + ": configuration error");
+    plan_ = std::move(plan.value());
     std::string error;
-    auto sink = open_sink(*runtime_.config, options_.foreground, &error);
+    auto sink = open_sink(*plan_.config, options_.foreground, &error);
     if (!sink) return fail("fatal: " + error);
-    program_ = runtime_.config->get("syslog_name");
-    log_.emplace(sink, program_ + "/master");
-    if (auto status = prepare_directories(runtime_); !status.ok()) {
+    log_.emplace(sink, plan_.config->get("syslog_name") + "/master");
+    if (auto status = prepare_directories(plan_); !status.ok()) {
       return fail("fatal: " + status.error().message);
     }
     if (auto status = lock_pid_file(); !status.ok()) {
       return fail("fatal: " + status.error().message);
     }
-    if (auto status = bind_all(); !status.ok()) return fail("fatal: " + status.error().message);
+    if (auto status = bind_all(plan_); !status.ok()) {
+      return fail("fatal: " + status.error().message);
+    }
     if (auto status = block_signals(); !status.ok()) {
       return fail("fatal: " + status.error().message);
     }
-    start_child(Role::Smtpd);
-    start_child(Role::Local);
-    start_child(Role::Qmgr);
-    log_->info("daemon started -- version {}, configuration {}",
-               runtime_.config->get("mail_version"), options_.config_dir);
-    report_ready(options_.ready_fd, "ok\n");
-    if (!options_.foreground) detach_stderr();
+    log_notices();
+    starting_ = true;
+    start_deadline_ = Clock::now() + kStartTimeout;
+    reconcile();
     return serve();
   }
 
@@ -153,8 +229,10 @@ class Supervisor {
     return 1;
   }
 
+  std::string pid_path(const char* name) const { return plan_.queue_directory + "/pid/" + name; }
+
   Status lock_pid_file() {
-    std::string path = runtime_.queue_directory + "/pid/master.pid";
+    std::string path = pid_path("master.pid");
     pid_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (pid_fd_ < 0) {
       const int code = errno;
@@ -171,26 +249,32 @@ class Supervisor {
     return {};
   }
 
-  // Binds every listener of the current runtime that is not bound yet and closes the ones
-  // no longer configured.
-  Status bind_all() {
+  // Binds every listener of `plan` that is not bound yet and closes the ones it no longer
+  // names (a process that still serves them holds its own descriptors). On failure nothing
+  // changes.
+  Status bind_all(const ServicePlan& plan) {
     std::map<std::string, int> wanted;
-    for (const auto& spec : runtime_.listeners) {
-      std::string name = endpoint_name(spec.host, spec.port);
-      if (wanted.count(name)) continue;
-      if (auto it = listener_fds_.find(name); it != listener_fds_.end()) {
-        wanted[name] = it->second;
-        listener_fds_.erase(it);
-        continue;
+    for (const auto& spec : plan.services) {
+      for (size_t i = 0; i < spec.endpoints.size(); ++i) {
+        const std::string& name = spec.endpoints[i];
+        if (wanted.count(name)) continue;
+        if (auto it = listener_fds_.find(name); it != listener_fds_.end()) {
+          wanted[name] = it->second;
+          continue;
+        }
+        auto fd = bind_listener(spec.addresses[i].host, spec.addresses[i].port);
+        if (!fd.ok()) {
+          for (auto& [n, f] : wanted) {
+            if (!listener_fds_.count(n)) ::close(f);
+          }
+          return fd.error();
+        }
+        wanted[name] = *fd;
       }
-      auto fd = bind_listener(spec.host, spec.port);
-      if (!fd.ok()) {
-        for (auto& [n, f] : wanted) listener_fds_[n] = f;
-        return fd.error();
-      }
-      wanted[name] = *fd;
     }
-    for (auto& [name, fd] : listener_fds_) ::close(fd);
+    for (auto& [name, fd] : listener_fds_) {
+      if (!wanted.count(name)) ::close(fd);
+    }
     listener_fds_ = std::move(wanted);
     return {};
   }
@@ -208,165 +292,380 @@ class Supervisor {
     return {};
   }
 
-  void start_child(Role role) {
+  // The warnings about the service table, each logged once for the supervisor's life.
+  void log_notices() {
+    for (const auto& d : plan_.notices) {
+      std::string text = config::notice_text(d);
+      if (reported_notices_.insert(text).second) log_->warning(text);
+    }
+  }
+
+  // Starts each service of the current configuration that has no process, unless it
+  // waits for a restart or (qmgr, local) for its predecessor to exit.
+  void reconcile() {
+    if (stopping_ || !start_failures_.empty()) return;
+    for (const auto& spec : plan_.services) {
+      bool running = false;
+      bool blocked = false;
+      for (const auto& [pid, child] : children_) {
+        if (child.key == spec.key && child.generation == generation_ && !child.retired) {
+          running = true;
+        }
+        // One queue manager per queue; one agent per socket.
+        if (spec.role != ServiceRole::Smtpd && child.role == spec.role &&
+            (spec.role == ServiceRole::Qmgr || child.name == spec.row.endpoint)) {
+          blocked = true;
+        }
+      }
+      if (running || blocked || restarts_[spec.key].at != kNever) continue;
+      start(spec);
+    }
+    write_status();
+  }
+
+  void start(const ServiceSpec& spec) {
+    // The command line: Postfix's "-n name -t type" and the row's -o overrides.
+    std::vector<std::string> args = {self_exe_, "-c", options_.config_dir, spec.row.command};
+    auto more = service_arguments(spec.row);
+    args.insert(args.end(), more.begin(), more.end());
+    // Descriptors from 3 up: the listeners (smtpd), then the start-up report pipe.
+    std::vector<int> fds;
+    for (const auto& name : spec.endpoints) fds.push_back(listener_fds_.at(name));
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+      log_->warning("pipe: {}", std::strerror(errno));
+      schedule_restart(spec.key, spec.row, Clock::now());
+      return;
+    }
+    fds.push_back(report[1]);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      auto is = [&](const char* name) {
+        return entry.size() > std::strlen(name) && entry.substr(0, std::strlen(name)) == name &&
+               entry[std::strlen(name)] == '=';
+      };
+      if (is(kLogToStdoutVariable) || is(kListenFdsVariable) || is(kReadyFdVariable)) continue;
+      env.emplace_back(entry);
+    }
+    if (options_.foreground) env.push_back(std::string(kLogToStdoutVariable) + "=1");
+    if (!spec.endpoints.empty()) {
+      env.push_back(std::string(kListenFdsVariable) + "=" + encode_listen_fds(spec.endpoints));
+    }
+    env.push_back(fmt::format("{}={}", kReadyFdVariable, kFirstPassedFd + int(fds.size()) - 1));
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) {
       log_->warning("fork: {}", std::strerror(errno));
+      ::close(report[0]);
+      ::close(report[1]);
+      schedule_restart(spec.key, spec.row, Clock::now());
       return;
     }
-    if (pid == 0) {
-      // Child: no supervisor state beyond what the role needs. The readiness pipe must not
-      // stay open in a child (`estafeta start` waits for its end), nor the caller's stderr.
-      ::close(pid_fd_);
-      ::close(signal_fd_);
-      if (options_.ready_fd >= 0) ::close(options_.ready_fd);
-      if (!options_.foreground) detach_stderr();
-      sigset_t empty;
-      sigemptyset(&empty);
-      sigprocmask(SIG_SETMASK, &empty, nullptr);
-      if (role != Role::Smtpd) exec_service(role);  // returns only on failure
-      int code = role == Role::Smtpd ? run_smtpd() : 127;
-      std::fflush(nullptr);
-      ::_exit(code);
+    if (pid == 0) exec_child(argv, envp, fds);  // never returns
+    ::close(report[1]);
+    ::fcntl(report[0], F_SETFL, O_NONBLOCK);
+    Child child;
+    child.key = spec.key;
+    child.role = spec.role;
+    child.name = spec.row.endpoint;
+    child.command = spec.row.command;
+    child.label = service_label(spec);
+    child.generation = generation_;
+    child.started = Clock::now();
+    child.ready_fd = report[0];
+    children_[pid] = std::move(child);
+  }
+
+  // In the child: the descriptors in place (3, 4, ...), signals unblocked, then exec. Every
+  // other descriptor of the supervisor is close-on-exec.
+  [[noreturn]] void exec_child(std::vector<char*>& argv, std::vector<char*>& envp,
+                               const std::vector<int>& fds) {
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, nullptr);
+    if (!options_.foreground) detach_stderr();
+    const int count = int(fds.size());
+    std::vector<int> moved;
+    for (int fd : fds) moved.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, kFirstPassedFd + count));
+    for (int i = 0; i < count; ++i) ::dup2(moved[size_t(i)], kFirstPassedFd + i);
+    ::execve(argv[0], argv.data(), envp.data());
+    std::string text = fmt::format("fatal: exec {}: {}\n", argv[0], std::strerror(errno));
+    [[maybe_unused]] auto n = ::write(kFirstPassedFd + count - 1, text.data(), text.size());
+    ::_exit(127);
+  }
+
+  void schedule_restart(const std::string& key, const config::Service& row,
+                        Clock::time_point started) {
+    auto& restart = restarts_[key];
+    const auto now = Clock::now();
+    restart.failures = now - started >= kHealthyRun ? 1 : restart.failures + 1;
+    const auto delay = restart_delay(restart.failures);
+    restart.at = now + delay;
+    log_->warning("service {} ({}): restarting in {} s", row.endpoint, row.command, delay.count());
+  }
+
+  const ServiceSpec* find_spec(const std::string& key) const {
+    for (const auto& spec : plan_.services) {
+      if (spec.key == key) return &spec;
     }
-    children_[pid] = Child{role};
+    return nullptr;
   }
 
-  int run_smtpd() {
-    SmtpdWorkerOptions options{{}, runtime_.queue_directory, runtime_.mail_owner,
-                               log_->with_program(program_ + "/smtpd")};
-    for (const auto& spec : runtime_.listeners) {
-      std::string name = endpoint_name(spec.host, spec.port);
-      options.listeners.push_back({listener_fds_.at(name), name, spec.settings, spec.tls});
-    }
-    return run_smtpd_worker(std::move(options));
-  }
-
-  // In the child: becomes `estafeta -c DIR qmgr|local`, a fresh program that inherits none
-  // of this process's memory (TLS keys, open tables). Returns only if exec failed.
-  void exec_service(Role role) {
-    for (auto& [name, fd] : listener_fds_) ::close(fd);
-    if (options_.foreground) ::setenv(kLogToStdoutVariable, "1", 1);
-    const std::string service = role == Role::Qmgr ? "qmgr" : "local";
-    std::vector<std::string> args = {"estafeta", "-c", options_.config_dir, service};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(self_exe_.c_str(), argv.data());
-    log_->warning("exec {} {}: {}", self_exe_, service, std::strerror(errno));
-  }
-
-  int serve() {
-    std::vector<Role> to_restart;
-    Clock::time_point restart_at = kNever;
-    while (true) {
-      int timeout = -1;
-      if (restart_at != kNever) {
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(restart_at -
-                                                                          Clock::now());
-        timeout = std::max<int>(0, static_cast<int>(wait.count()));
-      }
-      pollfd pfd{signal_fd_, POLLIN, 0};
-      int ready = ::poll(&pfd, 1, timeout);
-      if (ready == 0 && restart_at != kNever) {
-        for (Role role : to_restart) start_child(role);
-        to_restart.clear();
-        restart_at = kNever;
-        continue;
-      }
-      signalfd_siginfo info{};
-      if (ready < 0 || ::read(signal_fd_, &info, sizeof info) != sizeof info) continue;
-      switch (info.ssi_signo) {
-        case SIGCHLD:
-          for (Role role : reap()) {
-            to_restart.push_back(role);
-            restart_at = Clock::now() + std::chrono::seconds(1);
-          }
-          break;
-        case SIGHUP:
-          reload(to_restart, restart_at);
-          break;
-        default:
-          log_->info("terminating on signal {}", info.ssi_signo);
-          stop_children();
-          ::unlink((runtime_.queue_directory + "/pid/master.pid").c_str());
-          return 0;
+  // The service reported; a new smtpd takes over from its predecessors now.
+  void on_report(pid_t pid, Child& child) {
+    if (child.report != kReadyText) return;  // a reason it cannot start: it exits
+    child.ready = true;
+    if (child.role != ServiceRole::Smtpd) return;
+    for (auto& [other_pid, other] : children_) {
+      if (other_pid != pid && other.key == child.key && other.generation < child.generation &&
+          !other.retired) {
+        retire(other_pid, other);
       }
     }
   }
 
-  // Collects exited children; returns the roles that must be started again.
-  std::vector<Role> reap() {
-    std::vector<Role> restart;
+  void retire(pid_t pid, Child& child) {
+    child.retired = true;
+    ::kill(pid, child.role == ServiceRole::Smtpd ? SIGHUP : SIGTERM);
+  }
+
+  // Collects exited children: logs abnormal exits, schedules restarts.
+  void reap() {
     int status = 0;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       auto it = children_.find(pid);
       if (it == children_.end()) continue;
-      Child child = it->second;
+      Child child = std::move(it->second);
       children_.erase(it);
-      bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      // An exec'd service retired by a reload is started again (with the new configuration)
-      // once it has exited.
-      bool replaced_delivery = child.retired && child.role != Role::Smtpd;
-      if (!child.retired && !clean) {
-        log_->warning("process pid {} {} {}: restarting", pid,
-                      WIFSIGNALED(status) ? "killed by signal" : "exit status",
-                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+      if (child.ready_fd >= 0) {
+        ::fcntl(child.ready_fd, F_SETFL, 0);  // it is gone: the rest is there to read
+        read_report(child);
       }
-      if (!child.retired || replaced_delivery) restart.push_back(child.role);
+      const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!clean) log_->warning("process {} pid {} {}", self_exe_, pid, exit_text(status));
+      const bool failed_to_start = !child.ready && child.report != kReadyText;
+      if (failed_to_start && !child.retired && !stopping_) {
+        std::string reason = child.report.empty() ? "exited before it was ready" : child.report;
+        if (starting_) {
+          // One line per service; the start fails with all of them (check_start).
+          std::string joined;
+          for (const auto& line : lines_of(reason)) joined += (joined.empty() ? "" : "; ") + line;
+          start_failures_.push_back(
+              fmt::format("service {} did not start: {}", child.label, joined));
+        } else {
+          for (const auto& line : lines_of(reason)) {
+            log_->warning("service {} ({}): {}", child.name, child.command, line);
+          }
+        }
+      }
+      if (child.retired || stopping_) continue;
+      if (starting_ && failed_to_start) continue;     // the start fails (check_start)
+      if (child.generation != generation_) continue;  // replaced by a reload already
+      // Every other exit waits for its restart: never a tight loop.
+      if (const ServiceSpec* spec = find_spec(child.key)) {
+        schedule_restart(child.key, spec->row, child.started);
+      }
     }
-    return restart;
+    reconcile();
   }
 
-  // SIGHUP: a new configuration. Invalid -> keep the running one. Valid -> new smtpd worker
-  // now (the old one drains its sessions), delivery agent restarted once the old one exits.
-  void reload(std::vector<Role>& to_restart, Clock::time_point& restart_at) {
+  // SIGHUP: a new configuration. Invalid -> keep the running one. Valid -> new smtpd
+  // processes now (each old one finishes its sessions once its successor serves), qmgr and
+  // local stopped and started again once they have exited.
+  void reload() {
     std::string report;
-    auto runtime = load_runtime(options_.config_dir, &report);
-    if (!report.empty()) log_->warning("reload: {}", report);
-    if (!runtime.ok()) {
+    auto plan = load_service_plan(options_.config_dir, &report);
+    for (const auto& line : lines_of(report)) log_->warning("reload: {}", line);
+    if (!plan.ok()) {
       log_->warning("reload: configuration error, keeping the running configuration");
       return;
     }
-    Runtime previous = std::move(runtime_);
-    runtime_ = std::move(runtime.value());
-    if (auto status = bind_all(); !status.ok()) {
+    if (auto status = bind_all(*plan); !status.ok()) {
       log_->warning("reload: {}; keeping the running configuration", status.error().message);
-      runtime_ = std::move(previous);
       return;
     }
-    if (auto status = prepare_directories(runtime_); !status.ok()) {
+    if (auto status = prepare_directories(*plan); !status.ok()) {
       log_->warning("reload: {}", status.error().message);
     }
+    plan_ = std::move(plan.value());
+    ++generation_;
+    log_notices();
+    restarts_.clear();  // a new configuration: services waiting for a restart start now
     for (auto& [pid, child] : children_) {
       if (child.retired) continue;
-      child.retired = true;
-      ::kill(pid, child.role == Role::Smtpd ? SIGHUP : SIGTERM);
+      // An smtpd whose service remains serves until its successor reports (on_report).
+      if (child.role == ServiceRole::Smtpd && find_spec(child.key) != nullptr) continue;
+      retire(pid, child);
     }
-    // Roles waiting for a restart would start with the old runtime otherwise.
-    to_restart.erase(std::remove(to_restart.begin(), to_restart.end(), Role::Smtpd),
-                     to_restart.end());
-    if (to_restart.empty()) restart_at = kNever;
-    start_child(Role::Smtpd);
-    for (Role role : {Role::Local, Role::Qmgr}) {
-      bool running = std::any_of(children_.begin(), children_.end(),
-                                 [role](auto& entry) { return entry.second.role == role; });
-      if (!running) start_child(role);
-    }
-    log_->info("reload -- version {}, configuration {}", runtime_.config->get("mail_version"),
+    reconcile();
+    log_->info("reload -- version {}, configuration {}", plan_.config->get("mail_version"),
                options_.config_dir);
   }
 
+  // Start-up is over when every service has reported (or one could not start).
+  // Returns an exit code when the supervisor must end.
+  std::optional<int> check_start() {
+    const bool all_ready = std::all_of(children_.begin(), children_.end(),
+                                       [](const auto& entry) { return entry.second.ready; });
+    if (!all_ready && Clock::now() >= start_deadline_) {
+      for (auto& [pid, child] : children_) {
+        if (!child.ready) {
+          start_failures_.push_back(fmt::format("service {} did not report within {} s",
+                                                child.label, kStartTimeout.count()));
+        }
+      }
+    } else if (!all_ready) {
+      return std::nullopt;  // the others' reports complete the list of failures
+    }
+    if (!start_failures_.empty()) {
+      stop_children();
+      ::unlink(pid_path("master.pid").c_str());
+      ::unlink((plan_.queue_directory + "/" + kServicesFile).c_str());
+      std::string message;
+      for (const auto& failure : start_failures_) {
+        message += (message.empty() ? "fatal: " : "\nestafeta: fatal: ") + failure;
+      }
+      return fail(message);
+    }
+    starting_ = false;
+    log_->info("daemon started -- version {}, configuration {}", plan_.config->get("mail_version"),
+               options_.config_dir);
+    report_ready(options_.ready_fd, "ok\n");
+    if (!options_.foreground) detach_stderr();
+    if (reload_pending_) {
+      reload_pending_ = false;
+      reload();
+    }
+    return std::nullopt;
+  }
+
+  int serve() {
+    while (true) {
+      auto next = starting_ ? start_deadline_ : kNever;
+      for (const auto& [key, restart] : restarts_) next = std::min(next, restart.at);
+      int timeout = -1;
+      if (next != kNever) {
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now());
+        timeout = static_cast<int>(std::clamp<long long>(wait.count(), 0, 3600 * 1000));
+      }
+      std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}};
+      std::vector<pid_t> owners = {0};
+      for (const auto& [pid, child] : children_) {
+        if (child.ready_fd < 0) continue;
+        fds.push_back({child.ready_fd, POLLIN, 0});
+        owners.push_back(pid);
+      }
+      int ready = ::poll(fds.data(), fds.size(), timeout);
+      if (ready < 0 && errno != EINTR) {
+        log_->warning("poll: {}", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      for (size_t i = 1; ready > 0 && i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        auto it = children_.find(owners[i]);
+        if (it != children_.end() && it->second.ready_fd >= 0 && read_report(it->second)) {
+          on_report(it->first, it->second);
+          write_status();
+        }
+      }
+      if (ready > 0 && fds[0].revents != 0) {
+        signalfd_siginfo info{};
+        if (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+          if (info.ssi_signo == SIGCHLD) {
+            reap();
+          } else if (info.ssi_signo == SIGHUP) {
+            if (starting_) {
+              reload_pending_ = true;
+            } else {
+              reload();
+            }
+          } else {
+            log_->info("terminating on signal {}", info.ssi_signo);
+            stop_children();
+            ::unlink(pid_path("master.pid").c_str());
+            ::unlink((plan_.queue_directory + "/" + kServicesFile).c_str());
+            return 0;
+          }
+        }
+      }
+      const auto now = Clock::now();
+      bool due = false;
+      for (auto& [key, restart] : restarts_) {
+        if (restart.at <= now) {
+          restart.at = kNever;
+          due = true;
+        }
+      }
+      if (due) reconcile();
+      if (starting_) {
+        if (auto code = check_start()) return *code;
+      }
+    }
+  }
+
+  // <queue_directory>/pid/services: one line per process (and per service waiting for a
+  // restart), as `estafeta status` prints them. Replaced atomically.
+  void write_status() {
+    std::string text;
+    auto line_of = [](pid_t pid, const Child& child) {
+      std::string state;
+      if (child.retired) {
+        state = child.role == ServiceRole::Smtpd ? " (finishing its sessions)" : " (stopping)";
+      } else if (!child.ready) {
+        state = " (starting)";
+      }
+      return fmt::format("{} pid {}{}\n", child.label, pid, state);
+    };
+    std::set<pid_t> listed;
+    for (const auto& spec : plan_.services) {
+      bool any = false;
+      for (const auto& [pid, child] : children_) {
+        if (child.key != spec.key) continue;
+        text += line_of(pid, child);
+        listed.insert(pid);
+        any = true;
+      }
+      auto restart = restarts_.find(spec.key);
+      if (!any && restart != restarts_.end() && restart->second.at != kNever) {
+        text += fmt::format("{} not running (restart pending after {} failure{} in a row)\n",
+                            service_label(spec), restart->second.failures,
+                            restart->second.failures == 1 ? "" : "s");
+      }
+    }
+    for (const auto& [pid, child] : children_) {
+      if (!listed.count(pid)) text += line_of(pid, child);
+    }
+    const std::string path = plan_.queue_directory + "/" + kServicesFile;
+    const std::string temporary = path + ".tmp";
+    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    ::close(fd);
+    if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) ::unlink(temporary.c_str());
+  }
+
   void stop_children() {
+    stopping_ = true;
     for (auto& [pid, child] : children_) ::kill(pid, SIGTERM);
     auto deadline = Clock::now() + std::chrono::seconds(10);
     while (!children_.empty()) {
       int status = 0;
       pid_t pid = ::waitpid(-1, &status, WNOHANG);
       if (pid > 0) {
-        children_.erase(pid);
+        auto it = children_.find(pid);
+        if (it != children_.end()) {
+          if (it->second.ready_fd >= 0) ::close(it->second.ready_fd);
+          children_.erase(it);
+        }
         continue;
       }
       if (pid < 0 && errno == ECHILD) break;
@@ -379,17 +678,30 @@ class Supervisor {
   }
 
   SupervisorOptions options_;
-  Runtime runtime_;
-  std::string program_;
+  ServicePlan plan_;
+  uint64_t generation_ = 0;
   std::string self_exe_;  // this program, for exec'ing the services
   std::optional<log::Logger> log_;
-  std::map<std::string, int> listener_fds_;
+  std::map<std::string, int> listener_fds_;  // endpoint name -> listening socket
   std::map<pid_t, Child> children_;
+  std::map<std::string, Restart> restarts_;  // by service key
+  std::set<std::string> reported_notices_;
+  bool starting_ = false;
+  Clock::time_point start_deadline_ = kNever;
+  std::vector<std::string> start_failures_;  // one line per service that did not start
+  bool reload_pending_ = false;
+  bool stopping_ = false;
   int signal_fd_ = -1;
   int pid_fd_ = -1;
 };
 
 }  // namespace
+
+std::chrono::seconds restart_delay(int failures) {
+  auto delay = kFirstRestartDelay;
+  for (int i = 1; i < failures && delay < kMaxRestartDelay; ++i) delay *= 2;
+  return std::min(delay, kMaxRestartDelay);
+}
 
 int run_supervisor(SupervisorOptions options) {
   Supervisor supervisor(std::move(options));
