@@ -152,6 +152,14 @@ class QueueToolsTest(unittest.TestCase):
         recipients = recipients or ['bob@remote.example']
         queue_id, text = send(srv, sender, recipients, **kw)
         self.assertTrue(wait_deferrals(srv, queue_id, 1), 'never deferred: %s' % queue_id)
+        # The deferral is logged before the queue manager moves the file to deferred/ and
+        # sets its next attempt: wait (boundedly) for that too.
+        path = os.path.join(srv.spool, 'deferred', queue_id)
+        deadline = time.monotonic() + harness.TIMEOUT
+        while not (os.path.exists(path) and os.stat(path).st_mtime > time.time() + 1):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         return queue_id, text
 
     def test_mailq_lists_deferred_mail_in_postfix_format(self):
