@@ -24,7 +24,7 @@ struct LocalAgentOptions {
   std::string queue_directory;       // absolute
   std::string mail_spool_directory;  // absolute; mail for local part L: <dir>/<L>/Maildir/
   std::string myhostname;            // for Maildir file names
-  int threads = 8;                   // requests delivered in parallel
+  int threads = 32;                  // requests delivered in parallel
 };
 
 class LocalAgent {
