@@ -88,18 +88,21 @@ Status check_version(const Record& r, bool& seen) {
   return {};
 }
 
+// A recipient's index field, once per recipient.
+Status take_index(const Record& f, uint32_t& index, bool& seen) {
+  auto v = decimal(f.payload, "recipient index");
+  if (!v || *v > UINT32_MAX || seen) return make_error("bad recipient index");
+  index = static_cast<uint32_t>(*v);
+  seen = true;
+  return {};
+}
+
 Result<AgentRecipient> decode_request_recipient(std::string_view payload) {
   AgentRecipient r;
   bool has_index = false, has_address = false;
   Status s = for_each_field(payload, [&](const Record& f) -> Status {
     switch (f.type) {
-      case kFieldIndex: {
-        auto v = decimal(f.payload, "recipient index");
-        if (!v || *v > UINT32_MAX || has_index) return make_error("bad recipient index");
-        r.index = static_cast<uint32_t>(*v);
-        has_index = true;
-        return {};
-      }
+      case kFieldIndex: return take_index(f, r.index, has_index);
       case kFieldAddress:
         r.address = std::string(f.payload);
         has_address = true;
@@ -119,13 +122,7 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
   bool has_index = false, has_outcome = false;
   Status s = for_each_field(payload, [&](const Record& f) -> Status {
     switch (f.type) {
-      case kFieldIndex: {
-        auto v = decimal(f.payload, "recipient index");
-        if (!v || *v > UINT32_MAX || has_index) return make_error("bad recipient index");
-        r.index = static_cast<uint32_t>(*v);
-        has_index = true;
-        return {};
-      }
+      case kFieldIndex: return take_index(f, r.index, has_index);
       case kFieldOutcome: {
         if (f.payload.size() != 1) return make_error("bad outcome");
         const auto o = static_cast<RecipientOutcome>(f.payload[0]);

@@ -36,18 +36,11 @@ class ScopedFd {
   int fd_;
 };
 
+// A read that found no usable file, for `reason`.
 template <class T>
-StoreRead<T> corrupt(std::string reason) {
+StoreRead<T> failed(ReadFailure kind, std::string reason) {
   StoreRead<T> r;
-  r.failure = ReadFailure::kCorrupt;
-  r.reason = std::move(reason);
-  return r;
-}
-
-template <class T>
-StoreRead<T> io_error(std::string reason) {
-  StoreRead<T> r;
-  r.failure = ReadFailure::kError;
+  r.failure = kind;
   r.reason = std::move(reason);
   return r;
 }
@@ -140,17 +133,17 @@ StoreRead<StoredMessage> QueueStore::read_message(QueueName queue,
   ScopedFd fd(*fs_, open_message(queue, queue_id, out));
   if (fd.get() < 0) return out;
   auto size = fs_->file_size(fd.get());
-  if (!size) return io_error<StoredMessage>(size.error().message);
+  if (!size) return failed<StoredMessage>(ReadFailure::kError, size.error().message);
   auto bytes = fs_->read_at(fd.get(), 0, *size);
-  if (!bytes) return io_error<StoredMessage>(bytes.error().message);
+  if (!bytes) return failed<StoredMessage>(ReadFailure::kError, bytes.error().message);
   auto file = decode_queue_file(*bytes);
-  if (!file) return corrupt<StoredMessage>(file.error().message);
+  if (!file) return failed<StoredMessage>(ReadFailure::kCorrupt, file.error().message);
   if (file->envelope.queue_id != queue_id) {
-    return corrupt<StoredMessage>(
+    return failed<StoredMessage>(ReadFailure::kCorrupt, 
         fmt::format("the file's queue id is {}, not its name", file->envelope.queue_id));
   }
   auto status = read_status_with_marks(queue_id, file->envelope.arrival_us, file->recipient_done);
-  if (!status) return io_error<StoredMessage>(status.error().message);
+  if (!status) return failed<StoredMessage>(ReadFailure::kError, status.error().message);
   StoredMessage m;
   m.recipients = fold_status(*status, file->envelope.recipients.size());
   m.status = std::move(*status);
@@ -183,13 +176,13 @@ StoreRead<StoredEnvelope> QueueStore::read_envelope(QueueName queue,
   ScopedFd fd(*fs_, open_message(queue, queue_id, out));
   if (fd.get() < 0) return out;
   auto size = fs_->file_size(fd.get());
-  if (!size) return io_error<StoredEnvelope>(size.error().message);
+  if (!size) return failed<StoredEnvelope>(ReadFailure::kError, size.error().message);
 
   StoredEnvelope stored;
   std::string prefix;
   for (size_t want = kFirstEnvelopeRead;; want *= 2) {
     auto bytes = fs_->read_at(fd.get(), 0, std::min<uint64_t>(want, *size));
-    if (!bytes) return io_error<StoredEnvelope>(bytes.error().message);
+    if (!bytes) return failed<StoredEnvelope>(ReadFailure::kError, bytes.error().message);
     auto head = decode_envelope(*bytes);
     if (!head && head.error().message.find("version 1") != std::string::npos) {
       // A file of the first release: no envelope checksum, so read and check all of it.
@@ -208,29 +201,29 @@ StoreRead<StoredEnvelope> QueueStore::read_envelope(QueueName queue,
       out.value = std::move(stored);
       return out;
     }
-    if (!head) return corrupt<StoredEnvelope>(head.error().message);
+    if (!head) return failed<StoredEnvelope>(ReadFailure::kCorrupt, head.error().message);
     if (head->has_value()) {
       stored.envelope = std::move((*head)->envelope);
       auto end = fs_->read_at(fd.get(), *size >= kEndRecordSize ? *size - kEndRecordSize : 0,
                               kEndRecordSize);
-      if (!end) return io_error<StoredEnvelope>(end.error().message);
+      if (!end) return failed<StoredEnvelope>(ReadFailure::kError, end.error().message);
       auto content_size = content_size_from_end(*end);
       if (!content_size) {
-        return corrupt<StoredEnvelope>(fmt::format("no END record: {}", content_size.error().message));
+        return failed<StoredEnvelope>(ReadFailure::kCorrupt, fmt::format("no END record: {}", content_size.error().message));
       }
       stored.content_size = *content_size;
       break;
     }
     if (bytes->size() >= *size || want >= kMaxEnvelopeRead) {
-      return corrupt<StoredEnvelope>("incomplete envelope");
+      return failed<StoredEnvelope>(ReadFailure::kCorrupt, "incomplete envelope");
     }
   }
   if (stored.envelope.queue_id != queue_id) {
-    return corrupt<StoredEnvelope>(
+    return failed<StoredEnvelope>(ReadFailure::kCorrupt, 
         fmt::format("the file's queue id is {}, not its name", stored.envelope.queue_id));
   }
   auto status = read_status(queue_id);
-  if (!status) return io_error<StoredEnvelope>(status.error().message);
+  if (!status) return failed<StoredEnvelope>(ReadFailure::kError, status.error().message);
   stored.status = std::move(*status);
   stored.recipients = fold_status(stored.status, stored.envelope.recipients.size());
   out.value = std::move(stored);
