@@ -1,0 +1,256 @@
+// The pickup service (see pickup.h).
+#include "submit/pickup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <vector>
+
+#include "submit/drop_file.h"
+#include "submit/local_message.h"
+#include "submit/maildrop.h"
+
+namespace estafeta::submit {
+namespace {
+
+// The submitting user as the password file knows it.
+Submitter submitter_of(uid_t uid, const PickupOptions& options) {
+  Submitter who;
+  who.uid = uid;
+  who.myorigin = options.myorigin;
+  who.myhostname = options.myhostname;
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    who.login = entry.pw_name;
+    std::string_view gecos = entry.pw_gecos != nullptr ? entry.pw_gecos : "";
+    who.gecos_name = std::string(gecos.substr(0, gecos.find(',')));
+  } else {
+    who.login = fmt::format("uid:{}", uid);  // Postfix's key for a user without a name
+  }
+  return who;
+}
+
+// Names in maildrop/ in order (they start with the time of writing).
+Result<std::vector<std::string>> list_names(int dir_fd) {
+  const int copy = ::dup(dir_fd);
+  if (copy < 0) return make_error(fmt::format("dup: {}", std::strerror(errno)), errno);
+  DIR* dir = ::fdopendir(copy);
+  if (dir == nullptr) {
+    const int code = errno;
+    ::close(copy);
+    return make_error(fmt::format("opendir maildrop: {}", std::strerror(code)), code);
+  }
+  ::rewinddir(dir);
+  std::vector<std::string> names;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+Pickup::Pickup(PickupOptions options, SubmitPolicy policy, queue::Spool& spool,
+               const log::Logger& log)
+    : options_(std::move(options)), policy_(std::move(policy)), spool_(spool), log_(log) {}
+
+Result<int> Pickup::scan() {
+  const std::string dir = options_.queue_directory + "/" + kMaildrop;
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return make_error(fmt::format("open {}: {}", dir, std::strerror(errno)), errno);
+  auto names = list_names(dir_fd);
+  int queued = 0;
+  if (names.ok()) {
+    for (const auto& name : *names) {
+      if (take(dir_fd, name) == Outcome::Queued) ++queued;
+    }
+  }
+  ::close(dir_fd);
+  if (!names.ok()) return names.error();
+  return queued;
+}
+
+Pickup::Outcome Pickup::take(int dir_fd, const std::string& name) {
+  // The file may be as large as the largest message, plus its framing and the arguments.
+  const uint64_t limit = options_.message_size_limit == 0
+                             ? UINT64_MAX
+                             : options_.message_size_limit + options_.message_size_limit / 8 +
+                                   (1 << 20);
+  auto read = read_drop_file(dir_fd, name, options_.maildrop_group, limit);
+  if (!read.ok()) {
+    log_.warning("{}", read.error().message);
+    return Outcome::Left;
+  }
+  switch (read->kind) {
+    case DropFileRead::Kind::Gone:
+      return Outcome::Gone;
+    case DropFileRead::Kind::NotReady:
+      if (std::chrono::system_clock::now() - read->modified > options_.abandoned_after) {
+        move_aside(dir_fd, name, fmt::format("uid={}: abandoned while being written", read->owner));
+        return Outcome::MovedAside;
+      }
+      return Outcome::Left;
+    case DropFileRead::Kind::Refused:
+      move_aside(dir_fd, name, fmt::format("uid={}: {}", read->owner, read->why));
+      return Outcome::MovedAside;
+    case DropFileRead::Kind::Ready:
+      break;
+  }
+  return submit(dir_fd, name, read->owner, read->bytes);
+}
+
+Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
+                               const std::string& bytes) {
+  const Submitter who = submitter_of(owner, options_);
+  auto refuse = [&](const std::string& why) {
+    move_aside(dir_fd, name, fmt::format("uid={} ({}): {}", owner, who.login, why));
+    return Outcome::MovedAside;
+  };
+  auto request = parse_drop_file(bytes);
+  if (!request.ok()) return refuse("malformed: " + request.error().message);
+  if (options_.message_size_limit != 0 && request->content.size() > options_.message_size_limit) {
+    return refuse(fmt::format("message of {} bytes is larger than message_size_limit {}",
+                              request->content.size(), options_.message_size_limit));
+  }
+  switch (policy_.may_submit(who.login)) {
+    case policy::Match::Yes: break;
+    case policy::Match::No: return refuse("not allowed to submit mail (authorized_submit_users)");
+    case policy::Match::TempFail:
+      log_.warning("maildrop/{}: authorized_submit_users: table lookup failed; will retry", name);
+      return Outcome::Left;
+  }
+  std::string sender = qualify(who.login, options_.myorigin);
+  if (request->sender) {
+    std::string wanted = qualify(*request->sender, options_.myorigin);
+    switch (policy_.may_use_sender(who.login, wanted)) {
+      case policy::Match::Yes: sender = wanted; break;
+      case policy::Match::No:
+        return refuse(fmt::format("not allowed to use sender <{}> (local_login_sender_maps)",
+                                  wanted));
+      case policy::Match::TempFail:
+        log_.warning("maildrop/{}: local_login_sender_maps: table lookup failed; will retry",
+                     name);
+        return Outcome::Left;
+    }
+  }
+  auto prepared = prepare_local_message(*request, sender, who);
+  if (!prepared.ok()) return refuse(prepared.error().message);
+
+  message::Envelope envelope;
+  envelope.sender = prepared->sender;
+  envelope.recipients = prepared->recipients;
+  envelope.body_type = prepared->body_type;
+  envelope.dsn_ret = prepared->ret;
+  envelope.dsn_envid = prepared->envid;
+  envelope.protocol = "LOCAL";
+  auto non_ascii = [](const std::string& s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return (c & 0x80) != 0; });
+  };
+  envelope.smtputf8 = non_ascii(envelope.sender) ||
+                      std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                                  [&](const auto& r) { return non_ascii(r.address); });
+  auto begun = spool_.begin(std::move(envelope));
+  if (!begun.ok()) {
+    log_.warning("maildrop/{}: queue file create: {}", name, begun.error().message);
+    return Outcome::Left;
+  }
+  std::unique_ptr<queue::IncomingMessage> message = std::move(*begun);
+  const std::string id = message->queue_id();
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  if (auto appended = message->append(render_local_message(*prepared, who, id, now_us));
+      !appended.ok()) {
+    log_.warning("{}: queue file write: {}", id, appended.error().message);
+    return Outcome::Left;  // the incoming file goes with `message`
+  }
+  std::promise<Result<std::string>> committed;
+  auto done = committed.get_future();
+  spool_.commit(std::move(message),
+                [&committed](Result<std::string> r) { committed.set_value(std::move(r)); });
+  auto result = done.get();
+  if (!result.ok()) {
+    log_.warning("{}: queue file commit: {}", id, result.error().message);
+    return Outcome::Left;
+  }
+  log_.info("{}: uid={} from=<{}>", id, owner, prepared->sender);
+  // The message is queued: only now does its drop file go (a crash before this line
+  // queues it a second time at the next scan; never loses it).
+  if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+    log_.warning("{}: remove maildrop/{}: {}", id, name, std::strerror(errno));
+  } else if (::fsync(dir_fd) != 0) {
+    log_.warning("{}: fsync maildrop: {}", id, std::strerror(errno));
+  }
+  return Outcome::Queued;
+}
+
+void Pickup::move_aside(int dir_fd, const std::string& name, const std::string& why) {
+  const std::string corrupt = options_.queue_directory + "/corrupt";
+  (void)::mkdir(corrupt.c_str(), 0700);
+  const int corrupt_fd = ::open(corrupt.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const std::string target = "maildrop-" + name;
+  if (corrupt_fd >= 0 && ::renameat(dir_fd, name.c_str(), corrupt_fd, target.c_str()) == 0) {
+    log_.warning("maildrop/{}: {}: moved to corrupt/{}", name, why, target);
+    (void)::fsync(corrupt_fd);
+    (void)::fsync(dir_fd);
+  } else {
+    // Removing it is the only way not to take it again and again.
+    log_.warning("maildrop/{}: {}: cannot move it to corrupt/ ({}); removed", name, why,
+                 std::strerror(errno));
+    (void)::unlinkat(dir_fd, name.c_str(), 0);
+  }
+  if (corrupt_fd >= 0) ::close(corrupt_fd);
+}
+
+int Pickup::serve(int wakeup_fd) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0) {
+    log_.fatal(fmt::format("signalfd: {}", std::strerror(errno)));
+    return 1;
+  }
+  const int timeout_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.scan_interval).count());
+  for (;;) {
+    // Drain the wake-ups first: one scan answers all of them.
+    char buffer[64];
+    while (::recv(wakeup_fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+    }
+    if (auto scanned = scan(); !scanned.ok()) log_.warning("{}", scanned.error().message);
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {wakeup_fd, POLLIN, 0}};
+    const int n = ::poll(fds, 2, timeout_ms > 0 ? timeout_ms : -1);
+    if (n < 0 && errno != EINTR) {
+      log_.fatal(fmt::format("poll: {}", std::strerror(errno)));
+      return 1;
+    }
+    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      (void)::read(signal_fd, &info, sizeof info);
+      if (info.ssi_signo != SIGHUP) break;
+    }
+  }
+  ::close(signal_fd);
+  return 0;
+}
+
+}  // namespace estafeta::submit
