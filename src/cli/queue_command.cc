@@ -49,7 +49,7 @@ constexpr const char* kUsage =
     "usage: estafeta [-c config_dir] queue list [-j]\n"
     "       estafeta [-c config_dir] queue show [-h] [-b] queue_id...\n"
     "       estafeta [-c config_dir] queue hold|release|delete|requeue queue_id...|ALL|-\n"
-    "       estafeta [-c config_dir] queue flush [-s site]\n";
+    "       estafeta [-c config_dir] queue flush [-s site] [-i queue_id]\n";
 
 // The queues mailq lists, in showq's order (incoming/ is the Spool's and never listed;
 // corrupt/ is not listed, as Postfix does not list it either).
@@ -517,9 +517,12 @@ int command_change(const Settings& s, const ChangeSpec& spec,
 int command_flush(const Settings& s, const std::vector<std::string>& args) {
   constexpr std::string_view kProgram = "postqueue";
   std::optional<std::string> site;
+  std::optional<std::string> id_part;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "-s" && i + 1 < args.size()) {
       site = address_domain("@" + args[++i]);
+    } else if (args[i] == "-i" && i + 1 < args.size() && !args[i + 1].empty()) {
+      id_part = args[++i];
     } else {
       std::fputs(kUsage, stderr);
       return kExitUsage;
@@ -541,6 +544,7 @@ int command_flush(const Settings& s, const std::vector<std::string>& args) {
   if (!ids.ok()) return fatal(kProgram, ids.error().message);
   int status = kExitOk;
   for (const std::string& id : *ids) {
+    if (id_part && id.find(*id_part) == std::string::npos) continue;
     if (site) {
       auto read = store->read_envelope(QueueName::kDeferred, id);
       if (!read.ok()) {

@@ -22,7 +22,9 @@ namespace estafeta::cli {
 ///   list [-j]                 mailq (Postfix's format; -j: one JSON object per message)
 ///   show [-h] [-b] ID         envelope, headers and body (-h headers only, -b body only)
 ///   hold|release|delete|requeue ID...|ALL|-   (- reads ids from stdin, one per line)
-///   flush [-s SITE]           deferred -> active (only messages with a recipient at SITE)
+///   flush [-s SITE] [-i ID]   deferred -> active (only messages with a recipient at SITE;
+///                             only those whose queue id contains ID: postqueue -i, and
+///                             Sendmail's -qI substring)
 /// Exit status: 0 (also when some ids were unknown, as postsuper), 1 for an error (no
 /// configuration, no access, an I/O error), 2 for a usage error. Messages name the Postfix
 /// tool whose part a subcommand plays ("postqueue: ", "postsuper: ", "postcat: ").

@@ -95,15 +95,15 @@ TEST(Config, ExpansionThroughSettingsAndUserParameters) {
       "my_limit = 2048\n"
       "message_size_limit = ${my_limit}000\n"
       "smtpd_banner = $myhostname ${mail_name?says hi}\n"
-      "myorigin = $mydomain\n");
+      "relayhost = $mydomain\n");
   ASSERT_TRUE(r.config.has_value());
-  // my_limit is referenced, so not unknown; myorigin is known but not acted on yet.
+  // my_limit is referenced, so not unknown; relayhost is known but not acted on yet.
   EXPECT_EQ(diagnostics_of(r),
-            std::vector<std::string>{"/etc/estafeta/main.cf:5: warning: parameter myorigin is "
+            std::vector<std::string>{"/etc/estafeta/main.cf:5: warning: parameter relayhost is "
                                      "not implemented yet and is ignored"});
   EXPECT_EQ(r.config->get_int("message_size_limit"), 2048000);
   EXPECT_EQ(r.config->get("smtpd_banner"), "mx.example.com says hi");
-  EXPECT_EQ(r.config->get("myorigin"), "example.com");
+  EXPECT_EQ(r.config->get("relayhost"), "example.com");
   EXPECT_EQ(r.config->get("my_limit"), "2048");
   EXPECT_TRUE(r.config->is_set("my_limit"));
 }

@@ -216,8 +216,8 @@ Result<uint16_t> parse_port(std::string_view p) {
 constexpr std::array<std::string_view, 12> kBuiltInCommands = {
     "cleanup",  "trivial-rewrite", "tlsmgr", "showq",    "verify", "flush",
     "proxymap", "anvil",           "scache", "postlogd", "error",  "discard"};
-constexpr std::array<std::string_view, 11> kLaterCommands = {
-    "smtp",       "lmtp",    "virtual",  "pickup", "bounce", "pipe",
+constexpr std::array<std::string_view, 10> kLaterCommands = {
+    "smtp",       "lmtp",    "virtual",  "bounce", "pipe",
     "postscreen", "dnsblog", "tlsproxy", "spawn",  "qmqpd"};
 
 bool contains(const auto& list, std::string_view command) {
@@ -226,7 +226,16 @@ bool contains(const auto& list, std::string_view command) {
 
 // The role of one row, or Ignored with the reason in `why`. `have_qmgr`: an earlier row
 // already runs the queue manager.
-ServiceRole classify(const Service& s, bool have_qmgr, std::string* why) {
+ServiceRole classify(const Service& s, bool have_qmgr, bool have_pickup, std::string* why) {
+  if (s.command == "pickup") {
+    if (s.type != "unix" && s.type != "fifo") {
+      *why = fmt::format("type {} not supported (pickup is unix or fifo), ignored", s.type);
+      return ServiceRole::Ignored;
+    }
+    if (!have_pickup) return ServiceRole::Pickup;
+    *why = "a second pickup, ignored (one per queue)";
+    return ServiceRole::Ignored;
+  }
   if (s.command == "smtpd") {
     if (s.type == "inet") {
       return ServiceRole::Smtpd;
@@ -272,9 +281,10 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
   ServiceTable table;
   bool have_qmgr = false;
   bool have_local = false;
+  bool have_pickup = false;
   for (const Service& s : m.services) {
     std::string why;
-    ServiceRole role = classify(s, have_qmgr, &why);
+    ServiceRole role = classify(s, have_qmgr, have_pickup, &why);
     auto note = [&](std::string text) {
       table.notices.push_back(
           {s.file, s.line, false, fmt::format("service {} ({}): {}", s.endpoint, s.command, text)});
@@ -283,6 +293,7 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
       note(why);
     } else {
       have_qmgr = have_qmgr || role == ServiceRole::Qmgr;
+      have_pickup = have_pickup || role == ServiceRole::Pickup;
       have_local = have_local || (role == ServiceRole::Local && s.endpoint == "local");
       if (s.chroot) {
         note("chroot not implemented yet, runs without chroot");
@@ -295,11 +306,20 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
         note(fmt::format("argument{} {} ignored (only -o name=value is used)",
                          s.args.size() > 1 ? "s" : "", joined));
       }
-      if (role == ServiceRole::Qmgr && s.max_process != "-" && s.max_process != "1") {
-        note(fmt::format("process limit {} ignored: one queue manager per queue", s.max_process));
+      if ((role == ServiceRole::Qmgr || role == ServiceRole::Pickup) && s.max_process != "-" &&
+          s.max_process != "1") {
+        note(fmt::format("process limit {} ignored: one {} per queue", s.max_process,
+                         role == ServiceRole::Qmgr ? "queue manager" : "pickup"));
       }
     }
     table.services.push_back({s, role, false});
+  }
+  if (!have_pickup) {
+    // As in Postfix: without pickup, mail submitted with sendmail waits in maildrop/.
+    table.notices.push_back({file, 0, false,
+                             "no pickup service: mail submitted with sendmail stays in "
+                             "maildrop/ until one runs (Postfix's row: \"pickup unix n - y 60 1 "
+                             "pickup\")"});
   }
   std::vector<std::string_view> missing;
   if (!have_qmgr) {

@@ -45,12 +45,14 @@ struct MasterCf {
 
 /// The master.cf used when <config_dir>/master.cf does not exist: the SMTP server on
 /// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
-/// "smtp inet ..."), the queue manager and the local delivery agent. Postfix's pickup and
-/// bounce rows are absent because those services do not exist yet.
+/// "smtp inet ..."), local submission (pickup), the queue manager and the local delivery
+/// agent.
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
+    "pickup unix n - n 60 1 pickup\n"
     "qmgr unix n - n 300 1 qmgr\n"
     "local unix - n n - - local\n";
+
 /// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
 inline constexpr std::string_view kDefaultQmgrRow = "qmgr unix n - n 300 1 qmgr";
 /// The row added when a master.cf has no local delivery agent.
@@ -66,6 +68,7 @@ enum class ServiceRole {
   Smtpd,    // inet + smtpd: `estafeta smtpd` on the row's listeners
   Qmgr,     // qmgr (or oqmgr): `estafeta qmgr`, one per queue
   Local,    // unix + local: `estafeta local` on private/<service name>
+  Pickup,   // pickup: `estafeta pickup`, one per queue (maildrop -> incoming)
   Ignored,  // accepted and reported once (built in, not needed, not implemented, unknown)
 };
 

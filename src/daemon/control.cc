@@ -43,11 +43,11 @@ pid_t running_pid(const std::string& config_dir) {
 
 }  // namespace
 
-int command_start_foreground(const std::string& config_dir) {
-  return run_supervisor({config_dir, true, -1});
+int command_start_foreground(const std::string& config_dir, const RunMode& mode) {
+  return run_supervisor({config_dir, true, -1, mode});
 }
 
-int command_start(const std::string& config_dir) {
+int command_start(const std::string& config_dir, const RunMode& mode) {
   if (pid_t pid = running_pid(config_dir)) {
     std::fprintf(stderr, "%s: fatal: the Estafeta mail system is already running (pid %d)\n", kTag,
                  pid);
@@ -65,7 +65,7 @@ int command_start(const std::string& config_dir) {
     ::dup2(null, STDIN_FILENO);
     ::dup2(null, STDOUT_FILENO);
     // stderr stays until the supervisor reports readiness: configuration errors show.
-    int code = run_supervisor({config_dir, false, ready[1]});
+    int code = run_supervisor({config_dir, false, ready[1], mode});
     std::fflush(nullptr);
     ::_exit(code);
   }

@@ -7,10 +7,12 @@
 
 #include <string>
 
+#include "daemon/runtime.h"
+
 namespace estafeta::daemon {
 
-int command_start(const std::string& config_dir);
-int command_start_foreground(const std::string& config_dir);
+int command_start(const std::string& config_dir, const RunMode& mode = {});
+int command_start_foreground(const std::string& config_dir, const RunMode& mode = {});
 int command_stop(const std::string& config_dir);
 int command_reload(const std::string& config_dir);
 int command_status(const std::string& config_dir);

@@ -35,7 +35,8 @@ std::string absolute_path(const std::string& path) {
   return ec ? path : absolute.lexically_normal().string();
 }
 
-Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string* report) {
+Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string* report,
+                                      const RunMode& mode) {
   auto loaded = config::Config::load(config_dir);
   note(report, loaded.diagnostics);
   if (!loaded.config) return make_error("configuration error");
@@ -59,8 +60,17 @@ Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string
   bool failed = false;
   for (auto& planned : table.services) {
     if (planned.role == config::ServiceRole::Ignored) continue;
+    if (mode.queue_only && planned.role == config::ServiceRole::Smtpd) {
+      plan.notices.push_back({planned.service.file, planned.service.line, false,
+                              fmt::format("service {} (smtpd): not started in queue-only mode "
+                                          "(sendmail -qINTERVAL without -bd)",
+                                          planned.service.endpoint)});
+      continue;
+    }
     ServiceSpec spec;
     spec.row = std::move(planned.service);
+    spec.row.overrides.insert(spec.row.overrides.end(), mode.overrides.begin(),
+                              mode.overrides.end());
     spec.role = planned.role;
     spec.key = spec.row.endpoint + "/" + spec.row.type;
     const config::Service& row = spec.row;

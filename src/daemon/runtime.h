@@ -45,7 +45,14 @@ struct ServicePlan {
 /// addresses. Opens no lookup table and no key (each smtpd does, and reports its errors
 /// itself). Diagnostics go to `report` as stderr-style lines ("DIR/main.cf:3: warning:
 /// unknown parameter: foo"); an error makes the load fail.
-Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string* report);
+/// How `sendmail -q15m` (queue-only: no smtpd) and `sendmail -bd -q15m` change the plan:
+/// `overrides` (queue_run_delay and the backoff times) are appended to every service's -o.
+struct RunMode {
+  bool queue_only = false;
+  std::vector<std::pair<std::string, std::string>> overrides;
+};
+Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string* report,
+                                      const RunMode& mode = {});
 
 struct SmtpdRuntime {
   std::shared_ptr<const config::Config> config;  // main.cf with the row's overrides

@@ -26,6 +26,9 @@
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
+#include "submit/maildrop.h"
+#include "submit/pickup.h"
+#include "submit/policy_tables.h"
 
 namespace estafeta::daemon {
 namespace {
@@ -130,6 +133,9 @@ std::vector<std::string> service_arguments(const config::Service& row) {
   if (!row.max_process.empty() && row.max_process != "-") {
     args.insert(args.end(), {"-m", row.max_process});
   }
+  if (!row.wakeup.empty() && row.wakeup != "-") {
+    args.insert(args.end(), {"-w", row.wakeup});
+  }
   for (const auto& [name, value] : row.overrides) {
     args.insert(args.end(), {"-o", name + "=" + value});
   }
@@ -140,7 +146,7 @@ Result<ServiceArgs> parse_service_arguments(const std::vector<std::string>& args
   ServiceArgs parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
-    if (flag != "-n" && flag != "-t" && flag != "-m" && flag != "-o") {
+    if (flag != "-n" && flag != "-t" && flag != "-m" && flag != "-w" && flag != "-o") {
       return make_error(fmt::format("unknown argument: {}", flag));
     }
     if (i + 1 >= args.size()) return make_error(fmt::format("{} needs a value", flag));
@@ -151,6 +157,8 @@ Result<ServiceArgs> parse_service_arguments(const std::vector<std::string>& args
       parsed.type = value;
     } else if (flag == "-m") {
       parsed.max_process = value;
+    } else if (flag == "-w") {
+      parsed.wakeup = value;
     } else {
       size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -329,6 +337,70 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
   delivery::LocalAgent agent(std::move(options), *base->log);
   readiness.ready();
   const int code = agent.serve(fd);
+  ::close(fd);
+  return code;
+}
+
+int run_pickup_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_service_arguments(args);
+  if (!parsed.ok()) {
+    readiness.fail(fmt::format("estafeta: pickup: {}\n", parsed.error().message));
+    return 2;
+  }
+  auto base = load_base(config_dir, "pickup", parsed->overrides, readiness);
+  if (!base) return 1;
+  const config::Config& c = *base->config;
+  auto policy = submit::open_submit_policy(c);  // tables opened while still privileged
+  if (!policy.ok()) {
+    std::string all;
+    for (const auto& error : policy.errors) all += (all.empty() ? "" : "; ") + error;
+    return fail(*base->log, readiness, all);
+  }
+  auto owner = lookup_user(c.get("mail_owner"));
+  if (::geteuid() == 0 && !owner.ok()) return fail(*base->log, readiness, owner.error().message);
+  if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
+    return fail(*base->log, readiness, dropped.error().message);
+  }
+  submit::PickupOptions options;
+  options.queue_directory = base->queue_directory;
+  options.myorigin = c.get("myorigin");
+  options.myhostname = c.get("myhostname");
+  options.message_size_limit = static_cast<uint64_t>(c.get_int("message_size_limit"));
+  // Ready files must have the maildrop directory's group (it is set-group-id).
+  struct stat maildrop {};
+  const std::string maildrop_path = base->queue_directory + "/" + submit::kMaildrop;
+  if (::stat(maildrop_path.c_str(), &maildrop) != 0) {
+    return fail(*base->log, readiness,
+                fmt::format("stat {}: {}", maildrop_path, std::strerror(errno)));
+  }
+  options.maildrop_group = maildrop.st_gid;
+  if (parsed->wakeup != "-") {
+    const long long seconds = std::atoll(parsed->wakeup.c_str());
+    if (seconds > 0) options.scan_interval = std::chrono::seconds(seconds);
+  }
+  queue::Spool::Options spool_options;
+  spool_options.queue_directory = base->queue_directory;
+  spool_options.sync_threads = 1;
+  auto spool = queue::Spool::open(spool_options);
+  if (!spool.ok()) return fail(*base->log, readiness, spool.error().message);
+  // public/pickup: any local user may send the wake-up datagram (mode 0622).
+  const std::string path = base->queue_directory + "/" + submit::kPickupSocket;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return fail(*base->log, readiness, fmt::format("{}: path too long for a unix socket", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ::unlink(path.c_str());
+  if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::chmod(path.c_str(), 0622) != 0) {
+    return fail(*base->log, readiness, fmt::format("bind {}: {}", path, std::strerror(errno)));
+  }
+  submit::Pickup pickup(std::move(options), std::move(policy.policy), **spool, *base->log);
+  readiness.ready();
+  const int code = pickup.serve(fd);
   ::close(fd);
   return code;
 }

@@ -35,6 +35,7 @@ struct ServiceArgs {
   std::string name = "-";         // -n: the master.cf service name
   std::string type = "-";         // -t: its type (inet, unix)
   std::string max_process = "-";  // -m: the maxproc column (smtpd: concurrent sessions)
+  std::string wakeup = "-";       // -w: the wakeup column (pickup: seconds between scans)
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
 };
 
@@ -73,5 +74,7 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
 /// `estafeta local -n NAME ...`: serves private/NAME ("local" by default); returns the exit
 /// code.
 int run_local_service(const std::string& config_dir, const std::vector<std::string>& args);
+/// `estafeta pickup -n NAME -t unix [-w SECONDS] [-o ...]`: local submission (submit/pickup.h).
+int run_pickup_service(const std::string& config_dir, const std::vector<std::string>& args);
 
 }  // namespace estafeta::daemon

@@ -32,9 +32,11 @@ TEST(ServiceArguments, RoundTripOfAMasterCfRow) {
   EXPECT_EQ(parsed->max_process, "10");
   EXPECT_EQ(parsed->overrides, (Overrides{{"smtpd_tls_security_level", "encrypt"},
                                           {"smtpd_banner", "$myhostname ready = yes"}}));
-  // maxproc "-" is left out: the service applies default_process_limit itself.
+  // maxproc "-" is left out: the service applies default_process_limit itself. The wakeup
+  // column goes as -w (pickup's scan interval).
   EXPECT_EQ(service_arguments(m.services[1]),
-            (std::vector<std::string>{"-n", "qmgr", "-t", "unix"}));
+            (std::vector<std::string>{"-n", "qmgr", "-t", "unix", "-w", "300"}));
+  EXPECT_EQ(parse_service_arguments({"-w", "60"})->wakeup, "60");
   auto defaults = parse_service_arguments({});
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->max_process, "-");

@@ -125,9 +125,20 @@ Status prepare_directories(const ServicePlan& plan) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(fmt::format("mkdir {}: {}", dir, ec.message()));
   }
-  for (const char* sub : {"", "/incoming", "/active", "/deferred", "/free", "/public", "/pid"}) {
+  for (const char* sub : {"", "/incoming", "/active", "/deferred", "/corrupt", "/pid"}) {
     auto status = make_directory(plan.queue_directory + sub, sub[0] ? 0700 : 0755, owner);
     if (!status.ok()) return status;
+  }
+  // Local submission (submit/maildrop.h): any user reaches public/pickup and creates files
+  // in maildrop/, which nobody but mail_owner can list.
+  for (auto [sub, mode] : {std::pair{"/public", 0711}, std::pair{"/maildrop", 03733}}) {
+    const std::string path = plan.queue_directory + sub;
+    auto status = make_directory(path, 0700, owner);
+    if (!status.ok()) return status;
+    if (::chmod(path.c_str(), mode_t(mode)) != 0) {
+      const int code = errno;
+      return make_error(fmt::format("chmod {}: {}", path, std::strerror(code)), code);
+    }
   }
   return make_directory(plan.mail_spool_directory, 0755, owner);
 }
@@ -194,7 +205,7 @@ class Supervisor {
       self_exe_.assign(path, size_t(n));
     }
     std::string report;
-    auto plan = load_service_plan(options_.config_dir, &report);
+    auto plan = load_service_plan(options_.config_dir, &report, options_.mode);
     std::fputs(report.c_str(), stderr);
     if (!plan.ok()) return fail("fatal: " + options_.config_dir + ": configuration error");
     plan_ = std::move(plan.value());
@@ -313,7 +324,8 @@ class Supervisor {
         }
         // One queue manager per queue; one agent per socket.
         if (spec.role != ServiceRole::Smtpd && child.role == spec.role &&
-            (spec.role == ServiceRole::Qmgr || child.name == spec.row.endpoint)) {
+            (spec.role == ServiceRole::Qmgr || spec.role == ServiceRole::Pickup ||
+             child.name == spec.row.endpoint)) {
           blocked = true;
         }
       }
@@ -483,7 +495,7 @@ class Supervisor {
   // local stopped and started again once they have exited.
   void reload() {
     std::string report;
-    auto plan = load_service_plan(options_.config_dir, &report);
+    auto plan = load_service_plan(options_.config_dir, &report, options_.mode);
     for (const auto& line : lines_of(report)) log_->warning("reload: {}", line);
     if (!plan.ok()) {
       log_->warning("reload: configuration error, keeping the running configuration");

@@ -18,12 +18,15 @@
 #include <chrono>
 #include <string>
 
+#include "daemon/runtime.h"
+
 namespace estafeta::daemon {
 
 struct SupervisorOptions {
   std::string config_dir;
   bool foreground = true;  // start-fg: log to stdout unless maillog_file is set
   int ready_fd = -1;       // `start`: "ok\n" or the error text is written here once known
+  RunMode mode;            // sendmail -q15m / -bd -q15m
 };
 
 /// Runs until SIGTERM/SIGINT; returns the exit code (non-zero when it could not start).

@@ -2,7 +2,7 @@
 // authorized_submit_users (default static:anyone) and local_login_sender_maps (default
 // static:*, Postfix 3.6) decide. authorized_submit_users is a list of login names, "!name"
 // to refuse one, and tables searched by login name (any value means yes); the first item
-// that matches decides, and no match refuses. local_login_sender_maps are tables searched by
+// that matches decides (the names first, then the tables), and no match refuses. local_login_sender_maps are tables searched by
 // login name (or "uid:N") that return the allowed senders separated by space or comma: "*"
 // any, "<>" the null sender, "@domain" any address at the domain, or an address. Checked by
 // sendmail (to answer the user at once) and by pickup (the authority, which knows the file's

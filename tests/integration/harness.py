@@ -381,6 +381,8 @@ class EstafetaServer:
             line = '%s:%d inet n - n - %s smtpd' % (addr, l['port'], l.get('maxproc', '-'))
             line += ''.join(' -o %s=%s' % kv for kv in opts.items())
             lines.append(line)
+        # As in Postfix's master.cf: local submission (sendmail) goes through pickup.
+        lines.append('pickup unix n - n 60 1 pickup')
         return '\n'.join(lines) + '\n'
 
     def write_config(self):

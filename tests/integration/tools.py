@@ -19,6 +19,9 @@ PACKAGES = {
     'postgres': 'postgresql',
     'psql': 'postgresql',
     'runuser': 'util-linux',
+    'unshare': 'util-linux',
+    'mount': 'mount',
+    'mail': 'bsd-mailx',
     'perl': 'perl',
 }
 
