@@ -1,6 +1,7 @@
 // inetd mode (see inetd.h).
 #include "daemon/inetd.h"
 
+#include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,7 +13,9 @@
 
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
+#include "daemon/message_store.h"
 #include "daemon/smtpd_session.h"
+#include "submit/policy_tables.h"
 
 namespace estafeta::daemon {
 namespace {
@@ -50,16 +53,37 @@ int run_inetd_session(const std::string& config_dir) {
   }
   if (!sink) sink = log::make_syslog_sink();
   log::Logger log(sink, config.get("syslog_name") + "/smtpd");
+  auto fatal = [&](const std::string& text) {
+    log.fatal(text);
+    std::fprintf(stderr, "estafeta: fatal: %s\n", text.c_str());
+    return 1;
+  };
   if (auto dropped = drop_privileges(runtime->mail_owner); !dropped.ok()) {
-    log.fatal(dropped.error().message);
-    std::fprintf(stderr, "estafeta: fatal: %s\n", dropped.error().message.c_str());
-    return 1;
+    return fatal(dropped.error().message);
   }
-  auto spool = queue::Spool::open({runtime->queue_directory, 2});
-  if (!spool.ok()) {
-    log.fatal(spool.error().message);
-    std::fprintf(stderr, "estafeta: fatal: %s\n", spool.error().message.c_str());
-    return 1;
+  // Root (now mail_owner) and the queue's owner write the queue; any other user goes
+  // through the maildrop directory and pickup, under the submit policy.
+  std::unique_ptr<queue::Spool> spool;
+  std::unique_ptr<MessageStore> store;
+  submit::OpenedSubmitPolicy policy;
+  const std::string incoming = runtime->queue_directory + "/incoming";
+  if (::access(incoming.c_str(), W_OK) == 0) {
+    auto opened = queue::Spool::open({runtime->queue_directory, 2});
+    if (!opened.ok()) return fatal(opened.error().message);
+    spool = std::move(*opened);
+    store = std::make_unique<SpoolStore>(*spool);
+  } else {
+    policy = submit::open_submit_policy(config);
+    if (!policy.ok()) return fatal(policy.errors.front());
+    MaildropStore::Options options;
+    options.queue_directory = runtime->queue_directory;
+    const passwd* pw = ::getpwuid(::getuid());
+    options.login = pw != nullptr ? pw->pw_name : "uid:" + std::to_string(::getuid());
+    options.myorigin = config.get("myorigin");
+    if (policy.policy.may_submit(options.login) != policy::Match::Yes) {
+      return fatal(options.login + " is not allowed to submit mail (authorized_submit_users)");
+    }
+    store = std::make_unique<MaildropStore>(std::move(options), policy.policy);
   }
   asio::io_context io(1);
   SmtpdSettings settings = *runtime->settings;
@@ -67,7 +91,7 @@ int run_inetd_session(const std::string& config_dir) {
   settings.session.tls_required = false;
   std::unique_ptr<maps::LookupPool> lookups;
   if (settings.has_remote_tables()) lookups = std::make_unique<maps::LookupPool>(1);
-  SessionEnvironment env{io, log, *spool.value(), settings, nullptr, lookups.get()};
+  SessionEnvironment env{io, log, *store, settings, nullptr, lookups.get()};
   asio::co_spawn(io,
                  run_smtp_session(env, net::make_stdio_transport(io, STDIN_FILENO, STDOUT_FILENO),
                                   stdin_client()),

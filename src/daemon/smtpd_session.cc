@@ -230,7 +230,7 @@ class SessionDriver {
     std::string protocol = envelope.protocol;
     std::string helo = envelope.helo;
     write_error_ = {};
-    auto opened = env_.spool.begin(std::move(envelope));
+    auto opened = env_.store.begin(std::move(envelope));
     if (!opened.ok()) {
       env_.log.warning("queue file create: {}", opened.error().message);
       write_error_ = opened.error();  // The commit answers by its code (452 for ENOSPC).
@@ -274,11 +274,11 @@ class SessionDriver {
     // Replies already produced (e.g. pipelined RCPT answers) go out while the disk works.
     co_await flush();
     // std::function needs a copyable callable: the message travels in a shared_ptr.
-    auto message = std::make_shared<std::unique_ptr<queue::IncomingMessage>>(std::move(message_));
+    auto message = std::make_shared<std::unique_ptr<MessageDraft>>(std::move(message_));
     // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
     std::function<void(std::function<void(Result<std::string>)>)> start =
-        [spool = &env_.spool, message](auto deliver) {
-          spool->commit(std::move(*message), std::move(deliver));
+        [store = &env_.store, message](auto deliver) {
+          store->commit(std::move(*message), std::move(deliver));
         };
     auto result = co_await await_result(env_.io, std::move(start));
     if (!result.ok()) env_.log.warning("{}: queue file commit: {}", id, result.error().message);
@@ -300,7 +300,7 @@ class SessionDriver {
   smtp::SessionSettings settings_;  // session_'s, with smtpd_forbid_bare_newline for client_
   smtp::ServerSession session_;
   std::shared_ptr<Watchdog> dog_;
-  std::unique_ptr<queue::IncomingMessage> message_;
+  std::unique_ptr<MessageDraft> message_;
   Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply
   bool closed_ = false;
   std::string output_;

@@ -13,7 +13,7 @@
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
 #include "net/transport.h"
-#include "queue/spool.h"
+#include "daemon/message_store.h"
 #include "smtp/server_session.h"
 
 namespace estafeta::daemon {
@@ -22,7 +22,7 @@ namespace estafeta::daemon {
 struct SessionEnvironment {
   asio::io_context& io;
   const log::Logger& log;
-  queue::Spool& spool;
+  MessageStore& store;  // where accepted messages go (the queue, or maildrop for -bs)
   const SmtpdSettings& settings;
   asio::ssl::context* tls = nullptr;  // null: no STARTTLS / wrapper mode
   // Runs decisions that consult remote tables (pgsql:, redis:) off the event loop; may be

@@ -39,6 +39,7 @@ class Worker {
     auto spool = queue::Spool::open(std::move(spool_options));
     if (!spool.ok()) return failed(spool.error().message);
     spool_ = std::move(spool.value());
+    store_ = std::make_unique<SpoolStore>(*spool_);
     for (const auto& listener : options_.listeners) {
       if (listener.settings->has_remote_tables() && !lookups_) {
         lookups_ = std::make_unique<maps::LookupPool>(8);
@@ -137,7 +138,7 @@ class Worker {
     ++counts.total;
     ++counts.per_client[client.address];
     ++sessions_;
-    SessionEnvironment env{io_, options_.log, *spool_, settings, state.tls.get(), lookups_.get()};
+    SessionEnvironment env{io_, options_.log, *store_, settings, state.tls.get(), lookups_.get()};
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
     --counts.total;
     if (--counts.per_client[client.address] == 0) counts.per_client.erase(client.address);
@@ -165,6 +166,7 @@ class Worker {
   asio::io_context io_{1};
   asio::signal_set signals_;
   std::unique_ptr<queue::Spool> spool_;
+  std::unique_ptr<SpoolStore> store_;
   std::unique_ptr<maps::LookupPool> lookups_;  // only when a remote table is configured
   std::vector<std::unique_ptr<ListenerState>> listeners_;
   long long sessions_ = 0;

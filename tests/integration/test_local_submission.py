@@ -163,6 +163,135 @@ class SubmissionTest(unittest.TestCase):
             self.assertEqual(os.listdir(os.path.join(srv.spool, 'maildrop')), [])
 
 
+class SmtpOnStdinTest(unittest.TestCase):
+
+    @needs_root
+    def test_sendmail_bs_as_ordinary_user_goes_through_maildrop(self):
+        with EstafetaServer() as srv:
+            env = dict(os.environ, ESTAFETA_CONFIG_DIR=srv.dir)
+            argv = [tools.require('unshare'), '--mount', '--propagation', 'private', '--',
+                    '/bin/sh', '-c', 'mount --bind "$0" /usr/sbin/sendmail && exec "$@"',
+                    harness.estafeta_bin(), tools.require('runuser'), '-u', USER, '--',
+                    '/usr/sbin/sendmail', '-bs']
+            conv = harness.PipeConversation(argv, env=env)
+            self.assertEqual(conv.banner.code, 220, conv.banner)
+            self.assertEqual(conv.cmd('EHLO workstation').code, 250)
+            self.assertEqual(conv.cmd('MAIL FROM:<%s@%s>' % (USER, ORIGIN)).code, 250)
+            self.assertEqual(conv.cmd('RCPT TO:<bob@localhost> NOTIFY=NEVER').code, 250)
+            self.assertEqual(conv.cmd('DATA').code, 354)
+            conv.send(b'Subject: over -bs\r\n\r\nhello\r\n.\r\n')
+            reply = conv.read_reply()
+            self.assertEqual(reply.code, 250, reply)
+            self.assertIn('maildrop/', reply.last)
+            self.assertEqual(conv.cmd('QUIT').code, 221)
+            code, err = conv.finish()
+            self.assertEqual(code, 0, err)
+            msgs = srv.wait_for_delivery('bob', 1)
+            self.assertEqual(len(msgs), 1, srv.log())
+            m = parsed(msgs[0])
+            self.assertEqual(m['Subject'], 'over -bs')
+            self.assertRegex(m['Received'], r'from userid 65534\)')
+            self.assertEqual(m['Return-Path'], '<%s@%s>' % (USER, ORIGIN))
+
+
+class QueueRunTest(unittest.TestCase):
+
+    def deferred(self, srv, recipient):
+        """Queues a message for a remote domain (deferred: no remote delivery yet)."""
+        ran = run_as(srv, None, ['sendmail', recipient], b'Subject: for %s\n\nx\n'
+                     % recipient.encode())
+        self.assertEqual(ran.returncode, 0, ran)
+        found = srv.wait_for_log(r'([0-9A-F]{18}): to=<%s>.*status=deferred' % re.escape(recipient))
+        self.assertTrue(found, srv.log())
+        queue_id = found.group(1)
+        # Wait until qmgr has moved it to deferred/ (logged before the move).
+        deadline = time.monotonic() + harness.TIMEOUT
+        while not os.path.exists(os.path.join(srv.spool, 'deferred', queue_id)):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        return queue_id
+
+    def attempts(self, srv, queue_id):
+        return len(re.findall(r'%s: to=<[^>]*>.*status=deferred' % queue_id, srv.log()))
+
+    def test_qR_site_and_qI_id_run_only_what_they_name(self):
+        with EstafetaServer() as srv:
+            one = self.deferred(srv, 'bob@one.example')
+            two = self.deferred(srv, 'carol@two.example')
+            ran = run_as(srv, None, ['sendmail', '-qR', 'one.example'])
+            self.assertEqual(ran.returncode, 0, ran)
+            self.assertTrue(srv.wait_for_log(r'(?s)%s: to=<bob@one\.example>.*status=deferred'
+                                             r'.*%s: to=<bob@one\.example>.*status=deferred'
+                                             % (one, one)), srv.log())
+            self.assertEqual(self.attempts(srv, two), 1)
+            ran = run_as(srv, None, ['sendmail', '-qI' + two[-6:]])
+            self.assertEqual(ran.returncode, 0, ran)
+            deadline = time.monotonic() + harness.TIMEOUT
+            while self.attempts(srv, two) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.attempts(srv, two), 2, srv.log())
+            self.assertEqual(self.attempts(srv, one), 2, srv.log())
+
+    def test_q15m_is_queue_only_and_bd_q15m_listens(self):
+        with EstafetaServer(start=False) as srv:
+            env = dict(os.environ, ESTAFETA_CONFIG_DIR=srv.dir)
+            try:
+                ran = subprocess.run([sendmail_path(), '-q15m'], capture_output=True, env=env,
+                                     timeout=harness.TIMEOUT)
+                self.assertEqual(ran.returncode, 0, ran)
+                status = self.status(srv)
+                self.assertNotIn('smtpd', status)
+                self.assertIn('pickup', status)
+                self.assertIn('qmgr', status)
+                with self.assertRaises(OSError):
+                    socket.create_connection(('127.0.0.1', srv.port), timeout=2).close()
+                # Queue runs every 15 minutes: every service got the interval.
+                self.assertIn('-o\0queue_run_delay=900s\0', self.cmdline(srv, 'qmgr'))
+                self.assertIn('-o\0maximal_backoff_time=900s\0', self.cmdline(srv, 'qmgr'))
+                # Local submission still works in queue-only mode.
+                ran = run_as(srv, None, ['sendmail', 'bob'], b'Subject: queue-only\n\nx\n')
+                self.assertEqual(ran.returncode, 0, ran)
+                self.assertEqual(len(srv.wait_for_delivery('bob', 1)), 1)
+                self.stop(srv, env)
+                ran = subprocess.run([sendmail_path(), '-bd', '-q1h'], capture_output=True,
+                                     env=env, timeout=harness.TIMEOUT)
+                self.assertEqual(ran.returncode, 0, ran)
+                self.assertIn('smtpd', self.status(srv))
+                socket.create_connection(('127.0.0.1', srv.port), timeout=5).close()
+                self.assertIn('-o\0queue_run_delay=3600s\0', self.cmdline(srv, 'qmgr'))
+            finally:
+                self.stop(srv, env)
+
+    @staticmethod
+    def status(srv):
+        ran = subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'status'],
+                             capture_output=True, timeout=harness.TIMEOUT)
+        return ran.stdout.decode()
+
+    @staticmethod
+    def cmdline(srv, service):
+        for line in QueueRunTest.status(srv).splitlines():
+            words = line.split()
+            if words and words[0] == service and 'pid' in words:
+                pid = int(words[words.index('pid') + 1])
+                with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                    return f.read().decode()
+        return ''
+
+    @staticmethod
+    def stop(srv, env):
+        pid_file = os.path.join(srv.spool, 'pid', 'master.pid')
+        pid = None
+        try:
+            with open(pid_file) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'stop'], capture_output=True,
+                       env=env, timeout=harness.TIMEOUT)
+        harness.wait_gone([pid] + harness.descendants(pid), harness.TIMEOUT)
+
+
 class MaildropSafetyTest(unittest.TestCase):
 
     @needs_root
