@@ -19,6 +19,7 @@
 #ifdef ESTAFETA_WITH_DAEMON
 #include "cli/queue_command.h"
 #include "cli/sendmail_command.h"
+#include "cli/showq_service.h"
 #include "daemon/control.h"
 #include "daemon/inetd.h"
 #include "daemon/services.h"
@@ -84,6 +85,7 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "qmgr") return daemon::run_qmgr_service(config_dir, args);
   if (command == "local") return daemon::run_local_service(config_dir, args);
   if (command == "pickup") return daemon::run_pickup_service(config_dir, args);
+  if (command == "showq") return cli::run_showq_service(config_dir, args);
   if (command == "queue") return cli::run_queue_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cli/mailq_format.h"
+#include "cli/showq_service.h"
 #include "config/config.h"
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
@@ -175,6 +176,16 @@ int command_list(const Settings& s, const std::vector<std::string>& args) {
       std::fputs(kUsage, stderr);
       return kExitUsage;
     }
+  }
+  // A user who cannot read the queue asks the showq service (as Postfix's mailq does).
+  const std::string active = s.queue_directory + "/active";
+  if (::geteuid() != 0 && ::access(active.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {
+    if (list_through_showq(s.queue_directory, json ? "list -j" : "list")) return kExitOk;
+    return fatal(kProgram, fmt::format("the queue is readable only by root and the mail_owner "
+                                       "user ({}), and the showq service does not answer on "
+                                       "{}/{}: {} (is the mail system running?)",
+                                       s.mail_owner, s.queue_directory, kShowqSocket,
+                                       std::strerror(errno)));
   }
   auto store = open_store(kProgram, s);
   if (!store) return kExitError;

@@ -213,9 +213,9 @@ Result<uint16_t> parse_port(std::string_view p) {
 // built into another Estafeta program (cleanup into smtpd, trivial-rewrite into qmgr, showq
 // into `estafeta queue`, ...) or has no use here, and those of services Estafeta will have
 // (docs/master-cf.md names the issues that bring them).
-constexpr std::array<std::string_view, 12> kBuiltInCommands = {
-    "cleanup",  "trivial-rewrite", "tlsmgr", "showq",    "verify", "flush",
-    "proxymap", "anvil",           "scache", "postlogd", "error",  "discard"};
+constexpr std::array<std::string_view, 11> kBuiltInCommands = {
+    "cleanup", "trivial-rewrite", "tlsmgr", "verify", "flush", "proxymap",
+    "anvil",   "scache",          "postlogd", "error", "discard"};
 constexpr std::array<std::string_view, 10> kLaterCommands = {
     "smtp",       "lmtp",    "virtual",  "bounce", "pipe",
     "postscreen", "dnsblog", "tlsproxy", "spawn",  "qmqpd"};
@@ -227,6 +227,11 @@ bool contains(const auto& list, std::string_view command) {
 // The role of one row, or Ignored with the reason in `why`. `have_qmgr`: an earlier row
 // already runs the queue manager.
 ServiceRole classify(const Service& s, bool have_qmgr, bool have_pickup, std::string* why) {
+  if (s.command == "showq") {
+    if (s.type == "unix") return ServiceRole::Showq;
+    *why = fmt::format("type {} not supported (showq serves unix), ignored", s.type);
+    return ServiceRole::Ignored;
+  }
   if (s.command == "pickup") {
     if (s.type != "unix" && s.type != "fifo") {
       *why = fmt::format("type {} not supported (pickup is unix or fifo), ignored", s.type);

@@ -45,12 +45,13 @@ struct MasterCf {
 
 /// The master.cf used when <config_dir>/master.cf does not exist: the SMTP server on
 /// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
-/// "smtp inet ..."), local submission (pickup), the queue manager and the local delivery
-/// agent.
+/// "smtp inet ..."), local submission (pickup), the queue manager, the queue listing for
+/// users (showq) and the local delivery agent.
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
     "pickup unix n - n 60 1 pickup\n"
     "qmgr unix n - n 300 1 qmgr\n"
+    "showq unix n - n - - showq\n"
     "local unix - n n - - local\n";
 
 /// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
@@ -69,6 +70,7 @@ enum class ServiceRole {
   Qmgr,     // qmgr (or oqmgr): `estafeta qmgr`, one per queue
   Local,    // unix + local: `estafeta local` on private/<service name>
   Pickup,   // pickup: `estafeta pickup`, one per queue (maildrop -> incoming)
+  Showq,    // showq: `estafeta showq` on public/showq, the queue listing for users
   Ignored,  // accepted and reported once (built in, not needed, not implemented, unknown)
 };
 

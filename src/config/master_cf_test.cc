@@ -248,6 +248,7 @@ std::string roles_of(const ServiceTable& t) {
            (p.role == ServiceRole::Smtpd    ? "smtpd"
             : p.role == ServiceRole::Qmgr   ? "qmgr"
             : p.role == ServiceRole::Pickup ? "pickup"
+            : p.role == ServiceRole::Showq  ? "showq"
                                             : "local") +
            (p.added ? "(added)" : "");
   }
@@ -257,7 +258,8 @@ std::string roles_of(const ServiceTable& t) {
 TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrAndLocal) {
   ServiceTable t = plan_services(parse_master_cf(kDefaultMasterCf, "default"), "default");
   EXPECT_EQ(roles_of(t),
-            "127.0.0.1:2525/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr local/unix=local");
+            "127.0.0.1:2525/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq "
+            "local/unix=local");
   EXPECT_TRUE(t.notices.empty()) << notices_of(t)[0];
 }
 
@@ -319,7 +321,8 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
   MasterCf m = parse_master_cf(kPostfixMasterCf, "master.cf");
   ASSERT_TRUE(m.ok) << (m.diagnostics.empty() ? "" : m.diagnostics[0].to_string());
   ServiceTable t = plan_services(m, "master.cf");
-  EXPECT_EQ(roles_of(t), "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr local/unix=local");
+  EXPECT_EQ(roles_of(t),
+            "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq local/unix=local");
   const std::vector<std::string> expected = {
       "master.cf:1: service smtp (smtpd): chroot not implemented yet, runs without chroot",
       "master.cf:2: service pickup (pickup): chroot not implemented yet, runs without chroot",
@@ -336,7 +339,7 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
       "master.cf:14: service proxywrite (proxymap): built into Estafeta or not needed, ignored",
       "master.cf:15: service smtp (smtp): not implemented yet, ignored",
       "master.cf:16: service relay (smtp): not implemented yet, ignored",
-      "master.cf:19: service showq (showq): built into Estafeta or not needed, ignored",
+      "master.cf:19: service showq (showq): chroot not implemented yet, runs without chroot",
       "master.cf:20: service error (error): built into Estafeta or not needed, ignored",
       "master.cf:21: service retry (error): built into Estafeta or not needed, ignored",
       "master.cf:22: service discard (discard): built into Estafeta or not needed, ignored",

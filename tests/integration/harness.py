@@ -381,8 +381,10 @@ class EstafetaServer:
             line = '%s:%d inet n - n - %s smtpd' % (addr, l['port'], l.get('maxproc', '-'))
             line += ''.join(' -o %s=%s' % kv for kv in opts.items())
             lines.append(line)
-        # As in Postfix's master.cf: local submission (sendmail) goes through pickup.
+        # As in Postfix's master.cf: local submission (sendmail) goes through pickup, and
+        # users who cannot read the queue list it through showq.
         lines.append('pickup unix n - n 60 1 pickup')
+        lines.append('showq unix n - n - - showq')
         return '\n'.join(lines) + '\n'
 
     def write_config(self):

@@ -99,7 +99,9 @@ def send(srv, rcpt, subject='master.cf test'):
 def default_rows(port):
     """The embedded default master.cf, on a free port instead of 2525."""
     return ('127.0.0.1:%d inet n - n - - smtpd\n'
+            'pickup unix n - n 60 1 pickup\n'
             'qmgr unix n - n 300 1 qmgr\n'
+            'showq unix n - n - - showq\n'
             'local unix - n n - - local\n' % port)
 
 
@@ -110,21 +112,25 @@ def write_master_cf(srv, text):
 
 class DefaultTableTest(unittest.TestCase):
 
-    def test_three_exec_d_programs_and_only_smtpd_holds_the_listener(self):
+    def test_five_exec_d_programs_and_only_smtpd_holds_the_listener(self):
         with EstafetaServer(start=False) as srv:
             write_master_cf(srv, default_rows(srv.port))
             srv.start()
-            found = wait_until(lambda: len(services(srv)) == 3 and services(srv))
+            found = wait_until(lambda: len(services(srv)) == 5 and services(srv))
             self.assertTrue(found, services(srv))
             binary = harness.estafeta_bin()
             prefix = [binary, '-c', srv.dir]
-            self.assertEqual(sorted(found), ['local', 'qmgr', 'smtpd'])
+            self.assertEqual(sorted(found), ['local', 'pickup', 'qmgr', 'showq', 'smtpd'])
             for command in found:
                 self.assertEqual(len(found[command]), 1, found)
             self.assertEqual(found['smtpd'][0][1],
                              prefix + ['smtpd', '-n', '127.0.0.1:%d' % srv.port, '-t', 'inet'])
             self.assertEqual(found['qmgr'][0][1],
-                             prefix + ['qmgr', '-n', 'qmgr', '-t', 'unix', '-m', '1'])
+                             prefix + ['qmgr', '-n', 'qmgr', '-t', 'unix', '-m', '1', '-w', '300'])
+            self.assertEqual(found['pickup'][0][1],
+                             prefix + ['pickup', '-n', 'pickup', '-t', 'unix', '-m', '1', '-w',
+                                       '60'])
+            self.assertEqual(found['showq'][0][1], prefix + ['showq', '-n', 'showq', '-t', 'unix'])
             self.assertEqual(found['local'][0][1], prefix + ['local', '-n', 'local', '-t', 'unix'])
             # The supervisor binds; of its children only smtpd has the listening socket.
             inode = listening_inode(srv.port)
@@ -145,11 +151,12 @@ class DefaultTableTest(unittest.TestCase):
                        '300 1 qmgr" and "local unix - n n - - local" (without them mail is '
                        'never delivered)' % srv.dir)
             self.assertEqual(srv.log().count(warning), 1, srv.log())
-            self.assertEqual(sorted(services(srv)), ['local', 'qmgr', 'smtpd'])
+            self.assertEqual(sorted(services(srv)), ['local', 'pickup', 'qmgr', 'showq', 'smtpd'])
             # A reload reads the same table: the warning is not repeated.
             srv.proc.send_signal(signal.SIGHUP)
             self.assertTrue(srv.wait_for_log(r'reload -- version'))
-            self.assertTrue(wait_until(lambda: sorted(services(srv)) == ['local', 'qmgr', 'smtpd']))
+            self.assertTrue(wait_until(lambda: sorted(services(srv)) ==
+                                       ['local', 'pickup', 'qmgr', 'showq', 'smtpd']))
             self.assertEqual(srv.log().count(warning), 1, srv.log())
 
 
@@ -173,7 +180,7 @@ class PostfixMasterCfTest(unittest.TestCase):
             text = self.postfix_master_cf(srv.port)
             write_master_cf(srv, text)
             srv.start()
-            self.assertEqual(sorted(services(srv)), ['local', 'qmgr', 'smtpd'])
+            self.assertEqual(sorted(services(srv)), ['local', 'pickup', 'qmgr', 'showq', 'smtpd'])
             send(srv, 'fred@localhost')
             self.assertEqual(len(srv.wait_for_delivery('fred', 1)), 1, srv.log())
             log = srv.log()
@@ -192,13 +199,14 @@ class PostfixMasterCfTest(unittest.TestCase):
                                    'not needed, ignored',
                 row(r'tlsmgr\s'): 'service tlsmgr (tlsmgr): built into Estafeta or not needed, '
                                   'ignored',
-                row(r'showq\s'): 'service showq (showq): built into Estafeta or not needed, '
-                                 'ignored',
+                row(r'showq\s'): 'service showq (showq): chroot not implemented yet, runs '
+                                 'without chroot',
                 row(r'anvil\s'): 'service anvil (anvil): built into Estafeta or not needed, '
                                  'ignored',
                 row(r'postlog\s'): 'service postlog (postlogd): built into Estafeta or not '
                                    'needed, ignored',
-                row(r'pickup\s'): 'service pickup (pickup): not implemented yet, ignored',
+                row(r'pickup\s'): 'service pickup (pickup): chroot not implemented yet, runs '
+                                  'without chroot',
                 row(r'bounce\s'): 'service bounce (bounce): not implemented yet, ignored',
                 row(r'smtp\s+unix\s'): 'service smtp (smtp): not implemented yet, ignored',
                 row(r'relay\s'): 'service relay (smtp): not implemented yet, ignored',
@@ -213,11 +221,12 @@ class PostfixMasterCfTest(unittest.TestCase):
                 want = 'estafeta/master[%d]: warning: %s:%d: %s' % (srv.proc.pid, path, line,
                                                                      message)
                 self.assertEqual(log.count(want), 1, want)
-            # Every row of Postfix's table (but smtpd, qmgr and local) is reported, once.
+            # Every row of Postfix's table (but smtpd, pickup, qmgr, showq and local) is
+            # reported, once.
             row_count = len([l for l in lines if re.match(r'[^\s#]', l)])
             reported = re.findall(r'warning: %s:\d+: service \S+ \(\S+\): .*ignored$'
                                   % re.escape(path), log, re.M)
-            self.assertEqual(len(reported), row_count - 3, reported)
+            self.assertEqual(len(reported), row_count - 5, reported)
             self.assertEqual(len(set(reported)), len(reported))
             self.assertNotIn('no qmgr', log)
             # ... and not again on reload.
@@ -256,7 +265,9 @@ class PostfixMasterCfTest(unittest.TestCase):
             code, out, err = estafeta(srv.dir, 'config', '-M')
             self.assertEqual(code, 0, err)
             self.assertEqual(out, '127.0.0.1:2525 inet n    -       n       -       -       smtpd\n'
+                                  'pickup     unix  n       -       n       60      1       pickup\n'
                                   'qmgr       unix  n       -       n       300     1       qmgr\n'
+                                  'showq      unix  n       -       n       -       -       showq\n'
                                   'local      unix  -       n       n       -       -       local\n')
             self.assertEqual(err, '')
             # The harness's smtpd-only table: the added rows are part of the effective table.
@@ -278,7 +289,7 @@ class StatusTest(unittest.TestCase):
 
     def test_status_lists_services_and_follows_a_restart(self):
         with EstafetaServer() as srv:
-            found = wait_until(lambda: len(services(srv)) == 3 and services(srv))
+            found = wait_until(lambda: len(services(srv)) == 5 and services(srv))
             self.assertTrue(found)
             pid = {command: entries[0][0] for command, entries in found.items()}
             code, lines, err = status_lines(srv)
@@ -286,7 +297,9 @@ class StatusTest(unittest.TestCase):
             self.assertIn('the Estafeta mail system is running: PID: %d' % srv.proc.pid, err)
             self.assertEqual(sorted(lines), sorted([
                 'smtpd 127.0.0.1:%d pid %d' % (srv.port, pid['smtpd']),
+                'pickup pid %d' % pid['pickup'],
                 'qmgr pid %d' % pid['qmgr'],
+                'showq pid %d' % pid['showq'],
                 'local pid %d' % pid['local']]))
             # A service that dies is logged in Postfix's words and started again; status
             # follows it.
@@ -356,7 +369,7 @@ class ReloadTest(unittest.TestCase):
 
     def test_new_smtpd_takes_over_while_the_old_one_finishes_its_session(self):
         with EstafetaServer() as srv:
-            before = wait_until(lambda: len(services(srv)) == 3 and services(srv))
+            before = wait_until(lambda: len(services(srv)) == 5 and services(srv))
             self.assertTrue(before)
             old = {command: entries[0][0] for command, entries in before.items()}
             client = smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT)
