@@ -1,4 +1,4 @@
-// Maildir writer: unnamed file (or tmp/) -> fdatasync -> link into new/; then fsync new/.
+// Maildir writer: tmp/<name> -> fsync -> rename into new/; then fsync new/.
 // See maildir.h.
 #include "delivery/maildir.h"
 
@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 
 namespace estafeta::delivery {
 namespace {
@@ -114,16 +113,20 @@ std::string maildir_message(std::string_view sender, std::string_view recipient,
 
 namespace {
 
+// fsync, not fdatasync: the file's inode (created with the tmp/ entry) must be durable
+// with its data, so that the documented pair (this fsync, then the fsync of new/ after the
+// rename) makes the new/ entry and what it names durable on any file system.
 Status write_and_sync(int fd, std::string_view message, const std::string& path) {
   Status s = write_all(fd, message, path);
   if (!s.ok()) return s;
-  while (::fdatasync(fd) != 0) {
-    if (errno != EINTR) return sys_error("fdatasync", path);
+  while (::fsync(fd) != 0) {
+    if (errno != EINTR) return sys_error("fsync", path);
   }
   return {};
 }
 
-// The classic way: tmp/<name>, fdatasync, rename to new/<name> (never replacing).
+// tmp/<name>, fsync, rename to new/<name> (never replacing). One file sync per delivery
+// (an unnamed O_TMPFILE file linked into new/ needs two: its data, then its link count).
 Result<MaildirOutcome> deliver_through_tmp(const std::string& maildir, const std::string& name,
                                            std::string_view message) {
   const std::string tmp = maildir + "/tmp/" + name;
@@ -166,57 +169,11 @@ Result<MaildirOutcome> deliver_through_tmp(const std::string& maildir, const std
   return MaildirOutcome::AlreadyDelivered;
 }
 
-// The fast way: an unnamed file (O_TMPFILE) in new/, linked as new/<name> once synced. No
-// tmp/ entry to create, sync and rename; readers still never see a partial file. nullopt
-// where it cannot be done (no O_TMPFILE on this file system, no /proc, no new/ yet): the
-// caller then takes the classic way, which also creates the Maildir.
-std::optional<Result<MaildirOutcome>> deliver_unnamed(const std::string& maildir,
-                                                      const std::string& name,
-                                                      std::string_view message) {
-  const std::string new_dir = maildir + "/new";
-  const std::string dst = new_dir + "/" + name;
-  int fd = ::open(new_dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return std::nullopt;
-  Status s = write_and_sync(fd, message, dst);
-  if (!s.ok()) {
-    ::close(fd);  // the unnamed file vanishes with its descriptor
-    return Result<MaildirOutcome>(s.error());
-  }
-  // linkat(2) without CAP_DAC_READ_SEARCH: through /proc. Never replaces: EEXIST means an
-  // earlier attempt of this very delivery got there before a crash.
-  const std::string self = fmt::format("/proc/self/fd/{}", fd);
-  int rc = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
-  const int err = errno;
-  if (rc == 0) {
-    // The link count went from 0 to 1: inode metadata that fdatasync above did not cover
-    // and that fsync(new/) does not promise to. fsync the file itself, so the documented
-    // pair (the file's fsync, its directory's fsync) makes the entry and the inode it names
-    // durable on any file system, not only where one journal transaction holds both.
-    int synced;
-    while ((synced = ::fsync(fd)) != 0 && errno == EINTR) {
-    }
-    if (synced != 0) {
-      Error e = sys_error("fsync", dst);
-      ::close(fd);
-      return Result<MaildirOutcome>(e);
-    }
-    ::close(fd);
-    return Result<MaildirOutcome>(MaildirOutcome::Delivered);
-  }
-  ::close(fd);
-  if (err == EEXIST) return Result<MaildirOutcome>(MaildirOutcome::AlreadyDelivered);
-  if (err == ENOENT) return std::nullopt;  // /proc not mounted, or new/ went away
-  errno = err;
-  return Result<MaildirOutcome>(sys_error("link", dst));
-}
-
 }  // namespace
 
 Result<MaildirOutcome> link_into_maildir(const std::string& maildir, const std::string& name,
                                          std::string_view message) {
-  std::optional<Result<MaildirOutcome>> outcome = deliver_unnamed(maildir, name, message);
-  if (!outcome) outcome = deliver_through_tmp(maildir, name, message);
-  return std::move(*outcome);
+  return deliver_through_tmp(maildir, name, message);
 }
 
 Status sync_maildir_new(const std::string& maildir, queue::GroupSync& syncs) {

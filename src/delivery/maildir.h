@@ -1,7 +1,6 @@
 // Maildir delivery of one message to one recipient (https://cr.yp.to/proto/maildir.html):
-// write an unnamed file in new/ (O_TMPFILE; tmp/<name> where that is not possible),
-// fdatasync, link it as new/<name>, fsync new/ (grouped with concurrent deliveries into the
-// same Maildir). The file name is derived from the queue id and the
+// write tmp/<name>, fsync it, rename it to new/<name> (never replacing), fsync new/ (grouped
+// with concurrent deliveries into the same Maildir). The file name is derived from the queue id and the
 // recipient index, so a redelivery after a crash finds new/<name> taken and counts as
 // delivered instead of making a second copy. Errors are Result; never throws. Thread-safe
 // for distinct (maildir, name) pairs.
