@@ -12,7 +12,7 @@ namespace {
 TEST(MasterCf, EmbeddedDefault) {
   MasterCf m = parse_master_cf(kDefaultMasterCf, "default");
   ASSERT_TRUE(m.ok);
-  ASSERT_EQ(m.services.size(), 3u);
+  ASSERT_EQ(m.services.size(), 5u);
   const Service& s = m.services[0];
   EXPECT_EQ(s.endpoint, "127.0.0.1:2525");
   EXPECT_EQ(s.type, "inet");
@@ -24,10 +24,13 @@ TEST(MasterCf, EmbeddedDefault) {
   EXPECT_EQ(s.command, "smtpd");
   EXPECT_TRUE(s.overrides.empty());
   EXPECT_EQ(s.line, 1);
-  EXPECT_EQ(m.services[1].endpoint, "qmgr");
-  EXPECT_EQ(m.services[1].max_process, "1");
-  EXPECT_EQ(m.services[2].endpoint, "local");
-  EXPECT_FALSE(m.services[2].unprivileged);
+  EXPECT_EQ(m.services[1].endpoint, "pickup");
+  EXPECT_EQ(m.services[1].wakeup, "60");
+  EXPECT_EQ(m.services[2].endpoint, "qmgr");
+  EXPECT_EQ(m.services[2].max_process, "1");
+  EXPECT_EQ(m.services[3].endpoint, "showq");
+  EXPECT_EQ(m.services[4].endpoint, "local");
+  EXPECT_FALSE(m.services[4].unprivileged);
 }
 
 TEST(MasterCf, ServicesOverridesAndContinuations) {
