@@ -58,8 +58,9 @@ class SubmissionTest(unittest.TestCase):
             ran = run_as(srv, None, ['sendmail', 'bob'],
                          b'Subject: first\n\nline one\n.\nafter the dot: not sent\n')
             self.assertEqual(ran.returncode, 0, ran)
-            # -oi: the "." line is content, bare LF input becomes CRLF.
-            ran = run_as(srv, None, ['sendmail', '-oi', 'bob'], b'Subject: second\n\na\n.\nb\n')
+            # -bm (the default mode), -oi: the "." line is content; bare LF input becomes CRLF.
+            ran = run_as(srv, None, ['sendmail', '-bm', '-oi', 'bob'],
+                         b'Subject: second\n\na\n.\nb\n')
             self.assertEqual(ran.returncode, 0, ran)
             msgs = srv.wait_for_delivery('bob', 2)
             self.assertEqual(len(msgs), 2, srv.log())
