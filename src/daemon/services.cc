@@ -300,9 +300,7 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   options.queue_directory = base->queue_directory;
   options.local_domains = policy::DomainList(destinations.literals, std::move(tables), false);
   options.scheduler = scheduler_settings(c);
-  options.myhostname = c.get("myhostname");
-  options.double_bounce_recipient = c.get("2bounce_notice_recipient");
-  options.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
+  options.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
   SystemClock clock;
   qmgr::QueueManager manager(std::move(options), *base->log, clock);
   // Ready once configured; the queue manager's own start (its lock, the queue scan) logs
