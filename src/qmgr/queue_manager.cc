@@ -208,6 +208,7 @@ class QueueManager::Loop {
     std::string queue_id;
     NoticeRequestKind kind = NoticeRequestKind::kFailure;
     std::vector<uint32_t> indexes;  // the recipients it is about
+    TimePoint asked{};              // when it was made
   };
 
   void recover();
@@ -492,7 +493,7 @@ void QueueManager::Loop::request_notice(const std::string& id, InMemory& m,
   request.queue_id = id;
   request.queue = std::string(queue::queue_dir_name(m.queue));
   request.kind = kind;
-  NoticeJob job{id, kind, {}};
+  NoticeJob job{id, kind, {}, qm_.clock_.now()};
   for (const NoticeFacts& f : facts) job.indexes.push_back(f.index);
   request.recipients = std::move(facts);
   notice_jobs_[request.id] = std::move(job);
@@ -506,9 +507,16 @@ void QueueManager::Loop::request_notice(const std::string& id, InMemory& m,
 // Connects to the bounce service when requests wait. While it is down they wait a few
 // seconds (it may be starting with us, or restarting), then fail: their recipients stay
 // pending and the message is tried again after its backoff, so nothing is lost and nothing
-// spins.
+// spins. A service that accepted requests but does not answer them (hung) is given up on
+// after bounce_reply_timeout, the same way.
 void QueueManager::Loop::bounce_connect() {
   const TimePoint now = qm_.clock_.now();
+  // Request ids grow with time, and waiting requests are bounded by the patience above: the
+  // first job is the oldest request in flight.
+  if (bounce_.fd >= 0 && !bounce_.in_flight.empty() && !notice_jobs_.empty() &&
+      now - notice_jobs_.begin()->second.asked >= qm_.options_.bounce_reply_timeout) {
+    bounce_failed(fmt::format("no answer within {} s", qm_.options_.bounce_reply_timeout.count()));
+  }
   if (!connect_link(bounce_, now) && !bounce_.waiting.empty() &&
       now - bounce_.waiting_since >= qm_.options_.bounce_connect_patience) {
     std::vector<std::pair<uint64_t, std::string>> failed;
@@ -786,6 +794,9 @@ int QueueManager::Loop::poll_timeout_ms() const {
   TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
   if (local_.fd < 0 && !local_.waiting.empty()) wake = std::min(wake, local_.next_connect);
   if (bounce_.fd < 0 && !bounce_.waiting.empty()) wake = std::min(wake, bounce_.next_connect);
+  if (bounce_.fd >= 0 && !notice_jobs_.empty()) {
+    wake = std::min(wake, notice_jobs_.begin()->second.asked + qm_.options_.bounce_reply_timeout);
+  }
   // Candidates offered during this turn (a notice just queued) are admitted at once.
   if ((!new_waiting_.empty() || !deferred_waiting_.empty()) &&
       scheduler_.admission_capacity() > 0) {

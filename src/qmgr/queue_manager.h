@@ -20,10 +20,10 @@
 // `resource`/`software` a deferral by a full disk or a failed agent is reported to the
 // postmaster. A bounced recipient is recorded as done only after the service has answered
 // that its notice is queued; if it cannot be (the service is down: it is waited for
-// `bounce_connect_patience`, or it fails), the recipient is recorded as deferred and the
-// message tried again after its backoff. The message's file stays where it is until every
-// notice about it is answered, so the service can read it. The queue manager reads
-// envelopes only, never message content.
+// `bounce_connect_patience`; it fails; or it does not answer within `bounce_reply_timeout`),
+// the recipient is recorded as deferred and the message tried again after its backoff. The
+// message's file stays where it is until every notice about it is answered, so the service
+// can read it. The queue manager reads envelopes only, never message content.
 //
 // One thread;
 // blocking file-system calls (a status record's fdatasync, a move's directory syncs) happen
@@ -51,6 +51,10 @@ struct QueueManagerOptions {
   /// How long notice requests wait for the bounce service to accept a connection before
   /// they fail (their recipients then stay pending until the next attempt).
   std::chrono::seconds bounce_connect_patience{5};
+  /// How long requests wait for the bounce service's answer before the connection is given
+  /// up (a hung service; the recipients then stay pending as above). Writing a notice takes
+  /// one commit, so this is far above any healthy answer (Postfix's ipc_timeout is 3600 s).
+  std::chrono::seconds bounce_reply_timeout{300};
   SchedulerSettings scheduler;
   std::chrono::seconds active_rescan{60};
 };
