@@ -292,6 +292,9 @@ class StatusTest(unittest.TestCase):
             found = wait_until(lambda: len(services(srv)) == 4 and services(srv))
             self.assertTrue(found)
             pid = {command: entries[0][0] for command, entries in found.items()}
+            # Each service shows "(starting)" until it has reported that it serves.
+            self.assertTrue(wait_until(
+                lambda: not any('(starting)' in l for l in status_lines(srv)[1])))
             code, lines, err = status_lines(srv)
             self.assertEqual(code, 0, err)
             self.assertIn('the Estafeta mail system is running: PID: %d' % srv.proc.pid, err)
