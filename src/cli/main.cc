@@ -86,6 +86,7 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "local") return daemon::run_local_service(config_dir, args);
   if (command == "pickup") return daemon::run_pickup_service(config_dir, args);
   if (command == "showq") return cli::run_showq_service(config_dir, args);
+  if (command == "bounce") return daemon::run_bounce_service(config_dir, args);
   if (command == "queue") return cli::run_queue_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {

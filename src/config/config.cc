@@ -213,6 +213,12 @@ LoadResult Config::build(Config draft, std::vector<Diagnostic> diagnostics, bool
         continue;
       }
     }
+    if (spec != nullptr && (!overrides_only || setting.from_override)) {
+      for (const std::string& item : unimplemented_items(*spec, value.value())) {
+        found.push_back({setting.file, setting.line, false,
+                         fmt::format("{}: {} is not implemented yet and is ignored", name, item)});
+      }
+    }
     draft.expanded_.emplace(name, std::move(value.value()));
   }
   bool error =

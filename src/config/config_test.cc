@@ -189,6 +189,14 @@ TEST(Config, NotImplementedParameters) {
       {"relayhost =\n",  // set, even if to the default
        {"/etc/estafeta/main.cf:1: warning: parameter relayhost is not implemented yet and is "
         "ignored"}},
+      // notify_classes: the classes without a source yet are named; the others are quiet.
+      {"notify_classes = bounce, policy, protocol\n",
+       {"/etc/estafeta/main.cf:1: warning: notify_classes: class policy (SMTP session "
+        "transcripts) is not implemented yet and is ignored",
+        "/etc/estafeta/main.cf:1: warning: notify_classes: class protocol (SMTP session "
+        "transcripts) is not implemented yet and is ignored"}},
+      {"notify_classes = bounce, 2bounce, delay, resource, software\n", {}},
+      {"notify_classes =\n", {}},  // Postfix: nothing is reported to the postmaster
       {"myorigin = example.com\nsmtpd_banner = $myorigin ESMTP\n", {}},   // used through $
       {"mail_spool_directory = /var/mail\nqueue_run_delay = 10m\n", {}},  // implemented
       {"", {}},

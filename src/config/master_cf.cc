@@ -216,8 +216,8 @@ Result<uint16_t> parse_port(std::string_view p) {
 constexpr std::array<std::string_view, 11> kBuiltInCommands = {
     "cleanup", "trivial-rewrite", "tlsmgr", "verify", "flush", "proxymap",
     "anvil",   "scache",          "postlogd", "error", "discard"};
-constexpr std::array<std::string_view, 10> kLaterCommands = {
-    "smtp",       "lmtp",    "virtual",  "bounce", "pipe",
+constexpr std::array<std::string_view, 9> kLaterCommands = {
+    "smtp", "lmtp", "virtual", "pipe",
     "postscreen", "dnsblog", "tlsproxy", "spawn",  "qmqpd"};
 
 bool contains(const auto& list, std::string_view command) {
@@ -262,6 +262,17 @@ ServiceRole classify(const Service& s, bool have_qmgr, bool have_pickup, std::st
     *why = fmt::format("type {} not supported (local serves unix), ignored", s.type);
     return ServiceRole::Ignored;
   }
+  if (s.command == "bounce") {
+    // Postfix runs three rows of this command: bounce, defer and trace. One Estafeta bounce
+    // service serves every kind of notice (the queue manager asks it on private/bounce).
+    if (s.type == "unix" && s.endpoint == "bounce") {
+      return ServiceRole::Bounce;
+    }
+    *why = s.type == "unix" ? "built into the bounce service, ignored"
+                            : fmt::format("type {} not supported (bounce serves unix), ignored",
+                                          s.type);
+    return ServiceRole::Ignored;
+  }
   if (contains(kBuiltInCommands, s.command)) {
     *why = "built into Estafeta or not needed, ignored";
   } else if (contains(kLaterCommands, s.command)) {
@@ -287,6 +298,7 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
   bool have_qmgr = false;
   bool have_local = false;
   bool have_pickup = false;
+  bool have_bounce = false;
   for (const Service& s : m.services) {
     std::string why;
     ServiceRole role = classify(s, have_qmgr, have_pickup, &why);
@@ -300,6 +312,7 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
       have_qmgr = have_qmgr || role == ServiceRole::Qmgr;
       have_pickup = have_pickup || role == ServiceRole::Pickup;
       have_local = have_local || (role == ServiceRole::Local && s.endpoint == "local");
+      have_bounce = have_bounce || role == ServiceRole::Bounce;
       if (s.chroot) {
         note("chroot not implemented yet, runs without chroot");
       }
@@ -333,8 +346,11 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
   if (!have_local) {
     missing.push_back(kDefaultLocalRow);
   }
-  std::string rows;
-  std::string names;
+  if (!have_bounce) {
+    missing.push_back(kDefaultBounceRow);
+  }
+  std::vector<std::string> rows;
+  std::vector<std::string> names;
   for (std::string_view row : missing) {
     Service s = default_row(row, file);
     bool taken = std::any_of(m.services.begin(), m.services.end(), [&](const Service& o) {
@@ -343,21 +359,33 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
     if (taken) {  // e.g. "local unix ... pipe": the name is used by a row we ignore
       table.notices.push_back(
           {file, 0, false,
-           fmt::format("no {} service runs the {} command and the name is taken: mail for "
-                       "it is never delivered",
-                       s.endpoint, s.command)});
+           fmt::format("no {} service runs the {} command and the name is taken: {}", s.endpoint,
+                       s.command,
+                       s.command == "bounce"
+                           ? "no notice is ever sent, undeliverable mail stays deferred"
+                           : "mail for it is never delivered")});
       continue;
     }
-    rows += fmt::format("{}\"{}\"", rows.empty() ? "" : " and ", row);
-    names += (names.empty() ? "" : " and ") + s.command;
-    ServiceRole role = s.command == "qmgr" ? ServiceRole::Qmgr : ServiceRole::Local;
+    rows.push_back(fmt::format("\"{}\"", row));
+    names.push_back(s.command);
+    ServiceRole role = s.command == "qmgr"     ? ServiceRole::Qmgr
+                       : s.command == "bounce" ? ServiceRole::Bounce
+                                               : ServiceRole::Local;
     table.services.push_back({std::move(s), role, true});
   }
+  // "a", "a and b", "a, b and c".
+  auto joined = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (size_t i = 0; i < items.size(); ++i) {
+      out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+    }
+    return out;
+  };
   if (!rows.empty()) {
     table.notices.push_back(
         {file, 0, false,
-         fmt::format("no {} service: added {} (without {} mail is never delivered)", names, rows,
-                     names.find(" and ") == std::string::npos ? "it" : "them")});
+         fmt::format("no {} service: added {} (without {} mail is never delivered)",
+                     joined(names), joined(rows), names.size() == 1 ? "it" : "them")});
   }
   return table;
 }

@@ -2,8 +2,8 @@
 // continuation rules as main.cf), 8 columns "service type private unpriv chroot wakeup
 // maxproc command [args...]", with "-o name=value" and Postfix 3's "-o { name = value }"
 // overrides. Bad lines are errors with file:line (MasterCf::ok false: do not start).
-// Also decides what Estafeta does with each row (plan_services: run it as smtpd, qmgr or
-// local, or accept and ignore a Postfix service that Estafeta builds in, does not need or
+// Also decides what Estafeta does with each row (plan_services: run it as smtpd, qmgr,
+// local or bounce, or accept and ignore a Postfix service that Estafeta builds in, does not need or
 // does not have yet), prints rows as `postconf -M` does, and maps an inet service to the
 // numeric addresses to bind. Pure: no resolver is used, so hosts must be numeric IPs (or
 // "localhost", meaning the loopback addresses).
@@ -46,18 +46,22 @@ struct MasterCf {
 /// The master.cf used when <config_dir>/master.cf does not exist: the SMTP server on
 /// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
 /// "smtp inet ..."), local submission (pickup), the queue manager, the queue listing for
-/// users (showq) and the local delivery agent.
+/// users (showq), the local delivery agent and the bounce service (Postfix's rows, without
+/// chroot).
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
     "pickup unix n - n 60 1 pickup\n"
     "qmgr unix n - n 300 1 qmgr\n"
     "showq unix n - n - - showq\n"
-    "local unix - n n - - local\n";
+    "local unix - n n - - local\n"
+    "bounce unix - - n - 0 bounce\n";
 
 /// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
 inline constexpr std::string_view kDefaultQmgrRow = "qmgr unix n - n 300 1 qmgr";
 /// The row added when a master.cf has no local delivery agent.
 inline constexpr std::string_view kDefaultLocalRow = "local unix - n n - - local";
+/// The row added when a master.cf has no bounce service (without it nothing is bounced).
+inline constexpr std::string_view kDefaultBounceRow = "bounce unix - - n - 0 bounce";
 
 /// Parses master.cf text; `filename` appears in diagnostics.
 MasterCf parse_master_cf(std::string_view text, std::string filename);
@@ -71,6 +75,7 @@ enum class ServiceRole {
   Local,    // unix + local: `estafeta local` on private/<service name>
   Pickup,   // pickup: `estafeta pickup`, one per queue (maildrop -> incoming)
   Showq,    // showq: `estafeta showq` on public/showq, the queue listing for users
+  Bounce,   // unix + bounce, the row named "bounce": `estafeta bounce` on private/bounce
   Ignored,  // accepted and reported once (built in, not needed, not implemented, unknown)
 };
 
@@ -83,16 +88,16 @@ struct PlannedService {
 /// The effective service table.
 struct ServiceTable {
   /// Every row of master.cf in order (ignored ones too, as postconf -M lists them), then
-  /// the rows added for a missing qmgr or local.
+  /// the rows added for a missing qmgr, local or bounce.
   std::vector<PlannedService> services;
   /// Warnings to report once: ignored rows ("service cleanup (cleanup): built into Estafeta
   /// or not needed, ignored"), columns and arguments that have no effect, added rows.
   std::vector<Diagnostic> notices;
 };
 
-/// Classifies every row of `m` (which must be ok) and adds the qmgr and local rows
-/// (kDefaultQmgrRow, kDefaultLocalRow) when no row runs them, with one notice naming what
-/// was added. `file` names master.cf in that notice. Never fails: a row Estafeta cannot
+/// Classifies every row of `m` (which must be ok) and adds the qmgr, local and bounce rows
+/// (kDefaultQmgrRow, kDefaultLocalRow, kDefaultBounceRow) when no row runs them, with one
+/// notice naming what was added. `file` names master.cf in that notice. Never fails: a row Estafeta cannot
 /// run is ignored with a notice, never refused, so a master.cf copied from Postfix starts.
 ServiceTable plan_services(const MasterCf& m, const std::string& file);
 

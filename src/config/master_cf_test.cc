@@ -12,7 +12,7 @@ namespace {
 TEST(MasterCf, EmbeddedDefault) {
   MasterCf m = parse_master_cf(kDefaultMasterCf, "default");
   ASSERT_TRUE(m.ok);
-  ASSERT_EQ(m.services.size(), 5u);
+  ASSERT_EQ(m.services.size(), 6u);
   const Service& s = m.services[0];
   EXPECT_EQ(s.endpoint, "127.0.0.1:2525");
   EXPECT_EQ(s.type, "inet");
@@ -31,6 +31,9 @@ TEST(MasterCf, EmbeddedDefault) {
   EXPECT_EQ(m.services[3].endpoint, "showq");
   EXPECT_EQ(m.services[4].endpoint, "local");
   EXPECT_FALSE(m.services[4].unprivileged);
+  EXPECT_EQ(m.services[5].endpoint, "bounce");
+  EXPECT_EQ(m.services[5].command, "bounce");
+  EXPECT_EQ(m.services[5].max_process, "0");
 }
 
 TEST(MasterCf, ServicesOverridesAndContinuations) {
@@ -252,21 +255,22 @@ std::string roles_of(const ServiceTable& t) {
             : p.role == ServiceRole::Qmgr   ? "qmgr"
             : p.role == ServiceRole::Pickup ? "pickup"
             : p.role == ServiceRole::Showq  ? "showq"
+            : p.role == ServiceRole::Bounce ? "bounce"
                                             : "local") +
            (p.added ? "(added)" : "");
   }
   return out;
 }
 
-TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrAndLocal) {
+TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrLocalAndBounce) {
   ServiceTable t = plan_services(parse_master_cf(kDefaultMasterCf, "default"), "default");
   EXPECT_EQ(roles_of(t),
             "127.0.0.1:2525/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq "
-            "local/unix=local");
+            "local/unix=local bounce/unix=bounce");
   EXPECT_TRUE(t.notices.empty()) << notices_of(t)[0];
 }
 
-TEST(ServiceTable, QmgrAndLocalAreAddedWithOneNotice) {
+TEST(ServiceTable, QmgrLocalAndBounceAreAddedWithOneNotice) {
   struct Case {
     const char* master_cf;
     const char* roles;
@@ -274,33 +278,43 @@ TEST(ServiceTable, QmgrAndLocalAreAddedWithOneNotice) {
   };
   const Case cases[] = {
       {"127.0.0.1:2525 inet n - n - - smtpd\n",
-       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr(added) local/unix=local(added)",
-       {"/etc/estafeta/master.cf: no qmgr and local service: added \"qmgr unix n - n 300 1 "
-        "qmgr\" and \"local unix - n n - - local\" (without them mail is never delivered)"}},
-      {"127.0.0.1:2525 inet n - n - - smtpd\nqmgr unix n - n 300 1 qmgr\n",
-       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr local/unix=local(added)",
+       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr(added) local/unix=local(added) "
+       "bounce/unix=bounce(added)",
+       {"/etc/estafeta/master.cf: no qmgr, local and bounce service: added \"qmgr unix n - n "
+        "300 1 qmgr\", \"local unix - n n - - local\" and \"bounce unix - - n - 0 bounce\" "
+        "(without them mail is never delivered)"}},
+      {"127.0.0.1:2525 inet n - n - - smtpd\nqmgr unix n - n 300 1 qmgr\n"
+       "bounce unix - - n - 0 bounce\n",
+       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr bounce/unix=bounce local/unix=local(added)",
        {"/etc/estafeta/master.cf: no local service: added \"local unix - n n - - local\" "
         "(without it mail is never delivered)"}},
       // Postfix's old queue manager counts as the queue manager.
       {"smtp inet n - n - - smtpd\nqmgr fifo n - n 300 1 oqmgr\nlocal unix - n n - - local\n",
-       "smtp/inet=smtpd qmgr/fifo=qmgr local/unix=local",
-       {}},
+       "smtp/inet=smtpd qmgr/fifo=qmgr local/unix=local bounce/unix=bounce(added)",
+       {"/etc/estafeta/master.cf: no bounce service: added \"bounce unix - - n - 0 bounce\" "
+        "(without it mail is never delivered)"}},
       // A local agent under another name does not serve qmgr's "local" transport.
-      {"qmgr unix n - n 300 1 qmgr\nmylocal unix - n n - - local\n",
-       "qmgr/unix=qmgr mylocal/unix=local local/unix=local(added)",
+      {"qmgr unix n - n 300 1 qmgr\nmylocal unix - n n - - local\nbounce unix - - n - 0 bounce\n",
+       "qmgr/unix=qmgr mylocal/unix=local bounce/unix=bounce local/unix=local(added)",
        {"/etc/estafeta/master.cf: no local service: added \"local unix - n n - - local\" "
         "(without it mail is never delivered)"}},
       // The name is taken by a row we ignore: nothing can be added, and that is said.
-      {"qmgr unix n - n 300 1 qmgr\nlocal unix - n n - - pipe user=x argv=/bin/true\n",
+      {"qmgr unix n - n 300 1 qmgr\nlocal unix - n n - - pipe user=x argv=/bin/true\n"
+       "bounce unix - - n - - discard\n",
        "qmgr/unix=qmgr",
        {"/etc/estafeta/master.cf:2: service local (pipe): not implemented yet, ignored",
+        "/etc/estafeta/master.cf:3: service bounce (discard): built into Estafeta or not needed, "
+        "ignored",
         "/etc/estafeta/master.cf: no local service runs the local command and the name is "
-        "taken: mail for it is never delivered"}},
+        "taken: mail for it is never delivered",
+        "/etc/estafeta/master.cf: no bounce service runs the bounce command and the name is "
+        "taken: no notice is ever sent, undeliverable mail stays deferred"}},
       // An empty master.cf still delivers what inetd-mode smtpd queues.
       {"",
-       "qmgr/unix=qmgr(added) local/unix=local(added)",
-       {"/etc/estafeta/master.cf: no qmgr and local service: added \"qmgr unix n - n 300 1 "
-        "qmgr\" and \"local unix - n n - - local\" (without them mail is never delivered)"}},
+       "qmgr/unix=qmgr(added) local/unix=local(added) bounce/unix=bounce(added)",
+       {"/etc/estafeta/master.cf: no qmgr, local and bounce service: added \"qmgr unix n - n "
+        "300 1 qmgr\", \"local unix - n n - - local\" and \"bounce unix - - n - 0 bounce\" "
+        "(without them mail is never delivered)"}},
   };
   for (const Case& c : cases) {
     MasterCf m = parse_master_cf(c.master_cf, "/etc/estafeta/master.cf");
@@ -325,7 +339,8 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
   ASSERT_TRUE(m.ok) << (m.diagnostics.empty() ? "" : m.diagnostics[0].to_string());
   ServiceTable t = plan_services(m, "master.cf");
   EXPECT_EQ(roles_of(t),
-            "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq local/unix=local");
+            "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr bounce/unix=bounce showq/unix=showq "
+            "local/unix=local");
   const std::vector<std::string> expected = {
       "master.cf:1: service smtp (smtpd): chroot not implemented yet, runs without chroot",
       "master.cf:2: service pickup (pickup): chroot not implemented yet, runs without chroot",
@@ -333,9 +348,9 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
       "master.cf:6: service tlsmgr (tlsmgr): built into Estafeta or not needed, ignored",
       "master.cf:7: service rewrite (trivial-rewrite): built into Estafeta or not needed, "
       "ignored",
-      "master.cf:8: service bounce (bounce): not implemented yet, ignored",
-      "master.cf:9: service defer (bounce): not implemented yet, ignored",
-      "master.cf:10: service trace (bounce): not implemented yet, ignored",
+      "master.cf:8: service bounce (bounce): chroot not implemented yet, runs without chroot",
+      "master.cf:9: service defer (bounce): built into the bounce service, ignored",
+      "master.cf:10: service trace (bounce): built into the bounce service, ignored",
       "master.cf:11: service verify (verify): built into Estafeta or not needed, ignored",
       "master.cf:12: service flush (flush): built into Estafeta or not needed, ignored",
       "master.cf:13: service proxymap (proxymap): built into Estafeta or not needed, ignored",
@@ -383,6 +398,10 @@ TEST(ServiceTable, RowsEstafetaCannotRunAreNeverRefused) {
        "m:1: service 127.0.0.1:2525 (smtpd): argument -v ignored (only -o name=value is used)"},
       {"qmgr unix n - n 300 2 qmgr",
        "m:1: service qmgr (qmgr): process limit 2 ignored: one queue manager per queue"},
+      {"bounce fifo - - n - 0 bounce",
+       "m:1: service bounce (bounce): type fifo not supported (bounce serves unix), ignored"},
+      {"bounce2 unix - - n - 0 bounce",
+       "m:1: service bounce2 (bounce): built into the bounce service, ignored"},
   };
   for (const Case& c : cases) {
     MasterCf m = parse_master_cf(std::string(c.row) + "\n", "m");
@@ -393,7 +412,7 @@ TEST(ServiceTable, RowsEstafetaCannotRunAreNeverRefused) {
   }
   MasterCf two = parse_master_cf("qmgr unix n - n 300 1 qmgr\nqmgr2 unix n - n 300 1 qmgr\n", "m");
   ServiceTable t = plan_services(two, "m");
-  EXPECT_EQ(roles_of(t), "qmgr/unix=qmgr local/unix=local(added)");
+  EXPECT_EQ(roles_of(t), "qmgr/unix=qmgr local/unix=local(added) bounce/unix=bounce(added)");
   EXPECT_EQ(notice_text(t.notices[0]),
             "m:2: service qmgr2 (qmgr): a second queue manager, ignored (one per queue)");
 }

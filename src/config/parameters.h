@@ -63,6 +63,11 @@ Result<long long> parse_seconds(std::string_view value);  // "300s" -> 300, "1w"
 /// Splits on ", \t\r\n", dropping empty items (Postfix list syntax).
 std::vector<std::string> split_list(std::string_view value);
 
+/// The items of an (expanded) list value that Estafeta accepts but does not act on yet, each
+/// described for a warning ("class policy (SMTP session transcripts)"): notify_classes'
+/// policy, protocol and data. Empty for every other parameter and value.
+std::vector<std::string> unimplemented_items(const ParamSpec& spec, std::string_view value);
+
 /// docs/parameters.md, generated from the table.
 std::string parameters_markdown();
 

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "base/clock.h"
+#include "bounce/bounce_service.h"
 #include "config/config.h"
 #include "daemon/listeners.h"
 #include "daemon/privileges.h"
@@ -23,6 +24,7 @@
 #include "delivery/local_agent.h"
 #include "log/logger.h"
 #include "maps/map_set.h"
+#include "message/notify_classes.h"
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
@@ -124,6 +126,32 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
   local.destination_recipient_limit =
       static_cast<int>(c.get_int("local_destination_recipient_limit"));
   return s;
+}
+
+// A listening unix stream socket on <queue_directory>/private/<name>. Bound after the
+// privilege drop, so the socket belongs to mail_owner; mode 0600 in a 0700 directory.
+Result<int> bind_private_socket(const std::string& queue_directory, const std::string& name) {
+  const std::string dir = queue_directory + "/private";
+  (void)::mkdir(dir.c_str(), 0700);
+  const std::string path = dir + "/" + name;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return make_error(fmt::format("{}: path too long for a unix socket", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ::unlink(path.c_str());
+  const mode_t old_mask = ::umask(0177);
+  const bool bound =
+      fd >= 0 && ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::umask(old_mask);
+  if (!bound || ::listen(fd, 64) != 0) {
+    const std::string error = fmt::format("bind {}: {}", path, std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    return make_error(error);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -280,9 +308,7 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   options.queue_directory = base->queue_directory;
   options.local_domains = policy::DomainList(destinations.literals, std::move(tables), false);
   options.scheduler = scheduler_settings(c);
-  options.myhostname = c.get("myhostname");
-  options.double_bounce_recipient = c.get("2bounce_notice_recipient");
-  options.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
+  options.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
   SystemClock clock;
   qmgr::QueueManager manager(std::move(options), *base->log, clock);
   // Ready once configured; the queue manager's own start (its lock, the queue scan) logs
@@ -310,34 +336,53 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
     return fail(*base->log, readiness, dropped.error().message);
   }
-  // Bound after the privilege drop, so the socket belongs to mail_owner; mode 0600 in a
-  // 0700 directory.
-  const std::string dir = base->queue_directory + "/private";
-  (void)::mkdir(dir.c_str(), 0700);
-  const std::string path = dir + "/" + name;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return fail(*base->log, readiness, fmt::format("{}: path too long for a unix socket", path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ::unlink(path.c_str());
-  const mode_t old_mask = ::umask(0177);
-  const bool bound =
-      fd >= 0 && ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  ::umask(old_mask);
-  if (!bound || ::listen(fd, 64) != 0) {
-    return fail(*base->log, readiness, fmt::format("bind {}: {}", path, std::strerror(errno)));
-  }
+  auto fd = bind_private_socket(base->queue_directory, name);
+  if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
   delivery::LocalAgentOptions options;
   options.queue_directory = base->queue_directory;
   options.mail_spool_directory = absolute_path(c.get("mail_spool_directory"));
   options.myhostname = c.get("myhostname");
   delivery::LocalAgent agent(std::move(options), *base->log);
   readiness.ready();
-  const int code = agent.serve(fd);
-  ::close(fd);
+  const int code = agent.serve(*fd);
+  ::close(*fd);
+  return code;
+}
+
+int run_bounce_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_service_arguments(args);
+  if (!parsed.ok()) {
+    readiness.fail(fmt::format("estafeta: bounce: {}\n", parsed.error().message));
+    return 2;
+  }
+  auto base = load_base(config_dir, "bounce", parsed->overrides, readiness);
+  if (!base) return 1;
+  const config::Config& c = *base->config;
+  if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
+    return fail(*base->log, readiness, dropped.error().message);
+  }
+  // Always private/bounce: that is where the queue manager asks (master.cf's defer and
+  // trace rows are served by this one service).
+  auto fd = bind_private_socket(base->queue_directory, "bounce");
+  if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
+  bounce::BounceServiceOptions options;
+  options.queue_directory = base->queue_directory;
+  options.notices.myhostname = c.get("myhostname");
+  options.notices.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
+  options.notices.bounce_notice_recipient = c.get("bounce_notice_recipient");
+  options.notices.double_bounce_recipient = c.get("2bounce_notice_recipient");
+  options.notices.delay_notice_recipient = c.get("delay_notice_recipient");
+  options.notices.error_notice_recipient = c.get("error_notice_recipient");
+  options.notices.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
+  bounce::BounceService service(std::move(options), *base->log);
+  if (!service.ready()) {
+    ::close(*fd);
+    return fail(*base->log, readiness, "cannot open the queue");
+  }
+  readiness.ready();
+  const int code = service.serve(*fd);
+  ::close(*fd);
   return code;
 }
 

@@ -2,7 +2,8 @@
 // DIR <command> -n NAME -t TYPE [-m MAXPROC] [-o name=value]...`, one per master.cf row), so
 // that none inherits the supervisor's memory (TLS keys, open tables, LMDB environments):
 // the SMTP server (`smtpd`, on the listening sockets the supervisor bound and passed, see
-// listeners.h), the queue manager (`qmgr`) and the local delivery agent (`local`). Each
+// listeners.h), the queue manager (`qmgr`), the local delivery agent (`local`) and the
+// bounce service (`bounce`). Each
 // loads main.cf itself, applies its row's -o overrides, opens what it needs while still
 // privileged (tables, TLS keys), drops to mail_owner, tells the supervisor that it is ready
 // (or why it cannot start) on the descriptor named by ESTAFETA_READY_FD, and runs until
@@ -76,5 +77,7 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
 int run_local_service(const std::string& config_dir, const std::vector<std::string>& args);
 /// `estafeta pickup -n NAME -t unix [-w SECONDS] [-o ...]`: local submission (submit/pickup.h).
 int run_pickup_service(const std::string& config_dir, const std::vector<std::string>& args);
+/// `estafeta bounce ...`: serves private/bounce; returns the exit code.
+int run_bounce_service(const std::string& config_dir, const std::vector<std::string>& args);
 
 }  // namespace estafeta::daemon

@@ -39,7 +39,15 @@ std::string_view action_of(NoticeKind kind) {
   return "failed";
 }
 
-std::string_view subject_of(NoticeKind kind) {
+std::string_view subject_of(NoticeKind kind, bool to_postmaster) {
+  if (to_postmaster) {
+    // Postfix's bounce templates (bounce_template.c) for the postmaster's copies.
+    switch (kind) {
+      case NoticeKind::kFailure: return "Postmaster Copy: Undelivered Mail";
+      case NoticeKind::kDelay: return "Postmaster Warning: Delayed Mail";
+      case NoticeKind::kSuccess: return "Postmaster Copy: Delivered Mail";
+    }
+  }
   switch (kind) {
     case NoticeKind::kFailure: return "Undelivered Mail Returned to Sender";
     case NoticeKind::kDelay: return "Delayed Mail (still being retried)";
@@ -51,20 +59,39 @@ std::string_view subject_of(NoticeKind kind) {
 // The human-readable part, in our own words.
 std::string explanation(const Notice& n) {
   std::string out = fmt::format("This is the mail system at {}.\r\n\r\n", n.reporting_mta);
-  switch (n.kind) {
-    case NoticeKind::kFailure:
-      out +=
-          "Your message could not be delivered to the recipients below, and the mail system\r\n"
-          "has given up. The reason for each is shown; the message is attached.\r\n";
-      break;
-    case NoticeKind::kDelay:
-      out +=
-          "Your message has not been delivered yet to the recipients below. The mail system\r\n"
-          "keeps trying; you need not send it again. This is only a warning.\r\n";
-      break;
-    case NoticeKind::kSuccess:
-      out += "Your message was delivered to the recipients below, as you asked to be told.\r\n";
-      break;
+  const std::string from =
+      n.original_sender.empty() ? "<> (a notice)" : "<" + one_line(n.original_sender, 400) + ">";
+  if (n.to_postmaster && !n.problem.empty()) {
+    out += fmt::format(
+        "The message from {} is delayed at the recipients below by {} on this\r\n"
+        "system. It stays queued and is retried; its headers are attached.\r\n",
+        from, one_line(n.problem, 100));
+  } else if (n.to_postmaster && n.kind == NoticeKind::kFailure && n.original_sender.empty()) {
+    out +=
+        "A delivery status notice could not be delivered to the recipients below. Its\r\n"
+        "headers are attached.\r\n";
+  } else if (n.to_postmaster) {
+    out += fmt::format(
+        "This is a copy, for the postmaster, of a notice sent to {}. The message\r\n"
+        "{} at the recipients below; its headers are attached.\r\n",
+        from, n.kind == NoticeKind::kFailure ? "could not be delivered" : "is still delayed");
+  }
+  if (!n.to_postmaster) {
+    switch (n.kind) {
+      case NoticeKind::kFailure:
+        out +=
+            "Your message could not be delivered to the recipients below, and the mail system\r\n"
+            "has given up. The reason for each is shown; the message is attached.\r\n";
+        break;
+      case NoticeKind::kDelay:
+        out +=
+            "Your message has not been delivered yet to the recipients below. The mail system\r\n"
+            "keeps trying; you need not send it again. This is only a warning.\r\n";
+        break;
+      case NoticeKind::kSuccess:
+        out += "Your message was delivered to the recipients below, as you asked to be told.\r\n";
+        break;
+    }
   }
   out += "\r\n";
   for (const NoticeRecipient& r : n.recipients) {
@@ -117,7 +144,7 @@ std::string build_notice(const Notice& n) {
   out += "Date: " + rfc5322_date(n.now_us) + "\r\n";
   out += fmt::format("From: MAILER-DAEMON@{} (Mail Delivery System)\r\n",
                      one_line(n.reporting_mta));
-  out += fmt::format("Subject: {}\r\n", subject_of(n.kind));
+  out += fmt::format("Subject: {}\r\n", subject_of(n.kind, n.to_postmaster));
   out += fmt::format("To: <{}>\r\n", one_line(n.to));
   out += "Auto-Submitted: auto-replied\r\n";
   out += fmt::format("Message-Id: <{}.{}@{}>\r\n", n.now_us, one_line(n.notice_queue_id),
@@ -158,7 +185,8 @@ std::string build_notice(const Notice& n) {
   }
   out += "\r\n";
 
-  const bool headers_only = n.headers_only || n.original.size() > n.size_limit;
+  const bool headers_only =
+      n.headers_only || n.to_postmaster || n.original.size() > n.size_limit;
   out += "--" + boundary + "\r\n";
   if (headers_only) {
     out += "Content-Description: Undelivered Message Headers\r\n";

@@ -1,7 +1,8 @@
 // Delivery status notifications (RFC 3464, RFC 3462's multipart/report): the text of a
 // non-delivery notice ("bounce"), a delay warning or a success notice, from MAILER-DAEMON,
-// with a human-readable part, the machine-readable message/delivery-status part (per-message
-// and per-recipient fields) and the original message or its headers (DSN RET). Pure: the
+// or of the postmaster's copy of one (Postfix's "Postmaster Copy: Undelivered Mail",
+// "Postmaster Warning: Delayed Mail": the headers only), with a human-readable part, the
+// machine-readable message/delivery-status part (per-message and per-recipient fields) and the original message or its headers (DSN RET). Pure: the
 // caller supplies the time, the names and the original content; the result is CRLF text
 // ready for the queue. Lines are folded or cut so that none exceeds 998 octets.
 #pragma once
@@ -40,6 +41,12 @@ struct Notice {
   std::string to;              // who gets the notice (the sender, or the postmaster)
   std::string envid;           // DSN ENVID, or ""
   bool headers_only = false;   // RET=HDRS, or the message is larger than size_limit
+  /// A notice for the postmaster (notify_classes), not for the sender: its own subject and
+  /// text, and the original's headers only, whatever RET says.
+  bool to_postmaster = false;
+  /// For a postmaster notice about mail deferred by a problem of this system: what kind
+  /// ("a resource problem", "a software error"); "" for a copy of a sender's notice.
+  std::string problem;
   std::string original;        // the original message (CRLF text)
   size_t size_limit = 50000;   // bounce_size_limit: above it only the headers are returned
   std::vector<NoticeRecipient> recipients;

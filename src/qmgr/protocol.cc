@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include "queue/record.h"
 
 namespace estafeta::qmgr {
@@ -15,6 +17,8 @@ using queue::Record;
 
 constexpr char kRequest = 'D';
 constexpr char kReply = 'A';
+constexpr char kBounceRequest = 'B';
+constexpr char kBounceReply = 'b';
 // Message fields.
 constexpr char kFieldVersion = 'v';
 constexpr char kFieldId = 'n';
@@ -24,6 +28,9 @@ constexpr char kFieldTransport = 't';
 constexpr char kFieldNextHop = 'h';
 constexpr char kFieldRecipient = 'R';  // payload: the recipient's own fields
 constexpr char kFieldDestinationFailure = 'x';
+constexpr char kFieldKind = 'k';      // bounce request: NoticeRequestKind
+constexpr char kFieldNoticeId = 'N';  // bounce reply, once per notice
+constexpr char kFieldError = 'e';     // bounce reply
 // Recipient fields.
 constexpr char kFieldIndex = 'i';
 constexpr char kFieldAddress = 'a';
@@ -33,7 +40,8 @@ constexpr char kFieldOutcome = 'k';
 constexpr char kFieldStatus = 's';
 constexpr char kFieldReason = 'r';
 constexpr char kFieldDiagnostic = 'g';
-constexpr char kFieldRelay = 'm';
+constexpr char kFieldRelay = 'm';  // also a notice's Remote-MTA
+constexpr char kFieldLastAttempt = 'l';
 
 void put_optional(std::string& out, char type, std::string_view value) {
   if (!value.empty()) put_record(out, type, value);
@@ -145,6 +153,49 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
   if (!has_index || !has_outcome) return make_error("recipient without index or outcome");
   return r;
 }
+
+bool valid_kind(char c) {
+  switch (static_cast<NoticeRequestKind>(c)) {
+    case NoticeRequestKind::kFailure:
+    case NoticeRequestKind::kDelay:
+    case NoticeRequestKind::kSuccess:
+    case NoticeRequestKind::kResource:
+    case NoticeRequestKind::kSoftware:
+      return true;
+  }
+  return false;
+}
+
+Result<NoticeFacts> decode_notice_facts(std::string_view payload) {
+  NoticeFacts r;
+  bool has_index = false, has_address = false;
+  Status s = for_each_field(payload, [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldIndex: return take_index(f, r.index, has_index);
+      case kFieldAddress:
+        r.address = std::string(f.payload);
+        has_address = true;
+        return {};
+      case kFieldStatus: r.status = std::string(f.payload); return {};
+      case kFieldReason: r.reason = std::string(f.payload); return {};
+      case kFieldDiagnostic: r.diagnostic = std::string(f.payload); return {};
+      case kFieldRelay: r.remote_mta = std::string(f.payload); return {};
+      case kFieldLastAttempt: {
+        auto v = decimal(f.payload, "last attempt");
+        if (!v || *v > uint64_t(INT64_MAX)) return make_error("bad last attempt");
+        r.last_attempt_us = static_cast<int64_t>(*v);
+        return {};
+      }
+      default: return make_error("unknown recipient field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_index || !has_address) return make_error("recipient without index or address");
+  return r;
+}
+
+// A text field cut to what a record holds: it is for a human or a log.
+std::string_view text_field(std::string_view value) { return value.substr(0, 64 * 1024); }
 
 }  // namespace
 
@@ -262,6 +313,121 @@ Result<std::optional<AgentReply>> take_reply(std::string& buffer) {
   if (!s.ok()) return s.error();
   if (!has_id) return make_error("incomplete reply");
   return std::optional<AgentReply>(std::move(a));
+}
+
+}  // namespace estafeta::qmgr
+
+namespace estafeta::qmgr {
+
+std::string encode_bounce_request(const BounceRequest& request) {
+  std::string p;
+  put_record(p, kFieldVersion, kProtocolVersion);
+  put_record(p, kFieldId, fmt::format("{}", request.id));
+  put_record(p, kFieldQueueId, request.queue_id);
+  put_record(p, kFieldQueue, request.queue);
+  put_record(p, kFieldKind, std::string(1, static_cast<char>(request.kind)));
+  for (const NoticeFacts& r : request.recipients) {
+    std::string rp;
+    put_record(rp, kFieldIndex, fmt::format("{}", r.index));
+    put_record(rp, kFieldAddress, r.address);
+    put_optional(rp, kFieldStatus, r.status);
+    put_optional(rp, kFieldReason, text_field(r.reason));
+    put_optional(rp, kFieldDiagnostic, text_field(r.diagnostic));
+    put_optional(rp, kFieldRelay, r.remote_mta);
+    if (r.last_attempt_us > 0) {
+      put_record(rp, kFieldLastAttempt, fmt::format("{}", r.last_attempt_us));
+    }
+    put_record(p, kFieldRecipient, rp);
+  }
+  return framed(kBounceRequest, p);
+}
+
+std::string encode_bounce_reply(const BounceReply& reply) {
+  std::string p;
+  put_record(p, kFieldVersion, kProtocolVersion);
+  put_record(p, kFieldId, fmt::format("{}", reply.id));
+  for (const std::string& id : reply.notice_ids) put_record(p, kFieldNoticeId, id);
+  put_optional(p, kFieldError, text_field(reply.error));
+  return framed(kBounceReply, p);
+}
+
+Result<std::optional<BounceRequest>> take_bounce_request(std::string& buffer) {
+  auto payload = take_message(buffer, kBounceRequest);
+  if (!payload) return payload.error();
+  if (!payload->has_value()) return std::optional<BounceRequest>();
+  BounceRequest d;
+  bool version = false, has_id = false, has_queue_id = false, has_kind = false;
+  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
+    if (!version && f.type != kFieldVersion) return make_error("version must come first");
+    switch (f.type) {
+      case kFieldVersion: return check_version(f, version);
+      case kFieldId: {
+        auto v = decimal(f.payload, "request id");
+        if (!v) return v.error();
+        d.id = *v;
+        has_id = true;
+        return {};
+      }
+      case kFieldQueueId:
+        d.queue_id = std::string(f.payload);
+        has_queue_id = true;
+        return {};
+      case kFieldQueue:
+        if (f.payload != "active" && f.payload != "deferred") return make_error("bad queue");
+        d.queue = std::string(f.payload);
+        return {};
+      case kFieldKind:
+        if (f.payload.size() != 1 || !valid_kind(f.payload[0])) return make_error("bad kind");
+        d.kind = static_cast<NoticeRequestKind>(f.payload[0]);
+        has_kind = true;
+        return {};
+      case kFieldRecipient: {
+        auto r = decode_notice_facts(f.payload);
+        if (!r) return r.error();
+        d.recipients.push_back(std::move(*r));
+        return {};
+      }
+      default: return make_error("unknown bounce request field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_id || !has_queue_id || !has_kind || d.recipients.empty()) {
+    return make_error("incomplete bounce request");
+  }
+  return std::optional<BounceRequest>(std::move(d));
+}
+
+Result<std::optional<BounceReply>> take_bounce_reply(std::string& buffer) {
+  auto payload = take_message(buffer, kBounceReply);
+  if (!payload) return payload.error();
+  if (!payload->has_value()) return std::optional<BounceReply>();
+  BounceReply a;
+  bool version = false, has_id = false;
+  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
+    if (!version && f.type != kFieldVersion) return make_error("version must come first");
+    switch (f.type) {
+      case kFieldVersion: return check_version(f, version);
+      case kFieldId: {
+        auto v = decimal(f.payload, "request id");
+        if (!v) return v.error();
+        a.id = *v;
+        has_id = true;
+        return {};
+      }
+      case kFieldNoticeId:
+        if (f.payload.empty()) return make_error("empty notice id");
+        a.notice_ids.emplace_back(f.payload);
+        return {};
+      case kFieldError: a.error = std::string(f.payload); return {};
+      default: return make_error("unknown bounce reply field");
+    }
+  });
+  if (!s.ok()) return s.error();
+  if (!has_id) return make_error("incomplete bounce reply");
+  if (!a.error.empty() && !a.notice_ids.empty()) {
+    return make_error("bounce reply with both notices and an error");
+  }
+  return std::optional<BounceReply>(std::move(a));
 }
 
 }  // namespace estafeta::qmgr

@@ -4,9 +4,14 @@
 // AgentRequest naming a queued message and the recipients to try; the agent opens
 // the queue file read-only, delivers, and answers with one AgentReply carrying an outcome
 // per recipient. Agents never change queue state: the queue manager records the outcomes.
+// The same framing carries the queue manager's requests to the bounce service (Postfix's
+// bounce/defer/trace requests): a BounceRequest names a message, its queue, the kind of
+// notice and the facts of each recipient; the service writes the notice into the queue and
+// answers with a BounceReply holding the new queue ids, or a temporary error.
 //
 // Framing: each message is one record (queue/record.h): type 'D' (request) or 'A' (reply),
-// payload = fields as records, the first one the protocol version. A peer that sees another
+// 'B' (bounce request) or 'b' (bounce reply), payload = fields as records, the first one the
+// protocol version. A peer that sees another
 // version, an unknown field or a malformed message drops the connection: the requests in
 // flight on it are then deferred by the queue manager ("delivery agent failed"). Pure: no
 // I/O; the decoders take bytes as they arrive and say when a whole message is there.
@@ -71,6 +76,51 @@ struct AgentReply {
   bool operator==(const AgentReply&) const = default;
 };
 
+/// What the bounce service is asked to write (RFC 3464 notices, and the postmaster's).
+enum class NoticeRequestKind : char {
+  kFailure = 'f',   // non-delivery notice (and the copies notify_classes asks for)
+  kDelay = 'd',     // delay warning
+  kSuccess = 's',   // NOTIFY=SUCCESS delivery report
+  kResource = 'r',  // to error_notice_recipient: deferred by a resource problem
+  kSoftware = 'w',  // to error_notice_recipient: deferred by a software error
+};
+
+/// One recipient of a notice: the facts the queue manager knows (the rest, ORCPT and the
+/// message, the service reads from the queue file).
+struct NoticeFacts {
+  uint32_t index = 0;        // the recipient's index in the queue file
+  std::string address;
+  std::string status;        // RFC 3463
+  std::string reason;        // for the human-readable part
+  std::string diagnostic;    // RFC 3464 Diagnostic-Code, or ""
+  std::string remote_mta;    // RFC 3464 Remote-MTA, or ""
+  int64_t last_attempt_us = 0;
+
+  bool operator==(const NoticeFacts&) const = default;
+};
+
+struct BounceRequest {
+  uint64_t id = 0;               // chosen by the queue manager, echoed in the reply
+  std::string queue_id;          // the message the notice is about
+  std::string queue = "active";  // the queue it is in: "active" or "deferred"
+  NoticeRequestKind kind = NoticeRequestKind::kFailure;
+  std::vector<NoticeFacts> recipients;  // at least one
+
+  bool operator==(const BounceRequest&) const = default;
+};
+
+struct BounceReply {
+  uint64_t id = 0;  // the request's
+  /// The queue ids of the notices written (durably), in order; empty when there was nothing
+  /// to send (a notice about a notice that notify_classes discards).
+  std::vector<std::string> notice_ids;
+  /// Non-empty: nothing was written, try again later (the queue manager keeps the
+  /// recipients pending).
+  std::string error;
+
+  bool operator==(const BounceReply&) const = default;
+};
+
 std::string encode_request(const AgentRequest& request);
 std::string encode_reply(const AgentReply& reply);
 
@@ -78,5 +128,10 @@ std::string encode_reply(const AgentReply& reply);
 /// more bytes are needed. An error means the peer is broken: drop the connection.
 Result<std::optional<AgentRequest>> take_request(std::string& buffer);
 Result<std::optional<AgentReply>> take_reply(std::string& buffer);
+
+std::string encode_bounce_request(const BounceRequest& request);
+std::string encode_bounce_reply(const BounceReply& reply);
+Result<std::optional<BounceRequest>> take_bounce_request(std::string& buffer);
+Result<std::optional<BounceReply>> take_bounce_reply(std::string& buffer);
 
 }  // namespace estafeta::qmgr

@@ -1,5 +1,6 @@
-// Tests for the queue manager <-> agent protocol: round trips, messages arriving in pieces
-// of every size, several messages in one buffer, and malformed or foreign input.
+// Tests for the queue manager <-> agent protocol and the queue manager <-> bounce service
+// messages: round trips, messages arriving in pieces of every size, several messages in one
+// buffer, and malformed or foreign input.
 #include "qmgr/protocol.h"
 
 #include <gtest/gtest.h>
@@ -108,6 +109,110 @@ TEST(Protocol, MalformedInputIsAnError) {
   auto r = take_reply(bad_outcome);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("bad outcome"), std::string::npos);
+}
+
+BounceRequest sample_bounce_request() {
+  return {7,
+          "0123456789ABCDEF01",
+          "deferred",
+          NoticeRequestKind::kFailure,
+          {{0, "bob@localhost", "5.1.3", "illegal mailbox name", "", "local", 1796482179000000},
+           {2, "x@remote.example", "4.4.1", "connect to mx: refused", "smtp; 421 later",
+            "mx.remote.example", 0}}};
+}
+
+TEST(BounceProtocol, RoundTripsOfEveryKind) {
+  for (NoticeRequestKind kind :
+       {NoticeRequestKind::kFailure, NoticeRequestKind::kDelay, NoticeRequestKind::kSuccess,
+        NoticeRequestKind::kResource, NoticeRequestKind::kSoftware}) {
+    BounceRequest request = sample_bounce_request();
+    request.kind = kind;
+    std::string buffer = encode_bounce_request(request);
+    auto r = take_bounce_request(buffer);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ(**r, request);
+    EXPECT_TRUE(buffer.empty());
+  }
+  for (const BounceReply& reply :
+       {BounceReply{7, {"0123456789ABCDEF02", "0123456789ABCDEF03"}, ""},
+        BounceReply{8, {}, ""}, BounceReply{9, {}, "cannot queue the notice: No space left"}}) {
+    std::string buffer = encode_bounce_reply(reply);
+    auto r = take_bounce_reply(buffer);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ(**r, reply);
+  }
+}
+
+TEST(BounceProtocol, MessagesArriveInPiecesOfEverySize) {
+  const std::string one = encode_bounce_request(sample_bounce_request());
+  const std::string stream = one + one;
+  for (size_t piece = 1; piece <= stream.size(); ++piece) {
+    std::string buffer;
+    int whole = 0;
+    for (size_t at = 0; at < stream.size(); at += piece) {
+      buffer += stream.substr(at, piece);
+      for (;;) {
+        auto r = take_bounce_request(buffer);
+        ASSERT_TRUE(r.ok()) << piece << ": " << r.error().message;
+        if (!r->has_value()) break;
+        EXPECT_EQ(**r, sample_bounce_request());
+        ++whole;
+      }
+    }
+    EXPECT_EQ(whole, 2) << "piece size " << piece;
+  }
+}
+
+TEST(BounceProtocol, MalformedInputIsAnError) {
+  auto message = [](char type, std::initializer_list<std::pair<char, std::string>> fields) {
+    std::string payload, out;
+    for (const auto& [t, value] : fields) queue::put_record(payload, t, value);
+    queue::put_record(out, type, payload);
+    return out;
+  };
+  std::string recipient;
+  queue::put_record(recipient, 'i', "0");
+  queue::put_record(recipient, 'a', "bob@localhost");
+  struct Case {
+    std::string name;
+    std::string bytes;
+    std::string reason;
+  };
+  std::vector<Case> requests = {
+      {"an agent request", encode_request(sample_request()), "unexpected"},
+      {"other version", message('B', {{'v', "2"}}), "version"},
+      {"no kind", message('B', {{'v', "1"}, {'n', "1"}, {'q', "Q"}, {'R', recipient}}),
+       "incomplete"},
+      {"bad kind", message('B', {{'v', "1"}, {'k', "z"}}), "bad kind"},
+      {"no recipients", message('B', {{'v', "1"}, {'n', "1"}, {'q', "Q"}, {'k', "f"}}),
+       "incomplete"},
+      {"bad queue", message('B', {{'v', "1"}, {'u', "hold"}}), "bad queue"},
+      {"bad last attempt",
+       message('B', {{'v', "1"}, {'R', recipient + std::string("l\x02-1", 4)}}),
+       "bad last attempt"},
+      {"unknown field", message('B', {{'v', "1"}, {'z', "?"}}), "unknown"},
+  };
+  for (auto& c : requests) {
+    auto r = take_bounce_request(c.bytes);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_NE(r.error().message.find(c.reason), std::string::npos)
+        << c.name << ": " << r.error().message;
+  }
+  std::vector<Case> replies = {
+      {"no id", message('b', {{'v', "1"}}), "incomplete"},
+      {"empty notice id", message('b', {{'v', "1"}, {'n', "1"}, {'N', ""}}), "empty notice id"},
+      {"notices and an error",
+       message('b', {{'v', "1"}, {'n', "1"}, {'N', "X"}, {'e', "full"}}), "both"},
+      {"an agent reply", encode_reply(sample_reply()), "unexpected"},
+  };
+  for (auto& c : replies) {
+    auto r = take_bounce_reply(c.bytes);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_NE(r.error().message.find(c.reason), std::string::npos)
+        << c.name << ": " << r.error().message;
+  }
 }
 
 }  // namespace

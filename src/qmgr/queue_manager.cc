@@ -1,5 +1,6 @@
-// The queue manager's event loop: admission, requests to agents, outcomes to the queue store.
-// See queue_manager.h; the states and their crash arguments are in docs/queue-format.md.
+// The queue manager's event loop: admission, requests to agents and to the bounce service,
+// outcomes to the queue store. See queue_manager.h; the states and their crash arguments
+// are in docs/queue-format.md.
 #include "qmgr/queue_manager.h"
 
 #include <fcntl.h>
@@ -17,14 +18,13 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <future>
 #include <map>
 #include <optional>
 #include <set>
 #include <vector>
 
 #include "log/delay.h"
-#include "message/dsn.h"
+#include "qmgr/problem_class.h"
 #include "qmgr/protocol.h"
 #include "qmgr/scheduler.h"
 #include "queue/queue_store.h"
@@ -82,26 +82,99 @@ sockaddr_un unix_address(const std::string& path) {
 
 }  // namespace
 
-// ---- the connection to one transport's agent -------------------------------------------------
+// ---- the connection to a service (one transport's agent, the bounce service) -------------
 
 struct AgentLink {
   std::string socket_path;
+  std::string name;  // for logs: "the local delivery agent", "the bounce service"
   int fd = -1;
   std::string out;  // encoded requests not yet written
   std::string in;   // bytes read, not yet a whole reply
   std::set<uint64_t> in_flight;  // request ids sent on this connection
   std::vector<std::pair<uint64_t, std::string>> waiting;  // until connected: id, encoded
   TimePoint next_connect{};
+  TimePoint waiting_since{};  // when `waiting` last became non-empty
 };
+
+namespace {
+
+// Connects `link` if it is down, has requests waiting and its next try is due; false when
+// it stays down (the next try is then a second away).
+bool connect_link(AgentLink& link, TimePoint now) {
+  if (link.fd >= 0) return true;
+  if (link.waiting.empty() || now < link.next_connect) return false;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr = unix_address(link.socket_path);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    link.fd = fd;
+    return true;
+  }
+  if (fd >= 0) ::close(fd);
+  // Not up yet (it starts with us) or restarting: the requests wait, and we try again.
+  link.next_connect = now + std::chrono::seconds(1);
+  return false;
+}
+
+// Moves the waiting requests to the output of a connected link.
+void send_waiting(AgentLink& link) {
+  if (link.fd < 0) return;
+  for (auto& [id, bytes] : link.waiting) {
+    link.out += bytes;
+    link.in_flight.insert(id);
+  }
+  link.waiting.clear();
+}
+
+// Writes what the socket takes, then reads what is there; the error when the link broke.
+std::optional<std::string> link_io(AgentLink& link, short revents) {
+  if (revents & POLLOUT) {
+    while (!link.out.empty()) {
+      ssize_t n = ::send(link.fd, link.out.data(), link.out.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return std::string(std::strerror(errno));
+      link.out.erase(0, size_t(n));
+    }
+  }
+  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    char chunk[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(link.fd, chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return n == 0 ? std::string("closed by the peer") : std::strerror(errno);
+      link.in.append(chunk, size_t(n));
+    }
+  }
+  return std::nullopt;
+}
+
+// Closes a broken link; returns the ids of the requests it did not answer.
+std::set<uint64_t> close_link(AgentLink& link, TimePoint now) {
+  ::close(link.fd);
+  link.fd = -1;
+  link.out.clear();
+  link.in.clear();
+  link.next_connect = now + std::chrono::seconds(1);
+  std::set<uint64_t> lost;
+  lost.swap(link.in_flight);
+  return lost;
+}
+
+}  // namespace
 
 class QueueManager::Loop {
  public:
   Loop(QueueManager& qm, std::unique_ptr<queue::QueueStore> store)
       : qm_(qm), store_(std::move(store)), scheduler_(qm.options_.scheduler, qm.clock_) {
     local_.socket_path = qm.options_.queue_directory + "/private/local";
+    local_.name = "the local delivery agent";
+    bounce_.socket_path = qm.options_.queue_directory + "/private/bounce";
+    bounce_.name = "the bounce service";
   }
   ~Loop() {
     if (local_.fd >= 0) ::close(local_.fd);
+    if (bounce_.fd >= 0) ::close(bounce_.fd);
     if (wakeup_fd_ >= 0) ::close(wakeup_fd_);
   }
 
@@ -109,10 +182,33 @@ class QueueManager::Loop {
   int serve(int signal_fd);
 
  private:
+  // What the scheduler decided at the end of a message's pass; performed once the notices
+  // of the message are answered.
+  struct PassEnd {
+    bool finished = false;     // every recipient done: remove the file
+    TimePoint next_attempt{};  // otherwise: deferred/ until then
+  };
+
   struct InMemory {
     QueueName queue = QueueName::kActive;
     message::Envelope envelope;
     std::vector<StatusEntry> unrecorded;  // outcomes of this pass not yet in the status log
+    /// Bounced recipients whose non-delivery notice the bounce service has not yet
+    /// written: recorded as done only after its answer (docs/queue-format.md, "Notices").
+    std::vector<StatusEntry> unnotified;
+    /// Deferrals of this pass that notify_classes reports to error_notice_recipient.
+    std::vector<NoticeFacts> resource_problems, software_problems;
+    int notices_pending = 0;             // requests to the bounce service not yet answered
+    bool bounce_kept_pending = false;    // a non-delivery notice failed: its recipients wait
+    std::optional<PassEnd> pass_end;     // set when the scheduler let the message go
+  };
+
+  // A request to the bounce service, until its answer.
+  struct NoticeJob {
+    std::string queue_id;
+    NoticeRequestKind kind = NoticeRequestKind::kFailure;
+    std::vector<uint32_t> indexes;  // the recipients it is about
+    TimePoint asked{};              // when it was made
   };
 
   void recover();
@@ -122,20 +218,25 @@ class QueueManager::Loop {
   void admit_waiting();
   void admit(const std::string& id, QueueName queue);
   void dispatch_requests();
-  void report(const DeliveryReport& report);
   void perform_events();
   void log_status(const RecipientStatus& s);
-  void send_notice(const std::string& id, const InMemory& m, message::NoticeKind kind,
-                   std::vector<message::NoticeRecipient> recipients);
-  std::string double_bounce_sender() const {
-    return "double-bounce@" + qm_.options_.myhostname;
-  }
+  void request_notice(const std::string& id, InMemory& m, NoticeRequestKind kind,
+                      std::vector<NoticeFacts> facts);
+  void notice_answered(uint64_t request_id, const BounceReply& reply);
+  void finish_if_answered(const std::string& id);
   void flush_records(const std::string& id, InMemory& m);
   void read_wakeups();
   void agent_io(short revents);
-  void connect_agent();
   void agent_failed(const std::string& why);
+  void bounce_io(short revents);
+  void bounce_failed(const std::string& why);
+  void bounce_connect();
   int poll_timeout_ms() const;
+  NoticeFacts facts_of(uint32_t index, const std::string& address, const Dsn& dsn,
+                       std::string reason) const {
+    return {index, address, dsn.status, std::move(reason), dsn.diagnostic, dsn.remote_mta,
+            to_us(qm_.clock_.now())};
+  }
 
   QueueManager& qm_;
   std::unique_ptr<queue::QueueStore> store_;
@@ -148,20 +249,15 @@ class QueueManager::Loop {
   TimePoint next_active_rescan_{};
   int wakeup_fd_ = -1;
   AgentLink local_;
-  std::unique_ptr<queue::Spool> spool_;  // for notices
+  AgentLink bounce_;
+  std::map<uint64_t, NoticeJob> notice_jobs_;
+  uint64_t next_notice_request_ = 1;
 };
 
 Status QueueManager::Loop::start() {
   const std::string& q = qm_.options_.queue_directory;
   for (const char* sub : {"/public", "/private", "/pid"}) (void)::mkdir((q + sub).c_str(), 0700);
   recover();
-  queue::Spool::Options spool_options;
-  spool_options.queue_directory = q;
-  spool_options.sync_threads = 1;
-  spool_options.send_wakeups = false;  // the queue manager offers its notices itself
-  auto spool = queue::Spool::open(spool_options);
-  if (!spool) return spool.error();
-  spool_ = std::move(*spool);
   const std::string path = q + "/public/qmgr";
   if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return make_error(fmt::format("{}: path too long for a unix socket", path));
@@ -316,7 +412,9 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   }
   qm_.log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", id, env.sender,
                 stored.content_size, pending);
-  messages_[id] = InMemory{queue, std::move(stored.envelope), {}};
+  InMemory& m = messages_[id];
+  m.queue = queue;
+  m.envelope = std::move(stored.envelope);
 }
 
 void QueueManager::Loop::dispatch_requests() {
@@ -347,87 +445,199 @@ void QueueManager::Loop::dispatch_requests() {
     }
     local_.waiting.emplace_back(r.id, encode_request(request));
   }
-  connect_agent();
-  if (local_.fd >= 0) {
-    for (auto& [id, bytes] : local_.waiting) {
-      local_.out += bytes;
-      local_.in_flight.insert(id);
-    }
-    local_.waiting.clear();
-  }
-}
-
-void QueueManager::Loop::connect_agent() {
-  if (local_.fd >= 0 || local_.waiting.empty() || qm_.clock_.now() < local_.next_connect) return;
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  sockaddr_un addr = unix_address(local_.socket_path);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    local_.fd = fd;
-    return;
-  }
-  if (fd >= 0) ::close(fd);
-  // Not up yet (it starts with us) or restarting: the requests wait, and we try again.
-  local_.next_connect = qm_.clock_.now() + std::chrono::seconds(1);
+  connect_link(local_, qm_.clock_.now());
+  send_waiting(local_);
 }
 
 void QueueManager::Loop::agent_failed(const std::string& why) {
-  qm_.log_.warning("connection to the local delivery agent: {}", why);
-  ::close(local_.fd);
-  local_.fd = -1;
-  local_.out.clear();
-  local_.in.clear();
-  // What it did not answer is deferred (the scheduler's "delivery agent did not report").
-  std::set<uint64_t> lost;
-  lost.swap(local_.in_flight);
-  for (uint64_t id : lost) {
+  qm_.log_.warning("connection to {}: {}", local_.name, why);
+  // What it did not answer is deferred (the scheduler's kAgentDidNotReport).
+  for (uint64_t id : close_link(local_, qm_.clock_.now())) {
     DeliveryReport report;
     report.request_id = id;
     (void)scheduler_.report(report);
   }
-  local_.next_connect = qm_.clock_.now() + std::chrono::seconds(1);
 }
 
 void QueueManager::Loop::agent_io(short revents) {
-  if (revents & POLLOUT) {
-    while (!local_.out.empty()) {
-      ssize_t n = ::send(local_.fd, local_.out.data(), local_.out.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n <= 0) return agent_failed(std::strerror(errno));
-      local_.out.erase(0, size_t(n));
+  if (auto broken = link_io(local_, revents)) return agent_failed(*broken);
+  for (;;) {
+    auto reply = take_reply(local_.in);
+    if (!reply.ok()) return agent_failed("bad reply: " + reply.error().message);
+    if (!reply->has_value()) break;
+    const AgentReply& a = **reply;
+    if (!local_.in_flight.erase(a.id)) continue;  // not ours (never happens)
+    DeliveryReport report;
+    report.request_id = a.id;
+    for (const auto& r : a.recipients) {
+      const Outcome o = r.outcome == RecipientOutcome::kDelivered ? Outcome::Delivered
+                        : r.outcome == RecipientOutcome::kBounced ? Outcome::Bounced
+                                                                  : Outcome::Deferred;
+      report.recipients.push_back({r.index, o, {r.status, r.reason, r.diagnostic, r.relay}});
+    }
+    if (!a.destination_failure.empty()) {
+      report.destination_failure = Dsn{"4.4.1", a.destination_failure, "", ""};
+    }
+    if (Status s = scheduler_.report(report); !s.ok()) {
+      qm_.log_.warning("agent reply {}: {}", a.id, s.error().message);
     }
   }
-  if (revents & (POLLIN | POLLHUP | POLLERR)) {
-    char chunk[64 * 1024];
-    for (;;) {
-      ssize_t n = ::recv(local_.fd, chunk, sizeof chunk, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n <= 0) return agent_failed(n == 0 ? "closed by the agent" : std::strerror(errno));
-      local_.in.append(chunk, size_t(n));
+}
+
+// ---- notices: requests to the bounce service ---------------------------------------------
+
+void QueueManager::Loop::request_notice(const std::string& id, InMemory& m,
+                                        NoticeRequestKind kind, std::vector<NoticeFacts> facts) {
+  BounceRequest request;
+  request.id = next_notice_request_++;
+  request.queue_id = id;
+  request.queue = std::string(queue::queue_dir_name(m.queue));
+  request.kind = kind;
+  NoticeJob job{id, kind, {}, qm_.clock_.now()};
+  for (const NoticeFacts& f : facts) job.indexes.push_back(f.index);
+  request.recipients = std::move(facts);
+  notice_jobs_[request.id] = std::move(job);
+  m.notices_pending += 1;
+  if (bounce_.waiting.empty()) bounce_.waiting_since = qm_.clock_.now();
+  // Sent by the loop's bounce_connect(), never from here: an answer may end the pass of a
+  // message that the caller still holds.
+  bounce_.waiting.emplace_back(request.id, encode_bounce_request(request));
+}
+
+// Connects to the bounce service when requests wait. While it is down they wait a few
+// seconds (it may be starting with us, or restarting), then fail: their recipients stay
+// pending and the message is tried again after its backoff, so nothing is lost and nothing
+// spins. A service that accepted requests but does not answer them (hung) is given up on
+// after bounce_reply_timeout, the same way.
+void QueueManager::Loop::bounce_connect() {
+  const TimePoint now = qm_.clock_.now();
+  // Request ids grow with time, and waiting requests are bounded by the patience above: the
+  // first job is the oldest request in flight.
+  if (bounce_.fd >= 0 && !bounce_.in_flight.empty() && !notice_jobs_.empty() &&
+      now - notice_jobs_.begin()->second.asked >= qm_.options_.bounce_reply_timeout) {
+    bounce_failed(fmt::format("no answer within {} s", qm_.options_.bounce_reply_timeout.count()));
+  }
+  if (!connect_link(bounce_, now) && !bounce_.waiting.empty() &&
+      now - bounce_.waiting_since >= qm_.options_.bounce_connect_patience) {
+    std::vector<std::pair<uint64_t, std::string>> failed;
+    failed.swap(bounce_.waiting);
+    qm_.log_.warning("cannot connect to {} ({}): {} notice request{} fail, tried again later",
+                     bounce_.name, bounce_.socket_path, failed.size(),
+                     failed.size() == 1 ? "" : "s");
+    for (const auto& [id, bytes] : failed) {
+      notice_answered(id, BounceReply{id, {}, "bounce service unavailable"});
     }
-    for (;;) {
-      auto reply = take_reply(local_.in);
-      if (!reply.ok()) return agent_failed("bad reply: " + reply.error().message);
-      if (!reply->has_value()) break;
-      const AgentReply& a = **reply;
-      if (!local_.in_flight.erase(a.id)) continue;  // not ours (never happens)
-      DeliveryReport report;
-      report.request_id = a.id;
-      for (const auto& r : a.recipients) {
-        const Outcome o = r.outcome == RecipientOutcome::kDelivered ? Outcome::Delivered
-                          : r.outcome == RecipientOutcome::kBounced ? Outcome::Bounced
-                                                                    : Outcome::Deferred;
-        report.recipients.push_back({r.index, o, {r.status, r.reason, r.diagnostic, r.relay}});
+    return;
+  }
+  send_waiting(bounce_);
+}
+
+void QueueManager::Loop::bounce_failed(const std::string& why) {
+  qm_.log_.warning("connection to {}: {}", bounce_.name, why);
+  for (uint64_t id : close_link(bounce_, qm_.clock_.now())) {
+    notice_answered(id, BounceReply{id, {}, "bounce service failed: " + why});
+  }
+}
+
+void QueueManager::Loop::bounce_io(short revents) {
+  if (auto broken = link_io(bounce_, revents)) return bounce_failed(*broken);
+  for (;;) {
+    auto reply = take_bounce_reply(bounce_.in);
+    if (!reply.ok()) return bounce_failed("bad reply: " + reply.error().message);
+    if (!reply->has_value()) break;
+    if (!bounce_.in_flight.erase((**reply).id)) continue;  // not ours (never happens)
+    notice_answered((**reply).id, **reply);
+  }
+}
+
+// The bounce service answered (or could not be asked). Written: what the notice was waiting
+// for is recorded (bounced recipients, the delay warning) and the notices are admitted.
+// Not written: bounced recipients stay pending (recorded as deferred), a delay warning is
+// sent at a later pass, a success or postmaster notice is lost (logged).
+void QueueManager::Loop::notice_answered(uint64_t request_id, const BounceReply& reply) {
+  auto j = notice_jobs_.find(request_id);
+  if (j == notice_jobs_.end()) return;
+  NoticeJob job = std::move(j->second);
+  notice_jobs_.erase(j);
+  auto found = messages_.find(job.queue_id);
+  if (found == messages_.end()) return;
+  InMemory& m = found->second;
+  m.notices_pending -= 1;
+  const int64_t now = to_us(qm_.clock_.now());
+  auto take_unnotified = [&m](uint32_t index) -> std::optional<StatusEntry> {
+    auto it = std::find_if(m.unnotified.begin(), m.unnotified.end(),
+                           [index](const StatusEntry& e) { return e.recipient == index; });
+    if (it == m.unnotified.end()) return std::nullopt;
+    StatusEntry e = std::move(*it);
+    m.unnotified.erase(it);
+    return e;
+  };
+  if (reply.error.empty()) {
+    for (const std::string& notice : reply.notice_ids) offer_new(notice);
+    if (job.kind == NoticeRequestKind::kFailure) {
+      for (uint32_t index : job.indexes) {
+        if (auto e = take_unnotified(index)) m.unrecorded.push_back(std::move(*e));
       }
-      if (!a.destination_failure.empty()) {
-        report.destination_failure = Dsn{"4.4.1", a.destination_failure, "", ""};
-      }
-      if (Status s = scheduler_.report(report); !s.ok()) {
-        qm_.log_.warning("agent reply {}: {}", a.id, s.error().message);
-      }
+    } else if (job.kind == NoticeRequestKind::kDelay) {
+      m.unrecorded.push_back(StatusEntry{StatusKind::kDelayWarned, 0, now, "", "", ""});
+    }
+  } else if (job.kind == NoticeRequestKind::kFailure) {
+    for (uint32_t index : job.indexes) {
+      auto e = take_unnotified(index);
+      if (!e) continue;
+      const std::string reason = "cannot queue the non-delivery notice: " + reply.error;
+      qm_.log_.info("{}: to=<{}>, relay=none, dsn=4.3.0, status=deferred ({})", job.queue_id,
+                    m.envelope.recipients[index].address, reason);
+      m.unrecorded.push_back(StatusEntry{StatusKind::kDeferred, index, now, "4.3.0", "", reason});
+      m.bounce_kept_pending = true;
+    }
+  } else {
+    qm_.log_.warning("{}: {} notice not queued: {}", job.queue_id,
+                     job.kind == NoticeRequestKind::kDelay     ? "delay"
+                     : job.kind == NoticeRequestKind::kSuccess ? "success"
+                                                               : "postmaster",
+                     reply.error);
+  }
+  finish_if_answered(job.queue_id);
+}
+
+// Performs the end of a message's pass once the scheduler has let it go and every notice
+// about it is answered: remove it, or record its outcomes and defer it. A message whose
+// non-delivery notice could not be written is deferred even if the scheduler finished it.
+void QueueManager::Loop::finish_if_answered(const std::string& id) {
+  auto found = messages_.find(id);
+  if (found == messages_.end()) return;
+  InMemory& m = found->second;
+  if (!m.pass_end || m.notices_pending > 0) return;
+  if (m.pass_end->finished && !m.bounce_kept_pending) {
+    // Outcomes of this pass are not recorded: the file goes. (A message with a status log
+    // from an earlier pass is removed log-safely by QueueStore::remove.)
+    if (Status s = store_->remove(m.queue, id); !s.ok()) {
+      qm_.log_.warning("{}: {}", id, s.error().message);
+    } else {
+      qm_.log_.info("{}: removed", id);
+    }
+    messages_.erase(found);
+    return;
+  }
+  const TimePoint next_attempt =
+      m.pass_end->finished
+          ? next_attempt_time(qm_.options_.scheduler, from_us(m.envelope.arrival_us),
+                              qm_.clock_.now())
+          : m.pass_end->next_attempt;
+  flush_records(id, m);
+  QueueName now_in = m.queue;
+  if (now_in == QueueName::kActive) {
+    if (Status s = store_->move(id, QueueName::kActive, QueueName::kDeferred); s.ok()) {
+      now_in = QueueName::kDeferred;
+    } else {
+      qm_.log_.warning("{}: {}", id, s.error().message);
     }
   }
+  if (now_in == QueueName::kDeferred) {
+    (void)store_->set_next_attempt(now_in, id, to_us(next_attempt));
+  }
+  messages_.erase(found);
 }
 
 void QueueManager::Loop::log_status(const RecipientStatus& s) {
@@ -444,73 +654,6 @@ void QueueManager::Loop::log_status(const RecipientStatus& s) {
                 reason);
 }
 
-void QueueManager::Loop::send_notice(const std::string& id, const InMemory& m,
-                                     message::NoticeKind kind,
-                                     std::vector<message::NoticeRecipient> recipients) {
-  if (recipients.empty()) return;
-  const std::string& sender = m.envelope.sender;
-  std::string to;
-  std::string notice_sender;  // envelope sender of the notice
-  if (!sender.empty() && sender != double_bounce_sender()) {
-    to = sender;  // from <>, so that a notice about it is never answered by another
-  } else if (sender.empty() && kind == message::NoticeKind::kFailure) {
-    to = qm_.options_.double_bounce_recipient;
-    notice_sender = double_bounce_sender();
-  } else {
-    if (kind == message::NoticeKind::kFailure) {
-      qm_.log_.warning("{}: undeliverable postmaster notification discarded", id);
-    }
-    return;  // no delay or success notices about notices; no notice about a double bounce
-  }
-  auto read = store_->read_message(m.queue, id);
-  if (!read.ok()) {
-    qm_.log_.warning("{}: cannot read the message for its notice: {}", id, read.reason);
-    return;
-  }
-  message::Envelope envelope;
-  envelope.sender = notice_sender;
-  envelope.recipients.push_back({to, "", ""});
-  envelope.protocol = "ESMTP";
-  envelope.client_hostname = "localhost";
-  auto incoming = spool_->begin(std::move(envelope));
-  if (!incoming) {
-    qm_.log_.warning("{}: cannot queue the notice: {}", id, incoming.error().message);
-    return;
-  }
-  message::Notice notice;
-  notice.kind = kind;
-  notice.reporting_mta = qm_.options_.myhostname;
-  notice.queue_id = id;
-  notice.arrival_us = m.envelope.arrival_us;
-  notice.now_us = to_us(qm_.clock_.now());
-  notice.notice_queue_id = (*incoming)->queue_id();
-  notice.original_sender = sender;
-  notice.to = to;
-  notice.envid = m.envelope.dsn_envid;
-  notice.headers_only = m.envelope.dsn_ret == "HDRS";
-  notice.original = std::move(read.value->file.content);
-  notice.size_limit = qm_.options_.bounce_size_limit;
-  notice.recipients = std::move(recipients);
-  if (Status s = (*incoming)->append(message::build_notice(notice)); !s.ok()) {
-    qm_.log_.warning("{}: cannot queue the notice: {}", id, s.error().message);
-    return;
-  }
-  std::promise<Result<std::string>> committed;
-  spool_->commit(std::move(*incoming),
-                 [&committed](Result<std::string> r) { committed.set_value(std::move(r)); });
-  auto r = committed.get_future().get();
-  if (!r) {
-    qm_.log_.warning("{}: cannot queue the notice: {}", id, r.error().message);
-    return;
-  }
-  std::string_view what = kind == message::NoticeKind::kFailure ? "non-delivery"
-                          : kind == message::NoticeKind::kDelay ? "delay"
-                                                                : "delivery status";
-  qm_.log_.info("{}: {} {} notification: {}", id, notice_sender.empty() ? "sender" : "postmaster",
-                what, *r);
-  offer_new(*r);
-}
-
 void QueueManager::Loop::flush_records(const std::string& id, InMemory& m) {
   if (m.unrecorded.empty()) return;
   if (Status s = store_->record(id, m.unrecorded); !s.ok()) {
@@ -523,10 +666,6 @@ void QueueManager::Loop::flush_records(const std::string& id, InMemory& m) {
 void QueueManager::Loop::perform_events() {
   std::vector<Event> events = scheduler_.take_events();
   if (events.empty()) return;
-  std::set<std::string> finishing;  // finished in this batch: no need to record their outcomes
-  for (const Event& e : events) {
-    if (auto f = std::get_if<MessageFinished>(&e)) finishing.insert(f->queue_id);
-  }
   std::set<std::string> touched;
   for (const Event& e : events) {
     if (auto s = std::get_if<RecipientStatus>(&e)) {
@@ -536,82 +675,104 @@ void QueueManager::Loop::perform_events() {
       const StatusKind kind = s->outcome == Outcome::Delivered ? StatusKind::kDelivered
                               : s->outcome == Outcome::Bounced ? StatusKind::kBounced
                                                                : StatusKind::kDeferred;
-      m->second.unrecorded.push_back(StatusEntry{kind, s->index, to_us(qm_.clock_.now()),
-                                                 s->dsn.status, s->dsn.remote_mta,
-                                                 s->dsn.reason});
+      StatusEntry entry{kind, s->index, to_us(qm_.clock_.now()), s->dsn.status,
+                        s->dsn.remote_mta, s->dsn.reason};
+      if (kind == StatusKind::kBounced) {
+        // Done only once its notice is written (BounceNeeded, at the end of the pass).
+        m->second.unnotified.push_back(std::move(entry));
+        continue;
+      }
+      m->second.unrecorded.push_back(std::move(entry));
       touched.insert(s->queue_id);
       const auto& in_file = m->second.envelope.recipients[s->index];
       if (s->outcome == Outcome::Delivered && !in_file.notify.empty() &&
           wants_notice(in_file.notify, "SUCCESS")) {
-        send_notice(s->queue_id, m->second, message::NoticeKind::kSuccess,
-                    {{s->address, in_file.orcpt, s->dsn.status, s->dsn.reason,
-                      s->dsn.diagnostic, s->dsn.remote_mta, to_us(qm_.clock_.now())}});
+        request_notice(s->queue_id, m->second, NoticeRequestKind::kSuccess,
+                       {facts_of(s->index, s->address, s->dsn, s->dsn.reason)});
+      }
+      if (s->outcome == Outcome::Deferred) {
+        const auto& classes = qm_.options_.notify_classes;
+        switch (problem_class(s->dsn)) {
+          case ProblemClass::kResource:
+            if (classes.has(message::NotifyClass::kResource)) {
+              m->second.resource_problems.push_back(
+                  facts_of(s->index, s->address, s->dsn, s->dsn.reason));
+            }
+            break;
+          case ProblemClass::kSoftware:
+            if (classes.has(message::NotifyClass::kSoftware)) {
+              m->second.software_problems.push_back(
+                  facts_of(s->index, s->address, s->dsn, s->dsn.reason));
+            }
+            break;
+          case ProblemClass::kNone: break;
+        }
       }
     } else if (auto b = std::get_if<BounceNeeded>(&e)) {
       auto m = messages_.find(b->queue_id);
       if (m == messages_.end()) continue;
-      std::vector<message::NoticeRecipient> rcpts;
+      std::vector<NoticeFacts> facts;
       for (const BouncedRecipient& r : b->recipients) {
         const auto& in_file = m->second.envelope.recipients[r.index];
-        if (!wants_notice(in_file.notify, "FAILURE")) continue;
-        rcpts.push_back({r.address, in_file.orcpt, r.dsn.status,
-                         r.expired ? "message expired: " + r.dsn.reason : r.dsn.reason,
-                         r.dsn.diagnostic, r.dsn.remote_mta, to_us(qm_.clock_.now())});
+        if (!wants_notice(in_file.notify, "FAILURE")) {
+          // No notice wanted (NOTIFY=NEVER...): done at once.
+          auto& held = m->second.unnotified;
+          auto it = std::find_if(held.begin(), held.end(),
+                                 [&](const StatusEntry& x) { return x.recipient == r.index; });
+          if (it != held.end()) {
+            m->second.unrecorded.push_back(std::move(*it));
+            held.erase(it);
+          }
+          continue;
+        }
+        facts.push_back(facts_of(r.index, r.address, r.dsn,
+                                 r.expired ? "message expired: " + r.dsn.reason : r.dsn.reason));
       }
-      send_notice(b->queue_id, m->second, message::NoticeKind::kFailure, std::move(rcpts));
-      // The bounced recipients are done once their notice is queued: record that at once,
-      // so that a crash from here on cannot make them (and their notice) come again.
-      if (!finishing.count(b->queue_id)) flush_records(b->queue_id, m->second);
+      if (!facts.empty()) {
+        request_notice(b->queue_id, m->second, NoticeRequestKind::kFailure, std::move(facts));
+      }
     } else if (auto w = std::get_if<DelayWarning>(&e)) {
       auto m = messages_.find(w->queue_id);
       if (m == messages_.end()) continue;
-      std::vector<message::NoticeRecipient> rcpts;
+      std::vector<NoticeFacts> facts;
       for (const DeferredRecipient& r : w->recipients) {
         const auto& in_file = m->second.envelope.recipients[r.index];
         // Without NOTIFY, delay warnings follow delay_warning_time (RFC 3461 leaves it to us).
         if (!in_file.notify.empty() && !wants_notice(in_file.notify, "DELAY")) continue;
-        rcpts.push_back({r.address, in_file.orcpt, r.dsn.status, r.dsn.reason, r.dsn.diagnostic,
-                         r.dsn.remote_mta, to_us(qm_.clock_.now())});
+        facts.push_back(facts_of(r.index, r.address, r.dsn, r.dsn.reason));
       }
-      send_notice(w->queue_id, m->second, message::NoticeKind::kDelay, std::move(rcpts));
-      m->second.unrecorded.push_back(
-          StatusEntry{StatusKind::kDelayWarned, 0, to_us(qm_.clock_.now()), "", "", ""});
+      if (facts.empty()) {
+        m->second.unrecorded.push_back(
+            StatusEntry{StatusKind::kDelayWarned, 0, to_us(qm_.clock_.now()), "", "", ""});
+      } else {
+        request_notice(w->queue_id, m->second, NoticeRequestKind::kDelay, std::move(facts));
+      }
     } else if (auto d = std::get_if<MessageDeferred>(&e)) {
       auto m = messages_.find(d->queue_id);
       if (m == messages_.end()) continue;
-      flush_records(d->queue_id, m->second);
-      QueueName now_in = m->second.queue;
-      if (now_in == QueueName::kActive) {
-        if (Status s = store_->move(d->queue_id, QueueName::kActive, QueueName::kDeferred);
-            s.ok()) {
-          now_in = QueueName::kDeferred;
-        } else {
-          qm_.log_.warning("{}: {}", d->queue_id, s.error().message);
-        }
+      InMemory& in = m->second;
+      if (!in.resource_problems.empty()) {
+        request_notice(d->queue_id, in, NoticeRequestKind::kResource,
+                       std::move(in.resource_problems));
       }
-      if (now_in == QueueName::kDeferred) {
-        (void)store_->set_next_attempt(now_in, d->queue_id, to_us(d->next_attempt));
+      if (!in.software_problems.empty()) {
+        request_notice(d->queue_id, in, NoticeRequestKind::kSoftware,
+                       std::move(in.software_problems));
       }
-      messages_.erase(m);
+      in.pass_end = PassEnd{false, d->next_attempt};
+      finish_if_answered(d->queue_id);
     } else if (auto f = std::get_if<MessageFinished>(&e)) {
       auto m = messages_.find(f->queue_id);
       if (m == messages_.end()) continue;
-      // Outcomes of this pass are not recorded: the file goes. (A message with a status log
-      // from an earlier pass is removed log-safely by QueueStore::remove.)
-      if (Status s = store_->remove(m->second.queue, f->queue_id); !s.ok()) {
-        qm_.log_.warning("{}: {}", f->queue_id, s.error().message);
-      } else {
-        qm_.log_.info("{}: removed", f->queue_id);
-      }
-      messages_.erase(m);
+      m->second.pass_end = PassEnd{true, {}};
+      finish_if_answered(f->queue_id);
     }
   }
   // Messages still in progress: what happened to some recipients is made durable now, so a
   // crash does not repeat it.
   for (const std::string& id : touched) {
-    if (finishing.count(id)) continue;
     auto m = messages_.find(id);
-    if (m != messages_.end()) flush_records(id, m->second);
+    if (m != messages_.end() && !m->second.pass_end) flush_records(id, m->second);
   }
 }
 
@@ -632,6 +793,10 @@ void QueueManager::Loop::read_wakeups() {
 int QueueManager::Loop::poll_timeout_ms() const {
   TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
   if (local_.fd < 0 && !local_.waiting.empty()) wake = std::min(wake, local_.next_connect);
+  if (bounce_.fd < 0 && !bounce_.waiting.empty()) wake = std::min(wake, bounce_.next_connect);
+  if (bounce_.fd >= 0 && !notice_jobs_.empty()) {
+    wake = std::min(wake, notice_jobs_.begin()->second.asked + qm_.options_.bounce_reply_timeout);
+  }
   // Candidates offered during this turn (a notice just queued) are admitted at once.
   if ((!new_waiting_.empty() || !deferred_waiting_.empty()) &&
       scheduler_.admission_capacity() > 0) {
@@ -648,18 +813,26 @@ int QueueManager::Loop::serve(int signal_fd) {
     perform_events();
     dispatch_requests();
     perform_events();  // reports made at once (transports without an agent)
+    bounce_connect();
     if (qm_.clock_.now() >= next_active_rescan_) scan_active();
 
-    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {wakeup_fd_, POLLIN, 0}, {local_.fd, 0, 0}};
-    if (local_.fd >= 0) fds[2].events = short(POLLIN | (local_.out.empty() ? 0 : POLLOUT));
-    const int nfds = local_.fd >= 0 ? 3 : 2;
-    if (::poll(fds, nfds, poll_timeout_ms()) < 0 && errno != EINTR) {
+    pollfd fds[4] = {{signal_fd, POLLIN, 0},
+                     {wakeup_fd_, POLLIN, 0},
+                     {local_.fd, 0, 0},
+                     {bounce_.fd, 0, 0}};
+    for (auto [i, link] : {std::pair{2, &local_}, std::pair{3, &bounce_}}) {
+      if (link->fd >= 0) fds[i].events = short(POLLIN | (link->out.empty() ? 0 : POLLOUT));
+    }
+    // Descriptors < 0 are skipped by poll.
+    if (::poll(fds, 4, poll_timeout_ms()) < 0 && errno != EINTR) {
       qm_.log_.fatal(fmt::format("poll: {}", std::strerror(errno)));
       return 1;
     }
-    if (fds[0].revents != 0) return 0;  // SIGTERM or SIGINT: what is in flight is redone
+    // SIGTERM or SIGINT: what is in flight is redone (notices included: at most once more).
+    if (fds[0].revents != 0) return 0;
     if (fds[1].revents != 0) read_wakeups();
-    if (nfds == 3 && fds[2].revents != 0) agent_io(fds[2].revents);
+    if (local_.fd >= 0 && fds[2].revents != 0) agent_io(fds[2].revents);
+    if (bounce_.fd >= 0 && fds[3].revents != 0) bounce_io(fds[3].revents);
   }
 }
 

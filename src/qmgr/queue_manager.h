@@ -12,14 +12,18 @@
 // directory syncs of a move) keeps one; status logs without a message are removed; then
 // every message in active/ and every due one in deferred/ is admitted again.
 //
-// Notices (RFC 3464, message/dsn.h): a recipient that fails permanently or expires gets a
-// non-delivery notice to the sender (NOTIFY=NEVER, or a NOTIFY without FAILURE, suppresses
-// it), a delay warning once the message is older than delay_warning_time, a success notice
-// for NOTIFY=SUCCESS. The notice is queued (through the Spool, from MAILER-DAEMON with the
-// null sender) before the recipients are recorded as done. A failed notice (null sender) is
-// reported to double_bounce_recipient from double-bounce@myhostname; a failed report of that
-// kind is dropped and logged, so no notice ever loops. XXX: until the bounce service exists,
-// the queue manager reads a message's content for this (and only for this).
+// Notices (RFC 3464) are written by the bounce service (bounce/bounce_service.h), which the
+// queue manager asks over private/bounce (qmgr/protocol.h BounceRequest): a recipient that
+// fails permanently or expires gets a non-delivery notice to the sender (NOTIFY=NEVER, or a
+// NOTIFY without FAILURE, suppresses it), a delay warning once the message is older than
+// delay_warning_time, a success notice for NOTIFY=SUCCESS, and with notify_classes
+// `resource`/`software` a deferral by a full disk or a failed agent is reported to the
+// postmaster. A bounced recipient is recorded as done only after the service has answered
+// that its notice is queued; if it cannot be (the service is down: it is waited for
+// `bounce_connect_patience`; it fails; or it does not answer within `bounce_reply_timeout`),
+// the recipient is recorded as deferred and the message tried again after its backoff. The
+// message's file stays where it is until every notice about it is answered, so the service
+// can read it. The queue manager reads envelopes only, never message content.
 //
 // One thread;
 // blocking file-system calls (a status record's fdatasync, a move's directory syncs) happen
@@ -32,6 +36,7 @@
 
 #include "base/clock.h"
 #include "log/logger.h"
+#include "message/notify_classes.h"
 #include "policy/address_list.h"
 #include "qmgr/settings.h"
 
@@ -40,11 +45,16 @@ namespace estafeta::qmgr {
 struct QueueManagerOptions {
   std::string queue_directory;  // absolute
   policy::DomainList local_domains;  // mydestination: recipients there go to `local`
-  std::string myhostname;            // Reporting-MTA and MAILER-DAEMON@ of notices
-  /// Who gets the notice when a message with the null sender (itself a notice) cannot be
-  /// delivered: Postfix's 2bounce_notice_recipient.
-  std::string double_bounce_recipient = "postmaster";
-  size_t bounce_size_limit = 50000;  // larger originals are returned as headers only
+  /// Which deferrals are reported to the postmaster (`resource`, `software`; the bounce
+  /// service applies the other classes).
+  message::NotifyClasses notify_classes;
+  /// How long notice requests wait for the bounce service to accept a connection before
+  /// they fail (their recipients then stay pending until the next attempt).
+  std::chrono::seconds bounce_connect_patience{5};
+  /// How long requests wait for the bounce service's answer before the connection is given
+  /// up (a hung service; the recipients then stay pending as above). Writing a notice takes
+  /// one commit, so this is far above any healthy answer (Postfix's ipc_timeout is 3600 s).
+  std::chrono::seconds bounce_reply_timeout{300};
   SchedulerSettings scheduler;
   std::chrono::seconds active_rescan{60};
 };

@@ -368,7 +368,7 @@ Status Scheduler::report(const DeliveryReport& report) {
         apply(m, flight.slots[i], Outcome::Deferred, *report.destination_failure, true);
       } else {
         apply(m, flight.slots[i], Outcome::Deferred,
-              Dsn{"4.3.0", "delivery agent did not report a status", "", ""}, true);
+              Dsn{"4.3.0", std::string(kAgentDidNotReport), "", ""}, true);
       }
     }
     // Before kill(): a message that kill() finishes is erased, and `m` must not dangle here.

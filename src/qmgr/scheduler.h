@@ -24,7 +24,8 @@
 //     finished delivery is never handed out again. Bounced recipients whose notice was not yet
 //     queued (a crash between the two) are fed in MessageIn::unnotified_bounces, and land in
 //     the message's next BounceNeeded; once BounceNeeded is performed the edge marks them
-//     notified.
+//     notified. (The qmgr edge writes a bounced recipient's final status only after the
+//     bounce service has queued its notice, so it never has such recipients to feed.)
 //  2. The next attempt time of a deferred message (MessageDeferred::next_attempt; Postfix keeps
 //     it as the deferred file's mtime). If it is lost, next_attempt_time(settings, arrival,
 //     last attempt) recomputes it: the backoff depends on the message's age only, so no attempt
@@ -123,6 +124,10 @@ struct DeliveryRequest {
 };
 
 enum class Outcome { Delivered, Deferred, Bounced };
+
+/// The reason of a recipient whose agent gave no result for it (the agent failed or broke
+/// the protocol): a software error for notify_classes (problem_class.h).
+inline constexpr std::string_view kAgentDidNotReport = "delivery agent did not report a status";
 
 struct RecipientResult {
   std::uint32_t index = 0;

@@ -218,19 +218,20 @@ class PrivilegeTest(unittest.TestCase):
             # Keep a session open so that the smtpd worker certainly exists.
             with srv.connect() as c:
                 c.cmd('EHLO client.example')
-                # The exec'd services (qmgr, local) read the configuration as root before
-                # they drop to mail_owner: wait (boundedly) until all three children are
-                # up and past that point, then check every id.
+                # The exec'd services (qmgr, local, bounce) read the configuration as root
+                # before they drop to mail_owner: wait (boundedly) until all four children
+                # are up and past that point, then check every id.
                 deadline = time.time() + harness.TIMEOUT
                 while True:
                     kids = srv.children()
-                    settled = len(kids) >= 3 and all(
+                    settled = len(kids) >= 4 and all(
                         harness.proc_status(pid).get('Uid', '0').split()[0] != '0'
                         for pid in kids)
                     if settled or time.time() > deadline:
                         break
                     time.sleep(0.05)
-                self.assertGreaterEqual(len(kids), 3, 'smtpd, qmgr and local are not all running')
+                self.assertGreaterEqual(len(kids), 4,
+                                        'smtpd, qmgr, local and bounce are not all running')
                 for pid in kids:
                     st = harness.proc_status(pid)
                     uids = st['Uid'].split()

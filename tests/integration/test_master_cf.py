@@ -1,8 +1,8 @@
-# Services from master.cf, against the real daemon: the default table runs smtpd, qmgr and
-# local as three exec'd programs (their /proc/PID/cmdline is `estafeta -c DIR <command> -n
-# NAME -t TYPE ...`, and only smtpd holds the listening socket); a master.cf with smtpd rows
-# alone gets qmgr and local, with one warning; Postfix's own default master.cf starts, every
-# row Estafeta does not run reported once; `estafeta status` lists the services and their
+# Services from master.cf, against the real daemon: the default table runs smtpd, qmgr,
+# local and bounce as four exec'd programs (their /proc/PID/cmdline is `estafeta -c DIR
+# <command> -n NAME -t TYPE ...`, and only smtpd holds the listening socket); a master.cf
+# with smtpd rows alone gets qmgr, local and bounce, with one warning; Postfix's own default
+# master.cf starts, every row Estafeta does not run reported once; `estafeta status` lists the services and their
 # pids; `estafeta config -M` prints the table as Postfix's `postconf -M` does; a service that
 # keeps failing is restarted with a doubling delay, never in a tight loop; a reload hands the
 # listener to a new smtpd while the old one finishes its session, and mail still flows.
@@ -102,7 +102,8 @@ def default_rows(port):
             'pickup unix n - n 60 1 pickup\n'
             'qmgr unix n - n 300 1 qmgr\n'
             'showq unix n - n - - showq\n'
-            'local unix - n n - - local\n' % port)
+            'local unix - n n - - local\n'
+            'bounce unix - - n - 0 bounce\n' % port)
 
 
 def write_master_cf(srv, text):
@@ -112,15 +113,15 @@ def write_master_cf(srv, text):
 
 class DefaultTableTest(unittest.TestCase):
 
-    def test_five_exec_d_programs_and_only_smtpd_holds_the_listener(self):
+    def test_six_exec_d_programs_and_only_smtpd_holds_the_listener(self):
         with EstafetaServer(start=False) as srv:
             write_master_cf(srv, default_rows(srv.port))
             srv.start()
-            found = wait_until(lambda: len(services(srv)) == 5 and services(srv))
+            found = wait_until(lambda: len(services(srv)) == 6 and services(srv))
             self.assertTrue(found, services(srv))
             binary = harness.estafeta_bin()
             prefix = [binary, '-c', srv.dir]
-            self.assertEqual(sorted(found), ['local', 'pickup', 'qmgr', 'showq', 'smtpd'])
+            self.assertEqual(sorted(found), ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd'])
             for command in found:
                 self.assertEqual(len(found[command]), 1, found)
             self.assertEqual(found['smtpd'][0][1],
@@ -132,6 +133,8 @@ class DefaultTableTest(unittest.TestCase):
                                        '60'])
             self.assertEqual(found['showq'][0][1], prefix + ['showq', '-n', 'showq', '-t', 'unix'])
             self.assertEqual(found['local'][0][1], prefix + ['local', '-n', 'local', '-t', 'unix'])
+            self.assertEqual(found['bounce'][0][1],
+                             prefix + ['bounce', '-n', 'bounce', '-t', 'unix', '-m', '0'])
             # The supervisor binds; of its children only smtpd has the listening socket.
             inode = listening_inode(srv.port)
             self.assertIsNotNone(inode)
@@ -143,20 +146,20 @@ class DefaultTableTest(unittest.TestCase):
             # Nothing was added or ignored: no warning about the table.
             self.assertNotIn('master.cf', srv.log())
 
-    def test_smtpd_rows_alone_get_qmgr_and_local_with_one_warning(self):
+    def test_smtpd_rows_alone_get_qmgr_local_and_bounce_with_one_warning(self):
         with EstafetaServer() as srv:  # the harness writes smtpd rows only
             send(srv, 'erin@localhost')
             self.assertEqual(len(srv.wait_for_delivery('erin', 1)), 1, srv.log())
-            warning = ('warning: %s/master.cf: no qmgr and local service: added "qmgr unix n - n '
-                       '300 1 qmgr" and "local unix - n n - - local" (without them mail is '
-                       'never delivered)' % srv.dir)
+            warning = ('warning: %s/master.cf: no qmgr, local and bounce service: added "qmgr '
+                       'unix n - n 300 1 qmgr", "local unix - n n - - local" and "bounce unix - '
+                       '- n - 0 bounce" (without them mail is never delivered)' % srv.dir)
             self.assertEqual(srv.log().count(warning), 1, srv.log())
-            self.assertEqual(sorted(services(srv)), ['local', 'pickup', 'qmgr', 'showq', 'smtpd'])
+            every = ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd']
+            self.assertTrue(wait_until(lambda: sorted(services(srv)) == every), services(srv))
             # A reload reads the same table: the warning is not repeated.
             srv.proc.send_signal(signal.SIGHUP)
             self.assertTrue(srv.wait_for_log(r'reload -- version'))
-            self.assertTrue(wait_until(lambda: sorted(services(srv)) ==
-                                       ['local', 'pickup', 'qmgr', 'showq', 'smtpd']))
+            self.assertTrue(wait_until(lambda: sorted(services(srv)) == every))
             self.assertEqual(srv.log().count(warning), 1, srv.log())
 
 
@@ -180,7 +183,9 @@ class PostfixMasterCfTest(unittest.TestCase):
             text = self.postfix_master_cf(srv.port)
             write_master_cf(srv, text)
             srv.start()
-            self.assertEqual(sorted(services(srv)), ['local', 'pickup', 'qmgr', 'showq', 'smtpd'])
+            self.assertTrue(wait_until(
+                lambda: sorted(services(srv)) == ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd']),
+                services(srv))
             send(srv, 'fred@localhost')
             self.assertEqual(len(srv.wait_for_delivery('fred', 1)), 1, srv.log())
             log = srv.log()
@@ -207,7 +212,10 @@ class PostfixMasterCfTest(unittest.TestCase):
                                    'needed, ignored',
                 row(r'pickup\s'): 'service pickup (pickup): chroot not implemented yet, runs '
                                   'without chroot',
-                row(r'bounce\s'): 'service bounce (bounce): not implemented yet, ignored',
+                row(r'bounce\s'): 'service bounce (bounce): chroot not implemented yet, runs '
+                                  'without chroot',
+                row(r'defer\s'): 'service defer (bounce): built into the bounce service, ignored',
+                row(r'trace\s'): 'service trace (bounce): built into the bounce service, ignored',
                 row(r'smtp\s+unix\s'): 'service smtp (smtp): not implemented yet, ignored',
                 row(r'relay\s'): 'service relay (smtp): not implemented yet, ignored',
                 row(r'lmtp\s'): 'service lmtp (lmtp): not implemented yet, ignored',
@@ -221,12 +229,13 @@ class PostfixMasterCfTest(unittest.TestCase):
                 want = 'estafeta/master[%d]: warning: %s:%d: %s' % (srv.proc.pid, path, line,
                                                                      message)
                 self.assertEqual(log.count(want), 1, want)
-            # Every row of Postfix's table (but smtpd, pickup, qmgr, showq and local) is
+            # Every row of Postfix's table (but smtpd, pickup, qmgr, bounce, showq
+            # and local) is
             # reported, once.
             row_count = len([l for l in lines if re.match(r'[^\s#]', l)])
             reported = re.findall(r'warning: %s:\d+: service \S+ \(\S+\): .*ignored$'
                                   % re.escape(path), log, re.M)
-            self.assertEqual(len(reported), row_count - 5, reported)
+            self.assertEqual(len(reported), row_count - 6, reported)
             self.assertEqual(len(set(reported)), len(reported))
             self.assertNotIn('no qmgr', log)
             # ... and not again on reload.
@@ -268,7 +277,8 @@ class PostfixMasterCfTest(unittest.TestCase):
                                   'pickup     unix  n       -       n       60      1       pickup\n'
                                   'qmgr       unix  n       -       n       300     1       qmgr\n'
                                   'showq      unix  n       -       n       -       -       showq\n'
-                                  'local      unix  -       n       n       -       -       local\n')
+                                  'local      unix  -       n       n       -       -       local\n'
+                                  'bounce     unix  -       -       n       -       0       bounce\n')
             self.assertEqual(err, '')
             # The harness's smtpd-only table: the added rows are part of the effective table.
             write_master_cf(srv, '127.0.0.1:%d inet n - n - - smtpd -o smtpd_timeout=60s\n'
@@ -276,22 +286,26 @@ class PostfixMasterCfTest(unittest.TestCase):
             code, out, err = estafeta(srv.dir, 'config', '-M')
             self.assertEqual(code, 0, err)
             lines = out.splitlines()
-            self.assertEqual(len(lines), 3, out)
+            self.assertEqual(len(lines), 4, out)
             self.assertEqual(lines[0].split(), ['127.0.0.1:%d' % srv.port, 'inet', 'n', '-', 'n',
                                                 '-', '-', 'smtpd', '-o', 'smtpd_timeout=60s'])
             self.assertEqual(lines[1:], [
                 'qmgr       unix  n       -       n       300     1       qmgr',
-                'local      unix  -       n       n       -       -       local'])
-            self.assertIn('no qmgr and local service: added', err)
+                'local      unix  -       n       n       -       -       local',
+                'bounce     unix  -       -       n       -       0       bounce'])
+            self.assertIn('no qmgr, local and bounce service: added', err)
 
 
 class StatusTest(unittest.TestCase):
 
     def test_status_lists_services_and_follows_a_restart(self):
         with EstafetaServer() as srv:
-            found = wait_until(lambda: len(services(srv)) == 5 and services(srv))
+            found = wait_until(lambda: len(services(srv)) == 6 and services(srv))
             self.assertTrue(found)
             pid = {command: entries[0][0] for command, entries in found.items()}
+            # Each service shows "(starting)" until it has reported that it serves.
+            self.assertTrue(wait_until(
+                lambda: not any('(starting)' in l for l in status_lines(srv)[1])))
             code, lines, err = status_lines(srv)
             self.assertEqual(code, 0, err)
             self.assertIn('the Estafeta mail system is running: PID: %d' % srv.proc.pid, err)
@@ -300,7 +314,8 @@ class StatusTest(unittest.TestCase):
                 'pickup pid %d' % pid['pickup'],
                 'qmgr pid %d' % pid['qmgr'],
                 'showq pid %d' % pid['showq'],
-                'local pid %d' % pid['local']]))
+                'local pid %d' % pid['local'],
+                'bounce pid %d' % pid['bounce']]))
             # A service that dies is logged in Postfix's words and started again; status
             # follows it.
             os.kill(pid['local'], signal.SIGKILL)
@@ -369,7 +384,7 @@ class ReloadTest(unittest.TestCase):
 
     def test_new_smtpd_takes_over_while_the_old_one_finishes_its_session(self):
         with EstafetaServer() as srv:
-            before = wait_until(lambda: len(services(srv)) == 5 and services(srv))
+            before = wait_until(lambda: len(services(srv)) == 6 and services(srv))
             self.assertTrue(before)
             old = {command: entries[0][0] for command, entries in before.items()}
             client = smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT)
@@ -379,7 +394,7 @@ class ReloadTest(unittest.TestCase):
                 srv.main['smtpd_banner'] = '$myhostname ESMTP reloaded'
                 srv.write_config()
                 srv.proc.send_signal(signal.SIGHUP)
-                # A new smtpd, qmgr and local; the old smtpd finishes its session.
+                # A new smtpd, qmgr, local and bounce; the old smtpd finishes its session.
                 def after():
                     now = services(srv)
                     fresh = {c: [p for p, _ in now.get(c, []) if p != old[c]] for c in old}
