@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "log/delay.h"
+#include "qmgr/agent_link.h"
 #include "qmgr/problem_class.h"
 #include "qmgr/protocol.h"
 #include "qmgr/scheduler.h"
@@ -71,95 +72,6 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
-
-sockaddr_un unix_address(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path));
-  addr.sun_path[sizeof addr.sun_path - 1] = '\0';
-  return addr;
-}
-
-}  // namespace
-
-// ---- the connection to a service (one transport's agent, the bounce service) -------------
-
-struct AgentLink {
-  std::string socket_path;
-  std::string name;  // for logs: "the local delivery agent", "the bounce service"
-  int fd = -1;
-  std::string out;  // encoded requests not yet written
-  std::string in;   // bytes read, not yet a whole reply
-  std::set<uint64_t> in_flight;  // request ids sent on this connection
-  std::vector<std::pair<uint64_t, std::string>> waiting;  // until connected: id, encoded
-  TimePoint next_connect{};
-  TimePoint waiting_since{};  // when `waiting` last became non-empty
-};
-
-namespace {
-
-// Connects `link` if it is down, has requests waiting and its next try is due; false when
-// it stays down (the next try is then a second away).
-bool connect_link(AgentLink& link, TimePoint now) {
-  if (link.fd >= 0) return true;
-  if (link.waiting.empty() || now < link.next_connect) return false;
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  sockaddr_un addr = unix_address(link.socket_path);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    link.fd = fd;
-    return true;
-  }
-  if (fd >= 0) ::close(fd);
-  // Not up yet (it starts with us) or restarting: the requests wait, and we try again.
-  link.next_connect = now + std::chrono::seconds(1);
-  return false;
-}
-
-// Moves the waiting requests to the output of a connected link.
-void send_waiting(AgentLink& link) {
-  if (link.fd < 0) return;
-  for (auto& [id, bytes] : link.waiting) {
-    link.out += bytes;
-    link.in_flight.insert(id);
-  }
-  link.waiting.clear();
-}
-
-// Writes what the socket takes, then reads what is there; the error when the link broke.
-std::optional<std::string> link_io(AgentLink& link, short revents) {
-  if (revents & POLLOUT) {
-    while (!link.out.empty()) {
-      ssize_t n = ::send(link.fd, link.out.data(), link.out.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n <= 0) return std::string(std::strerror(errno));
-      link.out.erase(0, size_t(n));
-    }
-  }
-  if (revents & (POLLIN | POLLHUP | POLLERR)) {
-    char chunk[64 * 1024];
-    for (;;) {
-      ssize_t n = ::recv(link.fd, chunk, sizeof chunk, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n <= 0) return n == 0 ? std::string("closed by the peer") : std::strerror(errno);
-      link.in.append(chunk, size_t(n));
-    }
-  }
-  return std::nullopt;
-}
-
-// Closes a broken link; returns the ids of the requests it did not answer.
-std::set<uint64_t> close_link(AgentLink& link, TimePoint now) {
-  ::close(link.fd);
-  link.fd = -1;
-  link.out.clear();
-  link.in.clear();
-  link.next_connect = now + std::chrono::seconds(1);
-  std::set<uint64_t> lost;
-  lost.swap(link.in_flight);
-  return lost;
-}
 
 }  // namespace
 
