@@ -6,12 +6,13 @@
 # forged or malformed drop file is moved aside with a log line while pickup keeps serving,
 # and mail submitted while the daemon is down is delivered once it starts.
 #
-# Programs that run /usr/sbin/sendmail (mail, cron) get Estafeta's binary there through a
-# private mount namespace (unshare + bind mount), so the machine's own MTA is never touched.
-# The user-switching tests need root (CI runs as root); they are skipped otherwise.
+# Estafeta's sendmail runs from the test's directory (a link to the binary named sendmail);
+# bsd-mailx is pointed at it by its `sendmail` variable, so the machine's own MTA is never
+# touched. The user-switching tests need root (CI runs as root); they are skipped otherwise.
 import email
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -29,17 +30,36 @@ def sendmail_path():
     return os.path.join(os.path.dirname(harness.estafeta_bin()), 'sendmail')
 
 
+def user_sendmail(srv):
+    """Estafeta's binary as <test dir>/bin/sendmail (argv[0] makes it sendmail), where any user
+    can run it even when the checkout is not searchable by them (a clone under /root)."""
+    path = os.path.join(srv.dir, 'bin', 'sendmail')
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        try:
+            os.link(harness.estafeta_bin(), path)
+        except OSError:
+            shutil.copy(harness.estafeta_bin(), path)
+        os.chmod(path, 0o755)
+    return path
+
+
 def run_as(srv, user, argv, stdin=b''):
-    """Runs argv (argv[0] 'sendmail' means Estafeta's) as `user` (None: as we are), with
-    /usr/sbin/sendmail bound to Estafeta's binary in a private mount namespace."""
+    """Runs argv (argv[0] 'sendmail' means Estafeta's) as `user` (None: as we are). bsd-mailx
+    finds that sendmail through its `sendmail` variable (set in a MAILRC file), so the
+    machine's own /usr/sbin/sendmail is never touched."""
     env = dict(os.environ, ESTAFETA_CONFIG_DIR=srv.dir)
+    sendmail = user_sendmail(srv)
     if argv[0] == 'sendmail':
-        argv = ['/usr/sbin/sendmail'] + argv[1:]
-    inner = [tools.require('runuser'), '-u', user, '--'] + argv if user else argv
-    script = 'mount --bind "$0" /usr/sbin/sendmail && exec "$@"'
-    wrapped = [tools.require('unshare'), '--mount', '--propagation', 'private', '--',
-               '/bin/sh', '-c', script, harness.estafeta_bin()] + inner
-    return subprocess.run(wrapped, input=stdin, capture_output=True, env=env,
+        argv = [sendmail] + argv[1:]
+    mailrc = os.path.join(srv.dir, 'mailrc')
+    with open(mailrc, 'w') as f:
+        f.write('set sendmail=%s\n' % sendmail)
+    os.chmod(mailrc, 0o644)
+    env['MAILRC'] = mailrc
+    if user:
+        argv = [tools.require('runuser'), '-u', user, '--'] + argv
+    return subprocess.run(argv, input=stdin, capture_output=True, env=env,
                           timeout=harness.TIMEOUT)
 
 
@@ -170,10 +190,7 @@ class SmtpOnStdinTest(unittest.TestCase):
     def test_sendmail_bs_as_ordinary_user_goes_through_maildrop(self):
         with EstafetaServer() as srv:
             env = dict(os.environ, ESTAFETA_CONFIG_DIR=srv.dir)
-            argv = [tools.require('unshare'), '--mount', '--propagation', 'private', '--',
-                    '/bin/sh', '-c', 'mount --bind "$0" /usr/sbin/sendmail && exec "$@"',
-                    harness.estafeta_bin(), tools.require('runuser'), '-u', USER, '--',
-                    '/usr/sbin/sendmail', '-bs']
+            argv = [tools.require('runuser'), '-u', USER, '--', user_sendmail(srv), '-bs']
             conv = harness.PipeConversation(argv, env=env)
             self.assertEqual(conv.banner.code, 220, conv.banner)
             self.assertEqual(conv.cmd('EHLO workstation').code, 250)

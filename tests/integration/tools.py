@@ -19,8 +19,6 @@ PACKAGES = {
     'postgres': 'postgresql',
     'psql': 'postgresql',
     'runuser': 'util-linux',
-    'unshare': 'util-linux',
-    'mount': 'mount',
     'mail': 'bsd-mailx',
     'perl': 'perl',
 }
