@@ -237,7 +237,12 @@ Result<StatusLog> QueueStore::read_status(const std::string& queue_id) {
     return fd.error();
   }
   ScopedFd closer(*fs_, *fd);
-  auto bytes = fs_->read_at(*fd, 0, kMaxStatusLog);
+  // As much as the log holds, not kMaxStatusLog: read_at allocates what it is asked for, and
+  // a 16 MiB buffer per read made every envelope read of a deferred message (mailq, the
+  // queue manager's admission and records) cost milliseconds.
+  auto size = fs_->file_size(*fd);
+  if (!size) return size.error();
+  auto bytes = fs_->read_at(*fd, 0, std::min<uint64_t>(*size, kMaxStatusLog));
   if (!bytes) return bytes.error();
   return decode_status_log(*bytes);
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "queue/spool.h"
@@ -194,6 +195,79 @@ TEST_F(QueueStoreTest, OrphanStatusLogsAreRemoved) {
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 1u);
   EXPECT_EQ(list_names(tmp.path() + "/status"), std::vector<std::string>{kept});
+}
+
+// The real file system, remembering the largest read_at() asked for (read_at allocates what
+// it is asked for).
+class CountingFilesystem : public Filesystem {
+ public:
+  size_t largest_read = 0;
+
+  Status make_dir(const std::string& p, int mode) override { return real_->make_dir(p, mode); }
+  Status remove_dir(const std::string& p) override { return real_->remove_dir(p); }
+  Result<int> open_dir(const std::string& p) override { return real_->open_dir(p); }
+  Result<std::vector<std::string>> list_dir(int dir) override { return real_->list_dir(dir); }
+  Result<int> create_file(int dir, const std::string& name) override {
+    return real_->create_file(dir, name);
+  }
+  Status write_all(int fd, std::string_view data) override { return real_->write_all(fd, data); }
+  Status sync_data(int fd) override { return real_->sync_data(fd); }
+  Result<int> open_read(int dir, const std::string& name) override {
+    return real_->open_read(dir, name);
+  }
+  Result<Appender> open_append(int dir, const std::string& name) override {
+    return real_->open_append(dir, name);
+  }
+  Result<std::string> read_at(int fd, uint64_t offset, size_t max) override {
+    largest_read = std::max(largest_read, max);
+    return real_->read_at(fd, offset, max);
+  }
+  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
+  Status truncate(int fd, uint64_t size) override { return real_->truncate(fd, size); }
+  Result<int64_t> modified_time(int dir, const std::string& name) override {
+    return real_->modified_time(dir, name);
+  }
+  Status set_modified_time(int dir, const std::string& name, int64_t us) override {
+    return real_->set_modified_time(dir, name, us);
+  }
+  Status sync_dir(int dir) override { return real_->sync_dir(dir); }
+  Status rename(int from_dir, const std::string& from, int to_dir,
+                const std::string& to) override {
+    return real_->rename(from_dir, from, to_dir, to);
+  }
+  Status unlink(int dir, const std::string& name) override { return real_->unlink(dir, name); }
+  bool exists(int dir, const std::string& name) override { return real_->exists(dir, name); }
+  void close(int fd) override { real_->close(fd); }
+
+ private:
+  std::unique_ptr<Filesystem> real_ = make_posix_filesystem();
+};
+
+// A status log is read for its size, not for the 16 MiB a log may reach: mailq and the queue
+// manager read one per deferred message (100,000 reads of 16 MiB buffers made `mailq` of a
+// large deferred queue take minutes).
+TEST(QueueStoreReads, StatusLogReadIsSizedToTheLog) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  const std::string id = id_of(12);
+  write_queue_file(tmp.path() + "/deferred/" + id, envelope_with(id, 2), "x\r\n");
+  ASSERT_TRUE(store.record(id, {{StatusKind::kDeferred, 0, 1, "4.2.0", "local", "later"}}).ok());
+  ASSERT_TRUE(store.record(id, {{StatusKind::kDelivered, 1, 2, "2.0.0", "local", "ok"}}).ok());
+  fs.largest_read = 0;
+  auto r = store.read_envelope(QueueName::kDeferred, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->status.entries.size(), 2u);
+  EXPECT_TRUE(r.value->recipients[1].done);
+  EXPECT_EQ(r.value->recipients[0].last.reason, "later");
+  EXPECT_LE(fs.largest_read, 4096u);
+  fs.largest_read = 0;
+  auto m = store.read_message(QueueName::kDeferred, id);
+  ASSERT_TRUE(m.ok()) << m.reason;
+  EXPECT_EQ(m.value->status.entries.size(), 2u);
+  EXPECT_LE(fs.largest_read, 4096u);
 }
 
 }  // namespace
