@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <array>
 
 #include "queue/spool.h"
@@ -281,6 +282,25 @@ Status QueueStore::move(const std::string& queue_id, QueueName from, QueueName t
   // the two syncs may leave both names: the queue manager keeps one at start-up.
   if (Status s = sync(to); !s.ok()) return s;
   return sync(from);
+}
+
+Result<std::vector<QueueStore::MoveFailure>> QueueStore::move_many(
+    const std::vector<std::string>& queue_ids, QueueName from, QueueName to) {
+  std::vector<MoveFailure> failed;
+  size_t moved = 0;
+  for (const std::string& id : queue_ids) {
+    Status s = fs_->rename(dir(from), id, dir(to), id);
+    if (s.ok()) {
+      ++moved;
+    } else if (s.error().code != ENOENT) {
+      failed.push_back({id, s.error()});
+    }
+  }
+  if (moved == 0) return failed;
+  // As in move(): the new names first, then the old names' absence.
+  if (Status s = sync(to); !s.ok()) return s.error();
+  if (Status s = sync(from); !s.ok()) return s.error();
+  return failed;
 }
 
 Status QueueStore::remove(QueueName queue, const std::string& queue_id) {

@@ -99,6 +99,22 @@ class QueueStore {
   /// returns the file is durably in `to` only.
   Status move(const std::string& queue_id, QueueName from, QueueName to);
 
+  /// One file of move_many() that could not be moved.
+  struct MoveFailure {
+    std::string queue_id;
+    Error error;
+  };
+
+  /// move() for many files with one sync of each directory in all (postqueue -f of a large
+  /// deferred queue would otherwise make two directory syncs per message): renames each file
+  /// (never replacing), skipping ids gone meanwhile (ENOENT), then fsyncs `to` and `from`.
+  /// When it returns OK, every file renamed is durably in `to` only; the crash argument is
+  /// move()'s (until the syncs each file is under its old or its new name, or both, and the
+  /// queue manager keeps one). Renames that failed otherwise are returned; a failed sync is
+  /// the Error.
+  Result<std::vector<MoveFailure>> move_many(const std::vector<std::string>& queue_ids,
+                                             QueueName from, QueueName to);
+
   /// Removes queue/<id> only, never the status log, and syncs the queue: for a message found
   /// under a second name after a crash (the copy that stays keeps the log).
   Status drop_duplicate(QueueName queue, const std::string& queue_id);

@@ -198,10 +198,11 @@ TEST_F(QueueStoreTest, OrphanStatusLogsAreRemoved) {
 }
 
 // The real file system, remembering the largest read_at() asked for (read_at allocates what
-// it is asked for).
+// it is asked for) and counting directory syncs.
 class CountingFilesystem : public Filesystem {
  public:
   size_t largest_read = 0;
+  int dir_syncs = 0;
 
   Status make_dir(const std::string& p, int mode) override { return real_->make_dir(p, mode); }
   Status remove_dir(const std::string& p) override { return real_->remove_dir(p); }
@@ -230,7 +231,10 @@ class CountingFilesystem : public Filesystem {
   Status set_modified_time(int dir, const std::string& name, int64_t us) override {
     return real_->set_modified_time(dir, name, us);
   }
-  Status sync_dir(int dir) override { return real_->sync_dir(dir); }
+  Status sync_dir(int dir) override {
+    ++dir_syncs;
+    return real_->sync_dir(dir);
+  }
   Status rename(int from_dir, const std::string& from, int to_dir,
                 const std::string& to) override {
     return real_->rename(from_dir, from, to_dir, to);
@@ -268,6 +272,40 @@ TEST(QueueStoreReads, StatusLogReadIsSizedToTheLog) {
   ASSERT_TRUE(m.ok()) << m.reason;
   EXPECT_EQ(m.value->status.entries.size(), 2u);
   EXPECT_LE(fs.largest_read, 4096u);
+}
+
+// postqueue -f of a large queue: many renames, one sync of each directory; a name gone
+// meanwhile is skipped, a collision is reported and the rest still moves.
+TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(id_of(20 + i));
+    write_queue_file(tmp.path() + "/deferred/" + ids.back(), envelope_with(ids.back(), 1),
+                     "x\r\n");
+  }
+  // ids[1] is already in active/ (a crash left both names): never replaced.
+  write_queue_file(tmp.path() + "/active/" + ids[1], envelope_with(ids[1], 1), "y\r\n");
+  std::vector<std::string> asked = ids;
+  asked.push_back(id_of(30));  // never existed (taken meanwhile)
+  fs.dir_syncs = 0;
+  auto failed = store.move_many(asked, QueueName::kDeferred, QueueName::kActive);
+  ASSERT_TRUE(failed.ok()) << failed.error().message;
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].queue_id, ids[1]);
+  EXPECT_EQ(fs.dir_syncs, 2);
+  EXPECT_EQ(list_names(tmp.path() + "/deferred"), std::vector<std::string>{ids[1]});
+  EXPECT_EQ(list_names(tmp.path() + "/active").size(), 5u);
+  // Nothing to move: nothing synced.
+  fs.dir_syncs = 0;
+  auto none = store.move_many({id_of(31)}, QueueName::kDeferred, QueueName::kActive);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(fs.dir_syncs, 0);
 }
 
 }  // namespace
