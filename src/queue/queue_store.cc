@@ -342,11 +342,25 @@ Status QueueStore::sync(QueueName queue) {
 Result<size_t> QueueStore::remove_orphan_status_logs() {
   auto names = fs_->list_dir(status_dir_);
   if (!names) return names.error();
+  if (names->empty()) return size_t{0};
+  // Every queue listed once, after status/ (a log is made only for a committed message).
+  std::vector<std::string> queued;
+  for (int d : {incoming_dir_, dir(QueueName::kActive), dir(QueueName::kDeferred),
+                dir(QueueName::kHold), dir(QueueName::kCorrupt)}) {
+    auto listed = fs_->list_dir(d);
+    if (!listed) return listed.error();
+    queued.insert(queued.end(), std::make_move_iterator(listed->begin()),
+                  std::make_move_iterator(listed->end()));
+  }
+  std::sort(queued.begin(), queued.end());
   size_t removed = 0;
   for (const std::string& name : *names) {
-    bool queued = fs_->exists(incoming_dir_, name);
-    for (QueueName queue : kQueues) queued = queued || fs_->exists(dir(queue), name);
-    if (queued) continue;
+    if (std::binary_search(queued.begin(), queued.end(), name)) continue;
+    // Not in any listing: look again by name (a queue tool may have moved it between two
+    // listings).
+    bool found = fs_->exists(incoming_dir_, name);
+    for (QueueName queue : kQueues) found = found || fs_->exists(dir(queue), name);
+    if (found) continue;
     if (Status s = fs_->unlink(status_dir_, name); !s.ok()) return s.error();
     ++removed;
   }

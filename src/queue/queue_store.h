@@ -140,7 +140,9 @@ class QueueStore {
 
   /// Removes status logs whose message is in no queue (and no longer in incoming/).
   /// Returns how many went. Only while nothing else changes the queue (start-up): a file
-  /// being moved is briefly in no queue.
+  /// being moved is briefly in no queue. Lists each queue once (not a lookup per log and
+  /// queue: 100,000 deferred messages made 300,000 of them at every start); a log whose
+  /// message is in no listing is looked up again by name before it goes.
   Result<size_t> remove_orphan_status_logs();
 
  private:

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 
 #include "queue/spool.h"
@@ -203,6 +204,7 @@ class CountingFilesystem : public Filesystem {
  public:
   size_t largest_read = 0;
   int dir_syncs = 0;
+  int lookups = 0;  // exists()
 
   Status make_dir(const std::string& p, int mode) override { return real_->make_dir(p, mode); }
   Status remove_dir(const std::string& p) override { return real_->remove_dir(p); }
@@ -240,7 +242,10 @@ class CountingFilesystem : public Filesystem {
     return real_->rename(from_dir, from, to_dir, to);
   }
   Status unlink(int dir, const std::string& name) override { return real_->unlink(dir, name); }
-  bool exists(int dir, const std::string& name) override { return real_->exists(dir, name); }
+  bool exists(int dir, const std::string& name) override {
+    ++lookups;
+    return real_->exists(dir, name);
+  }
   void close(int fd) override { real_->close(fd); }
 
  private:
@@ -306,6 +311,34 @@ TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   EXPECT_EQ(fs.dir_syncs, 0);
+}
+
+// Start-up with a large queue: the orphan check lists each queue once instead of looking
+// every log up in every queue; only a log found in no listing is looked up by name.
+TEST(QueueStoreMoves, OrphanCheckListsTheQueues) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  std::vector<std::string> kept;
+  for (int i = 0; i < 50; ++i) {
+    kept.push_back(id_of(100 + i));
+    const char* queue = i % 3 == 0 ? "/deferred/" : i % 3 == 1 ? "/active/" : "/hold/";
+    write_queue_file(tmp.path() + queue + kept.back(), envelope_with(kept.back(), 1), "x\r\n");
+    ASSERT_TRUE(store.record(kept.back(), {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  }
+  const std::string orphan = id_of(99);
+  ASSERT_TRUE(store.record(orphan, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  fs.lookups = 0;
+  auto removed = store.remove_orphan_status_logs();
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(fs.lookups, 5) << "only the orphan is looked up (incoming/ and the four queues)";
+  std::sort(kept.begin(), kept.end());
+  auto logs = list_names(tmp.path() + "/status");
+  std::sort(logs.begin(), logs.end());
+  EXPECT_EQ(logs, kept);
 }
 
 }  // namespace
