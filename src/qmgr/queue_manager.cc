@@ -124,6 +124,7 @@ class QueueManager::Loop {
   void dispatch_requests();
   void report(const DeliveryReport& report);
   void perform_events();
+  void remove_finished(const std::vector<std::pair<std::string, QueueName>>& finished);
   void log_status(const RecipientStatus& s);
   void send_notice(const std::string& id, const InMemory& m, message::NoticeKind kind,
                    std::vector<message::NoticeRecipient> recipients);
@@ -540,6 +541,7 @@ void QueueManager::Loop::perform_events() {
     if (auto f = std::get_if<MessageFinished>(&e)) finishing.insert(f->queue_id);
   }
   std::set<std::string> touched;
+  std::vector<std::pair<std::string, QueueName>> finished;  // queue id, where its file is
   for (const Event& e : events) {
     if (auto s = std::get_if<RecipientStatus>(&e)) {
       log_status(*s);
@@ -608,22 +610,48 @@ void QueueManager::Loop::perform_events() {
     } else if (auto f = std::get_if<MessageFinished>(&e)) {
       auto m = messages_.find(f->queue_id);
       if (m == messages_.end()) continue;
-      // Outcomes of this pass are not recorded: the file goes. (A message with a status log
-      // from an earlier pass is removed log-safely by QueueStore::remove.)
-      if (Status s = store_->remove(m->second.queue, f->queue_id); !s.ok()) {
-        qm_.log_.warning("{}: {}", f->queue_id, s.error().message);
-      } else {
-        qm_.log_.info("{}: removed", f->queue_id);
-      }
+      // Outcomes of this pass are not recorded: the file goes, with the others finished in
+      // this batch (remove_finished, after this loop).
+      finished.emplace_back(f->queue_id, m->second.queue);
       messages_.erase(m);
     }
   }
+  remove_finished(finished);
   // Messages still in progress: what happened to some recipients is made durable now, so a
   // crash does not repeat it.
   for (const std::string& id : touched) {
     if (finishing.count(id)) continue;
     auto m = messages_.find(id);
     if (m != messages_.end()) flush_records(id, m->second);
+  }
+}
+
+// The files of messages finished in one batch of events, removed together: one sync of each
+// queue's directory for all that have a status log (QueueStore::remove_many; one sync per
+// message bounded the drain of a large deferred queue), and their logs after it.
+void QueueManager::Loop::remove_finished(
+    const std::vector<std::pair<std::string, QueueName>>& finished) {
+  for (QueueName queue :
+       {QueueName::kActive, QueueName::kDeferred, QueueName::kHold, QueueName::kCorrupt}) {
+    std::vector<std::string> ids;
+    for (const auto& [id, in] : finished) {
+      if (in == queue) ids.push_back(id);
+    }
+    if (ids.empty()) continue;
+    auto failed = store_->remove_many(queue, ids);
+    if (!failed.ok()) {
+      // As a failed remove(): a warning and no "removed" (their logs stay, as orphans).
+      qm_.log_.warning("removing {} finished messages: {}", ids.size(), failed.error().message);
+      continue;
+    }
+    std::set<std::string_view> not_removed;
+    for (const auto& f : *failed) {
+      qm_.log_.warning("{}: {}", f.queue_id, f.error.message);
+      not_removed.insert(f.queue_id);
+    }
+    for (const std::string& id : ids) {
+      if (!not_removed.count(id)) qm_.log_.info("{}: removed", id);
+    }
   }
 }
 

@@ -284,9 +284,9 @@ Status QueueStore::move(const std::string& queue_id, QueueName from, QueueName t
   return sync(from);
 }
 
-Result<std::vector<QueueStore::MoveFailure>> QueueStore::move_many(
+Result<std::vector<QueueStore::BatchFailure>> QueueStore::move_many(
     const std::vector<std::string>& queue_ids, QueueName from, QueueName to) {
-  std::vector<MoveFailure> failed;
+  std::vector<BatchFailure> failed;
   size_t moved = 0;
   for (const std::string& id : queue_ids) {
     Status s = fs_->rename(dir(from), id, dir(to), id);
@@ -300,6 +300,31 @@ Result<std::vector<QueueStore::MoveFailure>> QueueStore::move_many(
   // As in move(): the new names first, then the old names' absence.
   if (Status s = sync(to); !s.ok()) return s.error();
   if (Status s = sync(from); !s.ok()) return s.error();
+  return failed;
+}
+
+Result<std::vector<QueueStore::BatchFailure>> QueueStore::remove_many(
+    QueueName queue, const std::vector<std::string>& queue_ids) {
+  std::vector<BatchFailure> failed;
+  std::vector<const std::string*> logs;  // removed files with a status log
+  for (const std::string& id : queue_ids) {
+    if (!fs_->exists(dir(queue), id)) {
+      failed.push_back({id, make_error(fmt::format("{}/{}: no such file", queue_dir_name(queue), id),
+                                       ENOENT)});
+      continue;
+    }
+    if (Status s = fs_->unlink(dir(queue), id); !s.ok()) {
+      failed.push_back({id, s.error()});
+      continue;
+    }
+    if (fs_->exists(status_dir_, id)) logs.push_back(&id);
+  }
+  if (logs.empty()) return failed;
+  // As in remove(): the files' removal durable before their logs go.
+  if (Status s = sync(queue); !s.ok()) return s.error();
+  for (const std::string* id : logs) {
+    if (Status s = fs_->unlink(status_dir_, *id); !s.ok()) failed.push_back({*id, s.error()});
+  }
   return failed;
 }
 

@@ -99,8 +99,8 @@ class QueueStore {
   /// returns the file is durably in `to` only.
   Status move(const std::string& queue_id, QueueName from, QueueName to);
 
-  /// One file of move_many() that could not be moved.
-  struct MoveFailure {
+  /// One file of move_many() or remove_many() that could not be moved or removed.
+  struct BatchFailure {
     std::string queue_id;
     Error error;
   };
@@ -112,8 +112,8 @@ class QueueStore {
   /// move()'s (until the syncs each file is under its old or its new name, or both, and the
   /// queue manager keeps one). Renames that failed otherwise are returned; a failed sync is
   /// the Error.
-  Result<std::vector<MoveFailure>> move_many(const std::vector<std::string>& queue_ids,
-                                             QueueName from, QueueName to);
+  Result<std::vector<BatchFailure>> move_many(const std::vector<std::string>& queue_ids,
+                                              QueueName from, QueueName to);
 
   /// Removes queue/<id> only, never the status log, and syncs the queue: for a message found
   /// under a second name after a crash (the copy that stays keeps the log).
@@ -128,6 +128,15 @@ class QueueStore {
   /// done at the first attempt) is only unlinked: that removal is durable after the next
   /// sync() of the queue; until then a crash may bring it back, to be delivered again.
   Status remove(QueueName queue, const std::string& queue_id);
+
+  /// remove() for many files of one queue with one sync of its directory in all (the queue
+  /// manager removes what one turn of its loop finished; one sync per message bounded the
+  /// drain of a large queue): unlinks each file, then, if any of them has a status log, syncs
+  /// the queue once and unlinks those logs. Same crash argument as remove(). Files gone from
+  /// the queue (moved by a queue tool meanwhile) are returned as failures and keep their logs;
+  /// a failed sync is the Error (the logs stay, as orphans removed at start-up).
+  Result<std::vector<BatchFailure>> remove_many(QueueName queue,
+                                                const std::vector<std::string>& queue_ids);
 
   /// A deferred message's next attempt, kept as its file's modification time (Postfix's
   /// way): set when it is deferred, read by the deferred queue scan. Not synced.

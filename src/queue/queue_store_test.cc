@@ -313,6 +313,43 @@ TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
   EXPECT_EQ(fs.dir_syncs, 0);
 }
 
+// The queue manager's removal of what one turn finished: one sync for all, logs after it; a
+// file gone from the queue (moved by a tool) is reported and keeps its log.
+TEST(QueueStoreMoves, RemoveManySyncsOnceThenRemovesTheLogs) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(id_of(40 + i));
+    write_queue_file(tmp.path() + "/active/" + ids.back(), envelope_with(ids.back(), 1), "x\r\n");
+    if (i != 0) {  // ids[0] finished at its first attempt: no status log
+      ASSERT_TRUE(store.record(ids.back(), {{StatusKind::kDeferred, 0, 1, "4.2.0", "", "x"}}).ok());
+    }
+  }
+  // ids[3] was moved to hold/ by a queue tool: it stays, with its log.
+  ASSERT_TRUE(store.move(ids[3], QueueName::kActive, QueueName::kHold).ok());
+  fs.dir_syncs = 0;
+  auto failed = store.remove_many(QueueName::kActive, ids);
+  ASSERT_TRUE(failed.ok()) << failed.error().message;
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].queue_id, ids[3]);
+  EXPECT_EQ((*failed)[0].error.code, ENOENT);
+  EXPECT_EQ(fs.dir_syncs, 1);
+  EXPECT_EQ(list_names(tmp.path() + "/active"), std::vector<std::string>{});
+  EXPECT_EQ(list_names(tmp.path() + "/status"), std::vector<std::string>{ids[3]});
+  EXPECT_EQ(list_names(tmp.path() + "/hold"), std::vector<std::string>{ids[3]});
+  // Nothing with a log: no sync.
+  write_queue_file(tmp.path() + "/active/" + ids[0], envelope_with(ids[0], 1), "x\r\n");
+  fs.dir_syncs = 0;
+  auto plain = store.remove_many(QueueName::kActive, {ids[0]});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->empty());
+  EXPECT_EQ(fs.dir_syncs, 0);
+}
+
 // Start-up with a large queue: the orphan check lists each queue once instead of looking
 // every log up in every queue; only a log found in no listing is looked up by name.
 TEST(QueueStoreMoves, OrphanCheckListsTheQueues) {
