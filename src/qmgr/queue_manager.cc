@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -137,6 +138,12 @@ class QueueManager::Loop {
   void connect_agent();
   void agent_failed(const std::string& why);
   int poll_timeout_ms() const;
+  // When the rescan for lost wake-ups is due: once every announced message is admitted, at
+  // most once a second. nullopt if none is needed (or not yet: some still wait).
+  std::optional<TimePoint> rescan_due_when() const {
+    if (!rescan_when_caught_up_ || !new_waiting_.empty()) return std::nullopt;
+    return last_active_scan_ + std::chrono::seconds(1);
+  }
 
   QueueManager& qm_;
   std::unique_ptr<queue::QueueStore> store_;
@@ -147,6 +154,11 @@ class QueueManager::Loop {
   std::deque<std::string> deferred_waiting_;
   bool deferred_scan_running_ = false;
   TimePoint next_active_rescan_{};
+  TimePoint last_active_scan_{};
+  // Wake-ups lost to a full socket queue (see read_wakeups): rescan active/ once the ones
+  // that came are admitted.
+  bool rescan_when_caught_up_ = false;
+  size_t wakeup_queue_limit_ = 10;  // net.unix.max_dgram_qlen
   int wakeup_fd_ = -1;
   AgentLink local_;
   std::unique_ptr<queue::Spool> spool_;  // for notices
@@ -178,6 +190,13 @@ Status QueueManager::Loop::start() {
   // message until the next rescan).
   int size = 4 << 20;
   (void)::setsockopt(wakeup_fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  // Linux also queues at most net.unix.max_dgram_qlen datagrams on a unix socket, whatever
+  // the buffer: more senders get EAGAIN (read_wakeups repairs that).
+  if (FILE* f = std::fopen("/proc/sys/net/unix/max_dgram_qlen", "r")) {
+    unsigned long limit = 0;
+    if (std::fscanf(f, "%lu", &limit) == 1 && limit > 0) wakeup_queue_limit_ = limit;
+    std::fclose(f);
+  }
   scan_active();
   return {};
 }
@@ -219,6 +238,8 @@ void QueueManager::Loop::recover() {
 
 void QueueManager::Loop::scan_active() {
   next_active_rescan_ = qm_.clock_.now() + qm_.options_.active_rescan;
+  last_active_scan_ = qm_.clock_.now();
+  rescan_when_caught_up_ = false;
   auto names = store_->list(QueueName::kActive);
   if (!names) {
     qm_.log_.warning("scan of active/: {}", names.error().message);
@@ -657,9 +678,14 @@ void QueueManager::Loop::remove_finished(
 
 void QueueManager::Loop::read_wakeups() {
   char buf[256];
+  size_t read = 0;
   for (;;) {
     ssize_t n = ::recv(wakeup_fd_, buf, sizeof buf, 0);
     if (n < 0) break;
+    // A full queue: senders after the limit got EAGAIN and their wake-ups are lost (smtpd
+    // sends a "rescan" with its next message, the queue tools with their last one, but the
+    // last of a burst can be lost too, and then waited for the minute's rescan).
+    if (++read == wakeup_queue_limit_) rescan_when_caught_up_ = true;
     std::string_view id(buf, size_t(n));
     if (id.empty()) {
       scan_active();  // "rescan": a lost wake-up, or the queue tools changed something
@@ -672,6 +698,7 @@ void QueueManager::Loop::read_wakeups() {
 int QueueManager::Loop::poll_timeout_ms() const {
   TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
   if (local_.fd < 0 && !local_.waiting.empty()) wake = std::min(wake, local_.next_connect);
+  if (rescan_due_when()) wake = std::min(wake, *rescan_due_when());
   // Candidates offered during this turn (a notice just queued) are admitted at once.
   if ((!new_waiting_.empty() || !deferred_waiting_.empty()) &&
       scheduler_.admission_capacity() > 0) {
@@ -688,7 +715,10 @@ int QueueManager::Loop::serve(int signal_fd) {
     perform_events();
     dispatch_requests();
     perform_events();  // reports made at once (transports without an agent)
-    if (qm_.clock_.now() >= next_active_rescan_) scan_active();
+    if (qm_.clock_.now() >= next_active_rescan_ ||
+        (rescan_due_when() && qm_.clock_.now() >= *rescan_due_when())) {
+      scan_active();
+    }
 
     pollfd fds[3] = {{signal_fd, POLLIN, 0}, {wakeup_fd_, POLLIN, 0}, {local_.fd, 0, 0}};
     if (local_.fd >= 0) fds[2].events = short(POLLIN | (local_.out.empty() ? 0 : POLLOUT));
