@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 
 #include "queue/spool.h"
 
@@ -309,8 +309,8 @@ Result<std::vector<QueueStore::BatchFailure>> QueueStore::remove_many(
   std::vector<const std::string*> logs;  // removed files with a status log
   for (const std::string& id : queue_ids) {
     if (!fs_->exists(dir(queue), id)) {
-      failed.push_back({id, make_error(fmt::format("{}/{}: no such file", queue_dir_name(queue), id),
-                                       ENOENT)});
+      failed.push_back(
+          {id, make_error(fmt::format("{}/{}: no such file", queue_dir_name(queue), id), ENOENT)});
       continue;
     }
     if (Status s = fs_->unlink(dir(queue), id); !s.ok()) {
