@@ -164,6 +164,27 @@ void wake_queue_manager(const Settings& s) {
   ::close(fd);
 }
 
+// The queue ids of messages just moved into active/, one datagram each, as smtpd announces
+// new mail: the queue manager takes them at once instead of listing active/ per batch. Stops
+// at the first datagram that does not go (nobody listening, or its buffer full): the "rescan"
+// that follows every change finds the rest.
+void announce_new(const Settings& s, const std::vector<std::string>& ids) {
+  const std::string path = s.queue_directory + "/public/qmgr";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  for (const std::string& id : ids) {
+    if (::sendto(fd, id.data(), id.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&addr),
+                 sizeof addr) < 0) {
+      break;
+    }
+  }
+  ::close(fd);
+}
+
 // ---- list ----
 
 int command_list(const Settings& s, const std::vector<std::string>& args) {
@@ -554,6 +575,26 @@ int command_flush(const Settings& s, const std::vector<std::string>& args) {
   auto ids = store->list(QueueName::kDeferred);
   if (!ids.ok()) return fatal(kProgram, ids.error().message);
   int status = kExitOk;
+  // In batches: each batch is renamed, then both directories are synced once (not twice per
+  // message), and its ids are announced, so the queue manager starts on the first batch
+  // while the next ones move.
+  constexpr size_t kBatch = 1024;
+  std::vector<std::string> batch;
+  auto move_batch = [&] {
+    if (batch.empty()) return;
+    auto failed = store->move_many(batch, QueueName::kDeferred, QueueName::kActive);
+    if (!failed.ok()) {
+      warn(kProgram, failed.error().message);
+      status = kExitError;
+    } else {
+      for (const auto& f : *failed) {
+        warn(kProgram, fmt::format("{}: {}", f.queue_id, f.error.message));
+        status = kExitError;
+      }
+      announce_new(s, batch);
+    }
+    batch.clear();
+  };
   for (const std::string& id : *ids) {
     if (id_part && id.find(*id_part) == std::string::npos) continue;
     if (site) {
@@ -572,12 +613,10 @@ int command_flush(const Settings& s, const std::vector<std::string>& args) {
       }
       if (!wanted) continue;
     }
-    if (Status st = store->move(id, QueueName::kDeferred, QueueName::kActive); !st.ok()) {
-      if (st.error().code == ENOENT) continue;  // taken meanwhile
-      warn(kProgram, fmt::format("{}: {}", id, st.error().message));
-      status = kExitError;
-    }
+    batch.push_back(id);
+    if (batch.size() == kBatch) move_batch();
   }
+  move_batch();
   wake_queue_manager(s);
   return status;
 }

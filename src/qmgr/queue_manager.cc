@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -131,11 +132,15 @@ class QueueManager::Loop {
   void admit(const std::string& id, QueueName queue);
   void dispatch_requests();
   void perform_events();
+  void remove_finished(const std::vector<std::pair<std::string, QueueName>>& finished);
   void log_status(const RecipientStatus& s);
   void request_notice(const std::string& id, InMemory& m, NoticeRequestKind kind,
                       std::vector<NoticeFacts> facts);
   void notice_answered(uint64_t request_id, const BounceReply& reply);
-  void finish_if_answered(const std::string& id);
+  /// Ends the message's pass once its notices are answered: removes a finished file (into
+  /// `removals` when given, to be removed with its batch) or records and defers the rest.
+  void finish_if_answered(const std::string& id,
+                          std::vector<std::pair<std::string, QueueName>>* removals = nullptr);
   void flush_records(const std::string& id, InMemory& m);
   void read_wakeups();
   void agent_io(short revents);
@@ -150,6 +155,13 @@ class QueueManager::Loop {
             to_us(qm_.clock_.now())};
   }
 
+  // When the rescan for lost wake-ups is due: once every announced message is admitted, at
+  // most once a second. nullopt if none is needed (or not yet: some still wait).
+  std::optional<TimePoint> rescan_due_when() const {
+    if (!rescan_when_caught_up_ || !new_waiting_.empty()) return std::nullopt;
+    return last_active_scan_ + std::chrono::seconds(1);
+  }
+
   QueueManager& qm_;
   std::unique_ptr<queue::QueueStore> store_;
   Scheduler scheduler_;
@@ -159,6 +171,11 @@ class QueueManager::Loop {
   std::deque<std::string> deferred_waiting_;
   bool deferred_scan_running_ = false;
   TimePoint next_active_rescan_{};
+  TimePoint last_active_scan_{};
+  // Wake-ups lost to a full socket queue (see read_wakeups): rescan active/ once the ones
+  // that came are admitted.
+  bool rescan_when_caught_up_ = false;
+  size_t wakeup_queue_limit_ = 10;  // net.unix.max_dgram_qlen
   int wakeup_fd_ = -1;
   AgentLink local_;
   AgentLink bounce_;
@@ -185,6 +202,13 @@ Status QueueManager::Loop::start() {
   // message until the next rescan).
   int size = 4 << 20;
   (void)::setsockopt(wakeup_fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  // Linux also queues at most net.unix.max_dgram_qlen datagrams on a unix socket, whatever
+  // the buffer: more senders get EAGAIN (read_wakeups repairs that).
+  if (FILE* f = std::fopen("/proc/sys/net/unix/max_dgram_qlen", "r")) {
+    unsigned long limit = 0;
+    if (std::fscanf(f, "%lu", &limit) == 1 && limit > 0) wakeup_queue_limit_ = limit;
+    std::fclose(f);
+  }
   scan_active();
   return {};
 }
@@ -193,19 +217,31 @@ Status QueueManager::Loop::start() {
 // keep one (hold wins, then active), unlink the rest. Then drop status logs of messages that
 // are gone.
 void QueueManager::Loop::recover() {
-  std::map<std::string, std::vector<QueueName>> where;
-  for (QueueName queue : {QueueName::kHold, QueueName::kActive, QueueName::kDeferred}) {
-    auto names = store_->list(queue);
-    if (!names) continue;
-    for (const auto& id : *names) where[id].push_back(queue);
+  // Sorted listings (QueueStore::list sorts) searched, not a map of every queued id (with
+  // 100,000 deferred messages, 100,000 map nodes and strings built at every start).
+  std::vector<std::string> hold, active;
+  if (auto names = store_->list(QueueName::kHold)) hold = std::move(*names);
+  if (auto names = store_->list(QueueName::kActive)) active = std::move(*names);
+  auto in = [](const std::vector<std::string>& sorted, const std::string& id) {
+    return std::binary_search(sorted.begin(), sorted.end(), id);
+  };
+  auto drop = [&](QueueName kept, QueueName dropped, const std::string& id) {
+    qm_.log_.warning("{}: found in {} and {}: keeping the {} copy", id,
+                     queue::queue_dir_name(kept), queue::queue_dir_name(dropped),
+                     queue::queue_dir_name(kept));
+    // Not remove(): the status log belongs to the copy that stays.
+    (void)store_->drop_duplicate(dropped, id);
+  };
+  for (const auto& id : active) {
+    if (in(hold, id)) drop(QueueName::kHold, QueueName::kActive, id);
   }
-  for (const auto& [id, queues] : where) {
-    for (size_t i = 1; i < queues.size(); ++i) {
-      qm_.log_.warning("{}: found in {} and {}: keeping the {} copy", id,
-                       queue::queue_dir_name(queues[0]), queue::queue_dir_name(queues[i]),
-                       queue::queue_dir_name(queues[0]));
-      // Not remove(): the status log belongs to the copy that stays.
-      (void)store_->drop_duplicate(queues[i], id);
+  if (auto deferred = store_->list(QueueName::kDeferred)) {
+    for (const auto& id : *deferred) {
+      if (in(hold, id)) {
+        drop(QueueName::kHold, QueueName::kDeferred, id);
+      } else if (in(active, id)) {
+        drop(QueueName::kActive, QueueName::kDeferred, id);
+      }
     }
   }
   auto orphans = store_->remove_orphan_status_logs();
@@ -214,6 +250,8 @@ void QueueManager::Loop::recover() {
 
 void QueueManager::Loop::scan_active() {
   next_active_rescan_ = qm_.clock_.now() + qm_.options_.active_rescan;
+  last_active_scan_ = qm_.clock_.now();
+  rescan_when_caught_up_ = false;
   auto names = store_->list(QueueName::kActive);
   if (!names) {
     qm_.log_.warning("scan of active/: {}", names.error().message);
@@ -516,18 +554,19 @@ void QueueManager::Loop::notice_answered(uint64_t request_id, const BounceReply&
 // Performs the end of a message's pass once the scheduler has let it go and every notice
 // about it is answered: remove it, or record its outcomes and defer it. A message whose
 // non-delivery notice could not be written is deferred even if the scheduler finished it.
-void QueueManager::Loop::finish_if_answered(const std::string& id) {
+void QueueManager::Loop::finish_if_answered(
+    const std::string& id, std::vector<std::pair<std::string, QueueName>>* removals) {
   auto found = messages_.find(id);
   if (found == messages_.end()) return;
   InMemory& m = found->second;
   if (!m.pass_end || m.notices_pending > 0) return;
   if (m.pass_end->finished && !m.bounce_kept_pending) {
-    // Outcomes of this pass are not recorded: the file goes. (A message with a status log
-    // from an earlier pass is removed log-safely by QueueStore::remove.)
-    if (Status s = store_->remove(m.queue, id); !s.ok()) {
-      qm_.log_.warning("{}: {}", id, s.error().message);
+    // Outcomes of this pass are not recorded: the file goes (a status log from an earlier
+    // pass with it, log-safely: QueueStore::remove_many), with the batch when there is one.
+    if (removals != nullptr) {
+      removals->emplace_back(id, m.queue);
     } else {
-      qm_.log_.info("{}: removed", id);
+      remove_finished({{id, m.queue}});
     }
     messages_.erase(found);
     return;
@@ -579,6 +618,7 @@ void QueueManager::Loop::perform_events() {
   std::vector<Event> events = scheduler_.take_events();
   if (events.empty()) return;
   std::set<std::string> touched;
+  std::vector<std::pair<std::string, QueueName>> finished;  // queue id, where its file is
   for (const Event& e : events) {
     if (auto s = std::get_if<RecipientStatus>(&e)) {
       log_status(*s);
@@ -677,9 +717,12 @@ void QueueManager::Loop::perform_events() {
       auto m = messages_.find(f->queue_id);
       if (m == messages_.end()) continue;
       m->second.pass_end = PassEnd{true, {}};
-      finish_if_answered(f->queue_id);
+      // A file that can go now goes with the others finished in this batch
+      // (remove_finished, after this loop).
+      finish_if_answered(f->queue_id, &finished);
     }
   }
+  remove_finished(finished);
   // Messages still in progress: what happened to some recipients is made durable now, so a
   // crash does not repeat it.
   for (const std::string& id : touched) {
@@ -688,11 +731,45 @@ void QueueManager::Loop::perform_events() {
   }
 }
 
+// The files of messages finished in one batch of events, removed together: one sync of each
+// queue's directory for all that have a status log (QueueStore::remove_many; one sync per
+// message bounded the drain of a large deferred queue), and their logs after it.
+void QueueManager::Loop::remove_finished(
+    const std::vector<std::pair<std::string, QueueName>>& finished) {
+  for (QueueName queue :
+       {QueueName::kActive, QueueName::kDeferred, QueueName::kHold, QueueName::kCorrupt}) {
+    std::vector<std::string> ids;
+    for (const auto& [id, in] : finished) {
+      if (in == queue) ids.push_back(id);
+    }
+    if (ids.empty()) continue;
+    auto failed = store_->remove_many(queue, ids);
+    if (!failed.ok()) {
+      // As a failed remove(): a warning and no "removed" (their logs stay, as orphans).
+      qm_.log_.warning("removing {} finished messages: {}", ids.size(), failed.error().message);
+      continue;
+    }
+    std::set<std::string_view> not_removed;
+    for (const auto& f : *failed) {
+      qm_.log_.warning("{}: {}", f.queue_id, f.error.message);
+      not_removed.insert(f.queue_id);
+    }
+    for (const std::string& id : ids) {
+      if (!not_removed.count(id)) qm_.log_.info("{}: removed", id);
+    }
+  }
+}
+
 void QueueManager::Loop::read_wakeups() {
   char buf[256];
+  size_t read = 0;
   for (;;) {
     ssize_t n = ::recv(wakeup_fd_, buf, sizeof buf, 0);
     if (n < 0) break;
+    // A full queue: senders after the limit got EAGAIN and their wake-ups are lost (smtpd
+    // sends a "rescan" with its next message, the queue tools with their last one, but the
+    // last of a burst can be lost too, and then waited for the minute's rescan).
+    if (++read == wakeup_queue_limit_) rescan_when_caught_up_ = true;
     std::string_view id(buf, size_t(n));
     if (id.empty()) {
       scan_active();  // "rescan": a lost wake-up, or the queue tools changed something
@@ -709,6 +786,7 @@ int QueueManager::Loop::poll_timeout_ms() const {
   if (bounce_.fd >= 0 && !notice_jobs_.empty()) {
     wake = std::min(wake, notice_jobs_.begin()->second.asked + qm_.options_.bounce_reply_timeout);
   }
+  if (rescan_due_when()) wake = std::min(wake, *rescan_due_when());
   // Candidates offered during this turn (a notice just queued) are admitted at once.
   if ((!new_waiting_.empty() || !deferred_waiting_.empty()) &&
       scheduler_.admission_capacity() > 0) {
@@ -726,7 +804,10 @@ int QueueManager::Loop::serve(int signal_fd) {
     dispatch_requests();
     perform_events();  // reports made at once (transports without an agent)
     bounce_connect();
-    if (qm_.clock_.now() >= next_active_rescan_) scan_active();
+    if (qm_.clock_.now() >= next_active_rescan_ ||
+        (rescan_due_when() && qm_.clock_.now() >= *rescan_due_when())) {
+      scan_active();
+    }
 
     pollfd fds[4] = {{signal_fd, POLLIN, 0},
                      {wakeup_fd_, POLLIN, 0},

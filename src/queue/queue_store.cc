@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 
 #include "queue/spool.h"
 
@@ -237,7 +238,12 @@ Result<StatusLog> QueueStore::read_status(const std::string& queue_id) {
     return fd.error();
   }
   ScopedFd closer(*fs_, *fd);
-  auto bytes = fs_->read_at(*fd, 0, kMaxStatusLog);
+  // As much as the log holds, not kMaxStatusLog: read_at allocates what it is asked for, and
+  // a 16 MiB buffer per read made every envelope read of a deferred message (mailq, the
+  // queue manager's admission and records) cost milliseconds.
+  auto size = fs_->file_size(*fd);
+  if (!size) return size.error();
+  auto bytes = fs_->read_at(*fd, 0, std::min<uint64_t>(*size, kMaxStatusLog));
   if (!bytes) return bytes.error();
   return decode_status_log(*bytes);
 }
@@ -276,6 +282,50 @@ Status QueueStore::move(const std::string& queue_id, QueueName from, QueueName t
   // the two syncs may leave both names: the queue manager keeps one at start-up.
   if (Status s = sync(to); !s.ok()) return s;
   return sync(from);
+}
+
+Result<std::vector<QueueStore::BatchFailure>> QueueStore::move_many(
+    const std::vector<std::string>& queue_ids, QueueName from, QueueName to) {
+  std::vector<BatchFailure> failed;
+  size_t moved = 0;
+  for (const std::string& id : queue_ids) {
+    Status s = fs_->rename(dir(from), id, dir(to), id);
+    if (s.ok()) {
+      ++moved;
+    } else if (s.error().code != ENOENT) {
+      failed.push_back({id, s.error()});
+    }
+  }
+  if (moved == 0) return failed;
+  // As in move(): the new names first, then the old names' absence.
+  if (Status s = sync(to); !s.ok()) return s.error();
+  if (Status s = sync(from); !s.ok()) return s.error();
+  return failed;
+}
+
+Result<std::vector<QueueStore::BatchFailure>> QueueStore::remove_many(
+    QueueName queue, const std::vector<std::string>& queue_ids) {
+  std::vector<BatchFailure> failed;
+  std::vector<const std::string*> logs;  // removed files with a status log
+  for (const std::string& id : queue_ids) {
+    if (!fs_->exists(dir(queue), id)) {
+      failed.push_back(
+          {id, make_error(fmt::format("{}/{}: no such file", queue_dir_name(queue), id), ENOENT)});
+      continue;
+    }
+    if (Status s = fs_->unlink(dir(queue), id); !s.ok()) {
+      failed.push_back({id, s.error()});
+      continue;
+    }
+    if (fs_->exists(status_dir_, id)) logs.push_back(&id);
+  }
+  if (logs.empty()) return failed;
+  // As in remove(): the files' removal durable before their logs go.
+  if (Status s = sync(queue); !s.ok()) return s.error();
+  for (const std::string* id : logs) {
+    if (Status s = fs_->unlink(status_dir_, *id); !s.ok()) failed.push_back({*id, s.error()});
+  }
+  return failed;
 }
 
 Status QueueStore::remove(QueueName queue, const std::string& queue_id) {
@@ -317,11 +367,25 @@ Status QueueStore::sync(QueueName queue) {
 Result<size_t> QueueStore::remove_orphan_status_logs() {
   auto names = fs_->list_dir(status_dir_);
   if (!names) return names.error();
+  if (names->empty()) return size_t{0};
+  // Every queue listed once, after status/ (a log is made only for a committed message).
+  std::vector<std::string> queued;
+  for (int d : {incoming_dir_, dir(QueueName::kActive), dir(QueueName::kDeferred),
+                dir(QueueName::kHold), dir(QueueName::kCorrupt)}) {
+    auto listed = fs_->list_dir(d);
+    if (!listed) return listed.error();
+    queued.insert(queued.end(), std::make_move_iterator(listed->begin()),
+                  std::make_move_iterator(listed->end()));
+  }
+  std::sort(queued.begin(), queued.end());
   size_t removed = 0;
   for (const std::string& name : *names) {
-    bool queued = fs_->exists(incoming_dir_, name);
-    for (QueueName queue : kQueues) queued = queued || fs_->exists(dir(queue), name);
-    if (queued) continue;
+    if (std::binary_search(queued.begin(), queued.end(), name)) continue;
+    // Not in any listing: look again by name (a queue tool may have moved it between two
+    // listings).
+    bool found = fs_->exists(incoming_dir_, name);
+    for (QueueName queue : kQueues) found = found || fs_->exists(dir(queue), name);
+    if (found) continue;
     if (Status s = fs_->unlink(status_dir_, name); !s.ok()) return s.error();
     ++removed;
   }

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <fstream>
 
 #include "queue/spool.h"
@@ -194,6 +196,186 @@ TEST_F(QueueStoreTest, OrphanStatusLogsAreRemoved) {
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 1u);
   EXPECT_EQ(list_names(tmp.path() + "/status"), std::vector<std::string>{kept});
+}
+
+// The real file system, remembering the largest read_at() asked for (read_at allocates what
+// it is asked for) and counting directory syncs.
+class CountingFilesystem : public Filesystem {
+ public:
+  size_t largest_read = 0;
+  int dir_syncs = 0;
+  int lookups = 0;  // exists()
+
+  Status make_dir(const std::string& p, int mode) override { return real_->make_dir(p, mode); }
+  Status remove_dir(const std::string& p) override { return real_->remove_dir(p); }
+  Result<int> open_dir(const std::string& p) override { return real_->open_dir(p); }
+  Result<std::vector<std::string>> list_dir(int dir) override { return real_->list_dir(dir); }
+  Result<int> create_file(int dir, const std::string& name) override {
+    return real_->create_file(dir, name);
+  }
+  Status write_all(int fd, std::string_view data) override { return real_->write_all(fd, data); }
+  Status sync_data(int fd) override { return real_->sync_data(fd); }
+  Result<int> open_read(int dir, const std::string& name) override {
+    return real_->open_read(dir, name);
+  }
+  Result<Appender> open_append(int dir, const std::string& name) override {
+    return real_->open_append(dir, name);
+  }
+  Result<std::string> read_at(int fd, uint64_t offset, size_t max) override {
+    largest_read = std::max(largest_read, max);
+    return real_->read_at(fd, offset, max);
+  }
+  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
+  Status truncate(int fd, uint64_t size) override { return real_->truncate(fd, size); }
+  Result<int64_t> modified_time(int dir, const std::string& name) override {
+    return real_->modified_time(dir, name);
+  }
+  Status set_modified_time(int dir, const std::string& name, int64_t us) override {
+    return real_->set_modified_time(dir, name, us);
+  }
+  Status sync_dir(int dir) override {
+    ++dir_syncs;
+    return real_->sync_dir(dir);
+  }
+  Status rename(int from_dir, const std::string& from, int to_dir,
+                const std::string& to) override {
+    return real_->rename(from_dir, from, to_dir, to);
+  }
+  Status unlink(int dir, const std::string& name) override { return real_->unlink(dir, name); }
+  bool exists(int dir, const std::string& name) override {
+    ++lookups;
+    return real_->exists(dir, name);
+  }
+  void close(int fd) override { real_->close(fd); }
+
+ private:
+  std::unique_ptr<Filesystem> real_ = make_posix_filesystem();
+};
+
+// A status log is read for its size, not for the 16 MiB a log may reach: mailq and the queue
+// manager read one per deferred message (100,000 reads of 16 MiB buffers made `mailq` of a
+// large deferred queue take minutes).
+TEST(QueueStoreReads, StatusLogReadIsSizedToTheLog) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  const std::string id = id_of(12);
+  write_queue_file(tmp.path() + "/deferred/" + id, envelope_with(id, 2), "x\r\n");
+  ASSERT_TRUE(store.record(id, {{StatusKind::kDeferred, 0, 1, "4.2.0", "local", "later"}}).ok());
+  ASSERT_TRUE(store.record(id, {{StatusKind::kDelivered, 1, 2, "2.0.0", "local", "ok"}}).ok());
+  fs.largest_read = 0;
+  auto r = store.read_envelope(QueueName::kDeferred, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->status.entries.size(), 2u);
+  EXPECT_TRUE(r.value->recipients[1].done);
+  EXPECT_EQ(r.value->recipients[0].last.reason, "later");
+  EXPECT_LE(fs.largest_read, 4096u);
+  fs.largest_read = 0;
+  auto m = store.read_message(QueueName::kDeferred, id);
+  ASSERT_TRUE(m.ok()) << m.reason;
+  EXPECT_EQ(m.value->status.entries.size(), 2u);
+  EXPECT_LE(fs.largest_read, 4096u);
+}
+
+// postqueue -f of a large queue: many renames, one sync of each directory; a name gone
+// meanwhile is skipped, a collision is reported and the rest still moves.
+TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(id_of(20 + i));
+    write_queue_file(tmp.path() + "/deferred/" + ids.back(), envelope_with(ids.back(), 1),
+                     "x\r\n");
+  }
+  // ids[1] is already in active/ (a crash left both names): never replaced.
+  write_queue_file(tmp.path() + "/active/" + ids[1], envelope_with(ids[1], 1), "y\r\n");
+  std::vector<std::string> asked = ids;
+  asked.push_back(id_of(30));  // never existed (taken meanwhile)
+  fs.dir_syncs = 0;
+  auto failed = store.move_many(asked, QueueName::kDeferred, QueueName::kActive);
+  ASSERT_TRUE(failed.ok()) << failed.error().message;
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].queue_id, ids[1]);
+  EXPECT_EQ(fs.dir_syncs, 2);
+  EXPECT_EQ(list_names(tmp.path() + "/deferred"), std::vector<std::string>{ids[1]});
+  EXPECT_EQ(list_names(tmp.path() + "/active").size(), 5u);
+  // Nothing to move: nothing synced.
+  fs.dir_syncs = 0;
+  auto none = store.move_many({id_of(31)}, QueueName::kDeferred, QueueName::kActive);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(fs.dir_syncs, 0);
+}
+
+// The queue manager's removal of what one turn finished: one sync for all, logs after it; a
+// file gone from the queue (moved by a tool) is reported and keeps its log.
+TEST(QueueStoreMoves, RemoveManySyncsOnceThenRemovesTheLogs) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(id_of(40 + i));
+    write_queue_file(tmp.path() + "/active/" + ids.back(), envelope_with(ids.back(), 1), "x\r\n");
+    if (i != 0) {  // ids[0] finished at its first attempt: no status log
+      ASSERT_TRUE(store.record(ids.back(), {{StatusKind::kDeferred, 0, 1, "4.2.0", "", "x"}}).ok());
+    }
+  }
+  // ids[3] was moved to hold/ by a queue tool: it stays, with its log.
+  ASSERT_TRUE(store.move(ids[3], QueueName::kActive, QueueName::kHold).ok());
+  fs.dir_syncs = 0;
+  auto failed = store.remove_many(QueueName::kActive, ids);
+  ASSERT_TRUE(failed.ok()) << failed.error().message;
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].queue_id, ids[3]);
+  EXPECT_EQ((*failed)[0].error.code, ENOENT);
+  EXPECT_EQ(fs.dir_syncs, 1);
+  EXPECT_EQ(list_names(tmp.path() + "/active"), std::vector<std::string>{});
+  EXPECT_EQ(list_names(tmp.path() + "/status"), std::vector<std::string>{ids[3]});
+  EXPECT_EQ(list_names(tmp.path() + "/hold"), std::vector<std::string>{ids[3]});
+  // Nothing with a log: no sync.
+  write_queue_file(tmp.path() + "/active/" + ids[0], envelope_with(ids[0], 1), "x\r\n");
+  fs.dir_syncs = 0;
+  auto plain = store.remove_many(QueueName::kActive, {ids[0]});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->empty());
+  EXPECT_EQ(fs.dir_syncs, 0);
+}
+
+// Start-up with a large queue: the orphan check lists each queue once instead of looking
+// every log up in every queue; only a log found in no listing is looked up by name.
+TEST(QueueStoreMoves, OrphanCheckListsTheQueues) {
+  TempDir tmp;
+  CountingFilesystem fs;
+  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  QueueStore& store = **opened;
+  std::vector<std::string> kept;
+  for (int i = 0; i < 50; ++i) {
+    kept.push_back(id_of(100 + i));
+    const char* queue = i % 3 == 0 ? "/deferred/" : i % 3 == 1 ? "/active/" : "/hold/";
+    write_queue_file(tmp.path() + queue + kept.back(), envelope_with(kept.back(), 1), "x\r\n");
+    ASSERT_TRUE(store.record(kept.back(), {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  }
+  const std::string orphan = id_of(99);
+  ASSERT_TRUE(store.record(orphan, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  fs.lookups = 0;
+  auto removed = store.remove_orphan_status_logs();
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(fs.lookups, 5) << "only the orphan is looked up (incoming/ and the four queues)";
+  std::sort(kept.begin(), kept.end());
+  auto logs = list_names(tmp.path() + "/status");
+  std::sort(logs.begin(), logs.end());
+  EXPECT_EQ(logs, kept);
 }
 
 }  // namespace
