@@ -5,8 +5,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/queue_command.h"
 #include "cli/sendmail_options.h"
