@@ -11,6 +11,7 @@
 # touched. The user-switching tests need root (CI runs as root); they are skipped otherwise.
 import email
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -22,7 +23,9 @@ import harness
 import tools
 from harness import EstafetaServer
 
-USER = 'nobody'
+# An ordinary user: neither root nor the tests' mail_owner (which may be nobody, see harness).
+USER = next(u for u in ('nobody', 'daemon', 'bin') if u != harness.default_mail_owner())
+UID = pwd.getpwnam(USER).pw_uid
 ORIGIN = harness.HOSTNAME  # myorigin's default is $myhostname
 
 
@@ -117,7 +120,7 @@ class SubmissionTest(unittest.TestCase):
                                  if who != 'erin' else b'')
                 self.assertEqual(m['From'], 'Night Watch <%s@%s>' % (USER, ORIGIN))
                 self.assertEqual(m['Return-Path'], '<%s@%s>' % (USER, ORIGIN))
-                self.assertRegex(m['Received'], r'from userid 65534\)')
+                self.assertRegex(m['Received'], r'from userid %d\)' % UID)
 
     @needs_root
     def test_bsd_mailx_as_ordinary_user(self):
@@ -208,7 +211,7 @@ class SmtpOnStdinTest(unittest.TestCase):
             self.assertEqual(len(msgs), 1, srv.log())
             m = parsed(msgs[0])
             self.assertEqual(m['Subject'], 'over -bs')
-            self.assertRegex(m['Received'], r'from userid 65534\)')
+            self.assertRegex(m['Received'], r'from userid %d\)' % UID)
             self.assertEqual(m['Return-Path'], '<%s@%s>' % (USER, ORIGIN))
 
 
@@ -326,9 +329,9 @@ class MaildropSafetyTest(unittest.TestCase):
             forged = self.drop_file(sender='ceo@bank.example', recipients=['bob'])
             name = self.write_as_user(srv, forged)
             self.assertTrue(srv.wait_for_log(
-                r'warning: maildrop/%s: uid=65534 \(%s\): not allowed to use sender '
+                r'warning: maildrop/%s: uid=%d \(%s\): not allowed to use sender '
                 r'<ceo@bank\.example> \(local_login_sender_maps\): moved to corrupt/' %
-                (name, USER)), srv.log())
+                (name, UID, USER)), srv.log())
             time.sleep(0.5)
             self.assertEqual(len(srv.messages('bob')), 1)
 
