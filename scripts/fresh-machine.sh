@@ -108,7 +108,9 @@ if [ "$tests_only" -eq 0 ]; then
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       /bin/bash -c "cd /work/estafeta && exec ./scripts/run.sh" >>"$log" 2>&1 &
     run_pid=$!
-    for _ in $(seq 600); do
+    # run.sh rebuilds first (setup.sh turns -Werror off again after the test command), which
+    # takes more than 10 minutes on a busy 2-core machine.
+    for _ in $(seq 1800); do
       (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null && break
       kill -0 "$run_pid" 2>/dev/null || break
       sleep 1
