@@ -401,13 +401,31 @@ class MaildropSafetyTest(unittest.TestCase):
         script = 'umask 077; cat > "$0" && chmod 640 "$0"'
         ran = run_as(srv, USER, ['/bin/sh', '-c', script, path], data)
         assert ran.returncode == 0, ran
-        # Wake pickup as sendmail does (else it looks every 60 s).
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            s.sendto(b'W', os.path.join(srv.spool, 'public', 'pickup'))
-        return name
+        # Wake pickup as sendmail does (else it looks every 60 s); the server's start waits for
+        # smtpd's banner only, so pickup may still be binding its socket.
+        wakeup = os.path.join(srv.spool, 'public', 'pickup')
+        deadline = time.monotonic() + harness.TIMEOUT
+        while True:
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                    s.sendto(b'W', wakeup)
+                return name
+            except (FileNotFoundError, ConnectionRefusedError):
+                assert time.monotonic() < deadline, 'pickup never bound %s' % wakeup
+                time.sleep(0.1)
 
     @staticmethod
     def pickup_pid(srv):
+        deadline = time.monotonic() + harness.TIMEOUT
+        while time.monotonic() < deadline:
+            pid = MaildropSafetyTest.find_pickup(srv)
+            if pid is not None:
+                return pid
+            time.sleep(0.1)
+        return None
+
+    @staticmethod
+    def find_pickup(srv):
         for pid in harness.descendants(srv.proc.pid):
             try:
                 with open('/proc/%d/cmdline' % pid, 'rb') as f:
