@@ -9,9 +9,7 @@
 #include "cli/queue_command.h"
 
 #include <fmt/format.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +31,7 @@
 #include "config/config.h"
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
+#include "net/unix_socket.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
 
@@ -153,15 +152,7 @@ std::optional<QueueName> locate(const Settings& s, const std::string& id) {
 // An empty datagram on public/qmgr: "rescan". Nobody listening is not an error (the queue
 // manager scans at start-up anyway).
 void wake_queue_manager(const Settings& s) {
-  const std::string path = s.queue_directory + "/public/qmgr";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  (void)::sendto(fd, "", 0, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  ::close(fd);
+  (void)net::DatagramSender(s.queue_directory + "/public/qmgr").send("");
 }
 
 // The queue ids of messages just moved into active/, one datagram each, as smtpd announces
@@ -169,20 +160,10 @@ void wake_queue_manager(const Settings& s) {
 // at the first datagram that does not go (nobody listening, or its buffer full): the "rescan"
 // that follows every change finds the rest.
 void announce_new(const Settings& s, const std::vector<std::string>& ids) {
-  const std::string path = s.queue_directory + "/public/qmgr";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
+  const net::DatagramSender qmgr(s.queue_directory + "/public/qmgr");
   for (const std::string& id : ids) {
-    if (::sendto(fd, id.data(), id.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&addr),
-                 sizeof addr) < 0) {
-      break;
-    }
+    if (!qmgr.send(id)) break;
   }
-  ::close(fd);
 }
 
 // ---- list ----

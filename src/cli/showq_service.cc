@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,21 +17,12 @@
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
 #include "daemon/services.h"
+#include "net/unix_socket.h"
 
 namespace estafeta::cli {
 namespace {
 
 constexpr int kRequestTimeoutMs = 10000;
-
-Result<sockaddr_un> socket_address(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return make_error(fmt::format("{}: path too long for a unix socket", path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
-}
 
 // The request line, read with a deadline: "list" or "list -j"; "" when it is anything else.
 std::string read_request(int fd) {
@@ -81,19 +71,12 @@ int run_showq_service(const std::string& config_dir, const std::vector<std::stri
   }
   const std::string path =
       daemon::absolute_path(c.get("queue_directory")) + "/" + kShowqSocket;
-  auto addr = socket_address(path);
-  if (!addr.ok()) {
-    readiness.fail("fatal: " + addr.error().message + "\n");
+  auto bound = net::bind_unix_socket(path, SOCK_STREAM, 0666);
+  if (!bound.ok()) {
+    readiness.fail("fatal: " + bound.error().message + "\n");
     return 1;
   }
-  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ::unlink(path.c_str());
-  if (listener < 0 ||
-      ::bind(listener, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0 ||
-      ::chmod(path.c_str(), 0666) != 0 || ::listen(listener, 16) != 0) {
-    readiness.fail(fmt::format("fatal: bind {}: {}\n", path, std::strerror(errno)));
-    return 1;
-  }
+  const int listener = *bound;
   ::signal(SIGCHLD, SIG_IGN);  // children are reaped by the kernel
   ::signal(SIGPIPE, SIG_IGN);  // a reader that goes away only ends its own answer
   readiness.ready();
@@ -116,16 +99,12 @@ int run_showq_service(const std::string& config_dir, const std::vector<std::stri
 }
 
 bool list_through_showq(const std::string& queue_directory, const std::string& request) {
-  auto addr = socket_address(queue_directory + "/" + kShowqSocket);
-  if (!addr.ok()) return false;
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
+  auto connected = net::connect_unix_stream(queue_directory + "/" + kShowqSocket);
+  if (!connected.ok()) {
+    errno = connected.error().code;
     return false;
   }
+  const int fd = *connected;
   const std::string line = request + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size());
   char buffer[65536];

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +23,7 @@
 #include "delivery/local_agent.h"
 #include "log/logger.h"
 #include "maps/map_set.h"
+#include "net/unix_socket.h"
 #include "message/notify_classes.h"
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
@@ -133,25 +133,7 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
 Result<int> bind_private_socket(const std::string& queue_directory, const std::string& name) {
   const std::string dir = queue_directory + "/private";
   (void)::mkdir(dir.c_str(), 0700);
-  const std::string path = dir + "/" + name;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return make_error(fmt::format("{}: path too long for a unix socket", path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ::unlink(path.c_str());
-  const mode_t old_mask = ::umask(0177);
-  const bool bound =
-      fd >= 0 && ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  ::umask(old_mask);
-  if (!bound || ::listen(fd, 64) != 0) {
-    const std::string error = fmt::format("bind {}: {}", path, std::strerror(errno));
-    if (fd >= 0) ::close(fd);
-    return make_error(error);
-  }
-  return fd;
+  return net::bind_unix_socket(dir + "/" + name, SOCK_STREAM, 0600);
 }
 
 }  // namespace
@@ -430,23 +412,13 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   auto spool = queue::Spool::open(spool_options);
   if (!spool.ok()) return fail(*base->log, readiness, spool.error().message);
   // public/pickup: any local user may send the wake-up datagram (mode 0622).
-  const std::string path = base->queue_directory + "/" + submit::kPickupSocket;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return fail(*base->log, readiness, fmt::format("{}: path too long for a unix socket", path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  ::unlink(path.c_str());
-  if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::chmod(path.c_str(), 0622) != 0) {
-    return fail(*base->log, readiness, fmt::format("bind {}: {}", path, std::strerror(errno)));
-  }
+  auto fd = net::bind_unix_socket(base->queue_directory + "/" + submit::kPickupSocket,
+                                  SOCK_DGRAM, 0622, SOCK_NONBLOCK);
+  if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
   submit::Pickup pickup(std::move(options), std::move(policy.policy), **spool, *base->log);
   readiness.ready();
-  const int code = pickup.serve(fd);
-  ::close(fd);
+  const int code = pickup.serve(*fd);
+  ::close(*fd);
   return code;
 }
 

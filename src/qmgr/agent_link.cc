@@ -3,33 +3,23 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-namespace estafeta::qmgr {
+#include "net/unix_socket.h"
 
-sockaddr_un unix_address(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path));
-  addr.sun_path[sizeof addr.sun_path - 1] = '\0';
-  return addr;
-}
+namespace estafeta::qmgr {
 
 bool connect_link(AgentLink& link, TimePoint now) {
   if (link.fd >= 0) return true;
   if (link.waiting.empty() || now < link.next_connect) return false;
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  sockaddr_un addr = unix_address(link.socket_path);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    link.fd = fd;
+  if (auto fd = net::connect_unix_stream(link.socket_path, SOCK_NONBLOCK); fd.ok()) {
+    link.fd = *fd;
     return true;
   }
-  if (fd >= 0) ::close(fd);
   // Not up yet (it starts with us) or restarting: the requests wait, and we try again.
   link.next_connect = now + std::chrono::seconds(1);
   return false;

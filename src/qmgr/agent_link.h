@@ -4,8 +4,6 @@
 // both directions. The loop (queue_manager.cc) polls the descriptor and calls these.
 #pragma once
 
-#include <sys/un.h>
-
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -30,8 +28,6 @@ struct AgentLink {
   TimePoint waiting_since{};  // when `waiting` last became non-empty
 };
 
-/// The address of a unix socket (a path too long is cut: bind/connect then fail).
-sockaddr_un unix_address(const std::string& path);
 /// Connects `link` if it is down, has requests waiting and its next try is due; false when
 /// it stays down (the next try is then a second away).
 bool connect_link(AgentLink& link, TimePoint now);

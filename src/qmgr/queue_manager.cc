@@ -11,7 +11,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "log/delay.h"
+#include "net/unix_socket.h"
 #include "qmgr/agent_link.h"
 #include "qmgr/problem_class.h"
 #include "qmgr/protocol.h"
@@ -187,17 +187,9 @@ Status QueueManager::Loop::start() {
   const std::string& q = qm_.options_.queue_directory;
   for (const char* sub : {"/public", "/private", "/pid"}) (void)::mkdir((q + sub).c_str(), 0700);
   recover();
-  const std::string path = q + "/public/qmgr";
-  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return make_error(fmt::format("{}: path too long for a unix socket", path));
-  }
-  wakeup_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (wakeup_fd_ < 0) return make_error(fmt::format("socket: {}", std::strerror(errno)));
-  ::unlink(path.c_str());
-  sockaddr_un addr = unix_address(path);
-  if (::bind(wakeup_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    return make_error(fmt::format("bind {}: {}", path, std::strerror(errno)));
-  }
+  auto bound = net::bind_unix_socket(q + "/public/qmgr", SOCK_DGRAM, 0600, SOCK_NONBLOCK);
+  if (!bound.ok()) return bound.error();
+  wakeup_fd_ = *bound;
   // A big receive buffer: a burst of wake-ups must not be lost (a lost one only delays a
   // message until the next rescan).
   int size = 4 << 20;

@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -137,12 +135,7 @@ Status Spool::init() {
   if (Status s = fs_->sync_dir(incoming_dir_); !s.ok()) return s;
 
   if (options_.send_wakeups) {
-    wakeup_path_ = q + "/public/qmgr";
-    wakeup_socket_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (wakeup_socket_ < 0) {
-      const int code = errno;
-      return make_error(fmt::format("socket(AF_UNIX): {}", std::strerror(code)), code);
-    }
+    wakeup_ = std::make_unique<net::DatagramSender>(q + "/public/qmgr");
   }
   for (int i = 0; i < options_.sync_threads; ++i) {
     threads_.emplace_back([this] { worker(); });
@@ -219,7 +212,6 @@ Spool::~Spool() {
   for (int fd : {incoming_dir_, active_dir_, deferred_dir_}) {
     if (fd >= 0) fs_->close(fd);
   }
-  if (wakeup_socket_ >= 0) ::close(wakeup_socket_);
 }
 
 int64_t Spool::next_id_time() {
@@ -329,21 +321,13 @@ Result<std::string> Spool::finish(IncomingMessage& m) {
 }
 
 void Spool::wake_up(const std::string& queue_id) {
-  if (wakeup_socket_ < 0) return;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (wakeup_path_.size() >= sizeof addr.sun_path) return;  // agent falls back to scanning
-  std::memcpy(addr.sun_path, wakeup_path_.c_str(), wakeup_path_.size() + 1);
-  auto send = [&](std::string_view payload) {
-    return ::sendto(wakeup_socket_, payload.data(), payload.size(), MSG_DONTWAIT,
-                    reinterpret_cast<const sockaddr*>(&addr), sizeof addr) >= 0;
-  };
+  if (!wakeup_) return;
   // A lost wake-up (full socket buffer) is repaired by an empty datagram: "rescan active/".
-  if (missed_wakeup_.exchange(false) && !send("")) {
+  if (missed_wakeup_.exchange(false) && !wakeup_->send("")) {
     missed_wakeup_ = true;
     return;
   }
-  if (!send(queue_id) && (errno == EAGAIN || errno == ENOBUFS)) missed_wakeup_ = true;
+  if (!wakeup_->send(queue_id) && (errno == EAGAIN || errno == ENOBUFS)) missed_wakeup_ = true;
 }
 
 }  // namespace estafeta::queue

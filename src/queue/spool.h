@@ -23,6 +23,7 @@
 
 #include "base/result.h"
 #include "message/envelope.h"
+#include "net/unix_socket.h"
 #include "queue/filesystem.h"
 #include "queue/group_sync.h"
 
@@ -139,8 +140,7 @@ class Spool {
   int incoming_dir_ = -1;
   int active_dir_ = -1;
   int deferred_dir_ = -1;
-  int wakeup_socket_ = -1;
-  std::string wakeup_path_;
+  std::unique_ptr<net::DatagramSender> wakeup_;  // to public/qmgr; null without wake-ups
   std::atomic<bool> missed_wakeup_{false};
   GroupSync group_sync_;
 

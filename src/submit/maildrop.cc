@@ -4,13 +4,13 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "net/unix_socket.h"
 
 namespace estafeta::submit {
 namespace {
@@ -34,16 +34,8 @@ Result<std::string> new_name() {
 }
 
 void wake_pickup(const std::string& queue_directory) {
-  const std::string path = queue_directory + "/" + kPickupSocket;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return;
   // Best effort: pickup also scans every minute.
-  (void)::sendto(fd, "W", 1, 0, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  ::close(fd);
+  (void)net::DatagramSender(queue_directory + "/" + kPickupSocket).send("W");
 }
 
 Status write_all(int fd, std::string_view bytes) {
