@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <future>
 #include <vector>
 
+#include "net/signal_fd.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
 
@@ -129,16 +129,12 @@ qmgr::BounceReply BounceService::handle(const qmgr::BounceRequest& request) {
 
 int BounceService::serve(int listen_fd) {
   if (!ready()) return 1;  // the constructor logged why
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  const int sfd = ::signalfd(-1, &signals, SFD_CLOEXEC);
-  if (sfd < 0) {
-    log_.fatal(fmt::format("signalfd: {}", std::strerror(errno)));
+  auto stop = net::block_into_signalfd({SIGTERM, SIGINT});
+  if (!stop.ok()) {
+    log_.fatal(stop.error().message);
     return 1;
   }
+  const int sfd = *stop;
   std::vector<Connection> connections;
   for (;;) {
     std::vector<pollfd> fds = {{sfd, POLLIN, 0}, {listen_fd, POLLIN, 0}};

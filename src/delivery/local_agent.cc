@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "delivery/maildir.h"
 #include "log/delay.h"
 #include "message/write_failure.h"
+#include "net/signal_fd.h"
 #include "policy/mailbox_name.h"
 #include "queue/background_thread.h"
 
@@ -278,16 +278,12 @@ class LocalAgent::Server {
 int LocalAgent::serve(int listen_fd) {
   (void)queue::make_current_thread_background();
   if (!store_) return 1;  // the constructor logged why
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  const int sfd = ::signalfd(-1, &signals, SFD_CLOEXEC);
-  if (sfd < 0) {
-    log_.fatal(fmt::format("signalfd: {}", std::strerror(errno)));
+  auto stop = net::block_into_signalfd({SIGTERM, SIGINT});
+  if (!stop.ok()) {
+    log_.fatal(stop.error().message);
     return 1;
   }
+  const int sfd = *stop;
   Server server(*this);
   server.start_workers();
   for (;;) {

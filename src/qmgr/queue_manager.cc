@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "log/delay.h"
+#include "net/signal_fd.h"
 #include "net/unix_socket.h"
 #include "qmgr/agent_link.h"
 #include "qmgr/problem_class.h"
@@ -829,16 +829,12 @@ QueueManager::QueueManager(QueueManagerOptions options, log::Logger log, const C
 QueueManager::~QueueManager() = default;
 
 int QueueManager::run() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  Fd sfd{::signalfd(-1, &signals, SFD_CLOEXEC)};
-  if (sfd.fd < 0) {
-    log_.fatal(fmt::format("signalfd: {}", std::strerror(errno)));
+  auto stop = net::block_into_signalfd({SIGTERM, SIGINT});
+  if (!stop.ok()) {
+    log_.fatal(stop.error().message);
     return 1;
   }
+  Fd sfd{*stop};
   auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
   if (!store) {
     log_.fatal(fmt::format("cannot open the queue: {}", store.error().message));

@@ -18,6 +18,7 @@
 #include <future>
 #include <vector>
 
+#include "net/signal_fd.h"
 #include "submit/drop_file.h"
 #include "submit/local_message.h"
 #include "submit/maildrop.h"
@@ -218,17 +219,12 @@ void Pickup::move_aside(int dir_fd, const std::string& name, const std::string& 
 }
 
 int Pickup::serve(int wakeup_fd) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
-  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signal_fd < 0) {
-    log_.fatal(fmt::format("signalfd: {}", std::strerror(errno)));
+  auto signals = net::block_into_signalfd({SIGTERM, SIGINT, SIGHUP}, SFD_NONBLOCK);
+  if (!signals.ok()) {
+    log_.fatal(signals.error().message);
     return 1;
   }
+  const int signal_fd = *signals;
   const int timeout_ms = static_cast<int>(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.scan_interval).count());
   for (;;) {
