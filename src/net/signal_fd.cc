@@ -1,14 +1,13 @@
 // Stop signals read from a descriptor (see signal_fd.h).
 #include "net/signal_fd.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace estafeta::net {
 

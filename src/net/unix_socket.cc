@@ -1,13 +1,12 @@
 // Unix-domain sockets between Estafeta's processes (see unix_socket.h).
 #include "net/unix_socket.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace estafeta::net {
 namespace {

@@ -89,8 +89,8 @@ Result<std::optional<std::string>> take_message(std::string& buffer, char type) 
 Status check_version(const Record& r, bool& seen) {
   if (seen) return make_error("duplicate version");
   if (r.payload != kProtocolVersion) {
-    return make_error(fmt::format("protocol version {} (expected {})", r.payload,
-                                  kProtocolVersion));
+    return make_error(
+        fmt::format("protocol version {} (expected {})", r.payload, kProtocolVersion));
   }
   seen = true;
   return {};
@@ -110,14 +110,20 @@ Result<AgentRecipient> decode_request_recipient(std::string_view payload) {
   bool has_index = false, has_address = false;
   Status s = for_each_field(payload, [&](const Record& f) -> Status {
     switch (f.type) {
-      case kFieldIndex: return take_index(f, r.index, has_index);
+      case kFieldIndex:
+        return take_index(f, r.index, has_index);
       case kFieldAddress:
         r.address = std::string(f.payload);
         has_address = true;
         return {};
-      case kFieldOrcpt: r.orcpt = std::string(f.payload); return {};
-      case kFieldNotify: r.notify = std::string(f.payload); return {};
-      default: return make_error("unknown recipient field");
+      case kFieldOrcpt:
+        r.orcpt = std::string(f.payload);
+        return {};
+      case kFieldNotify:
+        r.notify = std::string(f.payload);
+        return {};
+      default:
+        return make_error("unknown recipient field");
     }
   });
   if (!s.ok()) return s.error();
@@ -130,7 +136,8 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
   bool has_index = false, has_outcome = false;
   Status s = for_each_field(payload, [&](const Record& f) -> Status {
     switch (f.type) {
-      case kFieldIndex: return take_index(f, r.index, has_index);
+      case kFieldIndex:
+        return take_index(f, r.index, has_index);
       case kFieldOutcome: {
         if (f.payload.size() != 1) return make_error("bad outcome");
         const auto o = static_cast<RecipientOutcome>(f.payload[0]);
@@ -142,11 +149,20 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
         has_outcome = true;
         return {};
       }
-      case kFieldStatus: r.status = std::string(f.payload); return {};
-      case kFieldReason: r.reason = std::string(f.payload); return {};
-      case kFieldDiagnostic: r.diagnostic = std::string(f.payload); return {};
-      case kFieldRelay: r.relay = std::string(f.payload); return {};
-      default: return make_error("unknown recipient field");
+      case kFieldStatus:
+        r.status = std::string(f.payload);
+        return {};
+      case kFieldReason:
+        r.reason = std::string(f.payload);
+        return {};
+      case kFieldDiagnostic:
+        r.diagnostic = std::string(f.payload);
+        return {};
+      case kFieldRelay:
+        r.relay = std::string(f.payload);
+        return {};
+      default:
+        return make_error("unknown recipient field");
     }
   });
   if (!s.ok()) return s.error();
@@ -171,22 +187,32 @@ Result<NoticeFacts> decode_notice_facts(std::string_view payload) {
   bool has_index = false, has_address = false;
   Status s = for_each_field(payload, [&](const Record& f) -> Status {
     switch (f.type) {
-      case kFieldIndex: return take_index(f, r.index, has_index);
+      case kFieldIndex:
+        return take_index(f, r.index, has_index);
       case kFieldAddress:
         r.address = std::string(f.payload);
         has_address = true;
         return {};
-      case kFieldStatus: r.status = std::string(f.payload); return {};
-      case kFieldReason: r.reason = std::string(f.payload); return {};
-      case kFieldDiagnostic: r.diagnostic = std::string(f.payload); return {};
-      case kFieldRelay: r.remote_mta = std::string(f.payload); return {};
+      case kFieldStatus:
+        r.status = std::string(f.payload);
+        return {};
+      case kFieldReason:
+        r.reason = std::string(f.payload);
+        return {};
+      case kFieldDiagnostic:
+        r.diagnostic = std::string(f.payload);
+        return {};
+      case kFieldRelay:
+        r.remote_mta = std::string(f.payload);
+        return {};
       case kFieldLastAttempt: {
         auto v = decimal(f.payload, "last attempt");
         if (!v || *v > uint64_t(INT64_MAX)) return make_error("bad last attempt");
         r.last_attempt_us = static_cast<int64_t>(*v);
         return {};
       }
-      default: return make_error("unknown recipient field");
+      default:
+        return make_error("unknown recipient field");
     }
   });
   if (!s.ok()) return s.error();
@@ -196,6 +222,53 @@ Result<NoticeFacts> decode_notice_facts(std::string_view payload) {
 
 // A text field cut to what a record holds: it is for a human or a log.
 std::string_view text_field(std::string_view value) { return value.substr(0, 64 * 1024); }
+
+// The fields all four messages share: the version (first, once) and the request id; in
+// requests also the queue id and the queue the message is in.
+struct MessageHead {
+  bool has_id = false;
+  uint64_t id = 0;
+  bool has_queue_id = false;
+  std::string queue_id;
+  std::string queue;
+};
+
+enum class MessageKind { kRequest, kReply };
+
+// Takes one whole message of record type `type` off `buffer` (nullopt while incomplete),
+// reads its shared fields into `head` and hands every other field to `field`.
+template <class F>
+Result<bool> take_fields(std::string& buffer, char type, MessageKind kind, MessageHead& head,
+                         F&& field) {
+  auto payload = take_message(buffer, type);
+  if (!payload) return payload.error();
+  if (!payload->has_value()) return false;
+  bool version = false;
+  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
+    if (!version && f.type != kFieldVersion) return make_error("version must come first");
+    if (f.type == kFieldVersion) return check_version(f, version);
+    if (f.type == kFieldId) {
+      auto v = decimal(f.payload, "request id");
+      if (!v) return v.error();
+      head.id = *v;
+      head.has_id = true;
+      return {};
+    }
+    if (kind == MessageKind::kRequest && f.type == kFieldQueueId) {
+      head.queue_id = std::string(f.payload);
+      head.has_queue_id = true;
+      return {};
+    }
+    if (kind == MessageKind::kRequest && f.type == kFieldQueue) {
+      if (f.payload != "active" && f.payload != "deferred") return make_error("bad queue");
+      head.queue = std::string(f.payload);
+      return {};
+    }
+    return field(f);
+  });
+  if (!s.ok()) return s.error();
+  return true;
+}
 
 }  // namespace
 
@@ -238,80 +311,63 @@ std::string encode_reply(const AgentReply& reply) {
 }
 
 Result<std::optional<AgentRequest>> take_request(std::string& buffer) {
-  auto payload = take_message(buffer, kRequest);
-  if (!payload) return payload.error();
-  if (!payload->has_value()) return std::optional<AgentRequest>();
   AgentRequest d;
-  bool version = false, has_id = false, has_queue_id = false, has_transport = false;
-  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
-    if (!version && f.type != kFieldVersion) return make_error("version must come first");
-    switch (f.type) {
-      case kFieldVersion: return check_version(f, version);
-      case kFieldId: {
-        auto v = decimal(f.payload, "request id");
-        if (!v) return v.error();
-        d.id = *v;
-        has_id = true;
-        return {};
-      }
-      case kFieldQueueId:
-        d.queue_id = std::string(f.payload);
-        has_queue_id = true;
-        return {};
-      case kFieldQueue:
-        if (f.payload != "active" && f.payload != "deferred") return make_error("bad queue");
-        d.queue = std::string(f.payload);
-        return {};
-      case kFieldTransport:
-        d.transport = std::string(f.payload);
-        has_transport = true;
-        return {};
-      case kFieldNextHop: d.next_hop = std::string(f.payload); return {};
-      case kFieldRecipient: {
-        auto r = decode_request_recipient(f.payload);
-        if (!r) return r.error();
-        d.recipients.push_back(std::move(*r));
-        return {};
-      }
-      default: return make_error("unknown request field");
-    }
-  });
-  if (!s.ok()) return s.error();
-  if (!has_id || !has_queue_id || !has_transport || d.recipients.empty()) {
+  MessageHead head;
+  bool has_transport = false;
+  auto taken =
+      take_fields(buffer, kRequest, MessageKind::kRequest, head, [&](const Record& f) -> Status {
+        switch (f.type) {
+          case kFieldTransport:
+            d.transport = std::string(f.payload);
+            has_transport = true;
+            return {};
+          case kFieldNextHop:
+            d.next_hop = std::string(f.payload);
+            return {};
+          case kFieldRecipient: {
+            auto r = decode_request_recipient(f.payload);
+            if (!r) return r.error();
+            d.recipients.push_back(std::move(*r));
+            return {};
+          }
+          default:
+            return make_error("unknown request field");
+        }
+      });
+  if (!taken) return taken.error();
+  if (!*taken) return std::optional<AgentRequest>();
+  if (!head.has_id || !head.has_queue_id || !has_transport || d.recipients.empty()) {
     return make_error("incomplete request");
   }
+  d.id = head.id;
+  d.queue_id = std::move(head.queue_id);
+  if (!head.queue.empty()) d.queue = std::move(head.queue);
   return std::optional<AgentRequest>(std::move(d));
 }
 
 Result<std::optional<AgentReply>> take_reply(std::string& buffer) {
-  auto payload = take_message(buffer, kReply);
-  if (!payload) return payload.error();
-  if (!payload->has_value()) return std::optional<AgentReply>();
   AgentReply a;
-  bool version = false, has_id = false;
-  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
-    if (!version && f.type != kFieldVersion) return make_error("version must come first");
-    switch (f.type) {
-      case kFieldVersion: return check_version(f, version);
-      case kFieldId: {
-        auto v = decimal(f.payload, "request id");
-        if (!v) return v.error();
-        a.id = *v;
-        has_id = true;
-        return {};
-      }
-      case kFieldRecipient: {
-        auto r = decode_reply_recipient(f.payload);
-        if (!r) return r.error();
-        a.recipients.push_back(std::move(*r));
-        return {};
-      }
-      case kFieldDestinationFailure: a.destination_failure = std::string(f.payload); return {};
-      default: return make_error("unknown reply field");
-    }
-  });
-  if (!s.ok()) return s.error();
-  if (!has_id) return make_error("incomplete reply");
+  MessageHead head;
+  auto taken =
+      take_fields(buffer, kReply, MessageKind::kReply, head, [&](const Record& f) -> Status {
+        switch (f.type) {
+          case kFieldRecipient: {
+            auto r = decode_reply_recipient(f.payload);
+            if (!r) return r.error();
+            a.recipients.push_back(std::move(*r));
+            return {};
+          }
+          case kFieldDestinationFailure:
+            a.destination_failure = std::string(f.payload);
+            return {};
+          default:
+            return make_error("unknown reply field");
+        }
+      });
+  if (!taken) return taken.error();
+  if (!*taken) return std::optional<AgentReply>();
+  if (!head.has_id) return make_error("incomplete reply");
+  a.id = head.id;
   return std::optional<AgentReply>(std::move(a));
 }
 
@@ -352,81 +408,63 @@ std::string encode_bounce_reply(const BounceReply& reply) {
 }
 
 Result<std::optional<BounceRequest>> take_bounce_request(std::string& buffer) {
-  auto payload = take_message(buffer, kBounceRequest);
-  if (!payload) return payload.error();
-  if (!payload->has_value()) return std::optional<BounceRequest>();
   BounceRequest d;
-  bool version = false, has_id = false, has_queue_id = false, has_kind = false;
-  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
-    if (!version && f.type != kFieldVersion) return make_error("version must come first");
-    switch (f.type) {
-      case kFieldVersion: return check_version(f, version);
-      case kFieldId: {
-        auto v = decimal(f.payload, "request id");
-        if (!v) return v.error();
-        d.id = *v;
-        has_id = true;
-        return {};
-      }
-      case kFieldQueueId:
-        d.queue_id = std::string(f.payload);
-        has_queue_id = true;
-        return {};
-      case kFieldQueue:
-        if (f.payload != "active" && f.payload != "deferred") return make_error("bad queue");
-        d.queue = std::string(f.payload);
-        return {};
-      case kFieldKind:
-        if (f.payload.size() != 1 || !valid_kind(f.payload[0])) return make_error("bad kind");
-        d.kind = static_cast<NoticeRequestKind>(f.payload[0]);
-        has_kind = true;
-        return {};
-      case kFieldRecipient: {
-        auto r = decode_notice_facts(f.payload);
-        if (!r) return r.error();
-        d.recipients.push_back(std::move(*r));
-        return {};
-      }
-      default: return make_error("unknown bounce request field");
-    }
-  });
-  if (!s.ok()) return s.error();
-  if (!has_id || !has_queue_id || !has_kind || d.recipients.empty()) {
+  MessageHead head;
+  bool has_kind = false;
+  auto taken = take_fields(buffer, kBounceRequest, MessageKind::kRequest, head,
+                           [&](const Record& f) -> Status {
+                             switch (f.type) {
+                               case kFieldKind:
+                                 if (f.payload.size() != 1 || !valid_kind(f.payload[0]))
+                                   return make_error("bad kind");
+                                 d.kind = static_cast<NoticeRequestKind>(f.payload[0]);
+                                 has_kind = true;
+                                 return {};
+                               case kFieldRecipient: {
+                                 auto r = decode_notice_facts(f.payload);
+                                 if (!r) return r.error();
+                                 d.recipients.push_back(std::move(*r));
+                                 return {};
+                               }
+                               default:
+                                 return make_error("unknown bounce request field");
+                             }
+                           });
+  if (!taken) return taken.error();
+  if (!*taken) return std::optional<BounceRequest>();
+  if (!head.has_id || !head.has_queue_id || !has_kind || d.recipients.empty()) {
     return make_error("incomplete bounce request");
   }
+  d.id = head.id;
+  d.queue_id = std::move(head.queue_id);
+  if (!head.queue.empty()) d.queue = std::move(head.queue);
   return std::optional<BounceRequest>(std::move(d));
 }
 
 Result<std::optional<BounceReply>> take_bounce_reply(std::string& buffer) {
-  auto payload = take_message(buffer, kBounceReply);
-  if (!payload) return payload.error();
-  if (!payload->has_value()) return std::optional<BounceReply>();
   BounceReply a;
-  bool version = false, has_id = false;
-  Status s = for_each_field(**payload, [&](const Record& f) -> Status {
-    if (!version && f.type != kFieldVersion) return make_error("version must come first");
-    switch (f.type) {
-      case kFieldVersion: return check_version(f, version);
-      case kFieldId: {
-        auto v = decimal(f.payload, "request id");
-        if (!v) return v.error();
-        a.id = *v;
-        has_id = true;
-        return {};
-      }
-      case kFieldNoticeId:
-        if (f.payload.empty()) return make_error("empty notice id");
-        a.notice_ids.emplace_back(f.payload);
-        return {};
-      case kFieldError: a.error = std::string(f.payload); return {};
-      default: return make_error("unknown bounce reply field");
-    }
-  });
-  if (!s.ok()) return s.error();
-  if (!has_id) return make_error("incomplete bounce reply");
+  MessageHead head;
+  auto taken =
+      take_fields(buffer, kBounceReply, MessageKind::kReply, head, [&](const Record& f) -> Status {
+        switch (f.type) {
+          case kFieldNoticeId:
+            if (f.payload.empty()) return make_error("empty notice id");
+            a.notice_ids.emplace_back(f.payload);
+            return {};
+          case kFieldError:
+            a.error = std::string(f.payload);
+            return {};
+          default:
+            return make_error("unknown bounce reply field");
+        }
+      });
+  if (!taken) return taken.error();
+  if (!*taken) return std::optional<BounceReply>();
+  if (!head.has_id) return make_error("incomplete bounce reply");
   if (!a.error.empty() && !a.notice_ids.empty()) {
     return make_error("bounce reply with both notices and an error");
   }
+  a.id = head.id;
   return std::optional<BounceReply>(std::move(a));
 }
 
