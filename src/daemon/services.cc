@@ -23,8 +23,8 @@
 #include "delivery/local_agent.h"
 #include "log/logger.h"
 #include "maps/map_set.h"
-#include "net/unix_socket.h"
 #include "message/notify_classes.h"
+#include "net/unix_socket.h"
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
@@ -412,8 +412,8 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   auto spool = queue::Spool::open(spool_options);
   if (!spool.ok()) return fail(*base->log, readiness, spool.error().message);
   // public/pickup: any local user may send the wake-up datagram (mode 0622).
-  auto fd = net::bind_unix_socket(base->queue_directory + "/" + submit::kPickupSocket,
-                                  SOCK_DGRAM, 0622, SOCK_NONBLOCK);
+  auto fd = net::bind_unix_socket(base->queue_directory + "/" + submit::kPickupSocket, SOCK_DGRAM,
+                                  0622, SOCK_NONBLOCK);
   if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
   submit::Pickup pickup(std::move(options), std::move(policy.policy), **spool, *base->log);
   readiness.ready();
