@@ -69,8 +69,10 @@ ESTAFETA=$BUILD_DIR/estafeta
 LOADGEN=$BUILD_DIR/bench/smtp_pipeline_load
 PY=/usr/bin/python3
 PROBE="$PY $HERE/deferred_probe.py"
+BENCH_NAME=deferred.sh
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
-die() { echo "deferred.sh: $*" >&2; exit 1; }
 say() { echo "deferred.sh: $(date -u +%H:%M:%S) $*" >&2; }
 has_server() { case ",$SERVERS," in *,"$1",*) return 0 ;; *) return 1 ;; esac; }
 now() { date +%s.%N; }
@@ -78,12 +80,7 @@ sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 jget() { $PY -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval("d"+sys.argv[2]))' "$1" "$2"; }
 
 # ---- tools -----------------------------------------------------------------------------
-for tool in postfix postconf postqueue; do
-  command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
-  command -v "$tool" >/dev/null 2>&1 ||
-    die "$tool not found: install Debian's postfix package (see README setup)"
-done
-[ -x "$PY" ] || die "$PY not found"
+bench_require_tools postfix postconf postqueue
 [ -x "$LOADGEN" ] || die "$LOADGEN not found: build the bench targets (ninja -C $BUILD_DIR)"
 if has_server estafeta; then
   [ -x "$ESTAFETA" ] || die "$ESTAFETA not found: build it, or pass --build-dir or --servers"
@@ -91,89 +88,19 @@ fi
 [ "$(id -u)" -eq 0 ] || die "needs root (Postfix's set-permissions, the mailbox owners)"
 
 # ---- temp dir and cleanup --------------------------------------------------------------
-TMP=$(mktemp -d /tmp/estafeta-deferred.XXXXXX)
-IMAGE=""
-if [ "$JOURNALED" = 1 ]; then
-  IMAGE=$TMP.img
-  truncate -s 16G "$IMAGE"
-  mkfs.ext4 -q -F "$IMAGE" || die "mkfs.ext4 $IMAGE failed"
-  mount -o loop "$IMAGE" "$TMP" || die "mount -o loop $IMAGE failed"
-  dumpe2fs -h "$IMAGE" 2>/dev/null | grep -q has_journal || die "$IMAGE has no journal"
-fi
-chmod 755 "$TMP"
-chattr +T "$TMP" 2>/dev/null || true  # each server's files in block groups of their own
-EST_PID=""
-PF_STARTED=0
-PF_CONF=$TMP/postfix/etc
-PF_SPOOL=$TMP/postfix/spool
+bench_make_tmp estafeta-deferred
 EST=$TMP/estafeta
-
-wait_gone() {  # wait_gone PID SECONDS: true once PID has exited
-  local pid=$1 n=$(($2 * 10))
-  while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
-  ! kill -0 "$pid" 2>/dev/null
-}
-
-stop_estafeta() {
-  [ -n "$EST_PID" ] || return 0
-  kill -TERM "$EST_PID" 2>/dev/null || true
-  wait_gone "$EST_PID" 30 || kill -KILL "$EST_PID" 2>/dev/null || true
-  wait "$EST_PID" 2>/dev/null || true
-  EST_PID=""
-}
-
-stop_postfix() {
-  [ "$PF_STARTED" = 1 ] || return 0
-  local mpid
-  mpid=$(tr -d ' ' <"$PF_SPOOL/pid/master.pid" 2>/dev/null || true)
-  postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
-  if [ -n "$mpid" ] && ! wait_gone "$mpid" 30; then
-    kill -TERM "$mpid" 2>/dev/null || true
-    wait_gone "$mpid" 5 || true
-  fi
-  PF_STARTED=0
-}
 
 cleanup() {
   set +e
   stop_estafeta
   stop_postfix
-  if [ "$KEEP" = 1 ]; then
-    echo "deferred.sh: kept $TMP" >&2
-  else
-    rm -rf "${TMP:?}"/* 2>/dev/null
-    if [ -n "$IMAGE" ]; then
-      umount "$TMP"
-      rm -f "$IMAGE"
-    fi
-    rm -rf "$TMP"
-  fi
+  bench_remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r PF_PORT EST_PORT < <($PY -c '
-import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-
-wait_banner() {  # wait_banner PORT SECONDS
-  $PY - "$1" "$2" <<'EOF'
-import socket, sys, time
-port, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-while time.monotonic() < deadline:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            if s.recv(512).startswith(b"220"):
-                s.sendall(b"QUIT\r\n")
-                sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.1)
-sys.exit(1)
-EOF
-}
+read -r PF_PORT EST_PORT < <(free_ports 2)
 
 # Each queue file and each Maildir file takes a 4 KiB block: 2 servers x N x (2 + inodes).
 need_kb=$((COUNT * 2 * 12))
@@ -196,69 +123,21 @@ unblock_maildir() { chmod 700 "$1/new" "$1/tmp"; }
 
 # ---- Postfix ---------------------------------------------------------------------------
 setup_postfix() {
-  mkdir -p "$PF_CONF" "$PF_SPOOL" "$TMP/postfix/data" "$TMP/postfix/mail"
-  chown 65534:65534 "$TMP/postfix/mail"
-  chmod 755 "$TMP/postfix" "$PF_CONF" "$TMP/postfix/mail"
-  cp /etc/postfix/master.cf "$PF_CONF/master.cf"
-  : >"$PF_CONF/main.cf"
-  printf 'b1@localhost b1/Maildir/\nb2@localhost b2/Maildir/\n' >"$PF_CONF/vmailbox"
-  local pc="postconf -c $PF_CONF"
-  $pc -e "compatibility_level = 3.6" \
-    "queue_directory = $PF_SPOOL" \
-    "data_directory = $TMP/postfix/data" \
-    "meta_directory = /etc/postfix" \
-    "mail_owner = postfix" "setgid_group = postdrop" \
-    "myhostname = bench.localdomain" "mydomain = localdomain" \
-    "mydestination =" "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
-    "mynetworks = 127.0.0.0/8" \
-    "virtual_mailbox_domains = localhost" \
-    "virtual_mailbox_base = $TMP/postfix/mail" \
-    "virtual_mailbox_maps = texthash:$PF_CONF/vmailbox" \
-    "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" \
-    "alias_maps =" "alias_database =" "local_recipient_maps =" \
-    "smtp_dns_support_level = disabled" "smtpd_peername_lookup = no" \
-    "maillog_file = $TMP/postfix/maillog" "maillog_file_prefixes = $TMP" \
-    "biff = no" "${RETRY_SETTINGS[@]}"
-  postconf -c "$PF_CONF" -F '*/*/chroot = n'
-  postconf -c "$PF_CONF" -MX smtp/inet
-  postconf -c "$PF_CONF" -Me "127.0.0.1:$PF_PORT/inet = 127.0.0.1:$PF_PORT inet n - n - 150 smtpd"
-  postfix -c "$PF_CONF" set-permissions >/dev/null 2>&1 || true
+  configure_postfix "$PF_PORT" "$(printf 'b1@localhost b1/Maildir/\nb2@localhost b2/Maildir/')" \
+    "${RETRY_SETTINGS[@]}"
   make_blocked_maildir "$TMP/postfix/mail/b1/Maildir" 65534:65534
 }
-start_postfix() {
-  script -qec "postfix -c $PF_CONF start" /dev/null >"$TMP/postfix/start.log" 2>&1 ||
-    { cat "$TMP/postfix/start.log" >&2; die "postfix did not start"; }
-  PF_STARTED=1
-}
+start_postfix() { start_postfix_daemon; }
 
 # ---- Estafeta --------------------------------------------------------------------------
-EST_OWNER=estafeta
-id estafeta >/dev/null 2>&1 || EST_OWNER=nobody
+EST_OWNER=$(estafeta_owner)
 setup_estafeta() {
-  mkdir -p "$EST/etc" "$EST/mail"
-  chmod 755 "$EST" "$EST/etc"
-  # The same 20 deliveries in parallel per mailbox as Postfix's virtual(8) per domain (as in
-  # bench/run.sh); every queue manager limit at its default.
-  {
-    echo "local_destination_concurrency_limit = 20"
-    echo "queue_directory = $EST/spool"
-    echo "mail_spool_directory = $EST/mail"
-    echo "myhostname = bench.localdomain"
-    echo "mydomain = localdomain"
-    echo "mydestination = localhost"
-    echo "mynetworks = 127.0.0.0/8"
-    echo "maillog_file = $EST/maillog"
-    echo "mail_owner = $EST_OWNER"
-    printf '%s\n' "${RETRY_SETTINGS[@]}"
-  } >"$EST/etc/main.cf"
-  echo "127.0.0.1:$EST_PORT inet n - n - 150 smtpd" >"$EST/etc/master.cf"
+  configure_estafeta "$EST" "$EST_PORT" "${RETRY_SETTINGS[@]}"
+  mkdir -p "$EST/mail"
   chown "$EST_OWNER" "$EST/mail"
   make_blocked_maildir "$EST/mail/b1/Maildir" "$EST_OWNER:$(id -gn "$EST_OWNER")"
 }
-start_estafeta() {
-  "$ESTAFETA" -c "$EST/etc" start-fg >>"$EST/stdout.log" 2>&1 &
-  EST_PID=$!
-}
+start_estafeta() { start_estafeta_daemon "$EST"; }
 
 # ---- per server ------------------------------------------------------------------------
 RESULTS=$TMP/results.jsonl

@@ -60,17 +60,14 @@ done
 ESTAFETA=$BUILD_DIR/estafeta
 LOADGEN=$BUILD_DIR/bench/smtp_pipeline_load
 PY=/usr/bin/python3
+BENCH_NAME=run.sh
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
-die() { echo "run.sh: $*" >&2; exit 1; }
 has_server() { case ",$SERVERS," in *,"$1",*) return 0 ;; *) return 1 ;; esac; }
 
 # ---- tools -----------------------------------------------------------------------------
-for tool in postfix postconf smtp-source smtp-sink; do
-  command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
-  command -v "$tool" >/dev/null 2>&1 ||
-    die "$tool not found: install Debian's postfix package (see README setup)"
-done
-[ -x "$PY" ] || die "$PY not found"
+bench_require_tools postfix postconf smtp-source smtp-sink
 if [ "$PERF" = 1 ] && ! perf stat -a -e syscalls:sys_enter_fsync -- true >/dev/null 2>&1; then
   echo "run.sh: perf cannot count syscalls here; no fsync counts" >&2
   PERF=0
@@ -81,95 +78,23 @@ if has_server estafeta; then
 fi
 
 # ---- temp dir and cleanup --------------------------------------------------------------
-TMP=$(mktemp -d /tmp/estafeta-bench.XXXXXX)
-IMAGE=""
-if [ "$JOURNALED" = 1 ]; then
-  # Both servers' spools and mailboxes on an ext4 with its journal (the default of mkfs.ext4,
-  # data=ordered), as on a production server: this machine's own ext4 has no journal. A
-  # sparse image file, formatted here and loop-mounted over the temporary directory.
-  [ "$(id -u)" -eq 0 ] || die "--journaled-ext4 needs root (mount)"
-  IMAGE=$TMP.img
-  truncate -s 16G "$IMAGE"
-  mkfs.ext4 -q -F "$IMAGE" || die "mkfs.ext4 $IMAGE failed"
-  mount -o loop "$IMAGE" "$TMP" || die "mount -o loop $IMAGE failed"
-  dumpe2fs -h "$IMAGE" 2>/dev/null | grep -q has_journal || die "$IMAGE has no journal"
-fi
-chmod 755 "$TMP"
-# Each server gets its own part of the disk, as on a machine of its own: with the "top of
-# hierarchy" flag, ext4 places the subdirectories postfix/ and estafeta/ (and so each one's
-# spool and mailboxes) in different block groups. Without it both share a group, and on ext4
-# without a journal every inode one server deleted in the last minutes is skipped, one by
-# one, by each file the other creates (see measure()). Not ext4: nothing to do.
-chattr +T "$TMP" 2>/dev/null || true
-EST_PID=""
+bench_make_tmp estafeta-bench
 SINK_PID=""
-PF_STARTED=0
-PF_CONF=$TMP/postfix/etc
-PF_SPOOL=$TMP/postfix/spool
-
-wait_gone() {  # wait_gone PID SECONDS: true once PID has exited
-  local pid=$1 n=$(($2 * 10))
-  while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
-  ! kill -0 "$pid" 2>/dev/null
-}
 
 cleanup() {
   set +e
-  if [ -n "$EST_PID" ]; then
-    kill -TERM "$EST_PID" 2>/dev/null
-    wait_gone "$EST_PID" 15 || kill -KILL "$EST_PID" 2>/dev/null
-    wait "$EST_PID" 2>/dev/null
-  fi
+  stop_estafeta
   if [ -n "$SINK_PID" ]; then
     kill -TERM "$SINK_PID" 2>/dev/null
     wait "$SINK_PID" 2>/dev/null
   fi
-  if [ "$PF_STARTED" = 1 ]; then
-    local mpid
-    mpid=$(tr -d ' ' <"$PF_SPOOL/pid/master.pid" 2>/dev/null)
-    postfix -c "$PF_CONF" stop >/dev/null 2>&1
-    if [ -n "$mpid" ] && ! wait_gone "$mpid" 20; then
-      kill -TERM "$mpid" 2>/dev/null
-      wait_gone "$mpid" 5
-    fi
-  fi
-  if [ "$KEEP" = 1 ]; then
-    echo "run.sh: kept $TMP" >&2
-  else
-    rm -rf "${TMP:?}"/* 2>/dev/null
-    if [ -n "$IMAGE" ]; then
-      umount "$TMP"
-      rm -f "$IMAGE"
-    fi
-    rm -rf "$TMP"
-  fi
+  stop_postfix
+  bench_remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Three free loopback ports, held open together so they differ.
-read -r PF_PORT EST_PORT SINK_PORT < <($PY -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-
-wait_banner() {  # wait_banner PORT SECONDS: true once a 220 greeting arrives
-  $PY - "$1" "$2" <<'EOF'
-import socket, sys, time
-port, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-while time.monotonic() < deadline:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            if s.recv(512).startswith(b"220"):
-                s.sendall(b"QUIT\r\n")
-                sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.1)
-sys.exit(1)
-EOF
-}
+read -r PF_PORT EST_PORT SINK_PORT < <(free_ports 3)
 
 SENDER=bench@localhost
 HELO=localhost
@@ -177,40 +102,9 @@ ROW=0  # measurement number: mail of measurement N goes to bN@localhost
 
 # ---- Postfix ---------------------------------------------------------------------------
 start_postfix() {
-  mkdir -p "$PF_CONF" "$PF_SPOOL" "$TMP/postfix/data" "$TMP/postfix/mail"
-  chown 65534:65534 "$TMP/postfix/mail"
-  chmod 755 "$TMP/postfix" "$PF_CONF" "$TMP/postfix/mail"
-  cp /etc/postfix/master.cf "$PF_CONF/master.cf"
-  : >"$PF_CONF/main.cf"
-  # One mailbox per measurement (b1 .. b2000), so rows never share a Maildir.
-  seq 0 2000 | sed 's|.*|b&@localhost b&/Maildir/|' >"$PF_CONF/vmailbox"  # b0: the warm-up
-  local pc="postconf -c $PF_CONF"
-  $pc -e "compatibility_level = 3.6" \
-    "queue_directory = $PF_SPOOL" \
-    "data_directory = $TMP/postfix/data" \
-    "meta_directory = /etc/postfix" \
-    "mail_owner = postfix" "setgid_group = postdrop" \
-    "myhostname = bench.localdomain" "mydomain = localdomain" \
-    "mydestination =" "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
-    "mynetworks = 127.0.0.0/8" \
-    "virtual_mailbox_domains = localhost" \
-    "virtual_mailbox_base = $TMP/postfix/mail" \
-    "virtual_mailbox_maps = texthash:$PF_CONF/vmailbox" \
-    "virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" \
-    "alias_maps =" "alias_database =" "local_recipient_maps =" \
-    "smtp_dns_support_level = disabled" "smtpd_peername_lookup = no" \
-    "maillog_file = $TMP/postfix/maillog" "maillog_file_prefixes = $TMP" \
-    "biff = no"
-  # chroot off for every service; our listener instead of port 25, same session cap as
-  # Estafeta's (maxproc 150).
-  postconf -c "$PF_CONF" -F '*/*/chroot = n'
-  postconf -c "$PF_CONF" -MX smtp/inet
-  postconf -c "$PF_CONF" -Me "127.0.0.1:$PF_PORT/inet = 127.0.0.1:$PF_PORT inet n - n - 150 smtpd"
-  postfix -c "$PF_CONF" set-permissions >/dev/null 2>&1 || true
-  # postfix reports errors on stderr only to a terminal: run it under script(1).
-  script -qec "postfix -c $PF_CONF start" /dev/null >"$TMP/postfix/start.log" 2>&1 ||
-    { cat "$TMP/postfix/start.log" >&2; die "postfix did not start"; }
-  PF_STARTED=1
+  # One mailbox per measurement (b1 .. b2000), so rows never share a Maildir; b0: the warm-up.
+  configure_postfix "$PF_PORT" "$(seq 0 2000 | sed 's|.*|b&@localhost b&/Maildir/|')"
+  start_postfix_daemon
   wait_banner "$PF_PORT" 30 || { cat "$TMP/postfix/start.log" >&2; die "postfix not answering"; }
 }
 postfix_pids() { tr -d ' ' <"$PF_SPOOL/pid/master.pid"; }
@@ -220,29 +114,9 @@ postfix_idle() {  # queue empty
 
 # ---- Estafeta --------------------------------------------------------------------------
 start_estafeta() {
-  local d=$TMP/estafeta owner=estafeta
-  id estafeta >/dev/null 2>&1 || owner=nobody
-  mkdir -p "$d/etc"
-  chmod 755 "$d" "$d/etc"
-  # Postfix delivers here with virtual(8), whose destination is the domain (20 deliveries in
-  # parallel by default); Estafeta's local agent counts per recipient (Postfix's local(8)
-  # default of 2, which exists for mbox locking and commands). Each measurement sends to one
-  # mailbox, so the same 20 in parallel are allowed here.
-  cat >"$d/etc/main.cf" <<EOF
-local_destination_concurrency_limit = 20
-queue_directory = $d/spool
-mail_spool_directory = $d/mail
-myhostname = bench.localdomain
-mydomain = localdomain
-mydestination = localhost
-mynetworks = 127.0.0.0/8
-maillog_file = $d/maillog
-mail_owner = $owner
-EOF
-  echo "127.0.0.1:$EST_PORT inet n - n - 150 smtpd" >"$d/etc/master.cf"
-  "$ESTAFETA" -c "$d/etc" start-fg >"$d/stdout.log" 2>&1 &
-  EST_PID=$!
-  wait_banner "$EST_PORT" 30 || { cat "$d/stdout.log" >&2; die "estafeta not answering"; }
+  configure_estafeta "$TMP/estafeta" "$EST_PORT"
+  start_estafeta_daemon "$TMP/estafeta"
+  wait_banner "$EST_PORT" 30 || { cat "$TMP/estafeta/stdout.log" >&2; die "estafeta not answering"; }
 }
 estafeta_idle() {
   # (incoming/ keeps smtpd's pre-created empty files: only non-empty ones are mail in flight)
