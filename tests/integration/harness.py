@@ -270,6 +270,30 @@ class PipeConversation(Conversation):
         return self.proc.returncode, err.decode('utf-8', 'replace')
 
 
+# Fast retries for the tests: the backoff and the deferred scan in seconds.
+FAST_RETRIES = {'minimal_backoff_time': '1s', 'maximal_backoff_time': '2s',
+                'queue_run_delay': '1s'}
+
+
+def wait_until(predicate, timeout=None):
+    """Polls a condition every 0.1 s, for at most `timeout` seconds (TIMEOUT by default);
+    returns its last value."""
+    deadline = time.monotonic() + (TIMEOUT if timeout is None else timeout)
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def sorted_names(path):
+    """The names in a directory, sorted; [] when it does not exist."""
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
 def client_tls_context(cafile=None):
     ctx = ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context()
     if cafile:

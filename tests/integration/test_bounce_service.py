@@ -13,13 +13,12 @@ import smtplib
 import socket
 import subprocess
 import threading
-import time
 import unittest
 
 import harness
 from harness import EstafetaServer
 
-FAST = {'minimal_backoff_time': '1s', 'maximal_backoff_time': '2s', 'queue_run_delay': '1s'}
+FAST = harness.FAST_RETRIES
 EXPIRE = dict(FAST, maximal_queue_lifetime='2s', bounce_queue_lifetime='2s')
 DOUBLE_BOUNCE = 'double-bounce@%s' % harness.HOSTNAME
 
@@ -31,26 +30,9 @@ def send(srv, sender, rcpt, subject='bounce service test', rcpt_options=()):
         s.sendmail(sender, [rcpt], body, rcpt_options=list(rcpt_options))
 
 
-def names(path):
-    try:
-        return sorted(os.listdir(path))
-    except FileNotFoundError:
-        return []
-
-
 def drained(srv):
-    return not names(os.path.join(srv.spool, 'active')) and \
-        not names(os.path.join(srv.spool, 'deferred'))
-
-
-def wait_until(predicate):
-    """Polls a condition (bounded by harness.TIMEOUT); returns its last value."""
-    deadline = time.monotonic() + harness.TIMEOUT
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
+    return not harness.sorted_names(os.path.join(srv.spool, 'active')) and \
+        not harness.sorted_names(os.path.join(srv.spool, 'deferred'))
 
 
 def bounce_pids(srv):
@@ -88,8 +70,8 @@ class BounceServiceTest(unittest.TestCase):
 
     def test_runs_as_its_own_program_on_private_bounce(self):
         with EstafetaServer() as srv:
-            self.assertTrue(wait_until(lambda: bounce_pids(srv)), srv.log())
-            self.assertTrue(wait_until(
+            self.assertTrue(harness.wait_until(lambda: bounce_pids(srv)), srv.log())
+            self.assertTrue(harness.wait_until(
                 lambda: os.path.exists(os.path.join(srv.spool, 'private', 'bounce'))))
             out = subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'config', '-M', '-d'],
                                  capture_output=True, timeout=harness.TIMEOUT).stdout.decode()
@@ -116,7 +98,7 @@ class BounceServiceTest(unittest.TestCase):
             self.assertTrue(srv.wait_for_log(
                 r'estafeta/bounce\[\d+\]: [0-9A-F]{18}: postmaster copy of the non-delivery '
                 r'notification: [0-9A-F]{18}'))
-            self.assertTrue(wait_until(lambda: drained(srv)))
+            self.assertTrue(harness.wait_until(lambda: drained(srv)))
             self.assertEqual(len(srv.messages('alice')), 1)
             self.assertEqual(len(srv.messages('postmaster')), 1)
 
@@ -124,7 +106,7 @@ class BounceServiceTest(unittest.TestCase):
         with EstafetaServer(main=EXPIRE) as srv:  # notify_classes = 2bounce, resource, software
             send(srv, 'alice@localhost', 'someone@remote.example')
             self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1, srv.log())
-            self.assertTrue(wait_until(lambda: drained(srv)))
+            self.assertTrue(harness.wait_until(lambda: drained(srv)))
             self.assertEqual(srv.messages('postmaster'), [])
 
     def test_a_failed_notice_is_dropped_without_2bounce(self):
@@ -133,7 +115,7 @@ class BounceServiceTest(unittest.TestCase):
             send(srv, '', 'someone@remote.example')
             self.assertTrue(srv.wait_for_log(
                 r'undeliverable non-delivery notification discarded'), srv.log())
-            self.assertTrue(wait_until(lambda: drained(srv)))
+            self.assertTrue(harness.wait_until(lambda: drained(srv)))
             self.assertEqual(srv.messages('postmaster'), [])
 
     def test_delay_warning_copy_goes_to_delay_notice_recipient(self):
@@ -157,7 +139,7 @@ class BounceServiceTest(unittest.TestCase):
             with_rows(srv, 'local unix - n n - - discard\n')
             srv.start()
             private = os.path.join(srv.spool, 'private')
-            self.assertTrue(wait_until(lambda: os.path.isdir(private)))
+            self.assertTrue(harness.wait_until(lambda: os.path.isdir(private)))
             path = os.path.join(private, 'local')
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             stop = threading.Event()
@@ -212,7 +194,7 @@ class BounceServiceDownTest(unittest.TestCase):
                 r'to=<someone@remote\.example>, relay=none, dsn=4\.3\.0, status=deferred '
                 r'\(cannot queue the non-delivery notice: bounce service unavailable\)'),
                 srv.log())
-            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'deferred'))))
+            self.assertTrue(harness.wait_until(lambda: harness.sorted_names(os.path.join(srv.spool, 'deferred'))))
             self.assertEqual(srv.messages('alice'), [])
             # The service comes back (the harness's master.cf gets the bounce row added).
             srv.write_config()
@@ -221,20 +203,20 @@ class BounceServiceDownTest(unittest.TestCase):
             notices = srv.wait_for_delivery('alice', 1)
             self.assertEqual(len(notices), 1, srv.log())
             self.assertIn(b'Final-Recipient: rfc822; someone@remote.example', notices[0])
-            self.assertTrue(wait_until(lambda: drained(srv)), srv.log())
+            self.assertTrue(harness.wait_until(lambda: drained(srv)), srv.log())
             self.assertEqual(len(srv.messages('alice')), 1, 'the notice was sent twice')
 
     def test_a_killed_bounce_service_is_restarted_and_the_notice_arrives_once(self):
         with EstafetaServer(main=EXPIRE) as srv:
             # Killed once it serves (a service that dies before it reported ready makes the
             # whole start fail, by design).
-            pid = wait_until(lambda: serving_bounce_pid(srv))
+            pid = harness.wait_until(lambda: serving_bounce_pid(srv))
             self.assertTrue(pid, srv.log())
             self.assertIn(pid, bounce_pids(srv))
             os.kill(pid, signal.SIGKILL)
             send(srv, 'alice@localhost', 'someone@remote.example')
             self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1, srv.log())
-            self.assertTrue(wait_until(lambda: drained(srv)), srv.log())
+            self.assertTrue(harness.wait_until(lambda: drained(srv)), srv.log())
             self.assertEqual(len(srv.messages('alice')), 1, 'the notice was sent twice')
             self.assertTrue(srv.wait_for_log(r'service bounce \(bounce\): restarting in'))
 

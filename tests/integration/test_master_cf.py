@@ -36,16 +36,6 @@ def cmdline(pid):
         return None
 
 
-def wait_until(predicate, timeout=harness.TIMEOUT):
-    """Polls a condition (bounded); returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
 def services(srv):
     """The supervisor's children by command: {'smtpd': [argv...], ...} -> {command: (pid, argv)}."""
     out = {}
@@ -117,7 +107,7 @@ class DefaultTableTest(unittest.TestCase):
         with EstafetaServer(start=False) as srv:
             write_master_cf(srv, default_rows(srv.port))
             srv.start()
-            found = wait_until(lambda: len(services(srv)) == 6 and services(srv))
+            found = harness.wait_until(lambda: len(services(srv)) == 6 and services(srv))
             self.assertTrue(found, services(srv))
             binary = harness.estafeta_bin()
             prefix = [binary, '-c', srv.dir]
@@ -155,11 +145,11 @@ class DefaultTableTest(unittest.TestCase):
                        '- n - 0 bounce" (without them mail is never delivered)' % srv.dir)
             self.assertEqual(srv.log().count(warning), 1, srv.log())
             every = ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd']
-            self.assertTrue(wait_until(lambda: sorted(services(srv)) == every), services(srv))
+            self.assertTrue(harness.wait_until(lambda: sorted(services(srv)) == every), services(srv))
             # A reload reads the same table: the warning is not repeated.
             srv.proc.send_signal(signal.SIGHUP)
             self.assertTrue(srv.wait_for_log(r'reload -- version'))
-            self.assertTrue(wait_until(lambda: sorted(services(srv)) == every))
+            self.assertTrue(harness.wait_until(lambda: sorted(services(srv)) == every))
             self.assertEqual(srv.log().count(warning), 1, srv.log())
 
 
@@ -183,7 +173,7 @@ class PostfixMasterCfTest(unittest.TestCase):
             text = self.postfix_master_cf(srv.port)
             write_master_cf(srv, text)
             srv.start()
-            self.assertTrue(wait_until(
+            self.assertTrue(harness.wait_until(
                 lambda: sorted(services(srv)) == ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd']),
                 services(srv))
             send(srv, 'fred@localhost')
@@ -300,11 +290,11 @@ class StatusTest(unittest.TestCase):
 
     def test_status_lists_services_and_follows_a_restart(self):
         with EstafetaServer() as srv:
-            found = wait_until(lambda: len(services(srv)) == 6 and services(srv))
+            found = harness.wait_until(lambda: len(services(srv)) == 6 and services(srv))
             self.assertTrue(found)
             pid = {command: entries[0][0] for command, entries in found.items()}
             # Each service shows "(starting)" until it has reported that it serves.
-            self.assertTrue(wait_until(
+            self.assertTrue(harness.wait_until(
                 lambda: not any('(starting)' in l for l in status_lines(srv)[1])))
             code, lines, err = status_lines(srv)
             self.assertEqual(code, 0, err)
@@ -323,7 +313,7 @@ class StatusTest(unittest.TestCase):
                                              % (re.escape(harness.estafeta_bin()), pid['local'])),
                             srv.log())
             self.assertTrue(srv.wait_for_log(r'warning: service local \(local\): restarting in 1 s'))
-            restarted = wait_until(lambda: [l for l in status_lines(srv)[1]
+            restarted = harness.wait_until(lambda: [l for l in status_lines(srv)[1]
                                             if re.fullmatch(r'local pid \d+', l) and
                                             l != 'local pid %d' % pid['local']])
             self.assertTrue(restarted, status_lines(srv))
@@ -347,7 +337,7 @@ class RestartBackoffTest(unittest.TestCase):
             srv.proc.send_signal(signal.SIGHUP)
             self.assertTrue(srv.wait_for_log(r'reload -- version'))
             restarts = r'warning: service local \(local\): restarting in (\d+) s$'
-            self.assertTrue(wait_until(lambda: len(re.findall(restarts, srv.log(), re.M)) >= 3),
+            self.assertTrue(harness.wait_until(lambda: len(re.findall(restarts, srv.log(), re.M)) >= 3),
                             srv.log())
             # Growing delays, each failure logged in Postfix's words with its reason.
             delays = [int(d) for d in re.findall(restarts, srv.log(), re.M)]
@@ -373,7 +363,7 @@ class RestartBackoffTest(unittest.TestCase):
             # A good configuration again: local starts at once, and mail is delivered.
             srv.write_config()
             srv.proc.send_signal(signal.SIGHUP)
-            self.assertTrue(wait_until(lambda: [l for l in status_lines(srv)[1]
+            self.assertTrue(harness.wait_until(lambda: [l for l in status_lines(srv)[1]
                                                 if re.fullmatch(r'local pid \d+', l)]),
                             status_lines(srv))
             send(srv, 'hank@localhost')
@@ -384,7 +374,7 @@ class ReloadTest(unittest.TestCase):
 
     def test_new_smtpd_takes_over_while_the_old_one_finishes_its_session(self):
         with EstafetaServer() as srv:
-            before = wait_until(lambda: len(services(srv)) == 6 and services(srv))
+            before = harness.wait_until(lambda: len(services(srv)) == 6 and services(srv))
             self.assertTrue(before)
             old = {command: entries[0][0] for command, entries in before.items()}
             client = smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT)
@@ -399,9 +389,9 @@ class ReloadTest(unittest.TestCase):
                     now = services(srv)
                     fresh = {c: [p for p, _ in now.get(c, []) if p != old[c]] for c in old}
                     return all(fresh.values()) and fresh
-                fresh = wait_until(after)
+                fresh = harness.wait_until(after)
                 self.assertTrue(fresh, services(srv))
-                self.assertTrue(wait_until(lambda: 'smtpd 127.0.0.1:%d pid %d (finishing its '
+                self.assertTrue(harness.wait_until(lambda: 'smtpd 127.0.0.1:%d pid %d (finishing its '
                                            'sessions)' % (srv.port, old['smtpd'])
                                            in status_lines(srv)[1]), status_lines(srv))
                 self.assertTrue(harness.pid_alive(old['smtpd']))

@@ -6,37 +6,18 @@
 import os
 import re
 import smtplib
-import time
 import unittest
 
 import harness
 from harness import EstafetaServer
 
-# Fast retries for the tests: the backoff and the deferred scan in seconds.
-FAST = {'minimal_backoff_time': '1s', 'maximal_backoff_time': '2s', 'queue_run_delay': '1s'}
+FAST = harness.FAST_RETRIES
 
 
 def send(srv, rcpts, subject='queue manager test'):
     body, _ = harness.simple_message(subject=subject, to=rcpts[0])
     with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
         s.sendmail('alice@example.org', rcpts, body)
-
-
-def names(path):
-    try:
-        return sorted(os.listdir(path))
-    except FileNotFoundError:
-        return []
-
-
-def wait_until(predicate):
-    """Polls a condition (bounded by harness.TIMEOUT); returns its last value."""
-    deadline = time.monotonic() + harness.TIMEOUT
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def block_mailbox(srv, localpart):
@@ -56,30 +37,30 @@ class RetryTest(unittest.TestCase):
             send(srv, ['bob@localhost'])
             self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=local, .*status=deferred'),
                             srv.log())
-            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'deferred'))),
+            self.assertTrue(harness.wait_until(lambda: harness.sorted_names(os.path.join(srv.spool, 'deferred'))),
                             'the message did not go to deferred/')
             self.assertTrue(os.path.isfile(blocker))  # nothing was delivered around it
             os.unlink(blocker)
             msgs = srv.wait_for_delivery('bob', 1)
             self.assertEqual(len(msgs), 1, srv.log())
             self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=local, .*status=sent'))
-            self.assertTrue(wait_until(lambda: not names(os.path.join(srv.spool, 'deferred'))))
+            self.assertTrue(harness.wait_until(lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred'))))
             self.assertTrue(srv.wait_for_log(r': removed$'))
-            self.assertEqual(names(os.path.join(srv.spool, 'status')), [])
+            self.assertEqual(harness.sorted_names(os.path.join(srv.spool, 'status')), [])
 
     def test_partly_delivered_message_keeps_only_the_rest(self):
         with EstafetaServer(main=FAST) as srv:
             blocker = block_mailbox(srv, 'carol')
             send(srv, ['bob@localhost', 'carol@localhost'])
             self.assertEqual(len(srv.wait_for_delivery('bob', 1)), 1)
-            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'status'))),
+            self.assertTrue(harness.wait_until(lambda: harness.sorted_names(os.path.join(srv.spool, 'status'))),
                             'no status log for the partly delivered message')
             # Several retries of carol happen meanwhile; bob is never delivered again.
-            self.assertTrue(wait_until(
+            self.assertTrue(harness.wait_until(
                 lambda: len(re.findall(r'to=<carol@localhost>.*deferred', srv.log())) >= 2))
             os.unlink(blocker)
             self.assertEqual(len(srv.wait_for_delivery('carol', 1)), 1)
-            self.assertTrue(wait_until(lambda: not names(os.path.join(srv.spool, 'deferred'))))
+            self.assertTrue(harness.wait_until(lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred'))))
             self.assertEqual(len(srv.messages('bob')), 1)
 
     def test_message_expires_after_its_lifetime(self):
@@ -92,9 +73,9 @@ class RetryTest(unittest.TestCase):
             self.assertTrue(srv.wait_for_log(
                 r'to=<someone@remote.example>, .*dsn=4.3.0, status=expired '
                 r'\(message expired: remote delivery is not implemented yet\)'), srv.log())
-            self.assertTrue(wait_until(
-                lambda: not names(os.path.join(srv.spool, 'deferred')) and
-                not names(os.path.join(srv.spool, 'active'))))
+            self.assertTrue(harness.wait_until(
+                lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred')) and
+                not harness.sorted_names(os.path.join(srv.spool, 'active'))))
 
 
 class RestartTest(unittest.TestCase):
@@ -104,14 +85,14 @@ class RestartTest(unittest.TestCase):
             blocker = block_mailbox(srv, 'carol')
             send(srv, ['bob@localhost', 'carol@localhost'])
             self.assertEqual(len(srv.wait_for_delivery('bob', 1)), 1)
-            self.assertTrue(wait_until(lambda: names(os.path.join(srv.spool, 'status'))))
+            self.assertTrue(harness.wait_until(lambda: harness.sorted_names(os.path.join(srv.spool, 'status'))))
             srv.kill_all()
             os.unlink(blocker)
             srv.start()
             self.assertEqual(len(srv.wait_for_delivery('carol', 1)), 1, srv.log())
-            self.assertTrue(wait_until(
-                lambda: not names(os.path.join(srv.spool, 'deferred')) and
-                not names(os.path.join(srv.spool, 'active'))))
+            self.assertTrue(harness.wait_until(
+                lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred')) and
+                not harness.sorted_names(os.path.join(srv.spool, 'active'))))
             self.assertEqual(len(srv.messages('bob')), 1, 'bob was delivered twice')
 
 
@@ -128,10 +109,10 @@ class ServicesTest(unittest.TestCase):
                     except FileNotFoundError:
                         pass
                 return out
-            found = wait_until(lambda: [c for c in commands() if b'qmgr' in c] and
+            found = harness.wait_until(lambda: [c for c in commands() if b'qmgr' in c] and
                                [c for c in commands() if b'local' in c])
             self.assertTrue(found, commands())
-            self.assertTrue(wait_until(
+            self.assertTrue(harness.wait_until(
                 lambda: os.path.exists(os.path.join(srv.spool, 'private', 'local'))))
 
 
@@ -171,8 +152,8 @@ class NoticeTest(unittest.TestCase):
         with EstafetaServer(main=self.EXPIRE) as srv:
             self.send_from(srv, 'alice@localhost', 'someone@remote.example', ['NOTIFY=NEVER'])
             self.assertTrue(srv.wait_for_log(r'status=expired'), srv.log())
-            self.assertTrue(wait_until(
-                lambda: not names(os.path.join(srv.spool, 'deferred'))))
+            self.assertTrue(harness.wait_until(
+                lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred'))))
             self.assertEqual(srv.messages('alice'), [])
             self.assertNotIn('notification:', srv.log())
 
@@ -187,9 +168,9 @@ class NoticeTest(unittest.TestCase):
             self.assertIn(b'Return-Path: <double-bounce@%s>' % harness.HOSTNAME.encode(),
                           reports[0])
             self.assertTrue(srv.wait_for_log(r'postmaster non-delivery notification'))
-            self.assertTrue(wait_until(
-                lambda: not names(os.path.join(srv.spool, 'deferred')) and
-                not names(os.path.join(srv.spool, 'active'))))
+            self.assertTrue(harness.wait_until(
+                lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred')) and
+                not harness.sorted_names(os.path.join(srv.spool, 'active'))))
 
     def test_notify_success_sends_a_delivery_report(self):
         with EstafetaServer() as srv:
