@@ -12,6 +12,29 @@
 namespace estafeta::qmgr {
 namespace {
 
+// Feeds `stream` (two whole messages) to `take` in pieces of every size from one byte up:
+// each time both messages come out whole, equal to `expected`, and nothing is left over.
+template <class Take, class Message>
+void expect_two_in_pieces_of_every_size(const std::string& stream, Take take,
+                                         const Message& expected) {
+  for (size_t piece = 1; piece <= stream.size(); ++piece) {
+    std::string buffer;
+    int whole = 0;
+    for (size_t at = 0; at < stream.size(); at += piece) {
+      buffer += stream.substr(at, piece);
+      for (;;) {
+        auto r = take(buffer);
+        ASSERT_TRUE(r.ok()) << piece << ": " << r.error().message;
+        if (!r->has_value()) break;
+        EXPECT_EQ(**r, expected);
+        ++whole;
+      }
+    }
+    EXPECT_EQ(whole, 2) << "piece size " << piece;
+    EXPECT_TRUE(buffer.empty());
+  }
+}
+
 AgentRequest sample_request() {
   return {42, "0123456789ABCDEF01", "deferred", "local", "bob@localhost",
           {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE"},
@@ -46,23 +69,8 @@ TEST(Protocol, ReplyRoundTripWithDestinationFailure) {
 }
 
 TEST(Protocol, MessagesArriveInPiecesOfEverySize) {
-  const std::string stream = encode_request(sample_request()) + encode_request(sample_request());
-  for (size_t piece = 1; piece <= stream.size(); ++piece) {
-    std::string buffer;
-    int whole = 0;
-    for (size_t at = 0; at < stream.size(); at += piece) {
-      buffer += stream.substr(at, piece);
-      for (;;) {
-        auto r = take_request(buffer);
-        ASSERT_TRUE(r.ok()) << piece << ": " << r.error().message;
-        if (!r->has_value()) break;
-        EXPECT_EQ(**r, sample_request());
-        ++whole;
-      }
-    }
-    EXPECT_EQ(whole, 2) << "piece size " << piece;
-    EXPECT_TRUE(buffer.empty());
-  }
+  const std::string one = encode_request(sample_request());
+  expect_two_in_pieces_of_every_size(one + one, take_request, sample_request());
 }
 
 TEST(Protocol, MalformedInputIsAnError) {
@@ -147,22 +155,7 @@ TEST(BounceProtocol, RoundTripsOfEveryKind) {
 
 TEST(BounceProtocol, MessagesArriveInPiecesOfEverySize) {
   const std::string one = encode_bounce_request(sample_bounce_request());
-  const std::string stream = one + one;
-  for (size_t piece = 1; piece <= stream.size(); ++piece) {
-    std::string buffer;
-    int whole = 0;
-    for (size_t at = 0; at < stream.size(); at += piece) {
-      buffer += stream.substr(at, piece);
-      for (;;) {
-        auto r = take_bounce_request(buffer);
-        ASSERT_TRUE(r.ok()) << piece << ": " << r.error().message;
-        if (!r->has_value()) break;
-        EXPECT_EQ(**r, sample_bounce_request());
-        ++whole;
-      }
-    }
-    EXPECT_EQ(whole, 2) << "piece size " << piece;
-  }
+  expect_two_in_pieces_of_every_size(one + one, take_bounce_request, sample_bounce_request());
 }
 
 TEST(BounceProtocol, MalformedInputIsAnError) {

@@ -252,28 +252,38 @@ class CountingFilesystem : public Filesystem {
   std::unique_ptr<Filesystem> real_ = make_posix_filesystem();
 };
 
+// A store over CountingFilesystem: the tests count the syncs, reads and lookups it makes.
+class CountedQueueStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    owned_ = std::move(*opened);
+  }
+  QueueStore& store() { return *owned_; }
+
+  TempDir tmp;
+  CountingFilesystem fs;
+  std::unique_ptr<QueueStore> owned_;
+};
+
 // A status log is read for its size, not for the 16 MiB a log may reach: mailq and the queue
 // manager read one per deferred message (100,000 reads of 16 MiB buffers made `mailq` of a
 // large deferred queue take minutes).
-TEST(QueueStoreReads, StatusLogReadIsSizedToTheLog) {
-  TempDir tmp;
-  CountingFilesystem fs;
-  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  QueueStore& store = **opened;
+TEST_F(CountedQueueStoreTest, StatusLogReadIsSizedToTheLog) {
   const std::string id = id_of(12);
   write_queue_file(tmp.path() + "/deferred/" + id, envelope_with(id, 2), "x\r\n");
-  ASSERT_TRUE(store.record(id, {{StatusKind::kDeferred, 0, 1, "4.2.0", "local", "later"}}).ok());
-  ASSERT_TRUE(store.record(id, {{StatusKind::kDelivered, 1, 2, "2.0.0", "local", "ok"}}).ok());
+  ASSERT_TRUE(store().record(id, {{StatusKind::kDeferred, 0, 1, "4.2.0", "local", "later"}}).ok());
+  ASSERT_TRUE(store().record(id, {{StatusKind::kDelivered, 1, 2, "2.0.0", "local", "ok"}}).ok());
   fs.largest_read = 0;
-  auto r = store.read_envelope(QueueName::kDeferred, id);
+  auto r = store().read_envelope(QueueName::kDeferred, id);
   ASSERT_TRUE(r.ok()) << r.reason;
   EXPECT_EQ(r.value->status.entries.size(), 2u);
   EXPECT_TRUE(r.value->recipients[1].done);
   EXPECT_EQ(r.value->recipients[0].last.reason, "later");
   EXPECT_LE(fs.largest_read, 4096u);
   fs.largest_read = 0;
-  auto m = store.read_message(QueueName::kDeferred, id);
+  auto m = store().read_message(QueueName::kDeferred, id);
   ASSERT_TRUE(m.ok()) << m.reason;
   EXPECT_EQ(m.value->status.entries.size(), 2u);
   EXPECT_LE(fs.largest_read, 4096u);
@@ -281,12 +291,7 @@ TEST(QueueStoreReads, StatusLogReadIsSizedToTheLog) {
 
 // postqueue -f of a large queue: many renames, one sync of each directory; a name gone
 // meanwhile is skipped, a collision is reported and the rest still moves.
-TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
-  TempDir tmp;
-  CountingFilesystem fs;
-  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  QueueStore& store = **opened;
+TEST_F(CountedQueueStoreTest, MoveManySyncsEachDirectoryOnce) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(id_of(20 + i));
@@ -298,7 +303,7 @@ TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
   std::vector<std::string> asked = ids;
   asked.push_back(id_of(30));  // never existed (taken meanwhile)
   fs.dir_syncs = 0;
-  auto failed = store.move_many(asked, QueueName::kDeferred, QueueName::kActive);
+  auto failed = store().move_many(asked, QueueName::kDeferred, QueueName::kActive);
   ASSERT_TRUE(failed.ok()) << failed.error().message;
   ASSERT_EQ(failed->size(), 1u);
   EXPECT_EQ((*failed)[0].queue_id, ids[1]);
@@ -307,7 +312,7 @@ TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
   EXPECT_EQ(list_names(tmp.path() + "/active").size(), 5u);
   // Nothing to move: nothing synced.
   fs.dir_syncs = 0;
-  auto none = store.move_many({id_of(31)}, QueueName::kDeferred, QueueName::kActive);
+  auto none = store().move_many({id_of(31)}, QueueName::kDeferred, QueueName::kActive);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   EXPECT_EQ(fs.dir_syncs, 0);
@@ -315,24 +320,20 @@ TEST(QueueStoreMoves, MoveManySyncsEachDirectoryOnce) {
 
 // The queue manager's removal of what one turn finished: one sync for all, logs after it; a
 // file gone from the queue (moved by a tool) is reported and keeps its log.
-TEST(QueueStoreMoves, RemoveManySyncsOnceThenRemovesTheLogs) {
-  TempDir tmp;
-  CountingFilesystem fs;
-  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  QueueStore& store = **opened;
+TEST_F(CountedQueueStoreTest, RemoveManySyncsOnceThenRemovesTheLogs) {
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
     ids.push_back(id_of(40 + i));
     write_queue_file(tmp.path() + "/active/" + ids.back(), envelope_with(ids.back(), 1), "x\r\n");
     if (i != 0) {  // ids[0] finished at its first attempt: no status log
-      ASSERT_TRUE(store.record(ids.back(), {{StatusKind::kDeferred, 0, 1, "4.2.0", "", "x"}}).ok());
+      ASSERT_TRUE(
+          store().record(ids.back(), {{StatusKind::kDeferred, 0, 1, "4.2.0", "", "x"}}).ok());
     }
   }
   // ids[3] was moved to hold/ by a queue tool: it stays, with its log.
-  ASSERT_TRUE(store.move(ids[3], QueueName::kActive, QueueName::kHold).ok());
+  ASSERT_TRUE(store().move(ids[3], QueueName::kActive, QueueName::kHold).ok());
   fs.dir_syncs = 0;
-  auto failed = store.remove_many(QueueName::kActive, ids);
+  auto failed = store().remove_many(QueueName::kActive, ids);
   ASSERT_TRUE(failed.ok()) << failed.error().message;
   ASSERT_EQ(failed->size(), 1u);
   EXPECT_EQ((*failed)[0].queue_id, ids[3]);
@@ -344,7 +345,7 @@ TEST(QueueStoreMoves, RemoveManySyncsOnceThenRemovesTheLogs) {
   // Nothing with a log: no sync.
   write_queue_file(tmp.path() + "/active/" + ids[0], envelope_with(ids[0], 1), "x\r\n");
   fs.dir_syncs = 0;
-  auto plain = store.remove_many(QueueName::kActive, {ids[0]});
+  auto plain = store().remove_many(QueueName::kActive, {ids[0]});
   ASSERT_TRUE(plain.ok());
   EXPECT_TRUE(plain->empty());
   EXPECT_EQ(fs.dir_syncs, 0);
@@ -352,23 +353,18 @@ TEST(QueueStoreMoves, RemoveManySyncsOnceThenRemovesTheLogs) {
 
 // Start-up with a large queue: the orphan check lists each queue once instead of looking
 // every log up in every queue; only a log found in no listing is looked up by name.
-TEST(QueueStoreMoves, OrphanCheckListsTheQueues) {
-  TempDir tmp;
-  CountingFilesystem fs;
-  auto opened = QueueStore::open({.queue_directory = tmp.path(), .filesystem = &fs});
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  QueueStore& store = **opened;
+TEST_F(CountedQueueStoreTest, OrphanCheckListsTheQueues) {
   std::vector<std::string> kept;
   for (int i = 0; i < 50; ++i) {
     kept.push_back(id_of(100 + i));
     const char* queue = i % 3 == 0 ? "/deferred/" : i % 3 == 1 ? "/active/" : "/hold/";
     write_queue_file(tmp.path() + queue + kept.back(), envelope_with(kept.back(), 1), "x\r\n");
-    ASSERT_TRUE(store.record(kept.back(), {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+    ASSERT_TRUE(store().record(kept.back(), {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
   }
   const std::string orphan = id_of(99);
-  ASSERT_TRUE(store.record(orphan, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
+  ASSERT_TRUE(store().record(orphan, {{StatusKind::kDeferred, 0, 1, "4.0.0", "", "x"}}).ok());
   fs.lookups = 0;
-  auto removed = store.remove_orphan_status_logs();
+  auto removed = store().remove_orphan_status_logs();
   ASSERT_TRUE(removed.ok()) << removed.error().message;
   EXPECT_EQ(*removed, 1u);
   EXPECT_EQ(fs.lookups, 5) << "only the orphan is looked up (incoming/ and the four queues)";
