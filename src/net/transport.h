@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/ssl.hpp>
+
 #include <memory>
 #include <optional>
 #include <span>
