@@ -153,6 +153,12 @@ class PosixFilesystem : public Filesystem {
     return {};
   }
 
+  Status link(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
+    if (::linkat(from_dir, from.c_str(), to_dir, to.c_str(), 0) != 0) {
+      return sys_error("linkat", from);
+    }
+    return {};
+  }
   Status rename(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
     if (::syscall(SYS_renameat2, from_dir, from.c_str(), to_dir, to.c_str(), RENAME_NOREPLACE) ==
         0) {

@@ -59,6 +59,9 @@ class Filesystem {
   /// renameat2(..., RENAME_NOREPLACE) (plain renameat where unsupported): never replaces.
   virtual Status rename(int from_dir, const std::string& from, int to_dir,
                         const std::string& to) = 0;
+  /// linkat: a second name for from_dir/from; never replaces (an existing `to` is EEXIST).
+  virtual Status link(int from_dir, const std::string& from, int to_dir,
+                      const std::string& to) = 0;
   /// unlinkat(dir, name); a missing name is success.
   virtual Status unlink(int dir, const std::string& name) = 0;
   /// True if dir/name exists (any type).

@@ -237,6 +237,10 @@ class CountingFilesystem : public Filesystem {
     ++dir_syncs;
     return real_->sync_dir(dir);
   }
+  Status link(int from_dir, const std::string& from, int to_dir,
+              const std::string& to) override {
+    return real_->link(from_dir, from, to_dir, to);
+  }
   Status rename(int from_dir, const std::string& from, int to_dir,
                 const std::string& to) override {
     return real_->rename(from_dir, from, to_dir, to);

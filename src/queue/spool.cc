@@ -1,5 +1,7 @@
-// Spool: incoming/<id> -> (END, fdatasync) -> rename to active/<id> -> group fsync(active/)
-// -> wake-up datagram -> done(id). See spool.h; the crash-safety argument is in
+// Spool: incoming/<id> (its name synced ahead of need) -> (END, fdatasync) -> done(id) ->
+// link to active/<id> -> batched fsync(active/) -> unlink incoming/<id> -> wake-up datagram.
+// A file created on demand instead: (END, fdatasync) -> rename to active/<id> -> batched
+// fsync(active/) -> done(id) -> wake-up. See spool.h; the crash-safety argument is in
 // docs/queue-format.md.
 #include "queue/spool.h"
 
@@ -7,10 +9,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <optional>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "base/assert.h"
 #include "queue/background_thread.h"
@@ -23,6 +27,11 @@ namespace {
 constexpr size_t kWriteBlock = 64 * 1024;
 constexpr size_t kQueueIdLength = 18;
 constexpr int kMaxIdAttempts = 64;
+// A whole file in incoming/ this old is published even if its writer's pid is alive (the
+// pid may have been reused by another process): its writer publishes within milliseconds.
+constexpr int64_t kStrandedAfterUs = 60 * 1000 * 1000;
+// How long the publisher waits before trying a failed batch again.
+constexpr auto kPublishRetry = std::chrono::seconds(1);
 
 int64_t now_us() {
   using namespace std::chrono;
@@ -33,8 +42,13 @@ int64_t now_us() {
 
 // ---- IncomingMessage ----
 
-IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending)
-    : spool_(spool), queue_id_(std::move(queue_id)), fd_(fd), pending_(std::move(pending)) {}
+IncomingMessage::IncomingMessage(Spool& spool, std::string queue_id, int fd, bool entry_durable,
+                                 std::string pending)
+    : spool_(spool),
+      queue_id_(std::move(queue_id)),
+      fd_(fd),
+      pending_(std::move(pending)),
+      entry_durable_(entry_durable) {}
 
 IncomingMessage::~IncomingMessage() {
   if (fd_ >= 0) spool_.fs_->close(fd_);
@@ -122,28 +136,67 @@ Status Spool::init() {
   if (!deferred) return deferred.error();
   deferred_dir_ = *deferred;
 
-  // Leftovers: never acknowledged, so removing them loses nothing. Files of a live writer
-  // (another smtpd, `smtpd -bs` under inetd) are in flight and stay.
-  auto names = fs_->list_dir(incoming_dir_);
-  if (!names) return names.error();
-  for (const auto& name : *names) {
-    int pid = queue_id_pid(name);
-    if (pid > 0 && pid != ::getpid() && (::kill(pid, 0) == 0 || errno == EPERM)) continue;
-    if (pid > 0 && pid == ::getpid()) continue;  // another Spool of this process
-    if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
-  }
-  if (Status s = fs_->sync_dir(incoming_dir_); !s.ok()) return s;
-
   if (options_.send_wakeups) {
     wakeup_ = std::make_unique<net::DatagramSender>(q + "/public/qmgr");
   }
+  if (Status s = recover_incoming(); !s.ok()) return s;
   for (int i = 0; i < options_.sync_threads; ++i) {
     threads_.emplace_back([this] { worker(); });
   }
+  publish_thread_ = std::thread([this] { publish_loop(); });
   if (options_.precreated_files > 0) {
     precreate_thread_ = std::thread([this] { precreate_loop(); });
   }
   return {};
+}
+
+// What a writer that is gone left in incoming/. A whole queue file may have been
+// acknowledged (its data was synced, and its name in incoming/ was stable before the first
+// write): it is published into active/ like the publisher does. Anything else was never
+// acknowledged, so removing it loses nothing. Files of a live writer (another smtpd,
+// `smtpd -bs` under inetd, another Spool of this process) are in flight and stay, unless
+// whole and older than a minute (a pid reused by an unrelated process).
+Status Spool::recover_incoming() {
+  auto names = fs_->list_dir(incoming_dir_);
+  if (!names) return names.error();
+  std::vector<std::string> whole;
+  const int64_t stranded_before = now_us() - kStrandedAfterUs;
+  for (const auto& name : *names) {
+    const int pid = queue_id_pid(name);
+    const bool writer_alive =
+        pid > 0 && (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM);
+    if (writer_alive) {
+      auto modified = fs_->modified_time(incoming_dir_, name);
+      if (!modified || *modified > stranded_before || !is_whole_queue_file(name)) continue;
+      whole.push_back(name);
+    } else if (pid > 0 && is_whole_queue_file(name)) {
+      whole.push_back(name);
+    } else if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) {
+      return s;
+    }
+  }
+  if (Status s = fs_->sync_dir(incoming_dir_); !s.ok()) return s;
+  if (whole.empty()) return {};
+  std::vector<std::string> published = publish(whole);
+  if (published.size() != whole.size()) {
+    return make_error(fmt::format("cannot move {} whole queue file(s) from incoming/ to active/",
+                                  whole.size() - published.size()));
+  }
+  for (const std::string& id : published) wake_up(id);
+  return {};
+}
+
+bool Spool::is_whole_queue_file(const std::string& name) {
+  auto fd = fs_->open_read(incoming_dir_, name);
+  if (!fd) return false;
+  auto size = fs_->file_size(*fd);
+  bool whole = false;
+  if (size && *size > 0) {
+    auto bytes = fs_->read_at(*fd, 0, *size);
+    whole = bytes && decode_queue_file(*bytes).ok();
+  }
+  fs_->close(*fd);
+  return whole;
 }
 
 // The first release kept finished queue files in free/ to reuse their inodes. Reuse is gone
@@ -168,27 +221,41 @@ Status Spool::remove_free_directory() {
 // Keeps the pool full. A pre-created file is an empty incoming/ file of this process: if the
 // process dies, the next Spool::open removes it like any unacknowledged leftover. It sleeps
 // until the pool is down to half (begin() wakes it only then: one wake-up per several
-// messages, not one per message), then fills it up.
+// messages, not one per message), then creates the files that fill it up and makes their
+// names stable with one fsync of incoming/ before handing them out: a message written
+// into such a file is acknowledged after the sync of its data alone (see finish()).
 void Spool::precreate_loop() {
   (void)make_current_thread_background();
-  bool filling = false;
   for (;;) {
-    if (!filling) {
+    size_t wanted = 0;
+    {
       std::unique_lock lock(pool_mutex_);
       pool_cv_.wait(lock, [this] { return pool_stopping_ || pool_.size() <= pool_low_water(); });
       if (pool_stopping_) return;
-      filling = true;
+      wanted = size_t(options_.precreated_files) - pool_.size();
     }
-    auto file = create_queue_file();
+    std::vector<Precreated> batch;
+    Error failure;
+    while (batch.size() < wanted) {
+      auto file = create_queue_file();
+      if (!file) {
+        failure = file.error();
+        break;
+      }
+      batch.push_back(std::move(*file));
+    }
+    // Not synced: still usable, through the rename route (entry_durable stays false).
+    const bool synced = !batch.empty() && fs_->sync_dir(incoming_dir_).ok();
     std::unique_lock lock(pool_mutex_);
-    if (!file) {
+    for (Precreated& file : batch) {
+      file.entry_durable = synced;
+      pool_.push_back(std::move(file));  // the destructor closes what is left in the pool
+    }
+    if (batch.size() < wanted) {
       // begin() falls back to creating files itself, and reports the error then.
       pool_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return pool_stopping_; });
       if (pool_stopping_) return;
-      continue;
     }
-    pool_.push_back(std::move(*file));  // the destructor closes what is left in the pool
-    filling = !pool_stopping_ && pool_.size() < size_t(options_.precreated_files);
   }
 }
 
@@ -209,6 +276,15 @@ Spool::~Spool() {
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
+  // After the workers: every acknowledged file has been handed to the publisher, which
+  // makes one last attempt at what is left (anything still in incoming/ then is published
+  // by the next Spool::open).
+  {
+    std::lock_guard lock(publish_mutex_);
+    publish_stopping_ = true;
+  }
+  publish_cv_.notify_all();
+  if (publish_thread_.joinable()) publish_thread_.join();
   for (int fd : {incoming_dir_, active_dir_, deferred_dir_}) {
     if (fd >= 0) fs_->close(fd);
   }
@@ -265,8 +341,8 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
   }
   envelope.queue_id = file->id;
   envelope.arrival_us = now_us();
-  return std::unique_ptr<IncomingMessage>(
-      new IncomingMessage(*this, std::move(file->id), file->fd, encode_envelope(envelope)));
+  return std::unique_ptr<IncomingMessage>(new IncomingMessage(
+      *this, std::move(file->id), file->fd, file->entry_durable, encode_envelope(envelope)));
 }
 
 void Spool::commit(std::unique_ptr<IncomingMessage> message,
@@ -291,22 +367,39 @@ void Spool::worker() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    Result<std::string> r = finish(*job.message);
-    job.message.reset();  // closes; removes incoming/<id> unless it reached active/
-    const std::string committed = r.ok() ? *r : std::string();
-    if (job.done) job.done(std::move(r));
-    // After `done`: the 250 does not wait for the agent's wake-up (the file is durable and
-    // in active/ either way; a lost datagram is repaired by the agent's scan).
-    if (!committed.empty()) wake_up(committed);
+    Result<Finished> r = finish(*job.message);
+    job.message.reset();  // closes; removes incoming/<id> unless acknowledged
+    if (!r.ok()) {
+      if (job.done) job.done(r.error());
+      continue;
+    }
+    if (job.done) job.done(r->queue_id);
+    // After `done`: the 250 waits neither for the publication nor for the wake-up (the file
+    // is durable under one name or the other; a lost datagram is repaired by the scan).
+    if (r->published) {
+      wake_up(r->queue_id);
+    } else {
+      {
+        std::lock_guard lock(publish_mutex_);
+        to_publish_.push_back(std::move(r->queue_id));
+      }
+      publish_cv_.notify_one();
+    }
   }
 }
 
-Result<std::string> Spool::finish(IncomingMessage& m) {
+Result<Spool::Finished> Spool::finish(IncomingMessage& m) {
   // Step 1: the whole file, END last, then its data (and its size) on stable storage.
   if (Status s = m.flush(true); !s.ok()) return s.error();
   if (Status synced = fs_->sync_data(m.fd_); !synced.ok()) return synced.error();
   fs_->close(m.fd_);
   m.fd_ = -1;
+  if (m.entry_durable_) {
+    // Its name in incoming/ was stable before the first write, its data is now: the message
+    // is on stable storage and may be acknowledged. The publisher moves it into active/.
+    m.committed_ = true;
+    return Finished{m.queue_id_, false};
+  }
   // Step 2: publish. From here on the file is complete, so the delivery agent may take it.
   if (Status s = fs_->rename(incoming_dir_, m.queue_id_, active_dir_, m.queue_id_); !s.ok()) {
     return s.error();
@@ -317,7 +410,68 @@ Result<std::string> Spool::finish(IncomingMessage& m) {
   // is told 4xx and may send it again (a duplicate, never a loss).
   Status s = group_sync_.sync("active", [this] { return fs_->sync_dir(active_dir_); });
   if (!s.ok()) return s.error();
-  return m.queue_id_;
+  return Finished{m.queue_id_, true};
+}
+
+void Spool::publish_loop() {
+  (void)make_current_thread_background();
+  std::vector<std::string> failed;  // to try again
+  for (;;) {
+    std::vector<std::string> batch;
+    bool stopping = false;
+    {
+      std::unique_lock lock(publish_mutex_);
+      auto ready = [this] { return publish_stopping_ || !to_publish_.empty(); };
+      if (failed.empty()) {
+        publish_cv_.wait(lock, ready);
+      } else {
+        publish_cv_.wait_for(lock, kPublishRetry, ready);
+      }
+      batch.swap(to_publish_);
+      stopping = publish_stopping_;
+    }
+    batch.insert(batch.end(), failed.begin(), failed.end());
+    failed.clear();
+    if (batch.empty()) {
+      if (stopping) return;
+      continue;
+    }
+    std::vector<std::string> published = publish(batch);
+    for (const std::string& id : published) wake_up(id);
+    if (published.size() != batch.size()) {
+      std::sort(published.begin(), published.end());
+      for (std::string& id : batch) {
+        if (!std::binary_search(published.begin(), published.end(), id)) {
+          failed.push_back(std::move(id));
+        }
+      }
+    }
+    if (stopping) return;  // what failed stays in incoming/ for the next Spool::open
+  }
+}
+
+// The order keeps a stable name at every moment: link into active/ (an existing name there
+// is this same file, published before a crash), fsync(active/), and only then unlink the
+// incoming/ name. A crash in between leaves both names; Spool::open then finds the incoming/
+// one whole and publishes it again, which finds the active/ name and only removes its twin.
+std::vector<std::string> Spool::publish(const std::vector<std::string>& ids) {
+  std::vector<std::string> linked;
+  std::vector<std::string> gone;  // published by another Spool's recovery meanwhile
+  for (const std::string& id : ids) {
+    Status s = fs_->link(incoming_dir_, id, active_dir_, id);
+    if (s.ok() || s.error().code == EEXIST) {
+      linked.push_back(id);
+    } else if (s.error().code == ENOENT) {
+      // Only a recovery unlinks another's incoming/ name, after syncing active/ with it.
+      gone.push_back(id);
+    }
+  }
+  if (linked.empty()) return gone;
+  Status synced = group_sync_.sync("active", [this] { return fs_->sync_dir(active_dir_); });
+  if (!synced.ok()) return {};
+  for (const std::string& id : linked) (void)fs_->unlink(incoming_dir_, id);
+  linked.insert(linked.end(), gone.begin(), gone.end());
+  return linked;
 }
 
 void Spool::wake_up(const std::string& queue_id) {

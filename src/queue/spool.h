@@ -48,7 +48,8 @@ class IncomingMessage {
 
  private:
   friend class Spool;
-  IncomingMessage(Spool& spool, std::string queue_id, int fd, std::string pending);
+  IncomingMessage(Spool& spool, std::string queue_id, int fd, bool entry_durable,
+                  std::string pending);
   Status flush(bool final);
 
   Spool& spool_;
@@ -60,7 +61,8 @@ class IncomingMessage {
   uint32_t checksum_ = 0;  // of the bytes written so far (the END record carries it)
   bool failed_ = false;
   Error error_;
-  bool committed_ = false;  // now named active/<id>: never remove it
+  bool entry_durable_;      // incoming/<id> was on stable storage before the first write
+  bool committed_ = false;  // acknowledged (or named active/<id>): never remove it
 };
 
 class Spool {
@@ -77,17 +79,23 @@ class Spool {
     int precreated_files = 0;
   };
 
-  /// Creates incoming/ active/ deferred/ public/ pid/ if missing; removes leftovers in
-  /// incoming/ (files whose writer process is gone, and names that are not queue ids).
+  /// Creates incoming/ active/ deferred/ public/ pid/ if missing; cleans incoming/ up: a
+  /// whole queue file whose writer is gone (or that is older than a minute) may have been
+  /// acknowledged and is published into active/; any other file of a writer that is gone
+  /// (and names that are not queue ids) is removed.
   static Result<std::unique_ptr<Spool>> open(Options options);
 
   /// Assigns envelope.queue_id (unique, uppercase hex, Postfix-log-friendly) and arrival_us,
   /// creates incoming/<id>, buffers the envelope records. Thread: the caller's (event loop).
   Result<std::unique_ptr<IncomingMessage>> begin(message::Envelope envelope);
 
-  /// Durably commits: END record, fdatasync, rename incoming/<id> -> active/<id>, fsync of
-  /// active/ (batched). `done` runs on a spool thread with the queue id or the error; only
-  /// after `done(ok)` may the caller reply 250. Then a wake-up datagram to public/qmgr.
+  /// Durably commits: END record, fdatasync; then, for a pre-created file (whose name in
+  /// incoming/ was made stable before it was handed out), `done(id)` at once and the file is
+  /// published afterwards (link into active/, batched fsync of active/, unlink from
+  /// incoming/, wake-up datagram to public/qmgr); for a file created by begin() itself:
+  /// rename into active/, batched fsync of active/, `done(id)`, wake-up. `done` runs on a
+  /// spool thread with the queue id or the error; only after `done(ok)` may the caller
+  /// reply 250. See docs/queue-format.md for the crash argument of both routes.
   void commit(std::unique_ptr<IncomingMessage> message,
               std::function<void(Result<std::string>)> done);
 
@@ -118,6 +126,13 @@ class Spool {
   struct Precreated {
     std::string id;
     int fd = -1;
+    bool entry_durable = false;  // incoming/<id> synced (the pre-creation thread does it)
+  };
+  /// What finish() did: the file is in active/ (and synced there), or it stays in incoming/
+  /// until the publisher links it into active/.
+  struct Finished {
+    std::string queue_id;
+    bool published = false;
   };
 
   explicit Spool(Options options);
@@ -131,8 +146,18 @@ class Spool {
   void precreate_loop();
   /// The pool size at or below which the pre-creation thread refills it.
   size_t pool_low_water() const { return size_t(options_.precreated_files) / 2; }
-  Result<std::string> finish(IncomingMessage& m);
+  Result<Finished> finish(IncomingMessage& m);
   void wake_up(const std::string& queue_id);
+  /// Links acknowledged incoming/ files into active/ in batches (one fsync of active/ per
+  /// batch), unlinks them from incoming/, wakes the queue manager; retries what failed.
+  void publish_loop();
+  /// One batch: the ids that are now in active/ (synced) and out of incoming/ (also those
+  /// another Spool's recovery published meanwhile).
+  std::vector<std::string> publish(const std::vector<std::string>& ids);
+  /// Spool::open's clean-up of incoming/ (see open()).
+  Status recover_incoming();
+  /// True if incoming/<name> holds a whole queue file (END record and checksum good).
+  bool is_whole_queue_file(const std::string& name);
 
   Options options_;
   std::unique_ptr<Filesystem> owned_fs_;
@@ -153,12 +178,19 @@ class Spool {
   bool stopping_ = false;  // guarded by mutex_
   std::vector<std::thread> threads_;
 
+  // Acknowledged files still in incoming/, for publish_thread_.
+  std::mutex publish_mutex_;
+  std::condition_variable publish_cv_;
+  std::vector<std::string> to_publish_;  // guarded by publish_mutex_
+  bool publish_stopping_ = false;        // guarded by publish_mutex_
+  std::thread publish_thread_;
+
   // Pre-created files (Options::precreated_files), filled by precreate_thread_.
   mutable std::mutex pool_mutex_;
   std::condition_variable pool_cv_;
   std::deque<Precreated> pool_;  // guarded by pool_mutex_
   std::atomic<uint64_t> refill_requests_{0};
-  bool pool_stopping_ = false;   // guarded by pool_mutex_
+  bool pool_stopping_ = false;  // guarded by pool_mutex_
   std::thread precreate_thread_;
 };
 

@@ -4,8 +4,11 @@
 // synced: file content back to what the last fdatasync made stable, directory entries
 // created or renamed in since the last fsync of their directory gone, entries removed or
 // renamed away since then back. For every crash point we check, on the receiving side: an
-// acknowledged message is in active/ whole, any other file there is whole too (never a
-// partial message), and the order write -> fdatasync -> rename -> fsync; on the delivery
+// acknowledged message is in active/ whole once a Spool has reopened the queue (its
+// clean-up publishes whole files left in incoming/), any other file there is whole too
+// (never a partial message), and the order of both routes (write -> fdatasync -> rename ->
+// fsync; for a pre-created file fsync of incoming/ -> write -> fdatasync -> link -> fsync
+// -> unlink); on the delivery
 // side (status records, moves, removals through QueueStore): no message is ever lost, it is
 // in exactly one queue, and its status log shows whole entries only, every entry that
 // record() reported durable among them.
@@ -52,6 +55,12 @@ class FaultInjectionFilesystem : public Filesystem {
     std::lock_guard lock(mu_);
     calls_ = 0;
     crash_at_ = n;
+    crash_happened_ = false;
+  }
+  /// Whether any call reached the crash point (false: it lies past the last call).
+  bool crash_happened() {
+    std::lock_guard lock(mu_);
+    return crash_happened_;
   }
   std::vector<std::string> log() {
     std::lock_guard lock(mu_);
@@ -186,6 +195,24 @@ class FaultInjectionFilesystem : public Filesystem {
     }
     return s;
   }
+  Status link(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
+    std::lock_guard lock(mu_);
+    if (crashed()) return make_error("crashed");
+    log_.push_back("link " + key(from_dir, from) + " " + dir_names_[to_dir]);
+    Status s = real_->link(from_dir, from, to_dir, to);
+    if (s.ok()) {
+      // A new name for the same inode: its content is as durable as the old name's; the
+      // name itself is not durable until its directory is synced.
+      auto old = files_.find(key(from_dir, from));
+      File linked = old == files_.end()
+                        ? File{true, read_file(root_ + "/" + key(to_dir, to)), false}
+                        : old->second;
+      linked.entry_synced = false;
+      linked.removed = false;
+      files_[key(to_dir, to)] = linked;
+    }
+    return s;
+  }
   Status unlink(int dir, const std::string& name) override {
     std::lock_guard lock(mu_);
     if (crashed()) return make_error("crashed");
@@ -215,13 +242,18 @@ class FaultInjectionFilesystem : public Filesystem {
     bool removed;         // unlinked or renamed away, not yet synced: comes back after a crash
   };
   std::string key(int dir, const std::string& name) { return dir_names_[dir] + "/" + name; }
-  bool crashed() { return crash_at_ >= 0 && calls_++ >= crash_at_; }
+  bool crashed() {
+    const bool now = crash_at_ >= 0 && calls_++ >= crash_at_;
+    if (now) crash_happened_ = true;
+    return now;
+  }
 
   std::unique_ptr<Filesystem> real_;
   std::string root_;
   std::mutex mu_;
   int calls_ = 0;
   int crash_at_ = -1;
+  bool crash_happened_ = false;
   std::vector<std::string> log_;
   std::map<int, std::string> dir_names_;
   std::map<int, std::string> fd_keys_;
@@ -254,17 +286,58 @@ TEST(SpoolFault, OrderIsWriteSyncRenameDirSync) {
                                                 "rename " + file + " active", "sync_dir active"}));
 }
 
+// A pre-created file: its name in incoming/ is synced before it is handed out, so the commit
+// acknowledges after the data sync alone; then the publisher links it into active/, syncs
+// active/, and only then unlinks the incoming/ name.
+TEST(SpoolFault, PrecreatedOrderIsNameSyncWriteSyncThenLinkDirSyncUnlink) {
+  TempDir tmp;
+  FaultInjectionFilesystem fs(tmp.path());
+  Spool::Options o{tmp.path(), 1, &fs, false, 2};
+  std::string id;
+  {
+    auto spool = Spool::open(o);
+    ASSERT_TRUE(spool.ok());
+    while ((*spool)->pooled_files() < 2) std::this_thread::yield();
+    auto m = (*spool)->begin(envelope());
+    ASSERT_TRUE(m.ok());
+    id = (*m)->queue_id();
+    ASSERT_TRUE((*m)->append(std::string(70 * 1024, 'x')).ok());
+    std::promise<bool> p;
+    (*spool)->commit(std::move(*m), [&p](Result<std::string> r) { p.set_value(r.ok()); });
+    ASSERT_TRUE(p.get_future().get());
+  }  // closing waits for the publisher
+  const std::string file = "incoming/" + id;
+  std::vector<std::string> of_this_file;
+  bool name_synced_first = false;
+  for (const std::string& call : fs.log()) {
+    if (call == "sync_dir incoming" && of_this_file.empty()) name_synced_first = true;
+    if (call.find(id) != std::string::npos || call == "sync_dir active") {
+      of_this_file.push_back(call);
+    }
+  }
+  EXPECT_TRUE(name_synced_first);
+  EXPECT_EQ(of_this_file,
+            (std::vector<std::string>{"write " + file, "write " + file, "sync_data " + file,
+                                      "link " + file + " active", "sync_dir active",
+                                      "unlink " + file}));
+  auto f = decode_queue_file(read_file(tmp.path() + "/active/" + id));
+  EXPECT_TRUE(f.ok());
+}
+
 // Crash at every call of one commit (and of several concurrent ones), then lose what was
-// not synced. Acknowledged -> present and whole. Never a partial file in active/.
-void crash_everywhere(int messages, size_t content_size) {
+// not synced; then a Spool opens the queue as after a restart (its clean-up publishes
+// whole files left in incoming/). Acknowledged -> in active/ and whole. Never a partial
+// file in active/. With `precreated` files, the commits take the pre-created route.
+void crash_everywhere(int messages, size_t content_size, int precreated = 0) {
   for (int crash_point = 0;; ++crash_point) {
     TempDir tmp;
     FaultInjectionFilesystem fs(tmp.path());
     std::vector<std::pair<std::string, std::string>> acknowledged;  // id, content
     {
-      Spool::Options o{tmp.path(), 3, &fs, false};
+      Spool::Options o{tmp.path(), 3, &fs, false, precreated};
       auto spool = Spool::open(o);
       ASSERT_TRUE(spool.ok());
+      while ((*spool)->pooled_files() < size_t(precreated)) std::this_thread::yield();
       fs.crash_at(crash_point);
       std::vector<std::future<Result<std::string>>> results;
       std::vector<std::string> contents;
@@ -283,7 +356,22 @@ void crash_everywhere(int messages, size_t content_size) {
         auto r = results[i].get();
         if (r.ok()) acknowledged.emplace_back(*r, contents[i]);
       }
+      // The spool's threads end (the publisher after its last attempt) before the power
+      // goes: nothing may reach the disk after the drop.
+      spool->reset();
       fs.drop_unsynced();
+    }
+    const bool crashed = fs.crash_happened();
+    // The restart. The files left in incoming/ are this test process's own (a live pid):
+    // made a minute old, they count as stranded, as a dead writer's would.
+    for (const auto& name : list_names(tmp.path() + "/incoming")) {
+      const std::string path = tmp.path() + "/incoming/" + name;
+      std::filesystem::last_write_time(
+          path, std::filesystem::last_write_time(path) - std::chrono::minutes(2));
+    }
+    {
+      auto restarted = Spool::open(Spool::Options{tmp.path(), 1, nullptr, false});
+      ASSERT_TRUE(restarted.ok()) << restarted.error().message;
     }
     for (const auto& [id, content] : acknowledged) {
       auto f = decode_queue_file(read_file(tmp.path() + "/active/" + id));
@@ -295,7 +383,10 @@ void crash_everywhere(int messages, size_t content_size) {
       auto f = decode_queue_file(read_file(tmp.path() + "/active/" + name));
       EXPECT_TRUE(f.ok()) << "crash point " << crash_point << ": partial file " << name;
     }
-    if (acknowledged.size() == size_t(messages)) break;  // crash point past the last call
+    if (!crashed) {  // the crash point lies past the last call (publication included)
+      EXPECT_EQ(acknowledged.size(), size_t(messages));
+      break;
+    }
     ASSERT_LT(crash_point, 1000);
   }
 }
@@ -303,6 +394,9 @@ void crash_everywhere(int messages, size_t content_size) {
 TEST(SpoolFault, CrashAtEveryCallOneMessage) { crash_everywhere(1, 100); }
 TEST(SpoolFault, CrashAtEveryCallLargeMessage) { crash_everywhere(1, 200 * 1024); }
 TEST(SpoolFault, CrashAtEveryCallConcurrentMessages) { crash_everywhere(5, 100); }
+TEST(SpoolFault, CrashAtEveryCallPrecreatedOneMessage) { crash_everywhere(1, 100, 4); }
+TEST(SpoolFault, CrashAtEveryCallPrecreatedLargeMessage) { crash_everywhere(1, 200 * 1024, 4); }
+TEST(SpoolFault, CrashAtEveryCallPrecreatedConcurrentMessages) { crash_everywhere(5, 100, 8); }
 
 // The delivery side: a queued message gets status records, moves to deferred/, more
 // records, then is removed, with a crash at every call. The message is never lost before
