@@ -56,6 +56,7 @@ BounceService::BounceService(BounceServiceOptions options, log::Logger log)
   spool_options.sync_threads = 1;
   // The queue manager learns each notice's queue id from the reply and admits it at once.
   spool_options.send_wakeups = false;
+  spool_options.warn = [this](const std::string& text) { log_.warning("{}", text); };
   auto spool = queue::Spool::open(spool_options);
   if (!spool) {
     log_.error(fmt::format("cannot open the queue: {}", spool.error().message));

@@ -409,6 +409,7 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   queue::Spool::Options spool_options;
   spool_options.queue_directory = base->queue_directory;
   spool_options.sync_threads = 1;
+  spool_options.warn = [&log = *base->log](const std::string& text) { log.warning("{}", text); };
   auto spool = queue::Spool::open(spool_options);
   if (!spool.ok()) return fail(*base->log, readiness, spool.error().message);
   // public/pickup: any local user may send the wake-up datagram (mode 0622).

@@ -36,6 +36,7 @@ class Worker {
     spool_options.queue_directory = options_.queue_directory;
     spool_options.sync_threads = 8;
     spool_options.precreated_files = 32;  // file creation off the event loop
+    spool_options.warn = [this](const std::string& text) { options_.log.warning("{}", text); };
     auto spool = queue::Spool::open(std::move(spool_options));
     if (!spool.ok()) return failed(spool.error().message);
     spool_ = std::move(spool.value());

@@ -153,6 +153,18 @@ class PosixFilesystem : public Filesystem {
     return {};
   }
 
+  Result<FileIdentity> identify(int dir, const std::string& name) override {
+    struct stat st;
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return sys_error("fstatat", name);
+    }
+    return FileIdentity{st.st_dev, st.st_ino, st.st_nlink};
+  }
+  Result<FileIdentity> identify_open(int fd) override {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return sys_error("fstat", "");
+    return FileIdentity{st.st_dev, st.st_ino, st.st_nlink};
+  }
   Status link(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
     if (::linkat(from_dir, from.c_str(), to_dir, to.c_str(), 0) != 0) {
       return sys_error("linkat", from);

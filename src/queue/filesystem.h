@@ -6,6 +6,7 @@
 // safe to call from several threads at once (the POSIX one is: each call is one syscall).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,16 @@
 #include "base/result.h"
 
 namespace estafeta::queue {
+
+/// Which file a name or a descriptor refers to, and how many names it has.
+struct FileIdentity {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t links = 0;
+  bool same_file(const FileIdentity& other) const {
+    return device == other.device && inode == other.inode;
+  }
+};
 
 class Filesystem {
  public:
@@ -64,6 +75,10 @@ class Filesystem {
                       const std::string& to) = 0;
   /// unlinkat(dir, name); a missing name is success.
   virtual Status unlink(int dir, const std::string& name) = 0;
+  /// fstatat(dir, name) without following a symbolic link.
+  virtual Result<FileIdentity> identify(int dir, const std::string& name) = 0;
+  /// fstat(fd).
+  virtual Result<FileIdentity> identify_open(int fd) = 0;
   /// True if dir/name exists (any type).
   virtual bool exists(int dir, const std::string& name) = 0;
   virtual void close(int fd) = 0;

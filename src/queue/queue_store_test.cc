@@ -237,6 +237,10 @@ class CountingFilesystem : public Filesystem {
     ++dir_syncs;
     return real_->sync_dir(dir);
   }
+  Result<FileIdentity> identify(int dir, const std::string& name) override {
+    return real_->identify(dir, name);
+  }
+  Result<FileIdentity> identify_open(int fd) override { return real_->identify_open(fd); }
   Status link(int from_dir, const std::string& from, int to_dir,
               const std::string& to) override {
     return real_->link(from_dir, from, to_dir, to);

@@ -32,6 +32,8 @@ constexpr int kMaxIdAttempts = 64;
 constexpr int64_t kStrandedAfterUs = 60 * 1000 * 1000;
 // How long the publisher waits before trying a failed batch again.
 constexpr auto kPublishRetry = std::chrono::seconds(1);
+// How often the publisher looks for whole files nobody published (kStrandedAfterUs).
+constexpr auto kStrandedScanInterval = std::chrono::seconds(60);
 
 int64_t now_us() {
   using namespace std::chrono;
@@ -152,51 +154,87 @@ Status Spool::init() {
 
 // What a writer that is gone left in incoming/. A whole queue file may have been
 // acknowledged (its data was synced, and its name in incoming/ was stable before the first
-// write): it is published into active/ like the publisher does. Anything else was never
-// acknowledged, so removing it loses nothing. Files of a live writer (another smtpd,
-// `smtpd -bs` under inetd, another Spool of this process) are in flight and stay, unless
-// whole and older than a minute (a pid reused by an unrelated process).
+// write): it is published into active/ as the publisher does (after a data sync of ours:
+// its writer may have died before its own). An incomplete one was never acknowledged, so
+// removing it loses nothing; one that cannot be read is left alone. Files of a live writer
+// (another smtpd, `smtpd -bs` under inetd, another Spool of this process) are in flight and
+// stay, unless whole and last written more than a minute ago (a pid reused since).
 Status Spool::recover_incoming() {
   auto names = fs_->list_dir(incoming_dir_);
   if (!names) return names.error();
   std::vector<std::string> whole;
-  const int64_t stranded_before = now_us() - kStrandedAfterUs;
   for (const auto& name : *names) {
     const int pid = queue_id_pid(name);
-    const bool writer_alive =
-        pid > 0 && (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM);
-    if (writer_alive) {
-      auto modified = fs_->modified_time(incoming_dir_, name);
-      if (!modified || *modified > stranded_before || !is_whole_queue_file(name)) continue;
-      whole.push_back(name);
-    } else if (pid > 0 && is_whole_queue_file(name)) {
-      whole.push_back(name);
-    } else if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) {
-      return s;
+    if (pid <= 0) {  // not a queue id: nothing of ours
+      if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
+      continue;
+    }
+    const bool writer_alive = pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM;
+    if (writer_alive && !is_stranded(name)) continue;
+    switch (examine_incoming(name)) {
+      case IncomingState::kWhole:
+        whole.push_back(name);
+        break;
+      case IncomingState::kIncomplete:
+        if (writer_alive) break;
+        if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
+        break;
+      case IncomingState::kUnreadable:
+        warn(fmt::format("incoming/{}: cannot be read; left in place", name));
+        break;
     }
   }
   if (Status s = fs_->sync_dir(incoming_dir_); !s.ok()) return s;
   if (whole.empty()) return {};
-  std::vector<std::string> published = publish(whole);
-  if (published.size() != whole.size()) {
-    return make_error(fmt::format("cannot move {} whole queue file(s) from incoming/ to active/",
-                                  whole.size() - published.size()));
+  PublishOutcome outcome = publish(std::move(whole));
+  for (const std::string& id : outcome.published) wake_up(id);
+  for (const std::string& id : outcome.retry) {
+    warn(fmt::format("incoming/{}: whole queue file not moved into active/ yet", id));
   }
-  for (const std::string& id : published) wake_up(id);
   return {};
 }
 
-bool Spool::is_whole_queue_file(const std::string& name) {
+Spool::IncomingState Spool::examine_incoming(const std::string& name) {
   auto fd = fs_->open_read(incoming_dir_, name);
-  if (!fd) return false;
+  if (!fd) {
+    return fd.error().code == ENOENT ? IncomingState::kIncomplete : IncomingState::kUnreadable;
+  }
+  IncomingState state = IncomingState::kUnreadable;
   auto size = fs_->file_size(*fd);
-  bool whole = false;
-  if (size && *size > 0) {
+  if (size && *size == 0) {
+    state = IncomingState::kIncomplete;
+  } else if (size) {
     auto bytes = fs_->read_at(*fd, 0, *size);
-    whole = bytes && decode_queue_file(*bytes).ok();
+    if (bytes && !decode_queue_file(*bytes).ok()) {
+      state = IncomingState::kIncomplete;
+    } else if (bytes) {
+      state = fs_->sync_data(*fd).ok() ? IncomingState::kWhole : IncomingState::kUnreadable;
+    }
   }
   fs_->close(*fd);
-  return whole;
+  return state;
+}
+
+bool Spool::is_stranded(const std::string& name) {
+  auto modified = fs_->modified_time(incoming_dir_, name);
+  return modified && *modified < now_us() - kStrandedAfterUs;
+}
+
+std::vector<std::string> Spool::stranded_whole_files() {
+  std::vector<std::string> stranded;
+  auto names = fs_->list_dir(incoming_dir_);
+  if (!names) return stranded;
+  for (const auto& name : *names) {
+    if (queue_id_pid(name) > 0 && is_stranded(name) &&
+        examine_incoming(name) == IncomingState::kWhole) {
+      stranded.push_back(name);
+    }
+  }
+  return stranded;
+}
+
+void Spool::warn(const std::string& text) const {
+  if (options_.warn) options_.warn(text);
 }
 
 // The first release kept finished queue files in free/ to reuse their inodes. Reuse is gone
@@ -303,6 +341,9 @@ Result<Spool::Precreated> Spool::create_queue_file() {
     // Against a clock stepped backwards onto a pid reused since: the rename into active/
     // never replaces (the client gets 451 and retries), nor does the one into deferred/.
     std::string id = make_queue_id(next_id_time(), ::getpid());
+    // A queued message with this id (possible only after the clock went back onto a reused
+    // pid): the publisher's link would find it; take the next microsecond instead.
+    if (fs_->exists(active_dir_, id) || fs_->exists(deferred_dir_, id)) continue;
     auto fd = fs_->create_file(incoming_dir_, id);
     if (!fd) {
       last = fd.error();
@@ -392,6 +433,16 @@ Result<Spool::Finished> Spool::finish(IncomingMessage& m) {
   // Step 1: the whole file, END last, then its data (and its size) on stable storage.
   if (Status s = m.flush(true); !s.ok()) return s.error();
   if (Status synced = fs_->sync_data(m.fd_); !synced.ok()) return synced.error();
+  if (m.entry_durable_) {
+    // Its name must still be there: removed from outside meanwhile, the data would be
+    // stable under no name at all.
+    auto identity = fs_->identify_open(m.fd_);
+    if (!identity) return identity.error();
+    if (identity->links == 0) {
+      return make_error(fmt::format("incoming/{}: removed while it was written", m.queue_id_),
+                        ENOENT);
+    }
+  }
   fs_->close(m.fd_);
   m.fd_ = -1;
   if (m.entry_durable_) {
@@ -415,63 +466,90 @@ Result<Spool::Finished> Spool::finish(IncomingMessage& m) {
 
 void Spool::publish_loop() {
   (void)make_current_thread_background();
-  std::vector<std::string> failed;  // to try again
+  std::vector<std::string> retry;  // acknowledged, still only in incoming/
+  auto next_stranded_scan = std::chrono::steady_clock::now() + kStrandedScanInterval;
   for (;;) {
     std::vector<std::string> batch;
     bool stopping = false;
     {
       std::unique_lock lock(publish_mutex_);
       auto ready = [this] { return publish_stopping_ || !to_publish_.empty(); };
-      if (failed.empty()) {
-        publish_cv_.wait(lock, ready);
-      } else {
-        publish_cv_.wait_for(lock, kPublishRetry, ready);
-      }
+      const auto until = retry.empty() ? next_stranded_scan
+                                       : std::min(next_stranded_scan,
+                                                  std::chrono::steady_clock::now() + kPublishRetry);
+      publish_cv_.wait_until(lock, until, ready);
       batch.swap(to_publish_);
       stopping = publish_stopping_;
     }
-    batch.insert(batch.end(), failed.begin(), failed.end());
-    failed.clear();
-    if (batch.empty()) {
-      if (stopping) return;
-      continue;
+    batch.insert(batch.end(), retry.begin(), retry.end());
+    retry.clear();
+    if (!stopping && std::chrono::steady_clock::now() >= next_stranded_scan) {
+      std::vector<std::string> stranded = stranded_whole_files();
+      batch.insert(batch.end(), stranded.begin(), stranded.end());
+      next_stranded_scan = std::chrono::steady_clock::now() + kStrandedScanInterval;
     }
-    std::vector<std::string> published = publish(batch);
-    for (const std::string& id : published) wake_up(id);
-    if (published.size() != batch.size()) {
-      std::sort(published.begin(), published.end());
-      for (std::string& id : batch) {
-        if (!std::binary_search(published.begin(), published.end(), id)) {
-          failed.push_back(std::move(id));
-        }
-      }
+    if (!batch.empty()) {
+      PublishOutcome outcome = publish(std::move(batch));
+      for (const std::string& id : outcome.published) wake_up(id);
+      retry = std::move(outcome.retry);
     }
-    if (stopping) return;  // what failed stays in incoming/ for the next Spool::open
+    if (stopping) return;  // what is left stays in incoming/ for the next Spool::open
   }
 }
 
-// The order keeps a stable name at every moment: link into active/ (an existing name there
-// is this same file, published before a crash), fsync(active/), and only then unlink the
-// incoming/ name. A crash in between leaves both names; Spool::open then finds the incoming/
-// one whole and publishes it again, which finds the active/ name and only removes its twin.
-std::vector<std::string> Spool::publish(const std::vector<std::string>& ids) {
+// The order keeps a stable name at every moment: link into active/, fsync(active/), and
+// only then unlink the incoming/ name. A crash in between leaves both names; Spool::open
+// then finds the incoming/ one whole and publishes it again, which finds the active/ name
+// (the same file: checked) and only removes its twin.
+Spool::PublishOutcome Spool::publish(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  PublishOutcome outcome;
   std::vector<std::string> linked;
-  std::vector<std::string> gone;  // published by another Spool's recovery meanwhile
-  for (const std::string& id : ids) {
+  for (std::string& id : ids) {
     Status s = fs_->link(incoming_dir_, id, active_dir_, id);
-    if (s.ok() || s.error().code == EEXIST) {
-      linked.push_back(id);
-    } else if (s.error().code == ENOENT) {
-      // Only a recovery unlinks another's incoming/ name, after syncing active/ with it.
-      gone.push_back(id);
+    const int code = s.ok() ? 0 : s.error().code;
+    if (code == 0) {
+      linked.push_back(std::move(id));
+      continue;
+    }
+    auto incoming = fs_->identify(incoming_dir_, id);
+    auto active = fs_->identify(active_dir_, id);
+    if (code == EEXIST && incoming && active && incoming->same_file(*active)) {
+      linked.push_back(std::move(id));  // published before (a crash, another Spool)
+    } else if (code == EEXIST && incoming && active) {
+      // Never replace a queued message, never drop this one: it waits for the postmaster.
+      warn(
+          fmt::format("incoming/{}: acknowledged, but active/{} is another file (a queue id "
+                      "used twice); it stays in incoming/",
+                      id, id));
+    } else if (code == ENOENT && !incoming && active) {
+      outcome.published.push_back(std::move(id));  // another Spool's recovery published it
+    } else if (code == ENOENT && !incoming) {
+      warn(
+          fmt::format("incoming/{}: acknowledged, but removed from outside before it reached "
+                      "active/",
+                      id));
+    } else {
+      warn(fmt::format("incoming/{}: cannot link into active/ ({}); trying again", id,
+                       s.error().message));
+      outcome.retry.push_back(std::move(id));
     }
   }
-  if (linked.empty()) return gone;
+  if (linked.empty()) return outcome;
   Status synced = group_sync_.sync("active", [this] { return fs_->sync_dir(active_dir_); });
-  if (!synced.ok()) return {};
-  for (const std::string& id : linked) (void)fs_->unlink(incoming_dir_, id);
-  linked.insert(linked.end(), gone.begin(), gone.end());
-  return linked;
+  if (!synced.ok()) {
+    warn(fmt::format("fsync of active/: {}; acknowledged files keep their incoming/ names",
+                     synced.error().message));
+    keep_incoming_names_ = true;
+    outcome.retry.insert(outcome.retry.end(), linked.begin(), linked.end());
+    return outcome;
+  }
+  for (const std::string& id : linked) {
+    if (!keep_incoming_names_) (void)fs_->unlink(incoming_dir_, id);
+  }
+  outcome.published.insert(outcome.published.end(), linked.begin(), linked.end());
+  return outcome;
 }
 
 void Spool::wake_up(const std::string& queue_id) {

@@ -77,6 +77,11 @@ class Spool {
     /// Empty queue files kept created ahead of need by a background thread, so that begin()
     /// on the event loop does not wait for inode allocation (0 = create in begin()).
     int precreated_files = 0;
+    /// Told what the spool cannot report through a commit's result: an acknowledged file
+    /// that cannot be published into active/ yet (it stays in incoming/, never removed),
+    /// an unreadable file in incoming/ at start-up. Called from the spool's threads. Null:
+    /// nobody is told.
+    std::function<void(const std::string&)> warn = nullptr;
   };
 
   /// Creates incoming/ active/ deferred/ public/ pid/ if missing; cleans incoming/ up: a
@@ -151,13 +156,26 @@ class Spool {
   /// Links acknowledged incoming/ files into active/ in batches (one fsync of active/ per
   /// batch), unlinks them from incoming/, wakes the queue manager; retries what failed.
   void publish_loop();
-  /// One batch: the ids that are now in active/ (synced) and out of incoming/ (also those
-  /// another Spool's recovery published meanwhile).
-  std::vector<std::string> publish(const std::vector<std::string>& ids);
+  struct PublishOutcome {
+    std::vector<std::string> published;  // in active/ (synced); wake the queue manager
+    std::vector<std::string> retry;      // still only in incoming/: try again later
+  };
+  /// One batch (see spool.cc). What is in neither list was reported through warn() and is
+  /// left alone: an active/ name that is another file, an incoming/ name removed by hand.
+  PublishOutcome publish(std::vector<std::string> ids);
   /// Spool::open's clean-up of incoming/ (see open()).
   Status recover_incoming();
-  /// True if incoming/<name> holds a whole queue file (END record and checksum good).
-  bool is_whole_queue_file(const std::string& name);
+  enum class IncomingState { kWhole, kIncomplete, kUnreadable };
+  /// Reads incoming/<name>: whole (END record and checksum good; then also fdatasynced, so
+  /// that it may be published), incomplete (never acknowledged), or unreadable (an I/O
+  /// error: it is left alone).
+  IncomingState examine_incoming(const std::string& name);
+  /// True if incoming/<name> was last written more than a minute ago.
+  bool is_stranded(const std::string& name);
+  /// Whole files in incoming/ that nobody published for a minute (the publisher looks
+  /// every minute: a writer that died while this process lives on, a reused pid).
+  std::vector<std::string> stranded_whole_files();
+  void warn(const std::string& text) const;
 
   Options options_;
   std::unique_ptr<Filesystem> owned_fs_;
@@ -184,6 +202,10 @@ class Spool {
   std::vector<std::string> to_publish_;  // guarded by publish_mutex_
   bool publish_stopping_ = false;        // guarded by publish_mutex_
   std::thread publish_thread_;
+  // Set after a failed fsync of active/: a later successful one does not prove that the
+  // links made before it are stable, so from then on no incoming/ name is removed by this
+  // process (the next Spool::open publishes the twins again). Publisher thread only.
+  bool keep_incoming_names_ = false;
 
   // Pre-created files (Options::precreated_files), filled by precreate_thread_.
   mutable std::mutex pool_mutex_;

@@ -73,13 +73,17 @@ class FaultInjectionFilesystem : public Filesystem {
       files_[dir + "/" + name] = File{true, read_file(root_ + "/" + dir + "/" + name), false};
     }
   }
+  /// What happens to an entry removed (unlinked, renamed away) since its directory's last
+  /// fsync: either outcome is possible after a power loss.
+  enum class Removals { kComeBack, kPersist };
   /// The power went out: undo everything not on stable storage (real files, real dirs):
   /// content back to the last fdatasync, entries created or renamed since their directory's
-  /// last fsync gone, entries removed since then back.
-  void drop_unsynced() {
+  /// last fsync gone, entries removed since then back (or, with kPersist, gone too).
+  void drop_unsynced(Removals removals = Removals::kComeBack) {
     std::lock_guard lock(mu_);
     for (auto& [key, f] : files_) {
       const std::string path = root_ + "/" + key;
+      if (f.removed && removals == Removals::kPersist) continue;  // stays removed
       if (!f.entry_synced) {
         // The entry never reached the disk. (Whether the name reappears in incoming/ does
         // not matter: it holds nothing acknowledged.)
@@ -105,6 +109,7 @@ class FaultInjectionFilesystem : public Filesystem {
   Result<int> create_file(int dir, const std::string& name) override {
     std::lock_guard lock(mu_);
     if (crashed()) return make_error("crashed");
+    log_.push_back("create " + key(dir, name));
     auto r = real_->create_file(dir, name);
     if (r.ok()) {
       fd_keys_[*r] = key(dir, name);
@@ -195,6 +200,10 @@ class FaultInjectionFilesystem : public Filesystem {
     }
     return s;
   }
+  Result<FileIdentity> identify(int dir, const std::string& name) override {
+    return real_->identify(dir, name);
+  }
+  Result<FileIdentity> identify_open(int fd) override { return real_->identify_open(fd); }
   Status link(int from_dir, const std::string& from, int to_dir, const std::string& to) override {
     std::lock_guard lock(mu_);
     if (crashed()) return make_error("crashed");
@@ -281,7 +290,8 @@ TEST(SpoolFault, OrderIsWriteSyncRenameDirSync) {
   (*spool)->commit(std::move(*m), [&p](Result<std::string> r) { p.set_value(r.ok()); });
   ASSERT_TRUE(p.get_future().get());
   const std::string file = "incoming/" + id;
-  EXPECT_EQ(fs.log(), (std::vector<std::string>{"sync_dir incoming", "write " + file,
+  EXPECT_EQ(fs.log(), (std::vector<std::string>{"sync_dir incoming", "create " + file,
+                                                "write " + file,
                                                 "write " + file, "sync_data " + file,
                                                 "rename " + file + " active", "sync_dir active"}));
 }
@@ -308,14 +318,18 @@ TEST(SpoolFault, PrecreatedOrderIsNameSyncWriteSyncThenLinkDirSyncUnlink) {
   }  // closing waits for the publisher
   const std::string file = "incoming/" + id;
   std::vector<std::string> of_this_file;
-  bool name_synced_first = false;
+  bool created = false, name_synced = false;
   for (const std::string& call : fs.log()) {
-    if (call == "sync_dir incoming" && of_this_file.empty()) name_synced_first = true;
+    if (call == "create " + file) {
+      created = true;
+      continue;
+    }
+    if (call == "sync_dir incoming" && created && of_this_file.empty()) name_synced = true;
     if (call.find(id) != std::string::npos || call == "sync_dir active") {
       of_this_file.push_back(call);
     }
   }
-  EXPECT_TRUE(name_synced_first);
+  EXPECT_TRUE(name_synced) << "no fsync of incoming/ between the file's creation and its use";
   EXPECT_EQ(of_this_file,
             (std::vector<std::string>{"write " + file, "write " + file, "sync_data " + file,
                                       "link " + file + " active", "sync_dir active",
@@ -328,7 +342,8 @@ TEST(SpoolFault, PrecreatedOrderIsNameSyncWriteSyncThenLinkDirSyncUnlink) {
 // not synced; then a Spool opens the queue as after a restart (its clean-up publishes
 // whole files left in incoming/). Acknowledged -> in active/ and whole. Never a partial
 // file in active/. With `precreated` files, the commits take the pre-created route.
-void crash_everywhere(int messages, size_t content_size, int precreated = 0) {
+void crash_everywhere(int messages, size_t content_size, int precreated,
+                      FaultInjectionFilesystem::Removals removals) {
   for (int crash_point = 0;; ++crash_point) {
     TempDir tmp;
     FaultInjectionFilesystem fs(tmp.path());
@@ -359,7 +374,7 @@ void crash_everywhere(int messages, size_t content_size, int precreated = 0) {
       // The spool's threads end (the publisher after its last attempt) before the power
       // goes: nothing may reach the disk after the drop.
       spool->reset();
-      fs.drop_unsynced();
+      fs.drop_unsynced(removals);
     }
     const bool crashed = fs.crash_happened();
     // The restart. The files left in incoming/ are this test process's own (a live pid):
@@ -388,6 +403,15 @@ void crash_everywhere(int messages, size_t content_size, int precreated = 0) {
       break;
     }
     ASSERT_LT(crash_point, 1000);
+  }
+}
+
+// Each case twice: unsynced removals come back after the crash, or they stay.
+void crash_everywhere(int messages, size_t content_size, int precreated = 0) {
+  using Removals = FaultInjectionFilesystem::Removals;
+  for (Removals removals : {Removals::kComeBack, Removals::kPersist}) {
+    SCOPED_TRACE(removals == Removals::kPersist ? "removals persist" : "removals come back");
+    crash_everywhere(messages, content_size, precreated, removals);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -133,6 +134,103 @@ bool wait_for_pool(const Spool& spool, size_t pooled) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+// A pid that no process has: a child's, after it exited and was reaped.
+int dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+// A whole queue file for `id`, as a writer leaves it after its data sync.
+std::string whole_queue_file(const std::string& id, const std::string& content) {
+  message::Envelope e = envelope();
+  e.queue_id = id;
+  const std::string head = encode_envelope(e) + encode_content(content);
+  return head + encode_end_after(head, content.size());
+}
+
+// Spool::open after a writer died: its whole file (perhaps acknowledged) is published into
+// active/, its incomplete one removed; a live writer's files and an unreadable name are
+// left alone; a name that is no queue id is removed.
+TEST(Spool, OpenPublishesWhatADeadWriterLeftWholeAndRemovesTheRest) {
+  TempDir tmp;
+  ASSERT_NE(open_spool(tmp.path()), nullptr);  // the directories
+  const int dead = dead_pid();
+  const std::string whole = Spool::make_queue_id(1000, dead);
+  const std::string partial = Spool::make_queue_id(1001, dead);
+  const std::string live_partial = Spool::make_queue_id(1002, ::getppid());
+  const std::string full = whole_queue_file(whole, "Subject: left\r\n\r\nbody\r\n");
+  std::ofstream(tmp.path() + "/incoming/" + whole, std::ios::binary) << full;
+  std::ofstream(tmp.path() + "/incoming/" + partial, std::ios::binary)
+      << full.substr(0, full.size() - 10);
+  std::ofstream(tmp.path() + "/incoming/" + live_partial, std::ios::binary) << full.substr(0, 20);
+  std::ofstream(tmp.path() + "/incoming/not-a-queue-id") << "x";
+  std::vector<std::string> warnings;
+  {
+    auto spool = open_spool(
+        Spool::Options{.queue_directory = tmp.path(),
+                       .warn = [&warnings](const std::string& text) { warnings.push_back(text); }});
+    ASSERT_NE(spool, nullptr);
+  }
+  EXPECT_EQ(read_file(tmp.path() + "/active/" + whole), full);
+  EXPECT_EQ(list_names(tmp.path() + "/incoming"), std::vector<std::string>{live_partial});
+  EXPECT_TRUE(warnings.empty());
+}
+
+// A queue id used twice (the clock went back onto a reused pid): the acknowledged message
+// never replaces the queued one, and is never dropped: it stays in incoming/, and the
+// postmaster is told.
+TEST(Spool, AcknowledgedFileNeverReplacesAnotherWithItsId) {
+  TempDir tmp;
+  std::vector<std::string> warnings;
+  std::mutex warnings_mutex;
+  std::string id;
+  {
+    auto spool = open_spool(Spool::Options{
+        .queue_directory = tmp.path(), .precreated_files = 2, .warn = [&](const std::string& text) {
+          std::lock_guard lock(warnings_mutex);
+          warnings.push_back(text);
+        }});
+    ASSERT_NE(spool, nullptr);
+    ASSERT_TRUE(wait_for_pool(*spool, 2));
+    // The decoys: another message under each pooled id, queued after the pool was filled.
+    for (const auto& name : list_names(tmp.path() + "/incoming")) {
+      std::ofstream(tmp.path() + "/active/" + name, std::ios::binary) << "decoy";
+    }
+    auto m = spool->begin(envelope());
+    ASSERT_TRUE(m.ok());
+    id = (*m)->queue_id();
+    ASSERT_TRUE((*m)->append("Subject: mine\r\n\r\nbody\r\n").ok());
+    auto r = commit_and_wait(*spool, std::move(*m));
+    ASSERT_TRUE(r.ok()) << r.error().message;  // acknowledged: its data and name are stable
+  }
+  EXPECT_EQ(read_file(tmp.path() + "/active/" + id), "decoy");
+  auto kept = decode_queue_file(read_file(tmp.path() + "/incoming/" + id));
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_EQ(kept->content, "Subject: mine\r\n\r\nbody\r\n");
+  std::lock_guard lock(warnings_mutex);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings[0].find("is another file"), std::string::npos) << warnings[0];
+}
+
+// A pre-created file whose name is removed from outside while it is written is not
+// acknowledged: its data would be stable under no name.
+TEST(Spool, FileRemovedWhileWrittenIsNotAcknowledged) {
+  TempDir tmp;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 2});
+  ASSERT_NE(spool, nullptr);
+  ASSERT_TRUE(wait_for_pool(*spool, 2));
+  auto m = spool->begin(envelope());
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(::unlink((tmp.path() + "/incoming/" + (*m)->queue_id()).c_str()), 0);
+  ASSERT_TRUE((*m)->append("Subject: gone\r\n\r\nbody\r\n").ok());
+  auto r = commit_and_wait(*spool, std::move(*m));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ENOENT);
 }
 
 TEST(Spool, PoolIsRefilledOnlyOnceDownToHalf) {
@@ -260,9 +358,7 @@ class HeldDirectorySync : public Filesystem {
     return r;
   }
   Result<std::vector<std::string>> list_dir(int d) override { return real_->list_dir(d); }
-  Result<int> create_file(int d, const std::string& n) override {
-    return real_->create_file(d, n);
-  }
+  Result<int> create_file(int d, const std::string& n) override { return real_->create_file(d, n); }
   Status write_all(int fd, std::string_view data) override { return real_->write_all(fd, data); }
   Status sync_data(int fd) override { return real_->sync_data(fd); }
   Result<int> open_read(int d, const std::string& n) override { return real_->open_read(d, n); }
@@ -286,6 +382,10 @@ class HeldDirectorySync : public Filesystem {
     }
     return real_->sync_dir(d);
   }
+  Result<FileIdentity> identify(int dir, const std::string& name) override {
+    return real_->identify(dir, name);
+  }
+  Result<FileIdentity> identify_open(int fd) override { return real_->identify_open(fd); }
   Status link(int fd, const std::string& f, int td, const std::string& t) override {
     return real_->link(fd, f, td, t);
   }
@@ -330,23 +430,6 @@ TEST(Spool, CommitsQueuedBehindADirectorySyncShareTheNextOne) {
   for (auto& r : results) EXPECT_TRUE(r.get().ok());
   EXPECT_EQ(fs.active_syncs.load(), 2);
   EXPECT_EQ(spool->directory_syncs(), 2u);
-}
-
-TEST(Spool, LeftoversOfDeadWritersAreRemovedFromIncoming) {
-  TempDir tmp;
-  { ASSERT_NE(open_spool(tmp.path()), nullptr); }
-  pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  ASSERT_GT(child, 0);
-  ::waitpid(child, nullptr, 0);  // `child` is now a pid with no process
-  const std::string dead = Spool::make_queue_id(1234, child);
-  const std::string live = Spool::make_queue_id(1234, ::getppid());
-  for (const auto& name : {std::string("garbage"), dead, live}) {
-    std::ofstream(tmp.path() + "/incoming/" + name) << "partial";
-  }
-  auto spool = open_spool(tmp.path());
-  ASSERT_NE(spool, nullptr);
-  EXPECT_EQ(list_names(tmp.path() + "/incoming"), std::vector<std::string>{live});
 }
 
 TEST(Spool, QueueIdFormat) {
