@@ -5,14 +5,17 @@
 // docs/queue-format.md.
 #include "queue/spool.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
-#include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -34,6 +37,10 @@ constexpr int64_t kStrandedAfterUs = 60 * 1000 * 1000;
 constexpr auto kPublishRetry = std::chrono::seconds(1);
 // How often the publisher looks for whole files nobody published (kStrandedAfterUs).
 constexpr auto kStrandedScanInterval = std::chrono::seconds(60);
+
+std::string liveness_lock_path(const std::string& queue_directory, int pid) {
+  return fmt::format("{}/pid/spool.{}", queue_directory, pid);
+}
 
 int64_t now_us() {
   using namespace std::chrono;
@@ -141,7 +148,9 @@ Status Spool::init() {
   if (options_.send_wakeups) {
     wakeup_ = std::make_unique<net::DatagramSender>(q + "/public/qmgr");
   }
+  hold_liveness_lock();
   if (Status s = recover_incoming(); !s.ok()) return s;
+  remove_stale_liveness_locks();
   for (int i = 0; i < options_.sync_threads; ++i) {
     threads_.emplace_back([this] { worker(); });
   }
@@ -169,14 +178,14 @@ Status Spool::recover_incoming() {
       if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
       continue;
     }
-    const bool writer_alive = pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM;
-    if (writer_alive && !is_stranded(name)) continue;
+    const bool alive = writer_alive(pid);
+    if (alive && !is_stranded(name)) continue;
     switch (examine_incoming(name)) {
       case IncomingState::kWhole:
         whole.push_back(name);
         break;
       case IncomingState::kIncomplete:
-        if (writer_alive) break;
+        if (alive) break;
         if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
         break;
       case IncomingState::kUnreadable:
@@ -192,6 +201,46 @@ Status Spool::recover_incoming() {
     warn(fmt::format("incoming/{}: whole queue file not moved into active/ yet", id));
   }
   return {};
+}
+
+// A writer's liveness is a lock, not its pid: a killed process holds no lock even while it
+// is a zombie nobody has reaped yet (kill(pid, 0) still succeeds then), and a process that
+// got the pid of a dead writer since does not hold the writer's lock.
+void Spool::hold_liveness_lock() {
+  const std::string path = liveness_lock_path(options_.queue_directory, ::getpid());
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    warn(fmt::format("{}: {}; other processes may take this one for dead after a minute",
+                     path, std::strerror(errno)));
+    return;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);  // another Spool of this process holds it: this process is alive anyway
+    return;
+  }
+  liveness_lock_fd_ = fd;
+}
+
+bool Spool::writer_alive(int pid) {
+  if (pid == ::getpid()) return true;
+  const std::string path = liveness_lock_path(options_.queue_directory, pid);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errno != ENOENT;  // no lock file: gone; cannot tell: alive
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  if (!held) (void)::unlink(path.c_str());
+  ::close(fd);
+  return held;
+}
+
+void Spool::remove_stale_liveness_locks() {
+  const std::string dir = options_.queue_directory + "/pid";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("spool.")) continue;
+    const int pid = std::atoi(name.c_str() + 6);
+    if (pid > 0) (void)writer_alive(pid);  // removes the file of a process that is gone
+  }
 }
 
 Spool::IncomingState Spool::examine_incoming(const std::string& name) {
@@ -325,6 +374,10 @@ Spool::~Spool() {
   if (publish_thread_.joinable()) publish_thread_.join();
   for (int fd : {incoming_dir_, active_dir_, deferred_dir_}) {
     if (fd >= 0) fs_->close(fd);
+  }
+  if (liveness_lock_fd_ >= 0) {
+    (void)::unlink(liveness_lock_path(options_.queue_directory, ::getpid()).c_str());
+    ::close(liveness_lock_fd_);
   }
 }
 

@@ -3,8 +3,10 @@
 // from incoming/, uncommitted messages removed, wake-up datagrams, queue id format.
 #include "queue/spool.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -154,15 +156,23 @@ std::string whole_queue_file(const std::string& id, const std::string& content) 
 }
 
 // Spool::open after a writer died: its whole file (perhaps acknowledged) is published into
-// active/, its incomplete one removed; a live writer's files and an unreadable name are
-// left alone; a name that is no queue id is removed.
+// active/, its incomplete one removed; a live writer's files are left alone; a name that is
+// no queue id is removed.
 TEST(Spool, OpenPublishesWhatADeadWriterLeftWholeAndRemovesTheRest) {
   TempDir tmp;
   ASSERT_NE(open_spool(tmp.path()), nullptr);  // the directories
   const int dead = dead_pid();
   const std::string whole = Spool::make_queue_id(1000, dead);
   const std::string partial = Spool::make_queue_id(1001, dead);
-  const std::string live_partial = Spool::make_queue_id(1002, ::getppid());
+  // A live writer: its lock (pid/spool.<pid>) is held, here by this test for a pid of its
+  // choice. A dead writer's lock file is not held (or missing).
+  const int live = dead + 1;
+  const int lock = ::open((tmp.path() + "/pid/spool." + std::to_string(live)).c_str(),
+                          O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX | LOCK_NB), 0);
+  std::ofstream(tmp.path() + "/pid/spool." + std::to_string(dead)) << "";
+  const std::string live_partial = Spool::make_queue_id(1002, live);
   const std::string full = whole_queue_file(whole, "Subject: left\r\n\r\nbody\r\n");
   std::ofstream(tmp.path() + "/incoming/" + whole, std::ios::binary) << full;
   std::ofstream(tmp.path() + "/incoming/" + partial, std::ios::binary)
@@ -176,9 +186,13 @@ TEST(Spool, OpenPublishesWhatADeadWriterLeftWholeAndRemovesTheRest) {
                        .warn = [&warnings](const std::string& text) { warnings.push_back(text); }});
     ASSERT_NE(spool, nullptr);
   }
+  ::close(lock);
   EXPECT_EQ(read_file(tmp.path() + "/active/" + whole), full);
   EXPECT_EQ(list_names(tmp.path() + "/incoming"), std::vector<std::string>{live_partial});
   EXPECT_TRUE(warnings.empty());
+  // The dead writer's lock file is gone, the live one's stays; the Spool removed its own.
+  EXPECT_EQ(list_names(tmp.path() + "/pid"),
+            std::vector<std::string>{"spool." + std::to_string(live)});
 }
 
 // A queue id used twice (the clock went back onto a reused pid): the acknowledged message
