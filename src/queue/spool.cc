@@ -210,8 +210,8 @@ void Spool::hold_liveness_lock() {
   const std::string path = liveness_lock_path(options_.queue_directory, ::getpid());
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    warn(fmt::format("{}: {}; other processes may take this one for dead after a minute",
-                     path, std::strerror(errno)));
+    warn(fmt::format("{}: {}; other processes may take this one for dead after a minute", path,
+                     std::strerror(errno)));
     return;
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
