@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -208,17 +209,27 @@ Status Spool::recover_incoming() {
 // got the pid of a dead writer since does not hold the writer's lock.
 void Spool::hold_liveness_lock() {
   const std::string path = liveness_lock_path(options_.queue_directory, ::getpid());
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    warn(fmt::format("{}: {}; other processes may take this one for dead after a minute", path,
-                     std::strerror(errno)));
-    return;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) break;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);  // another Spool of this process holds it: this process is alive anyway
+      return;
+    }
+    // Another process may have found the file unlocked a moment ago (a dead writer with
+    // this pid) and removed it: the lock must be on the file that has the name.
+    struct stat held, named;
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+      liveness_lock_fd_ = fd;
+      return;
+    }
+    ::close(fd);
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);  // another Spool of this process holds it: this process is alive anyway
-    return;
-  }
-  liveness_lock_fd_ = fd;
+  warn(
+      fmt::format("{}: cannot hold the lock ({}); other processes may take this one for "
+                  "dead after a minute",
+                  path, std::strerror(errno)));
 }
 
 bool Spool::writer_alive(int pid) {
