@@ -173,6 +173,8 @@ class Spool {
   /// Takes pid/spool.<pid> of this process with flock: held while the Spool is open (the
   /// kernel releases it when the process dies, even before it is reaped).
   void hold_liveness_lock();
+  /// Removes this process's lock file and lets the lock go (the Spool closes).
+  void release_liveness_lock();
   /// Whether the process `pid` still has a Spool open on this queue (its lock is held).
   /// Removes the lock file of a process that is gone.
   bool writer_alive(int pid);
