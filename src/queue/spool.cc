@@ -181,13 +181,9 @@ void Spool::precreate_loop() {
       wanted = size_t(options_.precreated_files) - pool_.size();
     }
     std::vector<Precreated> batch;
-    Error failure;
     while (batch.size() < wanted) {
       auto file = create_queue_file();
-      if (!file) {
-        failure = file.error();
-        break;
-      }
+      if (!file) break;  // begin() creates its own file then, and reports the error
       batch.push_back(std::move(*file));
     }
     // Not synced: still usable, through the rename route (entry_durable stays false).
