@@ -5,8 +5,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace estafeta {
+
+/// Microseconds since the epoch on the real wall clock: the edges' time stamps (queue ids,
+/// arrival times, file ages), where no Clock is injected.
+inline int64_t system_now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 class Clock {
  public:

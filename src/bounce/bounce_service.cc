@@ -13,17 +13,13 @@
 #include <future>
 #include <vector>
 
+#include "base/clock.h"
 #include "net/signal_fd.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
 
 namespace estafeta::bounce {
 namespace {
-
-int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // One connection from the queue manager and the bytes read from it.
 struct Connection {
@@ -79,7 +75,7 @@ Result<std::string> BounceService::write_notice(PlannedNotice planned,
   if (!incoming) return incoming.error();
   message::Notice& notice = planned.notice;
   notice.notice_queue_id = (*incoming)->queue_id();
-  notice.now_us = now_us();
+  notice.now_us = system_now_us();
   // The builder copies only what it attaches (the headers for RET=HDRS, a postmaster copy
   // or a message over bounce_size_limit).
   notice.original = original;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "delivery/maildir.h"
 #include "log/delay.h"
 #include "message/write_failure.h"
@@ -27,11 +28,6 @@
 
 namespace estafeta::delivery {
 namespace {
-
-int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 qmgr::RecipientReply reply_for(const qmgr::AgentRecipient& r, qmgr::RecipientOutcome outcome,
                                std::string status, std::string reason) {
@@ -75,7 +71,7 @@ LocalAgent::LocalAgent(LocalAgentOptions options, log::Logger log)
 LocalAgent::~LocalAgent() = default;
 
 qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
-  const int64_t start_us = now_us();
+  const int64_t start_us = system_now_us();
   qmgr::AgentReply reply;
   reply.id = request.id;
   auto defer_all = [&](std::string status, std::string reason) {
@@ -97,7 +93,7 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
   std::vector<std::string> maildirs;  // each once: synced before any reply
   std::vector<std::string> lines;     // logged once durable
   auto line = [&](const qmgr::AgentRecipient& r, int64_t began_us, const qmgr::RecipientReply& out) {
-    const int64_t end_us = now_us();
+    const int64_t end_us = system_now_us();
     return fmt::format(
         "{}: to=<{}>, relay=local, delay={}, delays={}/0/0/{}, dsn={}, status={} ({})",
         request.queue_id, r.address, log::format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
@@ -105,7 +101,7 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
         log::format_delay((end_us - began_us) / 1e6), out.status, status_word(out.outcome), out.reason);
   };
   for (const qmgr::AgentRecipient& r : request.recipients) {
-    const int64_t began_us = now_us();
+    const int64_t began_us = system_now_us();
     if (r.index >= env.recipients.size() || env.recipients[r.index].address != r.address) {
       reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kDeferred, "4.3.0",
                                            "recipient not in the queue file"));

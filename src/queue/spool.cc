@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "queue/background_thread.h"
 #include "queue/queue_file.h"
 
@@ -26,11 +27,6 @@ namespace {
 constexpr size_t kWriteBlock = 64 * 1024;
 constexpr size_t kQueueIdLength = 18;
 constexpr int kMaxIdAttempts = 64;
-int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 // ---- IncomingMessage ----
@@ -235,7 +231,7 @@ Spool::~Spool() {
 
 int64_t Spool::next_id_time() {
   std::lock_guard lock(id_mutex_);
-  last_us_ = std::max(now_us(), last_us_ + 1);
+  last_us_ = std::max(system_now_us(), last_us_ + 1);
   return last_us_;
 }
 
@@ -286,7 +282,7 @@ Result<std::unique_ptr<IncomingMessage>> Spool::begin(message::Envelope envelope
     file = std::move(*created);
   }
   envelope.queue_id = file->id;
-  envelope.arrival_us = now_us();
+  envelope.arrival_us = system_now_us();
   return std::unique_ptr<IncomingMessage>(new IncomingMessage(
       *this, std::move(file->id), file->fd, file->entry_durable, encode_envelope(envelope)));
 }

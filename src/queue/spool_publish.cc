@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "queue/background_thread.h"
 #include "queue/queue_file.h"
 #include "queue/spool.h"
@@ -35,11 +36,6 @@ constexpr auto kStrandedScanInterval = std::chrono::seconds(60);
 
 std::string liveness_lock_path(const std::string& queue_directory, int pid) {
   return fmt::format("{}/pid/spool.{}", queue_directory, pid);
-}
-
-int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -166,7 +162,7 @@ Spool::IncomingState Spool::examine_incoming(const std::string& name) {
 
 bool Spool::is_stranded(const std::string& name) {
   auto modified = fs_->modified_time(incoming_dir_, name);
-  return modified && *modified < now_us() - kStrandedAfterUs;
+  return modified && *modified < system_now_us() - kStrandedAfterUs;
 }
 
 std::vector<std::string> Spool::stranded_whole_files() {
