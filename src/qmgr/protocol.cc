@@ -235,6 +235,15 @@ struct MessageHead {
 
 enum class MessageKind { kRequest, kReply };
 
+// The shared fields of a request (AgentRequest, BounceRequest) from its head; the queue
+// keeps the struct's default ("active") when the message did not name one.
+template <class Request>
+void fill_request(MessageHead& head, Request& request) {
+  request.id = head.id;
+  request.queue_id = std::move(head.queue_id);
+  if (!head.queue.empty()) request.queue = std::move(head.queue);
+}
+
 // Takes one whole message of record type `type` off `buffer` (nullopt while incomplete),
 // reads its shared fields into `head` and hands every other field to `field`.
 template <class F>
@@ -314,56 +323,54 @@ Result<std::optional<AgentRequest>> take_request(std::string& buffer) {
   AgentRequest d;
   MessageHead head;
   bool has_transport = false;
-  auto taken =
-      take_fields(buffer, kRequest, MessageKind::kRequest, head, [&](const Record& f) -> Status {
-        switch (f.type) {
-          case kFieldTransport:
-            d.transport = std::string(f.payload);
-            has_transport = true;
-            return {};
-          case kFieldNextHop:
-            d.next_hop = std::string(f.payload);
-            return {};
-          case kFieldRecipient: {
-            auto r = decode_request_recipient(f.payload);
-            if (!r) return r.error();
-            d.recipients.push_back(std::move(*r));
-            return {};
-          }
-          default:
-            return make_error("unknown request field");
-        }
-      });
+  auto field = [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldTransport:
+        d.transport = std::string(f.payload);
+        has_transport = true;
+        return {};
+      case kFieldNextHop:
+        d.next_hop = std::string(f.payload);
+        return {};
+      case kFieldRecipient: {
+        auto r = decode_request_recipient(f.payload);
+        if (!r) return r.error();
+        d.recipients.push_back(std::move(*r));
+        return {};
+      }
+      default:
+        return make_error("unknown request field");
+    }
+  };
+  auto taken = take_fields(buffer, kRequest, MessageKind::kRequest, head, field);
   if (!taken) return taken.error();
   if (!*taken) return std::optional<AgentRequest>();
   if (!head.has_id || !head.has_queue_id || !has_transport || d.recipients.empty()) {
     return make_error("incomplete request");
   }
-  d.id = head.id;
-  d.queue_id = std::move(head.queue_id);
-  if (!head.queue.empty()) d.queue = std::move(head.queue);
+  fill_request(head, d);
   return std::optional<AgentRequest>(std::move(d));
 }
 
 Result<std::optional<AgentReply>> take_reply(std::string& buffer) {
   AgentReply a;
   MessageHead head;
-  auto taken =
-      take_fields(buffer, kReply, MessageKind::kReply, head, [&](const Record& f) -> Status {
-        switch (f.type) {
-          case kFieldRecipient: {
-            auto r = decode_reply_recipient(f.payload);
-            if (!r) return r.error();
-            a.recipients.push_back(std::move(*r));
-            return {};
-          }
-          case kFieldDestinationFailure:
-            a.destination_failure = std::string(f.payload);
-            return {};
-          default:
-            return make_error("unknown reply field");
-        }
-      });
+  auto field = [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldRecipient: {
+        auto r = decode_reply_recipient(f.payload);
+        if (!r) return r.error();
+        a.recipients.push_back(std::move(*r));
+        return {};
+      }
+      case kFieldDestinationFailure:
+        a.destination_failure = std::string(f.payload);
+        return {};
+      default:
+        return make_error("unknown reply field");
+    }
+  };
+  auto taken = take_fields(buffer, kReply, MessageKind::kReply, head, field);
   if (!taken) return taken.error();
   if (!*taken) return std::optional<AgentReply>();
   if (!head.has_id) return make_error("incomplete reply");
@@ -411,53 +418,50 @@ Result<std::optional<BounceRequest>> take_bounce_request(std::string& buffer) {
   BounceRequest d;
   MessageHead head;
   bool has_kind = false;
-  auto taken = take_fields(buffer, kBounceRequest, MessageKind::kRequest, head,
-                           [&](const Record& f) -> Status {
-                             switch (f.type) {
-                               case kFieldKind:
-                                 if (f.payload.size() != 1 || !valid_kind(f.payload[0]))
-                                   return make_error("bad kind");
-                                 d.kind = static_cast<NoticeRequestKind>(f.payload[0]);
-                                 has_kind = true;
-                                 return {};
-                               case kFieldRecipient: {
-                                 auto r = decode_notice_facts(f.payload);
-                                 if (!r) return r.error();
-                                 d.recipients.push_back(std::move(*r));
-                                 return {};
-                               }
-                               default:
-                                 return make_error("unknown bounce request field");
-                             }
-                           });
+  auto field = [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldKind:
+        if (f.payload.size() != 1 || !valid_kind(f.payload[0])) return make_error("bad kind");
+        d.kind = static_cast<NoticeRequestKind>(f.payload[0]);
+        has_kind = true;
+        return {};
+      case kFieldRecipient: {
+        auto r = decode_notice_facts(f.payload);
+        if (!r) return r.error();
+        d.recipients.push_back(std::move(*r));
+        return {};
+      }
+      default:
+        return make_error("unknown bounce request field");
+    }
+  };
+  auto taken = take_fields(buffer, kBounceRequest, MessageKind::kRequest, head, field);
   if (!taken) return taken.error();
   if (!*taken) return std::optional<BounceRequest>();
   if (!head.has_id || !head.has_queue_id || !has_kind || d.recipients.empty()) {
     return make_error("incomplete bounce request");
   }
-  d.id = head.id;
-  d.queue_id = std::move(head.queue_id);
-  if (!head.queue.empty()) d.queue = std::move(head.queue);
+  fill_request(head, d);
   return std::optional<BounceRequest>(std::move(d));
 }
 
 Result<std::optional<BounceReply>> take_bounce_reply(std::string& buffer) {
   BounceReply a;
   MessageHead head;
-  auto taken =
-      take_fields(buffer, kBounceReply, MessageKind::kReply, head, [&](const Record& f) -> Status {
-        switch (f.type) {
-          case kFieldNoticeId:
-            if (f.payload.empty()) return make_error("empty notice id");
-            a.notice_ids.emplace_back(f.payload);
-            return {};
-          case kFieldError:
-            a.error = std::string(f.payload);
-            return {};
-          default:
-            return make_error("unknown bounce reply field");
-        }
-      });
+  auto field = [&](const Record& f) -> Status {
+    switch (f.type) {
+      case kFieldNoticeId:
+        if (f.payload.empty()) return make_error("empty notice id");
+        a.notice_ids.emplace_back(f.payload);
+        return {};
+      case kFieldError:
+        a.error = std::string(f.payload);
+        return {};
+      default:
+        return make_error("unknown bounce reply field");
+    }
+  };
+  auto taken = take_fields(buffer, kBounceReply, MessageKind::kReply, head, field);
   if (!taken) return taken.error();
   if (!*taken) return std::optional<BounceReply>();
   if (!head.has_id) return make_error("incomplete bounce reply");
