@@ -16,8 +16,7 @@ Error socket_error(std::string_view what, const std::string& path) {
   return make_error(fmt::format("{} {}: {}", what, path, std::strerror(code)), code);
 }
 
-}  // namespace
-
+// The address of the socket at `path`; an error when the path does not fit sun_path.
 Result<sockaddr_un> unix_address(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -27,6 +26,8 @@ Result<sockaddr_un> unix_address(const std::string& path) {
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   return addr;
 }
+
+}  // namespace
 
 Result<int> bind_unix_socket(const std::string& path, int type, mode_t mode, int flags) {
   auto addr = unix_address(path);

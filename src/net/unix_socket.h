@@ -14,8 +14,8 @@
 
 namespace estafeta::net {
 
-/// The address of the socket at `path`; an error when the path does not fit sun_path.
-Result<sockaddr_un> unix_address(const std::string& path);
+// Every call below fails (DatagramSender: does not send) when `path` does not fit a unix
+// socket address.
 
 /// A socket of `type` (SOCK_STREAM or SOCK_DGRAM; close-on-exec, plus `flags` such as
 /// SOCK_NONBLOCK) bound at `path` after removing a stale socket there, then given
