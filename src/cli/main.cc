@@ -17,6 +17,7 @@
 #define ESTAFETA_WITH_MAP 1
 #endif
 #ifdef ESTAFETA_WITH_DAEMON
+#include "cli/address_command.h"
 #include "cli/queue_command.h"
 #include "cli/sendmail_command.h"
 #include "cli/showq_service.h"
@@ -37,6 +38,7 @@ constexpr const char* kUsage =
     "  status       exit 0 if it is running\n"
     "  config       print parameters (like postconf: -n, -d, -x, NAME...)\n"
     "  map          build and query lookup tables (like postmap)\n"
+    "  address      resolve ADDRESS: its class, transport, next hop and smtpd's RCPT answer\n"
     "  queue        list, show, hold, release, delete, requeue, flush queued mail\n"
     "               (like postqueue, postcat and postsuper; mailq = queue list)\n"
     "  smtpd -bs    one SMTP session on stdin/stdout (inetd mode)\n"
@@ -88,6 +90,7 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "showq") return cli::run_showq_service(config_dir, args);
   if (command == "bounce") return daemon::run_bounce_service(config_dir, args);
   if (command == "queue") return cli::run_queue_command(config_dir, args);
+  if (command == "address") return cli::run_address_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {
     return cli::run_sendmail_command(command, config_dir, args);

@@ -92,7 +92,7 @@ LoadResult Config::load(const std::string& config_dir) {
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   if (!f) {
     if (errno == ENOENT) {
-      return parse("", path, config_dir, system_hostname());
+      return parse(kEmbeddedMainCf, "(embedded default main.cf)", config_dir, system_hostname());
     }
     return LoadResult{std::nullopt,
                       {{path, 0, true, fmt::format("cannot open: {}", std::strerror(errno))}}};

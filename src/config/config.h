@@ -24,6 +24,15 @@ struct LoadResult;
 /// gethostname(), or "localhost" when that fails.
 std::string system_hostname();
 
+/// What a missing main.cf means: the parameters' defaults (Postfix's) with these settings,
+/// which make the first-run demo of the README work on a machine with no configuration
+/// (mail to any local part of a local domain is accepted and delivered into
+/// var/mail/<localpart>/Maildir/). `estafeta config -n` shows them as set.
+inline constexpr std::string_view kEmbeddedMainCf =
+    "# The embedded default main.cf (no main.cf in the configuration directory).\n"
+    "# Accept any local part at the local domains (no system account needed).\n"
+    "local_recipient_maps =\n";
+
 class Config {
  public:
   /// Embedded defaults only; config_dir "/etc/estafeta", hostname from gethostname().
@@ -33,7 +42,7 @@ class Config {
   /// diagnostics; `config_dir` becomes config_directory.
   static LoadResult parse(std::string_view main_cf_text, std::string filename,
                           std::string config_dir, std::string hostname);
-  /// Reads <config_dir>/main.cf (a missing file means all defaults) using gethostname().
+  /// Reads <config_dir>/main.cf (a missing file means kEmbeddedMainCf) using gethostname().
   static LoadResult load(const std::string& config_dir);
   /// Applies master.cf "-o name=value" overrides (validated the same way). Diagnostics name
   /// "<config_dir>/master.cf" without a line; callers may substitute the service's file:line.

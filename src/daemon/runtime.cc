@@ -9,6 +9,7 @@
 #include "daemon/listeners.h"
 #include "maps/map_set.h"
 #include "net/transport.h"
+#include "route/route_config.h"
 
 namespace estafeta::daemon {
 namespace {
@@ -135,7 +136,8 @@ Result<SmtpdRuntime> load_smtpd_runtime(const std::string& config_dir, const Ove
   runtime.mail_owner = config.get("mail_owner");
 
   // Every table, opened once; one that cannot be opened fails the load (named here).
-  auto opened = maps::MapSet::open(smtpd_table_specs(config));
+  auto opened =
+      maps::MapSet::open(smtpd_table_specs(config), {}, route::recipient_map_specs(config));
   for (const auto& warning : opened.warnings) *report += "warning: " + warning + "\n";
   for (const auto& error : opened.errors) *report += "error: " + error + "\n";
   if (!opened.ok()) return make_error("configuration error");

@@ -28,6 +28,7 @@
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
+#include "route/route_config.h"
 #include "submit/maildrop.h"
 #include "submit/pickup.h"
 #include "submit/policy_tables.h"
@@ -271,9 +272,8 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   auto base = load_base(config_dir, "qmgr", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
-  // mydestination may name tables: open them while still privileged, then drop.
-  auto destinations = policy::split_list_items(c.get_list("mydestination"));
-  auto opened = maps::MapSet::open(destinations.tables);
+  // The resolver's domain lists may name tables: open them while still privileged, then drop.
+  auto opened = maps::MapSet::open(route::route_table_specs(c));
   if (!opened.ok()) {
     std::string all;
     for (const auto& error : opened.errors) all += (all.empty() ? "" : "; ") + error;
@@ -282,13 +282,11 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
     return fail(*base->log, readiness, dropped.error().message);
   }
-  std::vector<const maps::Map*> tables;
-  for (const auto& spec : destinations.tables) {
-    if (const maps::Map* m = opened.set->find(spec)) tables.push_back(m);
-  }
+  auto route = route::make_route_settings(c, *opened.set);
+  if (!route.ok()) return fail(*base->log, readiness, route.error().message);
   qmgr::QueueManagerOptions options;
   options.queue_directory = base->queue_directory;
-  options.local_domains = policy::DomainList(destinations.literals, std::move(tables), false);
+  options.route = std::move(*route);
   options.scheduler = scheduler_settings(c);
   options.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
   SystemClock clock;

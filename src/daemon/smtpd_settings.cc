@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 
+#include "route/route_config.h"
 
 namespace estafeta::daemon {
 namespace {
 
-constexpr const char* kTableParameters[] = {"mydestination", "relay_domains", "mynetworks",
-                                            "smtpd_client_event_limit_exceptions",
+constexpr const char* kTableParameters[] = {"smtpd_client_event_limit_exceptions",
                                             "smtpd_forbid_bare_newline_exclusions"};
 
 std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
@@ -23,7 +23,7 @@ std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
 }  // namespace
 
 std::vector<std::string> smtpd_table_specs(const config::Config& config) {
-  std::vector<std::string> specs;
+  std::vector<std::string> specs = route::recipient_table_specs(config);
   for (const char* name : kTableParameters) {
     auto split = policy::split_list_items(config.get_list(name));
     specs.insert(specs.end(), split.tables.begin(), split.tables.end());
@@ -72,18 +72,11 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.tls_active = false;  // set per connection once TLS is up
 
   std::vector<std::string> bad;
-  auto destinations = policy::split_list_items(config.get_list("mydestination"));
-  s.recipients.local_domains =
-      policy::DomainList(destinations.literals, find_tables(set, destinations.tables), false);
-  auto relay = policy::split_list_items(config.get_list("relay_domains"));
-  s.recipients.relay_domains =
-      policy::DomainList(relay.literals, find_tables(set, relay.tables), true);
-  auto networks = policy::split_list_items(config.get_list("mynetworks"));
-  s.recipients.mynetworks =
-      policy::NetworkSet(policy::NetworkList::parse(networks.literals, &bad),
-                         find_tables(set, networks.tables));
-  if (!bad.empty()) return make_error(fmt::format("mynetworks: bad network: {}", bad.front()));
-  auto exceptions = policy::split_list_items(config.get_list("smtpd_client_event_limit_exceptions"));
+  auto recipients = route::make_recipient_policy(config, set);
+  if (!recipients.ok()) return recipients.error();
+  s.recipients = std::move(*recipients);
+  auto exceptions =
+      policy::split_list_items(config.get_list("smtpd_client_event_limit_exceptions"));
   s.limit_exceptions = policy::NetworkSet(policy::NetworkList::parse(exceptions.literals, &bad),
                                           find_tables(set, exceptions.tables));
   if (!bad.empty()) {

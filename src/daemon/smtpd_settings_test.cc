@@ -4,10 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include "route/route_config.h"
+
 namespace estafeta::daemon {
 namespace {
 
 std::shared_ptr<const maps::MapSet> no_tables() { return maps::MapSet::open({}).set; }
+
+// The tables `config` names, as smtpd opens them (recipient tables that cannot be opened,
+// such as a missing alias database, stand in as surrogates).
+std::shared_ptr<const maps::MapSet> tables_of(const config::Config& config) {
+  return maps::MapSet::open(smtpd_table_specs(config), {}, route::recipient_map_specs(config)).set;
+}
 
 config::Config parse(std::string_view text) {
   auto loaded = config::Config::parse(text, "main.cf", "/etc/estafeta", "mx.example.org");
@@ -15,8 +23,13 @@ config::Config parse(std::string_view text) {
   return *loaded.config;
 }
 
+Result<SmtpdSettings> settings_from(std::string_view main_cf, long long max_sessions = 100) {
+  config::Config config = parse(main_cf);
+  return make_smtpd_settings(config, max_sessions, tables_of(config));
+}
+
 TEST(SmtpdSettings, Defaults) {
-  auto settings = make_smtpd_settings(parse(""), 100, no_tables());
+  auto settings = settings_from("", 100);
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->session.hostname, "mx.example.org");
   EXPECT_EQ(settings->session.banner, "mx.example.org ESMTP Estafeta");
@@ -25,7 +38,7 @@ TEST(SmtpdSettings, Defaults) {
   EXPECT_EQ(settings->session.bare_newline, smtp::BareNewlineMode::Normalize);
   EXPECT_EQ(settings->session.bare_newline_reject_code, 550);
   EXPECT_FALSE(settings->session.starttls_available);
-  EXPECT_EQ(settings->recipients.local_domains.literals(),
+  EXPECT_EQ(settings->recipients.route.mydestination.literals(),
             (std::vector<std::string>{"mx.example.org", "localhost.example.org", "localhost"}));
   EXPECT_EQ(settings->recipients.mynetworks.contains("127.0.0.1"), policy::Match::Yes);
   EXPECT_EQ(settings->limit_exceptions.contains("::1"), policy::Match::Yes);
@@ -35,16 +48,17 @@ TEST(SmtpdSettings, Defaults) {
 }
 
 TEST(SmtpdSettings, ExplicitValues) {
-  auto settings = make_smtpd_settings(parse("mydestination = Example.COM\n"
-                                            "mynetworks = 10.0.0.0/8\n"
-                                            "smtpd_timeout = 2m\n"
-                                            "disable_vrfy_command = no\n"
-                                            "smtpd_forbid_bare_newline = no\n"
-                                            "smtpd_tls_cert_file = /c.pem\n"
-                                            "smtpd_tls_security_level = encrypt\n"),
-                                      5, no_tables());
+  auto settings = settings_from(
+      "mydestination = Example.COM\n"
+      "mynetworks = 10.0.0.0/8\n"
+      "smtpd_timeout = 2m\n"
+      "disable_vrfy_command = no\n"
+      "smtpd_forbid_bare_newline = no\n"
+      "smtpd_tls_cert_file = /c.pem\n"
+      "smtpd_tls_security_level = encrypt\n",
+      5);
   ASSERT_TRUE(settings.ok());
-  EXPECT_EQ(settings->recipients.local_domains.literals(),
+  EXPECT_EQ(settings->recipients.route.mydestination.literals(),
             std::vector<std::string>{"example.com"});
   EXPECT_EQ(settings->recipients.mynetworks.contains("127.0.0.1"), policy::Match::No);
   EXPECT_EQ(settings->limit_exceptions.contains("10.1.2.3"), policy::Match::Yes);
@@ -60,19 +74,21 @@ TEST(SmtpdSettings, ExplicitValues) {
 TEST(SmtpdSettings, TablesInDomainAndNetworkLists) {
   auto config = parse(
       "mydestination = localhost, inline:{tabled.example=OK}\n"
-      "mynetworks = 127.0.0.0/8, [::1]/128, inline:{192.0.2.9=OK}\n");
+      "mynetworks = 127.0.0.0/8, [::1]/128, inline:{192.0.2.9=OK}\n"
+      "local_recipient_maps =\n");
   auto specs = smtpd_table_specs(config);
-  // mynetworks, then smtpd_client_event_limit_exceptions and
-  // smtpd_forbid_bare_newline_exclusions (both $mynetworks by default).
-  EXPECT_EQ(specs, (std::vector<std::string>{"inline:{tabled.example=OK}",
-                                             "inline:{192.0.2.9=OK}", "inline:{192.0.2.9=OK}",
-                                             "inline:{192.0.2.9=OK}"}));
+  // mydestination and mynetworks (the recipient policy), then
+  // smtpd_client_event_limit_exceptions and smtpd_forbid_bare_newline_exclusions (both
+  // $mynetworks by default).
+  EXPECT_EQ(specs, (std::vector<std::string>{"inline:{tabled.example=OK}", "inline:{192.0.2.9=OK}",
+                                             "inline:{192.0.2.9=OK}", "inline:{192.0.2.9=OK}"}));
   auto opened = maps::MapSet::open(specs);
   ASSERT_TRUE(opened.ok());
   auto settings = make_smtpd_settings(config, 100, opened.set);
   ASSERT_TRUE(settings.ok());
-  EXPECT_EQ(settings->recipients.local_domains.contains("tabled.example"), policy::Match::Yes);
-  EXPECT_EQ(settings->recipients.local_domains.contains("other.example"), policy::Match::No);
+  EXPECT_EQ(settings->recipients.route.mydestination.contains("tabled.example"),
+            policy::Match::Yes);
+  EXPECT_EQ(settings->recipients.route.mydestination.contains("other.example"), policy::Match::No);
   EXPECT_EQ(settings->recipients.mynetworks.contains("192.0.2.9"), policy::Match::Yes);
   EXPECT_EQ(settings->recipients.mynetworks.contains("::1"), policy::Match::Yes);
 }
@@ -105,7 +121,7 @@ TEST(SmtpdSettings, BareNewlineModeAndExclusions) {
        "127.0.0.1", M::Reject},
   };
   for (const Case& c : cases) {
-    auto settings = make_smtpd_settings(parse(c.main_cf), 100, no_tables());
+    auto settings = settings_from(c.main_cf, 100);
     ASSERT_TRUE(settings.ok()) << c.main_cf;
     EXPECT_EQ(settings->bare_newline_for(c.client), c.mode) << c.main_cf << c.client;
   }
@@ -114,7 +130,8 @@ TEST(SmtpdSettings, BareNewlineModeAndExclusions) {
   auto config = parse(
       "smtpd_forbid_bare_newline = reject\n"
       "smtpd_forbid_bare_newline_exclusions = 192.0.2.0/24, inline:{10.0.0.1=OK}\n"
-      "smtpd_forbid_bare_newline_reject_code = 521\n");
+      "smtpd_forbid_bare_newline_reject_code = 521\n"
+      "local_recipient_maps =\n");
   auto opened = maps::MapSet::open(smtpd_table_specs(config));
   ASSERT_TRUE(opened.ok());
   auto settings = make_smtpd_settings(config, 100, opened.set);
@@ -127,22 +144,45 @@ TEST(SmtpdSettings, BareNewlineModeAndExclusions) {
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->bare_newline_for("10.0.0.1"), M::Reject);
 
-  auto bad = make_smtpd_settings(parse("smtpd_forbid_bare_newline_exclusions = 10.0.0.1/8\n"),
-                                 100, no_tables());
+  auto bad = settings_from("smtpd_forbid_bare_newline_exclusions = 10.0.0.1/8\n", 100);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("smtpd_forbid_bare_newline_exclusions"), std::string::npos);
 }
 
 TEST(SmtpdSettings, TlsWithoutCertificateIsAnError) {
-  auto settings = make_smtpd_settings(parse("smtpd_tls_security_level = may\n"), 100, no_tables());
+  auto settings = settings_from("smtpd_tls_security_level = may\n", 100);
   ASSERT_FALSE(settings.ok());
   EXPECT_NE(settings.error().message.find("smtpd_tls_cert_file"), std::string::npos);
 }
 
 TEST(SmtpdSettings, BadNetworkIsAnError) {
-  auto settings = make_smtpd_settings(parse("mynetworks = 10.0.0.0/99\n"), 100, no_tables());
+  auto settings = settings_from("mynetworks = 10.0.0.0/99\n", 100);
   ASSERT_FALSE(settings.ok());
   EXPECT_NE(settings.error().message.find("mynetworks"), std::string::npos);
+}
+
+TEST(SmtpdSettings, RecipientTablesAndAMissingAliasDatabase) {
+  auto settings = settings_from(
+      "mydestination = localhost\n"
+      "alias_maps = hash:/nonexistent/aliases\n"
+      "local_recipient_maps = inline:{alice=x} $alias_maps\n"
+      // "domain anything" makes virtual.example a virtual alias domain (virtual(5)).
+      "virtual_alias_maps = inline:{virtual.example=x, sales@virtual.example=alice@localhost}\n");
+  ASSERT_TRUE(settings.ok()) << settings.error().message;
+  const policy::RecipientPolicy& p = settings->recipients;
+  EXPECT_EQ(policy::check_recipient(p, "192.0.2.1", "alice@localhost").kind,
+            policy::RecipientClass::Local);
+  EXPECT_EQ(policy::check_recipient(p, "192.0.2.1", "sales@virtual.example").kind,
+            policy::RecipientClass::Local);
+  // The alias database cannot be opened: an address it might list is deferred, not refused.
+  auto bob = policy::check_recipient(p, "192.0.2.1", "bob@localhost");
+  EXPECT_EQ(bob.kind, policy::RecipientClass::Deferred) << bob.reply;
+  auto unknown = policy::check_recipient(p, "192.0.2.1", "x@virtual.example");
+  EXPECT_EQ(unknown.reply,
+            "550 5.1.1 <x@virtual.example>: Recipient address rejected: User unknown in virtual "
+            "alias table");
+  auto relay = policy::check_recipient(p, "192.0.2.1", "x@other.example");
+  EXPECT_EQ(relay.reply, "554 5.7.1 <x@other.example>: Relay access denied");
 }
 
 }  // namespace

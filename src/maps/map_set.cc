@@ -1,18 +1,40 @@
 // MapSet; see map_set.h.
 #include "maps/map_set.h"
 
+#include <algorithm>
+
 #include "maps/open_map.h"
 
 namespace estafeta::maps {
+namespace {
 
-MapSetOpenResult MapSet::open(const std::vector<std::string>& specs, const OpenOptions& options) {
+// Stands in for a table that could not be opened: every lookup is a temporary failure.
+class UnavailableMap : public Map {
+ public:
+  explicit UnavailableMap(std::string reason) : reason_(std::move(reason)) {}
+  LookupResult lookup(std::string_view) const override { return LookupResult::temp_fail(reason_); }
+
+ private:
+  std::string reason_;
+};
+
+}  // namespace
+
+MapSetOpenResult MapSet::open(const std::vector<std::string>& specs, const OpenOptions& options,
+                              const std::vector<std::string>& surrogates) {
   auto set = std::make_shared<MapSet>();
   MapSetOpenResult result;
   for (const std::string& spec : specs) {
     if (set->maps_.count(spec) != 0) continue;
     Result<OpenedMap> opened = open_map(spec, options);
     if (!opened.ok()) {
-      result.errors.push_back("table " + spec + ": " + opened.error().message);
+      std::string reason = "table " + spec + ": " + opened.error().message;
+      if (std::find(surrogates.begin(), surrogates.end(), spec) == surrogates.end()) {
+        result.errors.push_back(std::move(reason));
+        continue;
+      }
+      result.warnings.push_back(reason + " (lookups fail until it can be opened)");
+      set->maps_.emplace(spec, std::make_unique<UnavailableMap>(std::move(reason)));
       continue;
     }
     for (std::string& w : opened->warnings) result.warnings.push_back(std::move(w));

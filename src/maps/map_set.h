@@ -26,9 +26,13 @@ struct MapSetOpenResult {
 
 class MapSet {
  public:
-  /// Opens each distinct spec once (duplicates share one table).
+  /// Opens each distinct spec once (duplicates share one table). A spec listed in
+  /// `surrogates` that cannot be opened becomes a stand-in whose every lookup is a TempFail
+  /// naming the reason (Postfix's surrogate table: the daemon runs and defers what needs the
+  /// table); its failure is then a warning, not an error.
   static MapSetOpenResult open(const std::vector<std::string>& specs,
-                               const OpenOptions& options = {});
+                               const OpenOptions& options = {},
+                               const std::vector<std::string>& surrogates = {});
 
   /// The table for `spec` exactly as it was listed; nullptr when it is not in the set.
   const Map* find(std::string_view spec) const;

@@ -8,18 +8,6 @@
 namespace estafeta::maps {
 namespace {
 
-struct AddressView {
-  std::string_view local;
-  std::string_view domain;
-  bool has_at = false;
-};
-
-AddressView split_address(std::string_view address) {
-  size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return AddressView{address, {}, false};
-  return AddressView{address.substr(0, at), address.substr(at + 1), true};
-}
-
 // Joins pieces into one string. (Also sidesteps GCC 12's false -Wrestrict on chains of
 // std::string operator+ at -O3, GCC bug 105329.)
 std::string concat(std::initializer_list<std::string_view> parts) {
@@ -77,11 +65,17 @@ std::vector<std::string> access_domain_keys(std::string_view domain,
   return keys;
 }
 
+AddressParts split_address(std::string_view address) {
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos) return AddressParts{address, {}, false};
+  return AddressParts{address.substr(0, at), address.substr(at + 1), true};
+}
+
 std::vector<std::string> access_address_keys(std::string_view address,
                                              std::string_view recipient_delimiters,
                                              bool parent_domain_matches_subdomains) {
   std::vector<std::string> keys;
-  AddressView a = split_address(address);
+  AddressParts a = split_address(address);
   std::optional<SplitLocalpart> split = split_localpart(a.local, recipient_delimiters);
   if (!a.has_at) {
     keys.emplace_back(address);
@@ -117,7 +111,7 @@ std::vector<std::string> virtual_address_keys(std::string_view address,
                                               std::string_view recipient_delimiters,
                                               bool domain_is_local) {
   std::vector<std::string> keys;
-  AddressView a = split_address(address);
+  AddressParts a = split_address(address);
   std::optional<SplitLocalpart> split = split_localpart(a.local, recipient_delimiters);
   if (a.has_at) {
     keys.emplace_back(address);

@@ -23,6 +23,15 @@ struct SplitLocalpart {
 std::optional<SplitLocalpart> split_localpart(std::string_view localpart,
                                               std::string_view delimiters);
 
+/// An address split at its last '@' (RFC 5321 local parts may contain a quoted '@'). A bare
+/// "postmaster" has no '@' and an empty domain.
+struct AddressParts {
+  std::string_view local;
+  std::string_view domain;
+  bool has_at = false;
+};
+AddressParts split_address(std::string_view address);
+
 /// access(5) domain order: "sub.example.com", then parents. With
 /// parent_domain_matches_subdomains (smtpd_access_maps listed): "example.com", "com";
 /// without: ".example.com", ".com".

@@ -47,6 +47,12 @@ Match DomainList::contains(std::string_view domain) const {
   std::string folded = ascii::lower(domain);
   for (const auto& item : literals_) {
     if (item == folded) return Match::Yes;
+    // ".example.com" matches the subdomains of example.com (Postfix, for the features not
+    // in parent_domain_matches_subdomains).
+    if (item.size() > 1 && item.front() == '.' && folded.size() > item.size() &&
+        folded.compare(folded.size() - item.size(), item.size(), item) == 0) {
+      return Match::Yes;
+    }
     if (match_subdomains_ && folded.size() > item.size() &&
         folded.compare(folded.size() - item.size(), item.size(), item) == 0 &&
         folded[folded.size() - item.size() - 1] == '.') {

@@ -28,7 +28,8 @@ class DomainList {
  public:
   DomainList() = default;
   /// `literals` are compared case-insensitively; with `match_subdomains` an item also matches
-  /// its subdomains (Postfix's parent_domain_matches_subdomains for relay_domains).
+  /// its subdomains (the features in parent_domain_matches_subdomains); without, only an item
+  /// written with a leading dot (".example.com") matches subdomains.
   DomainList(std::vector<std::string> literals, std::vector<const maps::Map*> tables,
              bool match_subdomains);
   Match contains(std::string_view domain) const;

@@ -1,43 +1,125 @@
-// The relay decision for one recipient (see recipient_check.h).
+// The RCPT decision for one recipient (see recipient_check.h).
 #include "policy/recipient_check.h"
 
 #include <fmt/format.h>
 
+#include "maps/search_keys.h"
 #include "policy/mailbox_name.h"
+#include "route/canonical_form.h"
 
 namespace estafeta::policy {
+namespace {
 
-std::pair<std::string_view, std::string_view> split_address(std::string_view address) {
-  auto at = address.rfind('@');
-  if (at == std::string_view::npos) return {address, {}};
-  return {address.substr(0, at), address.substr(at + 1)};
+bool any_remote(const RecipientTables& t) {
+  for (const maps::Map* m : t.tables) {
+    if (m->is_remote()) return true;
+  }
+  return false;
+}
+
+RecipientVerdict deferred(std::string_view recipient) {
+  return RecipientVerdict{RecipientClass::Deferred,
+                          fmt::format("451 4.3.0 <{}>: Temporary lookup failure", recipient),
+                          {}};
+}
+
+RecipientVerdict unknown(std::string_view recipient, int code, std::string_view table) {
+  // 5.1.1 for a 5xx code, 4.1.1 when the administrator made it soft (450).
+  char klass = code >= 500 ? '5' : '4';
+  return RecipientVerdict{
+      RecipientClass::Rejected,
+      fmt::format("{} {}.1.1 <{}>: Recipient address rejected: User unknown in {} table", code,
+                  klass, recipient, table),
+      {}};
+}
+
+}  // namespace
+
+bool RecipientPolicy::has_remote_tables() const {
+  return route.has_remote_tables() || mynetworks.has_remote_tables() || any_remote(local) ||
+         any_remote(virtual_alias) || any_remote(virtual_mailbox) || any_remote(relay);
+}
+
+maps::LookupResult find_address(const std::vector<const maps::Map*>& tables,
+                                std::string_view address, std::string_view recipient_delimiter,
+                                bool domain_is_local) {
+  auto keys = maps::virtual_address_keys(address, recipient_delimiter, domain_is_local);
+  for (const maps::Map* table : tables) {
+    for (const std::string& key : keys) {
+      maps::LookupResult r = table->lookup(key);
+      if (r.status != maps::LookupStatus::NotFound) return r;
+    }
+  }
+  return maps::LookupResult::not_found();
 }
 
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
                                  std::string_view recipient) {
-  auto deferred = [&] {
-    return RecipientVerdict{
-        RecipientClass::Deferred,
-        fmt::format("451 4.3.0 <{}>: Temporary lookup failure", recipient)};
-  };
-  auto [local, domain] = split_address(recipient);
-  Match is_local = domain.empty() ? Match::Yes : policy.local_domains.contains(domain);
-  if (is_local == Match::TempFail) return deferred();
-  if (is_local == Match::Yes) {
-    if (!mailbox_name(local)) {
+  std::string canonical = route::canonical_form(policy.route, recipient);
+  route::ResolveResult resolved = route::resolve(policy.route, canonical);
+  if (resolved.temp_fail) return deferred(recipient);
+  const route::Resolution& r = resolved.resolution;
+
+  bool ours = r.address_class == route::AddressClass::Local ||
+              r.address_class == route::AddressClass::VirtualAlias ||
+              r.address_class == route::AddressClass::VirtualMailbox;
+  if (!ours) {
+    Match trusted = policy.mynetworks.contains(client_address);
+    bool relayable = r.address_class == route::AddressClass::Relay && !r.routed;
+    if (trusted == Match::TempFail && !relayable) return deferred(recipient);
+    if (trusted != Match::Yes && !relayable) {
       return {RecipientClass::Rejected,
-              fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown in local "
-                          "recipient table",
-                          recipient)};
+              fmt::format("554 5.7.1 <{}>: Relay access denied", recipient),
+              {}};
     }
-    return {RecipientClass::Local, {}};
   }
-  Match trusted = policy.mynetworks.contains(client_address);
-  if (trusted == Match::Yes) return {RecipientClass::Relay, {}};
-  Match relay = policy.relay_domains.contains(domain);
-  if (relay == Match::Yes) return {RecipientClass::Relay, {}};
-  if (trusted == Match::TempFail || relay == Match::TempFail) return deferred();
-  return {RecipientClass::Rejected, fmt::format("554 5.7.1 <{}>: Relay access denied", recipient)};
+
+  if (policy.reject_unlisted_recipient) {
+    const std::string& delimiter = policy.route.recipient_delimiter;
+    bool local = r.address_class == route::AddressClass::Local;
+    if (policy.virtual_alias.check) {
+      auto aliased = find_address(policy.virtual_alias.tables, r.recipient, delimiter, local);
+      if (aliased.is_temp_fail()) return deferred(recipient);
+      if (aliased.is_found()) return {RecipientClass::Local, {}, r};
+    }
+    auto listed = [&](const RecipientTables& t) -> std::optional<bool> {
+      if (!t.check) return true;
+      auto found = find_address(t.tables, r.recipient, delimiter, local);
+      if (found.is_temp_fail()) return std::nullopt;
+      return found.is_found();
+    };
+    std::optional<bool> known = true;
+    std::string_view table;
+    int code = 550;
+    switch (r.address_class) {
+      case route::AddressClass::Local:
+        known = listed(policy.local), table = "local recipient", code = policy.local.reject_code;
+        break;
+      case route::AddressClass::VirtualAlias:
+        known = false, table = "virtual alias", code = policy.virtual_alias.reject_code;
+        break;
+      case route::AddressClass::VirtualMailbox:
+        known = listed(policy.virtual_mailbox), table = "virtual mailbox",
+        code = policy.virtual_mailbox.reject_code;
+        break;
+      case route::AddressClass::Relay:
+        known = listed(policy.relay), table = "relay recipient", code = policy.relay.reject_code;
+        break;
+      case route::AddressClass::Default:
+        break;
+    }
+    if (!known) return deferred(recipient);
+    if (!*known) return unknown(recipient, code, table);
+  }
+  // Without a local recipient table any local part is a mailbox directory name (the
+  // first-run demo): refuse the ones that could not be one.
+  if (r.address_class == route::AddressClass::Local && !policy.local.check) {
+    maps::AddressParts parts = maps::split_address(r.recipient);
+    if (!mailbox_name(parts.local)) {
+      return unknown(recipient, policy.local.reject_code, "local recipient");
+    }
+  }
+  return {ours ? RecipientClass::Local : RecipientClass::Relay, {}, r};
 }
 
 }  // namespace estafeta::policy

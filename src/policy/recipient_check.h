@@ -1,27 +1,45 @@
-// Which RCPT TO addresses smtpd accepts: local domains (mydestination) get any well-formed
-// local part; other domains only from mynetworks clients or to relay_domains (no open relay,
-// ever). A table that cannot answer defers the recipient (4xx), never rejects or accepts it.
-// Pure: the edge passes the facts. Later issues put access maps and AUTH in front.
+// Which RCPT TO addresses smtpd accepts, decided as Postfix's smtpd does without explicit
+// restrictions: the address is put in canonical form and resolved (route/resolver.h); an
+// address of a local, virtual alias or virtual mailbox domain is ours; any other needs a
+// client in mynetworks or a relay_domains domain without sender-specified routing (no open
+// relay, ever: "Relay access denied"). Then, with smtpd_reject_unlisted_recipient, an
+// address the tables of its class do not list is refused before DATA ("User unknown in local
+// recipient table", and the virtual alias, virtual mailbox and relay variants), unless
+// virtual_alias_maps rewrites it. A table that cannot answer defers the recipient (4xx),
+// never rejects or accepts it. Pure: the edge passes the facts. Later issues put access maps
+// and AUTH in front.
 #pragma once
 
 #include <string>
 #include <string_view>
-#include <utility>
+#include <vector>
 
+#include "maps/map.h"
 #include "policy/address_list.h"
+#include "route/resolver.h"
+#include "route/route_settings.h"
 
 namespace estafeta::policy {
 
+struct RecipientTables {
+  /// Unset (Postfix: the parameter is empty): every address of the class is accepted.
+  bool check = false;
+  std::vector<const maps::Map*> tables;
+  int reject_code = 550;  // unknown_*_reject_code
+};
+
 struct RecipientPolicy {
-  DomainList local_domains;  // mydestination
-  DomainList relay_domains;  // relay_domains (subdomains match, as Postfix's default)
+  route::RouteSettings route;
   NetworkSet mynetworks;
+  bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient
+  RecipientTables local;                  // local_recipient_maps
+  RecipientTables
+      virtual_alias;  // virtual_alias_maps (the code: unknown_virtual_alias_reject_code)
+  RecipientTables virtual_mailbox;  // virtual_mailbox_maps
+  RecipientTables relay;            // relay_recipient_maps
   /// True when a decision may block on the network (pgsql:, redis: tables): the edge then
   /// decides off its event loop.
-  bool has_remote_tables() const {
-    return local_domains.has_remote_tables() || relay_domains.has_remote_tables() ||
-           mynetworks.has_remote_tables();
-  }
+  bool has_remote_tables() const;
 };
 
 enum class RecipientClass { Local, Relay, Rejected, Deferred };
@@ -29,13 +47,16 @@ enum class RecipientClass { Local, Relay, Rejected, Deferred };
 struct RecipientVerdict {
   RecipientClass kind = RecipientClass::Rejected;
   std::string reply;  // set when Rejected or Deferred: "554 5.7.1 <a@b>: Relay access denied"
+  route::Resolution resolution;  // set when accepted
 };
-
-/// Splits "local@domain" at the last '@' (RFC 5321 local parts may contain quoted '@').
-/// A bare "postmaster" has an empty domain.
-std::pair<std::string_view, std::string_view> split_address(std::string_view address);
 
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
                                  std::string_view recipient);
+
+/// Looks `address` up in `tables` in virtual(5) order (maps/search_keys.h): the full address,
+/// without its extension, then for a local domain the local part alone, then "@domain".
+maps::LookupResult find_address(const std::vector<const maps::Map*>& tables,
+                                std::string_view address, std::string_view recipient_delimiter,
+                                bool domain_is_local);
 
 }  // namespace estafeta::policy

@@ -10,8 +10,9 @@ namespace {
 
 RecipientPolicy make_policy() {
   RecipientPolicy p;
-  p.local_domains = DomainList({"localhost", "MX.example.org"}, {}, false);
-  p.relay_domains = DomainList({"relayed.example"}, {}, true);
+  p.route.myorigin = "localhost";
+  p.route.mydestination = DomainList({"localhost", "MX.example.org"}, {}, false);
+  p.route.relay_domains = DomainList({"relayed.example"}, {}, true);
   p.mynetworks =
       NetworkSet(NetworkList::parse({"127.0.0.0/8", "[::1]/128", "10.1.0.0/16"}, nullptr), {});
   return p;
@@ -53,6 +54,16 @@ TEST(RecipientCheck, Table) {
       {"192.0.2.1", "user@xrelayed.example", RecipientClass::Rejected},
       {"192.0.2.1", "user@mx.EXAMPLE.org", RecipientClass::Local},
       {"192.0.2.1", "\"a@b\"@localhost", RecipientClass::Local},
+      // Source routes through a relay domain are never relayed for outside clients
+      // (user%elsewhere@domain, elsewhere!user@domain, "user@elsewhere"@domain).
+      {"192.0.2.1", "user%victim.example@relayed.example", RecipientClass::Rejected},
+      {"192.0.2.1", "victim.example!user@relayed.example", RecipientClass::Rejected},
+      {"192.0.2.1", "\"user@victim.example\"@relayed.example", RecipientClass::Rejected},
+      {"127.0.0.1", "user%victim.example@relayed.example", RecipientClass::Relay},
+      // ... and through a local domain they resolve to the routed address.
+      {"192.0.2.1", "user%victim.example@localhost", RecipientClass::Rejected},
+      {"192.0.2.1", "user%relayed.example@localhost", RecipientClass::Relay},
+      {"192.0.2.1", "user%mx.example.org@localhost", RecipientClass::Local},
   };
   auto policy = make_policy();
   for (const auto& c : cases) {
@@ -69,7 +80,7 @@ TEST(RecipientCheck, TablesAndTemporaryFailures) {
   FixedMap broken("down.example", maps::LookupResult::temp_fail("server down"));
   FixedMap networks("192.0.2.9", maps::LookupResult::found("OK"));
   RecipientPolicy p;
-  p.local_domains = DomainList({"localhost"}, {&domains, &broken}, false);
+  p.route.mydestination = DomainList({"localhost"}, {&domains, &broken}, false);
   p.mynetworks = NetworkSet(NetworkList{}, {&networks});
   EXPECT_EQ(check_recipient(p, "192.0.2.1", "u@tabled.example").kind, RecipientClass::Local);
   EXPECT_EQ(check_recipient(p, "192.0.2.1", "u@TABLED.example").kind, RecipientClass::Local);
@@ -78,6 +89,94 @@ TEST(RecipientCheck, TablesAndTemporaryFailures) {
   EXPECT_EQ(deferred.reply, "451 4.3.0 <u@down.example>: Temporary lookup failure");
   EXPECT_EQ(check_recipient(p, "192.0.2.9", "u@remote.example").kind, RecipientClass::Relay);
   EXPECT_EQ(check_recipient(p, "192.0.2.1", "u@remote.example").kind, RecipientClass::Rejected);
+}
+
+// A table holding exactly the listed keys.
+class KeySet : public maps::Map {
+ public:
+  explicit KeySet(std::vector<std::string> keys) : keys_(std::move(keys)) {}
+  maps::LookupResult lookup(std::string_view key) const override {
+    for (const auto& k : keys_) {
+      if (k == key) return maps::LookupResult::found("x");
+    }
+    return maps::LookupResult::not_found();
+  }
+
+ private:
+  std::vector<std::string> keys_;
+};
+
+TEST(RecipientCheck, UnlistedRecipientsAreRefusedPerClass) {
+  KeySet passwd({"alice", "bob"});
+  KeySet aliases({"postmaster", "info"});
+  KeySet virtual_alias({"sales@valias.example", "@catchall.example"});
+  KeySet mailboxes({"ann@vbox.example"});
+  KeySet relay_users({"carol@relayed.example"});
+  RecipientPolicy p = make_policy();
+  p.route.recipient_delimiter = "+";
+  p.route.virtual_alias_domains = DomainList({"valias.example", "catchall.example"}, {}, false);
+  p.route.virtual_mailbox_domains = DomainList({"vbox.example"}, {}, false);
+  p.local = {true, {&passwd, &aliases}, 550};
+  p.virtual_alias = {true, {&virtual_alias}, 550};
+  p.virtual_mailbox = {true, {&mailboxes}, 550};
+  p.relay = {true, {&relay_users}, 450};
+  struct Case {
+    const char* rcpt;
+    const char* reply;  // "" = accepted
+  } cases[] = {
+      {"alice@localhost", ""},
+      {"alice+folder@localhost", ""},  // the extension is stripped for the lookup
+      {"info@mx.example.org", ""},
+      {"postmaster", ""},  // unqualified: @myorigin, a local domain
+      {"nobody@localhost",
+       "550 5.1.1 <nobody@localhost>: Recipient address rejected: User unknown in local "
+       "recipient table"},
+      {"sales@valias.example", ""},
+      {"anyone@catchall.example", ""},
+      {"bogus@valias.example",
+       "550 5.1.1 <bogus@valias.example>: Recipient address rejected: User unknown in virtual "
+       "alias table"},
+      {"ann@vbox.example", ""},
+      {"ben@vbox.example",
+       "550 5.1.1 <ben@vbox.example>: Recipient address rejected: User unknown in virtual "
+       "mailbox table"},
+      {"carol@relayed.example", ""},
+      {"dave@relayed.example",
+       "450 4.1.1 <dave@relayed.example>: Recipient address rejected: User unknown in relay "
+       "recipient table"},
+      // Routed, virtual-aliased: accepted because virtual_alias_maps lists it.
+      {"sales@valias.example", ""},
+  };
+  for (const auto& c : cases) {
+    auto verdict = check_recipient(p, "192.0.2.1", c.rcpt);
+    EXPECT_EQ(verdict.reply, c.reply) << c.rcpt;
+  }
+  // A mynetworks client gets the same answer: relaying is allowed, unknown users are not.
+  EXPECT_EQ(check_recipient(p, "127.0.0.1", "nobody@localhost").kind, RecipientClass::Rejected);
+  // Off: any address of the class is accepted.
+  p.reject_unlisted_recipient = false;
+  EXPECT_EQ(check_recipient(p, "192.0.2.1", "nobody@localhost").kind, RecipientClass::Local);
+}
+
+TEST(RecipientCheck, RecipientTableFailureDefers) {
+  FixedMap broken("alice@localhost", maps::LookupResult::temp_fail("database down"));
+  RecipientPolicy p = make_policy();
+  p.local = {true, {&broken}, 550};
+  auto verdict = check_recipient(p, "192.0.2.1", "alice@localhost");
+  EXPECT_EQ(verdict.kind, RecipientClass::Deferred);
+  EXPECT_EQ(verdict.reply, "451 4.3.0 <alice@localhost>: Temporary lookup failure");
+}
+
+TEST(AddressList, LeadingDotMatchesSubdomainsOnly) {
+  DomainList list({".example.com", "exact.example"}, {}, false);
+  EXPECT_EQ(list.contains("a.example.com"), Match::Yes);
+  EXPECT_EQ(list.contains("a.b.EXAMPLE.com"), Match::Yes);
+  EXPECT_EQ(list.contains("example.com"), Match::No);
+  EXPECT_EQ(list.contains("sub.exact.example"), Match::No);
+  DomainList parent({"example.com"}, {}, true);
+  EXPECT_EQ(parent.contains("a.example.com"), Match::Yes);
+  EXPECT_EQ(parent.contains("example.com"), Match::Yes);
+  EXPECT_EQ(parent.contains("badexample.com"), Match::No);
 }
 
 TEST(AddressList, SplitsTablesFromLiterals) {

@@ -26,6 +26,8 @@
 #include "net/signal_fd.h"
 #include "net/unix_socket.h"
 #include "qmgr/agent_link.h"
+#include "route/canonical_form.h"
+#include "route/resolver.h"
 #include "qmgr/problem_class.h"
 #include "qmgr/protocol.h"
 #include "qmgr/scheduler.h"
@@ -40,6 +42,26 @@ using queue::StatusEntry;
 using queue::StatusKind;
 
 constexpr std::string_view kLocalTransport = "local";
+constexpr std::string_view kErrorTransport = "error";
+
+// Postfix's error(8) transport: every recipient bounced with the next hop's text, which may
+// start with an enhanced status code ("5.1.1 User unknown in virtual alias table").
+DeliveryReport error_transport_report(const DeliveryRequest& r) {
+  std::string status = "5.0.0";
+  std::string_view text = r.next_hop;
+  size_t space = text.find(' ');
+  if (space != std::string_view::npos && space >= 5 && text[0] == '5' && text[1] == '.') {
+    status = std::string(text.substr(0, space));
+    text.remove_prefix(space + 1);
+  }
+  DeliveryReport report;
+  report.request_id = r.id;
+  for (const auto& rcpt : r.recipients) {
+    report.recipients.push_back(
+        {rcpt.index, Outcome::Bounced, {status, std::string(text), "", "none"}});
+  }
+  return report;
+}
 
 int64_t to_us(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -324,27 +346,18 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   for (size_t i = 0; i < env.recipients.size(); ++i) {
     if (stored.recipients[i].done) continue;
     const std::string& address = env.recipients[i].address;
-    const size_t at = address.rfind('@');
-    std::string_view domain =
-        at == std::string::npos ? std::string_view() : std::string_view(address).substr(at + 1);
-    if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-    // RFC 5321 §4.1.1.3: "postmaster" without a domain is local.
-    policy::Match local = domain.empty() ? policy::Match::Yes
-                                         : qm_.options_.local_domains.contains(domain);
-    if (local == policy::Match::TempFail) {
-      qm_.log_.warning("{}: mydestination lookup failed; trying later", id);
+    route::ResolveResult resolved =
+        route::resolve(qm_.options_.route, route::canonical_form(qm_.options_.route, address));
+    if (resolved.temp_fail) {
+      qm_.log_.warning("{}: address resolver table lookup failed; trying later", id);
       return;  // the next scan tries again
     }
     RecipientIn r;
     r.index = static_cast<uint32_t>(i);
     r.address = address;
-    if (local == policy::Match::Yes) {
-      r.transport = std::string(kLocalTransport);
-      r.next_hop = address;
-    } else {
-      r.transport = "smtp";
-      r.next_hop = std::string(domain);
-    }
+    r.transport = std::move(resolved.resolution.transport);
+    // The local agent's destination is the recipient (local_destination_recipient_limit = 1).
+    r.next_hop = r.transport == kLocalTransport ? address : resolved.resolution.nexthop;
     in.recipients.push_back(std::move(r));
     ++pending;
   }
@@ -362,6 +375,11 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
 void QueueManager::Loop::dispatch_requests() {
   for (DeliveryRequest& r : scheduler_.take_requests()) {
     auto m = messages_.find(r.queue_id);
+    if (r.transport == kErrorTransport) {
+      // error:[X.Y.Z ]text (a virtual alias domain's unknown address): bounced at once.
+      (void)scheduler_.report(error_transport_report(r));
+      continue;
+    }
     if (r.transport != kLocalTransport || m == messages_.end()) {
       // No agent for this transport yet (the outbound SMTP client is a later step): the
       // recipients wait in deferred/ and are retried, and bounced when the message expires.

@@ -37,14 +37,14 @@
 #include "base/clock.h"
 #include "log/logger.h"
 #include "message/notify_classes.h"
-#include "policy/address_list.h"
+#include "route/route_settings.h"
 #include "qmgr/settings.h"
 
 namespace estafeta::qmgr {
 
 struct QueueManagerOptions {
   std::string queue_directory;  // absolute
-  policy::DomainList local_domains;  // mydestination: recipients there go to `local`
+  route::RouteSettings route;  // which transport delivers each recipient (tables borrowed)
   /// Which deferrals are reported to the postmaster (`resource`, `software`; the bounce
   /// service applies the other classes).
   message::NotifyClasses notify_classes;

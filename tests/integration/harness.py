@@ -386,6 +386,9 @@ class EstafetaServer:
             'mail_spool_directory': self.mail,
             'myhostname': HOSTNAME,
             'mydomain': 'estafeta.test',
+            # As the embedded default main.cf: any local part is a mailbox (tests use
+            # made-up users); tests of recipient validation set their own tables.
+            'local_recipient_maps': '',
         }
         owner = default_mail_owner()
         if owner and owner != 'estafeta':

@@ -1,0 +1,121 @@
+// Address classes and transports (see resolver.h).
+#include "route/resolver.h"
+
+#include <algorithm>
+
+#include "base/ascii.h"
+#include "maps/search_keys.h"
+
+namespace estafeta::route {
+namespace {
+
+struct TransportSpec {
+  std::string transport;
+  std::string nexthop;
+};
+
+// "smtp:[relay.example]:587" -> {"smtp", "[relay.example]:587"}; "virtual" -> {"virtual", ""}.
+TransportSpec parse_transport(std::string_view spec) {
+  auto colon = spec.find(':');
+  if (colon == std::string_view::npos) return {std::string(spec), {}};
+  return {std::string(spec.substr(0, colon)), std::string(spec.substr(colon + 1))};
+}
+
+Resolution make(AddressClass c, std::string_view spec, std::string recipient,
+                std::string_view domain) {
+  TransportSpec t = parse_transport(spec);
+  Resolution r;
+  r.address_class = c;
+  r.transport = std::move(t.transport);
+  r.nexthop = t.nexthop.empty() ? std::string(domain) : std::move(t.nexthop);
+  r.recipient = std::move(recipient);
+  return r;
+}
+
+bool has_routing(std::string_view local) {
+  return local.find_first_of("%!@") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string_view class_name(AddressClass c) {
+  switch (c) {
+    case AddressClass::Local:
+      return "local";
+    case AddressClass::VirtualAlias:
+      return "virtual alias";
+    case AddressClass::VirtualMailbox:
+      return "virtual mailbox";
+    case AddressClass::Relay:
+      return "relay";
+    case AddressClass::Default:
+      return "default";
+  }
+  return "default";
+}
+
+policy::Match is_local_domain(const RouteSettings& settings, std::string_view domain) {
+  if (domain.empty()) return policy::Match::Yes;
+  if (domain.front() == '[' && domain.back() == ']') {
+    std::string_view literal = domain.substr(1, domain.size() - 2);
+    if (ascii::istarts_with(literal, "IPv6:")) literal.remove_prefix(5);
+    bool ours = std::any_of(settings.own_addresses.begin(), settings.own_addresses.end(),
+                            [&](const std::string& a) { return ascii::iequals(a, literal); });
+    return ours ? policy::Match::Yes : policy::Match::No;
+  }
+  return settings.mydestination.contains(domain);
+}
+
+ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
+  std::string current(address);
+  ResolveResult out;
+  // Each pass removes one local hop of a source route, so this ends.
+  for (;;) {
+    maps::AddressParts parts = maps::split_address(current);
+    std::string domain = ascii::lower(parts.domain);
+    while (!domain.empty() && domain.back() == '.') domain.pop_back();
+    std::string_view local = parts.local;
+
+    policy::Match local_domain = is_local_domain(settings, domain);
+    if (local_domain == policy::Match::TempFail) return ResolveResult{true, {}};
+    if (local_domain == policy::Match::Yes) {
+      if (settings.allow_percent_hack) {
+        if (auto percent = local.rfind('%'); percent != std::string_view::npos) {
+          current =
+              std::string(local.substr(0, percent)) + "@" + std::string(local.substr(percent + 1));
+          continue;
+        }
+      }
+      if (settings.swap_bangpath) {
+        if (auto bang = local.find('!'); bang != std::string_view::npos && bang > 0) {
+          current = std::string(local.substr(bang + 1)) + "@" + std::string(local.substr(0, bang));
+          continue;
+        }
+      }
+      out.resolution = make(AddressClass::Local, settings.local_transport, current, domain);
+      return out;
+    }
+
+    auto classify = [&](const policy::DomainList& list) {
+      policy::Match m = list.contains(domain);
+      if (m == policy::Match::TempFail) out.temp_fail = true;
+      return m == policy::Match::Yes;
+    };
+    if (classify(settings.virtual_alias_domains)) {
+      out.resolution = make(AddressClass::VirtualAlias,
+                            "error:5.1.1 User unknown in virtual alias table", current, domain);
+    } else if (!out.temp_fail && classify(settings.virtual_mailbox_domains)) {
+      out.resolution =
+          make(AddressClass::VirtualMailbox, settings.virtual_transport, current, domain);
+    } else if (!out.temp_fail && classify(settings.relay_domains)) {
+      out.resolution = make(AddressClass::Relay, settings.relay_transport, current, domain);
+    } else if (!out.temp_fail) {
+      out.resolution = make(AddressClass::Default, settings.default_transport, current, domain);
+    }
+    if (out.temp_fail) return ResolveResult{true, {}};
+    out.resolution.routed = has_routing(local);
+    return out;
+  }
+}
+
+}  // namespace estafeta::route

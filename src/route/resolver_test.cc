@@ -1,0 +1,136 @@
+// Tests of the canonical form and the address resolver (Postfix's trivial-rewrite rules).
+#include "route/resolver.h"
+
+#include <gtest/gtest.h>
+
+#include "route/canonical_form.h"
+
+namespace estafeta::route {
+namespace {
+
+class DomainTable : public maps::Map {
+ public:
+  maps::LookupResult lookup(std::string_view key) const override {
+    if (key == "tabled.example") return maps::LookupResult::found("OK");
+    if (key == "down.example") return maps::LookupResult::temp_fail("down");
+    return maps::LookupResult::not_found();
+  }
+};
+
+RouteSettings settings(const DomainTable* table = nullptr) {
+  RouteSettings s;
+  s.myhostname = "mx.example.org";
+  s.mydomain = "example.org";
+  s.myorigin = "example.org";
+  std::vector<const maps::Map*> tables;
+  if (table) tables.push_back(table);
+  s.mydestination =
+      policy::DomainList({"mx.example.org", "example.org", "localhost"}, tables, false);
+  s.own_addresses = {"192.0.2.25", "2001:db8::25"};
+  s.virtual_alias_domains = policy::DomainList({"alias.example"}, {}, false);
+  s.virtual_mailbox_domains = policy::DomainList({"hosted.example"}, {}, false);
+  s.relay_domains = policy::DomainList({"relayed.example"}, {}, true);
+  s.local_transport = "local:mx.example.org";
+  return s;
+}
+
+TEST(CanonicalForm, PostfixRewrites) {
+  RouteSettings s = settings();
+  EXPECT_EQ(canonical_form(s, ""), "");
+  EXPECT_EQ(canonical_form(s, "alice"), "alice@example.org");
+  EXPECT_EQ(canonical_form(s, "alice@host"), "alice@host");
+  EXPECT_EQ(canonical_form(s, "alice@example.com."), "alice@example.com");
+  EXPECT_EQ(canonical_form(s, "uucphost!bob"), "bob@uucphost");
+  EXPECT_EQ(canonical_form(s, "bob%other.example"), "bob@other.example");
+  EXPECT_EQ(canonical_form(s, "a%b%c.example"), "a%b@c.example");
+  EXPECT_EQ(canonical_form(s, "bob%other@site.example"), "bob%other@site.example");
+  s.swap_bangpath = false;
+  s.allow_percent_hack = false;
+  EXPECT_EQ(canonical_form(s, "uucphost!bob"), "uucphost!bob@example.org");
+  EXPECT_EQ(canonical_form(s, "bob%other.example"), "bob%other.example@example.org");
+  s.append_dot_mydomain = true;
+  EXPECT_EQ(canonical_form(s, "alice@host"), "alice@host.example.org");
+  EXPECT_EQ(canonical_form(s, "alice@host.example.com"), "alice@host.example.com");
+  EXPECT_EQ(canonical_form(s, "alice@[192.0.2.1]"), "alice@[192.0.2.1]");
+  s.myorigin = "";
+  EXPECT_EQ(canonical_form(s, "alice"), "alice");
+}
+
+TEST(Resolver, ClassesTransportsAndNextHops) {
+  RouteSettings s = settings();
+  struct Case {
+    const char* address;
+    AddressClass address_class;
+    const char* transport;
+    const char* nexthop;
+    const char* recipient;
+  } cases[] = {
+      {"alice@mx.example.org", AddressClass::Local, "local", "mx.example.org",
+       "alice@mx.example.org"},
+      {"alice@EXAMPLE.ORG", AddressClass::Local, "local", "mx.example.org", "alice@EXAMPLE.ORG"},
+      {"alice@[192.0.2.25]", AddressClass::Local, "local", "mx.example.org", "alice@[192.0.2.25]"},
+      {"alice@[IPv6:2001:db8::25]", AddressClass::Local, "local", "mx.example.org",
+       "alice@[IPv6:2001:db8::25]"},
+      {"alice@[192.0.2.26]", AddressClass::Default, "smtp", "[192.0.2.26]", "alice@[192.0.2.26]"},
+      {"postmaster", AddressClass::Local, "local", "mx.example.org", "postmaster"},
+      {"x@alias.example", AddressClass::VirtualAlias, "error",
+       "5.1.1 User unknown in virtual alias table", "x@alias.example"},
+      {"x@hosted.example", AddressClass::VirtualMailbox, "virtual", "hosted.example",
+       "x@hosted.example"},
+      {"x@relayed.example", AddressClass::Relay, "relay", "relayed.example", "x@relayed.example"},
+      {"x@sub.relayed.example", AddressClass::Relay, "relay", "sub.relayed.example",
+       "x@sub.relayed.example"},
+      {"x@elsewhere.example", AddressClass::Default, "smtp", "elsewhere.example",
+       "x@elsewhere.example"},
+      // Source routes through a local domain are followed.
+      {"bob%relayed.example@localhost", AddressClass::Relay, "relay", "relayed.example",
+       "bob@relayed.example"},
+      {"a%b%elsewhere.example@localhost", AddressClass::Default, "smtp", "elsewhere.example",
+       "a%b@elsewhere.example"},
+      {"relayed.example!bob@localhost", AddressClass::Relay, "relay", "relayed.example",
+       "bob@relayed.example"},
+      {"bob%localhost@mx.example.org", AddressClass::Local, "local", "mx.example.org",
+       "bob@localhost"},
+  };
+  for (const auto& c : cases) {
+    ResolveResult r = resolve(s, c.address);
+    ASSERT_FALSE(r.temp_fail) << c.address;
+    EXPECT_EQ(r.resolution.address_class, c.address_class) << c.address;
+    EXPECT_EQ(r.resolution.transport, c.transport) << c.address;
+    EXPECT_EQ(r.resolution.nexthop, c.nexthop) << c.address;
+    EXPECT_EQ(r.resolution.recipient, c.recipient) << c.address;
+  }
+}
+
+TEST(Resolver, RoutedAddressesAreMarked) {
+  RouteSettings s = settings();
+  EXPECT_FALSE(resolve(s, "x@relayed.example").resolution.routed);
+  EXPECT_TRUE(resolve(s, "x%y@relayed.example").resolution.routed);
+  EXPECT_TRUE(resolve(s, "y!x@relayed.example").resolution.routed);
+  EXPECT_TRUE(resolve(s, "\"x@y\"@relayed.example").resolution.routed);
+  EXPECT_TRUE(resolve(s, "a%b%elsewhere.example@localhost").resolution.routed);
+  // Followed to the end without the hacks, the local part keeps its characters.
+  s.allow_percent_hack = false;
+  s.swap_bangpath = false;
+  ResolveResult r = resolve(s, "bob%relayed.example@localhost");
+  EXPECT_EQ(r.resolution.address_class, AddressClass::Local);
+  EXPECT_FALSE(r.resolution.routed);
+}
+
+TEST(Resolver, TransportSpecsAndTables) {
+  DomainTable table;
+  RouteSettings s = settings(&table);
+  s.default_transport = "smtp:[smarthost.example]:587";
+  s.virtual_transport = "lmtp:unix:private/dovecot-lmtp";
+  EXPECT_EQ(resolve(s, "x@tabled.example").resolution.address_class, AddressClass::Local);
+  EXPECT_TRUE(resolve(s, "x@down.example").temp_fail);
+  ResolveResult r = resolve(s, "x@elsewhere.example");
+  EXPECT_EQ(r.resolution.transport, "smtp");
+  EXPECT_EQ(r.resolution.nexthop, "[smarthost.example]:587");
+  r = resolve(s, "x@hosted.example");
+  EXPECT_EQ(r.resolution.transport, "lmtp");
+  EXPECT_EQ(r.resolution.nexthop, "unix:private/dovecot-lmtp");
+}
+
+}  // namespace
+}  // namespace estafeta::route

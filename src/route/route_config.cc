@@ -1,0 +1,190 @@
+// Config -> RouteSettings and RecipientPolicy (see route_config.h).
+#include "route/route_config.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include "policy/address_list.h"
+
+namespace estafeta::route {
+namespace {
+
+constexpr const char* kDomainListParameters[] = {"mydestination", "virtual_alias_domains",
+                                                 "virtual_mailbox_domains", "relay_domains"};
+constexpr const char* kRecipientTableParameters[] = {
+    "local_recipient_maps", "virtual_alias_maps", "virtual_mailbox_maps", "relay_recipient_maps"};
+
+Result<std::vector<const maps::Map*>> find_tables(const maps::MapSet& set,
+                                                  const std::vector<std::string>& specs) {
+  std::vector<const maps::Map*> tables;
+  for (const auto& spec : specs) {
+    const maps::Map* table = set.find(spec);
+    if (table == nullptr) return make_error(fmt::format("table {} is not open", spec));
+    tables.push_back(table);
+  }
+  return tables;
+}
+
+// Postfix's parent_domain_matches_subdomains: listed features match "example.com"'s
+// subdomains too; the others only with a leading dot (".example.com").
+bool parent_matches_subdomains(const config::Config& config, std::string_view feature) {
+  for (const auto& item : config.get_list("parent_domain_matches_subdomains")) {
+    if (item == feature) return true;
+  }
+  return false;
+}
+
+Result<policy::DomainList> domain_list(const config::Config& config, const char* name,
+                                       const maps::MapSet& set) {
+  auto split = policy::split_list_items(config.get_list(name));
+  auto tables = find_tables(set, split.tables);
+  if (!tables.ok()) return tables.error();
+  return policy::DomainList(split.literals, std::move(*tables),
+                            parent_matches_subdomains(config, name));
+}
+
+// The numeric addresses behind inet_interfaces, so that user@[192.0.2.1] is local when
+// 192.0.2.1 is ours.
+std::vector<std::string> own_addresses(const config::Config& config) {
+  std::vector<std::string> out;
+  bool all = false;
+  for (const auto& item : config.get_list("inet_interfaces")) {
+    if (item == "all") {
+      all = true;
+    } else if (item == "loopback-only" || item == "localhost") {
+      out.push_back("127.0.0.1");
+      out.push_back("::1");
+    } else {
+      out.push_back(item);
+    }
+  }
+  if (!all) return out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (i->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, text,
+                sizeof(text));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, text,
+                sizeof(text));
+    } else {
+      continue;
+    }
+    out.emplace_back(text);
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+Result<policy::RecipientTables> recipient_tables(const config::Config& config,
+                                                 const char* maps_name, const char* code_name,
+                                                 const maps::MapSet& set) {
+  policy::RecipientTables t;
+  auto items = config.get_list(maps_name);
+  t.check = !items.empty();
+  auto split = policy::split_list_items(items);
+  if (!split.literals.empty()) {
+    return make_error(
+        fmt::format("{}: not a table: \"{}\" (use type:name)", maps_name, split.literals.front()));
+  }
+  auto tables = find_tables(set, split.tables);
+  if (!tables.ok()) return tables.error();
+  t.tables = std::move(*tables);
+  t.reject_code = static_cast<int>(config.get_int(code_name));
+  return t;
+}
+
+}  // namespace
+
+std::vector<std::string> route_table_specs(const config::Config& config) {
+  std::vector<std::string> specs;
+  for (const char* name : kDomainListParameters) {
+    auto split = policy::split_list_items(config.get_list(name));
+    specs.insert(specs.end(), split.tables.begin(), split.tables.end());
+  }
+  return specs;
+}
+
+std::vector<std::string> recipient_map_specs(const config::Config& config) {
+  std::vector<std::string> specs;
+  for (const char* name : kRecipientTableParameters) {
+    auto split = policy::split_list_items(config.get_list(name));
+    specs.insert(specs.end(), split.tables.begin(), split.tables.end());
+  }
+  return specs;
+}
+
+std::vector<std::string> recipient_table_specs(const config::Config& config) {
+  std::vector<std::string> specs = route_table_specs(config);
+  for (std::string& spec : recipient_map_specs(config)) specs.push_back(std::move(spec));
+  auto networks = policy::split_list_items(config.get_list("mynetworks"));
+  specs.insert(specs.end(), networks.tables.begin(), networks.tables.end());
+  return specs;
+}
+
+Result<RouteSettings> make_route_settings(const config::Config& config,
+                                          const maps::MapSet& tables) {
+  RouteSettings s;
+  s.myhostname = config.get("myhostname");
+  s.mydomain = config.get("mydomain");
+  s.myorigin = config.get("myorigin");
+  s.append_dot_mydomain = config.get_bool("append_dot_mydomain");
+  s.swap_bangpath = config.get_bool("swap_bangpath");
+  s.allow_percent_hack = config.get_bool("allow_percent_hack");
+  s.recipient_delimiter = config.get("recipient_delimiter");
+  struct {
+    const char* name;
+    policy::DomainList* list;
+  } lists[] = {{"mydestination", &s.mydestination},
+               {"virtual_alias_domains", &s.virtual_alias_domains},
+               {"virtual_mailbox_domains", &s.virtual_mailbox_domains},
+               {"relay_domains", &s.relay_domains}};
+  for (auto& [name, list] : lists) {
+    auto made = domain_list(config, name, tables);
+    if (!made.ok()) return made.error();
+    *list = std::move(*made);
+  }
+  s.own_addresses = own_addresses(config);
+  s.local_transport = config.get("local_transport");
+  s.virtual_transport = config.get("virtual_transport");
+  s.relay_transport = config.get("relay_transport");
+  s.default_transport = config.get("default_transport");
+  return s;
+}
+
+Result<policy::RecipientPolicy> make_recipient_policy(const config::Config& config,
+                                                      const maps::MapSet& tables) {
+  policy::RecipientPolicy p;
+  auto route = make_route_settings(config, tables);
+  if (!route.ok()) return route.error();
+  p.route = std::move(*route);
+  std::vector<std::string> bad;
+  auto networks = policy::split_list_items(config.get_list("mynetworks"));
+  auto network_tables = find_tables(tables, networks.tables);
+  if (!network_tables.ok()) return network_tables.error();
+  p.mynetworks = policy::NetworkSet(policy::NetworkList::parse(networks.literals, &bad),
+                                    std::move(*network_tables));
+  if (!bad.empty()) return make_error(fmt::format("mynetworks: bad network: {}", bad.front()));
+  p.reject_unlisted_recipient = config.get_bool("smtpd_reject_unlisted_recipient");
+  struct {
+    const char* maps;
+    const char* code;
+    policy::RecipientTables* out;
+  } kinds[] = {{"local_recipient_maps", "unknown_local_recipient_reject_code", &p.local},
+               {"virtual_alias_maps", "unknown_virtual_alias_reject_code", &p.virtual_alias},
+               {"virtual_mailbox_maps", "unknown_virtual_mailbox_reject_code", &p.virtual_mailbox},
+               {"relay_recipient_maps", "unknown_relay_recipient_reject_code", &p.relay}};
+  for (auto& k : kinds) {
+    auto made = recipient_tables(config, k.maps, k.code, tables);
+    if (!made.ok()) return made.error();
+    *k.out = std::move(*made);
+  }
+  return p;
+}
+
+}  // namespace estafeta::route
