@@ -156,6 +156,15 @@ TEST(MapAddress, UnmatchedExtensionPropagates) {
             List({"v-box@e.example", "w-box"}));
 }
 
+TEST(MapAddress, UserKeyOfALocalDomainPropagatesToo) {
+  Tables t;
+  TableList tables = t.list({{"u", "v@e.example"}});
+  EXPECT_EQ(map_address(tables, "u+box@local.example", true, kPlus).addresses,
+            List({"v+box@e.example"}));
+  EXPECT_EQ(map_address(tables, "u+box@remote.example", true, kPlus).status,
+            LookupStatus::NotFound);
+}
+
 TEST(MapAddress, DomainResultKeepsTheLocalPart) {
   Tables t;
   TableList tables = t.list({{"@old.example", "@new.example"}, {"u@d.example", "@e.example"}});
@@ -477,6 +486,10 @@ TEST(Rewriter, HeaderAddressesRewrittenInPlace) {
   // Recipient headers skip sender_canonical_maps but are masqueraded by default.
   EXPECT_EQ(rw.rewrite_header("Cc", "team: ann@x.example, c@h.x.example;").value,
             "team: ann@x.example, c@x.example;");
+  // An address the tables leave alone keeps its bytes, white space and all.
+  HeaderRewrite same = rw.rewrite_header("To", "Bob <bob @ elsewhere.example>");
+  EXPECT_FALSE(same.changed);
+  EXPECT_EQ(same.value, "Bob <bob @ elsewhere.example>");
   HeaderRewrite subject = rw.rewrite_header("Subject", "bob@old.example");
   EXPECT_FALSE(subject.changed);
   EXPECT_EQ(subject.value, "bob@old.example");
