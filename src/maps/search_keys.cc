@@ -3,7 +3,7 @@
 
 #include <initializer_list>
 
-#include "base/ascii.h"
+#include "address/extension.h"
 
 namespace estafeta::maps {
 namespace {
@@ -30,24 +30,9 @@ void push_unique(std::vector<std::string>& keys, std::string key) {
 
 std::optional<SplitLocalpart> split_localpart(std::string_view localpart,
                                               std::string_view delimiters) {
-  if (delimiters.empty() || localpart.empty()) return std::nullopt;
-  if (ascii::iequals(localpart, "postmaster") || ascii::iequals(localpart, "mailer-daemon") ||
-      ascii::iequals(localpart, "double-bounce")) {
-    return std::nullopt;
-  }
-  if (delimiters.find('-') != std::string_view::npos) {
-    if (ascii::istarts_with(localpart, "owner-")) return std::nullopt;
-    if (localpart.size() > 8 &&
-        ascii::iequals(localpart.substr(localpart.size() - 8), "-request")) {
-      return std::nullopt;
-    }
-  }
-  size_t pos = localpart.find_first_of(delimiters);
-  if (pos == std::string_view::npos || pos == 0 || pos + 1 == localpart.size()) {
-    return std::nullopt;
-  }
-  return SplitLocalpart{std::string(localpart.substr(0, pos)),
-                        std::string(localpart.substr(pos + 1))};
+  address::SplitLocalPart split = address::split_extension(localpart, delimiters);
+  if (split.delimiter == 0) return std::nullopt;
+  return SplitLocalpart{std::string(split.user), std::string(split.extension)};
 }
 
 std::vector<std::string> access_domain_keys(std::string_view domain,

@@ -16,10 +16,9 @@ struct SplitLocalpart {
   std::string extension;  ///< "ext" (without the delimiter)
 };
 
-/// Splits `localpart` at the first byte of `delimiters` (recipient_delimiter; several bytes
-/// allowed). nullopt when there is no delimiter, when the split would leave an empty user or
-/// the delimiter ends the local part, for postmaster / mailer-daemon / double-bounce, and,
-/// when '-' is a delimiter, for owner-foo and foo-request (Postfix compatibility).
+/// address::split_extension() as owned strings: nullopt when the local part has no extension
+/// (no delimiter, an empty user, postmaster / mailer-daemon / double-bounce, and, when '-' is
+/// a delimiter, owner-foo and foo-request). "user+" splits with an empty extension.
 std::optional<SplitLocalpart> split_localpart(std::string_view localpart,
                                               std::string_view delimiters);
 

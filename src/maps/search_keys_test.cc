@@ -18,7 +18,7 @@ TEST(SplitLocalpart, Table) {
       {"user-ext", "+-", std::pair<std::string, std::string>{"user", "ext"}},
       {"user", "+", std::nullopt},
       {"+ext", "+", std::nullopt},
-      {"user+", "+", std::nullopt},
+      {"user+", "+", std::pair<std::string, std::string>{"user", ""}},
       {"user+ext", "", std::nullopt},
       {"owner-list", "-", std::nullopt},
       {"list-request", "-", std::nullopt},
