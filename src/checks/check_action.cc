@@ -14,17 +14,25 @@ namespace {
 struct Keyword {
   std::string_view name;
   ActionKind kind;
+  std::string_view log_name;  // what Postfix's cleanup logs for it ("reject: header ...")
 };
 
 constexpr std::array kKeywords = {
-    Keyword{"DUNNO", ActionKind::Dunno},       Keyword{"OK", ActionKind::Dunno},
-    Keyword{"REJECT", ActionKind::Reject},     Keyword{"DISCARD", ActionKind::Discard},
-    Keyword{"PASS", ActionKind::Pass},         Keyword{"WARN", ActionKind::Warn},
-    Keyword{"INFO", ActionKind::Info},         Keyword{"HOLD", ActionKind::Hold},
-    Keyword{"IGNORE", ActionKind::Ignore},     Keyword{"STRIP", ActionKind::Strip},
-    Keyword{"PREPEND", ActionKind::Prepend},   Keyword{"REPLACE", ActionKind::Replace},
-    Keyword{"REDIRECT", ActionKind::Redirect}, Keyword{"FILTER", ActionKind::Filter},
-    Keyword{"BCC", ActionKind::Bcc},
+    Keyword{"DUNNO", ActionKind::Dunno, "dunno"},
+    Keyword{"OK", ActionKind::Dunno, "dunno"},
+    Keyword{"REJECT", ActionKind::Reject, "reject"},
+    Keyword{"DISCARD", ActionKind::Discard, "discard"},
+    Keyword{"PASS", ActionKind::Pass, "pass"},
+    Keyword{"WARN", ActionKind::Warn, "warning"},
+    Keyword{"INFO", ActionKind::Info, "info"},
+    Keyword{"HOLD", ActionKind::Hold, "hold"},
+    Keyword{"IGNORE", ActionKind::Ignore, "ignore"},
+    Keyword{"STRIP", ActionKind::Strip, "strip"},
+    Keyword{"PREPEND", ActionKind::Prepend, "prepend"},
+    Keyword{"REPLACE", ActionKind::Replace, "replace"},
+    Keyword{"REDIRECT", ActionKind::Redirect, "redirect"},
+    Keyword{"FILTER", ActionKind::Filter, "filter"},
+    Keyword{"BCC", ActionKind::Bcc, "bcc"},
 };
 
 constexpr std::string_view kDefaultReject = "5.7.1 message content rejected";
@@ -116,35 +124,8 @@ ParsedAction parse_check_action(std::string_view value, std::string_view map_cla
 }
 
 std::string_view action_log_name(ActionKind kind) {
-  switch (kind) {
-    case ActionKind::Dunno:
-      return "dunno";
-    case ActionKind::Reject:
-      return "reject";
-    case ActionKind::Discard:
-      return "discard";
-    case ActionKind::Pass:
-      return "pass";
-    case ActionKind::Warn:
-      return "warning";
-    case ActionKind::Info:
-      return "info";
-    case ActionKind::Hold:
-      return "hold";
-    case ActionKind::Ignore:
-      return "ignore";
-    case ActionKind::Strip:
-      return "strip";
-    case ActionKind::Prepend:
-      return "prepend";
-    case ActionKind::Replace:
-      return "replace";
-    case ActionKind::Redirect:
-      return "redirect";
-    case ActionKind::Filter:
-      return "filter";
-    case ActionKind::Bcc:
-      return "bcc";
+  for (const Keyword& k : kKeywords) {
+    if (k.kind == kind) return k.log_name;
   }
   return "dunno";
 }

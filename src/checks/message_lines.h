@@ -13,6 +13,7 @@
 // Pure; thread-compatible. Memory: one pending logical header, at most header_size_limit.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
