@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "checks/message_lines.h"
 #include "maps/line_reader.h"
 #include "maps/lmdb_map.h"
 #include "maps/map_spec.h"
@@ -62,6 +63,8 @@ struct Options {
   OpenOptions open;
   bool incremental = false;
   bool sequence = false;
+  bool header_keys = false;  // -h: with -q -, each logical header of a message is a key
+  bool body_keys = false;    // -b: with -q -, each body line of a message is a key
   std::optional<std::string> query;
   std::optional<std::string> delete_key;
   std::vector<std::string> maps;
@@ -167,15 +170,30 @@ int query(const Options& opt) {
     return std::nullopt;
   };
   bool any = false;
-  if (*opt.query == "-") {
-    std::string out;
-    for (const std::string& key : stdin_keys()) {
-      if (std::optional<std::string> v = lookup(key)) {
-        out.append(key).push_back('\t');
-        out.append(*v).push_back('\n');
-        any = true;
-      }
+  std::string out;
+  auto query_key = [&](const std::string& key) {
+    if (std::optional<std::string> v = lookup(key)) {
+      out.append(key).push_back('\t');
+      out.append(*v).push_back('\n');
+      any = true;
     }
+  };
+  if (*opt.query == "-" && (opt.header_keys || opt.body_keys)) {
+    // postmap -h/-b: stdin is a message; its logical headers (folding kept, see
+    // checks/message_lines.h) and/or its body lines, empty ones included, are the keys.
+    checks::MessageLineSplitter splitter;
+    auto query_pieces = [&](const std::vector<checks::MessagePiece>& pieces) {
+      for (const checks::MessagePiece& p : pieces) {
+        bool header = p.kind == checks::MessagePiece::Kind::Header;
+        if (header ? opt.header_keys : opt.body_keys) query_key(p.text);
+      }
+    };
+    std::string line;
+    while (std::getline(std::cin, line)) query_pieces(splitter.push_line(line));
+    query_pieces(splitter.finish());
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  } else if (*opt.query == "-") {
+    for (const std::string& key : stdin_keys()) query_key(key);
     std::fwrite(out.data(), 1, out.size(), stdout);
   } else if (std::optional<std::string> v = lookup(*opt.query)) {
     std::printf("%s\n", v->c_str());
@@ -309,10 +327,13 @@ int run_map_command(const std::vector<std::string>& args) {
         case 'F':
           break;  // postmap's NUL-termination, privilege and verbosity knobs: no effect here
         case 'b':
+          opt.body_keys = true;
+          break;
         case 'h':
+          opt.header_keys = true;
+          break;
         case 'm':
-          return fatal(std::string("option -") + c +
-                       " (message header/body queries) is not supported");
+          return fatal("option -m (MIME parsing of -b/-h queries) is not supported");
         default:
           std::fprintf(stderr, "estafeta map: invalid option -- '%c'\n", c);
           return fatal(kUsage);

@@ -13,17 +13,21 @@ TEST(PcreMap, FlagsSubstitutionAndIf) {
       "if !/^skip/\n"
       "/^(a)(b)?c$/ [$1][$2]\n"
       "endif\n"
-      "/^x.y$/s dotall\n"
+      "/^x.y$/ dotall\n"
+      "/^a.b$/s not-dotall\n"
       "/m(/ bad\n",
       "p.re");
   EXPECT_EQ(b.map->lookup("Joe@EXAMPLE.COM"), LookupResult::found("user=Joe"));
   EXPECT_EQ(b.map->lookup("Case"), LookupResult::found("sensitive"));
   EXPECT_EQ(b.map->lookup("case"), LookupResult::not_found());
   EXPECT_EQ(b.map->lookup("ac"), LookupResult::found("[a][]"));
+  // pcre_table(5): '.' matches a newline unless 's' toggles DOTALL off (folded headers).
   EXPECT_EQ(b.map->lookup("x\ny"), LookupResult::found("dotall"));
+  EXPECT_EQ(b.map->lookup("a\nb"), LookupResult::not_found());
+  EXPECT_EQ(b.map->lookup("a-b"), LookupResult::found("not-dotall"));
   ASSERT_EQ(b.warnings.size(), 1u);
   EXPECT_EQ(b.warnings[0],
-            "pcre map p.re, line 7: error in regex at offset 2: missing closing parenthesis");
+            "pcre map p.re, line 8: error in regex at offset 2: missing closing parenthesis");
 }
 
 TEST(PcreMap, UnknownFlag) {

@@ -26,7 +26,7 @@ struct RegexPattern {
   bool icase = true;       ///< 'i' toggles; both dialects default to case-insensitive
   bool extended = true;    ///< POSIX 'x' toggles REG_EXTENDED (on); PCRE 'x' sets EXTENDED (off)
   bool multiline = false;  ///< 'm'
-  bool dotall = false;     ///< PCRE 's'
+  bool dotall = true;      ///< PCRE 's' toggles; on by default (pcre_table(5), Postfix 2.0+)
   bool anchored = false;   ///< PCRE 'A'
   bool dollar_endonly = false;  ///< PCRE 'E'
   bool ungreedy = false;        ///< PCRE 'U'

@@ -221,6 +221,50 @@ def regex_queries(rng, n):
     return out
 
 
+# header_checks-style rules for the -h/-b query modes: folded headers, empty lines, body lines.
+CHECKS_RULES = r"""/^Subject:.*viagra/         REJECT no spam
+/^X-Folded: first.*second/   WARN folded
+/^Received:/                 HOLD
+/^$/                         EMPTY
+/^ +indented/                BODY indented
+/^[A-Za-z0-9-]+:/            header
+/^(From|>From) /             mbox
+"""
+
+CHECKS_MESSAGES = [
+    "Subject: buy\n viagra now\nX-Folded: first\n\tsecond\nTo: a@b\n\n  indented\n\nlast",
+    "Received: from a\n\tby b\nReceived : x\nX-A:b\n\nSubject: in body\n",
+    "From someone Mon Jan  1\nSubject: x\n\nbody\n",
+    "Subject: no separator\nnot a header\n\n",
+    "Subject: x\r\nTo: y\r\n\r\nbody\r\n",
+    " starts folded\nSubject: x\n",
+    "X-Only: headers\n",
+    "",
+    "\n\n\n",
+    "A: b\n\t\n \nC: d\n\n\tbody\n",
+]
+
+
+def random_message(rng):
+    """A message of generated header, continuation, blank and body lines."""
+    lines = []
+    for _ in range(rng.randint(0, 12)):
+        r = rng.random()
+        if r < 0.4:
+            name = rng.choice(["Subject", "Received", "X-Folded", "To", "x-" + rand_word(rng)])
+            lines.append("%s%s:%s" % (name, rng.choice(["", " ", "\t "]),
+                                      rng.choice(["", " ", "  "]) + rand_word(rng)))
+        elif r < 0.6:
+            lines.append(rng.choice([" ", "\t", "  "]) + rng.choice(["indented", "second", ""]))
+        elif r < 0.7:
+            lines.append("")
+        elif r < 0.8:
+            lines.append(rng.choice(["From x", "viagra", "first", "Subject: viagra"]))
+        else:
+            lines.append(rand_word(rng))
+    return "\n".join(lines) + rng.choice(["", "\n", "\n\n"])
+
+
 # ---- servers for the remote tables ---------------------------------------------------------
 
 import socket
