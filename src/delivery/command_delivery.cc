@@ -56,7 +56,8 @@ int64_t now_ms() {
 
 TaskResult run_delivery_command(const DeliveryTask& task, std::string_view message) {
   int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return deferred("4.3.0", "pipe: " + std::string(std::strerror(errno)));
+  if (::pipe2(in, O_CLOEXEC) != 0)
+    return deferred("4.3.0", "pipe: " + std::string(std::strerror(errno)));
   if (::pipe2(out, O_CLOEXEC) != 0) {
     ::close(in[0]);
     ::close(in[1]);
@@ -93,7 +94,8 @@ TaskResult run_delivery_command(const DeliveryTask& task, std::string_view messa
       break;
     }
     pollfd fds[2] = {{from_child, POLLIN, 0}, {to_child, POLLOUT, 0}};
-    const int n = ::poll(fds, to_child >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    const int n =
+        ::poll(fds, to_child >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left, 1000)));
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     if (to_child >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {

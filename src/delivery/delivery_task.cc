@@ -62,10 +62,14 @@ constexpr int kMaxLockAttempts = 1000;
 
 char kind_code(TaskKind k) {
   switch (k) {
-    case TaskKind::Maildir: return 'M';
-    case TaskKind::Mbox: return 'B';
-    case TaskKind::Command: return 'X';
-    case TaskKind::ReadFile: return 'F';
+    case TaskKind::Maildir:
+      return 'M';
+    case TaskKind::Mbox:
+      return 'B';
+    case TaskKind::Command:
+      return 'X';
+    case TaskKind::ReadFile:
+      return 'F';
   }
   return '?';
 }
@@ -80,10 +84,14 @@ std::optional<TaskKind> kind_of(std::string_view s) {
 
 char status_code(TaskStatus s) {
   switch (s) {
-    case TaskStatus::Delivered: return 'd';
-    case TaskStatus::AlreadyDelivered: return 'a';
-    case TaskStatus::Deferred: return 'f';
-    case TaskStatus::Bounced: return 'b';
+    case TaskStatus::Delivered:
+      return 'd';
+    case TaskStatus::AlreadyDelivered:
+      return 'a';
+    case TaskStatus::Deferred:
+      return 'f';
+    case TaskStatus::Bounced:
+      return 'b';
   }
   return '?';
 }
@@ -97,7 +105,9 @@ std::optional<TaskStatus> status_of(std::string_view s) {
   return std::nullopt;
 }
 
-void put_number(std::string& out, char type, uint64_t v) { put_record(out, type, fmt::format("{}", v)); }
+void put_number(std::string& out, char type, uint64_t v) {
+  put_record(out, type, fmt::format("{}", v));
+}
 
 void put_text(std::string& out, char type, std::string_view v) {
   if (!v.empty()) put_record(out, type, v);
@@ -218,7 +228,8 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
   DeliveryTask& t = r.task;
   constexpr uint64_t kMaxId = UINT32_MAX - 1;  // uid_t/gid_t: (uid_t)-1 means "unchanged"
   switch (f.type) {
-    case kFieldId: return take_number(f, r.id, INT64_MAX, seen);
+    case kFieldId:
+      return take_number(f, r.id, INT64_MAX, seen);
     case kFieldKind: {
       if (Status s = seen.first(f.type); !s.ok()) return s;
       auto k = kind_of(f.payload);
@@ -226,8 +237,10 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
       t.kind = *k;
       return {};
     }
-    case kFieldUid: return take_number(f, t.as.uid, kMaxId, seen);
-    case kFieldGid: return take_number(f, t.as.gid, kMaxId, seen);
+    case kFieldUid:
+      return take_number(f, t.as.uid, kMaxId, seen);
+    case kFieldGid:
+      return take_number(f, t.as.gid, kMaxId, seen);
     case kFieldGroup: {
       if (t.as.groups.size() >= kMaxGroups) return make_error("too many groups");
       auto v = number(f.payload, kMaxId, "group");
@@ -235,32 +248,48 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
       t.as.groups.push_back(static_cast<gid_t>(*v));
       return {};
     }
-    case kFieldUser: return take_string(f, t.as.user, seen);
-    case kFieldHome: return take_string(f, t.as.home, seen);
-    case kFieldPath: return take_string(f, t.path, seen);
-    case kFieldMaildirName: return take_string(f, t.maildir_name, seen);
-    case kFieldSender: return take_string(f, t.sender, seen);
-    case kFieldArrival: return take_number(f, t.arrival_sec, INT64_MAX, seen);
-    case kFieldLocks: return take_number(f, t.mbox_locks, 7, seen);
+    case kFieldUser:
+      return take_string(f, t.as.user, seen);
+    case kFieldHome:
+      return take_string(f, t.as.home, seen);
+    case kFieldPath:
+      return take_string(f, t.path, seen);
+    case kFieldMaildirName:
+      return take_string(f, t.maildir_name, seen);
+    case kFieldSender:
+      return take_string(f, t.sender, seen);
+    case kFieldArrival:
+      return take_number(f, t.arrival_sec, INT64_MAX, seen);
+    case kFieldLocks:
+      return take_number(f, t.mbox_locks, 7, seen);
     case kFieldSpoolPrivileges: {
       if (Status s = seen.first(f.type); !s.ok()) return s;
       if (f.payload != "1") return make_error("bad spool privileges flag");
       t.create_with_spool_privileges = true;
       return {};
     }
-    case kFieldCommand: return take_string(f, t.command, seen);
+    case kFieldCommand:
+      return take_string(f, t.command, seen);
     case kFieldEnvironment:
       if (t.environment.size() >= kMaxEnvironment) return make_error("environment too large");
       t.environment.emplace_back(f.payload);
       return {};
-    case kFieldWorkingDirectory: return take_string(f, t.working_directory, seen);
-    case kFieldTimeLimit: return take_number(f, t.time_limit_seconds, kMaxTimeLimit, seen);
-    case kFieldReadLimit: return take_number(f, t.read_limit, kMaxReadLimit, seen);
-    case kFieldLockAttempts: return take_number(f, t.lock_attempts, kMaxLockAttempts, seen);
-    case kFieldLockDelay: return take_number(f, t.lock_delay_seconds, 3600, seen);
-    case kFieldStaleLock: return take_number(f, t.stale_lock_seconds, kMaxTimeLimit, seen);
-    case kFieldFileSizeLimit: return take_number(f, t.file_size_limit, INT64_MAX, seen);
-    default: return make_error(fmt::format("unknown request field '{}'", f.type));
+    case kFieldWorkingDirectory:
+      return take_string(f, t.working_directory, seen);
+    case kFieldTimeLimit:
+      return take_number(f, t.time_limit_seconds, kMaxTimeLimit, seen);
+    case kFieldReadLimit:
+      return take_number(f, t.read_limit, kMaxReadLimit, seen);
+    case kFieldLockAttempts:
+      return take_number(f, t.lock_attempts, kMaxLockAttempts, seen);
+    case kFieldLockDelay:
+      return take_number(f, t.lock_delay_seconds, 3600, seen);
+    case kFieldStaleLock:
+      return take_number(f, t.stale_lock_seconds, kMaxTimeLimit, seen);
+    case kFieldFileSizeLimit:
+      return take_number(f, t.file_size_limit, INT64_MAX, seen);
+    default:
+      return make_error(fmt::format("unknown request field '{}'", f.type));
   }
 }
 
@@ -378,7 +407,8 @@ Result<TaskRequest> decode_request(std::string_view bytes) {
   if (!payload) return payload.error();
   TaskRequest r;
   FieldSet seen;
-  Status s = for_each_field(*payload, [&](const Record& f) { return take_request_field(f, r, seen); });
+  Status s =
+      for_each_field(*payload, [&](const Record& f) { return take_request_field(f, r, seen); });
   if (!s.ok()) return s.error();
   if (Status id = seen.first(kFieldId); id.ok()) return make_error("request without id");
   if (Status kind = seen.first(kFieldKind); kind.ok()) return make_error("request without kind");
@@ -427,7 +457,8 @@ Result<TaskReply> decode_reply(std::string_view bytes) {
   FieldSet seen;
   Status s = for_each_field(*payload, [&](const Record& f) -> Status {
     switch (f.type) {
-      case kFieldId: return take_number(f, r.id, INT64_MAX, seen);
+      case kFieldId:
+        return take_number(f, r.id, INT64_MAX, seen);
       case kFieldInFd:
         if (Status d = seen.first(f.type); !d.ok()) return d;
         if (f.payload != "1") return make_error("bad fd flag");
@@ -440,7 +471,8 @@ Result<TaskReply> decode_reply(std::string_view bytes) {
         r.result = std::move(*result);
         return {};
       }
-      default: return make_error(fmt::format("unknown reply field '{}'", f.type));
+      default:
+        return make_error(fmt::format("unknown reply field '{}'", f.type));
     }
   });
   if (!s.ok()) return s.error();

@@ -41,7 +41,7 @@ enum class MboxLock : unsigned { Fcntl = 1, Dotlock = 2, Flock = 4 };
 struct DeliveryTask {
   TaskKind kind = TaskKind::Maildir;
   Credentials as;
-  std::string path;          // Maildir directory (ends with '/'), mbox or /file path, or file to read
+  std::string path;  // Maildir directory (ends with '/'), mbox or /file path, or file to read
   std::string maildir_name;  // Maildir: the file name in new/ (exists already -> AlreadyDelivered)
   std::string sender;        // Mbox: for the "From sender date" line ("MAILER-DAEMON" for <>)
   int64_t arrival_sec = 0;   // Mbox: the From_ line's date
@@ -51,11 +51,11 @@ struct DeliveryTask {
   /// not world-writable), give a new file to `as`, then write as `as`. Ignored when the
   /// spawner is not root.
   bool create_with_spool_privileges = false;
-  std::string command;                    // Command: run with /bin/sh -c
-  std::vector<std::string> environment;   // Command: "NAME=value" (nothing else inherited)
-  std::string working_directory;          // Command: chdir here (home), else "/"
-  int time_limit_seconds = 1000;          // Command: command_time_limit; then kill the group
-  size_t read_limit = 1 << 20;            // ReadFile: refuse larger files
+  std::string command;                   // Command: run with /bin/sh -c
+  std::vector<std::string> environment;  // Command: "NAME=value" (nothing else inherited)
+  std::string working_directory;         // Command: chdir here (home), else "/"
+  int time_limit_seconds = 1000;         // Command: command_time_limit; then kill the group
+  size_t read_limit = 1 << 20;           // ReadFile: refuse larger files
   // Added fields (Postfix parameters with their defaults):
   int lock_attempts = 20;        // Mbox: deliver_lock_attempts
   int lock_delay_seconds = 1;    // Mbox: deliver_lock_delay (0 allowed: retry at once)
@@ -72,7 +72,8 @@ enum class TaskStatus { Delivered, AlreadyDelivered, Deferred, Bounced };
 struct TaskResult {
   TaskStatus status = TaskStatus::Deferred;
   std::string dsn;      // "2.0.0", "4.3.0", "5.1.1"...
-  std::string text;     // for the log / DSN: "delivered to mailbox", "command line usage error. Command output: ..."
+  std::string text;     // for the log / DSN: "delivered to mailbox", "command line usage error.
+                        // Command output: ..."
   std::string content;  // ReadFile: the file's bytes
   /// Added: the errno of the system call that failed (0: none or not a system call), so
   /// the agent can tell a missing .forward (ENOENT) from an unreadable one.

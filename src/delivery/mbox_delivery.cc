@@ -24,8 +24,7 @@ TaskResult failure(std::string dsn, std::string text, int code) {
 
 TaskResult errno_failure(std::string_view what, const std::string& path) {
   const int code = errno;
-  return failure("4.2.0", fmt::format("cannot {} {}: {}", what, path, std::strerror(code)),
-                 code);
+  return failure("4.2.0", fmt::format("cannot {} {}: {}", what, path, std::strerror(code)), code);
 }
 
 void sleep_seconds(int seconds) {
@@ -50,7 +49,7 @@ std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::stri
     }
     error = errno;
     if (error != EEXIST) break;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(lock.c_str(), &st) == 0 &&
         ::time(nullptr) - st.st_mtime > task.stale_lock_seconds) {
       ::unlink(lock.c_str());  // stale: its holder died; retry at once
@@ -58,9 +57,8 @@ std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::stri
     }
     if (attempt + 1 < task.lock_attempts) sleep_seconds(task.lock_delay_seconds);
   }
-  return failure("4.2.0",
-                 fmt::format("unable to create lock file {}: {}", lock, std::strerror(error)),
-                 error);
+  return failure(
+      "4.2.0", fmt::format("unable to create lock file {}: {}", lock, std::strerror(error)), error);
 }
 
 // fcntl and/or flock on the open mailbox, each retried. Empty result: locked.
@@ -72,7 +70,7 @@ std::optional<TaskResult> take_kernel_locks(const DeliveryTask& task, int fd,
     for (int attempt = 0; attempt < task.lock_attempts; ++attempt) {
       int rc;
       if (kind == MboxLock::Fcntl) {
-        struct flock fl{};
+        struct flock fl {};
         fl.l_type = F_WRLCK;
         fl.l_whence = SEEK_SET;
         rc = ::fcntl(fd, F_SETLK, &fl);
@@ -90,8 +88,7 @@ std::optional<TaskResult> take_kernel_locks(const DeliveryTask& task, int fd,
     if (error != 0) {
       return failure("4.2.0",
                      fmt::format("unable to lock {} for exclusive access ({}): {}", path,
-                                 kind == MboxLock::Fcntl ? "fcntl" : "flock",
-                                 std::strerror(error)),
+                                 kind == MboxLock::Fcntl ? "fcntl" : "flock", std::strerror(error)),
                      error);
     }
   }
@@ -104,8 +101,8 @@ Result<int> open_mailbox(const std::string& path, bool& created) {
   created = false;
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0 && errno == ENOENT) {
-    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+    fd =
+        ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     created = fd >= 0;
     if (fd < 0 && errno == EEXIST) {  // another delivery created it meanwhile
       fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -117,11 +114,11 @@ Result<int> open_mailbox(const std::string& path, bool& created) {
                                   code == ELOOP ? "it is a symbolic link" : std::strerror(code)),
                       code);
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
     ::close(fd);
-    return make_error(fmt::format("cannot deliver to file {}: not a regular file with one link",
-                                  path));
+    return make_error(
+        fmt::format("cannot deliver to file {}: not a regular file with one link", path));
   }
   ::fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);  // clear O_NONBLOCK (set against FIFOs)
   return fd;
@@ -171,7 +168,7 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   gid_t spool_gid = task.as.gid;
   if (spool_privileges) {
     const std::string dir = parent_directory(task.path);
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) return errno_failure("look up directory", dir);
     spool_uid = st.st_uid;
     spool_gid = st.st_gid;
@@ -197,22 +194,24 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   std::optional<TaskResult> problem;
   if (spool_privileges) {
     // A new file belongs to the recipient; an existing one must already.
-    struct stat st{};
+    struct stat st {};
     Status root = become_root_effective();
     if (!root.ok()) {
       problem = failure("4.3.0", root.error().message, root.error().code);
     } else if (created && ::fchown(*fd, task.as.uid, task.as.gid) != 0) {
       problem = errno_failure("change the owner of", task.path);
     } else if (::fstat(*fd, &st) != 0 || st.st_uid != task.as.uid) {
-      problem = failure("4.2.0", fmt::format("mailbox {} is not owned by {} (uid {})", task.path,
-                                             task.as.user, task.as.uid), 0);
+      problem = failure("4.2.0",
+                        fmt::format("mailbox {} is not owned by {} (uid {})", task.path,
+                                    task.as.user, task.as.uid),
+                        0);
     } else if (Status s = become_effective(task.as, task.as.uid, task.as.gid); !s.ok()) {
       problem = failure("4.3.0", s.error().message, s.error().code);
     }
   }
   if (!problem) problem = take_kernel_locks(task, *fd, task.path);
   if (!problem) {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(*fd, &st) != 0) {
       problem = errno_failure("stat", task.path);
     } else {

@@ -118,8 +118,8 @@ TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd) {
   std::unique_lock lock(mutex_);
   if (!sent.ok()) {
     waiting_.erase(id);
-    return deferred("4.3.0", "cannot pass the task to the delivery spawner: " +
-                                 sent.error().message);
+    return deferred("4.3.0",
+                    "cannot pass the task to the delivery spawner: " + sent.error().message);
   }
   for (;;) {
     if (auto it = done_.find(id); it != done_.end()) {

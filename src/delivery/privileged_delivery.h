@@ -69,10 +69,10 @@ class PrivilegedDelivery {
   const bool privileged_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  uint64_t next_id_ = 1;          // guarded by mutex_
-  bool reading_ = false;          // a waiter is in receive_one(); guarded by mutex_
-  std::string dead_;              // non-empty: why the spawner is gone; guarded by mutex_
-  std::set<uint64_t> waiting_;    // guarded by mutex_
+  uint64_t next_id_ = 1;                 // guarded by mutex_
+  bool reading_ = false;                 // a waiter is in receive_one(); guarded by mutex_
+  std::string dead_;                     // non-empty: why the spawner is gone; guarded by mutex_
+  std::set<uint64_t> waiting_;           // guarded by mutex_
   std::map<uint64_t, TaskResult> done_;  // guarded by mutex_
 };
 

@@ -23,9 +23,9 @@
 namespace estafeta::delivery {
 namespace {
 
-constexpr int kSocket = 3;        // the spawner's descriptors after set-up
+constexpr int kSocket = 3;  // the spawner's descriptors after set-up
 constexpr int kSignals = 4;
-constexpr int kChildResult = 3;   // a child's descriptors after set-up
+constexpr int kChildResult = 3;  // a child's descriptors after set-up
 constexpr int kChildMessage = 4;
 constexpr size_t kMaxChildren = 1024;
 
@@ -93,8 +93,8 @@ class Spawner {
     const int result_fd = ::memfd_create("estafeta-delivery-result", MFD_CLOEXEC);
     if (result_fd < 0) {
       if (message_fd >= 0) ::close(message_fd);
-      return reply_inline(id, deferred("4.3.0", fmt::format("memfd_create: {}",
-                                                            std::strerror(errno))))
+      return reply_inline(id,
+                          deferred("4.3.0", fmt::format("memfd_create: {}", std::strerror(errno))))
           .ok();
     }
     const pid_t pid = ::fork();

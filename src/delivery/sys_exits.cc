@@ -13,20 +13,13 @@ namespace {
 // <sysexits.h> codes 64..78 with the status Postfix gives each (sys_exits.c facts): only
 // EX_OSERR and EX_TEMPFAIL are temporary.
 constexpr SysExit kTable[] = {
-    {64, "5.3.0", "command line usage error"},
-    {65, "5.6.0", "data format error"},
-    {66, "5.3.0", "cannot open input"},
-    {67, "5.1.1", "user unknown"},
-    {68, "5.1.2", "host name unknown"},
-    {69, "5.3.0", "service unavailable"},
-    {70, "5.3.0", "internal software error"},
-    {71, "4.3.0", "system resource problem"},
-    {72, "5.3.0", "critical OS file missing"},
-    {73, "5.2.0", "can't create user output file"},
-    {74, "5.3.0", "input/output error"},
-    {75, "4.3.0", "temporary failure"},
-    {76, "5.5.0", "remote error in protocol"},
-    {77, "5.7.0", "permission denied"},
+    {64, "5.3.0", "command line usage error"},  {65, "5.6.0", "data format error"},
+    {66, "5.3.0", "cannot open input"},         {67, "5.1.1", "user unknown"},
+    {68, "5.1.2", "host name unknown"},         {69, "5.3.0", "service unavailable"},
+    {70, "5.3.0", "internal software error"},   {71, "4.3.0", "system resource problem"},
+    {72, "5.3.0", "critical OS file missing"},  {73, "5.2.0", "can't create user output file"},
+    {74, "5.3.0", "input/output error"},        {75, "4.3.0", "temporary failure"},
+    {76, "5.5.0", "remote error in protocol"},  {77, "5.7.0", "permission denied"},
     {78, "5.3.5", "local configuration error"},
 };
 
@@ -86,8 +79,8 @@ TaskResult command_result(const CommandEnd& end, std::string_view command,
     return bounced("5.3.0", fmt::format("Command time limit exceeded: \"{}\"{}", command, suffix));
   }
   if (end.signaled) {
-    return deferred("4.3.0", fmt::format("Command died with signal {}: \"{}\"{}", end.signal,
-                                         command, suffix));
+    return deferred(
+        "4.3.0", fmt::format("Command died with signal {}: \"{}\"{}", end.signal, command, suffix));
   }
   if (end.exit_code != 0) {
     if (auto dsn = leading_dsn(output)) return of_class(dsn->first, dsn->second);
@@ -98,12 +91,12 @@ TaskResult command_result(const CommandEnd& end, std::string_view command,
                                         command, suffix));
   }
   if (end.write_errno != 0) {
-    return bounced("5.3.0", fmt::format("Command failed: {}: \"{}\"",
-                                        std::strerror(end.write_errno), command),
-                   end.write_errno);
+    return bounced(
+        "5.3.0", fmt::format("Command failed: {}: \"{}\"", std::strerror(end.write_errno), command),
+        end.write_errno);
   }
-  return TaskResult{TaskStatus::Delivered, "2.0.0",
-                    fmt::format("delivered to command: {}", command), {}, 0};
+  return TaskResult{
+      TaskStatus::Delivered, "2.0.0", fmt::format("delivered to command: {}", command), {}, 0};
 }
 
 }  // namespace estafeta::delivery

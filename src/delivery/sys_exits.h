@@ -26,8 +26,8 @@ struct CommandEnd {
   bool timed_out = false;  // killed at the time limit
   bool signaled = false;   // killed by `signal` (not at the time limit)
   int signal = 0;
-  int exit_code = 0;       // when neither
-  int write_errno = 0;     // writing the message to its stdin failed (EPIPE is not a failure)
+  int exit_code = 0;    // when neither
+  int write_errno = 0;  // writing the message to its stdin failed (EPIPE is not a failure)
 };
 
 /// The output kept for the result: at most `limit` bytes of `raw`, control characters and
@@ -43,7 +43,6 @@ std::string command_output_text(std::string_view raw, size_t limit = 1024);
 ///   any other exit code        Bounced 5.3.0 "Command died with status N: \"<command>\""
 ///   stdin write error          Bounced 5.3.0 "Command failed: <error>: \"<command>\""
 /// Texts end in ". Command output: <output>" when the command wrote any.
-TaskResult command_result(const CommandEnd& end, std::string_view command,
-                          std::string_view output);
+TaskResult command_result(const CommandEnd& end, std::string_view command, std::string_view output);
 
 }  // namespace estafeta::delivery

@@ -62,8 +62,11 @@ TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message) {
                     synced.error().code);
   }
   const bool again = *outcome == MaildirOutcome::AlreadyDelivered;
-  return TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered, "2.0.0",
-                    "delivered to maildir", {}, 0};
+  return TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered,
+                    "2.0.0",
+                    "delivered to maildir",
+                    {},
+                    0};
 }
 
 }  // namespace
@@ -76,7 +79,7 @@ TaskResult read_file(const std::string& path, size_t read_limit) {
     if (code == ENOENT || code == ENOTDIR) return bounced("5.3.0", std::move(text), code);
     return deferred("4.3.0", std::move(text), code);
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return deferred("4.3.0", fmt::format("{} is not a regular file", path), EINVAL);
@@ -125,10 +128,14 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
   auto message = read_message(message_fd);
   if (!message) return deferred("4.3.0", message.error().message, message.error().code);
   switch (task.kind) {
-    case TaskKind::Maildir: return deliver_maildir(task, *message);
-    case TaskKind::Mbox: return deliver_to_mbox(task, *message, spool_privileges);
-    case TaskKind::Command: return run_delivery_command(task, *message);
-    case TaskKind::ReadFile: break;
+    case TaskKind::Maildir:
+      return deliver_maildir(task, *message);
+    case TaskKind::Mbox:
+      return deliver_to_mbox(task, *message, spool_privileges);
+    case TaskKind::Command:
+      return run_delivery_command(task, *message);
+    case TaskKind::ReadFile:
+      break;
   }
   return deferred("4.3.0", "unknown task kind");
 }

@@ -31,8 +31,8 @@ Status become(const Credentials& as) {
   if (as.uid == 0 || as.gid == 0) return make_error("refusing to become root");
   if (!running_as_root()) {
     if (as.uid != ::getuid() || as.gid != ::getgid()) {
-      return make_error(fmt::format("cannot switch to uid {} gid {}: not running as root",
-                                    as.uid, as.gid));
+      return make_error(
+          fmt::format("cannot switch to uid {} gid {}: not running as root", as.uid, as.gid));
     }
     return {};
   }
