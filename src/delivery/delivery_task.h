@@ -60,8 +60,9 @@ struct DeliveryTask {
   int lock_attempts = 20;        // Mbox: deliver_lock_attempts
   int lock_delay_seconds = 1;    // Mbox: deliver_lock_delay (0 allowed: retry at once)
   int stale_lock_seconds = 500;  // Mbox: stale_lock_time (an older dot-lock is removed)
-  /// Mbox and Maildir: mailbox_size_limit as RLIMIT_FSIZE of the child (0: no limit); a
-  /// write over it fails with EFBIG -> Deferred 4.2.2 "mailbox full", the mbox truncated back.
+  /// mailbox_size_limit as the child's RLIMIT_FSIZE (0: no limit), for every kind (a command
+  /// inherits it, as under Postfix's local); an mbox or Maildir write over it fails with
+  /// EFBIG -> Deferred 4.2.2 "mailbox full", the mbox truncated back.
   uint64_t file_size_limit = 0;
 
   bool operator==(const DeliveryTask&) const = default;
@@ -69,6 +70,17 @@ struct DeliveryTask {
 
 enum class TaskStatus { Delivered, AlreadyDelivered, Deferred, Bounced };
 
+/// What each kind answers (besides Deferred 4.3.0 "delivery refused: ..." for a task the
+/// spawner does not accept and Deferred 4.3.0 when the spawner or the child fails):
+///   Maildir   Delivered / AlreadyDelivered 2.0.0 "delivered to maildir"; Deferred 4.2.0,
+///             4.2.2 (quota, size limit) or 4.3.1 (disk full) "maildir delivery failed: ..."
+///   Mbox      Delivered 2.0.0 "delivered to mailbox"; Deferred 4.2.0 (open, lock, not a
+///             regular file with one link, not the recipient's in the spool case), 4.2.2, 4.3.1
+///   Command   see delivery/sys_exits.h (Delivered 2.0.0 "delivered to command: ...")
+///   ReadFile  Delivered 2.0.0 with `content`; a missing file Bounced 5.3.0 with error_code
+///             ENOENT or ENOTDIR; else Deferred 4.3.0 with error_code (EACCES, ELOOP for a
+///             symlink, EFBIG over read_limit, EINVAL not a regular file)
+/// `error_code` carries the errno where a system call failed.
 struct TaskResult {
   TaskStatus status = TaskStatus::Deferred;
   std::string dsn;      // "2.0.0", "4.3.0", "5.1.1"...
