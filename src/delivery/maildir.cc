@@ -132,10 +132,10 @@ Result<MaildirOutcome> deliver_through_tmp(const std::string& maildir, const std
   const std::string tmp = maildir + "/tmp/" + name;
   const std::string dst = maildir + "/new/" + name;
   // O_TRUNC: a tmp/ leftover of a crashed attempt is simply rewritten.
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 && errno == ENOENT) {
     if (Status s = make_maildir(maildir); !s.ok()) return s.error();
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   }
   if (fd < 0) return sys_error("open", tmp);
   Status s = write_and_sync(fd, message, tmp);

@@ -1,0 +1,210 @@
+// The delivery task codec and validate_task(): round trips, every field, malformed input,
+// and what the spawner refuses.
+#include "delivery/delivery_task.h"
+
+#include <gtest/gtest.h>
+
+#include "queue/record.h"
+
+namespace estafeta::delivery {
+namespace {
+
+DeliveryTask full_task() {
+  DeliveryTask t;
+  t.kind = TaskKind::Mbox;
+  t.as = {1000, 1000, {1000, 24, 100}, "alice", "/home/alice"};
+  t.path = "/var/mail/alice";
+  t.maildir_name = "x";
+  t.sender = "bob@example.org";
+  t.arrival_sec = 1700000000;
+  t.mbox_locks = 3;
+  t.create_with_spool_privileges = true;
+  t.command = "procmail -a \"$EXTENSION\"";
+  t.environment = {"HOME=/home/alice", "USER=alice", "EMPTY="};
+  t.working_directory = "/home/alice";
+  t.time_limit_seconds = 30;
+  t.read_limit = 4096;
+  t.lock_attempts = 3;
+  t.lock_delay_seconds = 0;
+  t.stale_lock_seconds = 60;
+  t.file_size_limit = 51200000;
+  return t;
+}
+
+TEST(DeliveryTaskCodec, RequestRoundTripKeepsEveryField) {
+  for (TaskKind kind : {TaskKind::Maildir, TaskKind::Mbox, TaskKind::Command, TaskKind::ReadFile}) {
+    TaskRequest r{42, full_task()};
+    r.task.kind = kind;
+    auto back = decode_request(encode_request(r));
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(*back, r);
+  }
+  TaskRequest plain{1, DeliveryTask{}};  // defaults, empty strings left out
+  auto back = decode_request(encode_request(plain));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, plain);
+}
+
+TEST(DeliveryTaskCodec, ReplyAndResultRoundTrip) {
+  TaskResult r{TaskStatus::Bounced, "5.1.1", "user unknown. Command output: no such user", "", 0};
+  for (bool in_fd : {false, true}) {
+    TaskReply reply{7, in_fd, in_fd ? TaskResult{} : r};
+    auto back = decode_reply(encode_reply(reply));
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(*back, reply);
+  }
+  TaskResult big{TaskStatus::Delivered, "2.0.0", "read", std::string(3 << 20, 'x'), 0};
+  big.content[1 << 20] = 'y';
+  auto back = decode_result(encode_result(big));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, big);
+  TaskResult failed = deferred("4.3.0", "cannot open /x", 13);
+  auto back2 = decode_result(encode_result(failed));
+  ASSERT_TRUE(back2.ok());
+  EXPECT_EQ(*back2, failed);
+}
+
+// A request with `fields` (after the version) as its payload.
+std::string request_with(const std::string& fields, std::string_view version = "1") {
+  std::string p;
+  queue::put_record(p, 'v', version);
+  p += fields;
+  std::string out;
+  queue::put_record(out, 'T', p);
+  return out;
+}
+
+std::string field(char type, std::string_view value) {
+  std::string out;
+  queue::put_record(out, type, value);
+  return out;
+}
+
+TEST(DeliveryTaskCodec, RejectsMalformedRequests) {
+  const std::string id_kind = field('n', "1") + field('k', "M");
+  ASSERT_TRUE(decode_request(request_with(id_kind)).ok());
+  const std::vector<std::string> bad = {
+      "",
+      "X",
+      request_with(id_kind, "2"),                                   // another version
+      request_with(id_kind).substr(0, 5),                           // truncated
+      request_with(id_kind) + "T",                                  // trailing bytes
+      request_with(field('n', "1")),                                // no kind
+      request_with(field('k', "M")),                                // no id
+      request_with(id_kind + field('n', "2")),                      // duplicate id
+      request_with(id_kind + field('?', "x")),                      // unknown field
+      request_with(field('n', "1") + field('k', "Q")),              // unknown kind
+      request_with(id_kind + field('u', "-1")),                     // negative uid
+      request_with(id_kind + field('u', "01")),                     // non-canonical number
+      request_with(id_kind + field('u', "4294967295")),             // (uid_t)-1
+      request_with(id_kind + field('l', "8")),                      // lock bits beyond the set
+      request_with(id_kind + field('P', "0")),                      // bad flag
+      request_with(id_kind + field('R', "999999999")),              // read limit above the bound
+      request_with(id_kind + field('p', "/a") + field('p', "/b")),  // duplicate path
+  };
+  for (const auto& bytes : bad) {
+    EXPECT_FALSE(decode_request(bytes).ok()) << testing::PrintToString(bytes);
+  }
+  std::string groups = id_kind;
+  for (int i = 0; i < 257; ++i) groups += field('G', "5");
+  EXPECT_FALSE(decode_request(request_with(groups)).ok());
+}
+
+TEST(DeliveryTaskCodec, RejectsMalformedReplies) {
+  std::string p;
+  queue::put_record(p, 'v', "1");
+  queue::put_record(p, 'n', "3");
+  std::string none;
+  queue::put_record(none, 'P', p);
+  EXPECT_FALSE(decode_reply(none).ok());  // neither inline result nor fd
+  std::string result;
+  queue::put_record(result, 'd', "2.0.0");  // no status
+  std::string q = p;
+  queue::put_record(q, 'x', result);
+  std::string no_status;
+  queue::put_record(no_status, 'P', q);
+  EXPECT_FALSE(decode_reply(no_status).ok());
+  EXPECT_FALSE(decode_result("").ok());
+  EXPECT_FALSE(decode_result(encode_reply({1, true, {}})).ok());
+}
+
+TEST(DeliveryTaskCodec, DecodesInPiecesNeverAsWholes) {
+  // A datagram is whole or it is an error: no prefix of a request decodes.
+  const std::string bytes = encode_request({9, full_task()});
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_request(bytes.substr(0, n)).ok()) << n;
+  }
+}
+
+struct Validation {
+  const char* what;
+  void (*change)(DeliveryTask&);
+  bool ok;
+};
+
+DeliveryTask valid(TaskKind kind) {
+  DeliveryTask t = full_task();
+  t.kind = kind;
+  t.path = kind == TaskKind::Maildir ? "/home/alice/Maildir/" : "/var/mail/alice";
+  t.maildir_name = "1700000000.QABCR0.host";
+  return t;
+}
+
+TEST(ValidateTask, RefusesRootAndBadFields) {
+  const Validation cases[] = {
+      {"valid", [](DeliveryTask&) {}, true},
+      {"uid 0", [](DeliveryTask& t) { t.as.uid = 0; }, false},
+      {"gid 0", [](DeliveryTask& t) { t.as.gid = 0; }, false},
+      {"group 0", [](DeliveryTask& t) { t.as.groups.push_back(0); }, false},
+      {"relative path", [](DeliveryTask& t) { t.path = "var/mail/a"; }, false},
+      {"dot-dot", [](DeliveryTask& t) { t.path = "/var/mail/../etc/passwd"; }, false},
+      {"dot", [](DeliveryTask& t) { t.path = "/var/./mail/a"; }, false},
+      {"empty component", [](DeliveryTask& t) { t.path = "/var//mail/a"; }, false},
+      {"NUL", [](DeliveryTask& t) { t.path = std::string("/var/mail/a\0b", 13); }, false},
+      {"mbox names a directory", [](DeliveryTask& t) { t.path = "/var/mail/"; }, false},
+      {"sender with newline", [](DeliveryTask& t) { t.sender = "a\nFrom b"; }, false},
+      {"no lock attempts", [](DeliveryTask& t) { t.lock_attempts = 0; }, false},
+      {"negative delay", [](DeliveryTask& t) { t.lock_delay_seconds = -1; }, false},
+  };
+  for (const auto& c : cases) {
+    DeliveryTask t = valid(TaskKind::Mbox);
+    c.change(t);
+    EXPECT_EQ(!validate_task(t).has_value(), c.ok) << c.what;
+  }
+}
+
+TEST(ValidateTask, KindSpecificFields) {
+  DeliveryTask m = valid(TaskKind::Maildir);
+  EXPECT_FALSE(validate_task(m).has_value());
+  for (const char* name : {"", ".", "..", "a/b"}) {
+    m.maildir_name = name;
+    EXPECT_TRUE(validate_task(m).has_value()) << name;
+  }
+  m = valid(TaskKind::Maildir);
+  m.path = "/home/alice/Maildir";  // no trailing '/'
+  EXPECT_TRUE(validate_task(m).has_value());
+
+  DeliveryTask c = valid(TaskKind::Command);
+  c.path.clear();  // a command needs no path
+  EXPECT_FALSE(validate_task(c).has_value());
+  for (auto change : {+[](DeliveryTask& t) { t.command.clear(); },
+                      +[](DeliveryTask& t) { t.environment.push_back("NOEQUALS"); },
+                      +[](DeliveryTask& t) { t.environment.push_back("=x"); },
+                      +[](DeliveryTask& t) { t.time_limit_seconds = 0; },
+                      +[](DeliveryTask& t) { t.working_directory = "home"; }}) {
+    DeliveryTask bad = c;
+    change(bad);
+    EXPECT_TRUE(validate_task(bad).has_value());
+  }
+
+  DeliveryTask r = valid(TaskKind::ReadFile);
+  r.path = "/home/alice/.forward";
+  EXPECT_FALSE(validate_task(r).has_value());
+  r.read_limit = 0;
+  EXPECT_TRUE(validate_task(r).has_value());
+  r.read_limit = kMaxReadLimit + 1;
+  EXPECT_TRUE(validate_task(r).has_value());
+}
+
+}  // namespace
+}  // namespace estafeta::delivery

@@ -1,0 +1,81 @@
+// Datagrams with a descriptor. See fd_passing.h.
+#include "delivery/fd_passing.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace estafeta::delivery {
+namespace {
+
+constexpr int kMaxFds = 4;  // room to notice (and close) descriptors beyond the one allowed
+
+Error errno_error(std::string_view what) {
+  const int code = errno;
+  return make_error(fmt::format("{}: {}", what, std::strerror(code)), code);
+}
+
+}  // namespace
+
+Status send_datagram(int socket, std::string_view bytes, int fd) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  for (;;) {
+    if (::sendmsg(socket, &msg, MSG_NOSIGNAL) >= 0) return {};
+    if (errno != EINTR) return errno_error("sendmsg");
+  }
+}
+
+Result<std::optional<Datagram>> receive_datagram(int socket, size_t max_bytes) {
+  Datagram d;
+  d.bytes.resize(max_bytes + 1);
+  iovec iov{d.bytes.data(), d.bytes.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("recvmsg");
+  std::vector<int> fds;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.push_back(fd);
+    }
+  }
+  const bool too_long = static_cast<size_t>(n) > max_bytes || (msg.msg_flags & MSG_TRUNC);
+  if (too_long || (msg.msg_flags & MSG_CTRUNC) || fds.size() > 1) {
+    for (int fd : fds) ::close(fd);
+    return make_error(too_long ? "datagram too long" : "more than one descriptor");
+  }
+  if (n == 0 && fds.empty()) return std::optional<Datagram>();
+  d.bytes.resize(static_cast<size_t>(n));
+  d.fd = fds.empty() ? -1 : fds[0];
+  return std::optional<Datagram>(std::move(d));
+}
+
+}  // namespace estafeta::delivery

@@ -1,0 +1,28 @@
+// One datagram with at most one file descriptor beside it (SCM_RIGHTS) over a
+// SOCK_SEQPACKET socket: the transport of delivery/privileged_delivery.h. Errors are
+// Result; received descriptors are close-on-exec.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace estafeta::delivery {
+
+/// Sends `bytes` as one datagram, with `fd` (borrowed) beside it when >= 0. Never raises
+/// SIGPIPE (EPIPE is an error).
+Status send_datagram(int socket, std::string_view bytes, int fd);
+
+struct Datagram {
+  std::string bytes;
+  int fd = -1;  // owned by the receiver; -1: none came
+};
+
+/// Receives one datagram of at most `max_bytes`. nullopt: the peer closed the socket. An
+/// error: the receive failed, or the datagram was too long or carried more than one
+/// descriptor (any that came are closed).
+Result<std::optional<Datagram>> receive_datagram(int socket, size_t max_bytes);
+
+}  // namespace estafeta::delivery

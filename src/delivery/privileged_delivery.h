@@ -1,0 +1,79 @@
+// The privileged part of local delivery (issue 17): every mailbox write, command and
+// .forward read runs as the recipient, never as mail_owner or root.
+//
+// PrivilegedDelivery::start() forks a "spawner" that keeps root: a tiny single-threaded
+// process that reads typed requests (delivery/delivery_task.h) from a SOCK_SEQPACKET
+// socketpair, each a DeliveryTask plus the message as a file descriptor (SCM_RIGHTS), and
+// validates them (validate_task: never uid or gid 0). For each task it forks a child that
+// sets the supplementary groups, setresgid, setresuid (checking that setuid(0) then fails),
+// performs the task (delivery/task_child.h) and writes its TaskResult into a memfd the
+// spawner passes back beside the reply. The spawner reaps its children, relays results
+// tagged with the request id, and exits when the socketpair closes (the agent died or the
+// object was destroyed), killing nothing: children in flight finish and are reaped by init.
+//
+// Started by a non-root process (tests, `estafeta start-fg` run by a user), it works the
+// same for tasks whose uid and gid are the process's own; others get Deferred 4.3.0.
+//
+// Thread contract: run() is thread-safe and blocking; replies are matched to callers by id.
+// If the spawner dies, every run() in progress or later returns Deferred 4.3.0 (never
+// hangs). Errors are results; nothing throws.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "base/result.h"
+#include "delivery/delivery_task.h"
+
+namespace estafeta::delivery {
+
+class PrivilegedDelivery {
+ public:
+  /// Forks the spawner. Call it while still root (if ever) and before starting threads
+  /// (it forks); drop privileges afterwards. An error: socketpair or fork failed.
+  static Result<std::unique_ptr<PrivilegedDelivery>> start();
+
+  /// Runs `task` as `task.as` with the message from `message_fd` (borrowed: only read,
+  /// passed to the child, never closed here; -1 for ReadFile). Blocks until the child ends.
+  /// The message: the final copy with LF line endings (Return-Path:, Delivered-To: in it),
+  /// e.g. a sealed memfd; it is read with pread from offset 0 when the fd allows.
+  TaskResult run(const DeliveryTask& task, int message_fd);
+
+  /// Closes the socketpair; the spawner exits and is reaped. Precondition: no run() in
+  /// progress.
+  ~PrivilegedDelivery();
+  PrivilegedDelivery(const PrivilegedDelivery&) = delete;
+  PrivilegedDelivery& operator=(const PrivilegedDelivery&) = delete;
+
+  /// The spawner's process id (for tests and logs).
+  pid_t spawner_pid() const { return pid_; }
+  /// Whether the spawner runs as root (can run tasks as any non-root user).
+  bool privileged() const { return privileged_; }
+
+ private:
+  PrivilegedDelivery(int socket, pid_t pid, bool privileged);
+  // Reads one reply and files it; marks the link dead on EOF or a broken reply. Called by
+  // one waiter at a time, without mutex_.
+  void receive_one();
+  void mark_dead(std::string why);
+
+  const int socket_;
+  const pid_t pid_;
+  const bool privileged_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  uint64_t next_id_ = 1;                 // guarded by mutex_
+  bool reading_ = false;                 // a waiter is in receive_one(); guarded by mutex_
+  std::string dead_;                     // non-empty: why the spawner is gone; guarded by mutex_
+  std::set<uint64_t> waiting_;           // guarded by mutex_
+  std::map<uint64_t, TaskResult> done_;  // guarded by mutex_
+};
+
+}  // namespace estafeta::delivery

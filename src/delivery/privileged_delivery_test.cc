@@ -1,0 +1,475 @@
+// The privileged spawner end to end: real children, real files, in temporary directories.
+// As root, tasks run as nobody (65534) and ownership is checked with stat; as another user,
+// tasks run as that user (and tasks for anybody else are refused). Root-only cases skip
+// themselves otherwise.
+#include "delivery/privileged_delivery.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "delivery/mbox_format.h"
+
+namespace estafeta::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uid_t kNobody = 65534;
+constexpr gid_t kNogroup = 65534;
+
+bool is_root() { return ::geteuid() == 0; }
+
+// Who the tasks run as: nobody when the test is root, else the test's own user.
+Credentials runner() {
+  if (is_root()) return {kNobody, kNogroup, {kNogroup}, "nobody", "/nonexistent"};
+  return {::getuid(), ::getgid(), {}, "me", "/"};
+}
+
+// A sealed memfd holding `content`; the caller closes it.
+int message_fd(const std::string& content) {
+  int fd = ::memfd_create("message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  EXPECT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL), 0);
+  return fd;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct stat stat_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+class PrivilegedDeliveryTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/estafeta-privileged-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    ::chmod(root_.c_str(), 0755);
+    dir_ = root_ + "/home";  // owned by the runner
+    ASSERT_EQ(::mkdir(dir_.c_str(), 0755), 0);
+    if (is_root()) {
+      ASSERT_EQ(::chown(dir_.c_str(), kNobody, kNogroup), 0);
+    }
+    ::setenv("ESTAFETA_LEAK", "inherited", 1);  // the spawner has it; a command must not
+    auto started = PrivilegedDelivery::start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    spawner_ = std::move(*started);
+    EXPECT_EQ(spawner_->privileged(), is_root());
+  }
+
+  void TearDown() override {
+    spawner_.reset();
+    fs::remove_all(root_);
+  }
+
+  DeliveryTask task(TaskKind kind, std::string path) {
+    DeliveryTask t;
+    t.kind = kind;
+    t.as = runner();
+    t.path = std::move(path);
+    return t;
+  }
+
+  TaskResult run(const DeliveryTask& t, const std::string& message) {
+    int fd = message_fd(message);
+    TaskResult r = spawner_->run(t, fd);
+    ::close(fd);
+    return r;
+  }
+
+  std::string root_, dir_;
+  std::unique_ptr<PrivilegedDelivery> spawner_;
+};
+
+TEST_F(PrivilegedDeliveryTest, MaildirFileBelongsToTheRecipient) {
+  DeliveryTask t = task(TaskKind::Maildir, dir_ + "/Maildir/");
+  t.maildir_name = "1700000000.QABCR0.host";
+  const std::string message = "Return-Path: <a@b>\nSubject: x\n\nbody\n";
+  TaskResult r = run(t, message);
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(r.dsn, "2.0.0");
+  const std::string file = dir_ + "/Maildir/new/" + t.maildir_name;
+  EXPECT_EQ(slurp(file), message);
+  struct stat st = stat_of(file);
+  EXPECT_EQ(st.st_uid, runner().uid);
+  EXPECT_EQ(st.st_gid, runner().gid);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  for (const char* sub : {"", "/new", "/tmp", "/cur"}) {
+    struct stat d = stat_of(dir_ + "/Maildir" + sub);
+    EXPECT_EQ(d.st_uid, runner().uid) << sub;
+    EXPECT_EQ(d.st_mode & 07777, 0700u) << sub;
+  }
+  // The same name again: already there, not a second copy.
+  r = run(t, message);
+  EXPECT_EQ(r.status, TaskStatus::AlreadyDelivered) << r.text;
+}
+
+TEST_F(PrivilegedDeliveryTest, MboxAppendsQuotedMessagesOwnedByTheRecipient) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.sender = "bob@example.org";
+  t.arrival_sec = 1700000000;
+  t.mbox_locks =
+      unsigned(MboxLock::Fcntl) | unsigned(MboxLock::Dotlock) | unsigned(MboxLock::Flock);
+  ASSERT_EQ(run(t, "Subject: one\n\nFrom here\n").status, TaskStatus::Delivered);
+  t.sender = "MAILER-DAEMON";
+  TaskResult r = run(t, "Subject: two\n\nno newline");
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(r.text, "delivered to mailbox");
+  std::tm when{};
+  const time_t arrival = 1700000000;
+  ::localtime_r(&arrival, &when);
+  std::string expected = mbox_from_line("bob@example.org", when) +
+                         "Subject: one\n\n>From here\n\n" + mbox_from_line("MAILER-DAEMON", when) +
+                         "Subject: two\n\nno newline\n\n";
+  EXPECT_EQ(slurp(t.path), expected);
+  struct stat st = stat_of(t.path);
+  EXPECT_EQ(st.st_uid, runner().uid);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));  // the dot-lock is gone
+}
+
+TEST_F(PrivilegedDeliveryTest, MboxRefusesSymlinksAndHardLinks) {
+  const std::string target = dir_ + "/target";
+  { std::ofstream(target) << "x"; }
+  if (is_root()) {
+    ASSERT_EQ(::chown(target.c_str(), kNobody, kNogroup), 0);
+  }
+  ASSERT_EQ(::symlink(target.c_str(), (dir_ + "/link").c_str()), 0);
+  TaskResult r = run(task(TaskKind::Mbox, dir_ + "/link"), "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.dsn, "4.2.0");
+  ASSERT_EQ(::link(target.c_str(), (dir_ + "/hard").c_str()), 0);
+  r = run(task(TaskKind::Mbox, dir_ + "/hard"), "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred) << r.text;
+  EXPECT_EQ(slurp(target), "x");
+}
+
+TEST_F(PrivilegedDeliveryTest, MboxWriteFailureTruncatesBackToTheOldSize) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.file_size_limit = 4096;  // RLIMIT_FSIZE of the child: a bigger write fails with EFBIG
+  ASSERT_EQ(run(t, "Subject: small\n\nhello\n").status, TaskStatus::Delivered);
+  const std::string before = slurp(t.path);
+  TaskResult r = run(t, "Subject: big\n\n" + std::string(10000, 'x') + "\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.dsn, "4.2.2") << r.text;
+  EXPECT_EQ(r.error_code, EFBIG);
+  EXPECT_EQ(slurp(t.path), before);  // no partial message
+}
+
+TEST_F(PrivilegedDeliveryTest, DotlockHeldByAnotherDefersAfterTheAttempts) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.mbox_locks = unsigned(MboxLock::Dotlock);
+  t.lock_attempts = 2;
+  t.lock_delay_seconds = 1;
+  { std::ofstream(t.path + ".lock") << "held"; }
+  const auto start = std::chrono::steady_clock::now();
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.dsn, "4.2.0");
+  EXPECT_NE(r.text.find("lock"), std::string::npos) << r.text;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+  EXPECT_TRUE(fs::exists(t.path + ".lock"));  // someone else's: left alone
+  EXPECT_FALSE(fs::exists(t.path) && fs::file_size(t.path) > 0);
+  // The same lock, now stale: removed and the delivery goes through.
+  const timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimes((t.path + ".lock").c_str(), old), 0);
+  r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));
+}
+
+TEST_F(PrivilegedDeliveryTest, KernelLocksHeldByAnotherDefer) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  ASSERT_EQ(run(t, "first\n").status, TaskStatus::Delivered);
+  const std::string before = slurp(t.path);
+  t.lock_attempts = 2;
+  t.lock_delay_seconds = 0;
+  int fd = ::open(t.path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_SETLK, &fl), 0);
+  t.mbox_locks = unsigned(MboxLock::Fcntl);
+  TaskResult r = run(t, "second\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred) << r.text;
+  EXPECT_NE(r.text.find("fcntl"), std::string::npos) << r.text;
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  t.mbox_locks = unsigned(MboxLock::Flock);
+  r = run(t, "second\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred) << r.text;
+  EXPECT_NE(r.text.find("flock"), std::string::npos) << r.text;
+  ::close(fd);
+  EXPECT_EQ(slurp(t.path), before);
+  EXPECT_EQ(run(t, "second\n").status, TaskStatus::Delivered);
+}
+
+TEST_F(PrivilegedDeliveryTest, CommandRunsWithOnlyItsEnvironmentAndTheMessageOnStdin) {
+  DeliveryTask t = task(TaskKind::Command, "");
+  t.command =
+      "id -u > out; id -g >> out; echo \"$HOME:$FOO:${ESTAFETA_LEAK-unset}\" >> out; cat > msg; "
+      "pwd > dir";
+  t.environment = {"HOME=/h", "FOO=bar baz"};
+  t.working_directory = dir_;
+  const std::string message = "Subject: s\n\n" + std::string(300000, 'm') + "\n";  // > a pipe
+  TaskResult r = run(t, message);
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(r.text, "delivered to command: " + t.command);
+  EXPECT_EQ(slurp(dir_ + "/out"), std::to_string(runner().uid) + "\n" +
+                                      std::to_string(runner().gid) + "\n/h:bar baz:unset\n");
+  EXPECT_EQ(slurp(dir_ + "/msg"), message);
+  EXPECT_EQ(slurp(dir_ + "/dir"), dir_ + "\n");
+  EXPECT_EQ(stat_of(dir_ + "/out").st_uid, runner().uid);
+}
+
+TEST_F(PrivilegedDeliveryTest, CommandExitStatusesAsSysexits) {
+  DeliveryTask t = task(TaskKind::Command, "");
+  t.command = "echo no such mailbox; exit 67";
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Bounced);
+  EXPECT_EQ(r.dsn, "5.1.1");
+  EXPECT_EQ(r.text, "user unknown. Command output: no such mailbox");
+  t.command = "exit 75";
+  r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.dsn, "4.3.0");
+  t.command = "exec true";  // does not read its input: EPIPE is no failure
+  r = run(t, std::string(1 << 20, 'x'));
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  t.command = "kill -TERM $$";
+  r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("signal 15"), std::string::npos) << r.text;
+}
+
+bool process_gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string line;
+  std::getline(stat, line);
+  auto paren = line.rfind(')');
+  return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'Z';
+}
+
+TEST_F(PrivilegedDeliveryTest, CommandOverItsTimeLimitIsKilledWithItsGroup) {
+  DeliveryTask t = task(TaskKind::Command, "");
+  t.working_directory = dir_;
+  t.command = "sleep 60 & echo $! > bg; echo started; sleep 60";
+  t.time_limit_seconds = 1;
+  const auto start = std::chrono::steady_clock::now();
+  TaskResult r = run(t, "m\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(r.status, TaskStatus::Bounced);
+  EXPECT_EQ(r.dsn, "5.3.0");
+  EXPECT_EQ(r.text, "Command time limit exceeded: \"" + t.command + "\". Command output: started");
+  const pid_t background = std::stoi(slurp(dir_ + "/bg"));
+  for (int i = 0; i < 100 && !process_gone(background); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(process_gone(background));
+}
+
+TEST_F(PrivilegedDeliveryTest, ReadFileReadsOrSaysWhy) {
+  DeliveryTask t = task(TaskKind::ReadFile, dir_ + "/.forward");
+  { std::ofstream(t.path) << "alice, |procmail\n"; }
+  TaskResult r = spawner_->run(t, -1);
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(r.content, "alice, |procmail\n");
+  t.read_limit = 5;
+  r = spawner_->run(t, -1);
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.error_code, EFBIG);
+  t.path = dir_ + "/missing";
+  r = spawner_->run(t, -1);
+  EXPECT_EQ(r.status, TaskStatus::Bounced);
+  EXPECT_EQ(r.error_code, ENOENT);
+  ASSERT_EQ(::symlink((dir_ + "/.forward").c_str(), (dir_ + "/link").c_str()), 0);
+  t.path = dir_ + "/link";
+  t.read_limit = 1 << 20;
+  r = spawner_->run(t, -1);
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.error_code, ELOOP);
+  // Large content travels in the result memfd.
+  t.path = dir_ + "/big";
+  { std::ofstream(t.path) << std::string(900000, 'b'); }
+  r = spawner_->run(t, -1);
+  EXPECT_EQ(r.content.size(), 900000u);
+}
+
+TEST_F(PrivilegedDeliveryTest, RefusesRootAndInvalidTasks) {
+  for (auto change :
+       {+[](DeliveryTask& t) { t.as.uid = 0; }, +[](DeliveryTask& t) { t.as.gid = 0; },
+        +[](DeliveryTask& t) { t.as.groups = {0}; },
+        +[](DeliveryTask& t) { t.path = "relative/"; }}) {
+    DeliveryTask t = task(TaskKind::Maildir, dir_ + "/Maildir/");
+    t.maildir_name = "n";
+    change(t);
+    TaskResult r = run(t, "m\n");
+    EXPECT_EQ(r.status, TaskStatus::Deferred);
+    EXPECT_NE(r.text.find("delivery refused"), std::string::npos) << r.text;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/Maildir"));
+  DeliveryTask no_fd = task(TaskKind::Mbox, dir_ + "/mbox");
+  EXPECT_NE(spawner_->run(no_fd, -1).text.find("no message descriptor"), std::string::npos);
+}
+
+TEST_F(PrivilegedDeliveryTest, UnprivilegedRefusesOtherUsers) {
+  if (is_root()) GTEST_SKIP() << "as root every non-root user is allowed";
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.as.uid = ::getuid() + 1;
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("does not run as root"), std::string::npos) << r.text;
+}
+
+TEST_F(PrivilegedDeliveryTest, AsRootTheTaskHasExactlyTheRecipientsIds) {
+  if (!is_root()) GTEST_SKIP() << "needs root";
+  DeliveryTask t = task(TaskKind::Command, "");
+  t.as.groups = {kNogroup, 100};  // "users" on Debian
+  t.working_directory = dir_;
+  t.command = "grep -E '^(Uid|Gid|Groups):' /proc/self/status > ids; id -u";
+  ASSERT_EQ(run(t, "m\n").status, TaskStatus::Delivered);
+  EXPECT_EQ(slurp(dir_ + "/ids"),
+            "Uid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\n"
+            "Groups:\t100 65534 \n");
+  // nobody cannot write into a root-only directory.
+  const std::string closed = root_ + "/closed";
+  ASSERT_EQ(::mkdir(closed.c_str(), 0700), 0);
+  TaskResult r = run(task(TaskKind::Mbox, closed + "/mbox"), "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.error_code, EACCES);
+  EXPECT_FALSE(fs::exists(closed + "/mbox"));
+}
+
+TEST_F(PrivilegedDeliveryTest, SpoolPrivilegesCreateTheMailboxForTheRecipient) {
+  if (!is_root()) GTEST_SKIP() << "needs root";
+  const std::string spool = root_ + "/spool";  // like /var/mail: not writable by nobody
+  ASSERT_EQ(::mkdir(spool.c_str(), 0755), 0);
+  DeliveryTask t = task(TaskKind::Mbox, spool + "/nobody");
+  t.mbox_locks = unsigned(MboxLock::Dotlock) | unsigned(MboxLock::Fcntl);
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);  // without them: EACCES
+  t.create_with_spool_privileges = true;
+  r = run(t, "m\n");
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  struct stat st = stat_of(t.path);
+  EXPECT_EQ(st.st_uid, kNobody);
+  EXPECT_EQ(st.st_gid, kNogroup);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));
+  ASSERT_EQ(run(t, "n\n").status, TaskStatus::Delivered);
+  // A mailbox that belongs to someone else is not written.
+  ASSERT_EQ(::chown(t.path.c_str(), 0, 0), 0);
+  r = run(t, "o\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("not owned"), std::string::npos) << r.text;
+}
+
+TEST_F(PrivilegedDeliveryTest, ConcurrentRunsGetTheirOwnResults) {
+  constexpr int kThreads = 8, kEach = 6;
+  std::atomic<int> delivered{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; ++j) {
+        DeliveryTask t = task(TaskKind::Command, "");
+        // Each task's exit code and output are its own: a mixed-up reply shows.
+        const int code = 64 + (i + j) % 15;
+        t.command = "echo t" + std::to_string(i) + "-" + std::to_string(j) + "; exit " +
+                    std::to_string(code);
+        TaskResult r = run(t, "m\n");
+        const std::string tag = "Command output: t" + std::to_string(i) + "-" + std::to_string(j);
+        if (r.text.ends_with(tag)) {
+          ++delivered;
+        } else {
+          ++wrong;
+        }
+        DeliveryTask m = task(TaskKind::Maildir, dir_ + "/Maildir/");
+        m.maildir_name = "n" + std::to_string(i) + "." + std::to_string(j);
+        if (run(m, "x\n").status != TaskStatus::Delivered) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(delivered, kThreads * kEach);
+  EXPECT_EQ(wrong, 0);
+  int files = 0;
+  for (auto& e : fs::directory_iterator(dir_ + "/Maildir/new")) files += e.is_regular_file();
+  EXPECT_EQ(files, kThreads * kEach);
+}
+
+// The spawner's children that are still processes (zombies included).
+int children_of(pid_t parent) {
+  int n = 0;
+  for (auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string line;
+    std::getline(std::ifstream(e.path() / "stat"), line);
+    auto paren = line.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream rest(line.substr(paren + 2));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    n += ppid == parent;
+  }
+  return n;
+}
+
+TEST_F(PrivilegedDeliveryTest, ChildrenAreReapedAndTheSpawnerExitsWithTheObject) {
+  for (int i = 0; i < 5; ++i) {
+    DeliveryTask t = task(TaskKind::Command, "");
+    t.command = "true";
+    ASSERT_EQ(run(t, "m\n").status, TaskStatus::Delivered);
+  }
+  const pid_t pid = spawner_->spawner_pid();
+  EXPECT_EQ(children_of(pid), 0);  // no zombies
+  spawner_.reset();
+  EXPECT_NE(::kill(pid, 0), 0);  // exited and reaped
+  EXPECT_EQ(errno, ESRCH);
+}
+
+TEST_F(PrivilegedDeliveryTest, ADeadSpawnerDefersInsteadOfHanging) {
+  DeliveryTask slow = task(TaskKind::Command, "");
+  slow.command = "sleep 2";
+  TaskResult in_flight;
+  std::thread waiter([&] { in_flight = run(slow, "m\n"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::kill(spawner_->spawner_pid(), SIGKILL), 0);
+  waiter.join();
+  EXPECT_EQ(in_flight.status, TaskStatus::Deferred);
+  EXPECT_EQ(in_flight.dsn, "4.3.0");
+  EXPECT_NE(in_flight.text.find("spawner"), std::string::npos) << in_flight.text;
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  TaskResult later = run(t, "m\n");
+  EXPECT_EQ(later.status, TaskStatus::Deferred);
+  EXPECT_FALSE(fs::exists(t.path));
+}
+
+}  // namespace
+}  // namespace estafeta::delivery

@@ -1,0 +1,143 @@
+// A delivery child's work. See task_child.h.
+#include "delivery/task_child.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "delivery/command_delivery.h"
+#include "delivery/maildir.h"
+#include "delivery/mbox_delivery.h"
+#include "delivery/task_privileges.h"
+#include "message/write_failure.h"
+#include "queue/group_sync.h"
+
+namespace estafeta::delivery {
+namespace {
+
+constexpr size_t kMaxMessage = size_t(1) << 31;
+
+Result<std::string> read_message(int fd) {
+  std::string out;
+  char buf[65536];
+  off_t offset = 0;
+  bool positional = true;
+  for (;;) {
+    ssize_t n = positional ? ::pread(fd, buf, sizeof buf, offset) : ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == ESPIPE && positional) {
+      positional = false;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int code = errno;
+      return make_error(fmt::format("read the message: {}", std::strerror(code)), code);
+    }
+    if (n == 0) return out;
+    if (out.size() + static_cast<size_t>(n) > kMaxMessage) return make_error("message too large");
+    out.append(buf, static_cast<size_t>(n));
+    offset += n;
+  }
+}
+
+TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message) {
+  std::string dir = task.path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  auto outcome = link_into_maildir(dir, task.maildir_name, message);
+  Status synced = outcome ? [&] {
+    queue::GroupSync syncs;  // one delivery per child: nothing to batch
+    return sync_maildir_new(dir, syncs);
+  }() : Status(outcome.error());
+  if (!synced.ok()) {
+    const auto why = message::mailbox_write_failure(synced.error().code);
+    return deferred(std::string(why.dsn),
+                    fmt::format("maildir delivery failed: {}", synced.error().message),
+                    synced.error().code);
+  }
+  const bool again = *outcome == MaildirOutcome::AlreadyDelivered;
+  return TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered,
+                    "2.0.0",
+                    "delivered to maildir",
+                    {},
+                    0};
+}
+
+}  // namespace
+
+TaskResult read_file(const std::string& path, size_t read_limit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int code = errno;
+    std::string text = fmt::format("cannot open {}: {}", path, std::strerror(code));
+    if (code == ENOENT || code == ENOTDIR) return bounced("5.3.0", std::move(text), code);
+    return deferred("4.3.0", std::move(text), code);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return deferred("4.3.0", fmt::format("{} is not a regular file", path), EINVAL);
+  }
+  if (static_cast<uint64_t>(st.st_size) > read_limit) {
+    ::close(fd);
+    return deferred("4.3.0", fmt::format("{} is larger than {} bytes", path, read_limit), EFBIG);
+  }
+  TaskResult r{TaskStatus::Delivered, "2.0.0", "read", {}, 0};
+  r.content.resize(read_limit + 1);
+  size_t got = 0;
+  while (got < r.content.size()) {
+    ssize_t n = ::read(fd, r.content.data() + got, r.content.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int code = errno;
+      ::close(fd);
+      return deferred("4.3.0", fmt::format("read {}: {}", path, std::strerror(code)), code);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (got > read_limit) {  // grew while we read
+    return deferred("4.3.0", fmt::format("{} is larger than {} bytes", path, read_limit), EFBIG);
+  }
+  r.content.resize(got);
+  return r;
+}
+
+TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
+  ::umask(077);
+  ::signal(SIGXFSZ, SIG_IGN);  // a write over the file size limit fails with EFBIG instead
+  if (task.file_size_limit != 0) {
+    const rlimit limit{task.file_size_limit, task.file_size_limit};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  const bool spool_privileges =
+      task.kind == TaskKind::Mbox && task.create_with_spool_privileges && running_as_root();
+  if (!spool_privileges) {
+    if (Status s = become(task.as); !s.ok()) {
+      return deferred("4.3.0", s.error().message, s.error().code);
+    }
+  }
+  if (task.kind == TaskKind::ReadFile) return read_file(task.path, task.read_limit);
+  auto message = read_message(message_fd);
+  if (!message) return deferred("4.3.0", message.error().message, message.error().code);
+  switch (task.kind) {
+    case TaskKind::Maildir:
+      return deliver_maildir(task, *message);
+    case TaskKind::Mbox:
+      return deliver_to_mbox(task, *message, spool_privileges);
+    case TaskKind::Command:
+      return run_delivery_command(task, *message);
+    case TaskKind::ReadFile:
+      break;
+  }
+  return deferred("4.3.0", "unknown task kind");
+}
+
+}  // namespace estafeta::delivery

@@ -1,0 +1,22 @@
+// The body of a delivery child (delivery/privileged_delivery.h): forked by the spawner for
+// one task, it becomes the task's user (delivery/task_privileges.h) and performs the task:
+// Maildir (delivery/maildir.h, then an fsync of new/), Mbox (delivery/mbox_delivery.h),
+// Command (delivery/command_delivery.h) or ReadFile (below). Single-threaded child only.
+#pragma once
+
+#include "delivery/delivery_task.h"
+
+namespace estafeta::delivery {
+
+/// Performs `task` (already validated) with the message read from `message_fd` (-1 for
+/// ReadFile; read with pread from offset 0 when the fd allows it, so the sender's file
+/// offset does not matter). Switches identity first; when that fails, returns Deferred
+/// 4.3.0 without touching anything.
+TaskResult run_task_in_child(const DeliveryTask& task, int message_fd);
+
+/// ReadFile as the current identity: open O_NOFOLLOW, a regular file of at most
+/// `read_limit` bytes. Delivered 2.0.0 with the bytes; a missing file is Bounced 5.3.0 with
+/// error_code ENOENT (or ENOTDIR); anything else Deferred 4.3.0 with the errno.
+TaskResult read_file(const std::string& path, size_t read_limit);
+
+}  // namespace estafeta::delivery
