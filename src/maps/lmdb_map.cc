@@ -66,7 +66,9 @@ class LmdbMap final : public Map {
     MDB_val k{key.size(), key.data()};
     MDB_val v{};
     rc = mdb_get(txn, dbi_, &k, &v);
-    if (rc == MDB_NOTFOUND) {
+    // LMDB refuses a zero-length key (MDB_BAD_VALSIZE): the empty key is only looked up
+    // with its NUL, so that `-q -` with an empty line answers "not found", not an error.
+    if (rc == MDB_NOTFOUND && key.size() > 1) {
       k.mv_size = key.size() - 1;
       rc = mdb_get(txn, dbi_, &k, &v);
     }

@@ -14,7 +14,7 @@ struct TypeName {
   MapType type;
 };
 
-constexpr std::array<TypeName, 11> kTypes = {{
+constexpr std::array<TypeName, 12> kTypes = {{
     {"texthash", MapType::Texthash},
     {"lmdb", MapType::Lmdb},
     {"hash", MapType::Lmdb},
@@ -26,6 +26,7 @@ constexpr std::array<TypeName, 11> kTypes = {{
     {"static", MapType::Static},
     {"pgsql", MapType::Pgsql},
     {"redis", MapType::Redis},
+    {"unix", MapType::Unix},
 }};
 
 }  // namespace
@@ -50,6 +51,8 @@ std::string_view map_type_name(MapType type) {
       return "pgsql";
     case MapType::Redis:
       return "redis";
+    case MapType::Unix:
+      return "unix";
   }
   return "unknown";
 }

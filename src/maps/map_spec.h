@@ -11,7 +11,7 @@
 
 namespace estafeta::maps {
 
-enum class MapType { Texthash, Lmdb, Cidr, Pcre, Regexp, Inline, Static, Pgsql, Redis };
+enum class MapType { Texthash, Lmdb, Cidr, Pcre, Regexp, Inline, Static, Pgsql, Redis, Unix };
 
 struct MapSpec {
   MapType type = MapType::Texthash;

@@ -14,6 +14,7 @@
 #include "maps/pgsql_map.h"
 #include "maps/redis_map.h"
 #include "maps/regexp_map.h"
+#include "maps/unix_map.h"
 
 namespace estafeta::maps {
 
@@ -66,6 +67,8 @@ Result<OpenedMap> open_map(const MapSpec& spec, const OpenOptions& options) {
       return from_map(open_pgsql_map(spec.name));
     case MapType::Redis:
       return from_map(open_redis_map(spec.name));
+    case MapType::Unix:
+      return from_map(open_unix_map(spec.name, options));
     case MapType::Texthash:
     case MapType::Cidr:
     case MapType::Pcre:

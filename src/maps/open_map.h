@@ -1,7 +1,8 @@
 // Opening a table from its "type:name" spec: reads the source file (texthash, cidr, pcre,
 // regexp), opens NAME.lmdb (lmdb, hash, btree), parses inline/static text, or reads the
 // small config file of a remote table (pgsql, redis; they connect lazily at first lookup, so
-// a database that is down is a TempFail at lookup time, not an open error, as in Postfix).
+// a database that is down is a TempFail at lookup time, not an open error, as in Postfix),
+// or names a system database (unix:passwd.byname, unix:group.byname).
 // Edge: touches files. An Error means the table cannot be opened; warnings name each
 // malformed line ("FILE, line N: reason") of a table that opened anyway.
 #pragma once

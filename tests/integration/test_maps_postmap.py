@@ -97,6 +97,22 @@ class PostmapDifferentialTest(unittest.TestCase):
         self.compare_queries(spec, spec, queries, compare_warnings=False)
         self.compare_queries("static:{ fixed text }", "static:{ fixed text }", queries)
 
+    def test_empty_input_line_is_the_empty_key(self):
+        # postmap -q - looks an empty line up as the empty key (body_checks see empty lines).
+        path = self.tmp.file("empty.pcre", "/^$/ BLANK\n/^a/ A\n")
+        stdin = "a\n\nb\n\n"
+        for spec in ("pcre:" + path, "static:{ fixed }"):
+            theirs = ms.run_postmap(self.tmp, ["-q", "-", spec], stdin)
+            ours = ms.run_estafeta(["-q", "-", spec], stdin)
+            self.assertEqual(theirs.stdout, ours.stdout, spec)
+            self.assertEqual(theirs.returncode, ours.returncode, spec)
+        self.assertEqual(ours.stdout, "a\tfixed\n\tfixed\nb\tfixed\n\tfixed\n")
+        # An lmdb table cannot hold the empty key: not found, not an error.
+        table = self.tmp.file("e.txt", "x v\n")
+        self.assertEqual(ms.run_estafeta(["lmdb:" + table]).returncode, 0)
+        looked = ms.run_estafeta(["-q", "-", "lmdb:" + table], "\nx\n")
+        self.assertEqual((looked.returncode, looked.stdout, looked.stderr), (0, "x\tv\n", ""))
+
     def test_update_options(self):
         for tool_dir in ("ours", "theirs"):
             self.tmp.file(tool_dir + "/m", "alpha one\nbeta two\n")
