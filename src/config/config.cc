@@ -42,8 +42,9 @@ struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-// The whole file; Error "cannot open: reason" / "read error" with errno as its code.
-Result<std::string> read_whole_file(const std::string& path) {
+}  // namespace
+
+Result<std::string> read_config_file(const std::string& path) {
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   if (!f) {
     const int code = errno;
@@ -60,8 +61,6 @@ Result<std::string> read_whole_file(const std::string& path) {
   }
   return text;
 }
-
-}  // namespace
 
 std::string system_hostname() {
   char buf[256] = {};
@@ -110,14 +109,14 @@ LoadResult Config::parse(std::string_view main_cf_text, std::string filename,
 
 LoadResult Config::load(const std::string& config_dir) {
   std::string path = config_dir + "/main.cf";
-  Result<std::string> text = read_whole_file(path);
+  Result<std::string> text = read_config_file(path);
   if (!text.ok()) {
     if (text.error().code == ENOENT) {
-      return parse("", path, config_dir, system_hostname(), read_whole_file);
+      return parse("", path, config_dir, system_hostname(), read_config_file);
     }
     return LoadResult{std::nullopt, {{path, 0, true, text.error().message}}};
   }
-  return parse(*text, path, config_dir, system_hostname(), read_whole_file);
+  return parse(*text, path, config_dir, system_hostname(), read_config_file);
 }
 
 LoadResult Config::with_overrides(const std::vector<std::pair<std::string, std::string>>& o) const {

@@ -23,6 +23,10 @@ namespace estafeta::config {
 
 struct LoadResult;
 
+/// The whole of a configuration file; Error "cannot open: REASON" (errno as its code) or
+/// "read error". Used for main.cf, master.cf and list files.
+Result<std::string> read_config_file(const std::string& path);
+
 /// gethostname(), or "localhost" when that fails.
 std::string system_hostname();
 
