@@ -13,6 +13,7 @@
 #define ESTAFETA_WITH_CONFIG 1
 #endif
 #if __has_include("cli/map_command.h")
+#include "cli/alias_command.h"
 #include "cli/map_command.h"
 #define ESTAFETA_WITH_MAP 1
 #endif
@@ -39,10 +40,12 @@ constexpr const char* kUsage =
     "  config       print parameters (like postconf: -n, -d, -x, NAME...)\n"
     "  map          build and query lookup tables (like postmap)\n"
     "  address      resolve ADDRESS: its class, transport, next hop and smtpd's RCPT answer\n"
+    "  alias        build and query aliases(5) tables (like postalias)\n"
     "  queue        list, show, hold, release, delete, requeue, flush queued mail\n"
     "               (like postqueue, postcat and postsuper; mailq = queue list)\n"
     "  smtpd -bs    one SMTP session on stdin/stdout (inetd mode)\n"
-    "  sendmail     the Sendmail-compatible command line (also by the name 'sendmail')\n";
+    "  sendmail     the Sendmail-compatible command line (also by the name 'sendmail')\n"
+    "  newaliases   rebuild the alias_database tables (also by the name 'newaliases')\n";
 
 std::string basename_of(std::string_view path) {
   auto slash = path.rfind('/');
@@ -72,6 +75,7 @@ int run_estafeta(std::vector<std::string> args) {
 #endif
 #ifdef ESTAFETA_WITH_MAP
   if (command == "map") return cli::run_map_command(args);
+  if (command == "alias") return cli::run_alias_command(args);
 #endif
 #ifdef ESTAFETA_WITH_DAEMON
   if (command == "start") return daemon::command_start(config_dir);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/alias_command.h"
 #include "cli/queue_command.h"
 #include "cli/sendmail_options.h"
 #include "config/config.h"
@@ -148,11 +149,7 @@ int run_sendmail_command(const std::string& name, std::string config_dir,
   SendmailOptions& o = *parsed;
   if (!o.config_dir.empty()) config_dir = o.config_dir;
   using Mode = SendmailOptions::Mode;
-  if (name == "newaliases" || o.mode == Mode::Aliases) {
-    return complain(kUnavailable,
-                    "newaliases (building the aliases database) is not implemented yet in "
-                    "Estafeta 0.1 (it arrives with local delivery and aliases); nothing was done");
-  }
+  if (name == "newaliases" || o.mode == Mode::Aliases) return run_newaliases(name, config_dir);
   switch (o.mode) {
     case Mode::Submit: return submit_message(config_dir, std::move(o));
     case Mode::Smtp: return daemon::run_inetd_session(config_dir);

@@ -107,6 +107,8 @@ Result<SendmailOptions> parse_sendmail_options(const std::vector<std::string>& a
       }
     } else if (letter == 't') {
       o.request.extract_recipients = true;
+    } else if (letter == 'I' && arg.size() == 2) {
+      o.mode = Mode::Aliases;  // Sendmail's old spelling of -bi
     } else if (letter == 'i' && arg.size() == 2) {
       o.dot_ends_input = false;
     } else if (letter == 'o') {

@@ -3,7 +3,7 @@
 // options first and then the recipients ("--" ends the options). Pure; unit-tested.
 //   -bm (default) submit a message read from standard input; -bs SMTP on stdin/stdout;
 //   -bd / -bD start the daemon (in the background / foreground); -bp list the queue;
-//   -bi rebuild aliases; -q one queue run now; -qINTERVAL (-q15m) periodic queue runs (with
+//   -bi (also -I) rebuild aliases; -q one queue run now; -qINTERVAL (-q15m) periodic queue runs (with
 //   -bd: the daemon too; alone: queue-only, no listener); -qR SITE and -qI ID (a queue run
 //   of what is queued for SITE / of the queue ids containing ID).
 //   Submission: -f/-r sender, -F full name, -t, -i/-oi, -N dsn, -R ret, -V envid, -B type.

@@ -26,6 +26,16 @@ TEST(SendmailOptions, SubmissionOptions) {
   EXPECT_EQ(o->request.recipients, (std::vector<std::string>{"-x@example.org", "carol"}));
 }
 
+TEST(SendmailOptions, AliasRebuild) {
+  for (const char* flag : {"-bi", "-I"}) {
+    auto o = parse_sendmail_options({flag, "-C", "/etc/x"});
+    ASSERT_TRUE(o.ok()) << flag;
+    EXPECT_EQ(o->mode, Mode::Aliases) << flag;
+    EXPECT_EQ(o->config_dir, "/etc/x");
+  }
+  EXPECT_FALSE(parse_sendmail_options({"-Ix"}).ok());
+}
+
 TEST(SendmailOptions, CronStyleAndRecipientsEndOptions) {
   // Debian's cron: sendmail -i -FCronDaemon -B8BITMIME -oem user
   auto o = parse_sendmail_options({"-i", "-FCronDaemon", "-B8BITMIME", "-oem", "alice", "-t"});

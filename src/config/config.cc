@@ -44,6 +44,24 @@ struct FileCloser {
 
 }  // namespace
 
+Result<std::string> read_config_file(const std::string& path) {
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) {
+    const int code = errno;
+    return make_error(fmt::format("cannot open: {}", std::strerror(code)), code);
+  }
+  std::string text;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f.get())) > 0) {
+    text.append(buf, n);
+  }
+  if (std::ferror(f.get())) {
+    return make_error("read error", EIO);
+  }
+  return text;
+}
+
 std::string system_hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') {
@@ -61,9 +79,11 @@ Config Config::defaults() {
 }
 
 LoadResult Config::parse(std::string_view main_cf_text, std::string filename,
-                         std::string config_dir, std::string hostname) {
+                         std::string config_dir, std::string hostname,
+                         ListFileReader read_list_file) {
   MainCfText text = parse_main_cf(main_cf_text, filename);
   Config draft;
+  draft.read_list_file_ = std::move(read_list_file);
   draft.config_dir_ = std::move(config_dir);
   draft.main_cf_file_ = filename;
   if (hostname.empty()) {
@@ -89,24 +109,15 @@ LoadResult Config::parse(std::string_view main_cf_text, std::string filename,
 
 LoadResult Config::load(const std::string& config_dir) {
   std::string path = config_dir + "/main.cf";
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) {
-    if (errno == ENOENT) {
-      return parse(kEmbeddedMainCf, "(embedded default main.cf)", config_dir, system_hostname());
+  Result<std::string> text = read_config_file(path);
+  if (!text.ok()) {
+    if (text.error().code == ENOENT) {
+      return parse(kEmbeddedMainCf, "(embedded default main.cf)", config_dir, system_hostname(),
+                   read_config_file);
     }
-    return LoadResult{std::nullopt,
-                      {{path, 0, true, fmt::format("cannot open: {}", std::strerror(errno))}}};
+    return LoadResult{std::nullopt, {{path, 0, true, text.error().message}}};
   }
-  std::string text;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f.get())) > 0) {
-    text.append(buf, n);
-  }
-  if (std::ferror(f.get())) {
-    return LoadResult{std::nullopt, {{path, 0, true, "read error"}}};
-  }
-  return parse(text, path, config_dir, system_hostname());
+  return parse(*text, path, config_dir, system_hostname(), read_config_file);
 }
 
 LoadResult Config::with_overrides(const std::vector<std::pair<std::string, std::string>>& o) const {
@@ -245,6 +256,31 @@ LoadResult Config::build(Config draft, std::vector<Diagnostic> diagnostics, bool
     draft.expanded_.emplace(std::string(p.name), std::move(value.value()));
   }
 
+  // Match lists that name files ("mydestination = /etc/mail/local-host-names"): read them
+  // now, so that an unreadable file stops the start (or the reload) like any bad value.
+  draft.list_items_.clear();
+  std::set<std::string, std::less<>> reported;  // a file shared by several lists: once
+  for (const auto& [name, value] : draft.expanded_) {
+    if (!expands_list_files(name)) continue;
+    std::vector<std::string> items = split_list(value);
+    if (!has_list_file(items)) continue;
+    Result<std::vector<std::string>> expanded =
+        draft.read_list_file_ ? expand_list_files(items, draft.read_list_file_)
+                              : Result<std::vector<std::string>>(
+                                    make_error("list files are read only by Config::load"));
+    if (expanded.ok()) {
+      draft.list_items_.emplace(name, std::move(*expanded));
+      continue;
+    }
+    error = true;
+    if (!reported.insert(expanded.error().message).second) continue;
+    auto setting = draft.settings_.find(name);
+    bool located = setting != draft.settings_.end();
+    found.push_back({located ? setting->second.file : draft.main_cf_file_,
+                     located ? setting->second.line : 0, true,
+                     fmt::format("{}: {}", name, expanded.error().message)});
+  }
+
   diagnostics.insert(diagnostics.end(), std::make_move_iterator(found.begin()),
                      std::make_move_iterator(found.end()));
   // File order for the reader; diagnostics without a line stay last.
@@ -281,6 +317,7 @@ long long Config::get_seconds(std::string_view name) const {
 }
 
 std::vector<std::string> Config::get_list(std::string_view name) const {
+  if (auto it = list_items_.find(name); it != list_items_.end()) return it->second;
   return split_list(get(name));
 }
 

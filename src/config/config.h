@@ -4,8 +4,9 @@
 // assignments are warnings; syntax errors, bad values and $-expansion loops are errors, and
 // then no Config is produced (the server must not start).
 // A reload builds a new Config; share one as std::shared_ptr<const Config>. All const
-// members are safe to call from any thread. parse() is pure; load() reads one file and
-// calls gethostname().
+// members are safe to call from any thread. parse() is pure; load() reads main.cf, the list
+// files that match lists name ("mydestination = /etc/mail/local-host-names") and calls
+// gethostname().
 #pragma once
 
 #include <map>
@@ -16,10 +17,15 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/list_files.h"
 
 namespace estafeta::config {
 
 struct LoadResult;
+
+/// The whole of a configuration file; Error "cannot open: REASON" (errno as its code) or
+/// "read error". Used for main.cf, master.cf and list files.
+Result<std::string> read_config_file(const std::string& path);
 
 /// gethostname(), or "localhost" when that fails.
 std::string system_hostname();
@@ -39,10 +45,13 @@ class Config {
   static Config defaults();
   /// Parses main.cf text; pure. `hostname` feeds the myhostname default ("localhost" when
   /// empty; ".localdomain" is appended when it has no dot). `filename` appears in
-  /// diagnostics; `config_dir` becomes config_directory.
+  /// diagnostics; `config_dir` becomes config_directory. `read_list_file` reads the
+  /// "/file/name" items of match lists (list_files.h); without one such an item is an error.
   static LoadResult parse(std::string_view main_cf_text, std::string filename,
-                          std::string config_dir, std::string hostname);
-  /// Reads <config_dir>/main.cf (a missing file means kEmbeddedMainCf) using gethostname().
+                          std::string config_dir, std::string hostname,
+                          ListFileReader read_list_file = nullptr);
+  /// Reads <config_dir>/main.cf (a missing file means kEmbeddedMainCf) using gethostname(),
+  /// and the "/file/name" items of match lists (an unreadable one is an error).
   static LoadResult load(const std::string& config_dir);
   /// Applies master.cf "-o name=value" overrides (validated the same way). Diagnostics name
   /// "<config_dir>/master.cf" without a line; callers may substitute the service's file:line.
@@ -57,7 +66,9 @@ class Config {
   bool get_bool(std::string_view name) const;
   /// Time values: 300s 5m 1h 1d 1w (a bare number is seconds); 0 if malformed.
   long long get_seconds(std::string_view name) const;
-  /// get(name) split on ", \t" (and newlines), empty items dropped.
+  /// get(name) split on ", \t" (and newlines), empty items dropped. In a match list
+  /// (mydestination, mynetworks, ...: list_files.h) a "/file/name" item is replaced by the
+  /// items of that file, as read when the Config was built.
   std::vector<std::string> get_list(std::string_view name) const;
   /// True when `name` is in parameters.def (user-defined names are not "known").
   bool is_known(std::string_view name) const;
@@ -97,6 +108,9 @@ class Config {
   std::string mydomain_default_;  // computed from myhostname in build()
   std::map<std::string, Setting, std::less<>> settings_;
   std::map<std::string, std::string, std::less<>> expanded_;  // known + set names
+  // Match lists that name list files, with the files' items in place of the file names.
+  std::map<std::string, std::vector<std::string>, std::less<>> list_items_;
+  ListFileReader read_list_file_;  // kept for with_overrides()
 };
 
 /// Defined after Config because std::optional needs the complete type.

@@ -179,10 +179,6 @@ Result<Service> parse_service(const LogicalLine& l, const std::string& filename)
   return s;
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 bool is_ipv6(const std::string& host) {
   std::array<unsigned char, 16> buf{};
   return inet_pton(AF_INET6, host.c_str(), buf.data()) == 1;
@@ -455,30 +451,17 @@ MasterCf parse_master_cf(std::string_view text, std::string filename) {
 
 MasterCf load_master_cf(const std::string& config_dir) {
   std::string path = config_dir + "/master.cf";
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) {
-    if (errno == ENOENT) {
+  Result<std::string> text = read_config_file(path);
+  if (!text.ok()) {
+    if (text.error().code == ENOENT) {
       return parse_master_cf(kDefaultMasterCf, "(embedded default master.cf)");
     }
     MasterCf out;
     out.ok = false;
-    out.diagnostics.push_back(
-        {path, 0, true, fmt::format("cannot open: {}", std::strerror(errno))});
+    out.diagnostics.push_back({path, 0, true, text.error().message});
     return out;
   }
-  std::string text;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f.get())) > 0) {
-    text.append(buf, n);
-  }
-  if (std::ferror(f.get())) {
-    MasterCf out;
-    out.ok = false;
-    out.diagnostics.push_back({path, 0, true, "read error"});
-    return out;
-  }
-  return parse_master_cf(text, path);
+  return parse_master_cf(*text, path);
 }
 
 Result<std::vector<ListenAddress>> listen_addresses(const Service& s, const Config& c) {

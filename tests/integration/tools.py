@@ -11,6 +11,7 @@ PACKAGES = {
     'swaks': 'swaks',
     'openssl': 'openssl',
     'postmap': 'postfix',
+    'postalias': 'postfix',
     'postconf': 'postfix',
     'smtp-source': 'postfix',
     'dnsmasq': 'dnsmasq-base',
