@@ -60,23 +60,27 @@ RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view
   if (resolved.temp_fail) return deferred(recipient);
   const route::Resolution& r = resolved.resolution;
 
-  bool ours = r.address_class == route::AddressClass::Local ||
-              r.address_class == route::AddressClass::VirtualAlias ||
+  // Postfix's permit_auth_destination: a local address, or one of a virtual or relay domain
+  // without sender-specified routing ('%', '!', a quoted '@': never an open relay).
+  bool local = r.address_class == route::AddressClass::Local;
+  bool authorized_destination = local || (r.address_class != route::AddressClass::Default &&
+                                          !r.routed);
+  bool ours = local || r.address_class == route::AddressClass::VirtualAlias ||
               r.address_class == route::AddressClass::VirtualMailbox;
-  if (!ours) {
+  if (!authorized_destination) {
+    // Postfix's default smtpd_relay_restrictions end with defer_unauth_destination: 454, so
+    // that a configuration mistake defers mail instead of bouncing it.
     Match trusted = policy.mynetworks.contains(client_address);
-    bool relayable = r.address_class == route::AddressClass::Relay && !r.routed;
-    if (trusted == Match::TempFail && !relayable) return deferred(recipient);
-    if (trusted != Match::Yes && !relayable) {
+    if (trusted == Match::TempFail) return deferred(recipient);
+    if (trusted != Match::Yes) {
       return {RecipientClass::Rejected,
-              fmt::format("554 5.7.1 <{}>: Relay access denied", recipient),
+              fmt::format("454 4.7.1 <{}>: Relay access denied", recipient),
               {}};
     }
   }
 
   if (policy.reject_unlisted_recipient) {
     const std::string& delimiter = policy.route.recipient_delimiter;
-    bool local = r.address_class == route::AddressClass::Local;
     if (policy.virtual_alias.check) {
       auto aliased = find_address(policy.virtual_alias.tables, r.recipient, delimiter, local);
       if (aliased.is_temp_fail()) return deferred(recipient);

@@ -72,7 +72,7 @@ TEST(RecipientCheck, Table) {
     EXPECT_EQ(verdict.kind == RecipientClass::Rejected, !verdict.reply.empty()) << c.rcpt;
   }
   EXPECT_EQ(check_recipient(policy, "192.0.2.1", "u@remote.example").reply,
-            "554 5.7.1 <u@remote.example>: Relay access denied");
+            "454 4.7.1 <u@remote.example>: Relay access denied");
 }
 
 TEST(RecipientCheck, TablesAndTemporaryFailures) {
@@ -144,8 +144,11 @@ TEST(RecipientCheck, UnlistedRecipientsAreRefusedPerClass) {
       {"dave@relayed.example",
        "450 4.1.1 <dave@relayed.example>: Recipient address rejected: User unknown in relay "
        "recipient table"},
-      // Routed, virtual-aliased: accepted because virtual_alias_maps lists it.
-      {"sales@valias.example", ""},
+      // Sender-specified routing is refused for every class but local (Postfix's
+      // permit_auth_destination), even where the tables would match.
+      {"x%relayed.example@catchall.example",
+       "454 4.7.1 <x%relayed.example@catchall.example>: Relay access denied"},
+      {"a!ann@vbox.example", "454 4.7.1 <a!ann@vbox.example>: Relay access denied"},
   };
   for (const auto& c : cases) {
     auto verdict = check_recipient(p, "192.0.2.1", c.rcpt);
