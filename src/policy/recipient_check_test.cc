@@ -183,21 +183,21 @@ TEST(AddressList, LeadingDotMatchesSubdomainsOnly) {
 }
 
 TEST(AddressList, SplitsTablesFromLiterals) {
-  auto split = split_list_items({"localhost", "hash:/etc/estafeta/domains", "::1/128",
-                                 "2001:db8::/32", "[::1]/128", "cidr:/etc/networks",
-                                 "inline:{a.example=OK}"});
+  auto split =
+      split_list_items({"localhost", "hash:/etc/estafeta/domains", "::1/128", "2001:db8::/32",
+                        "[::1]/128", "cidr:/etc/networks", "inline:{a.example=OK}"});
   EXPECT_EQ(split.literals,
             (std::vector<std::string>{"localhost", "::1/128", "2001:db8::/32", "[::1]/128"}));
-  EXPECT_EQ(split.tables, (std::vector<std::string>{"hash:/etc/estafeta/domains",
-                                                    "cidr:/etc/networks", "inline:{a.example=OK}"}));
+  EXPECT_EQ(split.tables,
+            (std::vector<std::string>{"hash:/etc/estafeta/domains", "cidr:/etc/networks",
+                                      "inline:{a.example=OK}"}));
 }
 
 TEST(Network, ParseAndMatch) {
   std::vector<std::string> bad;
-  auto list = NetworkList::parse(
-      {"192.168.0.0/24", "2001:db8::/32", "[::1]/128", "10.9.9.9", "bogus", "1.2.3.4/33",
-       "192.168.7.9/24"},
-      &bad);
+  auto list = NetworkList::parse({"192.168.0.0/24", "2001:db8::/32", "[::1]/128", "10.9.9.9",
+                                  "bogus", "1.2.3.4/33", "192.168.7.9/24"},
+                                 &bad);
   ASSERT_EQ(bad.size(), 3u);  // as Postfix: host bits set in a network are an error
   EXPECT_EQ(bad[0].rfind("bogus: ", 0), 0u) << bad[0];
   EXPECT_EQ(bad[1].rfind("1.2.3.4/33: ", 0), 0u) << bad[1];
