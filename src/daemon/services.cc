@@ -29,6 +29,7 @@
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
+#include "route/envelope_cleanup.h"
 #include "route/route_config.h"
 #include "submit/maildrop.h"
 #include "submit/pickup.h"
@@ -256,6 +257,9 @@ int run_smtpd_service(const std::string& config_dir, const std::vector<std::stri
     rest.remove_prefix(std::min(rest.size(), line.size() + 1));
     if (line.starts_with("warning: ")) log.warning("{}", line.substr(9));
   }
+  if (std::string missing = runtime->settings->cleanup->not_implemented(); !missing.empty()) {
+    log.warning("{}", missing);
+  }
   SmtpdWorkerOptions options{{}, runtime->queue_directory, runtime->mail_owner, log, {}};
   for (const auto& listener : *passed) {
     options.listeners.push_back({listener.fd, listener.endpoint, runtime->settings, runtime->tls});
@@ -390,12 +394,28 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
     for (const auto& error : policy.errors) all += (all.empty() ? "" : "; ") + error;
     return fail(*base->log, readiness, all);
   }
+  // The cleanup stage's tables, opened while still privileged as well.
+  auto cleanup_specs = route::envelope_cleanup_table_specs(c);
+  if (!cleanup_specs.ok()) return fail(*base->log, readiness, cleanup_specs.error().message);
+  auto cleanup_tables = maps::MapSet::open(*cleanup_specs);
+  for (const auto& w : cleanup_tables.warnings) base->log->warning("{}", w);
+  if (!cleanup_tables.ok()) {
+    std::string all;
+    for (const auto& error : cleanup_tables.errors) all += (all.empty() ? "" : "; ") + error;
+    return fail(*base->log, readiness, all);
+  }
+  auto cleanup = route::make_envelope_cleanup(c, *cleanup_tables.set);
+  if (!cleanup.ok()) return fail(*base->log, readiness, cleanup.error().message);
+  if (std::string missing = (*cleanup)->not_implemented(); !missing.empty()) {
+    base->log->warning("{}", missing);
+  }
   auto owner = lookup_user(c.get("mail_owner"));
   if (::geteuid() == 0 && !owner.ok()) return fail(*base->log, readiness, owner.error().message);
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
     return fail(*base->log, readiness, dropped.error().message);
   }
   submit::PickupOptions options;
+  options.cleanup = std::move(*cleanup);
   options.queue_directory = base->queue_directory;
   options.myorigin = c.get("myorigin");
   options.myhostname = c.get("myhostname");

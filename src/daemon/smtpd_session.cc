@@ -11,6 +11,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <deque>
+#include <optional>
+#include <utility>
 
 #include "smtp/received.h"
 
@@ -155,6 +157,7 @@ class SessionDriver {
       co_return co_await commit_current(*commit);
     } else if (std::holds_alternative<smtp::AbortMessage>(action)) {
       message_.reset();
+      refusal_.reset();
     } else if (std::holds_alternative<smtp::StartTls>(action)) {
       co_await flush();
       bool ok = env_.tls != nullptr && !closed_ && co_await transport_->start_tls(*env_.tls);
@@ -228,6 +231,15 @@ class SessionDriver {
     std::string single_recipient =
         envelope.recipients.size() == 1 ? envelope.recipients.front().address : "";
     std::string protocol = envelope.protocol;
+    refusal_.reset();
+    if (env_.settings.cleanup) {
+      route::EnvelopeCleanup::Outcome cleaned = env_.settings.cleanup->rewrite(envelope);
+      for (const auto& line : cleaned.log) env_.log.warning("NOQUEUE: {}", line);
+      if (cleaned.refusal) {
+        refusal_ = std::move(cleaned.refusal);  // answered at the end of DATA
+        return;
+      }
+    }
     std::string helo = envelope.helo;
     write_error_ = {};
     auto opened = env_.store.begin(std::move(envelope));
@@ -261,6 +273,10 @@ class SessionDriver {
       message_.reset();  // The commit answers by the error's code (451, or 452 for ENOSPC).
     }
   }
+    if (refusal_) {
+      env_.log.info("NOQUEUE: reject: DATA from {}: {}", peer_, *refusal_);
+      co_return session_.commit_refused(*std::exchange(refusal_, std::nullopt));
+    }
 
   asio::awaitable<std::vector<smtp::Action>> commit_current(const smtp::CommitMessage& commit) {
     if (!message_) {
@@ -300,6 +316,7 @@ class SessionDriver {
   smtp::SessionSettings settings_;  // session_'s, with smtpd_forbid_bare_newline for client_
   smtp::ServerSession session_;
   std::shared_ptr<Watchdog> dog_;
+  std::optional<std::string> refusal_;  // the cleanup stage refused the message: its reply
   std::unique_ptr<MessageDraft> message_;
   Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply
   bool closed_ = false;

@@ -24,6 +24,9 @@ std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
 
 std::vector<std::string> smtpd_table_specs(const config::Config& config) {
   std::vector<std::string> specs = route::recipient_table_specs(config);
+  if (auto cleanup = route::envelope_cleanup_table_specs(config); cleanup.ok()) {
+    specs.insert(specs.end(), cleanup->begin(), cleanup->end());
+  }  // else make_smtpd_settings reports the error
   for (const char* name : kTableParameters) {
     auto split = policy::split_list_items(config.get_list(name));
     specs.insert(specs.end(), split.tables.begin(), split.tables.end());
@@ -75,6 +78,9 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   auto recipients = route::make_recipient_policy(config, set);
   if (!recipients.ok()) return recipients.error();
   s.recipients = std::move(*recipients);
+  auto cleanup = route::make_envelope_cleanup(config, set);
+  if (!cleanup.ok()) return cleanup.error();
+  s.cleanup = std::move(*cleanup);
   auto exceptions =
       policy::split_list_items(config.get_list("smtpd_client_event_limit_exceptions"));
   s.limit_exceptions = policy::NetworkSet(policy::NetworkList::parse(exceptions.literals, &bad),

@@ -12,6 +12,7 @@
 #include "maps/map_set.h"
 #include "policy/network.h"
 #include "policy/recipient_check.h"
+#include "route/envelope_cleanup.h"
 #include "smtp/server_session.h"
 
 namespace estafeta::daemon {
@@ -19,6 +20,7 @@ namespace estafeta::daemon {
 struct SmtpdSettings {
   smtp::SessionSettings session;
   policy::RecipientPolicy recipients;       // its tables live in `tables`
+  std::shared_ptr<const route::EnvelopeCleanup> cleanup;  // envelope rewriting; tables too
   std::shared_ptr<const maps::MapSet> tables;
   policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
   policy::NetworkSet bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions

@@ -210,6 +210,16 @@ std::vector<Action> ServerSession::tls_done(bool ok) {
   if (!ok) {
     close(out);
     return out;
+std::vector<Action> ServerSession::commit_refused(std::string reply) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::Commit) return out;
+  wait_ = Wait::None;
+  this->reply(std::move(reply), out);
+  reset_transaction(out);
+  run(out);
+  return out;
+}
+
   }
   // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS.
   tls_active_ = true;

@@ -70,6 +70,9 @@ class ServerSession {
   std::vector<Action> feed(std::string_view bytes); // bytes as read from the client
   std::vector<Action> recipient_decided(RecipientDecision d);
   std::vector<Action> commit_done(Result<std::string> queue_id);  // ok: "250 2.0.0 Ok: queued as <id>"; error: commit_failure_reply(error().code), e.g. "451 4.3.0 Error: queue file write error"
+  /// The message was not accepted for a reason of the cleanup stage (a 4xx/5xx `reply` such
+  /// as "451 4.6.0 Alias expansion error"); answered like a failed commit.
+  std::vector<Action> commit_refused(std::string reply);
   std::vector<Action> tls_done(bool ok);            // ok: forget HELO and transaction, tls_active; !ok: Close
   std::vector<Action> timed_out();                  // "421 4.4.2 <host> Error: timeout exceeded", Close
   std::vector<Action> peer_closed();                // AbortMessage if a message is open

@@ -169,6 +169,15 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   auto begun = spool_.begin(std::move(envelope));
   if (!begun.ok()) {
     log_.warning("maildrop/{}: queue file create: {}", name, begun.error().message);
+  if (options_.cleanup) {
+    route::EnvelopeCleanup::Outcome cleaned = options_.cleanup->rewrite(envelope);
+    for (const auto& line : cleaned.log) log_.warning("maildrop/{}: {}", name, line);
+    if (cleaned.refusal) {
+      // A temporary failure (a table that cannot answer): the next scan tries again.
+      log_.warning("maildrop/{}: not queued: {}", name, *cleaned.refusal);
+      return Outcome::Left;
+    }
+  }
     return Outcome::Left;
   }
   std::unique_ptr<queue::IncomingMessage> message = std::move(*begun);

@@ -17,6 +17,7 @@
 
 #include "log/logger.h"
 #include "queue/spool.h"
+#include "route/envelope_cleanup.h"
 #include "submit/submit_policy.h"
 
 namespace estafeta::submit {
@@ -30,6 +31,8 @@ struct PickupOptions {
   /// A file still being written after this long was abandoned by its writer.
   std::chrono::seconds abandoned_after{std::chrono::hours(24)};
   gid_t maildrop_group = 0;  // the group ready files must have
+  /// The cleanup stage's envelope rewriting (canonical, virtual aliases, BCC); none: as is.
+  std::shared_ptr<const route::EnvelopeCleanup> cleanup;
 };
 
 class Pickup {
