@@ -231,6 +231,8 @@ class SessionDriver {
     std::string single_recipient =
         envelope.recipients.size() == 1 ? envelope.recipients.front().address : "";
     std::string protocol = envelope.protocol;
+    std::string helo = envelope.helo;
+    write_error_ = {};
     refusal_.reset();
     if (env_.settings.cleanup) {
       route::EnvelopeCleanup::Outcome cleaned = env_.settings.cleanup->rewrite(envelope);
@@ -240,8 +242,6 @@ class SessionDriver {
         return;
       }
     }
-    std::string helo = envelope.helo;
-    write_error_ = {};
     auto opened = env_.store.begin(std::move(envelope));
     if (!opened.ok()) {
       env_.log.warning("queue file create: {}", opened.error().message);
@@ -273,12 +273,12 @@ class SessionDriver {
       message_.reset();  // The commit answers by the error's code (451, or 452 for ENOSPC).
     }
   }
+
+  asio::awaitable<std::vector<smtp::Action>> commit_current(const smtp::CommitMessage& commit) {
     if (refusal_) {
       env_.log.info("NOQUEUE: reject: DATA from {}: {}", peer_, *refusal_);
       co_return session_.commit_refused(*std::exchange(refusal_, std::nullopt));
     }
-
-  asio::awaitable<std::vector<smtp::Action>> commit_current(const smtp::CommitMessage& commit) {
     if (!message_) {
       Error error = write_error_.message.empty() ? make_error("queue file write error")
                                                  : std::move(write_error_);
@@ -316,9 +316,9 @@ class SessionDriver {
   smtp::SessionSettings settings_;  // session_'s, with smtpd_forbid_bare_newline for client_
   smtp::ServerSession session_;
   std::shared_ptr<Watchdog> dog_;
-  std::optional<std::string> refusal_;  // the cleanup stage refused the message: its reply
   std::unique_ptr<MessageDraft> message_;
   Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply
+  std::optional<std::string> refusal_;  // the cleanup stage refused the message: its reply
   bool closed_ = false;
   std::string output_;
 };

@@ -202,14 +202,6 @@ std::vector<Action> ServerSession::commit_done(Result<std::string> queue_id) {
   return out;
 }
 
-std::vector<Action> ServerSession::tls_done(bool ok) {
-  std::vector<Action> out;
-  if (closed_ || wait_ != Wait::Tls) return out;
-  wait_ = Wait::None;
-  inbuf_.clear();
-  if (!ok) {
-    close(out);
-    return out;
 std::vector<Action> ServerSession::commit_refused(std::string reply) {
   std::vector<Action> out;
   if (closed_ || wait_ != Wait::Commit) return out;
@@ -220,6 +212,14 @@ std::vector<Action> ServerSession::commit_refused(std::string reply) {
   return out;
 }
 
+std::vector<Action> ServerSession::tls_done(bool ok) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::Tls) return out;
+  wait_ = Wait::None;
+  inbuf_.clear();
+  if (!ok) {
+    close(out);
+    return out;
   }
   // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS.
   tls_active_ = true;

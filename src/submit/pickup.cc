@@ -166,9 +166,6 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   envelope.smtputf8 = non_ascii(envelope.sender) ||
                       std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
                                   [&](const auto& r) { return non_ascii(r.address); });
-  auto begun = spool_.begin(std::move(envelope));
-  if (!begun.ok()) {
-    log_.warning("maildrop/{}: queue file create: {}", name, begun.error().message);
   if (options_.cleanup) {
     route::EnvelopeCleanup::Outcome cleaned = options_.cleanup->rewrite(envelope);
     for (const auto& line : cleaned.log) log_.warning("maildrop/{}: {}", name, line);
@@ -178,6 +175,9 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
       return Outcome::Left;
     }
   }
+  auto begun = spool_.begin(std::move(envelope));
+  if (!begun.ok()) {
+    log_.warning("maildrop/{}: queue file create: {}", name, begun.error().message);
     return Outcome::Left;
   }
   std::unique_ptr<queue::IncomingMessage> message = std::move(*begun);
