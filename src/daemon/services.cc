@@ -397,6 +397,10 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   // The cleanup stage's tables, opened while still privileged as well.
   auto cleanup_specs = route::envelope_cleanup_table_specs(c);
   if (!cleanup_specs.ok()) return fail(*base->log, readiness, cleanup_specs.error().message);
+  auto header_checks = c.get_list("header_checks");
+  auto body_checks = c.get_list("body_checks");
+  cleanup_specs->insert(cleanup_specs->end(), header_checks.begin(), header_checks.end());
+  cleanup_specs->insert(cleanup_specs->end(), body_checks.begin(), body_checks.end());
   auto cleanup_tables = maps::MapSet::open(*cleanup_specs);
   for (const auto& w : cleanup_tables.warnings) base->log->warning("{}", w);
   if (!cleanup_tables.ok()) {
@@ -416,6 +420,15 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   }
   submit::PickupOptions options;
   options.cleanup = std::move(*cleanup);
+  for (const auto& spec : header_checks) {
+    options.content.header_checks.push_back(&cleanup_tables.set->find_or_unavailable(spec));
+  }
+  for (const auto& spec : body_checks) {
+    options.content.body_checks.push_back(&cleanup_tables.set->find_or_unavailable(spec));
+  }
+  options.content.check_settings.body_size_limit =
+      static_cast<size_t>(c.get_int("body_checks_size_limit"));
+  options.content.hopcount_limit = static_cast<size_t>(c.get_int("hopcount_limit"));
   options.queue_directory = base->queue_directory;
   options.myorigin = c.get("myorigin");
   options.myhostname = c.get("myhostname");

@@ -14,6 +14,7 @@
 #include <optional>
 #include <utility>
 
+#include "cleanup/content_cleanup.h"
 #include "smtp/received.h"
 
 namespace estafeta::daemon {
@@ -230,6 +231,9 @@ class SessionDriver {
     envelope.client_hostname = client_.hostname;
     std::string single_recipient =
         envelope.recipients.size() == 1 ? envelope.recipients.front().address : "";
+    std::string first_recipient =
+        envelope.recipients.empty() ? "" : envelope.recipients.front().address;
+    std::string sender = envelope.sender;
     std::string protocol = envelope.protocol;
     std::string helo = envelope.helo;
     write_error_ = {};
@@ -250,6 +254,15 @@ class SessionDriver {
     }
     message_ = std::move(opened.value());
     env_.log.info("{}: client={}", message_->queue_id(), peer_);
+    checks::CheckContext context;
+    context.queue_id = message_->queue_id();
+    context.client_name = client_.hostname;
+    context.client_address = client_.address;
+    context.sender = sender;
+    context.recipient = first_recipient;
+    context.protocol = protocol;
+    context.helo = helo;
+    content_ = std::make_unique<cleanup::ContentCleanup>(env_.settings.content, context);
     smtp::ReceivedInfo info;
     info.helo = helo;
     info.client_hostname = client_.hostname;
@@ -265,8 +278,14 @@ class SessionDriver {
     append(smtp::received_header(info));
   }
 
+  // Message bytes through the cleanup stage's content half, then into the queue file.
   void append(std::string_view data) {
     if (!message_) return;
+    write(content_->feed(data));
+  }
+
+  void write(std::string_view data) {
+    if (!message_ || data.empty()) return;
     if (auto status = message_->append(data); !status.ok()) {
       env_.log.warning("{}: queue file write: {}", message_->queue_id(), status.error().message);
       write_error_ = status.error();
@@ -278,6 +297,28 @@ class SessionDriver {
     if (refusal_) {
       env_.log.info("NOQUEUE: reject: DATA from {}: {}", peer_, *refusal_);
       co_return session_.commit_refused(*std::exchange(refusal_, std::nullopt));
+    }
+    if (message_) write(content_->finish());
+    if (message_) {
+      for (const std::string& line : content_->take_log_lines()) {
+        if (line.starts_with("warning: ")) {
+          env_.log.warning("{}", std::string_view(line).substr(9));
+        } else {
+          env_.log.info("{}", line);
+        }
+      }
+      if (auto refused = content_->refusal()) {
+        // The incoming file goes with the draft; nothing was acknowledged.
+        env_.log.info("{}: reject: DATA from {}: {}", message_->queue_id(), peer_, *refused);
+        message_.reset();
+        co_return session_.commit_refused(*refused);
+      }
+      if (content_->discard()) {
+        std::string id = message_->queue_id();
+        env_.log.info("{}: discard: DATA from {}", id, peer_);
+        message_.reset();
+        co_return session_.commit_done(std::move(id));
+      }
     }
     if (!message_) {
       Error error = write_error_.message.empty() ? make_error("queue file write error")
@@ -319,6 +360,7 @@ class SessionDriver {
   std::unique_ptr<MessageDraft> message_;
   Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply
   std::optional<std::string> refusal_;  // the cleanup stage refused the message: its reply
+  std::unique_ptr<cleanup::ContentCleanup> content_;  // the current message's content stage
   bool closed_ = false;
   std::string output_;
 };

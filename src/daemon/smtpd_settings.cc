@@ -8,7 +8,8 @@
 namespace estafeta::daemon {
 namespace {
 
-constexpr const char* kTableParameters[] = {"smtpd_client_event_limit_exceptions",
+constexpr const char* kTableParameters[] = {"header_checks", "body_checks",
+                                            "smtpd_client_event_limit_exceptions",
                                             "smtpd_forbid_bare_newline_exclusions"};
 
 std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
@@ -81,6 +82,19 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   auto cleanup = route::make_envelope_cleanup(config, set);
   if (!cleanup.ok()) return cleanup.error();
   s.cleanup = std::move(*cleanup);
+  auto header_checks = policy::split_list_items(config.get_list("header_checks"));
+  auto body_checks = policy::split_list_items(config.get_list("body_checks"));
+  for (const auto* list : {&header_checks, &body_checks}) {
+    if (!list->literals.empty()) {
+      return make_error(fmt::format("header_checks/body_checks: not a table: \"{}\"",
+                                    list->literals.front()));
+    }
+  }
+  s.content.header_checks = find_tables(set, header_checks.tables);
+  s.content.body_checks = find_tables(set, body_checks.tables);
+  s.content.check_settings.body_size_limit =
+      static_cast<size_t>(config.get_int("body_checks_size_limit"));
+  s.content.hopcount_limit = static_cast<size_t>(config.get_int("hopcount_limit"));
   auto exceptions =
       policy::split_list_items(config.get_list("smtpd_client_event_limit_exceptions"));
   s.limit_exceptions = policy::NetworkSet(policy::NetworkList::parse(exceptions.literals, &bad),

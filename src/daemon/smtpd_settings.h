@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "maps/map_set.h"
 #include "policy/network.h"
+#include "cleanup/content_cleanup.h"
 #include "policy/recipient_check.h"
 #include "route/envelope_cleanup.h"
 #include "smtp/server_session.h"
@@ -21,6 +22,7 @@ struct SmtpdSettings {
   smtp::SessionSettings session;
   policy::RecipientPolicy recipients;       // its tables live in `tables`
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;  // envelope rewriting; tables too
+  cleanup::ContentSettings content;  // hop count, header_checks, body_checks; tables too
   std::shared_ptr<const maps::MapSet> tables;
   policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
   policy::NetworkSet bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions

@@ -184,8 +184,29 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   const std::string id = message->queue_id();
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  if (auto appended = message->append(render_local_message(*prepared, who, id, now_us));
-      !appended.ok()) {
+  checks::CheckContext context;
+  context.queue_id = id;
+  context.sender = prepared->sender;
+  context.recipient = prepared->recipients.empty() ? "" : prepared->recipients.front().address;
+  cleanup::ContentCleanup content(options_.content, context);
+  std::string stored = content.feed(render_local_message(*prepared, who, id, now_us));
+  stored += content.finish();
+  for (const std::string& line : content.take_log_lines()) {
+    if (line.starts_with("warning: ")) {
+      log_.warning("{}", std::string_view(line).substr(9));
+    } else {
+      log_.info("{}", line);
+    }
+  }
+  if (auto refused = content.refusal()) return refuse(*refused);  // the queue file goes too
+  if (content.discard()) {
+    log_.info("{}: discard: local submission of uid={}", id, owner);
+    if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      log_.warning("{}: remove maildrop/{}: {}", id, name, std::strerror(errno));
+    }
+    return Outcome::Gone;
+  }
+  if (auto appended = message->append(stored); !appended.ok()) {
     log_.warning("{}: queue file write: {}", id, appended.error().message);
     return Outcome::Left;  // the incoming file goes with `message`
   }

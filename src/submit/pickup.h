@@ -17,6 +17,7 @@
 
 #include "log/logger.h"
 #include "queue/spool.h"
+#include "cleanup/content_cleanup.h"
 #include "route/envelope_cleanup.h"
 #include "submit/submit_policy.h"
 
@@ -33,6 +34,8 @@ struct PickupOptions {
   gid_t maildrop_group = 0;  // the group ready files must have
   /// The cleanup stage's envelope rewriting (canonical, virtual aliases, BCC); none: as is.
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;
+  /// The content half: hop count, header_checks, body_checks (tables borrowed).
+  cleanup::ContentSettings content;
 };
 
 class Pickup {

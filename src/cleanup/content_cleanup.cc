@@ -1,0 +1,143 @@
+// The content half of the cleanup stage (see content_cleanup.h).
+#include "cleanup/content_cleanup.h"
+
+#include <fmt/format.h>
+
+namespace estafeta::cleanup {
+namespace {
+
+// A logical header keeps its folding as "\n" (message_lines.h); the queue stores CRLF.
+void append_crlf_lines(std::string_view text, std::string& out) {
+  for (char c : text) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  out += "\r\n";
+}
+
+}  // namespace
+
+ContentCleanup::ContentCleanup(const ContentSettings& settings, checks::CheckContext context)
+    : settings_(settings),
+      queue_id_(context.queue_id),
+      hops_(settings.hopcount_limit),
+      checker_(settings.header_checks, settings.body_checks, std::move(context),
+               settings.check_settings) {}
+
+std::string ContentCleanup::feed(std::string_view data) {
+  std::string out;
+  if (pass_body_) {
+    out.append(data);
+    return out;
+  }
+  size_t start = 0;
+  for (;;) {
+    size_t lf = data.find('\n', start);
+    if (lf == std::string_view::npos) break;
+    std::string_view piece = data.substr(start, lf - start);
+    start = lf + 1;
+    if (!partial_.empty()) {
+      partial_.append(piece);
+      std::string whole = std::move(partial_);
+      partial_.clear();
+      line(whole, out);
+    } else {
+      line(piece, out);
+    }
+    if (pass_body_) {
+      out.append(data.substr(start));
+      return out;
+    }
+  }
+  partial_.append(data.substr(start));
+  return out;
+}
+
+std::string ContentCleanup::finish() {
+  std::string out;
+  if (!partial_.empty()) {
+    std::string last = std::move(partial_);
+    partial_.clear();
+    if (pass_body_) {
+      out += last;
+    } else {
+      line(last, out);
+    }
+  }
+  if (!in_body_) {
+    for (const auto& piece : splitter_.finish()) emit(piece, out);
+  }
+  return out;
+}
+
+void ContentCleanup::line(std::string_view text, std::string& out) {
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  if (!in_body_) {
+    for (const auto& piece : splitter_.push_line(text)) emit(piece, out);
+    return;
+  }
+  emit({checks::MessagePiece::Kind::BodyLine, std::string(text)}, out);
+}
+
+void ContentCleanup::emit(const checks::MessagePiece& piece, std::string& out) {
+  if (piece.kind == checks::MessagePiece::Kind::Header) {
+    hops_.add_header(piece.text);
+    apply(checker_.check_header(piece.text), piece.text, out);
+    return;
+  }
+  if (!in_body_) {
+    in_body_ = true;
+    // Without body_checks the rest of the message passes as it comes, after this line.
+    pass_body_ = settings_.body_checks.empty();
+  }
+  if (settings_.body_checks.empty() || !checker_.inspecting()) {
+    append_crlf_lines(piece.text, out);
+    return;
+  }
+  apply(checker_.check_body_line(piece.text), piece.text, out);
+}
+
+void ContentCleanup::apply(const checks::LineOutcome& outcome, std::string_view original,
+                           std::string& out) {
+  if (outcome.prepend) append_crlf_lines(*outcome.prepend, out);
+  switch (outcome.disposition) {
+    case checks::LineOutcome::Disposition::Keep:
+      append_crlf_lines(original, out);
+      break;
+    case checks::LineOutcome::Disposition::Replace:
+      append_crlf_lines(outcome.replacement, out);
+      break;
+    case checks::LineOutcome::Disposition::Drop:
+      break;
+  }
+}
+
+std::optional<std::string> ContentCleanup::refusal() const {
+  if (checker_.verdict().refusal) return checker_.verdict().refusal;
+  if (hops_.exceeded()) return std::string(checks::kTooManyHopsReply);
+  return std::nullopt;
+}
+
+std::vector<std::string> ContentCleanup::take_log_lines() {
+  std::vector<std::string> lines = checker_.take_log_lines();
+  const checks::ContentVerdict& v = checker_.verdict();
+  auto not_done = [&](bool seen, std::string_view action) {
+    if (seen) {
+      lines.push_back(
+          fmt::format("warning: {}: the {} action of header_checks/body_checks is "
+                      "not implemented yet: the message is queued as usual",
+                      queue_id_.empty() ? "NOQUEUE" : queue_id_, action));
+    }
+  };
+  not_done(v.hold && !reported_hold_, "HOLD");
+  not_done(v.redirect.has_value() && !reported_redirect_, "REDIRECT");
+  not_done(v.filter.has_value() && !reported_filter_, "FILTER");
+  not_done(!v.bcc.empty() && !reported_bcc_, "BCC");
+  reported_hold_ = reported_hold_ || v.hold;
+  reported_redirect_ = reported_redirect_ || v.redirect.has_value();
+  reported_filter_ = reported_filter_ || v.filter.has_value();
+  reported_bcc_ = reported_bcc_ || !v.bcc.empty();
+  return lines;
+}
+
+}  // namespace estafeta::cleanup

@@ -1,0 +1,69 @@
+// The cleanup stage's content half, between the session (or pickup) and the queue writer: the
+// message's CRLF bytes go in as they arrive and the bytes to store come out. Each logical
+// header of the primary header section is counted against hopcount_limit (a message with as
+// many Received: headers is a mail loop: "554 5.4.0 Error: too many hops") and checked by
+// header_checks; body lines by body_checks (checks/content_checks.h: REJECT, WARN, IGNORE,
+// PREPEND, REPLACE, DISCARD...). Headers are held only until each is complete; the body passes
+// through untouched, line by line only when body_checks exist. HOLD, REDIRECT, FILTER and BCC
+// are not carried out yet: they are logged as such and the message is queued as usual.
+// Pure; one object per message; thread-compatible.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checks/content_checks.h"
+#include "checks/hop_count.h"
+#include "checks/message_lines.h"
+#include "maps/map.h"
+
+namespace estafeta::cleanup {
+
+struct ContentSettings {
+  std::vector<const maps::Map*> header_checks;  // borrowed: they outlive every message
+  std::vector<const maps::Map*> body_checks;
+  checks::CheckSettings check_settings;  // body_checks_size_limit
+  size_t hopcount_limit = checks::HopCounter::kDefaultLimit;
+};
+
+class ContentCleanup {
+ public:
+  ContentCleanup(const ContentSettings& settings, checks::CheckContext context);
+
+  /// Message bytes (CRLF lines) in; the bytes to store out, in order. A header is held until
+  /// the line after it shows it is complete.
+  std::string feed(std::string_view data);
+  /// End of the message: what is still held.
+  std::string finish();
+
+  /// Set when the message must not be queued: the reply (REJECT, too many hops, a table that
+  /// cannot answer).
+  std::optional<std::string> refusal() const;
+  /// DISCARD: claim delivery, queue nothing.
+  bool discard() const { return checker_.verdict().discard; }
+  /// Log lines since the last call (Postfix cleanup's, plus the actions not carried out).
+  std::vector<std::string> take_log_lines();
+
+ private:
+  void line(std::string_view text, std::string& out);
+  void emit(const checks::MessagePiece& piece, std::string& out);
+  void apply(const checks::LineOutcome& outcome, std::string_view original, std::string& out);
+
+  const ContentSettings& settings_;
+  std::string queue_id_;
+  checks::MessageLineSplitter splitter_;
+  checks::HopCounter hops_;
+  checks::ContentChecker checker_;
+  std::string partial_;  // an incomplete last line
+  bool in_body_ = false;
+  bool pass_body_ = false;  // in the body without body_checks: bytes pass as they are
+  // The actions not carried out yet, each logged once.
+  bool reported_hold_ = false;
+  bool reported_redirect_ = false;
+  bool reported_filter_ = false;
+  bool reported_bcc_ = false;
+};
+
+}  // namespace estafeta::cleanup

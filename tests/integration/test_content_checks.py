@@ -1,0 +1,97 @@
+# The content half of the cleanup stage through the daemon: hopcount_limit (a message with too
+# many Received: headers is a mail loop, refused with 554 5.4.0; today's limit is Postfix's 50,
+# our own Received: header counted), header_checks and body_checks with regexp: tables
+# (REJECT, IGNORE, REPLACE, DISCARD), through smtpd and through sendmail/pickup.
+import os
+import smtplib
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import EstafetaServer
+
+HEADER_CHECKS = '''\
+/^Subject:.*make money fast/  REJECT no spam please
+/^X-Secret:/                   IGNORE
+/^X-Mailer: (.*)/              REPLACE X-Mailer: checked $1
+'''
+BODY_CHECKS = '''\
+/^DISCARD-ME$/                 DISCARD
+'''
+
+
+def message(headers, body='hello'):
+    return '\r\n'.join(headers) + '\r\n\r\n' + body + '\r\n'
+
+
+class ContentChecksTest(unittest.TestCase):
+    def server(self, **main):
+        srv = EstafetaServer(start=False)
+        srv.__enter__()
+        self.addCleanup(srv.__exit__, None, None, None)
+        for name, text in (('header_checks', HEADER_CHECKS), ('body_checks', BODY_CHECKS)):
+            path = os.path.join(srv.dir, name)
+            with open(path, 'w') as f:
+                f.write(text)
+            srv.main[name] = 'regexp:' + path
+        srv.main.update(main)
+        srv.write_config()
+        srv.start()
+        return srv
+
+    def send(self, srv, text, rcpt='alice@localhost'):
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            return s.sendmail('sender@example.org', [rcpt], text)
+
+    def test_too_many_hops_is_refused_as_a_mail_loop(self):
+        srv = self.server()
+        hops = ['Received: from hop%d.example by x.example; Sat, 5 Dec 2026 10:00:00 +0000' % i
+                for i in range(49)]  # ours makes 50
+        with self.assertRaises(smtplib.SMTPDataError) as e:
+            self.send(srv, message(hops + ['Subject: loop']))
+        self.assertEqual((e.exception.smtp_code, e.exception.smtp_error),
+                         (554, b'5.4.0 Error: too many hops'))
+        self.send(srv, message(hops[:48] + ['Subject: not yet a loop']))
+        self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1)
+
+    def test_header_checks_reject_ignore_replace(self):
+        srv = self.server()
+        with self.assertRaises(smtplib.SMTPDataError) as e:
+            self.send(srv, message(['Subject: Make money fast now']))
+        self.assertEqual((e.exception.smtp_code, e.exception.smtp_error),
+                         (550, b'5.7.1 no spam please'))
+        self.assertTrue(srv.wait_for_log(r': reject: header Subject: Make money fast now from '
+                                         r'unknown\[127\.0\.0\.1\]; from=<sender@example\.org> '
+                                         r'to=<alice@localhost> proto=ESMTP '
+                                         r'helo=<client\.example>: 5\.7\.1 no spam please'))
+        self.send(srv, message(['Subject: fine', 'X-Secret: 42', 'X-Mailer: mutt']))
+        delivered = srv.wait_for_delivery('alice', 1)[0]
+        self.assertNotIn(b'X-Secret', delivered)
+        self.assertIn(b'X-Mailer: checked mutt\n', delivered)
+        self.assertIn(b'Subject: fine\n', delivered)
+
+    def test_body_checks_discard(self):
+        srv = self.server()
+        self.send(srv, message(['Subject: a'], 'first\r\nDISCARD-ME'))
+        self.assertTrue(srv.wait_for_log(r': discard: DATA from unknown\[127\.0\.0\.1\]'))
+        self.send(srv, message(['Subject: b'], 'kept'))
+        delivered = srv.wait_for_delivery('alice', 1)
+        time.sleep(0.5)
+        self.assertEqual(len(srv.messages('alice')), 1)
+        self.assertIn(b'Subject: b', delivered[0])
+
+    def test_local_submission_goes_through_the_same_checks(self):
+        srv = self.server()
+        for subject, delivered in (('Make money fast', 0), ('fine', 1)):
+            p = subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'sendmail', 'alice'],
+                               input=message(['Subject: ' + subject]).encode(),
+                               capture_output=True, timeout=harness.TIMEOUT)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(srv.wait_for_log(r'reject: header Subject: Make money fast from local'))
+        self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1)
+
+
+if __name__ == '__main__':
+    unittest.main()
