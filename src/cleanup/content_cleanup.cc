@@ -17,8 +17,10 @@ void append_crlf_lines(std::string_view text, std::string& out) {
 
 }  // namespace
 
-ContentCleanup::ContentCleanup(const ContentSettings& settings, checks::CheckContext context)
+ContentCleanup::ContentCleanup(const ContentSettings& settings, checks::CheckContext context,
+                               HeaderRewriter header_rewriter)
     : settings_(settings),
+      header_rewriter_(header_rewriter),
       queue_id_(context.queue_id),
       hops_(settings.hopcount_limit),
       checker_(settings.header_checks, settings.body_checks, std::move(context),
@@ -102,7 +104,11 @@ void ContentCleanup::apply(const checks::LineOutcome& outcome, std::string_view 
   if (outcome.prepend) append_crlf_lines(*outcome.prepend, out);
   switch (outcome.disposition) {
     case checks::LineOutcome::Disposition::Keep:
-      append_crlf_lines(original, out);
+      if (in_body_) {
+        append_crlf_lines(original, out);
+      } else {
+        rewrite_and_keep(original, out);
+      }
       break;
     case checks::LineOutcome::Disposition::Replace:
       append_crlf_lines(outcome.replacement, out);
@@ -112,8 +118,32 @@ void ContentCleanup::apply(const checks::LineOutcome& outcome, std::string_view 
   }
 }
 
+// A kept header, its addresses rewritten (Postfix: header_checks see the header as it came).
+void ContentCleanup::rewrite_and_keep(std::string_view header, std::string& out) {
+  size_t colon = header.find(':');
+  if (header_rewriter_ == nullptr || colon == std::string_view::npos) {
+    append_crlf_lines(header, out);
+    return;
+  }
+  std::string_view name = header.substr(0, colon);
+  if (!rewrite::header_address_class(name)) {
+    append_crlf_lines(header, out);
+    return;
+  }
+  rewrite::HeaderRewrite r = header_rewriter_->rewrite_header(name, header.substr(colon + 1));
+  if (r.deferral && !rewrite_refusal_) {
+    rewrite_refusal_ = fmt::format("451 {} {}", r.deferral->status, r.deferral->text);
+  }
+  if (!r.changed) {
+    append_crlf_lines(header, out);
+    return;
+  }
+  append_crlf_lines(std::string(name) + ":" + r.value, out);
+}
+
 std::optional<std::string> ContentCleanup::refusal() const {
   if (checker_.verdict().refusal) return checker_.verdict().refusal;
+  if (rewrite_refusal_) return rewrite_refusal_;
   if (hops_.exceeded()) return std::string(checks::kTooManyHopsReply);
   return std::nullopt;
 }

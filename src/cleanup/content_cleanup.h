@@ -2,11 +2,13 @@
 // message's CRLF bytes go in as they arrive and the bytes to store come out. Each logical
 // header of the primary header section is counted against hopcount_limit (a message with as
 // many Received: headers is a mail loop: "554 5.4.0 Error: too many hops") and checked by
-// header_checks; body lines by body_checks (checks/content_checks.h: REJECT, WARN, IGNORE,
-// PREPEND, REPLACE, DISCARD...). Headers are held only until each is complete; the body passes
-// through untouched, line by line only when body_checks exist. HOLD, REDIRECT, FILTER and BCC
-// are not carried out yet: they are logged as such and the message is queued as usual.
-// Pure; one object per message; thread-compatible.
+// header_checks, then its addresses rewritten when the message qualifies (canonical maps and
+// masquerading for the header classes; only addr-spec bytes change); body lines by
+// body_checks (checks/content_checks.h: REJECT, WARN, IGNORE, PREPEND, REPLACE, DISCARD...).
+// Headers are held only until each is complete; the body passes through untouched, line by line
+// only when body_checks exist. HOLD, REDIRECT, FILTER and BCC are not carried out yet: they are
+// logged as such and the message is queued as usual. Pure; one object per message;
+// thread-compatible.
 #pragma once
 
 #include <optional>
@@ -18,6 +20,7 @@
 #include "checks/hop_count.h"
 #include "checks/message_lines.h"
 #include "maps/map.h"
+#include "rewrite/rewriter.h"
 
 namespace estafeta::cleanup {
 
@@ -28,9 +31,15 @@ struct ContentSettings {
   size_t hopcount_limit = checks::HopCounter::kDefaultLimit;
 };
 
+/// Per message: the rewriter of header addresses (canonical maps and masquerading for the
+/// header_sender and header_recipient classes), or nullptr when this message's headers are
+/// not rewritten (route::EnvelopeCleanup::header_rewriter decides: local_header_rewrite_clients).
+using HeaderRewriter = const rewrite::Rewriter*;
+
 class ContentCleanup {
  public:
-  ContentCleanup(const ContentSettings& settings, checks::CheckContext context);
+  ContentCleanup(const ContentSettings& settings, checks::CheckContext context,
+                 HeaderRewriter header_rewriter = nullptr);
 
   /// Message bytes (CRLF lines) in; the bytes to store out, in order. A header is held until
   /// the line after it shows it is complete.
@@ -51,7 +60,11 @@ class ContentCleanup {
   void emit(const checks::MessagePiece& piece, std::string& out);
   void apply(const checks::LineOutcome& outcome, std::string_view original, std::string& out);
 
+  void rewrite_and_keep(std::string_view header, std::string& out);
+
   const ContentSettings& settings_;
+  HeaderRewriter header_rewriter_;
+  std::optional<std::string> rewrite_refusal_;  // a header rewriting table could not answer
   std::string queue_id_;
   checks::MessageLineSplitter splitter_;
   checks::HopCounter hops_;

@@ -262,7 +262,9 @@ class SessionDriver {
     context.recipient = first_recipient;
     context.protocol = protocol;
     context.helo = helo;
-    content_ = std::make_unique<cleanup::ContentCleanup>(env_.settings.content, context);
+    content_ = std::make_unique<cleanup::ContentCleanup>(
+        env_.settings.content, context,
+        env_.settings.cleanup ? env_.settings.cleanup->header_rewriter(client_.address) : nullptr);
     smtp::ReceivedInfo info;
     info.helo = helo;
     info.client_hostname = client_.hostname;

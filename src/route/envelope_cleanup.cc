@@ -65,21 +65,46 @@ EnvelopeCleanup::Outcome EnvelopeCleanup::rewrite(message::Envelope& envelope, b
   return out;
 }
 
-std::string EnvelopeCleanup::not_implemented() const {
+bool EnvelopeCleanup::rewrites_headers() const {
   const rewrite::RewriteSettings& s = rewriter_.settings();
-  bool headers = false;
   for (rewrite::AddressClass c :
        {rewrite::AddressClass::HeaderSender, rewrite::AddressClass::HeaderRecipient}) {
-    bool canonical = !s.canonical_maps.empty() && s.canonical_classes.has(c);
-    bool sender = !s.sender_canonical_maps.empty() && s.sender_canonical_classes.has(c);
-    bool recipient = !s.recipient_canonical_maps.empty() && s.recipient_canonical_classes.has(c);
-    bool masquerade = !s.masquerade.domains.empty() && s.masquerade_classes.has(c);
-    headers = headers || canonical || sender || recipient || masquerade;
+    if ((!s.canonical_maps.empty() && s.canonical_classes.has(c)) ||
+        (!s.sender_canonical_maps.empty() && s.sender_canonical_classes.has(c)) ||
+        (!s.recipient_canonical_maps.empty() && s.recipient_canonical_classes.has(c)) ||
+        (!s.masquerade.domains.empty() && s.masquerade_classes.has(c))) {
+      return true;
+    }
   }
-  return headers ? "header address rewriting (the header_sender and header_recipient classes "
-                   "of canonical_classes and masquerade_classes) is not implemented yet; only "
-                   "envelope addresses are rewritten"
-                 : "";
+  return false;
+}
+
+const rewrite::Rewriter* EnvelopeCleanup::header_rewriter(std::string_view client_address) const {
+  if (!rewrites_headers()) return nullptr;
+  if (client_address.empty()) return &rewriter_;  // local submission
+  for (const std::string& item : header_rewrite_clients_) {
+    if (item == "permit_inet_interfaces") {
+      for (const std::string& own : route_.own_addresses) {
+        if (ascii::iequals(own, client_address)) return &rewriter_;
+      }
+    } else if (item == "permit_mynetworks") {
+      if (mynetworks_.contains(client_address) == policy::Match::Yes) return &rewriter_;
+    } else if (item == "static:all") {
+      return &rewriter_;
+    }
+  }
+  return nullptr;
+}
+
+std::string EnvelopeCleanup::not_implemented() const {
+  for (const std::string& item : header_rewrite_clients_) {
+    if (item != "permit_inet_interfaces" && item != "permit_mynetworks" && item != "static:all") {
+      return "local_header_rewrite_clients: only permit_inet_interfaces, permit_mynetworks and "
+             "static:all are implemented; \"" +
+             item + "\" is ignored";
+    }
+  }
+  return "";
 }
 
 Result<std::vector<std::string>> envelope_cleanup_table_specs(const config::Config& config) {
@@ -87,6 +112,8 @@ Result<std::vector<std::string>> envelope_cleanup_table_specs(const config::Conf
   if (!settings.ok()) return settings.error();
   std::vector<std::string> specs = route_table_specs(config);
   for (std::string& spec : rewrite::rewrite_table_specs(*settings)) specs.push_back(spec);
+  auto networks = policy::split_list_items(config.get_list("mynetworks"));
+  specs.insert(specs.end(), networks.tables.begin(), networks.tables.end());
   return specs;
 }
 
@@ -98,8 +125,16 @@ Result<std::shared_ptr<const EnvelopeCleanup>> make_envelope_cleanup(const confi
   if (!settings.ok()) return settings.error();
   rewrite::RewriteTables opened = rewrite::make_rewrite_tables(
       *settings, [&tables](std::string_view spec) { return &tables.find_or_unavailable(spec); });
-  return std::make_shared<const EnvelopeCleanup>(std::move(*route), std::move(*settings),
-                                                 std::move(opened));
+  auto made =
+      std::make_shared<EnvelopeCleanup>(std::move(*route), std::move(*settings), std::move(opened));
+  made->header_rewrite_clients_ = config.get_list("local_header_rewrite_clients");
+  auto networks = policy::split_list_items(config.get_list("mynetworks"));
+  std::vector<const maps::Map*> network_tables;
+  for (const auto& spec : networks.tables)
+    network_tables.push_back(&tables.find_or_unavailable(spec));
+  made->mynetworks_ =
+      policy::NetworkSet(policy::NetworkList::parse(networks.literals, nullptr), network_tables);
+  return std::shared_ptr<const EnvelopeCleanup>(std::move(made));
 }
 
 }  // namespace estafeta::route

@@ -3,8 +3,8 @@
 // names, source routes), then cleanup's address rewriting (rewrite/rewriter.h: canonical
 // maps, masquerading, virtual alias expansion with the original recipient kept as ORCPT,
 // automatic BCC). smtpd calls it when a message begins, pickup for each submitted message,
-// so the queue holds only rewritten envelopes. Header addresses and content checks are not
-// rewritten here yet (canonical_classes / masquerade_classes header classes draw a warning).
+// so the queue holds only rewritten envelopes. Header addresses and content checks are
+// rewritten by the content half (cleanup/content_cleanup.h) with this stage's rewriter.
 // Built from main.cf with tables borrowed from a MapSet that must outlive it.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "maps/map_set.h"
 #include "message/envelope.h"
+#include "policy/address_list.h"
 #include "rewrite/rewriter.h"
 #include "route/route_settings.h"
 
@@ -40,13 +41,25 @@ class EnvelopeCleanup {
   /// system makes itself (notices), as in Postfix.
   Outcome rewrite(message::Envelope& envelope, bool add_bcc = true) const;
 
-  /// What main.cf asks that this stage does not do yet, for a start-up warning ("" if all
-  /// is done): header address classes.
+  /// The rewriter for header addresses (the content half calls it), when main.cf asks for
+  /// any header class and the message comes from `client_address` ("" for local
+  /// submission): Postfix's local_header_rewrite_clients (permit_inet_interfaces: a client
+  /// connecting from one of our own addresses, or permit_mynetworks); nullptr otherwise.
+  const rewrite::Rewriter* header_rewriter(std::string_view client_address) const;
+
+  /// What main.cf asks that this stage does not do, for a start-up warning ("" if all is
+  /// done).
   std::string not_implemented() const;
 
  private:
+  bool rewrites_headers() const;
+
   RouteSettings route_;
   rewrite::Rewriter rewriter_;
+  std::vector<std::string> header_rewrite_clients_;  // local_header_rewrite_clients
+  policy::NetworkSet mynetworks_;
+  friend Result<std::shared_ptr<const EnvelopeCleanup>> make_envelope_cleanup(
+      const config::Config& config, const maps::MapSet& tables);
 };
 
 /// The tables the stage looks up (the resolver's domain lists and the rewriting tables).

@@ -188,7 +188,9 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   context.queue_id = id;
   context.sender = prepared->sender;
   context.recipient = prepared->recipients.empty() ? "" : prepared->recipients.front().address;
-  cleanup::ContentCleanup content(options_.content, context);
+  cleanup::ContentCleanup content(options_.content, context,
+                                  options_.cleanup ? options_.cleanup->header_rewriter("")
+                                                   : nullptr);
   std::string stored = content.feed(render_local_message(*prepared, who, id, now_us));
   stored += content.finish();
   for (const std::string& line : content.take_log_lines()) {

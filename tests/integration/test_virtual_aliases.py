@@ -74,6 +74,17 @@ class VirtualAliasTest(unittest.TestCase):
         send(srv, ['alice@localhost'])
         msg = srv.wait_for_delivery('alice', 1)[0]
         self.assertIn(b'Return-Path: <Someone@corp.test>', msg)
+        # 127.0.0.1 is one of our addresses (local_header_rewrite_clients =
+        # permit_inet_interfaces): the From: header is rewritten too, nothing else in it.
+        self.assertIn(b'\nFrom: Someone@corp.test\n', msg)
+
+    def test_headers_of_other_clients_are_left_alone(self):
+        srv = self.server(canonical_maps='inline:{ {someone@example.org=Someone@corp.test} }',
+                          local_header_rewrite_clients='')
+        send(srv, ['alice@localhost'])
+        msg = srv.wait_for_delivery('alice', 1)[0]
+        self.assertIn(b'Return-Path: <Someone@corp.test>', msg)
+        self.assertIn(b'\nFrom: someone@example.org\n', msg)
 
     def test_an_unavailable_alias_table_defers_at_rcpt(self):
         srv = self.server(virtual_alias_maps='pgsql:/nonexistent/pgsql.cf')
