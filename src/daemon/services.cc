@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -253,6 +254,13 @@ int run_smtpd_service(const std::string& config_dir, const std::vector<std::stri
     return 1;
   }
   log::Logger log(sink, runtime->config->get("syslog_name") + "/smtpd");
+  // What loading reported without failing (a recipient table that stands in as a surrogate,
+  // a malformed table line) is logged, once the log is open.
+  for (std::string_view rest = report; !rest.empty();) {
+    std::string_view line = rest.substr(0, rest.find('\n'));
+    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+    if (line.starts_with("warning: ")) log.warning("{}", line.substr(9));
+  }
   SmtpdWorkerOptions options{{}, runtime->queue_directory, runtime->mail_owner, log, {}};
   for (const auto& listener : *passed) {
     options.listeners.push_back({listener.fd, listener.endpoint, runtime->settings, runtime->tls});

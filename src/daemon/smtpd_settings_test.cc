@@ -182,7 +182,7 @@ TEST(SmtpdSettings, RecipientTablesAndAMissingAliasDatabase) {
             "550 5.1.1 <x@virtual.example>: Recipient address rejected: User unknown in virtual "
             "alias table");
   auto relay = policy::check_recipient(p, "192.0.2.1", "x@other.example");
-  EXPECT_EQ(relay.reply, "554 5.7.1 <x@other.example>: Relay access denied");
+  EXPECT_EQ(relay.reply, "454 4.7.1 <x@other.example>: Relay access denied");
 }
 
 }  // namespace

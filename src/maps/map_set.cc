@@ -44,6 +44,13 @@ MapSetOpenResult MapSet::open(const std::vector<std::string>& specs, const OpenO
   return result;
 }
 
+const Map& MapSet::find_or_unavailable(std::string_view spec) const {
+  if (const Map* map = find(spec)) return *map;
+  return *not_open_;
+}
+
+MapSet::MapSet() : not_open_(std::make_unique<UnavailableMap>("table is not open")) {}
+
 const Map* MapSet::find(std::string_view spec) const {
   auto it = maps_.find(spec);
   return it == maps_.end() ? nullptr : it->second.get();

@@ -26,6 +26,7 @@ struct MapSetOpenResult {
 
 class MapSet {
  public:
+  MapSet();
   /// Opens each distinct spec once (duplicates share one table). A spec listed in
   /// `surrogates` that cannot be opened becomes a stand-in whose every lookup is a TempFail
   /// naming the reason (Postfix's surrogate table: the daemon runs and defers what needs the
@@ -36,6 +37,10 @@ class MapSet {
 
   /// The table for `spec` exactly as it was listed; nullptr when it is not in the set.
   const Map* find(std::string_view spec) const;
+  /// As find(), but a spec that is not in the set gets a stand-in whose every lookup is a
+  /// TempFail (a check made without opening tables, as the supervisor's, never turns a
+  /// missing table into "not found").
+  const Map& find_or_unavailable(std::string_view spec) const;
 
   /// Looks key up in `spec`; a spec that is not open is a TempFail (never NotFound).
   LookupResult lookup(std::string_view spec, std::string_view key) const;
@@ -48,6 +53,7 @@ class MapSet {
 
  private:
   std::map<std::string, std::unique_ptr<Map>, std::less<>> maps_;
+  std::unique_ptr<Map> not_open_;  // the stand-in of find_or_unavailable
 };
 
 }  // namespace estafeta::maps

@@ -60,56 +60,64 @@ RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view
   if (resolved.temp_fail) return deferred(recipient);
   const route::Resolution& r = resolved.resolution;
 
-  bool ours = r.address_class == route::AddressClass::Local ||
-              r.address_class == route::AddressClass::VirtualAlias ||
+  // Postfix's permit_auth_destination: a local address, or one of a virtual or relay domain
+  // without sender-specified routing ('%', '!', a quoted '@': never an open relay).
+  bool local = r.address_class == route::AddressClass::Local;
+  bool authorized_destination =
+      local || (r.address_class != route::AddressClass::Default && !r.routed);
+  bool ours = local || r.address_class == route::AddressClass::VirtualAlias ||
               r.address_class == route::AddressClass::VirtualMailbox;
-  if (!ours) {
+  if (!authorized_destination) {
+    // Postfix's default smtpd_relay_restrictions end with defer_unauth_destination: 454, so
+    // that a configuration mistake defers mail instead of bouncing it.
     Match trusted = policy.mynetworks.contains(client_address);
-    bool relayable = r.address_class == route::AddressClass::Relay && !r.routed;
-    if (trusted == Match::TempFail && !relayable) return deferred(recipient);
-    if (trusted != Match::Yes && !relayable) {
+    if (trusted == Match::TempFail) return deferred(recipient);
+    if (trusted != Match::Yes) {
       return {RecipientClass::Rejected,
-              fmt::format("554 5.7.1 <{}>: Relay access denied", recipient),
+              fmt::format("454 4.7.1 <{}>: Relay access denied", recipient),
               {}};
     }
   }
 
   if (policy.reject_unlisted_recipient) {
     const std::string& delimiter = policy.route.recipient_delimiter;
-    bool local = r.address_class == route::AddressClass::Local;
     if (policy.virtual_alias.check) {
       auto aliased = find_address(policy.virtual_alias.tables, r.recipient, delimiter, local);
       if (aliased.is_temp_fail()) return deferred(recipient);
       if (aliased.is_found()) return {RecipientClass::Local, {}, r};
     }
-    auto listed = [&](const RecipientTables& t) -> std::optional<bool> {
-      if (!t.check) return true;
-      auto found = find_address(t.tables, r.recipient, delimiter, local);
-      if (found.is_temp_fail()) return std::nullopt;
-      return found.is_found();
+    // The tables that must list an address of its class (a virtual alias domain has none
+    // but virtual_alias_maps, searched above), and the table named in the refusal.
+    struct ClassTables {
+      const RecipientTables* tables;
+      std::string_view name;
     };
-    std::optional<bool> known = true;
-    std::string_view table;
-    int code = 550;
+    std::optional<ClassTables> required;
     switch (r.address_class) {
       case route::AddressClass::Local:
-        known = listed(policy.local), table = "local recipient", code = policy.local.reject_code;
+        required = ClassTables{&policy.local, "local recipient"};
         break;
       case route::AddressClass::VirtualAlias:
-        known = false, table = "virtual alias", code = policy.virtual_alias.reject_code;
+        required = ClassTables{&policy.virtual_alias, "virtual alias"};
         break;
       case route::AddressClass::VirtualMailbox:
-        known = listed(policy.virtual_mailbox), table = "virtual mailbox",
-        code = policy.virtual_mailbox.reject_code;
+        required = ClassTables{&policy.virtual_mailbox, "virtual mailbox"};
         break;
       case route::AddressClass::Relay:
-        known = listed(policy.relay), table = "relay recipient", code = policy.relay.reject_code;
+        required = ClassTables{&policy.relay, "relay recipient"};
         break;
       case route::AddressClass::Default:
         break;
     }
+    std::optional<bool> known = true;
+    if (r.address_class == route::AddressClass::VirtualAlias) {
+      known = false;
+    } else if (required && required->tables->check) {
+      auto found = find_address(required->tables->tables, r.recipient, delimiter, local);
+      known = found.is_temp_fail() ? std::nullopt : std::optional<bool>(found.is_found());
+    }
     if (!known) return deferred(recipient);
-    if (!*known) return unknown(recipient, code, table);
+    if (!*known) return unknown(recipient, required->tables->reject_code, required->name);
   }
   // Without a local recipient table any local part is a mailbox directory name (the
   // first-run demo): refuse the ones that could not be one.

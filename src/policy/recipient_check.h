@@ -1,8 +1,10 @@
-// Which RCPT TO addresses smtpd accepts, decided as Postfix's smtpd does without explicit
-// restrictions: the address is put in canonical form and resolved (route/resolver.h); an
-// address of a local, virtual alias or virtual mailbox domain is ours; any other needs a
-// client in mynetworks or a relay_domains domain without sender-specified routing (no open
-// relay, ever: "Relay access denied"). Then, with smtpd_reject_unlisted_recipient, an
+// Which RCPT TO addresses smtpd accepts, decided as Postfix's smtpd does with its default
+// restrictions: the address is put in canonical form and resolved (route/resolver.h); a local
+// address, or one of a virtual alias, virtual mailbox or relay domain without sender-specified
+// routing, is an authorized destination; any other needs a client in mynetworks (no open
+// relay, ever: "454 4.7.1 Relay access denied", Postfix's defer_unauth_destination; the
+// differential test tests/integration/test_resolver_vs_postfix.py holds us to Postfix's
+// answers). Then, with smtpd_reject_unlisted_recipient, an
 // address the tables of its class do not list is refused before DATA ("User unknown in local
 // recipient table", and the virtual alias, virtual mailbox and relay variants), unless
 // virtual_alias_maps rewrites it. A table that cannot answer defers the recipient (4xx),
@@ -46,7 +48,7 @@ enum class RecipientClass { Local, Relay, Rejected, Deferred };
 
 struct RecipientVerdict {
   RecipientClass kind = RecipientClass::Rejected;
-  std::string reply;  // set when Rejected or Deferred: "554 5.7.1 <a@b>: Relay access denied"
+  std::string reply;  // set when Rejected or Deferred: "454 4.7.1 <a@b>: Relay access denied"
   route::Resolution resolution;  // set when accepted
 };
 

@@ -16,14 +16,11 @@ constexpr const char* kDomainListParameters[] = {"mydestination", "virtual_alias
 constexpr const char* kRecipientTableParameters[] = {
     "local_recipient_maps", "virtual_alias_maps", "virtual_mailbox_maps", "relay_recipient_maps"};
 
-Result<std::vector<const maps::Map*>> find_tables(const maps::MapSet& set,
-                                                  const std::vector<std::string>& specs) {
+// A table missing from the set (a check made without opening tables) answers TempFail.
+std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
+                                          const std::vector<std::string>& specs) {
   std::vector<const maps::Map*> tables;
-  for (const auto& spec : specs) {
-    const maps::Map* table = set.find(spec);
-    if (table == nullptr) return make_error(fmt::format("table {} is not open", spec));
-    tables.push_back(table);
-  }
+  for (const auto& spec : specs) tables.push_back(&set.find_or_unavailable(spec));
   return tables;
 }
 
@@ -39,9 +36,7 @@ bool parent_matches_subdomains(const config::Config& config, std::string_view fe
 Result<policy::DomainList> domain_list(const config::Config& config, const char* name,
                                        const maps::MapSet& set) {
   auto split = policy::split_list_items(config.get_list(name));
-  auto tables = find_tables(set, split.tables);
-  if (!tables.ok()) return tables.error();
-  return policy::DomainList(split.literals, std::move(*tables),
+  return policy::DomainList(split.literals, find_tables(set, split.tables),
                             parent_matches_subdomains(config, name));
 }
 
@@ -92,9 +87,7 @@ Result<policy::RecipientTables> recipient_tables(const config::Config& config,
     return make_error(
         fmt::format("{}: not a table: \"{}\" (use type:name)", maps_name, split.literals.front()));
   }
-  auto tables = find_tables(set, split.tables);
-  if (!tables.ok()) return tables.error();
-  t.tables = std::move(*tables);
+  t.tables = find_tables(set, split.tables);
   t.reject_code = static_cast<int>(config.get_int(code_name));
   return t;
 }
@@ -165,10 +158,8 @@ Result<policy::RecipientPolicy> make_recipient_policy(const config::Config& conf
   p.route = std::move(*route);
   std::vector<std::string> bad;
   auto networks = policy::split_list_items(config.get_list("mynetworks"));
-  auto network_tables = find_tables(tables, networks.tables);
-  if (!network_tables.ok()) return network_tables.error();
   p.mynetworks = policy::NetworkSet(policy::NetworkList::parse(networks.literals, &bad),
-                                    std::move(*network_tables));
+                                    find_tables(tables, networks.tables));
   if (!bad.empty()) return make_error(fmt::format("mynetworks: bad network: {}", bad.front()));
   p.reject_unlisted_recipient = config.get_bool("smtpd_reject_unlisted_recipient");
   struct {

@@ -26,7 +26,7 @@ std::vector<std::string> recipient_map_specs(const config::Config& config);
 std::vector<std::string> recipient_table_specs(const config::Config& config);
 
 /// Tables are looked up in `tables`, which must outlive the result. A spec missing from the
-/// set is an error (the caller opens every spec of the functions above).
+/// set answers every lookup with a TempFail (the supervisor checks settings without tables).
 Result<RouteSettings> make_route_settings(const config::Config& config, const maps::MapSet& tables);
 Result<policy::RecipientPolicy> make_recipient_policy(const config::Config& config,
                                                       const maps::MapSet& tables);

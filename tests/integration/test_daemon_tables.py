@@ -39,7 +39,7 @@ class DaemonTablesTest(unittest.TestCase):
                 self.assertIsNone(send(srv, 'alice@tabled.example'))
                 srv.wait_for_delivery('alice', 1)
                 code, text = send(srv, 'bob@later.example')
-                self.assertEqual(code, 554, text)
+                self.assertEqual(code, 454, text)
                 # The table changes; `reload` reopens it (no restart, no dropped listener).
                 with open(table, 'a') as f:
                     f.write('later.example OK\n')

@@ -36,12 +36,12 @@ class ListFilesTest(unittest.TestCase):
             srv.wait_for_delivery('alice', 1)
             srv.wait_for_delivery('bob', 1)
             code, text = send(srv, 'carol@unlisted.example')
-            self.assertEqual(code, 554, text)
-            self.assertIn(b'5.7.1', text)
+            self.assertEqual(code, 454, text)
+            self.assertIn(b'4.7.1', text)
             self.assertIn(b'Relay access denied', text)
             # localhost is in the default mydestination, not in the file: relaying now.
             code, text = send(srv, 'dave@localhost')
-            self.assertEqual(code, 554, text)
+            self.assertEqual(code, 454, text)
 
     def test_unreadable_list_file_refuses_to_start(self):
         with EstafetaServer(start=False) as srv:

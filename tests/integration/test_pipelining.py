@@ -53,8 +53,8 @@ class PipeliningTest(unittest.TestCase):
                    b'QUIT\r\n')
             ehlo, mail, bad, good, data, queued, mail2, bad2, data2 = c.read_replies(9)
             self.assertEqual([mail.code, bad.code, good.code, data.code, queued.code],
-                             [250, 554, 250, 354, 250])
-            self.assertEqual([mail2.code, bad2.code], [250, 554])
+                             [250, 454, 250, 354, 250])
+            self.assertEqual([mail2.code, bad2.code], [250, 454])
             # No valid recipient: DATA is refused, and the message text that follows is
             # then read as (unknown) commands; the server must stay in sync and answer QUIT.
             self.assertEqual(data2.code // 100, 5, data2)

@@ -196,7 +196,7 @@ class RelayTest(unittest.TestCase):
             c.cmd('EHLO client.example')
             self.assertEqual(c.cmd('MAIL FROM:<a@example.org>').code, 250)
             r = c.cmd('RCPT TO:<someone@remote.example>')
-            self.assertEqual(r.lines, ['554 5.7.1 <someone@remote.example>: Relay access denied'])
+            self.assertEqual(r.lines, ['454 4.7.1 <someone@remote.example>: Relay access denied'])
             # Local recipients are still accepted.
             self.assertEqual(c.cmd('RCPT TO:<bob@localhost>').code, 250)
 
@@ -223,7 +223,7 @@ class RelayTest(unittest.TestCase):
             c.cmd('EHLO client.example')
             c.cmd('MAIL FROM:<a@example.org>')
             r = c.cmd('RCPT TO:<bob@localhost.example.net>')
-            self.assertEqual(r.code, 554, r)
+            self.assertEqual(r.code, 454, r)
 
 
 if __name__ == '__main__':
