@@ -366,6 +366,7 @@ int run_virtual_service(const std::string& config_dir, const std::vector<std::st
   delivery::VirtualAgentOptions options;
   options.queue_directory = base->queue_directory;
   options.myhostname = c.get("myhostname");
+  options.myorigin = c.get("myorigin");
   options.mailbox_maps = c.get_list("virtual_mailbox_maps");
   options.uid_maps = c.get_list("virtual_uid_maps");
   options.gid_maps = c.get_list("virtual_gid_maps");

@@ -129,7 +129,13 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
       finish(i, qmgr::RecipientOutcome::kDeferred, "4.3.0", "recipient not in the queue file");
       continue;
     }
-    plans[i] = plan_virtual_delivery(options_.settings, lookups, r.address);
+    // An address queued without a domain (a notice to "postmaster") is at $myorigin, as
+    // Postfix's cleanup would have written it.
+    const std::string address =
+        r.address.find('@') == std::string::npos && !options_.myorigin.empty()
+            ? r.address + "@" + options_.myorigin
+            : r.address;
+    plans[i] = plan_virtual_delivery(options_.settings, lookups, address);
     const VirtualPlan& p = plans[i];
     if (!p.warning.empty()) log_.warning("{}", p.warning);
     switch (p.action) {

@@ -28,6 +28,7 @@ namespace estafeta::delivery {
 struct VirtualAgentOptions {
   std::string queue_directory;  // absolute
   std::string myhostname;       // for Maildir file names
+  std::string myorigin;         // the domain of an address queued without one
   VirtualSettings settings;
   std::shared_ptr<const maps::MapSet> tables;  // holds the specs below, opened
   std::vector<std::string> mailbox_maps, uid_maps, gid_maps;  // the parameters' specs

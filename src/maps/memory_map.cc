@@ -159,6 +159,7 @@ Result<std::string> inline_rules_text(std::string_view name) {
   if (elements->empty()) return make_error("empty table");
   std::string text;
   for (std::string_view rule : *elements) {
+    if (rule.empty()) return make_error("empty rule");
     if (rule.find_first_of("\r\n") != std::string_view::npos) {
       return make_error("a rule spans lines");
     }

@@ -414,10 +414,10 @@ class EstafetaServer:
             # made-up users); tests of recipient validation set their own tables.
             'local_recipient_maps': '',
         }
-        if 'mydestination' not in self.main:
+        if 'mydestination' not in self.main and 'local_recipient_maps' not in self.main:
             # As the embedded default main.cf: the local domains are virtual mailbox domains
             # whose every safe local part has <mail>/<localpart>/Maildir/. A test that sets
-            # mydestination gets local delivery into the same place instead.
+            # mydestination or local_recipient_maps gets local delivery (into the same place).
             settings.update(demo_virtual_settings(self.mail))
         owner = default_mail_owner()
         if owner and owner != 'estafeta':
