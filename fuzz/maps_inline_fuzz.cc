@@ -1,6 +1,7 @@
 // Fuzz target: inline: and static: specs, and the inline rules of pcre:{...}/regexp:{...}
-// (one rule per line, none with a line break, never more rules than bytes). Every element that parses must be found again
-// (the later duplicate wins, so only the last value per folded key is checked).
+// (one rule per line, none with a line break, never more rules than bytes). Every element that
+// parses must be found again (the later duplicate wins, so only the last value per folded key is
+// checked).
 #include <cstddef>
 #include <cstdint>
 #include <map>

@@ -101,9 +101,10 @@ struct ServiceTable {
 };
 
 /// Classifies every row of `m` (which must be ok) and adds the qmgr, local, virtual and bounce
-/// rows (kDefaultQmgrRow, kDefaultLocalRow, kDefaultVirtualRow, kDefaultBounceRow) when no row runs them, with one
-/// notice naming what was added. `file` names master.cf in that notice. Never fails: a row Estafeta cannot
-/// run is ignored with a notice, never refused, so a master.cf copied from Postfix starts.
+/// rows (kDefaultQmgrRow, kDefaultLocalRow, kDefaultVirtualRow, kDefaultBounceRow) when no
+/// row runs them, with one notice naming what was added. `file` names master.cf in that
+/// notice. Never fails: a row Estafeta cannot run is ignored with a notice, never refused, so
+/// a master.cf copied from Postfix starts.
 ServiceTable plan_services(const MasterCf& m, const std::string& file);
 
 /// Whether a row of this role is a delivery agent that the queue manager sends the requests

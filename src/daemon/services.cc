@@ -302,7 +302,9 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   options.route = std::move(*route);
   // The supervisor read the same master.cf (and logged its notices): the agents it runs.
   auto master = config::load_master_cf(config_dir);
-  if (!master.ok) return fail(*base->log, readiness, config_dir + "/master.cf: configuration error");
+  if (!master.ok) {
+    return fail(*base->log, readiness, config_dir + "/master.cf: configuration error");
+  }
   options.agent_transports =
       config::agent_transports(config::plan_services(master, config_dir + "/master.cf"));
   options.scheduler = scheduler_settings(c);

@@ -46,7 +46,8 @@ TEST(DeliveryTaskCodec, RequestRoundTripKeepsEveryField) {
 }
 
 TEST(DeliveryTaskCodec, ReplyAndResultRoundTrip) {
-  TaskResult r{TaskStatus::Bounced, "5.1.1", "user unknown. Command output: no such user", "", 0, {}};
+  TaskResult r{
+      TaskStatus::Bounced, "5.1.1", "user unknown. Command output: no such user", "", 0, {}};
   for (bool in_fd : {false, true}) {
     TaskReply reply{7, in_fd, in_fd ? TaskResult{} : r};
     auto back = decode_reply(encode_reply(reply));

@@ -26,9 +26,12 @@ constexpr size_t kBatchBytes = 40 * 1024;
 
 std::string_view status_word(qmgr::RecipientOutcome o) {
   switch (o) {
-    case qmgr::RecipientOutcome::kDelivered: return "sent";
-    case qmgr::RecipientOutcome::kBounced: return "bounced";
-    case qmgr::RecipientOutcome::kDeferred: return "deferred";
+    case qmgr::RecipientOutcome::kDelivered:
+      return "sent";
+    case qmgr::RecipientOutcome::kBounced:
+      return "bounced";
+    case qmgr::RecipientOutcome::kDeferred:
+      return "deferred";
   }
   return "deferred";
 }
@@ -36,9 +39,12 @@ std::string_view status_word(qmgr::RecipientOutcome o) {
 qmgr::RecipientOutcome outcome_of(TaskStatus s) {
   switch (s) {
     case TaskStatus::Delivered:
-    case TaskStatus::AlreadyDelivered: return qmgr::RecipientOutcome::kDelivered;
-    case TaskStatus::Bounced: return qmgr::RecipientOutcome::kBounced;
-    case TaskStatus::Deferred: return qmgr::RecipientOutcome::kDeferred;
+    case TaskStatus::AlreadyDelivered:
+      return qmgr::RecipientOutcome::kDelivered;
+    case TaskStatus::Bounced:
+      return qmgr::RecipientOutcome::kBounced;
+    case TaskStatus::Deferred:
+      return qmgr::RecipientOutcome::kDeferred;
   }
   return qmgr::RecipientOutcome::kDeferred;
 }
@@ -116,8 +122,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   reply.recipients.resize(n);
   std::vector<int64_t> began(n, start_us);
   auto finish = [&](size_t i, qmgr::RecipientOutcome o, std::string dsn, std::string reason) {
-    reply.recipients[i] = {request.recipients[i].index, o, std::move(dsn), std::move(reason), "",
-                           "virtual"};
+    reply.recipients[i] = {request.recipients[i].index, o,  std::move(dsn),
+                           std::move(reason),           "", "virtual"};
   };
   // Maildir deliveries grouped by owner: (uid, gid) -> recipient positions.
   std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> maildir_groups;
@@ -157,8 +163,7 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
           task.arrival_sec = env.arrival_us / 1000000;
           task.mbox_locks = options_.settings.mbox_locks;
           task.file_size_limit = options_.settings.mailbox_limit;
-          TaskResult t =
-              run_with(spawner_, task, maildir_message(env.sender, r.address, content));
+          TaskResult t = run_with(spawner_, task, maildir_message(env.sender, r.address, content));
           finish(i, outcome_of(t.status), t.dsn, t.text);
         }
         break;
@@ -181,9 +186,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
         const qmgr::AgentRecipient& r = request.recipients[i];
         MaildirCopy copy;
         copy.path = plans[i].path;
-        copy.maildir_name =
-            maildir_file_name(env.arrival_us / 1000000, request.queue_id, r.index,
-                              options_.myhostname);
+        copy.maildir_name = maildir_file_name(env.arrival_us / 1000000, request.queue_id, r.index,
+                                              options_.myhostname);
         const size_t cost = copy.path.size() + copy.maildir_name.size() + 64;
         if (!task.copies.empty() && request_bytes + cost > kBatchBytes) break;
         request_bytes += cost;

@@ -30,9 +30,9 @@ struct VirtualAgentOptions {
   std::string myhostname;       // for Maildir file names
   std::string myorigin;         // the domain of an address queued without one
   VirtualSettings settings;
-  std::shared_ptr<const maps::MapSet> tables;  // holds the specs below, opened
+  std::shared_ptr<const maps::MapSet> tables;                 // holds the specs below, opened
   std::vector<std::string> mailbox_maps, uid_maps, gid_maps;  // the parameters' specs
-  int threads = 32;  // requests delivered in parallel
+  int threads = 32;                                           // requests delivered in parallel
 };
 
 class VirtualAgent {

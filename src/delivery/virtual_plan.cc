@@ -38,8 +38,8 @@ bool safe_relative_path(std::string_view path) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
-    std::string_view part =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part == "..") return false;
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -80,10 +80,10 @@ VirtualPlan plan_virtual_delivery(const VirtualSettings& settings, const Virtual
     return p;
   }
   if (!safe_relative_path(mailbox.value)) {
-    return config_error(fmt::format(
-        "recipient {}: virtual_mailbox_maps result \"{}\" is not a path under "
-        "virtual_mailbox_base (empty, absolute or with a \"..\" component)",
-        lowered, mailbox.value));
+    return config_error(
+        fmt::format("recipient {}: virtual_mailbox_maps result \"{}\" is not a path under "
+                    "virtual_mailbox_base (empty, absolute or with a \"..\" component)",
+                    lowered, mailbox.value));
   }
   maps::LookupResult uid = find(tables.uid, keys);
   if (uid.is_temp_fail()) return lookup_failure("virtual_uid_maps", uid.value);
@@ -96,9 +96,9 @@ VirtualPlan plan_virtual_delivery(const VirtualSettings& settings, const Virtual
         fmt::format("recipient {}: bad uid {} in virtual_uid_maps", lowered, uid.value));
   }
   if (*uid_number < settings.minimum_uid) {
-    return config_error(fmt::format(
-        "recipient {}: bad uid {} in virtual_uid_maps (below virtual_minimum_uid {})", lowered,
-        uid.value, settings.minimum_uid));
+    return config_error(
+        fmt::format("recipient {}: bad uid {} in virtual_uid_maps (below virtual_minimum_uid {})",
+                    lowered, uid.value, settings.minimum_uid));
   }
   maps::LookupResult gid = find(tables.gid, keys);
   if (gid.is_temp_fail()) return lookup_failure("virtual_gid_maps", gid.value);

@@ -28,11 +28,11 @@
 namespace estafeta::delivery {
 
 struct VirtualSettings {
-  std::string mailbox_base;         // virtual_mailbox_base, absolute (or "")
-  uid_t minimum_uid = 100;          // virtual_minimum_uid
+  std::string mailbox_base;           // virtual_mailbox_base, absolute (or "")
+  uid_t minimum_uid = 100;            // virtual_minimum_uid
   uint64_t mailbox_limit = 51200000;  // virtual_mailbox_limit (0: none)
-  unsigned mbox_locks = 0;          // virtual_mailbox_lock, bits of MboxLock
-  std::string recipient_delimiter;  // recipient_delimiter
+  unsigned mbox_locks = 0;            // virtual_mailbox_lock, bits of MboxLock
+  std::string recipient_delimiter;    // recipient_delimiter
 };
 
 /// Looks one key up in a parameter's tables (every table, first Found wins; a TempFail

@@ -62,8 +62,8 @@ TEST_F(VirtualPlanTest, SearchOrderStripsTheExtensionThenTriesTheDomain) {
   VirtualPlan p = plan("ann+news@hosted.example");
   ASSERT_EQ(p.action, Action::Deliver);
   EXPECT_EQ(p.path, "/srv/vmail/hosted.example/ann/");
-  EXPECT_EQ(mailbox_.asked, (std::vector<std::string>{"ann+news@hosted.example",
-                                                       "ann@hosted.example"}));
+  EXPECT_EQ(mailbox_.asked,
+            (std::vector<std::string>{"ann+news@hosted.example", "ann@hosted.example"}));
   mailbox_.asked.clear();
   p = plan("zed@catch.example");
   ASSERT_EQ(p.action, Action::Deliver);
@@ -128,8 +128,8 @@ TEST_F(VirtualPlanTest, UidAndGidProblemsAreConfigurationErrors) {
 }
 
 TEST_F(VirtualPlanTest, WithoutUidTablesNothingIsDelivered) {
-  VirtualPlan p = plan_virtual_delivery(settings_, {mailbox_.lookup(), nullptr, nullptr},
-                                        "ann@hosted.example");
+  VirtualPlan p =
+      plan_virtual_delivery(settings_, {mailbox_.lookup(), nullptr, nullptr}, "ann@hosted.example");
   EXPECT_EQ(p.action, Action::Defer);
   EXPECT_EQ(p.dsn, "4.3.5");
 }

@@ -33,7 +33,8 @@ TEST(MapSet, OpensAndReportsEveryFailure) {
 
 TEST(MapSet, InlinePatternTables) {
   // Postfix 3.7's inline form: each rule in braces, in order; "$$" would be main.cf's.
-  const std::string pcre = "pcre:{ {/^([^.\\/][^\\/]*)@example\\.org$/ ${1}/Maildir/}, {/x{2}/ XX} }";
+  const std::string pcre =
+      "pcre:{ {/^([^.\\/][^\\/]*)@example\\.org$/ ${1}/Maildir/}, {/x{2}/ XX} }";
   const std::string regexp = "regexp:{{/^a(b+)$/ got $1}}";
   MapSetOpenResult r = MapSet::open({pcre, regexp, "pcre:{ }", "pcre:{ {/a/ b}"});
   ASSERT_EQ(r.errors.size(), 2u) << r.errors[0];

@@ -2,12 +2,11 @@
 #include "maps/open_map.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "maps/cidr_map.h"
 #include "maps/lmdb_map.h"

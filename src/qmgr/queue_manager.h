@@ -2,8 +2,9 @@
 // pure Scheduler. The only process that changes the state of committed messages: it reads
 // envelopes (never content) through queue::QueueStore, routes each recipient to a transport
 // (route/resolver.h: local, virtual, relay, smtp, error), sends delivery requests to the
-// agent of each transport over its socket (private/<transport>, qmgr/protocol.h), records their outcomes in the status logs, moves deferred
-// messages to deferred/ with their next attempt time, removes finished ones, and rescans
+// agent of each transport over its socket (private/<transport>, qmgr/protocol.h), records
+// their outcomes in the status logs, moves deferred messages to deferred/ with their next
+// attempt time, removes finished ones, and rescans
 // the deferred queue every queue_run_delay. New mail is announced by smtpd's wake-up
 // datagrams on public/qmgr (an empty datagram asks for a rescan of active/, as the queue
 // tools do after a change); active/ is also rescanned every `active_rescan`.

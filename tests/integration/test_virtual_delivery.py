@@ -20,8 +20,8 @@ TEST_USER = 'estafeta-vtest'
 def send(srv, recipients, subject='virtual'):
     with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
         s.ehlo('client.example')
-        s.sendmail('sender@example.org', recipients,
-                   harness.simple_message(subject=subject).encode())
+        body, _ = harness.simple_message(subject=subject)
+        s.sendmail('sender@example.org', recipients, body)
 
 
 def rcpt(srv, address):
@@ -83,7 +83,7 @@ class VirtualDeliveryTest(unittest.TestCase):
     def run_maildir_and_mbox(self, table_type):
         uid, gid = self.owner()
         srv, base = self.server('ann@hosted.example hosted.example/ann/\n'
-                                'bob@hosted.example hosted.example/bob.mbox\n',
+                                'bob@hosted.example bob.mbox\n',
                                 'static:%d' % uid, 'static:%d' % gid, table_type=table_type)
         send(srv, ['Ann@hosted.example', 'bob@hosted.example'])
         new = os.path.join(base, 'hosted.example', 'ann', 'new')
@@ -94,15 +94,16 @@ class VirtualDeliveryTest(unittest.TestCase):
         self.check_owned(os.path.join(base, 'hosted.example', 'ann'), uid, gid, 0o700)
         with open(os.path.join(new, names[0]), 'rb') as f:
             copy = f.read()
-        self.assertIn(b'Delivered-To: ann@hosted.example\n', copy)
-        mbox = os.path.join(base, 'hosted.example', 'bob.mbox')
+        self.assertIn(b'Delivered-To: Ann@hosted.example\n', copy)  # as queued
+        mbox = os.path.join(base, 'bob.mbox')  # an mbox's directory must exist
         self.assertTrue(srv.wait_for_log(r'to=<bob@hosted\.example>, relay=virtual, .*dsn=2\.0\.0, '
-                                         r'status=sent \(delivered to mailbox\)'))
+                                         r'status=sent \(delivered to mailbox\)'), srv.log())
         self.check_owned(mbox, uid, gid, 0o600)
         with open(mbox, 'rb') as f:
             self.assertTrue(f.read().startswith(b'From sender@example.org '))
         self.assertTrue(srv.wait_for_log(r'to=<Ann@hosted\.example>, relay=virtual, .*'
-                                         r'dsn=2\.0\.0, status=sent \(delivered to maildir\)'))
+                                         r'dsn=2\.0\.0, status=sent \(delivered to maildir\)'),
+                        srv.log())
 
     def test_texthash_maildir_and_mbox_static_owner(self):
         self.run_maildir_and_mbox('texthash')
@@ -157,7 +158,12 @@ class VirtualDeliveryTest(unittest.TestCase):
             self.assertEqual(len(srv.wait_for_delivery('postmaster', 1)), 1)
             uid, gid = harness.demo_owner()
             self.check_owned(srv.maildir('carol'), uid, gid, 0o700)
-            self.assertEqual(rcpt(srv, '.hidden@localhost')[0], 550)
+            # A local part that is no safe directory name is no mailbox.
+            code, text = rcpt(srv, 'a/b@localhost')
+            self.assertEqual((code, text), (550, '5.1.1 <a/b@localhost>: Recipient address '
+                                                 'rejected: User unknown in virtual mailbox '
+                                                 'table'))
+            self.assertFalse(os.path.exists(os.path.join(srv.mail, 'a')))
 
 
 if __name__ == '__main__':
