@@ -317,19 +317,34 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   return manager.run();
 }
 
-int run_local_service(const std::string& config_dir, const std::vector<std::string>& args) {
-  Readiness readiness = Readiness::from_environment();
+namespace {
+
+// A delivery agent's arguments; its socket is private/<service name> (`command` for "-"),
+// where qmgr finds the transport of that name. nullopt after a failure (reported).
+std::optional<ServiceArgs> parse_agent_arguments(std::string_view command,
+                                                 const std::vector<std::string>& args,
+                                                 Readiness& readiness) {
   auto parsed = parse_service_arguments(args);
   if (!parsed.ok()) {
-    readiness.fail(fmt::format("estafeta: local: {}\n", parsed.error().message));
-    return 2;
+    readiness.fail(fmt::format("estafeta: {}: {}\n", command, parsed.error().message));
+    return std::nullopt;
   }
-  // The socket is private/<service name>, where qmgr finds the transport of that name.
-  const std::string name = parsed->name == "-" ? "local" : parsed->name;
+  if (parsed->name == "-") parsed->name = std::string(command);
+  const std::string& name = parsed->name;
   if (name.find('/') != std::string::npos || name == "." || name == "..") {
-    readiness.fail(fmt::format("estafeta: local: bad service name: {}\n", name));
-    return 2;
+    readiness.fail(fmt::format("estafeta: {}: bad service name: {}\n", command, name));
+    return std::nullopt;
   }
+  return std::move(*parsed);
+}
+
+}  // namespace
+
+int run_local_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_agent_arguments("local", args, readiness);
+  if (!parsed) return 2;
+  const std::string& name = parsed->name;
   auto base = load_base(config_dir, "local", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
@@ -351,17 +366,9 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
 
 int run_virtual_service(const std::string& config_dir, const std::vector<std::string>& args) {
   Readiness readiness = Readiness::from_environment();
-  auto parsed = parse_service_arguments(args);
-  if (!parsed.ok()) {
-    readiness.fail(fmt::format("estafeta: virtual: {}\n", parsed.error().message));
-    return 2;
-  }
-  // The socket is private/<service name>, where qmgr finds the transport of that name.
-  const std::string name = parsed->name == "-" ? "virtual" : parsed->name;
-  if (name.find('/') != std::string::npos || name == "." || name == "..") {
-    readiness.fail(fmt::format("estafeta: virtual: bad service name: {}\n", name));
-    return 2;
-  }
+  auto parsed = parse_agent_arguments("virtual", args, readiness);
+  if (!parsed) return 2;
+  const std::string& name = parsed->name;
   auto base = load_base(config_dir, "virtual", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;

@@ -39,7 +39,8 @@ def cmdline(pid):
 def services(srv):
     """The supervisor's children by command: {'smtpd': [argv...], ...} -> {command: (pid, argv)}."""
     out = {}
-    for pid in srv.children():
+    # Direct children only: the local and virtual agents fork a privileged spawner.
+    for pid in [p for p in srv.children() if harness._ppid_of(p) == srv.proc.pid]:
         argv = cmdline(pid)
         if argv and len(argv) > 3 and argv[1] == '-c':
             out.setdefault(argv[3], []).append((pid, argv))

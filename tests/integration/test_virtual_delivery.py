@@ -13,6 +13,7 @@ import unittest
 
 import harness
 from harness import EstafetaServer
+from test_recipient_validation import rcpt
 
 TEST_USER = 'estafeta-vtest'
 
@@ -22,14 +23,6 @@ def send(srv, recipients, subject='virtual'):
         s.ehlo('client.example')
         body, _ = harness.simple_message(subject=subject)
         s.sendmail('sender@example.org', recipients, body)
-
-
-def rcpt(srv, address):
-    with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
-        s.ehlo('client.example')
-        s.mail('sender@example.org')
-        code, text = s.rcpt(address)
-        return code, text.decode()
 
 
 def ensure_test_user():
