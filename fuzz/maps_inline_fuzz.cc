@@ -1,5 +1,7 @@
-// Fuzz target: inline: and static: specs. Every element that parses must be found again
-// (the later duplicate wins, so only the last value per folded key is checked).
+// Fuzz target: inline: and static: specs, and the inline rules of pcre:{...}/regexp:{...}
+// (one rule per line, none with a line break, never more rules than bytes). Every element that
+// parses must be found again (the later duplicate wins, so only the last value per folded key is
+// checked).
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -22,5 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   (void)estafeta::maps::build_static_map(text);
+  auto rules = estafeta::maps::inline_rules_text(text);
+  if (rules.ok()) {
+    if (rules->empty() || rules->back() != '\n' || rules->size() > text.size() + 1) {
+      __builtin_trap();
+    }
+    if (rules->find("\n\n") != std::string::npos) __builtin_trap();  // no empty rule
+  }
   return 0;
 }

@@ -6,15 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "$(id -u)" -eq 0 ]; then
-  # The smtpd and delivery processes run as the unprivileged user estafeta: it must be able
-  # to reach var/ under this checkout.
+  # The smtpd and delivery processes run as the unprivileged user estafeta, and the demo's
+  # mailboxes are written as nobody: both must be able to reach var/ under this checkout.
   mkdir -p var
   dir=$(pwd)
   while [ "$dir" != "/" ]; do
-    if ! runuser -u estafeta -- test -x "$dir" 2>/dev/null; then
-      echo "run: chmod o+x $dir (so that the mail_owner user can reach var/)"
-      chmod o+x "$dir"
-    fi
+    for user in estafeta nobody; do
+      if ! runuser -u "$user" -- test -x "$dir" 2>/dev/null; then
+        echo "run: chmod o+x $dir (so that $user can reach var/)"
+        chmod o+x "$dir"
+      fi
+    done
     dir=$(dirname "$dir")
   done
 fi

@@ -70,6 +70,27 @@ std::string system_hostname() {
   return buf;
 }
 
+std::string embedded_main_cf(unsigned uid, unsigned gid) {
+  if (uid == 0) uid = kEmbeddedRootOwner;
+  if (gid == 0) gid = kEmbeddedRootOwner;
+  std::string text = fmt::format(
+      "# The embedded default main.cf (no main.cf in the configuration directory).\n"
+      "# The local domains are virtual mailbox domains: mail to any local part that is a safe\n"
+      "# directory name goes to var/mail/<localpart>/Maildir/ (no system account needed).\n"
+      "mydestination =\n"
+      "local_recipient_maps =\n"
+      "virtual_mailbox_domains = $myhostname, localhost.$mydomain, localhost\n"
+      "virtual_mailbox_base = var/mail\n"
+      "virtual_mailbox_maps = pcre:{{{{/^([^.\\/[:cntrl:] @][^\\/[:cntrl:] @]{{0,63}})@[^@]+$$/ "
+      "$${{1}}/Maildir/}}}}\n"
+      "virtual_uid_maps = static:{}\n"
+      "virtual_gid_maps = static:{}\n",
+      uid, gid);
+  // A demo run by a system account below Postfix's minimum still delivers.
+  if (uid < 100) text += fmt::format("virtual_minimum_uid = {}\n", uid);
+  return text;
+}
+
 Config Config::defaults() {
   LoadResult r = parse("", std::string(kDefaultConfigDir) + "/main.cf",
                        std::string(kDefaultConfigDir), system_hostname());
@@ -112,8 +133,8 @@ LoadResult Config::load(const std::string& config_dir) {
   Result<std::string> text = read_config_file(path);
   if (!text.ok()) {
     if (text.error().code == ENOENT) {
-      return parse(kEmbeddedMainCf, "(embedded default main.cf)", config_dir, system_hostname(),
-                   read_config_file);
+      return parse(embedded_main_cf(::geteuid(), ::getegid()), "(embedded default main.cf)",
+                   config_dir, system_hostname(), read_config_file);
     }
     return LoadResult{std::nullopt, {{path, 0, true, text.error().message}}};
   }

@@ -30,14 +30,18 @@ Result<std::string> read_config_file(const std::string& path);
 /// gethostname(), or "localhost" when that fails.
 std::string system_hostname();
 
+/// The uid and gid that own the first-run demo's mailboxes when estafeta runs as root
+/// (nobody and nogroup on Debian).
+inline constexpr unsigned kEmbeddedRootOwner = 65534;
+
 /// What a missing main.cf means: the parameters' defaults (Postfix's) with these settings,
-/// which make the first-run demo of the README work on a machine with no configuration
-/// (mail to any local part of a local domain is accepted and delivered into
-/// var/mail/<localpart>/Maildir/). `estafeta config -n` shows them as set.
-inline constexpr std::string_view kEmbeddedMainCf =
-    "# The embedded default main.cf (no main.cf in the configuration directory).\n"
-    "# Accept any local part at the local domains (no system account needed).\n"
-    "local_recipient_maps =\n";
+/// which make the first-run demo of the README work on a machine with no configuration: the
+/// local domains ($myhostname, localhost.$mydomain, localhost) are virtual mailbox domains
+/// whose every safe local part (lower-cased; no '/', '@', space or control character, no
+/// leading '.', at most 64 octets) is a Maildir, var/mail/<localpart>/Maildir/ under the
+/// start directory, written as `uid`/`gid` (the identity estafeta runs as; root means
+/// kEmbeddedRootOwner). `estafeta config -n` shows them as set. Pure.
+std::string embedded_main_cf(unsigned uid, unsigned gid);
 
 class Config {
  public:
@@ -50,7 +54,8 @@ class Config {
   static LoadResult parse(std::string_view main_cf_text, std::string filename,
                           std::string config_dir, std::string hostname,
                           ListFileReader read_list_file = nullptr);
-  /// Reads <config_dir>/main.cf (a missing file means kEmbeddedMainCf) using gethostname(),
+  /// Reads <config_dir>/main.cf (a missing file means embedded_main_cf() for the process's
+  /// effective uid and gid) using gethostname(),
   /// and the "/file/name" items of match lists (an unreadable one is an error).
   static LoadResult load(const std::string& config_dir);
   /// Applies master.cf "-o name=value" overrides (validated the same way). Diagnostics name

@@ -301,8 +301,30 @@ TEST_F(ConfigDirTest, MissingMainCfMeansTheEmbeddedOne) {
   EXPECT_TRUE(r.diagnostics.empty());
   EXPECT_EQ(r.config->config_dir(), dir_);
   EXPECT_EQ(r.config->get("config_directory"), dir_);
-  // The first-run demo accepts any local part; everything else is Postfix's default.
-  EXPECT_EQ(r.config->postconf_n(), "local_recipient_maps =\n");
+  // The first-run demo: the local domains are virtual mailbox domains with a Maildir for
+  // any safe local part; everything else is Postfix's default.
+  EXPECT_EQ(r.config->postconf_n(), Config::parse(embedded_main_cf(::geteuid(), ::getegid()),
+                                                  "x", dir_, "host")
+                                        .config->postconf_n());
+  EXPECT_EQ(r.config->get("mydestination"), "");
+  EXPECT_EQ(r.config->get_list("virtual_mailbox_maps"),
+            std::vector<std::string>{
+                "pcre:{{/^([^.\\/[:cntrl:] @][^\\/[:cntrl:] @]{0,63})@[^@]+$/ ${1}/Maildir/}}"});
+}
+
+TEST(Config, EmbeddedMainCfOwner) {
+  auto owner = [](unsigned uid, unsigned gid) {
+    auto r = Config::parse(embedded_main_cf(uid, gid), "x", "/etc/estafeta", "host.example");
+    EXPECT_TRUE(r.diagnostics.empty());
+    return r.config->get("virtual_uid_maps") + " " + r.config->get("virtual_gid_maps") + " " +
+           r.config->get("virtual_minimum_uid");
+  };
+  EXPECT_EQ(owner(0, 0), "static:65534 static:65534 100");
+  EXPECT_EQ(owner(1000, 1001), "static:1000 static:1001 100");
+  EXPECT_EQ(owner(42, 42), "static:42 static:42 42");
+  auto r = Config::parse(embedded_main_cf(1000, 1000), "x", "/etc/estafeta", "host.example");
+  EXPECT_EQ(r.config->get("virtual_mailbox_domains"),
+            "host.example, localhost.example, localhost");
 }
 
 TEST_F(ConfigDirTest, ReadsMainCf) {

@@ -212,8 +212,8 @@ Result<uint16_t> parse_port(std::string_view p) {
 constexpr std::array<std::string_view, 11> kBuiltInCommands = {
     "cleanup", "trivial-rewrite", "tlsmgr", "verify", "flush", "proxymap",
     "anvil",   "scache",          "postlogd", "error", "discard"};
-constexpr std::array<std::string_view, 9> kLaterCommands = {
-    "smtp", "lmtp", "virtual", "pipe",
+constexpr std::array<std::string_view, 8> kLaterCommands = {
+    "smtp", "lmtp", "pipe",
     "postscreen", "dnsblog", "tlsproxy", "spawn",  "qmqpd"};
 
 bool contains(const auto& list, std::string_view command) {
@@ -258,6 +258,13 @@ ServiceRole classify(const Service& s, bool have_qmgr, bool have_pickup, std::st
     *why = fmt::format("type {} not supported (local serves unix), ignored", s.type);
     return ServiceRole::Ignored;
   }
+  if (s.command == "virtual") {
+    if (s.type == "unix") {
+      return ServiceRole::Virtual;
+    }
+    *why = fmt::format("type {} not supported (virtual serves unix), ignored", s.type);
+    return ServiceRole::Ignored;
+  }
   if (s.command == "bounce") {
     // Postfix runs three rows of this command: bounce, defer and trace. One Estafeta bounce
     // service serves every kind of notice (the queue manager asks it on private/bounce).
@@ -293,6 +300,7 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
   ServiceTable table;
   bool have_qmgr = false;
   bool have_local = false;
+  bool have_virtual = false;
   bool have_pickup = false;
   bool have_bounce = false;
   for (const Service& s : m.services) {
@@ -308,6 +316,8 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
       have_qmgr = have_qmgr || role == ServiceRole::Qmgr;
       have_pickup = have_pickup || role == ServiceRole::Pickup;
       have_local = have_local || (role == ServiceRole::Local && s.endpoint == "local");
+      have_virtual =
+          have_virtual || (role == ServiceRole::Virtual && s.endpoint == "virtual");
       have_bounce = have_bounce || role == ServiceRole::Bounce;
       if (s.chroot) {
         note("chroot not implemented yet, runs without chroot");
@@ -342,6 +352,9 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
   if (!have_local) {
     missing.push_back(kDefaultLocalRow);
   }
+  if (!have_virtual) {
+    missing.push_back(kDefaultVirtualRow);
+  }
   if (!have_bounce) {
     missing.push_back(kDefaultBounceRow);
   }
@@ -364,9 +377,10 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
     }
     rows.push_back(fmt::format("\"{}\"", row));
     names.push_back(s.command);
-    ServiceRole role = s.command == "qmgr"     ? ServiceRole::Qmgr
-                       : s.command == "bounce" ? ServiceRole::Bounce
-                                               : ServiceRole::Local;
+    ServiceRole role = s.command == "qmgr"      ? ServiceRole::Qmgr
+                       : s.command == "bounce"  ? ServiceRole::Bounce
+                       : s.command == "virtual" ? ServiceRole::Virtual
+                                                : ServiceRole::Local;
     table.services.push_back({std::move(s), role, true});
   }
   // "a", "a and b", "a, b and c".
@@ -384,6 +398,18 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
                      joined(names), joined(rows), names.size() == 1 ? "it" : "them")});
   }
   return table;
+}
+
+bool is_delivery_agent(ServiceRole role) {
+  return role == ServiceRole::Local || role == ServiceRole::Virtual;
+}
+
+std::set<std::string, std::less<>> agent_transports(const ServiceTable& table) {
+  std::set<std::string, std::less<>> out;
+  for (const PlannedService& p : table.services) {
+    if (is_delivery_agent(p.role)) out.insert(p.service.endpoint);
+  }
+  return out;
 }
 
 std::string notice_text(const Diagnostic& d) {

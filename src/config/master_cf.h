@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,20 +47,23 @@ struct MasterCf {
 /// The master.cf used when <config_dir>/master.cf does not exist: the SMTP server on
 /// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
 /// "smtp inet ..."), local submission (pickup), the queue manager, the queue listing for
-/// users (showq), the local delivery agent and the bounce service (Postfix's rows, without
-/// chroot).
+/// users (showq), the local and virtual delivery agents and the bounce service (Postfix's
+/// rows, without chroot).
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
     "pickup unix n - n 60 1 pickup\n"
     "qmgr unix n - n 300 1 qmgr\n"
     "showq unix n - n - - showq\n"
     "local unix - n n - - local\n"
+    "virtual unix - n n - - virtual\n"
     "bounce unix - - n - 0 bounce\n";
 
 /// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
 inline constexpr std::string_view kDefaultQmgrRow = "qmgr unix n - n 300 1 qmgr";
 /// The row added when a master.cf has no local delivery agent.
 inline constexpr std::string_view kDefaultLocalRow = "local unix - n n - - local";
+/// The row added when a master.cf has no virtual delivery agent.
+inline constexpr std::string_view kDefaultVirtualRow = "virtual unix - n n - - virtual";
 /// The row added when a master.cf has no bounce service (without it nothing is bounced).
 inline constexpr std::string_view kDefaultBounceRow = "bounce unix - - n - 0 bounce";
 
@@ -73,6 +77,7 @@ enum class ServiceRole {
   Smtpd,    // inet + smtpd: `estafeta smtpd` on the row's listeners
   Qmgr,     // qmgr (or oqmgr): `estafeta qmgr`, one per queue
   Local,    // unix + local: `estafeta local` on private/<service name>
+  Virtual,  // unix + virtual: `estafeta virtual` on private/<service name>
   Pickup,   // pickup: `estafeta pickup`, one per queue (maildrop -> incoming)
   Showq,    // showq: `estafeta showq` on public/showq, the queue listing for users
   Bounce,   // unix + bounce, the row named "bounce": `estafeta bounce` on private/bounce
@@ -88,18 +93,28 @@ struct PlannedService {
 /// The effective service table.
 struct ServiceTable {
   /// Every row of master.cf in order (ignored ones too, as postconf -M lists them), then
-  /// the rows added for a missing qmgr, local or bounce.
+  /// the rows added for a missing qmgr, local, virtual or bounce.
   std::vector<PlannedService> services;
   /// Warnings to report once: ignored rows ("service cleanup (cleanup): built into Estafeta
   /// or not needed, ignored"), columns and arguments that have no effect, added rows.
   std::vector<Diagnostic> notices;
 };
 
-/// Classifies every row of `m` (which must be ok) and adds the qmgr, local and bounce rows
-/// (kDefaultQmgrRow, kDefaultLocalRow, kDefaultBounceRow) when no row runs them, with one
-/// notice naming what was added. `file` names master.cf in that notice. Never fails: a row Estafeta cannot
-/// run is ignored with a notice, never refused, so a master.cf copied from Postfix starts.
+/// Classifies every row of `m` (which must be ok) and adds the qmgr, local, virtual and bounce
+/// rows (kDefaultQmgrRow, kDefaultLocalRow, kDefaultVirtualRow, kDefaultBounceRow) when no
+/// row runs them, with one notice naming what was added. `file` names master.cf in that
+/// notice. Never fails: a row Estafeta cannot run is ignored with a notice, never refused, so
+/// a master.cf copied from Postfix starts.
 ServiceTable plan_services(const MasterCf& m, const std::string& file);
+
+/// Whether a row of this role is a delivery agent that the queue manager sends the requests
+/// of the transport named like the row to (on private/<name>): local, virtual (issue 18 adds
+/// smtp).
+bool is_delivery_agent(ServiceRole role);
+
+/// The names of the transports that have a delivery agent in `table`: the unix rows whose
+/// command is a delivery agent (is_delivery_agent), the added ones included.
+std::set<std::string, std::less<>> agent_transports(const ServiceTable& table);
 
 /// The notice as logged: "FILE:LINE: TEXT" ("FILE: TEXT" without a line).
 std::string notice_text(const Diagnostic& d);

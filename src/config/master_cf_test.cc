@@ -12,7 +12,7 @@ namespace {
 TEST(MasterCf, EmbeddedDefault) {
   MasterCf m = parse_master_cf(kDefaultMasterCf, "default");
   ASSERT_TRUE(m.ok);
-  ASSERT_EQ(m.services.size(), 6u);
+  ASSERT_EQ(m.services.size(), 7u);
   const Service& s = m.services[0];
   EXPECT_EQ(s.endpoint, "127.0.0.1:2525");
   EXPECT_EQ(s.type, "inet");
@@ -31,9 +31,12 @@ TEST(MasterCf, EmbeddedDefault) {
   EXPECT_EQ(m.services[3].endpoint, "showq");
   EXPECT_EQ(m.services[4].endpoint, "local");
   EXPECT_FALSE(m.services[4].unprivileged);
-  EXPECT_EQ(m.services[5].endpoint, "bounce");
-  EXPECT_EQ(m.services[5].command, "bounce");
-  EXPECT_EQ(m.services[5].max_process, "0");
+  EXPECT_EQ(m.services[5].endpoint, "virtual");
+  EXPECT_EQ(m.services[5].command, "virtual");
+  EXPECT_FALSE(m.services[5].unprivileged);
+  EXPECT_EQ(m.services[6].endpoint, "bounce");
+  EXPECT_EQ(m.services[6].command, "bounce");
+  EXPECT_EQ(m.services[6].max_process, "0");
 }
 
 TEST(MasterCf, ServicesOverridesAndContinuations) {
@@ -256,6 +259,7 @@ std::string roles_of(const ServiceTable& t) {
             : p.role == ServiceRole::Pickup ? "pickup"
             : p.role == ServiceRole::Showq  ? "showq"
             : p.role == ServiceRole::Bounce ? "bounce"
+            : p.role == ServiceRole::Virtual ? "virtual"
                                             : "local") +
            (p.added ? "(added)" : "");
   }
@@ -266,8 +270,9 @@ TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrLocalAndBounce) {
   ServiceTable t = plan_services(parse_master_cf(kDefaultMasterCf, "default"), "default");
   EXPECT_EQ(roles_of(t),
             "127.0.0.1:2525/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq "
-            "local/unix=local bounce/unix=bounce");
+            "local/unix=local virtual/unix=virtual bounce/unix=bounce");
   EXPECT_TRUE(t.notices.empty()) << notices_of(t)[0];
+  EXPECT_EQ(agent_transports(t), (std::set<std::string, std::less<>>{"local", "virtual"}));
 }
 
 TEST(ServiceTable, QmgrLocalAndBounceAreAddedWithOneNotice) {
@@ -279,29 +284,35 @@ TEST(ServiceTable, QmgrLocalAndBounceAreAddedWithOneNotice) {
   const Case cases[] = {
       {"127.0.0.1:2525 inet n - n - - smtpd\n",
        "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr(added) local/unix=local(added) "
-       "bounce/unix=bounce(added)",
-       {"/etc/estafeta/master.cf: no qmgr, local and bounce service: added \"qmgr unix n - n "
-        "300 1 qmgr\", \"local unix - n n - - local\" and \"bounce unix - - n - 0 bounce\" "
-        "(without them mail is never delivered)"}},
+       "virtual/unix=virtual(added) bounce/unix=bounce(added)",
+       {"/etc/estafeta/master.cf: no qmgr, local, virtual and bounce service: added \"qmgr unix "
+        "n - n 300 1 qmgr\", \"local unix - n n - - local\", \"virtual unix - n n - - "
+        "virtual\" and \"bounce unix - - n - 0 bounce\" (without them mail is never "
+        "delivered)"}},
       {"127.0.0.1:2525 inet n - n - - smtpd\nqmgr unix n - n 300 1 qmgr\n"
-       "bounce unix - - n - 0 bounce\n",
-       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr bounce/unix=bounce local/unix=local(added)",
+       "bounce unix - - n - 0 bounce\nvirtual unix - n n - - virtual\n",
+       "127.0.0.1:2525/inet=smtpd qmgr/unix=qmgr bounce/unix=bounce virtual/unix=virtual "
+       "local/unix=local(added)",
        {"/etc/estafeta/master.cf: no local service: added \"local unix - n n - - local\" "
         "(without it mail is never delivered)"}},
       // Postfix's old queue manager counts as the queue manager.
       {"smtp inet n - n - - smtpd\nqmgr fifo n - n 300 1 oqmgr\nlocal unix - n n - - local\n",
-       "smtp/inet=smtpd qmgr/fifo=qmgr local/unix=local bounce/unix=bounce(added)",
-       {"/etc/estafeta/master.cf: no bounce service: added \"bounce unix - - n - 0 bounce\" "
-        "(without it mail is never delivered)"}},
+       "smtp/inet=smtpd qmgr/fifo=qmgr local/unix=local virtual/unix=virtual(added) "
+       "bounce/unix=bounce(added)",
+       {"/etc/estafeta/master.cf: no virtual and bounce service: added \"virtual unix - n n - "
+        "- virtual\" and \"bounce unix - - n - 0 bounce\" (without them mail is never "
+        "delivered)"}},
       // A local agent under another name does not serve qmgr's "local" transport.
-      {"qmgr unix n - n 300 1 qmgr\nmylocal unix - n n - - local\nbounce unix - - n - 0 bounce\n",
-       "qmgr/unix=qmgr mylocal/unix=local bounce/unix=bounce local/unix=local(added)",
+      {"qmgr unix n - n 300 1 qmgr\nmylocal unix - n n - - local\nbounce unix - - n - 0 bounce\n"
+       "virtual unix - n n - - virtual\n",
+       "qmgr/unix=qmgr mylocal/unix=local bounce/unix=bounce virtual/unix=virtual "
+       "local/unix=local(added)",
        {"/etc/estafeta/master.cf: no local service: added \"local unix - n n - - local\" "
         "(without it mail is never delivered)"}},
       // The name is taken by a row we ignore: nothing can be added, and that is said.
       {"qmgr unix n - n 300 1 qmgr\nlocal unix - n n - - pipe user=x argv=/bin/true\n"
-       "bounce unix - - n - - discard\n",
-       "qmgr/unix=qmgr",
+       "bounce unix - - n - - discard\nvirtual unix - n n - - virtual\n",
+       "qmgr/unix=qmgr virtual/unix=virtual",
        {"/etc/estafeta/master.cf:2: service local (pipe): not implemented yet, ignored",
         "/etc/estafeta/master.cf:3: service bounce (discard): built into Estafeta or not needed, "
         "ignored",
@@ -311,10 +322,12 @@ TEST(ServiceTable, QmgrLocalAndBounceAreAddedWithOneNotice) {
         "taken: no notice is ever sent, undeliverable mail stays deferred"}},
       // An empty master.cf still delivers what inetd-mode smtpd queues.
       {"",
-       "qmgr/unix=qmgr(added) local/unix=local(added) bounce/unix=bounce(added)",
-       {"/etc/estafeta/master.cf: no qmgr, local and bounce service: added \"qmgr unix n - n "
-        "300 1 qmgr\", \"local unix - n n - - local\" and \"bounce unix - - n - 0 bounce\" "
-        "(without them mail is never delivered)"}},
+       "qmgr/unix=qmgr(added) local/unix=local(added) virtual/unix=virtual(added) "
+       "bounce/unix=bounce(added)",
+       {"/etc/estafeta/master.cf: no qmgr, local, virtual and bounce service: added \"qmgr unix "
+        "n - n 300 1 qmgr\", \"local unix - n n - - local\", \"virtual unix - n n - - "
+        "virtual\" and \"bounce unix - - n - 0 bounce\" (without them mail is never "
+        "delivered)"}},
   };
   for (const Case& c : cases) {
     MasterCf m = parse_master_cf(c.master_cf, "/etc/estafeta/master.cf");
@@ -340,7 +353,7 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
   ServiceTable t = plan_services(m, "master.cf");
   EXPECT_EQ(roles_of(t),
             "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr bounce/unix=bounce showq/unix=showq "
-            "local/unix=local");
+            "local/unix=local virtual/unix=virtual");
   const std::vector<std::string> expected = {
       "master.cf:1: service smtp (smtpd): chroot not implemented yet, runs without chroot",
       "master.cf:2: service pickup (pickup): chroot not implemented yet, runs without chroot",
@@ -361,7 +374,6 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
       "master.cf:20: service error (error): built into Estafeta or not needed, ignored",
       "master.cf:21: service retry (error): built into Estafeta or not needed, ignored",
       "master.cf:22: service discard (discard): built into Estafeta or not needed, ignored",
-      "master.cf:24: service virtual (virtual): not implemented yet, ignored",
       "master.cf:25: service lmtp (lmtp): not implemented yet, ignored",
       "master.cf:26: service anvil (anvil): built into Estafeta or not needed, ignored",
       "master.cf:27: service scache (scache): built into Estafeta or not needed, ignored",
@@ -394,6 +406,9 @@ TEST(ServiceTable, RowsEstafetaCannotRunAreNeverRefused) {
        "m:1: service policy (spawn): not implemented yet, ignored"},
       {"local fifo - n n - - local",
        "m:1: service local (local): type fifo not supported (local serves unix), ignored"},
+      {"virtual fifo - n n - - virtual",
+       "m:1: service virtual (virtual): type fifo not supported (virtual serves unix), "
+       "ignored"},
       {"127.0.0.1:2525 inet n - n - - smtpd -v",
        "m:1: service 127.0.0.1:2525 (smtpd): argument -v ignored (only -o name=value is used)"},
       {"qmgr unix n - n 300 2 qmgr",
@@ -412,7 +427,9 @@ TEST(ServiceTable, RowsEstafetaCannotRunAreNeverRefused) {
   }
   MasterCf two = parse_master_cf("qmgr unix n - n 300 1 qmgr\nqmgr2 unix n - n 300 1 qmgr\n", "m");
   ServiceTable t = plan_services(two, "m");
-  EXPECT_EQ(roles_of(t), "qmgr/unix=qmgr local/unix=local(added) bounce/unix=bounce(added)");
+  EXPECT_EQ(roles_of(t),
+            "qmgr/unix=qmgr local/unix=local(added) virtual/unix=virtual(added) "
+            "bounce/unix=bounce(added)");
   EXPECT_EQ(notice_text(t.notices[0]),
             "m:2: service qmgr2 (qmgr): a second queue manager, ignored (one per queue)");
 }

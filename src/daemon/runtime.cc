@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "config/parameters.h"
 #include "daemon/listeners.h"
 #include "maps/map_set.h"
 #include "net/transport.h"
@@ -47,6 +48,19 @@ Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string
   plan.queue_directory = absolute_path(config.get("queue_directory"));
   plan.mail_spool_directory = absolute_path(config.get("mail_spool_directory"));
   plan.mail_owner = config.get("mail_owner");
+  if (!config.get("virtual_mailbox_base").empty()) {
+    plan.virtual_mailbox_base = absolute_path(config.get("virtual_mailbox_base"));
+    auto static_id = [&](std::string_view name) -> std::optional<unsigned> {
+      auto items = config.get_list(name);
+      if (items.size() != 1 || !items[0].starts_with("static:")) return std::nullopt;
+      auto v = config::parse_integer(std::string_view(items[0]).substr(7));
+      if (!v.ok() || *v <= 0 || *v >= 4294967295LL) return std::nullopt;
+      return static_cast<unsigned>(*v);
+    };
+    auto uid = static_id("virtual_uid_maps");
+    auto gid = static_id("virtual_gid_maps");
+    if (uid && gid) plan.virtual_base_owner = std::make_pair(*uid, *gid);
+  }
 
   auto master = config::load_master_cf(config_dir);
   note(report, master.diagnostics);

@@ -9,6 +9,7 @@
 
 #include <asio/ssl/context.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,13 @@ struct ServicePlan {
   std::string queue_directory;       // absolute
   std::string mail_spool_directory;  // absolute
   std::string mail_owner;
+  /// virtual_mailbox_base, absolute ("" when unset), and the owner that virtual_uid_maps and
+  /// virtual_gid_maps give every mailbox when each is one static: table ("static:65534",
+  /// as in the embedded main.cf), else nullopt. The supervisor creates the base when it is
+  /// missing and, when it has such an owner and it is new or is mail_spool_directory, gives
+  /// it to that owner (the virtual agent writes there as that user).
+  std::string virtual_mailbox_base;
+  std::optional<std::pair<unsigned, unsigned>> virtual_base_owner;
   std::vector<ServiceSpec> services;
   /// Warnings about the service table (ignored rows, added qmgr/local), for the log once.
   std::vector<config::Diagnostic> notices;

@@ -17,11 +17,14 @@
 #include "base/clock.h"
 #include "bounce/bounce_service.h"
 #include "config/config.h"
+#include "config/master_cf.h"
 #include "daemon/listeners.h"
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
 #include "daemon/smtpd_worker.h"
 #include "delivery/local_agent.h"
+#include "delivery/privileged_delivery.h"
+#include "delivery/virtual_agent.h"
 #include "log/logger.h"
 #include "maps/map_set.h"
 #include "message/notify_classes.h"
@@ -123,6 +126,8 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
   s.initial_destination_concurrency =
       static_cast<int>(c.get_int("initial_destination_concurrency"));
   s.default_process_limit = static_cast<int>(c.get_int("default_process_limit"));
+  // The virtual transport keeps the defaults (Postfix: virtual_destination_*_limit are
+  // $default_destination_*_limit).
   auto& local = s.transports["local"];
   local.destination_concurrency_limit =
       static_cast<int>(c.get_int("local_destination_concurrency_limit"));
@@ -299,6 +304,13 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   qmgr::QueueManagerOptions options;
   options.queue_directory = base->queue_directory;
   options.route = std::move(*route);
+  // The supervisor read the same master.cf (and logged its notices): the agents it runs.
+  auto master = config::load_master_cf(config_dir);
+  if (!master.ok) {
+    return fail(*base->log, readiness, config_dir + "/master.cf: configuration error");
+  }
+  options.agent_transports =
+      config::agent_transports(config::plan_services(master, config_dir + "/master.cf"));
   options.scheduler = scheduler_settings(c);
   options.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
   SystemClock clock;
@@ -309,19 +321,34 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   return manager.run();
 }
 
-int run_local_service(const std::string& config_dir, const std::vector<std::string>& args) {
-  Readiness readiness = Readiness::from_environment();
+namespace {
+
+// A delivery agent's arguments; its socket is private/<service name> (`command` for "-"),
+// where qmgr finds the transport of that name. nullopt after a failure (reported).
+std::optional<ServiceArgs> parse_agent_arguments(std::string_view command,
+                                                 const std::vector<std::string>& args,
+                                                 Readiness& readiness) {
   auto parsed = parse_service_arguments(args);
   if (!parsed.ok()) {
-    readiness.fail(fmt::format("estafeta: local: {}\n", parsed.error().message));
-    return 2;
+    readiness.fail(fmt::format("estafeta: {}: {}\n", command, parsed.error().message));
+    return std::nullopt;
   }
-  // The socket is private/<service name>, where qmgr finds the transport of that name.
-  const std::string name = parsed->name == "-" ? "local" : parsed->name;
+  if (parsed->name == "-") parsed->name = std::string(command);
+  const std::string& name = parsed->name;
   if (name.find('/') != std::string::npos || name == "." || name == "..") {
-    readiness.fail(fmt::format("estafeta: local: bad service name: {}\n", name));
-    return 2;
+    readiness.fail(fmt::format("estafeta: {}: bad service name: {}\n", command, name));
+    return std::nullopt;
   }
+  return std::move(*parsed);
+}
+
+}  // namespace
+
+int run_local_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_agent_arguments("local", args, readiness);
+  if (!parsed) return 2;
+  const std::string& name = parsed->name;
   auto base = load_base(config_dir, "local", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
@@ -335,6 +362,60 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
   options.mail_spool_directory = absolute_path(c.get("mail_spool_directory"));
   options.myhostname = c.get("myhostname");
   delivery::LocalAgent agent(std::move(options), *base->log);
+  readiness.ready();
+  const int code = agent.serve(*fd);
+  ::close(*fd);
+  return code;
+}
+
+int run_virtual_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_agent_arguments("virtual", args, readiness);
+  if (!parsed) return 2;
+  const std::string& name = parsed->name;
+  auto base = load_base(config_dir, "virtual", parsed->overrides, readiness);
+  if (!base) return 1;
+  const config::Config& c = *base->config;
+  delivery::VirtualAgentOptions options;
+  options.queue_directory = base->queue_directory;
+  options.myhostname = c.get("myhostname");
+  options.myorigin = c.get("myorigin");
+  options.mailbox_maps = c.get_list("virtual_mailbox_maps");
+  options.uid_maps = c.get_list("virtual_uid_maps");
+  options.gid_maps = c.get_list("virtual_gid_maps");
+  const std::string mailbox_base = c.get("virtual_mailbox_base");
+  options.settings.mailbox_base = mailbox_base.empty() ? "" : absolute_path(mailbox_base);
+  options.settings.minimum_uid = static_cast<uid_t>(c.get_int("virtual_minimum_uid"));
+  options.settings.mailbox_limit = static_cast<uint64_t>(c.get_int("virtual_mailbox_limit"));
+  options.settings.recipient_delimiter = c.get("recipient_delimiter");
+  auto locks = delivery::parse_mbox_locks(c.get("virtual_mailbox_lock"));
+  if (!locks) {
+    return fail(*base->log, readiness,
+                fmt::format("virtual_mailbox_lock: unknown method in \"{}\" (fcntl, dotlock, "
+                            "flock)",
+                            c.get("virtual_mailbox_lock")));
+  }
+  options.settings.mbox_locks = *locks;
+  // Tables opened while still privileged, then the spawner forked (root, before any
+  // thread), then the drop.
+  std::vector<std::string> specs = options.mailbox_maps;
+  specs.insert(specs.end(), options.uid_maps.begin(), options.uid_maps.end());
+  specs.insert(specs.end(), options.gid_maps.begin(), options.gid_maps.end());
+  auto opened = maps::MapSet::open(specs);
+  if (!opened.ok()) {
+    std::string all;
+    for (const auto& error : opened.errors) all += (all.empty() ? "" : "; ") + error;
+    return fail(*base->log, readiness, all);
+  }
+  options.tables = opened.set;
+  auto spawner = delivery::PrivilegedDelivery::start();
+  if (!spawner.ok()) return fail(*base->log, readiness, spawner.error().message);
+  if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
+    return fail(*base->log, readiness, dropped.error().message);
+  }
+  auto fd = bind_private_socket(base->queue_directory, name);
+  if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
+  delivery::VirtualAgent agent(std::move(options), **spawner, *base->log);
   readiness.ready();
   const int code = agent.serve(*fd);
   ::close(*fd);

@@ -75,6 +75,10 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
 /// `estafeta local -n NAME ...`: serves private/NAME ("local" by default); returns the exit
 /// code.
 int run_local_service(const std::string& config_dir, const std::vector<std::string>& args);
+/// `estafeta virtual`: the virtual delivery agent (delivery/virtual_agent.h) on
+/// private/<service name>; tables and the privileged spawner set up as root, then it runs
+/// as mail_owner.
+int run_virtual_service(const std::string& config_dir, const std::vector<std::string>& args);
 /// `estafeta pickup -n NAME -t unix [-w SECONDS] [-o ...]`: local submission (submit/pickup.h).
 int run_pickup_service(const std::string& config_dir, const std::vector<std::string>& args);
 /// `estafeta bounce ...`: serves private/bounce; returns the exit code.

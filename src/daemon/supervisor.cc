@@ -140,7 +140,20 @@ Status prepare_directories(const ServicePlan& plan) {
       return make_error(fmt::format("chmod {}: {}", path, std::strerror(code)), code);
     }
   }
-  return make_directory(plan.mail_spool_directory, 0755, owner);
+  if (auto status = make_directory(plan.mail_spool_directory, 0755, owner); !status.ok()) {
+    return status;
+  }
+  // virtual_mailbox_base: created when missing; given to the one static owner of the virtual
+  // mailboxes only when it is new or is our own spool directory (never an existing
+  // directory of the system).
+  if (plan.virtual_mailbox_base.empty()) return {};
+  const bool existed = std::filesystem::exists(plan.virtual_mailbox_base, ec);
+  std::filesystem::create_directories(plan.virtual_mailbox_base, ec);
+  if (ec) return make_error(fmt::format("mkdir {}: {}", plan.virtual_mailbox_base, ec.message()));
+  if (geteuid() != 0 || !plan.virtual_base_owner) return {};
+  if (existed && plan.virtual_mailbox_base != plan.mail_spool_directory) return {};
+  return make_directory(plan.virtual_mailbox_base, 0755,
+                        UserIds{plan.virtual_base_owner->first, plan.virtual_base_owner->second});
 }
 
 std::shared_ptr<log::Sink> open_sink(const config::Config& config, bool foreground,

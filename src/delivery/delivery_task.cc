@@ -44,6 +44,11 @@ constexpr char kFieldLockAttempts = 'A';
 constexpr char kFieldLockDelay = 'D';
 constexpr char kFieldStaleLock = 'S';
 constexpr char kFieldFileSizeLimit = 'z';
+constexpr char kFieldCopy = 'Y';  // repeated; payload: the copy's fields below
+constexpr char kCopyPath = 'p';
+constexpr char kCopyName = 'm';
+constexpr char kCopyOffset = 'o';
+constexpr char kCopyLength = 'n';
 // Replies and results:
 constexpr char kFieldInFd = 'f';
 constexpr char kFieldResult = 'x';
@@ -52,6 +57,7 @@ constexpr char kFieldDsn = 'd';
 constexpr char kFieldText = 'T';
 constexpr char kFieldContent = 'C';
 constexpr char kFieldErrno = 'e';
+constexpr char kFieldPart = 'B';  // repeated; payload: a result's fields (not nested further)
 
 constexpr size_t kContentChunk = 512 * 1024;
 constexpr size_t kMaxGroups = 256;
@@ -70,13 +76,16 @@ char kind_code(TaskKind k) {
       return 'X';
     case TaskKind::ReadFile:
       return 'F';
+    case TaskKind::MaildirBatch:
+      return 'm';
   }
   return '?';
 }
 
 std::optional<TaskKind> kind_of(std::string_view s) {
   if (s.size() != 1) return std::nullopt;
-  for (TaskKind k : {TaskKind::Maildir, TaskKind::Mbox, TaskKind::Command, TaskKind::ReadFile}) {
+  for (TaskKind k : {TaskKind::Maildir, TaskKind::Mbox, TaskKind::Command, TaskKind::ReadFile,
+                     TaskKind::MaildirBatch}) {
     if (kind_code(k) == s[0]) return k;
   }
   return std::nullopt;
@@ -173,6 +182,11 @@ void put_result_fields(std::string& out, const TaskResult& r) {
     put_record(out, kFieldContent, std::string_view(r.content).substr(i, kContentChunk));
   }
   if (r.error_code != 0) put_number(out, kFieldErrno, static_cast<uint64_t>(r.error_code));
+  for (const TaskResult& part : r.parts) {
+    std::string fields;
+    put_result_fields(fields, part);
+    put_record(out, kFieldPart, fields);
+  }
 }
 
 // One result field into `r`; false when `f` is not a result field.
@@ -288,6 +302,27 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
       return take_number(f, t.stale_lock_seconds, kMaxTimeLimit, seen);
     case kFieldFileSizeLimit:
       return take_number(f, t.file_size_limit, INT64_MAX, seen);
+    case kFieldCopy: {
+      if (t.copies.size() >= kMaxBatchCopies) return make_error("too many copies");
+      MaildirCopy copy;
+      FieldSet copy_seen;
+      size_t pos = 0;
+      while (pos < f.payload.size()) {
+        auto rec = next_record(f.payload, pos);
+        if (!rec) return rec.error();
+        Status st;
+        switch (rec->type) {
+          case kCopyPath: st = take_string(*rec, copy.path, copy_seen); break;
+          case kCopyName: st = take_string(*rec, copy.maildir_name, copy_seen); break;
+          case kCopyOffset: st = take_number(*rec, copy.offset, INT64_MAX, copy_seen); break;
+          case kCopyLength: st = take_number(*rec, copy.length, INT64_MAX, copy_seen); break;
+          default: return make_error(fmt::format("unknown copy field '{}'", rec->type));
+        }
+        if (!st.ok()) return st;
+      }
+      t.copies.push_back(std::move(copy));
+      return {};
+    }
     default:
       return make_error(fmt::format("unknown request field '{}'", f.type));
   }
@@ -309,14 +344,24 @@ bool clean_absolute_path(std::string_view p) {
   return true;
 }
 
+// Why a Maildir directory (already a clean absolute path) and file name are refused.
+std::optional<std::string> maildir_target_problem(std::string_view path, std::string_view name) {
+  if (path.back() != '/') return "a Maildir path ends with '/'";
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      has_nul(name) || name.size() > 255) {
+    return "bad Maildir file name";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 TaskResult deferred(std::string dsn, std::string text, int error_code) {
-  return TaskResult{TaskStatus::Deferred, std::move(dsn), std::move(text), {}, error_code};
+  return TaskResult{TaskStatus::Deferred, std::move(dsn), std::move(text), {}, error_code, {}};
 }
 
 TaskResult bounced(std::string dsn, std::string text, int error_code) {
-  return TaskResult{TaskStatus::Bounced, std::move(dsn), std::move(text), {}, error_code};
+  return TaskResult{TaskStatus::Bounced, std::move(dsn), std::move(text), {}, error_code, {}};
 }
 
 std::optional<std::string> validate_task(const DeliveryTask& t) {
@@ -329,16 +374,22 @@ std::optional<std::string> validate_task(const DeliveryTask& t) {
     if (g == 0 || g == static_cast<gid_t>(-1)) return "refusing supplementary group 0";
   }
   if (has_nul(t.as.user) || has_nul(t.as.home)) return "NUL in user or home";
-  if (!clean_absolute_path(t.path) && t.kind != TaskKind::Command) {
+  if (!clean_absolute_path(t.path) && t.kind != TaskKind::Command &&
+      t.kind != TaskKind::MaildirBatch) {
     return "the path must be absolute, without '.', '..' or empty components";
   }
   switch (t.kind) {
     case TaskKind::Maildir:
-      if (t.path.back() != '/') return "a Maildir path ends with '/'";
-      if (t.maildir_name.empty() || t.maildir_name == "." || t.maildir_name == ".." ||
-          t.maildir_name.find('/') != std::string::npos || has_nul(t.maildir_name) ||
-          t.maildir_name.size() > 255) {
-        return "bad Maildir file name";
+      if (auto why = maildir_target_problem(t.path, t.maildir_name)) return why;
+      break;
+    case TaskKind::MaildirBatch:
+      if (t.copies.empty() || t.copies.size() > kMaxBatchCopies) return "bad number of copies";
+      for (const MaildirCopy& c : t.copies) {
+        if (!clean_absolute_path(c.path)) {
+          return "the path must be absolute, without '.', '..' or empty components";
+        }
+        if (auto why = maildir_target_problem(c.path, c.maildir_name)) return why;
+        if (c.offset > INT64_MAX - c.length) return "bad copy range";
       }
       break;
     case TaskKind::Mbox:
@@ -397,6 +448,14 @@ std::string encode_request(const TaskRequest& r) {
   put_number(p, kFieldLockDelay, static_cast<uint64_t>(std::max(t.lock_delay_seconds, 0)));
   put_number(p, kFieldStaleLock, static_cast<uint64_t>(std::max(t.stale_lock_seconds, 0)));
   put_number(p, kFieldFileSizeLimit, t.file_size_limit);
+  for (const MaildirCopy& c : t.copies) {
+    std::string fields;
+    put_text(fields, kCopyPath, c.path);
+    put_text(fields, kCopyName, c.maildir_name);
+    put_number(fields, kCopyOffset, c.offset);
+    put_number(fields, kCopyLength, c.length);
+    put_record(p, kFieldCopy, fields);
+  }
   std::string out;
   put_record(out, kRequest, p);
   return out;
@@ -433,13 +492,20 @@ std::string encode_reply(const TaskReply& r) {
 
 namespace {
 
-Result<TaskResult> decode_result_fields(std::string_view payload) {
+Result<TaskResult> decode_result_fields(std::string_view payload, bool allow_parts = true) {
   TaskResult r;
   FieldSet seen;
   size_t pos = 0;
   while (pos < payload.size()) {
     auto rec = next_record(payload, pos);
     if (!rec) return rec.error();
+    if (rec->type == kFieldPart) {
+      if (!allow_parts || r.parts.size() >= kMaxBatchCopies) return make_error("bad result part");
+      auto part = decode_result_fields(rec->payload, false);
+      if (!part) return part.error();
+      r.parts.push_back(std::move(*part));
+      continue;
+    }
     auto known = take_result_field(*rec, r, seen);
     if (!known) return known.error();
     if (!*known) return make_error(fmt::format("unknown result field '{}'", rec->type));

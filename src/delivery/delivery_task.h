@@ -33,7 +33,21 @@ struct Credentials {
   bool operator==(const Credentials&) const = default;
 };
 
-enum class TaskKind { Maildir, Mbox, Command, ReadFile };
+/// MaildirBatch: several Maildir deliveries as one owner in one child (the virtual agent's
+/// recipients of one request): each copy written and fsynced, then each distinct new/
+/// directory synced once; a result per copy (TaskResult::parts).
+enum class TaskKind { Maildir, Mbox, Command, ReadFile, MaildirBatch };
+
+/// One delivery of a MaildirBatch: bytes [offset, offset + length) of the message
+/// descriptor (the copies of the batch, one after another) into <path>new/<maildir_name>.
+struct MaildirCopy {
+  std::string path;          // the Maildir directory, absolute, ends with '/'
+  std::string maildir_name;  // the file name in new/ (exists already -> AlreadyDelivered)
+  uint64_t offset = 0;
+  uint64_t length = 0;
+
+  bool operator==(const MaildirCopy&) const = default;
+};
 
 /// mailbox_delivery_lock, a bit set.
 enum class MboxLock : unsigned { Fcntl = 1, Dotlock = 2, Flock = 4 };
@@ -64,6 +78,7 @@ struct DeliveryTask {
   /// inherits it, as under Postfix's local); an mbox or Maildir write over it fails with
   /// EFBIG -> Deferred 4.2.2 "mailbox full", the mbox truncated back.
   uint64_t file_size_limit = 0;
+  std::vector<MaildirCopy> copies;  // MaildirBatch: at least one, at most kMaxBatchCopies
 
   bool operator==(const DeliveryTask&) const = default;
 };
@@ -80,6 +95,9 @@ enum class TaskStatus { Delivered, AlreadyDelivered, Deferred, Bounced };
 ///   ReadFile  Delivered 2.0.0 with `content`; a missing file Bounced 5.3.0 with error_code
 ///             ENOENT or ENOTDIR; else Deferred 4.3.0 with error_code (EACCES, ELOOP for a
 ///             symlink, EFBIG over read_limit, EINVAL not a regular file)
+///   MaildirBatch  the top-level status is Delivered when the child ran (parts say more);
+///             `parts` holds one Maildir result per copy, in order. A refused or failed
+///             batch has no parts: its status applies to every copy.
 /// `error_code` carries the errno where a system call failed.
 struct TaskResult {
   TaskStatus status = TaskStatus::Deferred;
@@ -90,6 +108,7 @@ struct TaskResult {
   /// Added: the errno of the system call that failed (0: none or not a system call), so
   /// the agent can tell a missing .forward (ENOENT) from an unreadable one.
   int error_code = 0;
+  std::vector<TaskResult> parts;  // MaildirBatch: one per copy (never nested further)
 
   bool operator==(const TaskResult&) const = default;
 };
@@ -100,13 +119,16 @@ TaskResult bounced(std::string dsn, std::string text, int error_code = 0);
 
 /// The largest encoded request (one SOCK_SEQPACKET datagram).
 inline constexpr size_t kMaxTaskRequestBytes = 60 * 1024;
+/// The most copies in one MaildirBatch (the request must also fit kMaxTaskRequestBytes).
+inline constexpr size_t kMaxBatchCopies = 256;
 /// The largest read_limit (a ReadFile's content travels in the result).
 inline constexpr size_t kMaxReadLimit = 16 << 20;
 
 /// Why `task` must not run; nullopt when it may. Checks every field: uid, gid and every
 /// supplementary group not 0, at most 256 groups; absolute paths without NUL, empty or ".."
 /// components; a Maildir name without '/' (not "." or ".."); a non-empty command; NAME=value
-/// environment entries; positive limits within bounds. Pure.
+/// environment entries; positive limits within bounds; a MaildirBatch's copies each as a
+/// Maildir task's path and name, 1 to kMaxBatchCopies of them. Pure.
 std::optional<std::string> validate_task(const DeliveryTask& task);
 
 /// agent -> spawner: a task tagged with a request id (the message fd travels beside it).

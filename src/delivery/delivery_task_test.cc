@@ -46,14 +46,15 @@ TEST(DeliveryTaskCodec, RequestRoundTripKeepsEveryField) {
 }
 
 TEST(DeliveryTaskCodec, ReplyAndResultRoundTrip) {
-  TaskResult r{TaskStatus::Bounced, "5.1.1", "user unknown. Command output: no such user", "", 0};
+  TaskResult r{
+      TaskStatus::Bounced, "5.1.1", "user unknown. Command output: no such user", "", 0, {}};
   for (bool in_fd : {false, true}) {
     TaskReply reply{7, in_fd, in_fd ? TaskResult{} : r};
     auto back = decode_reply(encode_reply(reply));
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(*back, reply);
   }
-  TaskResult big{TaskStatus::Delivered, "2.0.0", "read", std::string(3 << 20, 'x'), 0};
+  TaskResult big{TaskStatus::Delivered, "2.0.0", "read", std::string(3 << 20, 'x'), 0, {}};
   big.content[1 << 20] = 'y';
   auto back = decode_result(encode_result(big));
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -204,6 +205,69 @@ TEST(ValidateTask, KindSpecificFields) {
   EXPECT_TRUE(validate_task(r).has_value());
   r.read_limit = kMaxReadLimit + 1;
   EXPECT_TRUE(validate_task(r).has_value());
+}
+
+}  // namespace
+}  // namespace estafeta::delivery
+
+namespace estafeta::delivery {
+namespace {
+
+DeliveryTask batch() {
+  DeliveryTask t;
+  t.kind = TaskKind::MaildirBatch;
+  t.as = {5000, 6000, {}, "ann@hosted.example", ""};
+  t.file_size_limit = 51200000;
+  t.copies = {{"/srv/vmail/a/", "1.Q1R0.host", 0, 10}, {"/srv/vmail/b/", "1.Q1R1.host", 10, 5}};
+  return t;
+}
+
+TEST(DeliveryTaskCodec, MaildirBatchRoundTrip) {
+  TaskRequest request{9, batch()};
+  auto back = decode_request(encode_request(request));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, request);
+  EXPECT_EQ(validate_task(request.task), std::nullopt);
+
+  TaskResult r{TaskStatus::Delivered, "2.0.0", "maildir batch", "", 0, {}};
+  r.parts = {{TaskStatus::Delivered, "2.0.0", "delivered to maildir", "", 0, {}},
+             {TaskStatus::Deferred, "4.2.2", "maildir delivery failed: too big", "", 27, {}}};
+  auto result = decode_result(encode_result(r));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(*result, r);
+  TaskReply reply{9, false, r};
+  auto reply_back = decode_reply(encode_reply(reply));
+  ASSERT_TRUE(reply_back.ok()) << reply_back.error().message;
+  EXPECT_EQ(*reply_back, reply);
+}
+
+TEST(DeliveryTaskCodec, ResultPartsAreNotNested) {
+  TaskResult inner{TaskStatus::Delivered, "2.0.0", "x", "", 0, {}};
+  TaskResult middle{TaskStatus::Delivered, "2.0.0", "y", "", 0, {inner}};
+  TaskResult outer{TaskStatus::Delivered, "2.0.0", "z", "", 0, {middle}};
+  EXPECT_FALSE(decode_result(encode_result(outer)).ok());
+}
+
+TEST(DeliveryTaskValidation, MaildirBatch) {
+  DeliveryTask t = batch();
+  t.copies.clear();
+  EXPECT_NE(validate_task(t), std::nullopt);
+  for (const char* bad_path : {"relative/", "/srv/../etc/", "/srv/vmail/a"}) {
+    t = batch();
+    t.copies[1].path = bad_path;
+    EXPECT_NE(validate_task(t), std::nullopt) << bad_path;
+  }
+  for (const char* bad_name : {"", "..", "a/b"}) {
+    t = batch();
+    t.copies[0].maildir_name = bad_name;
+    EXPECT_NE(validate_task(t), std::nullopt) << bad_name;
+  }
+  t = batch();
+  t.as.uid = 0;
+  EXPECT_NE(validate_task(t), std::nullopt);
+  t = batch();
+  t.copies.resize(kMaxBatchCopies + 1, t.copies[0]);
+  EXPECT_NE(validate_task(t), std::nullopt);
 }
 
 }  // namespace

@@ -45,7 +45,6 @@ class LocalAgent {
   int serve(int listen_fd);
 
  private:
-  class Server;
   LocalAgentOptions options_;
   log::Logger log_;
   std::unique_ptr<queue::QueueStore> store_;

@@ -221,7 +221,7 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   ::close(*fd);  // releases the fcntl and flock locks
   release_dotlock();
   if (problem) return *problem;
-  return TaskResult{TaskStatus::Delivered, "2.0.0", "delivered to mailbox", {}, 0};
+  return TaskResult{TaskStatus::Delivered, "2.0.0", "delivered to mailbox", {}, 0, {}};
 }
 
 }  // namespace estafeta::delivery

@@ -128,6 +128,42 @@ TEST_F(PrivilegedDeliveryTest, MaildirFileBelongsToTheRecipient) {
   EXPECT_EQ(r.status, TaskStatus::AlreadyDelivered) << r.text;
 }
 
+TEST_F(PrivilegedDeliveryTest, MaildirBatchWritesEveryCopyWithAResultEach) {
+  DeliveryTask t = task(TaskKind::MaildirBatch, "");
+  const std::string one = "Delivered-To: a@x\n\none\n", two = "Delivered-To: b@x\n\ntwo\n";
+  // Copy 2 goes where a plain file blocks the Maildir: deferred alone.
+  std::ofstream(dir_ + "/blocked") << "not a directory";
+  t.copies = {{dir_ + "/a/Maildir/", "1.QR0.host", 0, one.size()},
+              {dir_ + "/b/Maildir/", "1.QR1.host", one.size(), two.size()},
+              {dir_ + "/blocked/Maildir/", "1.QR2.host", 0, one.size()},
+              {dir_ + "/a/Maildir/", "1.QR3.host", one.size(), two.size()}};
+  TaskResult r = run(t, one + two);
+  ASSERT_EQ(r.parts.size(), 4u) << r.text;
+  EXPECT_EQ(r.parts[0].status, TaskStatus::Delivered) << r.parts[0].text;
+  EXPECT_EQ(r.parts[1].status, TaskStatus::Delivered) << r.parts[1].text;
+  EXPECT_EQ(r.parts[2].status, TaskStatus::Deferred);
+  EXPECT_EQ(r.parts[3].status, TaskStatus::Delivered) << r.parts[3].text;
+  EXPECT_EQ(r.parts[0].text, "delivered to maildir");
+  EXPECT_EQ(slurp(dir_ + "/a/Maildir/new/1.QR0.host"), one);
+  EXPECT_EQ(slurp(dir_ + "/b/Maildir/new/1.QR1.host"), two);
+  EXPECT_EQ(slurp(dir_ + "/a/Maildir/new/1.QR3.host"), two);
+  EXPECT_EQ(stat_of(dir_ + "/a/Maildir/new/1.QR0.host").st_uid, runner().uid);
+  // Again: the names are taken.
+  r = run(t, one + two);
+  ASSERT_EQ(r.parts.size(), 4u);
+  EXPECT_EQ(r.parts[0].status, TaskStatus::AlreadyDelivered);
+  // A copy outside the message is refused per copy, not for the batch.
+  t.copies = {{dir_ + "/a/Maildir/", "1.QR4.host", 0, 1000}};
+  r = run(t, one);
+  ASSERT_EQ(r.parts.size(), 1u);
+  EXPECT_EQ(r.parts[0].status, TaskStatus::Deferred);
+  // An invalid batch is refused whole, without parts.
+  t.copies = {{"relative/", "x", 0, 1}};
+  r = run(t, one);
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_TRUE(r.parts.empty());
+}
+
 TEST_F(PrivilegedDeliveryTest, MboxAppendsQuotedMessagesOwnedByTheRecipient) {
   DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
   t.sender = "bob@example.org";

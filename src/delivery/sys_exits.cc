@@ -96,7 +96,7 @@ TaskResult command_result(const CommandEnd& end, std::string_view command,
         end.write_errno);
   }
   return TaskResult{
-      TaskStatus::Delivered, "2.0.0", fmt::format("delivered to command: {}", command), {}, 0};
+      TaskStatus::Delivered, "2.0.0", fmt::format("delivered to command: {}", command), {}, 0, {}};
 }
 
 }  // namespace estafeta::delivery

@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "delivery/command_delivery.h"
 #include "delivery/maildir.h"
@@ -66,7 +68,53 @@ TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message) {
                     "2.0.0",
                     "delivered to maildir",
                     {},
-                    0};
+                    0,
+                    {}};
+}
+
+// Every copy written and fsynced (link_into_maildir), then each distinct new/ synced once:
+// a delivery is reported only once its new/ entry is durable.
+TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message) {
+  TaskResult all{TaskStatus::Delivered, "2.0.0", "maildir batch", {}, 0, {}};
+  std::vector<std::string> dirs(task.copies.size());
+  std::vector<std::string> synced;  // distinct new/ parents, in order of first use
+  for (size_t i = 0; i < task.copies.size(); ++i) {
+    const MaildirCopy& c = task.copies[i];
+    std::string& dir = dirs[i];
+    dir = c.path;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (c.offset > message.size() || c.length > message.size() - c.offset) {
+      all.parts.push_back(deferred("4.3.0", "copy outside the message"));
+      continue;
+    }
+    auto outcome = link_into_maildir(dir, c.maildir_name, message.substr(c.offset, c.length));
+    if (!outcome) {
+      const auto why = message::mailbox_write_failure(outcome.error().code);
+      all.parts.push_back(deferred(std::string(why.dsn),
+                                   fmt::format("maildir delivery failed: {}",
+                                               outcome.error().message),
+                                   outcome.error().code));
+      continue;
+    }
+    const bool again = *outcome == MaildirOutcome::AlreadyDelivered;
+    all.parts.push_back(TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered,
+                                   "2.0.0", "delivered to maildir", {}, 0, {}});
+    if (std::find(synced.begin(), synced.end(), dir) == synced.end()) synced.push_back(dir);
+  }
+  queue::GroupSync syncs;  // one thread here: each directory synced once below
+  for (const std::string& dir : synced) {
+    Status s = sync_maildir_new(dir, syncs);
+    if (s.ok()) continue;
+    const auto why = message::mailbox_write_failure(s.error().code);
+    for (size_t i = 0; i < all.parts.size(); ++i) {
+      if (dirs[i] != dir || all.parts[i].status == TaskStatus::Deferred) continue;
+      // The retry finds the name taken and syncs again.
+      all.parts[i] = deferred(std::string(why.dsn),
+                              fmt::format("maildir delivery failed: {}", s.error().message),
+                              s.error().code);
+    }
+  }
+  return all;
 }
 
 }  // namespace
@@ -88,7 +136,7 @@ TaskResult read_file(const std::string& path, size_t read_limit) {
     ::close(fd);
     return deferred("4.3.0", fmt::format("{} is larger than {} bytes", path, read_limit), EFBIG);
   }
-  TaskResult r{TaskStatus::Delivered, "2.0.0", "read", {}, 0};
+  TaskResult r{TaskStatus::Delivered, "2.0.0", "read", {}, 0, {}};
   r.content.resize(read_limit + 1);
   size_t got = 0;
   while (got < r.content.size()) {
@@ -130,6 +178,8 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
   switch (task.kind) {
     case TaskKind::Maildir:
       return deliver_maildir(task, *message);
+    case TaskKind::MaildirBatch:
+      return deliver_maildir_batch(task, *message);
     case TaskKind::Mbox:
       return deliver_to_mbox(task, *message, spool_privileges);
     case TaskKind::Command:

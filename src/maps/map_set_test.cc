@@ -31,6 +31,22 @@ TEST(MapSet, OpensAndReportsEveryFailure) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(MapSet, InlinePatternTables) {
+  // Postfix 3.7's inline form: each rule in braces, in order; "$$" would be main.cf's.
+  const std::string pcre =
+      "pcre:{ {/^([^.\\/][^\\/]*)@example\\.org$/ ${1}/Maildir/}, {/x{2}/ XX} }";
+  const std::string regexp = "regexp:{{/^a(b+)$/ got $1}}";
+  MapSetOpenResult r = MapSet::open({pcre, regexp, "pcre:{ }", "pcre:{ {/a/ b}"});
+  ASSERT_EQ(r.errors.size(), 2u) << r.errors[0];
+  EXPECT_NE(r.errors[0].find("empty table"), std::string::npos) << r.errors[0];
+  EXPECT_NE(r.errors[1].find("missing '}'"), std::string::npos) << r.errors[1];
+  EXPECT_EQ(r.set->lookup(pcre, "ann@example.org"), LookupResult::found("ann/Maildir/"));
+  EXPECT_EQ(r.set->lookup(pcre, ".ann@example.org"), LookupResult::not_found());
+  EXPECT_EQ(r.set->lookup(pcre, "a/b@example.org"), LookupResult::not_found());
+  EXPECT_EQ(r.set->lookup(pcre, "axxb"), LookupResult::found("XX"));
+  EXPECT_EQ(r.set->lookup(regexp, "abbb"), LookupResult::found("got bbb"));
+}
+
 TEST(LookupPool, RunsLookupsAndDeliversResults) {
   MapSetOpenResult r = MapSet::open({"inline:{a=1, b=2}"});
   ASSERT_TRUE(r.ok());

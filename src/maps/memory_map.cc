@@ -80,11 +80,15 @@ BuiltMap build_texthash_map(std::string_view text, const std::string& file_name,
                   std::move(warnings)};
 }
 
-Result<std::vector<Entry>> parse_inline_elements(std::string_view name) {
+namespace {
+
+// The elements of "{ a, {b c}, d }": items separated by ',' or space outside braces, one
+// level of braces stripped from each (Postfix's inline syntax).
+Result<std::vector<std::string_view>> inline_elements(std::string_view name) {
   Result<std::string_view> body = strip_braces(name);
   if (!body.ok()) return body.error();
   std::string_view rest = *body;
-  std::vector<Entry> out;
+  std::vector<std::string_view> out;
   while (true) {
     while (!rest.empty() && is_inline_separator(rest.front())) rest.remove_prefix(1);
     if (rest.empty()) break;
@@ -109,6 +113,18 @@ Result<std::vector<Entry>> parse_inline_elements(std::string_view name) {
       if (!inner.ok()) return inner.error();
       element = *inner;
     }
+    out.push_back(element);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Entry>> parse_inline_elements(std::string_view name) {
+  auto elements = inline_elements(name);
+  if (!elements.ok()) return elements.error();
+  std::vector<Entry> out;
+  for (std::string_view element : *elements) {
     size_t eq = element.find('=');
     if (eq == std::string_view::npos) {
       return make_error("missing '=' after attribute name");
@@ -135,6 +151,22 @@ Result<std::unique_ptr<Map>> build_inline_map(std::string_view name, const OpenO
     table.insert_or_assign(std::move(key), std::move(e.value));
   }
   return std::unique_ptr<Map>(std::make_unique<MemoryMap>(std::move(table), options.fold_keys));
+}
+
+Result<std::string> inline_rules_text(std::string_view name) {
+  auto elements = inline_elements(name);
+  if (!elements.ok()) return elements.error();
+  if (elements->empty()) return make_error("empty table");
+  std::string text;
+  for (std::string_view rule : *elements) {
+    if (rule.empty()) return make_error("empty rule");
+    if (rule.find_first_of("\r\n") != std::string_view::npos) {
+      return make_error("a rule spans lines");
+    }
+    text.append(rule);
+    text += '\n';
+  }
+  return text;
 }
 
 Result<std::unique_ptr<Map>> build_static_map(std::string_view name) {

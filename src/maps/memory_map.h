@@ -45,6 +45,12 @@ Result<std::unique_ptr<Map>> build_inline_map(std::string_view name, const OpenO
 /// Parses the elements of an inline table into ordered key/value pairs (exposed for fuzzing).
 Result<std::vector<Entry>> parse_inline_elements(std::string_view name);
 
+/// The rules of an inline pattern table (Postfix 3.7's "pcre:{ {/a/ x}, {/b/ y} }" and
+/// "regexp:{...}"): `name` is everything after "pcre:"; the result is the rules as the text
+/// of a rule file, one per line, in order. Error for unbalanced braces, an empty table, an
+/// empty rule or a rule with a line break.
+Result<std::string> inline_rules_text(std::string_view name);
+
 class StaticMap final : public Map {
  public:
   explicit StaticMap(std::string value) : value_(std::move(value)) {}

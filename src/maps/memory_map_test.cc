@@ -17,6 +17,16 @@ TEST(TexthashMap, LookupsFoldKeysNotValues) {
   EXPECT_EQ(n.map->lookup("Key"), LookupResult::found("v"));
 }
 
+TEST(InlineRules, OneRulePerLine) {
+  EXPECT_EQ(*inline_rules_text("{ {/a b/ x y}, {/c{1,2}/ z} }"), "/a b/ x y\n/c{1,2}/ z\n");
+  EXPECT_EQ(*inline_rules_text("{{/a/ b}}"), "/a/ b\n");
+  EXPECT_FALSE(inline_rules_text("{}").ok());
+  EXPECT_FALSE(inline_rules_text("{ {/a/ b}, {} }").ok());
+  EXPECT_FALSE(inline_rules_text("{ {/a/ b} ").ok());
+  EXPECT_FALSE(inline_rules_text("/a/ b").ok());
+  EXPECT_FALSE(inline_rules_text("{ {/a/\nb} }").ok());
+}
+
 TEST(InlineMap, Elements) {
   struct Case {
     const char* spec;

@@ -2,6 +2,7 @@
 #include "maps/open_map.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,8 +76,15 @@ Result<OpenedMap> open_map(const MapSpec& spec, const OpenOptions& options) {
     case MapType::Regexp:
       break;
   }
-  Result<std::string> text = read_text_file(spec.name);
-  if (!text.ok()) return text.error();
+  // pcre:{ {/a/ x}, ... } and regexp:{...}: the rules inline (Postfix 3.7), not a file.
+  const bool inline_rules = (spec.type == MapType::Pcre || spec.type == MapType::Regexp) &&
+                            trim_table_space(spec.name).starts_with("{");
+  Result<std::string> text =
+      inline_rules ? inline_rules_text(spec.name) : read_text_file(spec.name);
+  if (!text.ok()) {
+    if (!inline_rules) return text.error();
+    return make_error(fmt::format("{}: {}", spec.text(), text.error().message));
+  }
   switch (spec.type) {
     case MapType::Texthash:
       return from_built(build_texthash_map(*text, spec.name, options));

@@ -102,13 +102,18 @@ class QueueManager::Loop {
  public:
   Loop(QueueManager& qm, std::unique_ptr<queue::QueueStore> store)
       : qm_(qm), store_(std::move(store)), scheduler_(qm.options_.scheduler, qm.clock_) {
-    local_.socket_path = qm.options_.queue_directory + "/private/local";
-    local_.name = "the local delivery agent";
+    for (const std::string& transport : qm.options_.agent_transports) {
+      AgentLink& link = agents_[transport];
+      link.socket_path = qm.options_.queue_directory + "/private/" + transport;
+      link.name = fmt::format("the {} delivery agent", transport);
+    }
     bounce_.socket_path = qm.options_.queue_directory + "/private/bounce";
     bounce_.name = "the bounce service";
   }
   ~Loop() {
-    if (local_.fd >= 0) ::close(local_.fd);
+    for (auto& [transport, link] : agents_) {
+      if (link.fd >= 0) ::close(link.fd);
+    }
     if (bounce_.fd >= 0) ::close(bounce_.fd);
     if (wakeup_fd_ >= 0) ::close(wakeup_fd_);
   }
@@ -165,8 +170,8 @@ class QueueManager::Loop {
                           std::vector<std::pair<std::string, QueueName>>* removals = nullptr);
   void flush_records(const std::string& id, InMemory& m);
   void read_wakeups();
-  void agent_io(short revents);
-  void agent_failed(const std::string& why);
+  void agent_io(AgentLink& link, short revents);
+  void agent_failed(AgentLink& link, const std::string& why);
   void bounce_io(short revents);
   void bounce_failed(const std::string& why);
   void bounce_connect();
@@ -199,7 +204,7 @@ class QueueManager::Loop {
   bool rescan_when_caught_up_ = false;
   size_t wakeup_queue_limit_ = 10;  // net.unix.max_dgram_qlen
   int wakeup_fd_ = -1;
-  AgentLink local_;
+  std::map<std::string, AgentLink, std::less<>> agents_;  // by transport name
   AgentLink bounce_;
   std::map<uint64_t, NoticeJob> notice_jobs_;
   uint64_t next_notice_request_ = 1;
@@ -380,7 +385,8 @@ void QueueManager::Loop::dispatch_requests() {
       (void)scheduler_.report(error_transport_report(r));
       continue;
     }
-    if (r.transport != kLocalTransport || m == messages_.end()) {
+    auto agent = agents_.find(r.transport);
+    if (agent == agents_.end() || m == messages_.end()) {
       // No agent for this transport yet (the outbound SMTP client is a later step): the
       // recipients wait in deferred/ and are retried, and bounced when the message expires.
       DeliveryReport report;
@@ -403,30 +409,33 @@ void QueueManager::Loop::dispatch_requests() {
       const auto& e = m->second.envelope.recipients[rcpt.index];
       request.recipients.push_back({rcpt.index, rcpt.address, e.orcpt, e.notify});
     }
-    local_.waiting.emplace_back(r.id, encode_request(request));
+    agent->second.waiting.emplace_back(r.id, encode_request(request));
   }
-  connect_link(local_, qm_.clock_.now());
-  send_waiting(local_);
+  for (auto& [transport, link] : agents_) {
+    if (link.waiting.empty()) continue;
+    connect_link(link, qm_.clock_.now());
+    send_waiting(link);
+  }
 }
 
-void QueueManager::Loop::agent_failed(const std::string& why) {
-  qm_.log_.warning("connection to {}: {}", local_.name, why);
+void QueueManager::Loop::agent_failed(AgentLink& link, const std::string& why) {
+  qm_.log_.warning("connection to {}: {}", link.name, why);
   // What it did not answer is deferred (the scheduler's kAgentDidNotReport).
-  for (uint64_t id : close_link(local_, qm_.clock_.now())) {
+  for (uint64_t id : close_link(link, qm_.clock_.now())) {
     DeliveryReport report;
     report.request_id = id;
     (void)scheduler_.report(report);
   }
 }
 
-void QueueManager::Loop::agent_io(short revents) {
-  if (auto broken = link_io(local_, revents)) return agent_failed(*broken);
+void QueueManager::Loop::agent_io(AgentLink& link, short revents) {
+  if (auto broken = link_io(link, revents)) return agent_failed(link, *broken);
   for (;;) {
-    auto reply = take_reply(local_.in);
-    if (!reply.ok()) return agent_failed("bad reply: " + reply.error().message);
+    auto reply = take_reply(link.in);
+    if (!reply.ok()) return agent_failed(link, "bad reply: " + reply.error().message);
     if (!reply->has_value()) break;
     const AgentReply& a = **reply;
-    if (!local_.in_flight.erase(a.id)) continue;  // not ours (never happens)
+    if (!link.in_flight.erase(a.id)) continue;  // not ours (never happens)
     DeliveryReport report;
     report.request_id = a.id;
     for (const auto& r : a.recipients) {
@@ -602,8 +611,8 @@ void QueueManager::Loop::finish_if_answered(
 }
 
 void QueueManager::Loop::log_status(const RecipientStatus& s) {
-  // The local agent logs its own attempts; the queue manager logs what no agent tried.
-  if (s.attempted && s.transport == kLocalTransport && !s.expired) return;
+  // Agents log their own attempts; the queue manager logs what no agent tried.
+  if (s.attempted && agents_.count(s.transport) && !s.expired) return;
   const double delay =
       std::chrono::duration<double>(qm_.clock_.now() - s.arrival).count();
   std::string reason = s.dsn.reason;
@@ -791,7 +800,9 @@ void QueueManager::Loop::read_wakeups() {
 
 int QueueManager::Loop::poll_timeout_ms() const {
   TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
-  if (local_.fd < 0 && !local_.waiting.empty()) wake = std::min(wake, local_.next_connect);
+  for (const auto& [transport, link] : agents_) {
+    if (link.fd < 0 && !link.waiting.empty()) wake = std::min(wake, link.next_connect);
+  }
   if (bounce_.fd < 0 && !bounce_.waiting.empty()) wake = std::min(wake, bounce_.next_connect);
   if (bounce_.fd >= 0 && !notice_jobs_.empty()) {
     wake = std::min(wake, notice_jobs_.begin()->second.asked + qm_.options_.bounce_reply_timeout);
@@ -807,6 +818,9 @@ int QueueManager::Loop::poll_timeout_ms() const {
 }
 
 int QueueManager::Loop::serve(int signal_fd) {
+  std::vector<AgentLink*> links = {&bounce_};  // fixed: agents_ does not change
+  for (auto& [transport, link] : agents_) links.push_back(&link);
+  std::vector<pollfd> fds;
   for (;;) {
     run_deferred_scan();
     admit_waiting();
@@ -819,23 +833,26 @@ int QueueManager::Loop::serve(int signal_fd) {
       scan_active();
     }
 
-    pollfd fds[4] = {{signal_fd, POLLIN, 0},
-                     {wakeup_fd_, POLLIN, 0},
-                     {local_.fd, 0, 0},
-                     {bounce_.fd, 0, 0}};
-    for (auto [i, link] : {std::pair{2, &local_}, std::pair{3, &bounce_}}) {
-      if (link->fd >= 0) fds[i].events = short(POLLIN | (link->out.empty() ? 0 : POLLOUT));
+    // The signal, the wake-ups, the bounce service, then one entry per agent link (in the
+    // order of agents_). Descriptors < 0 are skipped by poll.
+    fds.clear();
+    fds.push_back({signal_fd, POLLIN, 0});
+    fds.push_back({wakeup_fd_, POLLIN, 0});
+    for (AgentLink* link : links) {
+      fds.push_back({link->fd, 0, 0});
+      if (link->fd >= 0) fds.back().events = short(POLLIN | (link->out.empty() ? 0 : POLLOUT));
     }
-    // Descriptors < 0 are skipped by poll.
-    if (::poll(fds, 4, poll_timeout_ms()) < 0 && errno != EINTR) {
+    if (::poll(fds.data(), fds.size(), poll_timeout_ms()) < 0 && errno != EINTR) {
       qm_.log_.fatal(fmt::format("poll: {}", std::strerror(errno)));
       return 1;
     }
     // SIGTERM or SIGINT: what is in flight is redone (notices included: at most once more).
     if (fds[0].revents != 0) return 0;
     if (fds[1].revents != 0) read_wakeups();
-    if (local_.fd >= 0 && fds[2].revents != 0) agent_io(fds[2].revents);
-    if (bounce_.fd >= 0 && fds[3].revents != 0) bounce_io(fds[3].revents);
+    if (bounce_.fd >= 0 && fds[2].revents != 0) bounce_io(fds[2].revents);
+    for (size_t i = 1; i < links.size(); ++i) {
+      if (links[i]->fd >= 0 && fds[i + 2].revents != 0) agent_io(*links[i], fds[i + 2].revents);
+    }
   }
 }
 

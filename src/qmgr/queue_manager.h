@@ -1,9 +1,10 @@
 // The queue manager (master.cf service `qmgr`, program `estafeta qmgr`): the edge around the
 // pure Scheduler. The only process that changes the state of committed messages: it reads
 // envelopes (never content) through queue::QueueStore, routes each recipient to a transport
-// (local for mydestination, otherwise smtp), sends delivery requests to the agents over
-// their sockets (qmgr/protocol.h), records their outcomes in the status logs, moves deferred
-// messages to deferred/ with their next attempt time, removes finished ones, and rescans
+// (route/resolver.h: local, virtual, relay, smtp, error), sends delivery requests to the
+// agent of each transport over its socket (private/<transport>, qmgr/protocol.h), records
+// their outcomes in the status logs, moves deferred messages to deferred/ with their next
+// attempt time, removes finished ones, and rescans
 // the deferred queue every queue_run_delay. New mail is announced by smtpd's wake-up
 // datagrams on public/qmgr (an empty datagram asks for a rescan of active/, as the queue
 // tools do after a change); active/ is also rescanned every `active_rescan`.
@@ -32,6 +33,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "base/clock.h"
@@ -45,6 +47,11 @@ namespace estafeta::qmgr {
 struct QueueManagerOptions {
   std::string queue_directory;  // absolute
   route::RouteSettings route;  // which transport delivers each recipient (tables borrowed)
+  /// The transports that have a delivery agent: requests for transport T go to the agent
+  /// listening on <queue_directory>/private/T (master.cf rows whose command is a delivery
+  /// agent: config::agent_transports). Requests for other transports are deferred ("remote
+  /// delivery is not implemented yet"), except `error`, which bounces at once.
+  std::set<std::string, std::less<>> agent_transports{"local"};
   /// Which deferrals are reported to the postmaster (`resource`, `software`; the bounce
   /// service applies the other classes).
   message::NotifyClasses notify_classes;

@@ -38,6 +38,30 @@ def is_root():
     return os.geteuid() == 0
 
 
+def demo_owner():
+    """The uid and gid of the demo's virtual mailboxes: ours, or nobody/nogroup as root."""
+    uid, gid = os.geteuid(), os.getegid()
+    return (65534 if uid == 0 else uid), (65534 if gid == 0 else gid)
+
+
+def demo_virtual_settings(base):
+    """The settings of the embedded default main.cf (config::embedded_main_cf), with `base`
+    as virtual_mailbox_base."""
+    uid, gid = demo_owner()
+    settings = {
+        'mydestination': '',
+        'virtual_mailbox_domains': '$myhostname, localhost.$mydomain, localhost',
+        'virtual_mailbox_base': base,
+        'virtual_mailbox_maps':
+            r'pcre:{{/^([^.\/[:cntrl:] @][^\/[:cntrl:] @]{0,63})@[^@]+$$/ $${1}/Maildir/}}',
+        'virtual_uid_maps': 'static:%d' % uid,
+        'virtual_gid_maps': 'static:%d' % gid,
+    }
+    if uid < 100:
+        settings['virtual_minimum_uid'] = str(uid)
+    return settings
+
+
 def default_mail_owner():
     """The mail_owner tests configure: Estafeta's default "estafeta" if that user exists."""
     name = os.environ.get('ESTAFETA_TEST_MAIL_OWNER')
@@ -390,6 +414,11 @@ class EstafetaServer:
             # made-up users); tests of recipient validation set their own tables.
             'local_recipient_maps': '',
         }
+        if 'mydestination' not in self.main and 'local_recipient_maps' not in self.main:
+            # As the embedded default main.cf: the local domains are virtual mailbox domains
+            # whose every safe local part has <mail>/<localpart>/Maildir/. A test that sets
+            # mydestination or local_recipient_maps gets local delivery (into the same place).
+            settings.update(demo_virtual_settings(self.mail))
         owner = default_mail_owner()
         if owner and owner != 'estafeta':
             settings['mail_owner'] = owner

@@ -132,15 +132,14 @@ class BounceServiceTest(unittest.TestCase):
             self.assertIn(b'Content-Type: text/rfc822-headers', copies[0])
 
     def test_software_error_is_reported_to_the_postmaster(self):
-        # No local agent runs (the name is taken); this test serves private/local with an
-        # "agent" that hangs up on every request: the queue manager defers the recipient
-        # ("delivery agent did not report a status"), a software error.
-        with EstafetaServer(main=dict(FAST, notify_classes='software'), start=False) as srv:
-            with_rows(srv, 'local unix - n n - - discard\n')
-            srv.start()
-            private = os.path.join(srv.spool, 'private')
-            self.assertTrue(harness.wait_until(lambda: os.path.isdir(private)))
-            path = os.path.join(private, 'local')
+        # The harness's local domains are virtual mailbox domains: this test takes the
+        # virtual agent's socket name (private/virtual, before the queue manager first
+        # connects) for an "agent" that hangs up on every request: the queue manager defers
+        # the recipient ("delivery agent did not report a status"), a software error.
+        with EstafetaServer(main=dict(FAST, notify_classes='software')) as srv:
+            path = os.path.join(srv.spool, 'private', 'virtual')
+            self.assertTrue(harness.wait_until(lambda: os.path.exists(path)))
+            os.unlink(path)
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             stop = threading.Event()
             try:

@@ -39,7 +39,8 @@ def cmdline(pid):
 def services(srv):
     """The supervisor's children by command: {'smtpd': [argv...], ...} -> {command: (pid, argv)}."""
     out = {}
-    for pid in srv.children():
+    # Direct children only: the local and virtual agents fork a privileged spawner.
+    for pid in [p for p in srv.children() if harness._ppid_of(p) == srv.proc.pid]:
         argv = cmdline(pid)
         if argv and len(argv) > 3 and argv[1] == '-c':
             out.setdefault(argv[3], []).append((pid, argv))
@@ -93,6 +94,7 @@ def default_rows(port):
             'qmgr unix n - n 300 1 qmgr\n'
             'showq unix n - n - - showq\n'
             'local unix - n n - - local\n'
+            'virtual unix - n n - - virtual\n'
             'bounce unix - - n - 0 bounce\n' % port)
 
 
@@ -103,15 +105,15 @@ def write_master_cf(srv, text):
 
 class DefaultTableTest(unittest.TestCase):
 
-    def test_six_exec_d_programs_and_only_smtpd_holds_the_listener(self):
+    def test_seven_exec_d_programs_and_only_smtpd_holds_the_listener(self):
         with EstafetaServer(start=False) as srv:
             write_master_cf(srv, default_rows(srv.port))
             srv.start()
-            found = harness.wait_until(lambda: len(services(srv)) == 6 and services(srv))
+            found = harness.wait_until(lambda: len(services(srv)) == 7 and services(srv))
             self.assertTrue(found, services(srv))
             binary = harness.estafeta_bin()
             prefix = [binary, '-c', srv.dir]
-            self.assertEqual(sorted(found), ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd'])
+            self.assertEqual(sorted(found), ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd', 'virtual'])
             for command in found:
                 self.assertEqual(len(found[command]), 1, found)
             self.assertEqual(found['smtpd'][0][1],
@@ -123,6 +125,8 @@ class DefaultTableTest(unittest.TestCase):
                                        '60'])
             self.assertEqual(found['showq'][0][1], prefix + ['showq', '-n', 'showq', '-t', 'unix'])
             self.assertEqual(found['local'][0][1], prefix + ['local', '-n', 'local', '-t', 'unix'])
+            self.assertEqual(found['virtual'][0][1],
+                             prefix + ['virtual', '-n', 'virtual', '-t', 'unix'])
             self.assertEqual(found['bounce'][0][1],
                              prefix + ['bounce', '-n', 'bounce', '-t', 'unix', '-m', '0'])
             # The supervisor binds; of its children only smtpd has the listening socket.
@@ -136,15 +140,16 @@ class DefaultTableTest(unittest.TestCase):
             # Nothing was added or ignored: no warning about the table.
             self.assertNotIn('master.cf', srv.log())
 
-    def test_smtpd_rows_alone_get_qmgr_local_and_bounce_with_one_warning(self):
+    def test_smtpd_rows_alone_get_qmgr_local_virtual_and_bounce_with_one_warning(self):
         with EstafetaServer() as srv:  # the harness writes smtpd rows only
             send(srv, 'erin@localhost')
             self.assertEqual(len(srv.wait_for_delivery('erin', 1)), 1, srv.log())
-            warning = ('warning: %s/master.cf: no qmgr, local and bounce service: added "qmgr '
-                       'unix n - n 300 1 qmgr", "local unix - n n - - local" and "bounce unix - '
-                       '- n - 0 bounce" (without them mail is never delivered)' % srv.dir)
+            warning = ('warning: %s/master.cf: no qmgr, local, virtual and bounce service: added '
+                       '"qmgr unix n - n 300 1 qmgr", "local unix - n n - - local", "virtual '
+                       'unix - n n - - virtual" and "bounce unix - - n - 0 bounce" (without them '
+                       'mail is never delivered)' % srv.dir)
             self.assertEqual(srv.log().count(warning), 1, srv.log())
-            every = ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd']
+            every = ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd', 'virtual']
             self.assertTrue(harness.wait_until(lambda: sorted(services(srv)) == every), services(srv))
             # A reload reads the same table: the warning is not repeated.
             srv.proc.send_signal(signal.SIGHUP)
@@ -174,7 +179,7 @@ class PostfixMasterCfTest(unittest.TestCase):
             write_master_cf(srv, text)
             srv.start()
             self.assertTrue(harness.wait_until(
-                lambda: sorted(services(srv)) == ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd']),
+                lambda: sorted(services(srv)) == ['bounce', 'local', 'pickup', 'qmgr', 'showq', 'smtpd', 'virtual']),
                 services(srv))
             send(srv, 'fred@localhost')
             self.assertEqual(len(srv.wait_for_delivery('fred', 1)), 1, srv.log())
@@ -209,7 +214,6 @@ class PostfixMasterCfTest(unittest.TestCase):
                 row(r'smtp\s+unix\s'): 'service smtp (smtp): not implemented yet, ignored',
                 row(r'relay\s'): 'service relay (smtp): not implemented yet, ignored',
                 row(r'lmtp\s'): 'service lmtp (lmtp): not implemented yet, ignored',
-                row(r'virtual\s'): 'service virtual (virtual): not implemented yet, ignored',
                 row(r'maildrop\s'): 'service maildrop (pipe): not implemented yet, ignored',
                 row(r'127\.0\.0\.1:\d+\s+inet\s'):
                     'service 127.0.0.1:%d (smtpd): chroot not implemented yet, runs without '
@@ -219,13 +223,12 @@ class PostfixMasterCfTest(unittest.TestCase):
                 want = 'estafeta/master[%d]: warning: %s:%d: %s' % (srv.proc.pid, path, line,
                                                                      message)
                 self.assertEqual(log.count(want), 1, want)
-            # Every row of Postfix's table (but smtpd, pickup, qmgr, bounce, showq
-            # and local) is
-            # reported, once.
+            # Every row of Postfix's table (but smtpd, pickup, qmgr, bounce, showq,
+            # local and virtual) is reported, once.
             row_count = len([l for l in lines if re.match(r'[^\s#]', l)])
             reported = re.findall(r'warning: %s:\d+: service \S+ \(\S+\): .*ignored$'
                                   % re.escape(path), log, re.M)
-            self.assertEqual(len(reported), row_count - 6, reported)
+            self.assertEqual(len(reported), row_count - 7, reported)
             self.assertEqual(len(set(reported)), len(reported))
             self.assertNotIn('no qmgr', log)
             # ... and not again on reload.
@@ -268,6 +271,7 @@ class PostfixMasterCfTest(unittest.TestCase):
                                   'qmgr       unix  n       -       n       300     1       qmgr\n'
                                   'showq      unix  n       -       n       -       -       showq\n'
                                   'local      unix  -       n       n       -       -       local\n'
+                                  'virtual    unix  -       n       n       -       -       virtual\n'
                                   'bounce     unix  -       -       n       -       0       bounce\n')
             self.assertEqual(err, '')
             # The harness's smtpd-only table: the added rows are part of the effective table.
@@ -276,21 +280,22 @@ class PostfixMasterCfTest(unittest.TestCase):
             code, out, err = estafeta(srv.dir, 'config', '-M')
             self.assertEqual(code, 0, err)
             lines = out.splitlines()
-            self.assertEqual(len(lines), 4, out)
+            self.assertEqual(len(lines), 5, out)
             self.assertEqual(lines[0].split(), ['127.0.0.1:%d' % srv.port, 'inet', 'n', '-', 'n',
                                                 '-', '-', 'smtpd', '-o', 'smtpd_timeout=60s'])
             self.assertEqual(lines[1:], [
                 'qmgr       unix  n       -       n       300     1       qmgr',
                 'local      unix  -       n       n       -       -       local',
+                'virtual    unix  -       n       n       -       -       virtual',
                 'bounce     unix  -       -       n       -       0       bounce'])
-            self.assertIn('no qmgr, local and bounce service: added', err)
+            self.assertIn('no qmgr, local, virtual and bounce service: added', err)
 
 
 class StatusTest(unittest.TestCase):
 
     def test_status_lists_services_and_follows_a_restart(self):
         with EstafetaServer() as srv:
-            found = harness.wait_until(lambda: len(services(srv)) == 6 and services(srv))
+            found = harness.wait_until(lambda: len(services(srv)) == 7 and services(srv))
             self.assertTrue(found)
             pid = {command: entries[0][0] for command, entries in found.items()}
             # Each service shows "(starting)" until it has reported that it serves.
@@ -305,6 +310,7 @@ class StatusTest(unittest.TestCase):
                 'qmgr pid %d' % pid['qmgr'],
                 'showq pid %d' % pid['showq'],
                 'local pid %d' % pid['local'],
+                'virtual pid %d' % pid['virtual'],
                 'bounce pid %d' % pid['bounce']]))
             # A service that dies is logged in Postfix's words and started again; status
             # follows it.
@@ -374,7 +380,7 @@ class ReloadTest(unittest.TestCase):
 
     def test_new_smtpd_takes_over_while_the_old_one_finishes_its_session(self):
         with EstafetaServer() as srv:
-            before = harness.wait_until(lambda: len(services(srv)) == 6 and services(srv))
+            before = harness.wait_until(lambda: len(services(srv)) == 7 and services(srv))
             self.assertTrue(before)
             old = {command: entries[0][0] for command, entries in before.items()}
             client = smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT)

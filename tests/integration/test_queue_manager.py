@@ -35,7 +35,7 @@ class RetryTest(unittest.TestCase):
         with EstafetaServer(main=FAST) as srv:
             blocker = block_mailbox(srv, 'bob')
             send(srv, ['bob@localhost'])
-            self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=local, .*status=deferred'),
+            self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=virtual, .*status=deferred'),
                             srv.log())
             self.assertTrue(harness.wait_until(lambda: harness.sorted_names(os.path.join(srv.spool, 'deferred'))),
                             'the message did not go to deferred/')
@@ -43,7 +43,7 @@ class RetryTest(unittest.TestCase):
             os.unlink(blocker)
             msgs = srv.wait_for_delivery('bob', 1)
             self.assertEqual(len(msgs), 1, srv.log())
-            self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=local, .*status=sent'))
+            self.assertTrue(srv.wait_for_log(r'to=<bob@localhost>, relay=virtual, .*status=sent'))
             self.assertTrue(harness.wait_until(lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred'))))
             self.assertTrue(srv.wait_for_log(r': removed$'))
             self.assertEqual(harness.sorted_names(os.path.join(srv.spool, 'status')), [])
@@ -110,10 +110,38 @@ class ServicesTest(unittest.TestCase):
                         pass
                 return out
             found = harness.wait_until(lambda: [c for c in commands() if b'qmgr' in c] and
-                               [c for c in commands() if b'local' in c])
+                               [c for c in commands() if b'local' in c] and
+                               [c for c in commands() if b'virtual' in c])
             self.assertTrue(found, commands())
-            self.assertTrue(harness.wait_until(
-                lambda: os.path.exists(os.path.join(srv.spool, 'private', 'local'))))
+            for agent in ('local', 'virtual'):
+                self.assertTrue(harness.wait_until(
+                    lambda: os.path.exists(os.path.join(srv.spool, 'private', agent))))
+
+    def test_each_transport_goes_to_its_agent(self):
+        # mydestination is local (the local agent), the harness's other local domains are
+        # virtual mailbox domains (the virtual agent): one message, both agents.
+        main = dict(FAST, mydestination='localhost', local_recipient_maps='')
+        main.update({k: v for k, v in harness.demo_virtual_settings('MAIL').items()
+                     if k not in ('mydestination', 'virtual_mailbox_base')})
+        main['virtual_mailbox_domains'] = '$myhostname'
+        with EstafetaServer(main=main, start=False) as srv:
+            # Not the spool directory: the local agent writes there as mail_owner.
+            vmail = os.path.join(srv.dir, 'vmail')
+            srv.main['virtual_mailbox_base'] = vmail
+            srv.write_config()
+            srv.start()
+            send(srv, ['dan@localhost', 'eve@' + harness.HOSTNAME, 'far@remote.example'])
+            self.assertTrue(srv.wait_for_log(r'local\[\d+\]: \w+: to=<dan@localhost>, '
+                                             r'relay=local, .*status=sent'), srv.log())
+            self.assertTrue(srv.wait_for_log(r'virtual\[\d+\]: \w+: to=<eve@%s>, relay=virtual, '
+                                             r'.*status=sent' % re.escape(harness.HOSTNAME)),
+                            srv.log())
+            self.assertTrue(srv.wait_for_log(r'to=<far@remote\.example>, relay=none, .*'
+                                             r'status=deferred \(remote delivery is not '
+                                             r'implemented yet\)'), srv.log())
+            self.assertEqual(len(srv.wait_for_delivery('dan', 1)), 1)
+            new = os.path.join(vmail, 'eve', 'Maildir', 'new')
+            self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new)))
 
 
 if __name__ == '__main__':

@@ -64,7 +64,7 @@ class DeliveryTest(unittest.TestCase):
                 q + r': client=\S+\[127\.0\.0\.1\]$',
                 q + r': message-id=' + re.escape(msgid) + '$',
                 q + r': from=<alice@example\.org>, size=\d+, nrcpt=1 \(queue active\)$',
-                q + r': to=<erin@localhost>, (orig_to=<[^>]*>, )?relay=local, '
+                q + r': to=<erin@localhost>, (orig_to=<[^>]*>, )?relay=virtual, '
                     r'delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, '
                     r'status=sent \(delivered to maildir\)$',
                 q + r': removed$',

@@ -1,0 +1,171 @@
+// The delivery agents' request server. See agent_server.h.
+#include "delivery/agent_server.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/signal_fd.h"
+#include "queue/background_thread.h"
+
+namespace estafeta::delivery {
+namespace {
+
+// One connection from the queue manager: a reader thread takes requests off it; the pool's
+// threads write the replies (one at a time).
+struct Connection {
+  int fd = -1;
+  std::mutex write_mutex;
+  bool broken = false;  // guarded by write_mutex
+  ~Connection() {
+    if (fd >= 0) ::close(fd);
+  }
+  void send(const std::string& bytes) {
+    std::lock_guard lock(write_mutex);
+    std::string_view rest = bytes;
+    while (!broken && !rest.empty()) {
+      ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        broken = true;  // the queue manager went away: it defers what it did not hear of
+        break;
+      }
+      rest.remove_prefix(size_t(n));
+    }
+  }
+};
+
+class Server {
+ public:
+  Server(const DeliverFunction& deliver, const log::Logger& log) : deliver_(deliver), log_(log) {}
+
+  void start_workers(int threads) {
+    for (int i = 0; i < std::max(threads, 1); ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  void add_connection(int fd) {
+    auto c = std::make_shared<Connection>();
+    c->fd = fd;
+    std::lock_guard lock(mutex_);
+    connections_.push_back(c);
+    readers_.emplace_back([this, c] { read(c); });
+  }
+
+  // Stops reading new requests, lets the workers finish the queued ones, joins everything.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& weak : connections_) {
+        if (auto c = weak.lock()) ::shutdown(c->fd, SHUT_RD);
+      }
+    }
+    for (auto& t : readers_) t.join();
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  struct Job {
+    std::shared_ptr<Connection> connection;
+    qmgr::AgentRequest request;
+  };
+
+  void read(std::shared_ptr<Connection> c) {
+    std::string buffer;
+    char chunk[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(c->fd, chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      buffer.append(chunk, size_t(n));
+      for (;;) {
+        auto taken = qmgr::take_request(buffer);
+        if (!taken.ok()) {
+          log_.warning("bad request from the queue manager: {}", taken.error().message);
+          ::shutdown(c->fd, SHUT_RDWR);
+          return;
+        }
+        if (!taken->has_value()) break;
+        {
+          std::lock_guard lock(mutex_);
+          jobs_.push_back(Job{c, std::move(**taken)});
+        }
+        cv_.notify_one();
+      }
+    }
+  }
+
+  void work() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      qmgr::AgentReply reply = deliver_(job.request);
+      job.connection->send(qmgr::encode_reply(reply));
+    }
+  }
+
+  const DeliverFunction& deliver_;
+  const log::Logger& log_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;                                // guarded by mutex_
+  bool stopping_ = false;                               // guarded by mutex_
+  std::vector<std::weak_ptr<Connection>> connections_;  // guarded by mutex_
+  std::vector<std::thread> readers_;                    // guarded by mutex_ while serving
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
+                         const log::Logger& log) {
+  (void)queue::make_current_thread_background();
+  auto stop = net::block_into_signalfd({SIGTERM, SIGINT});
+  if (!stop.ok()) {
+    log.fatal(stop.error().message);
+    return 1;
+  }
+  const int sfd = *stop;
+  Server server(deliver, log);
+  server.start_workers(threads);
+  for (;;) {
+    pollfd fds[2] = {{sfd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      log.fatal(fmt::format("poll: {}", std::strerror(errno)));
+      break;
+    }
+    if (fds[0].revents != 0) break;  // SIGTERM or SIGINT
+    if (fds[1].revents != 0) {
+      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) server.add_connection(fd);
+    }
+  }
+  server.stop();
+  ::close(sfd);
+  return 0;
+}
+
+}  // namespace estafeta::delivery

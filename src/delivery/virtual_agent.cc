@@ -1,0 +1,234 @@
+// The virtual delivery agent: requests in, plans (virtual_plan.h), tasks to the privileged
+// spawner, replies out. See virtual_agent.h.
+#include "delivery/virtual_agent.h"
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "base/clock.h"
+#include "delivery/agent_server.h"
+#include "delivery/maildir.h"
+#include "log/delay.h"
+
+namespace estafeta::delivery {
+namespace {
+
+// Encoded request bytes per batch, well under kMaxTaskRequestBytes.
+constexpr size_t kBatchBytes = 40 * 1024;
+
+std::string_view status_word(qmgr::RecipientOutcome o) {
+  switch (o) {
+    case qmgr::RecipientOutcome::kDelivered:
+      return "sent";
+    case qmgr::RecipientOutcome::kBounced:
+      return "bounced";
+    case qmgr::RecipientOutcome::kDeferred:
+      return "deferred";
+  }
+  return "deferred";
+}
+
+qmgr::RecipientOutcome outcome_of(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::Delivered:
+    case TaskStatus::AlreadyDelivered:
+      return qmgr::RecipientOutcome::kDelivered;
+    case TaskStatus::Bounced:
+      return qmgr::RecipientOutcome::kBounced;
+    case TaskStatus::Deferred:
+      return qmgr::RecipientOutcome::kDeferred;
+  }
+  return qmgr::RecipientOutcome::kDeferred;
+}
+
+// A memfd holding `bytes` (the child reads it with pread); -1 with errno on failure.
+int message_fd(std::string_view bytes) {
+  int fd = ::memfd_create("estafeta-virtual-message", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int saved = errno;
+      ::close(fd);
+      errno = saved;
+      return -1;
+    }
+    bytes.remove_prefix(size_t(n));
+  }
+  return fd;
+}
+
+// Runs `task` with `bytes` as its message.
+TaskResult run_with(PrivilegedDelivery& spawner, const DeliveryTask& task, std::string_view bytes) {
+  int fd = message_fd(bytes);
+  if (fd < 0) return deferred("4.3.0", fmt::format("memfd: {}", std::strerror(errno)));
+  TaskResult r = spawner.run(task, fd);
+  ::close(fd);
+  return r;
+}
+
+}  // namespace
+
+VirtualAgent::VirtualAgent(VirtualAgentOptions options, PrivilegedDelivery& spawner,
+                           log::Logger log)
+    : options_(std::move(options)), spawner_(spawner), log_(std::move(log)) {
+  auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
+  if (store) {
+    store_ = std::move(*store);
+  } else {
+    log_.error(fmt::format("cannot open the queue: {}", store.error().message));
+  }
+}
+
+VirtualAgent::~VirtualAgent() = default;
+
+qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
+  const int64_t start_us = system_now_us();
+  qmgr::AgentReply reply;
+  reply.id = request.id;
+  auto defer_all = [&](std::string status, std::string reason) {
+    for (const auto& r : request.recipients) {
+      reply.recipients.push_back(
+          {r.index, qmgr::RecipientOutcome::kDeferred, status, reason, "", "virtual"});
+    }
+    log_.warning("{}: {}", request.queue_id, reason);
+    return reply;
+  };
+  if (!store_) return defer_all("4.3.0", "queue not available");
+  const queue::QueueName queue =
+      request.queue == "deferred" ? queue::QueueName::kDeferred : queue::QueueName::kActive;
+  auto read = store_->read_message(queue, request.queue_id);
+  if (!read.ok()) return defer_all("4.3.0", "cannot read the queue file: " + read.reason);
+  const message::Envelope& env = read.value->file.envelope;
+  const std::string& content = read.value->file.content;
+  const maps::MapSet& tables = *options_.tables;
+  auto lookup_in = [&tables](const std::vector<std::string>& specs) -> KeyLookup {
+    if (specs.empty()) return nullptr;
+    return [&tables, &specs](std::string_view key) { return tables.lookup_first(specs, key); };
+  };
+  const VirtualTables lookups{lookup_in(options_.mailbox_maps), lookup_in(options_.uid_maps),
+                              lookup_in(options_.gid_maps)};
+
+  const size_t n = request.recipients.size();
+  reply.recipients.resize(n);
+  std::vector<int64_t> began(n, start_us);
+  auto finish = [&](size_t i, qmgr::RecipientOutcome o, std::string dsn, std::string reason) {
+    reply.recipients[i] = {request.recipients[i].index, o,  std::move(dsn),
+                           std::move(reason),           "", "virtual"};
+  };
+  // Maildir deliveries grouped by owner: (uid, gid) -> recipient positions.
+  std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> maildir_groups;
+  std::vector<VirtualPlan> plans(n);
+  for (size_t i = 0; i < n; ++i) {
+    const qmgr::AgentRecipient& r = request.recipients[i];
+    began[i] = system_now_us();
+    if (r.index >= env.recipients.size() || env.recipients[r.index].address != r.address) {
+      finish(i, qmgr::RecipientOutcome::kDeferred, "4.3.0", "recipient not in the queue file");
+      continue;
+    }
+    // An address queued without a domain (a notice to "postmaster") is at $myorigin, as
+    // Postfix's cleanup would have written it.
+    const std::string address =
+        r.address.find('@') == std::string::npos && !options_.myorigin.empty()
+            ? r.address + "@" + options_.myorigin
+            : r.address;
+    plans[i] = plan_virtual_delivery(options_.settings, lookups, address);
+    const VirtualPlan& p = plans[i];
+    if (!p.warning.empty()) log_.warning("{}", p.warning);
+    switch (p.action) {
+      case VirtualPlan::Action::Bounce:
+        finish(i, qmgr::RecipientOutcome::kBounced, p.dsn, p.reason);
+        break;
+      case VirtualPlan::Action::Defer:
+        finish(i, qmgr::RecipientOutcome::kDeferred, p.dsn, p.reason);
+        break;
+      case VirtualPlan::Action::Deliver:
+        if (p.kind == TaskKind::Maildir) {
+          maildir_groups[{p.uid, p.gid}].push_back(i);
+        } else {
+          DeliveryTask task;
+          task.kind = TaskKind::Mbox;
+          task.as = {p.uid, p.gid, {}, r.address, ""};
+          task.path = p.path;
+          task.sender = env.sender.empty() ? "MAILER-DAEMON" : env.sender;
+          task.arrival_sec = env.arrival_us / 1000000;
+          task.mbox_locks = options_.settings.mbox_locks;
+          task.file_size_limit = options_.settings.mailbox_limit;
+          TaskResult t = run_with(spawner_, task, maildir_message(env.sender, r.address, content));
+          finish(i, outcome_of(t.status), t.dsn, t.text);
+        }
+        break;
+    }
+  }
+  // One child per owner (and per kBatchBytes of requests): every copy written and fsynced,
+  // each new/ synced once.
+  for (const auto& [owner, members] : maildir_groups) {
+    size_t first = 0;
+    while (first < members.size()) {
+      DeliveryTask task;
+      task.kind = TaskKind::MaildirBatch;
+      task.as = {owner.first, owner.second, {}, request.recipients[members[first]].address, ""};
+      task.file_size_limit = options_.settings.mailbox_limit;
+      std::string bytes;
+      size_t request_bytes = 0;
+      size_t last = first;
+      for (; last < members.size() && task.copies.size() < kMaxBatchCopies; ++last) {
+        const size_t i = members[last];
+        const qmgr::AgentRecipient& r = request.recipients[i];
+        MaildirCopy copy;
+        copy.path = plans[i].path;
+        copy.maildir_name = maildir_file_name(env.arrival_us / 1000000, request.queue_id, r.index,
+                                              options_.myhostname);
+        const size_t cost = copy.path.size() + copy.maildir_name.size() + 64;
+        if (!task.copies.empty() && request_bytes + cost > kBatchBytes) break;
+        request_bytes += cost;
+        const std::string copy_bytes = maildir_message(env.sender, r.address, content);
+        copy.offset = bytes.size();
+        copy.length = copy_bytes.size();
+        bytes += copy_bytes;
+        task.copies.push_back(std::move(copy));
+      }
+      TaskResult t = run_with(spawner_, task, bytes);
+      for (size_t k = first; k < last; ++k) {
+        const TaskResult& part = t.parts.size() == last - first ? t.parts[k - first] : t;
+        const bool whole_ok = t.parts.size() == last - first;
+        if (!whole_ok && part.status != TaskStatus::Deferred) {
+          finish(members[k], qmgr::RecipientOutcome::kDeferred, "4.3.0",
+                 "delivery process answered without a result per copy");
+          continue;
+        }
+        finish(members[k], outcome_of(part.status), part.dsn, part.text);
+      }
+      first = last;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const qmgr::RecipientReply& out = reply.recipients[i];
+    const int64_t end_us = system_now_us();
+    log_.info("{}: to=<{}>, relay=virtual, delay={}, delays={}/0/0/{}, dsn={}, status={} ({})",
+              request.queue_id, request.recipients[i].address,
+              log::format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
+              log::format_delay(std::max<int64_t>(0, start_us - env.arrival_us) / 1e6),
+              log::format_delay(std::max<int64_t>(0, end_us - began[i]) / 1e6), out.status,
+              status_word(out.outcome), out.reason);
+  }
+  return reply;
+}
+
+int VirtualAgent::serve(int listen_fd) {
+  if (!store_) return 1;  // the constructor logged why
+  return serve_agent_requests(
+      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); },
+      log_);
+}
+
+}  // namespace estafeta::delivery

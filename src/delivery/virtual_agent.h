@@ -1,0 +1,60 @@
+// The virtual delivery agent (master.cf service `virtual`, program `estafeta virtual`;
+// Postfix virtual(8)): serves the queue manager's delivery requests for the virtual
+// transport on private/<service name> (delivery/agent_server.h). For each recipient it
+// decides through virtual_mailbox_maps, virtual_uid_maps and virtual_gid_maps where the mail
+// goes and as whom (delivery/virtual_plan.h), and has the privileged spawner
+// (delivery/privileged_delivery.h) write it as that uid/gid: a Maildir (file names derived
+// from the queue id and the recipient index, so a redelivery after a crash finds its name
+// taken) or an mbox file locked with virtual_mailbox_lock, at most virtual_mailbox_limit
+// bytes. The Maildir deliveries of one request that share an owner are written by one
+// child, which syncs each new/ directory once after writing them all. Reads the queue
+// read-only; logs each recipient in Postfix's format (relay=virtual) and answers with an
+// outcome per recipient. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "delivery/privileged_delivery.h"
+#include "delivery/virtual_plan.h"
+#include "log/logger.h"
+#include "maps/map_set.h"
+#include "qmgr/protocol.h"
+#include "queue/queue_store.h"
+
+namespace estafeta::delivery {
+
+struct VirtualAgentOptions {
+  std::string queue_directory;  // absolute
+  std::string myhostname;       // for Maildir file names
+  std::string myorigin;         // the domain of an address queued without one
+  VirtualSettings settings;
+  std::shared_ptr<const maps::MapSet> tables;                 // holds the specs below, opened
+  std::vector<std::string> mailbox_maps, uid_maps, gid_maps;  // the parameters' specs
+  int threads = 32;                                           // requests delivered in parallel
+};
+
+class VirtualAgent {
+ public:
+  /// `spawner` is borrowed and must outlive the agent. Opens the queue store read-side (an
+  /// error is logged; requests are then deferred).
+  VirtualAgent(VirtualAgentOptions options, PrivilegedDelivery& spawner, log::Logger log);
+  ~VirtualAgent();
+  VirtualAgent(const VirtualAgent&) = delete;
+  VirtualAgent& operator=(const VirtualAgent&) = delete;
+
+  /// Delivers one request and returns the reply. Thread-safe.
+  qmgr::AgentReply deliver(const qmgr::AgentRequest& request);
+
+  /// Serves `listen_fd` until SIGTERM or SIGINT (delivery/agent_server.h).
+  int serve(int listen_fd);
+
+ private:
+  VirtualAgentOptions options_;
+  PrivilegedDelivery& spawner_;
+  log::Logger log_;
+  std::unique_ptr<queue::QueueStore> store_;
+};
+
+}  // namespace estafeta::delivery

@@ -1,0 +1,163 @@
+# The virtual delivery agent through the daemon (docs/virtual-delivery.md): virtual mailbox
+# domains with texthash and lmdb virtual_mailbox_maps, Maildir and mbox mailboxes under
+# virtual_mailbox_base written as the uid/gid of static or table virtual_uid_maps and
+# virtual_gid_maps (checked with stat), unknown addresses refused at RCPT with nothing
+# created, a uid below virtual_minimum_uid deferred as a configuration error.
+import grp
+import os
+import pwd
+import smtplib
+import stat
+import subprocess
+import unittest
+
+import harness
+from harness import EstafetaServer
+from test_recipient_validation import rcpt
+
+TEST_USER = 'estafeta-vtest'
+
+
+def send(srv, recipients, subject='virtual'):
+    with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+        s.ehlo('client.example')
+        body, _ = harness.simple_message(subject=subject)
+        s.sendmail('sender@example.org', recipients, body)
+
+
+def ensure_test_user():
+    """uid, gid of a throw-away account (created with useradd when missing)."""
+    try:
+        pw = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(['useradd', '--system', '--user-group', '--no-create-home',
+                        '--shell', '/usr/sbin/nologin', TEST_USER], check=True,
+                       capture_output=True, timeout=harness.TIMEOUT)
+        pw = pwd.getpwnam(TEST_USER)
+    return pw.pw_uid, pw.pw_gid
+
+
+class VirtualDeliveryTest(unittest.TestCase):
+    def server(self, table_text, uid_maps, gid_maps, extra=None, table_type='texthash'):
+        srv = EstafetaServer(start=False)
+        srv.__enter__()
+        self.addCleanup(srv.__exit__, None, None, None)
+        base = os.path.join(srv.dir, 'vmail')
+        os.mkdir(base)
+        os.chmod(base, 0o777)  # the test owners create their mailboxes here
+        table = os.path.join(srv.dir, 'vmailbox')
+        with open(table, 'w') as f:
+            f.write(table_text)
+        if table_type == 'lmdb':
+            subprocess.run([harness.estafeta_bin(), 'map', 'lmdb:' + table], check=True,
+                           timeout=harness.TIMEOUT)
+        srv.main.update({
+            'virtual_mailbox_domains': 'hosted.example',
+            'virtual_mailbox_base': base,
+            'virtual_mailbox_maps': '%s:%s' % (table_type, table),
+            'virtual_uid_maps': uid_maps,
+            'virtual_gid_maps': gid_maps,
+        })
+        srv.main.update(extra or {})
+        srv.write_config()
+        srv.start()
+        return srv, base
+
+    def owner(self):
+        if harness.is_root():
+            return ensure_test_user()
+        return os.geteuid(), os.getegid()
+
+    def check_owned(self, path, uid, gid, mode):
+        st = os.stat(path)
+        self.assertEqual((st.st_uid, st.st_gid), (uid, gid), path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), mode, path)
+
+    def run_maildir_and_mbox(self, table_type):
+        uid, gid = self.owner()
+        srv, base = self.server('ann@hosted.example hosted.example/ann/\n'
+                                'bob@hosted.example bob.mbox\n',
+                                'static:%d' % uid, 'static:%d' % gid, table_type=table_type)
+        send(srv, ['Ann@hosted.example', 'bob@hosted.example'])
+        new = os.path.join(base, 'hosted.example', 'ann', 'new')
+        self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new)))
+        names = os.listdir(new)
+        self.assertEqual(len(names), 1)
+        self.check_owned(os.path.join(new, names[0]), uid, gid, 0o600)
+        self.check_owned(os.path.join(base, 'hosted.example', 'ann'), uid, gid, 0o700)
+        with open(os.path.join(new, names[0]), 'rb') as f:
+            copy = f.read()
+        self.assertIn(b'Delivered-To: Ann@hosted.example\n', copy)  # as queued
+        mbox = os.path.join(base, 'bob.mbox')  # an mbox's directory must exist
+        self.assertTrue(srv.wait_for_log(r'to=<bob@hosted\.example>, relay=virtual, .*dsn=2\.0\.0, '
+                                         r'status=sent \(delivered to mailbox\)'), srv.log())
+        self.check_owned(mbox, uid, gid, 0o600)
+        with open(mbox, 'rb') as f:
+            self.assertTrue(f.read().startswith(b'From sender@example.org '))
+        self.assertTrue(srv.wait_for_log(r'to=<Ann@hosted\.example>, relay=virtual, .*'
+                                         r'dsn=2\.0\.0, status=sent \(delivered to maildir\)'),
+                        srv.log())
+
+    def test_texthash_maildir_and_mbox_static_owner(self):
+        self.run_maildir_and_mbox('texthash')
+
+    def test_lmdb_maildir_and_mbox_static_owner(self):
+        self.run_maildir_and_mbox('lmdb')
+
+    def test_table_uid_and_gid_maps(self):
+        if not harness.is_root():
+            self.skipTest('needs root: mailboxes of two owners (useradd)')
+        uid, gid = ensure_test_user()
+        srv, _ = self.server('ann@hosted.example a/\ncid@hosted.example c/\n',
+                             'inline:{ann@hosted.example=%d, @hosted.example=65534}' % uid,
+                             'inline:{ann@hosted.example=%d, @hosted.example=65534}' % gid)
+        send(srv, ['ann@hosted.example', 'cid@hosted.example'])
+        self.assertTrue(srv.wait_for_log(r'to=<cid@hosted\.example>, relay=virtual, .*'
+                                         r'status=sent'))
+        self.assertTrue(srv.wait_for_log(r'to=<ann@hosted\.example>, relay=virtual, .*'
+                                         r'status=sent'))
+        base = srv.main['virtual_mailbox_base']
+        self.check_owned(os.path.join(base, 'a'), uid, gid, 0o700)
+        self.check_owned(os.path.join(base, 'c'), 65534, 65534, 0o700)
+
+    def test_unknown_address_is_refused_and_nothing_created(self):
+        uid, gid = self.owner()
+        srv, base = self.server('ann@hosted.example ann/\n', 'static:%d' % uid,
+                                'static:%d' % gid)
+        self.assertEqual(rcpt(srv, 'ann@hosted.example')[0], 250)
+        code, text = rcpt(srv, 'nobody@hosted.example')
+        self.assertEqual((code, text),
+                         (550, '5.1.1 <nobody@hosted.example>: Recipient address rejected: '
+                               'User unknown in virtual mailbox table'))
+        self.assertEqual(os.listdir(base), [])
+
+    def test_uid_below_minimum_is_deferred(self):
+        srv, base = self.server('ann@hosted.example ann/\n', 'static:99', 'static:99')
+        send(srv, ['ann@hosted.example'])
+        self.assertTrue(srv.wait_for_log(
+            r'warning: recipient ann@hosted\.example: bad uid 99 in virtual_uid_maps '
+            r'\(below virtual_minimum_uid 100\)'))
+        self.assertTrue(srv.wait_for_log(
+            r'to=<ann@hosted\.example>, relay=virtual, .*dsn=4\.3\.5, status=deferred '
+            r'\(mail system configuration error\)'))
+        self.assertEqual(os.listdir(base), [])
+
+    def test_first_run_demo_settings(self):
+        # The harness writes the embedded main.cf's settings: any local part at the local
+        # domains gets a Maildir owned by the demo owner; unqualified postmaster too.
+        with EstafetaServer() as srv:
+            send(srv, ['Carol@localhost', 'postmaster'])
+            self.assertEqual(len(srv.wait_for_delivery('carol', 1)), 1)
+            self.assertEqual(len(srv.wait_for_delivery('postmaster', 1)), 1)
+            uid, gid = harness.demo_owner()
+            self.check_owned(srv.maildir('carol'), uid, gid, 0o700)
+            # A local part that is no safe directory name is no mailbox.
+            code, text = rcpt(srv, 'a/b@localhost')
+            self.assertEqual((code, text), (550, '5.1.1 <a/b@localhost>: Recipient address '
+                                                 'rejected: User unknown in virtual mailbox '
+                                                 'table'))
+            self.assertFalse(os.path.exists(os.path.join(srv.mail, 'a')))
+
+
+if __name__ == '__main__':
+    unittest.main()
