@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "route/route_config.h"
 
 namespace estafeta::daemon {
@@ -77,13 +79,10 @@ TEST(SmtpdSettings, TablesInDomainAndNetworkLists) {
       "mynetworks = 127.0.0.0/8, [::1]/128, inline:{192.0.2.9=OK}\n"
       "local_recipient_maps =\n");
   auto specs = smtpd_table_specs(config);
-  // mydestination and mynetworks (the recipient policy), mydestination again (the cleanup
-  // stage's resolver), then smtpd_client_event_limit_exceptions and
-  // smtpd_forbid_bare_newline_exclusions (both $mynetworks by default). MapSet opens each
-  // distinct spec once.
-  EXPECT_EQ(specs, (std::vector<std::string>{"inline:{tabled.example=OK}", "inline:{192.0.2.9=OK}",
-                                             "inline:{tabled.example=OK}", "inline:{192.0.2.9=OK}",
-                                             "inline:{192.0.2.9=OK}"}));
+  // Every table the recipient policy, the cleanup stage and the client limits name (MapSet
+  // opens each distinct spec once).
+  EXPECT_EQ(std::set<std::string>(specs.begin(), specs.end()),
+            (std::set<std::string>{"inline:{tabled.example=OK}", "inline:{192.0.2.9=OK}"}));
   auto opened = maps::MapSet::open(specs);
   ASSERT_TRUE(opened.ok());
   auto settings = make_smtpd_settings(config, 100, opened.set);

@@ -2,7 +2,9 @@
 # aliases with Sendmail virtusertable semantics (full address, `user` for local domains, the
 # `@domain` catch-all, one-to-many, recursion, a loop), the original recipient kept as ORCPT,
 # always_bcc (seed 000's archive copy of every message), canonical_maps for the envelope
-# sender, and a table that cannot answer deferring the message with 451.
+# sender, and a table that cannot answer deferring the message with 451. The harness's
+# localhost is a virtual mailbox domain, so the bare `team` key serves only $myorigin
+# (local submission's unqualified `team`), as in Postfix.
 import os
 import smtplib
 import subprocess
@@ -13,6 +15,7 @@ from harness import EstafetaServer
 
 VIRTUAL = '''\
 sales@localhost      alice@localhost, bob@localhost
+team@localhost       sales@localhost, carol@localhost
 team                 sales@localhost, carol@localhost
 @catchall.test       dave@localhost
 loop1@localhost      loop2@localhost
