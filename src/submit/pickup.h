@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "log/logger.h"
@@ -30,6 +31,9 @@ struct PickupOptions {
   /// A file still being written after this long was abandoned by its writer.
   std::chrono::seconds abandoned_after{std::chrono::hours(24)};
   gid_t maildrop_group = 0;  // the group ready files must have
+  /// Files owned by this user skip authorized_submit_users and local_login_sender_maps
+  /// (mail_owner: the local delivery agent forwards mail through maildrop).
+  std::optional<uid_t> trusted_uid;
 };
 
 class Pickup {
