@@ -365,7 +365,8 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
       at = end + 1;
     }
   }
-  plan.mailbox_command = c.get("mailbox_command");
+  // Not $-expanded, as Postfix: "$EXTENSION" and the like are for the shell.
+  plan.mailbox_command = c.get_raw("mailbox_command");
   plan.home_mailbox = c.get("home_mailbox");
   {
     const std::string spool = c.get("mail_spool_directory");
