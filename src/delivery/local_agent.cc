@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "delivery/maildir.h"
+#include "delivery/mbox_format.h"
 #include "log/delay.h"
 #include "net/signal_fd.h"
 #include "queue/background_thread.h"
@@ -241,21 +242,32 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
   const std::vector<LocalAction> actions =
       plan_local_delivery(r.address, delivered_to, options_.plan, lookups);
 
+  // The copy every task of this recipient reads, in a sealed memfd made on first use; a
+  // command's copy also starts with the "From sender date" line, as local(8) gives it.
   const std::string copy = maildir_message(env.sender, r.address, content);
-  int fd = -1;
-  bool fd_failed = false;
-  std::string fd_error;
-  auto message_fd = [&]() -> int {
-    if (fd < 0 && !fd_failed) {
-      auto made = sealed_copy(copy);
+  struct Copy {
+    int fd = -1;
+    std::string error;
+  };
+  Copy plain, with_from;
+  auto message_fd = [&](bool from_line) -> int {
+    Copy& c = from_line ? with_from : plain;
+    if (c.fd < 0 && c.error.empty()) {
+      std::string bytes;
+      if (from_line) {
+        const std::time_t when = static_cast<std::time_t>(env.arrival_us / 1000000);
+        std::tm tm{};
+        ::localtime_r(&when, &tm);
+        bytes = mbox_from_line(env.sender, tm) + copy;
+      }
+      auto made = sealed_copy(from_line ? bytes : copy);
       if (made) {
-        fd = *made;
+        c.fd = *made;
       } else {
-        fd_failed = true;
-        fd_error = made.error().message;
+        c.error = made.error().message;
       }
     }
-    return fd;
+    return c.fd;
   };
 
   // The worst outcome decides: deferred, then bounced, then delivered.
@@ -304,9 +316,11 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
       case ActionKind::Maildir:
       case ActionKind::Mbox:
       case ActionKind::Command: {
-        if (message_fd() < 0) {
+        const bool command = a.kind == ActionKind::Command;
+        const int fd = message_fd(command);
+        if (fd < 0) {
           dsn = "4.3.0";
-          text = fd_error;
+          text = (command ? with_from : plain).error;
           break;
         }
         TaskResult result = spawner_.run(task_for(a, request, r, env), fd);
@@ -323,7 +337,9 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
     log_line(a.to, r.address, action_began, outcome, dsn, text);
     note(outcome, dsn, text);
   }
-  if (fd >= 0) ::close(fd);
+  for (const Copy* c : {&plain, &with_from}) {
+    if (c->fd >= 0) ::close(c->fd);
+  }
   if (actions.empty()) {
     worst = qmgr::RecipientOutcome::kDeferred;
     worst_dsn = "4.3.0";
@@ -363,7 +379,12 @@ DeliveryTask LocalAgent::task_for(const LocalAction& a, const qmgr::AgentRequest
     case ActionKind::Command:
       t.kind = TaskKind::Command;
       t.command = a.command;
-      t.working_directory = a.as.home.empty() || a.as.home.front() != '/' ? "/" : a.as.home;
+      // The home when it is a directory (default_privs' often is not), else "/".
+      t.working_directory = "/";
+      if (struct stat st{}; !a.as.home.empty() && a.as.home.front() == '/' &&
+                            ::stat(a.as.home.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        t.working_directory = a.as.home;
+      }
       t.time_limit_seconds = options_.command_time_limit;
       t.environment = {
           "HOME=" + a.as.home,
