@@ -7,7 +7,8 @@
 // pickup neither crash nor loop; one that only hits a temporary failure (disk full, a table
 // that cannot answer) stays for the next scan. Scans at start, on a datagram to
 // public/pickup (sent by sendmail) and every `scan_interval` (master.cf's wakeup column).
-// Runs as mail_owner.
+// Runs as mail_owner. Drop files owned by PickupOptions::trusted_uid (mail_owner: the local
+// delivery agent's forwards) skip the submit policy.
 #pragma once
 
 #include <sys/types.h>
