@@ -121,6 +121,10 @@ Status prepare_directories(const ServicePlan& plan) {
     owner = *ids;
   }
   std::error_code ec;
+  // An existing mail_spool_directory (Debian's /var/mail, root:mail 2775) is the system's:
+  // left as it is. One we create is mail_owner's (local delivery creates mbox files there
+  // with its owner's privileges and gives them to the user).
+  const bool spool_existed = std::filesystem::is_directory(plan.mail_spool_directory, ec);
   for (const auto& dir : {plan.queue_directory, plan.mail_spool_directory}) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(fmt::format("mkdir {}: {}", dir, ec.message()));
@@ -140,6 +144,7 @@ Status prepare_directories(const ServicePlan& plan) {
       return make_error(fmt::format("chmod {}: {}", path, std::strerror(code)), code);
     }
   }
+  if (spool_existed) return {};
   return make_directory(plan.mail_spool_directory, 0755, owner);
 }
 
