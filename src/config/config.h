@@ -75,6 +75,9 @@ class Config {
   /// (mydestination, mynetworks, ...: list_files.h) a "/file/name" item is replaced by the
   /// items of that file, as read when the Config was built.
   std::vector<std::string> get_list(std::string_view name) const;
+  /// The unexpanded value (setting or default); "" for an unknown name. For parameters that
+  /// the consumer expands itself with per-delivery values (forward_path, luser_relay).
+  std::string get_raw(std::string_view name) const { return raw_value(name).value_or(""); }
   /// True when `name` is in parameters.def (user-defined names are not "known").
   bool is_known(std::string_view name) const;
   /// True when main.cf (or an -o override) assigns `name`.

@@ -33,6 +33,7 @@
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
 #include "route/envelope_cleanup.h"
+#include "route/resolver.h"
 #include "route/route_config.h"
 #include "submit/maildrop.h"
 #include "submit/pickup.h"
@@ -352,16 +353,103 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
   auto base = load_base(config_dir, "local", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
+  // While still root and before any thread: the spawner that runs every delivery as the
+  // recipient (it keeps root; this process drops to mail_owner below).
+  auto spawner = delivery::PrivilegedDelivery::start();
+  if (!spawner.ok()) return fail(*base->log, readiness, spawner.error().message);
+  // Alias tables as surrogates (a missing /etc/aliases.lmdb defers local mail, it does not
+  // stop the service), and the resolver's tables to tell local domains from others.
+  const std::vector<std::string> alias_specs = c.get_list("alias_maps");
+  std::vector<std::string> specs = route::route_table_specs(c);
+  specs.insert(specs.end(), alias_specs.begin(), alias_specs.end());
+  auto opened = maps::MapSet::open(specs, {}, alias_specs);
+  for (const std::string& warning : opened.warnings) base->log->warning("{}", warning);
+  if (!opened.ok()) {
+    std::string all;
+    for (const auto& error : opened.errors) all += (all.empty() ? "" : "; ") + error;
+    return fail(*base->log, readiness, all);
+  }
+  auto default_privs = delivery::system_user_by_name(c.get("default_privs"));
+  if (default_privs.status != maps::LookupStatus::Found || default_privs.user.uid == 0 ||
+      default_privs.user.name == c.get("mail_owner")) {
+    return fail(
+        *base->log, readiness,
+        fmt::format("default_privs: {} is not an unprivileged user", c.get("default_privs")));
+  }
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
     return fail(*base->log, readiness, dropped.error().message);
   }
+  auto route = route::make_route_settings(c, *opened.set);
+  if (!route.ok()) return fail(*base->log, readiness, route.error().message);
   auto fd = bind_private_socket(base->queue_directory, name);
   if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
   delivery::LocalAgentOptions options;
   options.queue_directory = base->queue_directory;
-  options.mail_spool_directory = absolute_path(c.get("mail_spool_directory"));
   options.myhostname = c.get("myhostname");
-  delivery::LocalAgent agent(std::move(options), *base->log);
+  delivery::LocalPlanSettings& plan = options.plan;
+  plan.recipient_delimiter = c.get("recipient_delimiter");
+  plan.myorigin = c.get("myorigin");
+  {
+    // forward_path is expanded per delivery ($home, $user...): split its raw value.
+    std::string raw = c.get_raw("forward_path");
+    for (char& ch : raw) {
+      if (ch == ',' || ch == '\t' || ch == '\n') ch = ' ';
+    }
+    size_t at = 0;
+    while (at < raw.size()) {
+      const size_t end = raw.find(' ', at);
+      std::string item = raw.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      if (!item.empty()) plan.forward_path.push_back(item);
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+  }
+  // Not $-expanded, as Postfix: "$EXTENSION" and the like are for the shell.
+  plan.mailbox_command = c.get_raw("mailbox_command");
+  plan.home_mailbox = c.get("home_mailbox");
+  {
+    const std::string spool = c.get("mail_spool_directory");
+    plan.mail_spool_directory = absolute_path(spool);
+    if (!spool.empty() && spool.back() == '/' && plan.mail_spool_directory.back() != '/') {
+      plan.mail_spool_directory += '/';
+    }
+  }
+  plan.luser_relay = c.get_raw("luser_relay");
+  plan.allow_mail_to_commands = c.get_list("allow_mail_to_commands");
+  plan.allow_mail_to_files = c.get_list("allow_mail_to_files");
+  plan.default_privs = default_privs.user;
+  options.mbox_locks = 0;
+  for (const std::string& lock : c.get_list("mailbox_delivery_lock")) {
+    if (lock == "fcntl") options.mbox_locks |= unsigned(delivery::MboxLock::Fcntl);
+    if (lock == "dotlock") options.mbox_locks |= unsigned(delivery::MboxLock::Dotlock);
+    if (lock == "flock") options.mbox_locks |= unsigned(delivery::MboxLock::Flock);
+  }
+  options.lock_attempts = static_cast<int>(c.get_int("deliver_lock_attempts"));
+  options.lock_delay_seconds = static_cast<int>(c.get_seconds("deliver_lock_delay"));
+  options.stale_lock_seconds = static_cast<int>(c.get_seconds("stale_lock_time"));
+  options.mailbox_size_limit = static_cast<uint64_t>(c.get_int("mailbox_size_limit"));
+  options.command_time_limit = static_cast<int>(c.get_seconds("command_time_limit"));
+  std::shared_ptr<const maps::MapSet> tables = opened.set;
+  const route::RouteSettings route_settings = *route;
+  delivery::LocalAgentTables lookups;
+  lookups.alias = [tables, alias_specs](const std::string& key) {
+    if (alias_specs.empty()) return maps::LookupResult::not_found();
+    return tables->lookup_first(alias_specs, key);
+  };
+  lookups.user_by_name = [](const std::string& n) { return delivery::system_user_by_name(n); };
+  lookups.user_by_uid = [](uid_t uid) { return delivery::system_user_by_uid(uid); };
+  lookups.is_local_domain = [tables, route_settings](const std::string& d) -> std::optional<bool> {
+    switch (route::is_local_domain(route_settings, d)) {
+      case policy::Match::Yes:
+        return true;
+      case policy::Match::No:
+        return false;
+      case policy::Match::TempFail:
+        return std::nullopt;
+    }
+    return std::nullopt;
+  };
+  delivery::LocalAgent agent(std::move(options), std::move(lookups), **spawner, *base->log);
   readiness.ready();
   const int code = agent.serve(*fd);
   ::close(*fd);
@@ -522,6 +610,9 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
                 fmt::format("stat {}: {}", maildrop_path, std::strerror(errno)));
   }
   options.maildrop_group = maildrop.st_gid;
+  // Our own user (mail_owner, or whoever runs an unprivileged instance) owns the queue and
+  // could write it directly: its drop files (local delivery's forwards) are trusted.
+  options.trusted_uid = ::geteuid();
   if (parsed->wakeup != "-") {
     const long long seconds = std::atoll(parsed->wakeup.c_str());
     if (seconds > 0) options.scan_interval = std::chrono::seconds(seconds);

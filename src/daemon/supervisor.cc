@@ -121,6 +121,10 @@ Status prepare_directories(const ServicePlan& plan) {
     owner = *ids;
   }
   std::error_code ec;
+  // An existing mail_spool_directory (Debian's /var/mail, root:mail 2775) is the system's:
+  // left as it is. One we create is mail_owner's (local delivery creates mbox files there
+  // with its owner's privileges and gives them to the user).
+  const bool spool_existed = std::filesystem::is_directory(plan.mail_spool_directory, ec);
   for (const auto& dir : {plan.queue_directory, plan.mail_spool_directory}) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(fmt::format("mkdir {}: {}", dir, ec.message()));
@@ -140,18 +144,21 @@ Status prepare_directories(const ServicePlan& plan) {
       return make_error(fmt::format("chmod {}: {}", path, std::strerror(code)), code);
     }
   }
-  if (auto status = make_directory(plan.mail_spool_directory, 0755, owner); !status.ok()) {
-    return status;
+  if (!spool_existed) {
+    if (auto status = make_directory(plan.mail_spool_directory, 0755, owner); !status.ok()) {
+      return status;
+    }
   }
   // virtual_mailbox_base: created when missing; given to the one static owner of the virtual
-  // mailboxes only when it is new or is our own spool directory (never an existing
+  // mailboxes only when it is new or is the spool directory we just made (never an existing
   // directory of the system).
   if (plan.virtual_mailbox_base.empty()) return {};
   const bool existed = std::filesystem::exists(plan.virtual_mailbox_base, ec);
   std::filesystem::create_directories(plan.virtual_mailbox_base, ec);
   if (ec) return make_error(fmt::format("mkdir {}: {}", plan.virtual_mailbox_base, ec.message()));
   if (geteuid() != 0 || !plan.virtual_base_owner) return {};
-  if (existed && plan.virtual_mailbox_base != plan.mail_spool_directory) return {};
+  const bool our_spool = plan.virtual_mailbox_base == plan.mail_spool_directory && !spool_existed;
+  if (existed && !our_spool) return {};
   return make_directory(plan.virtual_mailbox_base, 0755,
                         UserIds{plan.virtual_base_owner->first, plan.virtual_base_owner->second});
 }

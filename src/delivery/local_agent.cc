@@ -1,8 +1,16 @@
-// The local delivery agent: requests in, Maildir deliveries, replies out. See local_agent.h;
-// the crash-safety argument is in docs/queue-format.md ("Delivering").
+// The local delivery agent: requests in, planned deliveries run as the recipient, replies
+// out. See local_agent.h; the crash-safety argument is in docs/queue-format.md ("Delivering").
 #include "delivery/local_agent.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,9 +22,11 @@
 #include "base/clock.h"
 #include "delivery/agent_server.h"
 #include "delivery/maildir.h"
+#include "delivery/mbox_format.h"
 #include "log/delay.h"
 #include "message/write_failure.h"
-#include "policy/mailbox_name.h"
+#include "submit/drop_file.h"
+#include "submit/maildrop.h"
 
 namespace estafeta::delivery {
 namespace {
@@ -34,23 +44,124 @@ qmgr::RecipientReply reply_for(const qmgr::AgentRecipient& r, qmgr::RecipientOut
 
 std::string_view status_word(qmgr::RecipientOutcome o) {
   switch (o) {
-    case qmgr::RecipientOutcome::kDelivered: return "sent";
-    case qmgr::RecipientOutcome::kBounced: return "bounced";
-    case qmgr::RecipientOutcome::kDeferred: return "deferred";
+    case qmgr::RecipientOutcome::kDelivered:
+      return "sent";
+    case qmgr::RecipientOutcome::kBounced:
+      return "bounced";
+    case qmgr::RecipientOutcome::kDeferred:
+      return "deferred";
   }
   return "deferred";
 }
 
-// A Maildir write that failed: what it means for the recipient (RFC 3463): 4.2.2 for a
-// quota, 4.3.1 for a full disk, else 4.2.0 (message/write_failure.h).
-std::string status_of_failure(const Error& e) {
-  return std::string(message::mailbox_write_failure(e.code).dsn);
+UserLookup from_passwd(int rc, const passwd* found, std::string_view what) {
+  UserLookup out;
+  if (rc != 0) {
+    out.status = maps::LookupStatus::TempFail;
+    out.user.name = fmt::format("{}: {}", what, std::strerror(rc));
+    return out;
+  }
+  if (found == nullptr) return out;
+  out.status = maps::LookupStatus::Found;
+  out.user.name = found->pw_name;
+  out.user.uid = found->pw_uid;
+  out.user.gid = found->pw_gid;
+  out.user.home = found->pw_dir != nullptr ? found->pw_dir : "";
+  out.user.shell = found->pw_shell != nullptr ? found->pw_shell : "";
+  return out;
+}
+
+// The user's supplementary groups (getgrouplist); just the primary group when it fails.
+std::vector<gid_t> groups_of(const PlanUser& user) {
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int n = static_cast<int>(groups.size());
+    if (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &n) >= 0) {
+      groups.resize(size_t(n));
+      groups.erase(std::remove(groups.begin(), groups.end(), gid_t(0)), groups.end());
+      return groups;
+    }
+    groups.resize(size_t(n) > groups.size() ? size_t(n) : groups.size() * 2);
+  }
+  return {user.gid};
+}
+
+Credentials credentials_of(const PlanUser& user) {
+  Credentials c;
+  c.uid = user.uid;
+  c.gid = user.gid;
+  c.groups = groups_of(user);
+  c.user = user.name;
+  c.home = user.home;
+  return c;
+}
+
+// The mailbox copy in a sealed memfd (read by every child of this recipient).
+Result<int> sealed_copy(std::string_view bytes) {
+  int fd = ::memfd_create("estafeta-local", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return make_error(fmt::format("memfd_create: {}", std::strerror(errno)), errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int code = errno;
+      ::close(fd);
+      return make_error(fmt::format("memfd write: {}", std::strerror(code)), code);
+    }
+    done += size_t(n);
+  }
+  (void)::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  return fd;
+}
+
+// A short stable hash of an expansion's target, for its Maildir file name (FNV-1a).
+std::string target_hash(const std::string& key) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return fmt::format("{:08x}", h);
+}
+
+qmgr::RecipientOutcome outcome_of(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::Delivered:
+    case TaskStatus::AlreadyDelivered:
+      return qmgr::RecipientOutcome::kDelivered;
+    case TaskStatus::Bounced:
+      return qmgr::RecipientOutcome::kBounced;
+    case TaskStatus::Deferred:
+      return qmgr::RecipientOutcome::kDeferred;
+  }
+  return qmgr::RecipientOutcome::kDeferred;
 }
 
 }  // namespace
 
-LocalAgent::LocalAgent(LocalAgentOptions options, log::Logger log)
-    : options_(std::move(options)), log_(std::move(log)) {
+UserLookup system_user_by_name(const std::string& name) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  const int rc = ::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  return from_passwd(rc == ENOENT || rc == ESRCH ? 0 : rc, found, "getpwnam");
+}
+
+UserLookup system_user_by_uid(uid_t uid) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  const int rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
+  return from_passwd(rc == ENOENT || rc == ESRCH ? 0 : rc, found, "getpwuid");
+}
+
+LocalAgent::LocalAgent(LocalAgentOptions options, LocalAgentTables tables,
+                       PrivilegedDelivery& spawner, log::Logger log)
+    : options_(std::move(options)),
+      log_(std::move(log)),
+      tables_(std::move(tables)),
+      spawner_(spawner) {
   if (options_.threads < 1) options_.threads = 1;
   auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
   if (store) {
@@ -68,8 +179,7 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
   reply.id = request.id;
   auto defer_all = [&](std::string status, std::string reason) {
     for (const auto& r : request.recipients) {
-      reply.recipients.push_back(
-          reply_for(r, qmgr::RecipientOutcome::kDeferred, status, reason));
+      reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kDeferred, status, reason));
     }
     log_.warning("{}: {}", request.queue_id, reason);
     return reply;
@@ -81,71 +191,255 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
   if (!read.ok()) return defer_all("4.3.0", "cannot read the queue file: " + read.reason);
   const message::Envelope& env = read.value->file.envelope;
   const std::string& content = read.value->file.content;
+  const std::vector<std::string> delivered_to = delivered_to_headers(content);
 
-  std::vector<std::string> maildirs;  // each once: synced before any reply
-  std::vector<std::string> lines;     // logged once durable
-  auto line = [&](const qmgr::AgentRecipient& r, int64_t began_us, const qmgr::RecipientReply& out) {
+  auto log_line = [&](const std::string& to, const std::string& orig, int64_t began_us,
+                      qmgr::RecipientOutcome outcome, const std::string& dsn,
+                      const std::string& text) {
     const int64_t end_us = system_now_us();
-    return fmt::format(
-        "{}: to=<{}>, relay=local, delay={}, delays={}/0/0/{}, dsn={}, status={} ({})",
-        request.queue_id, r.address, log::format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
-        log::format_delay(std::max<int64_t>(0, start_us - env.arrival_us) / 1e6),
-        log::format_delay((end_us - began_us) / 1e6), out.status, status_word(out.outcome), out.reason);
+    const std::string orig_to =
+        orig.empty() || orig == to ? "" : fmt::format(", orig_to=<{}>", orig);
+    log_.info("{}: to=<{}>{}, relay=local, delay={}, delays={}/0/0/{}, dsn={}, status={} ({})",
+              request.queue_id, to, orig_to,
+              log::format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
+              log::format_delay(std::max<int64_t>(0, start_us - env.arrival_us) / 1e6),
+              log::format_delay((end_us - began_us) / 1e6), dsn, status_word(outcome), text);
   };
+
   for (const qmgr::AgentRecipient& r : request.recipients) {
     const int64_t began_us = system_now_us();
     if (r.index >= env.recipients.size() || env.recipients[r.index].address != r.address) {
       reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kDeferred, "4.3.0",
                                            "recipient not in the queue file"));
-      lines.push_back(line(r, began_us, reply.recipients.back()));
+      log_line(r.address, "", began_us, qmgr::RecipientOutcome::kDeferred, "4.3.0",
+               "recipient not in the queue file");
       continue;
     }
-    const size_t at = r.address.rfind('@');
-    std::string_view local =
-        at == std::string::npos ? std::string_view(r.address) : std::string_view(r.address).substr(0, at);
-    auto mailbox = policy::mailbox_name(local);
-    if (!mailbox) {
-      reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kBounced, "5.1.3",
-                                           "illegal mailbox name"));
-      lines.push_back(line(r, began_us, reply.recipients.back()));
-      continue;
-    }
-    const std::string maildir = options_.mail_spool_directory + "/" + *mailbox + "/Maildir";
-    const std::string name =
-        maildir_file_name(env.arrival_us / 1000000, request.queue_id, r.index, options_.myhostname);
-    auto linked = link_into_maildir(maildir, name, maildir_message(env.sender, r.address, content));
-    if (!linked) {
-      reply.recipients.push_back(
-          reply_for(r, qmgr::RecipientOutcome::kDeferred, status_of_failure(linked.error()),
-                    fmt::format("maildir delivery failed: {}", linked.error().message)));
-      lines.push_back(line(r, began_us, reply.recipients.back()));
-      continue;
-    }
-    reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kDelivered, "2.0.0",
-                                         "delivered to maildir"));
-    lines.push_back(line(r, began_us, reply.recipients.back()));
-    if (std::find(maildirs.begin(), maildirs.end(), maildir) == maildirs.end()) {
-      maildirs.push_back(maildir);
-    }
+    reply.recipients.push_back(
+        deliver_recipient(request, r, env, content, delivered_to, began_us, log_line));
   }
-  // Delivered means durable: every new/ entry synced before the reply says so. Concurrent
-  // requests share these syncs.
-  for (const std::string& maildir : maildirs) {
-    if (Status s = sync_maildir_new(maildir, syncs_); !s.ok()) {
-      for (size_t i = 0; i < reply.recipients.size(); ++i) {
-        auto& out = reply.recipients[i];
-        if (out.outcome != qmgr::RecipientOutcome::kDelivered) continue;
-        // The retry finds the name taken and syncs again.
-        out.outcome = qmgr::RecipientOutcome::kDeferred;
-        out.status = status_of_failure(s.error());
-        out.reason = fmt::format("maildir delivery failed: {}", s.error().message);
-        lines[i] = line(request.recipients[i], start_us, out);
+  return reply;
+}
+
+qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& request,
+                                                   const qmgr::AgentRecipient& r,
+                                                   const message::Envelope& env,
+                                                   const std::string& content,
+                                                   const std::vector<std::string>& delivered_to,
+                                                   int64_t began_us, const LogLine& log_line) {
+  LocalPlanLookups lookups;
+  lookups.alias = tables_.alias;
+  lookups.user_by_name = tables_.user_by_name;
+  lookups.user_by_uid = tables_.user_by_uid;
+  lookups.is_local_domain = tables_.is_local_domain;
+  lookups.read_file = [this](const PlanUser& as, const std::string& path) {
+    return read_file_as(as, path);
+  };
+  const std::vector<LocalAction> actions =
+      plan_local_delivery(r.address, delivered_to, options_.plan, lookups);
+
+  // The copy every task of this recipient reads, in a sealed memfd made on first use; a
+  // command's copy also starts with the "From sender date" line, as local(8) gives it.
+  const std::string copy = maildir_message(env.sender, r.address, content);
+  struct Copy {
+    int fd = -1;
+    std::string error;
+  };
+  Copy plain, with_from;
+  auto message_fd = [&](bool from_line) -> int {
+    Copy& c = from_line ? with_from : plain;
+    if (c.fd < 0 && c.error.empty()) {
+      std::string bytes;
+      if (from_line) {
+        const std::time_t when = static_cast<std::time_t>(env.arrival_us / 1000000);
+        std::tm tm{};
+        ::localtime_r(&when, &tm);
+        bytes = mbox_from_line(env.sender, tm) + copy;
       }
+      auto made = sealed_copy(from_line ? bytes : copy);
+      if (made) {
+        c.fd = *made;
+      } else {
+        c.error = made.error().message;
+      }
+    }
+    return c.fd;
+  };
+
+  // The worst outcome decides: deferred, then bounced, then delivered.
+  qmgr::RecipientOutcome worst = qmgr::RecipientOutcome::kDelivered;
+  std::string worst_dsn = "2.0.0";
+  std::string worst_text;
+  auto note = [&](qmgr::RecipientOutcome o, const std::string& dsn, const std::string& text) {
+    auto rank = [](qmgr::RecipientOutcome x) {
+      return x == qmgr::RecipientOutcome::kDeferred  ? 2
+             : x == qmgr::RecipientOutcome::kBounced ? 1
+                                                     : 0;
+    };
+    if (worst_text.empty() || rank(o) > rank(worst)) {
+      worst = o;
+      worst_dsn = dsn;
+      worst_text = text;
+    }
+  };
+  for (const LocalAction& a : actions) {
+    const int64_t action_began = system_now_us();
+    qmgr::RecipientOutcome outcome = qmgr::RecipientOutcome::kDeferred;
+    std::string dsn;
+    std::string text;
+    switch (a.kind) {
+      case ActionKind::Bounce:
+        outcome = qmgr::RecipientOutcome::kBounced;
+        dsn = a.dsn;
+        text = a.text;
+        break;
+      case ActionKind::Defer:
+        dsn = a.dsn;
+        text = a.text;
+        break;
+      case ActionKind::Forward: {
+        auto forwarded = forward(a, env, r.address, content);
+        if (forwarded.ok()) {
+          outcome = qmgr::RecipientOutcome::kDelivered;
+          dsn = "2.0.0";
+          text = "forwarded as maildrop/" + *forwarded;
+        } else {
+          dsn = "4.3.0";
+          text = "cannot forward: " + forwarded.error().message;
+        }
+        break;
+      }
+      case ActionKind::Maildir:
+      case ActionKind::Mbox:
+      case ActionKind::Command: {
+        const bool command = a.kind == ActionKind::Command;
+        const int fd = message_fd(command);
+        if (fd < 0) {
+          dsn = "4.3.0";
+          text = (command ? with_from : plain).error;
+          break;
+        }
+        TaskResult result = spawner_.run(task_for(a, request, r, env), fd);
+        outcome = outcome_of(result.status);
+        dsn = result.dsn;
+        text = result.text;
+        if (result.status == TaskStatus::Delivered ||
+            result.status == TaskStatus::AlreadyDelivered) {
+          text = "delivered to " + a.what;
+        }
+        break;
+      }
+    }
+    log_line(a.to, r.address, action_began, outcome, dsn, text);
+    note(outcome, dsn, text);
+  }
+  for (const Copy* c : {&plain, &with_from}) {
+    if (c->fd >= 0) ::close(c->fd);
+  }
+  if (actions.empty()) {
+    worst = qmgr::RecipientOutcome::kDeferred;
+    worst_dsn = "4.3.0";
+    worst_text = "nothing to deliver to";
+    log_line(r.address, "", began_us, worst, worst_dsn, worst_text);
+  }
+  return reply_for(r, worst, worst_dsn, worst_text);
+}
+
+DeliveryTask LocalAgent::task_for(const LocalAction& a, const qmgr::AgentRequest& request,
+                                  const qmgr::AgentRecipient& r,
+                                  const message::Envelope& env) const {
+  DeliveryTask t;
+  t.as = credentials_of(a.as);
+  t.file_size_limit = options_.mailbox_size_limit;
+  switch (a.kind) {
+    case ActionKind::Maildir: {
+      t.kind = TaskKind::Maildir;
+      t.path = a.path;
+      const std::string qid =
+          a.expanded ? request.queue_id + "H" + target_hash(a.key()) : request.queue_id;
+      t.maildir_name =
+          maildir_file_name(env.arrival_us / 1000000, qid, r.index, options_.myhostname);
       break;
     }
+    case ActionKind::Mbox:
+      t.kind = TaskKind::Mbox;
+      t.path = a.path;
+      t.sender = env.sender.empty() ? "MAILER-DAEMON" : env.sender;
+      t.arrival_sec = env.arrival_us / 1000000;
+      t.mbox_locks = options_.mbox_locks;
+      t.create_with_spool_privileges = a.spool;
+      t.lock_attempts = options_.lock_attempts;
+      t.lock_delay_seconds = options_.lock_delay_seconds;
+      t.stale_lock_seconds = options_.stale_lock_seconds;
+      break;
+    case ActionKind::Command:
+      t.kind = TaskKind::Command;
+      t.command = a.command;
+      // The home when it is a directory (default_privs' often is not), else "/".
+      t.working_directory = "/";
+      if (struct stat st{}; !a.as.home.empty() && a.as.home.front() == '/' &&
+                            ::stat(a.as.home.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        t.working_directory = a.as.home;
+      }
+      t.time_limit_seconds = options_.command_time_limit;
+      t.environment = {
+          "HOME=" + a.as.home,
+          "USER=" + a.as.name,
+          "LOGNAME=" + a.as.name,
+          "SHELL=" + (a.as.shell.empty() ? std::string("/bin/sh") : a.as.shell),
+          "PATH=/usr/local/bin:/usr/bin:/bin",
+          "SENDER=" + env.sender,
+          "RECIPIENT=" + a.to,
+          "EXTENSION=" + a.extension,
+          "DOMAIN=" + a.domain,
+          "LOCAL=" + a.local,
+          "ORIGINAL_RECIPIENT=" + r.address,
+      };
+      break;
+    default:
+      break;
   }
-  for (const std::string& l : lines) log_.info("{}", l);
-  return reply;
+  return t;
+}
+
+FileLookup LocalAgent::read_file_as(const PlanUser& as, const std::string& path) {
+  FileLookup out;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return out;  // NotFound
+  } else {
+    out.owner = st.st_uid;
+  }
+  DeliveryTask t;
+  t.kind = TaskKind::ReadFile;
+  t.as = credentials_of(as);
+  t.path = path;
+  TaskResult result = spawner_.run(t, -1);
+  switch (result.status) {
+    case TaskStatus::Delivered:
+    case TaskStatus::AlreadyDelivered:
+      out.status = maps::LookupStatus::Found;
+      out.content = std::move(result.content);
+      return out;
+    case TaskStatus::Bounced:
+      out.status = maps::LookupStatus::NotFound;
+      return out;
+    case TaskStatus::Deferred:
+      break;
+  }
+  out.status = maps::LookupStatus::TempFail;
+  out.content = result.text;
+  return out;
+}
+
+Result<std::string> LocalAgent::forward(const LocalAction& a, const message::Envelope& env,
+                                        const std::string& recipient,
+                                        const std::string& content) const {
+  submit::DropRequest drop;
+  drop.sender = a.sender.empty() ? (env.sender.empty() ? "<>" : env.sender) : a.sender;
+  drop.recipients = {a.address};
+  drop.content = "Delivered-To: " + recipient + "\r\n" + content;
+  return submit::write_drop_file(options_.queue_directory, submit::encode_drop_file(drop));
 }
 
 int LocalAgent::serve(int listen_fd) {

@@ -129,7 +129,10 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
     return refuse(fmt::format("message of {} bytes is larger than message_size_limit {}",
                               request->content.size(), options_.message_size_limit));
   }
-  switch (policy_.may_submit(who.login)) {
+  // Files of the trusted user (mail_owner: the local delivery agent forwarding mail) may
+  // use any sender, as Postfix trusts its own user.
+  const bool trusted = options_.trusted_uid && owner == *options_.trusted_uid;
+  switch (trusted ? policy::Match::Yes : policy_.may_submit(who.login)) {
     case policy::Match::Yes: break;
     case policy::Match::No: return refuse("not allowed to submit mail (authorized_submit_users)");
     case policy::Match::TempFail:
@@ -139,7 +142,7 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   std::string sender = qualify(who.login, options_.myorigin);
   if (request->sender) {
     std::string wanted = qualify(*request->sender, options_.myorigin);
-    switch (policy_.may_use_sender(who.login, wanted)) {
+    switch (trusted ? policy::Match::Yes : policy_.may_use_sender(who.login, wanted)) {
       case policy::Match::Yes: sender = wanted; break;
       case policy::Match::No:
         return refuse(fmt::format("not allowed to use sender <{}> (local_login_sender_maps)",

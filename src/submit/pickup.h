@@ -7,12 +7,14 @@
 // pickup neither crash nor loop; one that only hits a temporary failure (disk full, a table
 // that cannot answer) stays for the next scan. Scans at start, on a datagram to
 // public/pickup (sent by sendmail) and every `scan_interval` (master.cf's wakeup column).
-// Runs as mail_owner.
+// Runs as mail_owner. Drop files owned by PickupOptions::trusted_uid (mail_owner: the local
+// delivery agent's forwards) skip the submit policy.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "log/logger.h"
@@ -36,6 +38,9 @@ struct PickupOptions {
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;
   /// The content half: hop count, header_checks, body_checks (tables borrowed).
   cleanup::ContentSettings content;
+  /// Files owned by this user skip authorized_submit_users and local_login_sender_maps
+  /// (mail_owner: the local delivery agent forwards mail through maildrop).
+  std::optional<uid_t> trusted_uid;
 };
 
 class Pickup {

@@ -21,6 +21,11 @@ PACKAGES = {
     'psql': 'postgresql',
     'runuser': 'util-linux',
     'mail': 'bsd-mailx',
+    'procmail': 'procmail',
+    'useradd': 'passwd',
+    'userdel': 'passwd',
+    'groupadd': 'passwd',
+    'groupdel': 'passwd',
     'perl': 'perl',
 }
 

@@ -1,0 +1,231 @@
+# Local delivery as the recipient (issue 17, docs/local-delivery.md) against the real daemon,
+# with real users made for the test (useradd, temporary homes; removed at the end): an mbox in
+# mail_spool_directory owned by the user (0600) and read back with bsd-mailx, a Maildir in the
+# home (home_mailbox = Maildir/), alias `|command` and `/file` targets running as
+# default_privs, a .forward to another local user, a Delivered-To loop bounced, an unknown
+# user refused at RCPT without any mailbox made, and procmail as mailbox_command. Needs root
+# (to create users and for the spawner to become them); skipped otherwise.
+import grp
+import os
+import pwd
+import random
+import shutil
+import smtplib
+import string
+import subprocess
+import tempfile
+import unittest
+
+import harness
+import tools
+from harness import EstafetaServer
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=harness.TIMEOUT, **kw)
+
+
+@unittest.skipUnless(harness.is_root(),
+                     'local delivery as the recipient needs root (to create users and switch '
+                     'to them); run the integration tests as root')
+class LocalDeliveryTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ('useradd', 'userdel', 'procmail', 'mail'):
+            tools.require(tool)
+        cls.tmp = tempfile.mkdtemp(prefix='estafeta-local-')
+        os.chmod(cls.tmp, 0o755)
+        suffix = ''.join(random.choice(string.ascii_lowercase) for _ in range(5))
+        cls.users = ['estl%s%d' % (suffix, i) for i in (1, 2)]
+        for name in cls.users:
+            home = os.path.join(cls.tmp, 'home', name)
+            os.makedirs(os.path.dirname(home), mode=0o755, exist_ok=True)
+            made = run([tools.require('useradd'), '--create-home', '--home-dir', home,
+                        '--shell', '/bin/sh', '--user-group', name])
+            if made.returncode != 0:
+                cls.tearDownClass()
+                raise AssertionError('useradd %s: %s' % (name, made.stderr))
+        cls.pw = [pwd.getpwnam(n) for n in cls.users]
+        cls.nobody = pwd.getpwnam('nobody')
+        # Files that alias targets write, as default_privs (nobody).
+        cls.out = os.path.join(cls.tmp, 'out')
+        os.mkdir(cls.out)
+        os.chown(cls.out, cls.nobody.pw_uid, cls.nobody.pw_gid)
+        cls.aliases = os.path.join(cls.tmp, 'aliases')
+        with open(cls.aliases, 'w') as f:
+            f.write('postmaster: root\n'
+                    'cmdalias: "|id -u > %s/cmd.uid"\n'
+                    'filealias: %s/file.mbox\n'
+                    'team: %s, %s\n' % (cls.out, cls.out, cls.users[0], cls.users[1]))
+        built = run([harness.estafeta_bin(), 'alias', 'hash:' + cls.aliases])
+        if built.returncode != 0:
+            cls.tearDownClass()
+            raise AssertionError('estafeta alias: %s' % built.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        for name in getattr(cls, 'users', []):
+            run([tools.require('userdel'), '--remove', name])
+            try:
+                grp.getgrnam(name)
+                run([tools.require('groupdel'), name])
+            except KeyError:
+                pass
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # -- helpers
+    def server(self, **extra):
+        spool = tempfile.mkdtemp(prefix='spool-', dir=self.tmp)
+        # As Debian's /var/mail: root:mail 2775, users cannot create files in it themselves.
+        try:
+            os.chown(spool, 0, grp.getgrnam('mail').gr_gid)
+            os.chmod(spool, 0o2775)
+        except KeyError:
+            os.chmod(spool, 0o1777)
+        main = {
+            'local_recipient_maps': 'unix:passwd.byname $alias_maps',
+            'alias_maps': 'hash:' + self.aliases,
+            'mail_spool_directory': spool,
+            'recipient_delimiter': '+',
+        }
+        main.update(extra)
+        srv = EstafetaServer(main=main)
+        srv.spool_dir = spool
+        return srv
+
+    def send(self, srv, rcpt, subject='local test', extra_headers=''):
+        msg = ('From: tester@example.net\r\nTo: %s\r\nSubject: %s\r\n%s\r\nhello %s\r\n'
+               % (rcpt, subject, extra_headers, rcpt))
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.sendmail('tester@example.net', [rcpt], msg)
+
+    def wait_file(self, path, needle=None):
+        def ready():
+            try:
+                with open(path, 'rb') as f:
+                    data = f.read()
+            except OSError:
+                return None
+            return data if needle is None or needle.encode() in data else None
+        self.assertTrue(harness.wait_until(lambda: ready() is not None),
+                        'nothing delivered to %s' % path)
+        return ready()
+
+    # -- tests
+    def test_mbox_in_spool_owned_by_the_user_and_read_by_mailx(self):
+        user = self.pw[0]
+        with self.server() as srv:
+            self.send(srv, '%s@localhost' % user.pw_name, subject='spool mbox')
+            mbox = os.path.join(srv.spool_dir, user.pw_name)
+            data = self.wait_file(mbox, 'hello')
+            st = os.stat(mbox)
+            self.assertEqual((st.st_uid, st.st_mode & 0o7777), (user.pw_uid, 0o600))
+            self.assertTrue(data.startswith(b'From tester@example.net '), data[:80])
+            self.assertIn(b'Delivered-To: %s@localhost\n' % user.pw_name.encode(), data)
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<%s@localhost>, relay=local, .*status=sent \(delivered to mailbox\)'
+                % user.pw_name))
+            # bsd-mailx lists the mbox's headers ("h"), then quits without changing it.
+            listing = run([tools.require('mail'), '-N', '-f', mbox], input='h\nx\n',
+                          env={'HOME': self.tmp, 'PATH': '/usr/bin:/bin'})
+            self.assertEqual(listing.returncode, 0, listing.stderr)
+            self.assertIn('spool mbox', listing.stdout + listing.stderr)
+
+    def test_maildir_in_home(self):
+        user = self.pw[1]
+        with self.server(home_mailbox='Maildir/') as srv:
+            self.send(srv, '%s+ext@localhost' % user.pw_name)
+            new = os.path.join(user.pw_dir, 'Maildir', 'new')
+            self.assertTrue(harness.wait_until(
+                lambda: os.path.isdir(new) and len(os.listdir(new)) == 1))
+            name = os.listdir(new)[0]
+            self.assertEqual(os.stat(os.path.join(new, name)).st_uid, user.pw_uid)
+            self.assertEqual(os.stat(os.path.join(user.pw_dir, 'Maildir')).st_uid, user.pw_uid)
+
+    def test_alias_command_and_file_run_as_default_privs(self):
+        with self.server() as srv:
+            self.send(srv, 'cmdalias@localhost')
+            self.send(srv, 'filealias@localhost')
+            uid = self.wait_file(os.path.join(self.out, 'cmd.uid'))
+            self.assertEqual(uid.strip(), str(self.nobody.pw_uid).encode())
+            path = os.path.join(self.out, 'file.mbox')
+            self.wait_file(path, 'hello filealias')
+            self.assertEqual(os.stat(path).st_uid, self.nobody.pw_uid)
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<cmdalias@localhost>, relay=local, .*status=sent '
+                r'\(delivered to command: id -u'))
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<filealias@localhost>, relay=local, .*status=sent '
+                r'\(delivered to file: %s\)' % path))
+
+    def test_alias_with_two_users(self):
+        with self.server() as srv:
+            self.send(srv, 'team@localhost', subject='for the team')
+            for user in self.pw:
+                self.wait_file(os.path.join(srv.spool_dir, user.pw_name), 'for the team')
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<%s@localhost>, orig_to=<team@localhost>, relay=local' % self.users[1]))
+
+    def test_forward_file_to_another_local_user(self):
+        first, second = self.pw
+        forward = os.path.join(first.pw_dir, '.forward')
+        with open(forward, 'w') as f:
+            f.write('%s\n' % second.pw_name)
+        os.chown(forward, first.pw_uid, first.pw_gid)
+        try:
+            with self.server() as srv:
+                self.send(srv, '%s@localhost' % first.pw_name, subject='forwarded on')
+                self.wait_file(os.path.join(srv.spool_dir, second.pw_name), 'forwarded on')
+                self.assertFalse(os.path.exists(os.path.join(srv.spool_dir, first.pw_name)))
+                self.assertIsNotNone(srv.wait_for_log(
+                    r'to=<%s@localhost>, orig_to=<%s@localhost>, relay=local, .*status=sent'
+                    % (second.pw_name, first.pw_name)))
+        finally:
+            os.unlink(forward)
+
+    def test_delivered_to_loop_bounces(self):
+        user = self.pw[0]
+        with self.server() as srv:
+            self.send(srv, '%s@localhost' % user.pw_name,
+                      extra_headers='Delivered-To: %s@localhost\r\n' % user.pw_name)
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<%s@localhost>, relay=local, .*dsn=5.4.6, status=bounced '
+                r'\(mail forwarding loop for %s@localhost\)' % (user.pw_name, user.pw_name)))
+            self.assertFalse(os.path.exists(os.path.join(srv.spool_dir, user.pw_name)))
+
+    def test_unknown_user_refused_at_rcpt(self):
+        with self.server() as srv:
+            with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+                s.ehlo('client.example')
+                s.mail('tester@example.net')
+                code, _ = s.rcpt('nosuchuser-xyz@localhost')
+                self.assertEqual(code, 550)
+            self.assertEqual(os.listdir(srv.spool_dir), [])
+
+    def test_procmail_as_mailbox_command(self):
+        user = self.pw[1]
+        rc = os.path.join(user.pw_dir, '.procmailrc')
+        with open(rc, 'w') as f:
+            f.write('DEFAULT=$HOME/procmail.mbox\n')
+        os.chown(rc, user.pw_uid, user.pw_gid)
+        os.chmod(rc, 0o644)
+        target = os.path.join(user.pw_dir, 'procmail.mbox')
+        try:
+            with self.server(mailbox_command='%s -a "$EXTENSION"' % tools.require('procmail')) \
+                    as srv:
+                self.send(srv, '%s+pm@localhost' % user.pw_name, subject='via procmail')
+                data = self.wait_file(target, 'via procmail')
+                self.assertTrue(data.startswith(b'From '), data[:80])
+                self.assertEqual(os.stat(target).st_uid, user.pw_uid)
+                self.assertIsNotNone(srv.wait_for_log(
+                    r'to=<%s\+pm@localhost>, relay=local, .*status=sent '
+                    r'\(delivered to command: ' % user.pw_name))
+        finally:
+            os.unlink(rc)
+            if os.path.exists(target):
+                os.unlink(target)
+
+
+if __name__ == '__main__':
+    unittest.main()
