@@ -57,6 +57,8 @@ constexpr char kFieldDsn = 'd';
 constexpr char kFieldText = 'T';
 constexpr char kFieldContent = 'C';
 constexpr char kFieldErrno = 'e';
+constexpr char kFieldFileOwner = 'W';
+constexpr char kFieldFileMode = 'X';
 constexpr char kFieldPart = 'B';  // repeated; payload: a result's fields (not nested further)
 
 constexpr size_t kContentChunk = 512 * 1024;
@@ -182,6 +184,8 @@ void put_result_fields(std::string& out, const TaskResult& r) {
     put_record(out, kFieldContent, std::string_view(r.content).substr(i, kContentChunk));
   }
   if (r.error_code != 0) put_number(out, kFieldErrno, static_cast<uint64_t>(r.error_code));
+  if (r.file_owner != 0) put_number(out, kFieldFileOwner, r.file_owner);
+  if (r.file_mode != 0) put_number(out, kFieldFileMode, r.file_mode);
   for (const TaskResult& part : r.parts) {
     std::string fields;
     put_result_fields(fields, part);
@@ -216,6 +220,14 @@ Result<bool> take_result_field(const Record& f, TaskResult& r, FieldSet& seen) {
       auto v = number(f.payload, 4095, "errno");
       if (!v) return v.error();
       r.error_code = static_cast<int>(*v);
+      return true;
+    }
+    case kFieldFileOwner:
+    case kFieldFileMode: {
+      if (Status s = seen.first(f.type); !s.ok()) return s.error();
+      auto v = number(f.payload, UINT32_MAX, "file owner or mode");
+      if (!v) return v.error();
+      (f.type == kFieldFileOwner ? r.file_owner : r.file_mode) = static_cast<uint32_t>(*v);
       return true;
     }
     default:

@@ -109,6 +109,10 @@ struct TaskResult {
   /// the agent can tell a missing .forward (ENOENT) from an unreadable one.
   int error_code = 0;
   std::vector<TaskResult> parts;  // MaildirBatch: one per copy (never nested further)
+  /// ReadFile: the owner and mode of the file actually read (fstat of the open descriptor,
+  /// so a path swapped between checks cannot lend another owner's rights).
+  uint32_t file_owner = 0;
+  uint32_t file_mode = 0;
 
   bool operator==(const TaskResult&) const = default;
 };

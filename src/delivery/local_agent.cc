@@ -403,13 +403,9 @@ DeliveryTask LocalAgent::task_for(const LocalAction& a, const qmgr::AgentRequest
 }
 
 FileLookup LocalAgent::read_file_as(const PlanUser& as, const std::string& path) {
+  // The owner and mode come from the descriptor the child read, never from a separate
+  // stat of the path (which a user could swap between the two).
   FileLookup out;
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return out;  // NotFound
-  } else {
-    out.owner = st.st_uid;
-  }
   DeliveryTask t;
   t.kind = TaskKind::ReadFile;
   t.as = credentials_of(as);
@@ -420,6 +416,8 @@ FileLookup LocalAgent::read_file_as(const PlanUser& as, const std::string& path)
     case TaskStatus::AlreadyDelivered:
       out.status = maps::LookupStatus::Found;
       out.content = std::move(result.content);
+      out.owner = result.file_owner;
+      out.mode = result.file_mode;
       return out;
     case TaskStatus::Bounced:
       out.status = maps::LookupStatus::NotFound;

@@ -295,6 +295,9 @@ class Planner {
                       fmt::format("cannot read {}: {}", *path, file.content));
       }
       if (file.status == maps::LookupStatus::NotFound) continue;
+      // Postfix's test: a .forward owned by someone else than the user (or root), or
+      // writable by anyone, is ignored (its commands would run as the user).
+      if ((file.owner != pw.uid && file.owner != 0) || (file.mode & 0002) != 0) continue;
       const std::vector<std::string> targets = split_file_targets(file.content);
       if (targets.empty()) continue;
       Context next = ctx;

@@ -41,6 +41,7 @@ struct FileLookup {
   maps::LookupStatus status = maps::LookupStatus::NotFound;  // NotFound: no such file
   std::string content;                                       // Found: the bytes; TempFail: why
   uid_t owner = 0;                                           // Found: the file's owner
+  uint32_t mode = 0;                                         // Found: its st_mode
 };
 
 struct LocalPlanSettings {

@@ -252,6 +252,19 @@ TEST_F(LocalPlanTest, ForwardFileToAnotherUserAndBackslashSelf) {
   EXPECT_EQ(a[1].as.uid, 1001u);
 }
 
+TEST_F(LocalPlanTest, ForwardFileOfAnotherOwnerOrWorldWritableIsIgnored) {
+  files["/home/alice/.forward"] = {"bob", 1002};  // bob's file in alice's home
+  auto a = plan("alice@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].path, "/var/mail/alice");
+  lookups.read_file = [](const PlanUser&, const std::string&) {
+    return FileLookup{LookupStatus::Found, "bob", 1001, 0100666};  // hers, but world-writable
+  };
+  a = plan("alice@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].path, "/var/mail/alice");
+}
+
 TEST_F(LocalPlanTest, LoopsBounce) {
   aliases["a"] = "b";
   aliases["b"] = "a";

@@ -137,6 +137,8 @@ TaskResult read_file(const std::string& path, size_t read_limit) {
     return deferred("4.3.0", fmt::format("{} is larger than {} bytes", path, read_limit), EFBIG);
   }
   TaskResult r{TaskStatus::Delivered, "2.0.0", "read", {}, 0, {}};
+  r.file_owner = static_cast<uint32_t>(st.st_uid);
+  r.file_mode = static_cast<uint32_t>(st.st_mode);
   r.content.resize(read_limit + 1);
   size_t got = 0;
   while (got < r.content.size()) {
