@@ -230,6 +230,13 @@ class Spawner {
 
   bool to_worker(uint64_t id, const DeliveryTask& task, Datagram& request) {
     auto it = workers_.find(maildir_worker_key(task));
+    if (it != workers_.end() && it->second.ids.size() >= kMaxChildren) {
+      ::close(request.fd);
+      return reply_inline(id, deferred("4.3.0",
+                                       "delivery refused: too many deliveries in "
+                                       "progress"))
+          .ok();
+    }
     if (it == workers_.end()) it = start_worker(task);
     Status sent = it == workers_.end()
                       ? Status(make_error(fmt::format("fork: {}", std::strerror(errno))))
