@@ -25,16 +25,6 @@ namespace {
 // Larger results travel in a memfd, as a delivery child's do.
 constexpr size_t kMaxInlineReply = 32 * 1024;
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 void send_result(int socket, uint64_t id, TaskResult result) {
   std::string inline_reply = encode_reply({id, false, result});
   if (inline_reply.size() <= kMaxInlineReply) {
@@ -42,7 +32,7 @@ void send_result(int socket, uint64_t id, TaskResult result) {
     return;
   }
   const int fd = ::memfd_create("estafeta-delivery-result", MFD_CLOEXEC);
-  if (fd < 0 || !write_all(fd, encode_result(result))) {
+  if (fd < 0 || !write_whole(fd, encode_result(result))) {
     if (fd >= 0) ::close(fd);
     (void)send_datagram(socket,
                         encode_reply({id, false, deferred("4.3.0", "cannot pass the result")}), -1);

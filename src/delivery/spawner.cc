@@ -55,16 +55,6 @@ Status reply_inline(uint64_t id, TaskResult result) {
   return send_datagram(kSocket, encode_reply({id, false, std::move(result)}), -1);
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 // In the forked child: never returns.
 [[noreturn]] void child_main(const DeliveryTask& task, int message_fd, int result_fd) {
   sigset_t none;
@@ -77,7 +67,7 @@ bool write_all(int fd, std::string_view data) {
   if (message_fd >= 0 && ::dup3(message_fd, kChildMessage, O_CLOEXEC) < 0) ::_exit(1);
   ::close_range(message_fd >= 0 ? kChildMessage + 1 : kChildResult + 1, ~0U, 0);
   const TaskResult result = run_task_in_child(task, message_fd >= 0 ? kChildMessage : -1);
-  ::_exit(write_all(kChildResult, encode_result(result)) ? 0 : 1);
+  ::_exit(write_whole(kChildResult, encode_result(result)) ? 0 : 1);
 }
 
 class Spawner {
