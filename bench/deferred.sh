@@ -121,21 +121,21 @@ make_blocked_maildir() {
 }
 unblock_maildir() { chmod 700 "$1/new" "$1/tmp"; }
 
+# Both servers deliver with their virtual agent as 65534 into these two mailboxes.
+VMAILBOX=$(printf 'b1@localhost b1/Maildir/\nb2@localhost b2/Maildir/')
+
 # ---- Postfix ---------------------------------------------------------------------------
 setup_postfix() {
-  configure_postfix "$PF_PORT" "$(printf 'b1@localhost b1/Maildir/\nb2@localhost b2/Maildir/')" \
+  configure_postfix "$PF_PORT" "$VMAILBOX" \
     "${RETRY_SETTINGS[@]}"
   make_blocked_maildir "$TMP/postfix/mail/b1/Maildir" 65534:65534
 }
 start_postfix() { start_postfix_daemon; }
 
 # ---- Estafeta --------------------------------------------------------------------------
-EST_OWNER=$(estafeta_owner)
 setup_estafeta() {
-  configure_estafeta "$EST" "$EST_PORT" "${RETRY_SETTINGS[@]}"
-  mkdir -p "$EST/mail"
-  chown "$EST_OWNER" "$EST/mail"
-  make_blocked_maildir "$EST/mail/b1/Maildir" "$EST_OWNER:$(id -gn "$EST_OWNER")"
+  configure_estafeta "$EST" "$EST_PORT" "$VMAILBOX" "${RETRY_SETTINGS[@]}"
+  make_blocked_maildir "$EST/mail/b1/Maildir" 65534:65534
 }
 start_estafeta() { start_estafeta_daemon "$EST"; }
 

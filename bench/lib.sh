@@ -149,24 +149,28 @@ estafeta_owner() {  # the mail_owner the benchmarks run Estafeta as
   if id estafeta >/dev/null 2>&1; then echo estafeta; else echo nobody; fi
 }
 
-# configure_estafeta DIR PORT [main.cf line...]: DIR/etc/main.cf and master.cf (one smtpd on
-# 127.0.0.1:PORT, maxproc 150), the spool and mailboxes under DIR. Postfix delivers with
-# virtual(8), whose destination is the domain (20 deliveries in parallel by default);
-# Estafeta's local agent counts per recipient (Postfix's local(8) default of 2, which exists
-# for mbox locking and commands). A measurement sends to one mailbox, so the same 20 in
-# parallel are allowed here.
+# configure_estafeta DIR PORT VMAILBOX_LINES [main.cf line...]: DIR/etc/main.cf and
+# master.cf (one smtpd on 127.0.0.1:PORT, maxproc 150), the spool under DIR, and the same
+# delivery as configure_postfix's: the virtual agent as uid/gid 65534 into the Maildirs of
+# DIR/etc/vmailbox ("address Maildir/" lines) under DIR/mail, owned by 65534. Its destination
+# is the domain with default_destination_concurrency_limit (20), as Postfix's virtual(8).
 configure_estafeta() {
-  local dir=$1 port=$2
-  shift 2
-  mkdir -p "$dir/etc"
-  chmod 755 "$dir" "$dir/etc"
+  local dir=$1 port=$2 vmailbox=$3
+  shift 3
+  mkdir -p "$dir/etc" "$dir/mail"
+  chown 65534:65534 "$dir/mail"
+  chmod 755 "$dir" "$dir/etc" "$dir/mail"
+  printf '%s\n' "$vmailbox" >"$dir/etc/vmailbox"
   {
-    echo "local_destination_concurrency_limit = 20"
     echo "queue_directory = $dir/spool"
-    echo "mail_spool_directory = $dir/mail"
     echo "myhostname = bench.localdomain"
     echo "mydomain = localdomain"
-    echo "mydestination = localhost"
+    echo "mydestination ="
+    echo "virtual_mailbox_domains = localhost"
+    echo "virtual_mailbox_base = $dir/mail"
+    echo "virtual_mailbox_maps = texthash:$dir/etc/vmailbox"
+    echo "virtual_uid_maps = static:65534"
+    echo "virtual_gid_maps = static:65534"
     echo "mynetworks = 127.0.0.0/8"
     echo "maillog_file = $dir/maillog"
     echo "mail_owner = $(estafeta_owner)"

@@ -101,9 +101,10 @@ HELO=localhost
 ROW=0  # measurement number: mail of measurement N goes to bN@localhost
 
 # ---- Postfix ---------------------------------------------------------------------------
+# One mailbox per measurement (b1 .. b2000), so rows never share a Maildir; b0: the warm-up.
+VMAILBOX=$(seq 0 2000 | sed 's|.*|b&@localhost b&/Maildir/|')
 start_postfix() {
-  # One mailbox per measurement (b1 .. b2000), so rows never share a Maildir; b0: the warm-up.
-  configure_postfix "$PF_PORT" "$(seq 0 2000 | sed 's|.*|b&@localhost b&/Maildir/|')"
+  configure_postfix "$PF_PORT" "$VMAILBOX"
   start_postfix_daemon
   wait_banner "$PF_PORT" 30 || { cat "$TMP/postfix/start.log" >&2; die "postfix not answering"; }
 }
@@ -114,7 +115,7 @@ postfix_idle() {  # queue empty
 
 # ---- Estafeta --------------------------------------------------------------------------
 start_estafeta() {
-  configure_estafeta "$TMP/estafeta" "$EST_PORT"
+  configure_estafeta "$TMP/estafeta" "$EST_PORT" "$VMAILBOX"
   start_estafeta_daemon "$TMP/estafeta"
   wait_banner "$EST_PORT" 30 || { cat "$TMP/estafeta/stdout.log" >&2; die "estafeta not answering"; }
 }

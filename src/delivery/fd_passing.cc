@@ -78,4 +78,14 @@ Result<std::optional<Datagram>> receive_datagram(int socket, size_t max_bytes) {
   return std::optional<Datagram>(std::move(d));
 }
 
+bool write_whole(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
 }  // namespace estafeta::delivery

@@ -1,6 +1,6 @@
 // One datagram with at most one file descriptor beside it (SCM_RIGHTS) over a
 // SOCK_SEQPACKET socket: the transport of delivery/privileged_delivery.h. Errors are
-// Result; received descriptors are close-on-exec.
+// Result; received descriptors are close-on-exec. Also the writing of a whole result memfd.
 #pragma once
 
 #include <optional>
@@ -14,6 +14,9 @@ namespace estafeta::delivery {
 /// Sends `bytes` as one datagram, with `fd` (borrowed) beside it when >= 0. Never raises
 /// SIGPIPE (EPIPE is an error).
 Status send_datagram(int socket, std::string_view bytes, int fd);
+
+/// Writes all of `data` to `fd` (a result memfd), retrying after EINTR; false on error.
+bool write_whole(int fd, std::string_view data);
 
 struct Datagram {
   std::string bytes;

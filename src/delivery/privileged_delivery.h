@@ -7,9 +7,11 @@
 // validates them (validate_task: never uid or gid 0). For each task it forks a child that
 // sets the supplementary groups, setresgid, setresuid (checking that setuid(0) then fails),
 // performs the task (delivery/task_child.h) and writes its TaskResult into a memfd the
-// spawner passes back beside the reply. The spawner reaps its children, relays results
-// tagged with the request id, and exits when the socketpair closes (the agent died or the
-// object was destroyed), killing nothing: children in flight finish and are reaped by init.
+// spawner passes back beside the reply. Maildir and MaildirBatch tasks go instead to a
+// long-lived worker per identity, which drops privileges the same way once and runs each task
+// in a thread, sharing new/ syncs (delivery/maildir_worker.h). The spawner reaps its children,
+// relays results tagged with the request id, and exits when the socketpair closes (the agent died
+// or the object was destroyed), killing nothing: children in flight finish and are reaped by init.
 //
 // Started by a non-root process (tests, `estafeta start-fg` run by a user), it works the
 // same for tasks whose uid and gid are the process's own; others get Deferred 4.3.0.
@@ -41,7 +43,8 @@ class PrivilegedDelivery {
   static Result<std::unique_ptr<PrivilegedDelivery>> start();
 
   /// Runs `task` as `task.as` with the message from `message_fd` (borrowed: only read,
-  /// passed to the child, never closed here; -1 for ReadFile). Blocks until the child ends.
+  /// passed to the child, never closed here; -1 for ReadFile). Blocks until the result
+  /// comes (the child ended, or the Maildir worker answered).
   /// The message: the final copy with LF line endings (Return-Path:, Delivered-To: in it),
   /// e.g. a sealed memfd; it is read with pread from offset 0 when the fd allows.
   TaskResult run(const DeliveryTask& task, int message_fd);

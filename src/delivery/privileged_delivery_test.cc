@@ -459,8 +459,8 @@ TEST_F(PrivilegedDeliveryTest, ConcurrentRunsGetTheirOwnResults) {
 }
 
 // The spawner's children that are still processes (zombies included).
-int children_of(pid_t parent) {
-  int n = 0;
+std::vector<pid_t> child_pids_of(pid_t parent) {
+  std::vector<pid_t> pids;
   for (auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -472,9 +472,66 @@ int children_of(pid_t parent) {
     char state;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    n += ppid == parent;
+    if (ppid == parent) pids.push_back(std::stoi(name));
   }
-  return n;
+  return pids;
+}
+
+int children_of(pid_t parent) { return static_cast<int>(child_pids_of(parent).size()); }
+
+// "Uid:" or "Gid:" of /proc/PID/status: real, effective, saved, file system.
+std::string ids_line(pid_t pid, const std::string& which) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(which)) return line.substr(which.size());
+  }
+  return "";
+}
+
+TEST_F(PrivilegedDeliveryTest, MaildirTasksShareOneLongLivedWorkerAsTheRecipient) {
+  constexpr int kThreads = 4, kEach = 5;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; ++j) {
+        DeliveryTask m = task(TaskKind::Maildir, dir_ + "/Maildir/");
+        m.maildir_name = "w" + std::to_string(i) + "." + std::to_string(j);
+        if (run(m, "x\n").status != TaskStatus::Delivered) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong, 0);
+  int files = 0;
+  for (auto& e : fs::directory_iterator(dir_ + "/Maildir/new")) files += e.is_regular_file();
+  EXPECT_EQ(files, kThreads * kEach);
+  // One worker served them all and stays for the next ones, as the recipient, never root.
+  const std::vector<pid_t> workers = child_pids_of(spawner_->spawner_pid());
+  ASSERT_EQ(workers.size(), 1u);
+  const std::string uid = std::to_string(runner().uid), gid = std::to_string(runner().gid);
+  EXPECT_EQ(ids_line(workers[0], "Uid:"), "\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  EXPECT_EQ(ids_line(workers[0], "Gid:"), "\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  // A worker that dies is replaced: the next task is delivered by a new one.
+  ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  DeliveryTask m = task(TaskKind::Maildir, dir_ + "/Maildir/");
+  m.maildir_name = "after";
+  EXPECT_EQ(run(m, "x\n").status, TaskStatus::Delivered);
+  const std::vector<pid_t> now = child_pids_of(spawner_->spawner_pid());
+  ASSERT_EQ(now.size(), 1u);  // the killed one reaped
+  EXPECT_NE(now[0], workers[0]);
+  // The worker ends with the spawner.
+  spawner_.reset();
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(now[0]) + "/stat");
+    std::string line;
+    gone = !std::getline(stat, line) || line.find(") Z ") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone);
 }
 
 TEST_F(PrivilegedDeliveryTest, ChildrenAreReapedAndTheSpawnerExitsWithTheObject) {

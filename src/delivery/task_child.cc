@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -49,14 +49,12 @@ Result<std::string> read_message(int fd) {
   }
 }
 
-TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message) {
+TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message,
+                           queue::GroupSync& syncs) {
   std::string dir = task.path;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   auto outcome = link_into_maildir(dir, task.maildir_name, message);
-  Status synced = outcome ? [&] {
-    queue::GroupSync syncs;  // one delivery per child: nothing to batch
-    return sync_maildir_new(dir, syncs);
-  }() : Status(outcome.error());
+  Status synced = outcome ? sync_maildir_new(dir, syncs) : Status(outcome.error());
   if (!synced.ok()) {
     const auto why = message::mailbox_write_failure(synced.error().code);
     return deferred(std::string(why.dsn),
@@ -74,7 +72,8 @@ TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message) {
 
 // Every copy written and fsynced (link_into_maildir), then each distinct new/ synced once:
 // a delivery is reported only once its new/ entry is durable.
-TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message) {
+TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message,
+                                 queue::GroupSync& syncs) {
   TaskResult all{TaskStatus::Delivered, "2.0.0", "maildir batch", {}, 0, {}};
   std::vector<std::string> dirs(task.copies.size());
   std::vector<std::string> synced;  // distinct new/ parents, in order of first use
@@ -90,18 +89,20 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
     auto outcome = link_into_maildir(dir, c.maildir_name, message.substr(c.offset, c.length));
     if (!outcome) {
       const auto why = message::mailbox_write_failure(outcome.error().code);
-      all.parts.push_back(deferred(std::string(why.dsn),
-                                   fmt::format("maildir delivery failed: {}",
-                                               outcome.error().message),
-                                   outcome.error().code));
+      all.parts.push_back(deferred(
+          std::string(why.dsn), fmt::format("maildir delivery failed: {}", outcome.error().message),
+          outcome.error().code));
       continue;
     }
     const bool again = *outcome == MaildirOutcome::AlreadyDelivered;
     all.parts.push_back(TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered,
-                                   "2.0.0", "delivered to maildir", {}, 0, {}});
+                                   "2.0.0",
+                                   "delivered to maildir",
+                                   {},
+                                   0,
+                                   {}});
     if (std::find(synced.begin(), synced.end(), dir) == synced.end()) synced.push_back(dir);
   }
-  queue::GroupSync syncs;  // one thread here: each directory synced once below
   for (const std::string& dir : synced) {
     Status s = sync_maildir_new(dir, syncs);
     if (s.ok()) continue;
@@ -109,15 +110,23 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
     for (size_t i = 0; i < all.parts.size(); ++i) {
       if (dirs[i] != dir || all.parts[i].status == TaskStatus::Deferred) continue;
       // The retry finds the name taken and syncs again.
-      all.parts[i] = deferred(std::string(why.dsn),
-                              fmt::format("maildir delivery failed: {}", s.error().message),
-                              s.error().code);
+      all.parts[i] =
+          deferred(std::string(why.dsn),
+                   fmt::format("maildir delivery failed: {}", s.error().message), s.error().code);
     }
   }
   return all;
 }
 
 }  // namespace
+
+TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs) {
+  auto message = read_message(message_fd);
+  if (!message) return deferred("4.3.0", message.error().message, message.error().code);
+  if (task.kind == TaskKind::Maildir) return deliver_maildir(task, *message, syncs);
+  if (task.kind == TaskKind::MaildirBatch) return deliver_maildir_batch(task, *message, syncs);
+  return deferred("4.3.0", "not a Maildir task");
+}
 
 TaskResult read_file(const std::string& path, size_t read_limit) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -175,13 +184,16 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
     }
   }
   if (task.kind == TaskKind::ReadFile) return read_file(task.path, task.read_limit);
+  if (task.kind == TaskKind::Maildir || task.kind == TaskKind::MaildirBatch) {
+    queue::GroupSync syncs;  // one task in this child: each new/ synced once
+    return run_maildir_task(task, message_fd, syncs);
+  }
   auto message = read_message(message_fd);
   if (!message) return deferred("4.3.0", message.error().message, message.error().code);
   switch (task.kind) {
     case TaskKind::Maildir:
-      return deliver_maildir(task, *message);
     case TaskKind::MaildirBatch:
-      return deliver_maildir_batch(task, *message);
+      break;
     case TaskKind::Mbox:
       return deliver_to_mbox(task, *message, spool_privileges);
     case TaskKind::Command:

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "delivery/delivery_task.h"
+#include "queue/group_sync.h"
 
 namespace estafeta::delivery {
 
@@ -13,6 +14,12 @@ namespace estafeta::delivery {
 /// offset does not matter). Switches identity first; when that fails, returns Deferred
 /// 4.3.0 without touching anything.
 TaskResult run_task_in_child(const DeliveryTask& task, int message_fd);
+
+/// A Maildir or MaildirBatch task as the current identity (no switch), the message read
+/// from `message_fd` as above. The new/ syncs go through `syncs`, so concurrent calls (a
+/// Maildir worker's threads, delivery/maildir_worker.h) share them; each result is reported
+/// only after its file's fsync and a sync of its new/ begun after the rename. Thread-safe.
+TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs);
 
 /// ReadFile as the current identity: open O_NOFOLLOW, a regular file of at most
 /// `read_limit` bytes. Delivered 2.0.0 with the bytes; a missing file is Bounced 5.3.0 with

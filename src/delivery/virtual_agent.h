@@ -6,8 +6,9 @@
 // (delivery/privileged_delivery.h) write it as that uid/gid: a Maildir (file names derived
 // from the queue id and the recipient index, so a redelivery after a crash finds its name
 // taken) or an mbox file locked with virtual_mailbox_lock, at most virtual_mailbox_limit
-// bytes. The Maildir deliveries of one request that share an owner are written by one
-// child, which syncs each new/ directory once after writing them all. Reads the queue
+// bytes. The Maildir deliveries of one request that share an owner are one task of the
+// spawner's Maildir worker for that owner, which syncs each new/ directory after writing
+// them all (one sync serving its concurrent tasks). Reads the queue
 // read-only; logs each recipient in Postfix's format (relay=virtual) and answers with an
 // outcome per recipient. Thread-safe.
 #pragma once

@@ -1,0 +1,107 @@
+// A Maildir worker process: one identity, a thread per task, shared new/ syncs. See
+// maildir_worker.h.
+#include "delivery/maildir_worker.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "delivery/fd_passing.h"
+#include "delivery/task_child.h"
+#include "delivery/task_privileges.h"
+#include "queue/group_sync.h"
+
+namespace estafeta::delivery {
+namespace {
+
+// Larger results travel in a memfd, as a delivery child's do.
+constexpr size_t kMaxInlineReply = 32 * 1024;
+
+void send_result(int socket, uint64_t id, TaskResult result) {
+  std::string inline_reply = encode_reply({id, false, result});
+  if (inline_reply.size() <= kMaxInlineReply) {
+    (void)send_datagram(socket, inline_reply, -1);
+    return;
+  }
+  const int fd = ::memfd_create("estafeta-delivery-result", MFD_CLOEXEC);
+  if (fd < 0 || !write_whole(fd, encode_result(result))) {
+    if (fd >= 0) ::close(fd);
+    (void)send_datagram(socket,
+                        encode_reply({id, false, deferred("4.3.0", "cannot pass the result")}), -1);
+    return;
+  }
+  (void)send_datagram(socket, encode_reply({id, true, {}}), fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+bool served_by_maildir_worker(const DeliveryTask& task) {
+  return task.kind == TaskKind::Maildir || task.kind == TaskKind::MaildirBatch;
+}
+
+MaildirWorkerKey maildir_worker_key(const DeliveryTask& task) {
+  return {task.as.uid, task.as.gid, task.as.groups, task.file_size_limit};
+}
+
+void run_maildir_worker(int socket, const DeliveryTask& task) {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGCHLD, SIG_DFL);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);  // a write over the file size limit fails with EFBIG instead
+  ::umask(077);
+  if (task.file_size_limit != 0) {
+    const rlimit limit{task.file_size_limit, task.file_size_limit};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  if (!become(task.as).ok()) ::_exit(1);
+  const MaildirWorkerKey key = maildir_worker_key(task);
+  queue::GroupSync syncs;
+  std::mutex mutex;
+  std::condition_variable cv;
+  int running = 0;
+  for (;;) {
+    auto received = receive_datagram(socket, kMaxTaskRequestBytes);
+    if (!received || !received->has_value()) break;  // the spawner closed our socket
+    Datagram d = std::move(**received);
+    auto request = decode_request(d.bytes);
+    if (!request) {
+      if (d.fd >= 0) ::close(d.fd);
+      break;
+    }
+    const uint64_t id = request->id;
+    if (!served_by_maildir_worker(request->task) || maildir_worker_key(request->task) != key ||
+        d.fd < 0) {
+      if (d.fd >= 0) ::close(d.fd);
+      send_result(socket, id, deferred("4.3.0", "delivery refused: not this worker's task"));
+      continue;
+    }
+    {
+      std::lock_guard lock(mutex);
+      ++running;
+    }
+    std::thread([&, id, fd = d.fd, t = std::move(request->task)] {
+      TaskResult result = run_maildir_task(t, fd, syncs);
+      ::close(fd);
+      send_result(socket, id, std::move(result));
+      std::lock_guard lock(mutex);
+      --running;
+      cv.notify_all();
+    }).detach();
+  }
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return running == 0; });
+  ::_exit(0);
+}
+
+}  // namespace estafeta::delivery
