@@ -125,6 +125,17 @@ std::string target_hash(const std::string& key) {
   return fmt::format("{:08x}", h);
 }
 
+// The name under which a final delivery made is recorded while its recipient stays
+// deferred (qmgr/protocol.h done_actions): 64-bit FNV-1a of the action's key.
+std::string done_key(const LocalAction& a) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : a.key()) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
 qmgr::RecipientOutcome outcome_of(TaskStatus s) {
   switch (s) {
     case TaskStatus::Delivered:
@@ -282,7 +293,16 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
       worst_text = text;
     }
   };
+  std::vector<std::string> done_now;  // final deliveries made in this attempt
   for (const LocalAction& a : actions) {
+    const bool side_effect = a.kind != ActionKind::Bounce && a.kind != ActionKind::Defer;
+    const std::string key = side_effect ? done_key(a) : std::string();
+    if (side_effect && std::find(r.done_actions.begin(), r.done_actions.end(), key) !=
+                           r.done_actions.end()) {
+      // Made in an earlier attempt that was deferred for another target: not again.
+      note(qmgr::RecipientOutcome::kDelivered, "2.0.0", "delivered to " + a.what);
+      continue;
+    }
     const int64_t action_began = system_now_us();
     qmgr::RecipientOutcome outcome = qmgr::RecipientOutcome::kDeferred;
     std::string dsn;
@@ -332,6 +352,7 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
     }
     log_line(a.to, r.address, action_began, outcome, dsn, text);
     note(outcome, dsn, text);
+    if (side_effect && outcome == qmgr::RecipientOutcome::kDelivered) done_now.push_back(key);
   }
   for (const Copy* c : {&plain, &with_from}) {
     if (c->fd >= 0) ::close(c->fd);
@@ -342,7 +363,9 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
     worst_text = "nothing to deliver to";
     log_line(r.address, "", began_us, worst, worst_dsn, worst_text);
   }
-  return reply_for(r, worst, worst_dsn, worst_text);
+  qmgr::RecipientReply reply = reply_for(r, worst, worst_dsn, worst_text);
+  if (worst == qmgr::RecipientOutcome::kDeferred) reply.done_actions = std::move(done_now);
+  return reply;
 }
 
 DeliveryTask LocalAgent::task_for(const LocalAction& a, const qmgr::AgentRequest& request,

@@ -6,6 +6,7 @@
 // socket in a child process.
 #include "delivery/local_agent.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
@@ -127,7 +128,7 @@ struct Fixture {
     r.id = 7;
     r.queue_id = id;
     r.transport = "local";
-    for (uint32_t i = 0; i < rcpts.size(); ++i) r.recipients.push_back({i, rcpts[i], "", ""});
+    for (uint32_t i = 0; i < rcpts.size(); ++i) r.recipients.push_back({i, rcpts[i], "", "", {}});
     return r;
   }
 
@@ -249,6 +250,40 @@ TEST(LocalAgent, AliasTargetsFileCommandAndRemoteForward) {
                        "\\(delivered to file: " +
                            mbox + "\\)"));
   EXPECT_TRUE(has_line(f.sink->lines(), ".*status=sent \\(forwarded as maildrop/.*\\)"));
+}
+
+// An alias whose command target defers (exit 75) while its file target succeeds: the
+// recipient is deferred with the file's delivery named as done; the next attempt, told so,
+// runs only the command again and the file holds the message once.
+TEST(LocalAgent, PartlyDeferredExpansionDoesNotRepeatWhatWasDelivered) {
+  Fixture f;
+  const std::string mbox = f.files + "/archive.mbox";
+  const std::string flag = f.files + "/ready";
+  const std::string out = f.files + "/cmd.out";
+  f.aliases["list"] = mbox + ", \"|test -e " + flag + " || exit 75; cat > " + out + "\"";
+  ASSERT_EQ(::mkdir(f.queue.c_str(), 0755), 0);
+  const std::string id = f.enqueue({"list@localhost"}, "Subject: once\r\n\r\nbody\r\n");
+  LocalAgent agent = f.agent();
+  qmgr::AgentRequest request = f.request(id, {"list@localhost"});
+  auto first = agent.deliver(request);
+  ASSERT_EQ(first.recipients.size(), 1u);
+  EXPECT_EQ(first.recipients[0].outcome, qmgr::RecipientOutcome::kDeferred);
+  ASSERT_EQ(first.recipients[0].done_actions.size(), 1u);  // the file, not the command
+  EXPECT_NE(read_file(mbox).find("Subject: once"), std::string::npos);
+
+  const int made = ::open(flag.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(made, 0);
+  ::close(made);
+  request.recipients[0].done_actions = first.recipients[0].done_actions;
+  auto second = agent.deliver(request);
+  ASSERT_EQ(second.recipients.size(), 1u);
+  EXPECT_EQ(second.recipients[0].outcome, qmgr::RecipientOutcome::kDelivered)
+      << second.recipients[0].reason;
+  EXPECT_TRUE(second.recipients[0].done_actions.empty());
+  const std::string archived = read_file(mbox);
+  EXPECT_EQ(archived.find("From alice@example.org "), 0u);
+  EXPECT_EQ(archived.find("From alice@example.org ", 1), std::string::npos) << archived;
+  EXPECT_NE(read_file(out).find("Subject: once"), std::string::npos);
 }
 
 TEST(LocalAgent, MissingQueueFileIsDeferred) {

@@ -98,7 +98,7 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   auto defer_all = [&](std::string status, std::string reason) {
     for (const auto& r : request.recipients) {
       reply.recipients.push_back(
-          {r.index, qmgr::RecipientOutcome::kDeferred, status, reason, "", "virtual"});
+          {r.index, qmgr::RecipientOutcome::kDeferred, status, reason, "", "virtual", {}});
     }
     log_.warning("{}: {}", request.queue_id, reason);
     return reply;
@@ -123,7 +123,7 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   std::vector<int64_t> began(n, start_us);
   auto finish = [&](size_t i, qmgr::RecipientOutcome o, std::string dsn, std::string reason) {
     reply.recipients[i] = {request.recipients[i].index, o,  std::move(dsn),
-                           std::move(reason),           "", "virtual"};
+                           std::move(reason),           "", "virtual", {}};
   };
   // Maildir deliveries grouped by owner: (uid, gid) -> recipient positions.
   std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> maildir_groups;

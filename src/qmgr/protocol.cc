@@ -42,6 +42,7 @@ constexpr char kFieldReason = 'r';
 constexpr char kFieldDiagnostic = 'g';
 constexpr char kFieldRelay = 'm';  // also a notice's Remote-MTA
 constexpr char kFieldLastAttempt = 'l';
+constexpr char kFieldDoneAction = 'D';  // once per final delivery already made
 
 void put_optional(std::string& out, char type, std::string_view value) {
   if (!value.empty()) put_record(out, type, value);
@@ -105,6 +106,14 @@ Status take_index(const Record& f, uint32_t& index, bool& seen) {
   return {};
 }
 
+// A done-action key: not empty, at most kMaxDoneActions per recipient.
+constexpr size_t kMaxDoneActions = 1000;
+Status take_done_action(const Record& f, std::vector<std::string>& keys) {
+  if (f.payload.empty() || keys.size() >= kMaxDoneActions) return make_error("bad done action");
+  keys.emplace_back(f.payload);
+  return {};
+}
+
 Result<AgentRecipient> decode_request_recipient(std::string_view payload) {
   AgentRecipient r;
   bool has_index = false, has_address = false;
@@ -122,6 +131,8 @@ Result<AgentRecipient> decode_request_recipient(std::string_view payload) {
       case kFieldNotify:
         r.notify = std::string(f.payload);
         return {};
+      case kFieldDoneAction:
+        return take_done_action(f, r.done_actions);
       default:
         return make_error("unknown recipient field");
     }
@@ -161,6 +172,8 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
       case kFieldRelay:
         r.relay = std::string(f.payload);
         return {};
+      case kFieldDoneAction:
+        return take_done_action(f, r.done_actions);
       default:
         return make_error("unknown recipient field");
     }
@@ -295,6 +308,7 @@ std::string encode_request(const AgentRequest& request) {
     put_record(rp, kFieldAddress, r.address);
     put_optional(rp, kFieldOrcpt, r.orcpt);
     put_optional(rp, kFieldNotify, r.notify);
+    for (const std::string& key : r.done_actions) put_record(rp, kFieldDoneAction, key);
     put_record(p, kFieldRecipient, rp);
   }
   return framed(kRequest, p);
@@ -313,6 +327,7 @@ std::string encode_reply(const AgentReply& reply) {
     put_optional(rp, kFieldReason, std::string_view(r.reason).substr(0, 64 * 1024));
     put_optional(rp, kFieldDiagnostic, std::string_view(r.diagnostic).substr(0, 64 * 1024));
     put_optional(rp, kFieldRelay, r.relay);
+    for (const std::string& key : r.done_actions) put_record(rp, kFieldDoneAction, key);
     put_record(p, kFieldRecipient, rp);
   }
   put_optional(p, kFieldDestinationFailure, reply.destination_failure);

@@ -34,6 +34,10 @@ struct AgentRecipient {
   std::string address;  // "user@example.org"
   std::string orcpt;    // DSN ORCPT as received, or ""
   std::string notify;   // DSN NOTIFY, or ""
+  /// Final deliveries of this recipient already made in an earlier attempt (an alias or
+  /// .forward expansion partly deferred): the agent's keys, as it answered them in
+  /// RecipientReply::done_actions. The agent does not repeat them.
+  std::vector<std::string> done_actions;
 
   bool operator==(const AgentRecipient&) const = default;
 };
@@ -62,6 +66,10 @@ struct RecipientReply {
   std::string reason;      // as logged: "delivered to maildir", "connect to ...: refused"
   std::string diagnostic;  // RFC 3464 Diagnostic-Code, e.g. "smtp; 550 5.1.1 ...", or ""
   std::string relay;       // "local", "mx.example.org[192.0.2.1]:25"
+  /// For a deferred recipient: the keys of the final deliveries that did succeed in this
+  /// attempt (an agent's own names, e.g. a hash of the target), recorded by the queue
+  /// manager and handed back in AgentRecipient::done_actions next time. Empty otherwise.
+  std::vector<std::string> done_actions;
 
   bool operator==(const RecipientReply&) const = default;
 };

@@ -37,15 +37,17 @@ void expect_two_in_pieces_of_every_size(const std::string& stream, Take take,
 
 AgentRequest sample_request() {
   return {42, "0123456789ABCDEF01", "deferred", "local", "bob@localhost",
-          {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE"},
-           {3, "carol@localhost", "", ""}}};
+          {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE", {}},
+           {3, "carol@localhost", "", "", {"f3a9c2", "mailbox"}}}};
 }
 
 AgentReply sample_reply() {
   return {42,
-          {{0, RecipientOutcome::kDelivered, "2.0.0", "delivered to maildir", "", "local"},
+          {{0, RecipientOutcome::kDelivered, "2.0.0", "delivered to maildir", "", "local", {}},
            {3, RecipientOutcome::kBounced, "5.1.1", "unknown user", "x-unix; no such user",
-            "local"}},
+            "local", {}},
+           {4, RecipientOutcome::kDeferred, "4.2.0", "mailbox locked", "", "local",
+            {"f3a9c2", "b7"}}},
           ""};
 }
 
@@ -96,6 +98,10 @@ TEST(Protocol, MalformedInputIsAnError) {
       {"recipient without address",
        request_with({{'v', "1"}, {'n', "1"}, {'q', "Q"}, {'t', "l"}, {'R', std::string("i\x01" "0", 3)}}),
        "without index or address"},
+      {"empty done-action key",
+       request_with({{'v', "1"}, {'n', "1"}, {'q', "Q"}, {'t', "l"},
+                     {'R', std::string("i\x01" "0" "a\x01" "b" "D\x00", 8)}}),
+       "bad done action"},
       {"oversized length", std::string("D\xff\xff\xff\x7f", 5), "too"},
   };
   for (auto& c : cases) {

@@ -141,6 +141,9 @@ class QueueManager::Loop {
     int notices_pending = 0;             // requests to the bounce service not yet answered
     bool bounce_kept_pending = false;    // a non-delivery notice failed: its recipients wait
     std::optional<PassEnd> pass_end;     // set when the scheduler let the message go
+    /// Per pending recipient: the final deliveries of an expansion already made (status
+    /// log kActionDone entries), handed to the agent so that it does not repeat them.
+    std::map<uint32_t, std::vector<std::string>> done_actions;
   };
 
   // A request to the bounce service, until its answer.
@@ -158,6 +161,7 @@ class QueueManager::Loop {
   void admit_waiting();
   void admit(const std::string& id, QueueName queue);
   void dispatch_requests();
+  void record_done_actions(const std::string& id, const AgentReply& reply);
   void perform_events();
   void remove_finished(const std::vector<std::pair<std::string, QueueName>>& finished);
   void log_status(const RecipientStatus& s);
@@ -205,6 +209,7 @@ class QueueManager::Loop {
   size_t wakeup_queue_limit_ = 10;  // net.unix.max_dgram_qlen
   int wakeup_fd_ = -1;
   std::map<std::string, AgentLink, std::less<>> agents_;  // by transport name
+  std::map<uint64_t, std::string> agent_request_messages_;  // request id -> queue id, in flight
   AgentLink bounce_;
   std::map<uint64_t, NoticeJob> notice_jobs_;
   uint64_t next_notice_request_ = 1;
@@ -348,8 +353,12 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   in.source = queue == QueueName::kActive ? QueueSource::New : QueueSource::Deferred;
   in.delay_warning_sent = queue::delay_warning_sent(stored.status);
   size_t pending = 0;
+  std::map<uint32_t, std::vector<std::string>> done_actions;
   for (size_t i = 0; i < env.recipients.size(); ++i) {
     if (stored.recipients[i].done) continue;
+    if (!stored.recipients[i].done_actions.empty()) {
+      done_actions[static_cast<uint32_t>(i)] = std::move(stored.recipients[i].done_actions);
+    }
     const std::string& address = env.recipients[i].address;
     route::ResolveResult resolved =
         route::resolve(qm_.options_.route, route::canonical_form(qm_.options_.route, address));
@@ -375,6 +384,7 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   InMemory& m = messages_[id];
   m.queue = queue;
   m.envelope = std::move(stored.envelope);
+  m.done_actions = std::move(done_actions);
 }
 
 void QueueManager::Loop::dispatch_requests() {
@@ -407,8 +417,13 @@ void QueueManager::Loop::dispatch_requests() {
     request.next_hop = r.next_hop;
     for (const auto& rcpt : r.recipients) {
       const auto& e = m->second.envelope.recipients[rcpt.index];
-      request.recipients.push_back({rcpt.index, rcpt.address, e.orcpt, e.notify});
+      auto done = m->second.done_actions.find(rcpt.index);
+      request.recipients.push_back({rcpt.index, rcpt.address, e.orcpt, e.notify,
+                                    done == m->second.done_actions.end()
+                                        ? std::vector<std::string>{}
+                                        : done->second});
     }
+    agent_request_messages_[r.id] = r.queue_id;
     agent->second.waiting.emplace_back(r.id, encode_request(request));
   }
   for (auto& [transport, link] : agents_) {
@@ -422,6 +437,7 @@ void QueueManager::Loop::agent_failed(AgentLink& link, const std::string& why) {
   qm_.log_.warning("connection to {}: {}", link.name, why);
   // What it did not answer is deferred (the scheduler's kAgentDidNotReport).
   for (uint64_t id : close_link(link, qm_.clock_.now())) {
+    agent_request_messages_.erase(id);
     DeliveryReport report;
     report.request_id = id;
     (void)scheduler_.report(report);
@@ -436,6 +452,11 @@ void QueueManager::Loop::agent_io(AgentLink& link, short revents) {
     if (!reply->has_value()) break;
     const AgentReply& a = **reply;
     if (!link.in_flight.erase(a.id)) continue;  // not ours (never happens)
+    auto about = agent_request_messages_.find(a.id);
+    if (about != agent_request_messages_.end()) {
+      record_done_actions(about->second, a);
+      agent_request_messages_.erase(about);
+    }
     DeliveryReport report;
     report.request_id = a.id;
     for (const auto& r : a.recipients) {
@@ -449,6 +470,26 @@ void QueueManager::Loop::agent_io(AgentLink& link, short revents) {
     }
     if (Status s = scheduler_.report(report); !s.ok()) {
       qm_.log_.warning("agent reply {}: {}", a.id, s.error().message);
+    }
+  }
+}
+
+// The final deliveries an agent made for recipients it still defers (an expansion partly
+// delivered) go into the status log with the deferral (the same flush), so that neither the
+// next attempt nor a restart repeats them.
+void QueueManager::Loop::record_done_actions(const std::string& id, const AgentReply& reply) {
+  auto m = messages_.find(id);
+  if (m == messages_.end()) return;
+  const int64_t now = to_us(qm_.clock_.now());
+  for (const auto& r : reply.recipients) {
+    if (r.outcome != RecipientOutcome::kDeferred || r.index >= m->second.envelope.recipients.size()) {
+      continue;
+    }
+    auto& known = m->second.done_actions[r.index];
+    for (const std::string& key : r.done_actions) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      known.push_back(key);
+      m->second.unrecorded.push_back(StatusEntry{StatusKind::kActionDone, r.index, now, "", "", key});
     }
   }
 }

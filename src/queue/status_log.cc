@@ -27,6 +27,7 @@ bool valid_kind(char c) {
     case StatusKind::kBounced:
     case StatusKind::kDeferred:
     case StatusKind::kDelayWarned:
+    case StatusKind::kActionDone:
       return true;
   }
   return false;
@@ -138,6 +139,10 @@ std::vector<RecipientState> fold_status(const StatusLog& log, size_t recipients)
     if (e.kind == StatusKind::kDelayWarned || e.recipient >= recipients) continue;
     RecipientState& s = states[e.recipient];
     if (s.done) continue;  // the first final outcome stands
+    if (e.kind == StatusKind::kActionDone) {
+      s.done_actions.push_back(e.reason);
+      continue;
+    }
     if (e.kind == StatusKind::kDeferred) {
       s.has_deferral = true;
     } else {

@@ -28,6 +28,9 @@ enum class StatusKind : char {
   kBounced = 'b',      // recipient done: failed permanently, its bounce notice is queued
   kDeferred = 'f',     // recipient still pending: the last attempt failed temporarily
   kDelayWarned = 'w',  // message: the delay warning was sent (recipient unused)
+  kActionDone = 'a',   // one final delivery of a recipient still pending was made (an alias
+                       // or .forward expansion partly deferred); `reason` holds the agent's
+                       // key for it, so the next attempt does not repeat it
 };
 
 struct StatusEntry {
@@ -57,11 +60,12 @@ StatusLog decode_status_log(std::string_view bytes);
 
 /// What the log says about a recipient, folded in order: the first delivered or bounced
 /// entry makes it done (later ones change nothing); until then the last deferred entry is
-/// its latest failure.
+/// its latest failure, and action-done entries collect its final deliveries already made.
 struct RecipientState {
   bool done = false;
   bool has_deferral = false;
   StatusEntry last;  // the entry that decided `done`, or the last deferral
+  std::vector<std::string> done_actions;  // keys of kActionDone entries, in order
 };
 
 /// Folds a log into per-recipient states for a message with `recipients` recipients

@@ -123,5 +123,22 @@ TEST(StatusLog, LastDeferralIsKeptWhileNotDone) {
   EXPECT_EQ(states[0].last.reason, "second");
 }
 
+TEST(StatusLog, ActionDoneEntriesCollectTheFinalDeliveriesAlreadyMade) {
+  StatusLog log;
+  log.entries = {{StatusKind::kActionDone, 0, 1, "", "", "3f2a"},
+                 {StatusKind::kDeferred, 0, 2, "4.3.0", "local", "command deferred"},
+                 {StatusKind::kActionDone, 0, 3, "", "", "mailbox"}};
+  // Round trip through the codec, then fold.
+  std::string bytes;
+  for (const auto& e : log.entries) bytes += encode_status_entry(e);
+  StatusLog decoded = decode_status_log(bytes);
+  ASSERT_EQ(decoded.entries, log.entries);
+  auto states = fold_status(decoded, 1);
+  EXPECT_FALSE(states[0].done);
+  EXPECT_TRUE(states[0].has_deferral);
+  EXPECT_EQ(states[0].last.reason, "command deferred");  // the action entries are not failures
+  EXPECT_EQ(states[0].done_actions, (std::vector<std::string>{"3f2a", "mailbox"}));
+}
+
 }  // namespace
 }  // namespace estafeta::queue
