@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "delivery/mbox_format.h"
+#include "delivery/mbox_journal.h"
 #include "delivery/task_privileges.h"
 #include "message/write_failure.h"
 
@@ -38,27 +41,148 @@ std::string parent_directory(const std::string& path) {
   return slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
-// Creates "<path>.lock" (O_EXCL), retrying; removes a stale one. Empty result: locked.
-std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::string& lock) {
+// This boot's id ("" when unknown): a lock journal from another boot has a dead holder.
+std::string boot_id() {
+  std::string id;
+  if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "re")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, f)) id = buf;
+    std::fclose(f);
+  }
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+bool holder_alive(const MboxJournal& journal, const std::string& boot) {
+  if (!boot.empty() && journal.boot_id != boot) return false;
+  return ::kill(journal.pid, 0) == 0 || errno == EPERM;
+}
+
+Status write_journal(int fd, const MboxJournal& journal) {
+  const std::string line = encode_mbox_journal(journal);
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
+    const int code = errno;
+    return make_error(std::strerror(code), code);
+  }
+  return {};
+}
+
+Status sync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int code = errno;
+    if (fd >= 0) ::close(fd);
+    return make_error(fmt::format("cannot sync directory {}: {}", dir, std::strerror(code)), code);
+  }
+  ::close(fd);
+  return {};
+}
+
+// The dot-lock this delivery holds: its descriptor (the journal is written through it) and,
+// when it was taken over from a dead holder, that holder's journal (delivery/mbox_journal.h).
+struct HeldDotlock {
+  int fd = -1;
+  std::optional<MboxJournal> inherited;
+};
+
+// The lock file exists: takes it over when its holder is dead (a journal of another boot or
+// of no live process) or it is older than stale_lock_seconds. One taker at a time (an fcntl
+// lock on the lock file), and only of the file still at that name. False: busy, or gone
+// meanwhile; try again.
+bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const std::string& boot,
+                       HeldDotlock& held) {
+  const int fd = ::open(lock.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    // Not ours to open (another program's, another owner's): removed once stale, as before.
+    struct stat st {};
+    if (errno != ENOENT && ::lstat(lock.c_str(), &st) == 0 &&
+        ::time(nullptr) - st.st_mtime > task.stale_lock_seconds) {
+      ::unlink(lock.c_str());
+    }
+    return false;
+  }
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  struct stat by_fd {
+  }, by_name{};
+  if (::fcntl(fd, F_SETLK, &fl) != 0 || ::fstat(fd, &by_fd) != 0 ||
+      ::lstat(lock.c_str(), &by_name) != 0 || by_fd.st_ino != by_name.st_ino ||
+      by_fd.st_dev != by_name.st_dev || !S_ISREG(by_fd.st_mode)) {
+    ::close(fd);
+    return false;
+  }
+  char buf[256];
+  const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  std::optional<MboxJournal> journal =
+      n > 0 ? parse_mbox_journal(std::string_view(buf, static_cast<size_t>(n))) : std::nullopt;
+  const bool stale = ::time(nullptr) - by_fd.st_mtime > task.stale_lock_seconds;
+  if (!stale && (!journal || holder_alive(*journal, boot))) {
+    ::close(fd);
+    return false;
+  }
+  if (!write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0}).ok()) {
+    ::close(fd);
+    return false;
+  }
+  held.fd = fd;
+  held.inherited = std::move(journal);
+  return true;
+}
+
+// Creates "<path>.lock" (O_EXCL) with a journal naming this process, retrying; takes over
+// a dead holder's. Empty result: locked.
+std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::string& lock,
+                                       const std::string& boot, HeldDotlock& held) {
   int error = 0;
   for (int attempt = 0; attempt < task.lock_attempts; ++attempt) {
-    int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
-      ::close(fd);
+      (void)write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0});
+      held.fd = fd;
       return std::nullopt;
     }
     error = errno;
     if (error != EEXIST) break;
-    struct stat st {};
-    if (::lstat(lock.c_str(), &st) == 0 &&
-        ::time(nullptr) - st.st_mtime > task.stale_lock_seconds) {
-      ::unlink(lock.c_str());  // stale: its holder died; retry at once
-      continue;
-    }
+    if (take_over_dotlock(task, lock, boot, held)) return std::nullopt;
     if (attempt + 1 < task.lock_attempts) sleep_seconds(task.lock_delay_seconds);
   }
   return failure(
       "4.2.0", fmt::format("unable to create lock file {}: {}", lock, std::strerror(error)), error);
+}
+
+// Whether the mailbox at `path` (the file open as `fd`) has "From " at `offset`.
+bool starts_message_at(const std::string& path, int fd, uint64_t offset) {
+  const int in = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0) return false;
+  struct stat a {
+  }, b{};
+  char head[5];
+  const bool same =
+      ::fstat(in, &a) == 0 && ::fstat(fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+  const bool found = same && ::pread(in, head, sizeof head, static_cast<off_t>(offset)) == 5 &&
+                     std::string_view(head, 5) == "From ";
+  ::close(in);
+  return found;
+}
+
+// Taking over a dead holder's lock: cuts the mailbox back to where that holder began
+// appending when its journal says so (mbox_cut_back_size). Empty result: done.
+std::optional<TaskResult> recover_interrupted_append(const MboxJournal& journal,
+                                                     const std::string& boot, int fd,
+                                                     const std::string& path, struct stat& st) {
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const bool starts =
+      journal.offset && size > *journal.offset && starts_message_at(path, fd, *journal.offset);
+  const auto cut =
+      mbox_cut_back_size(journal, size, starts, !boot.empty() && journal.boot_id == boot);
+  if (!cut) return std::nullopt;
+  if (::ftruncate(fd, static_cast<off_t>(*cut)) != 0 || ::fsync(fd) != 0) {
+    return errno_failure("cut back the interrupted delivery in", path);
+  }
+  st.st_size = static_cast<off_t>(*cut);
+  return std::nullopt;
 }
 
 // fcntl and/or flock on the open mailbox, each retried. Empty result: locked.
@@ -137,14 +261,19 @@ Status write_all(int fd, std::string_view data) {
   return {};
 }
 
-// Appends; on failure truncates back to `old_size` so no partial message stays.
-std::optional<TaskResult> append_message(int fd, off_t old_size, const DeliveryTask& task,
-                                         std::string_view message) {
+// The bytes appended: the From_ line and the quoted message.
+std::string mbox_entry(const DeliveryTask& task, std::string_view message) {
   std::tm when{};
   const time_t arrival = static_cast<time_t>(task.arrival_sec);
   ::localtime_r(&arrival, &when);
   std::string out = mbox_from_line(task.sender, when);
   append_mbox_body(out, message);
+  return out;
+}
+
+// Appends; on failure truncates back to `old_size` so no partial message stays.
+std::optional<TaskResult> append_message(int fd, off_t old_size, const DeliveryTask& task,
+                                         std::string_view out) {
   Status s = write_all(fd, out);
   if (s.ok() && ::fsync(fd) != 0) {
     const int code = errno;
@@ -177,13 +306,22 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
     }
   }
   // As `as` (or the spool owner): the dot-lock, then the file.
+  const std::string boot = boot_id();
+  HeldDotlock held;
   if (dotlock) {
-    if (auto held = take_dotlock(task, lock)) return *held;
+    if (auto busy = take_dotlock(task, lock, boot, held)) return *busy;
   }
+  bool inherited_pending = held.inherited.has_value();  // a dead holder's append not yet undone
   auto release_dotlock = [&] {
     if (!dotlock) return;
     if (spool_privileges) (void)become_effective(task.as, spool_uid, spool_gid);
-    ::unlink(lock.c_str());
+    if (inherited_pending) {
+      // Failed before undoing the dead holder's append: its journal stays for the next taker.
+      (void)write_journal(held.fd, *held.inherited);
+    } else {
+      ::unlink(lock.c_str());
+    }
+    ::close(held.fd);
   };
   bool created = false;
   auto fd = open_mailbox(task.path, created);
@@ -210,12 +348,28 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
     }
   }
   if (!problem) problem = take_kernel_locks(task, *fd, task.path);
-  if (!problem) {
-    struct stat st {};
-    if (::fstat(*fd, &st) != 0) {
-      problem = errno_failure("stat", task.path);
-    } else {
-      problem = append_message(*fd, st.st_size, task, message);
+  struct stat st {};
+  if (!problem && ::fstat(*fd, &st) != 0) problem = errno_failure("stat", task.path);
+  if (!problem && held.inherited) {
+    problem = recover_interrupted_append(*held.inherited, boot, *fd, task.path, st);
+    inherited_pending = problem.has_value();
+  }
+  const std::string entry = problem ? std::string() : mbox_entry(task, message);
+  if (!problem && dotlock) {
+    // The journal (where this append begins, how long it is) is on disk before the append.
+    const MboxJournal mine{boot, ::getpid(), static_cast<uint64_t>(st.st_size), entry.size()};
+    Status s = write_journal(held.fd, mine);
+    if (s.ok() && ::fdatasync(held.fd) != 0) s = make_error(std::strerror(errno), errno);
+    if (s.ok()) s = sync_directory(parent_directory(task.path));
+    if (!s.ok())
+      problem = failure("4.2.0", "cannot write lock file " + lock + ": " + s.error().message,
+                        s.error().code);
+  }
+  if (!problem) problem = append_message(*fd, st.st_size, task, entry);
+  if (!problem && created && !dotlock) {
+    // A new mailbox's name is durable too (with a dot-lock, the journal's sync did it).
+    if (Status s = sync_directory(parent_directory(task.path)); !s.ok()) {
+      problem = failure("4.2.0", s.error().message, s.error().code);
     }
   }
   ::close(*fd);  // releases the fcntl and flock locks

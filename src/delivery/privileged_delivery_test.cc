@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "delivery/mbox_format.h"
+#include "delivery/mbox_journal.h"
 
 namespace estafeta::delivery {
 namespace {
@@ -236,6 +237,73 @@ TEST_F(PrivilegedDeliveryTest, DotlockHeldByAnotherDefersAfterTheAttempts) {
   r = run(t, "m\n");
   EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
   EXPECT_FALSE(fs::exists(t.path + ".lock"));
+}
+
+// A dead holder's dot-lock journal (delivery/mbox_journal.h), written as a delivery killed
+// in the middle of its append leaves it.
+void leave_dead_holders_lock(const DeliveryTask& t, const MboxJournal& journal) {
+  { std::ofstream(t.path + ".lock") << encode_mbox_journal(journal); }
+  if (is_root()) {
+    ASSERT_EQ(::chown((t.path + ".lock").c_str(), t.as.uid, t.as.gid), 0);
+  }
+}
+
+std::string this_boot() {
+  std::string id = slurp("/proc/sys/kernel/random/boot_id");
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
+// A pid that is surely not running: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+TEST_F(PrivilegedDeliveryTest, InterruptedAppendIsCutBackByTheNextDelivery) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.mbox_locks = unsigned(MboxLock::Dotlock) | unsigned(MboxLock::Fcntl);
+  t.lock_attempts = 1;
+  ASSERT_EQ(run(t, "Subject: first\n\nbody\n").status, TaskStatus::Delivered);
+  const std::string before = slurp(t.path);
+  // A delivery killed half way: its journal says where it began and how long it was.
+  { std::ofstream(t.path, std::ios::app) << "From killed@example Mon Jan  1 00:00:00 2024\nSubj"; }
+  leave_dead_holders_lock(t, {this_boot(), dead_pid(), before.size(), 4000});
+  TaskResult r = run(t, "Subject: second\n\nbody\n");
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  const std::string after = slurp(t.path);
+  EXPECT_EQ(after.substr(0, before.size()), before);
+  EXPECT_EQ(after.find("killed@example"), std::string::npos) << after;
+  EXPECT_NE(after.find("Subject: second"), std::string::npos);
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));
+
+  // In the same boot a complete but unreported append goes too (it is made again); after
+  // a reboot a complete one stays (it may have been reported).
+  const std::string two = slurp(t.path);
+  const std::string whole = "From again@example Mon Jan  1 00:00:00 2024\nSubject: x\n\n";
+  { std::ofstream(t.path, std::ios::app) << whole; }
+  leave_dead_holders_lock(t, {this_boot(), dead_pid(), two.size(), whole.size()});
+  ASSERT_EQ(run(t, "Subject: third\n\nbody\n").status, TaskStatus::Delivered);
+  EXPECT_EQ(slurp(t.path).find("again@example"), std::string::npos);
+  const std::string three = slurp(t.path);
+  { std::ofstream(t.path, std::ios::app) << whole; }
+  leave_dead_holders_lock(t, {"00000000-0000-0000-0000-000000000000", ::getpid(), three.size(),
+                              whole.size()});
+  ASSERT_EQ(run(t, "Subject: fourth\n\nbody\n").status, TaskStatus::Delivered);
+  EXPECT_NE(slurp(t.path).find("again@example"), std::string::npos);
+}
+
+TEST_F(PrivilegedDeliveryTest, JournalOfALiveHolderIsRespected) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.mbox_locks = unsigned(MboxLock::Dotlock);
+  t.lock_attempts = 1;
+  leave_dead_holders_lock(t, {this_boot(), ::getpid(), std::nullopt, 0});  // we are alive
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred) << r.text;
+  EXPECT_NE(r.text.find("lock"), std::string::npos) << r.text;
+  EXPECT_TRUE(fs::exists(t.path + ".lock"));
 }
 
 TEST_F(PrivilegedDeliveryTest, KernelLocksHeldByAnotherDefer) {
