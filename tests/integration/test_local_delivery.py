@@ -3,17 +3,23 @@
 # mail_spool_directory owned by the user (0600) and read back with bsd-mailx, a Maildir in the
 # home (home_mailbox = Maildir/), alias `|command` and `/file` targets running as
 # default_privs, a .forward to another local user, a Delivered-To loop bounced, an unknown
-# user refused at RCPT without any mailbox made, and procmail as mailbox_command. Needs root
+# user refused at RCPT without any mailbox made, procmail as mailbox_command, and a crash test
+# (every process killed with SIGKILL while mbox and Maildir deliveries are in progress,
+# then restarted: each message is there exactly once and whole). Needs root
 # (to create users and for the spawner to become them); skipped otherwise.
 import grp
+import hashlib
 import os
 import pwd
 import random
+import re
 import shutil
 import smtplib
 import string
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import harness
@@ -111,6 +117,130 @@ class LocalDeliveryTest(unittest.TestCase):
         self.assertTrue(harness.wait_until(lambda: ready() is not None),
                         'nothing delivered to %s' % path)
         return ready()
+
+    # -- the crash test
+    CRASH_LINES = 40000  # about 3 MB each: appends take long enough to be cut in the middle
+
+    def crash_message(self, rcpt, seq):
+        lines = ''.join('line %06d of message %d: %s\r\n' % (i, seq, 'x' * 40)
+                        for i in range(self.CRASH_LINES))
+        digest = hashlib.sha256(lines.encode()).hexdigest()
+        return ('From: tester@example.net\r\nTo: %s\r\nSubject: crash %d\r\n'
+                'X-Crash-Seq: %d\r\n\r\n%sEND %s\r\n' % (rcpt, seq, seq, lines, digest))
+
+    def check_whole(self, text, seqs):
+        """`text`: one message as delivered (LF line ends). Appends its X-Crash-Seq to
+        `seqs` after checking its body is complete."""
+        head, _, body = text.partition('\n\n')
+        seq = [l.split(': ', 1)[1] for l in head.split('\n') if l.startswith('X-Crash-Seq: ')]
+        self.assertEqual(len(seq), 1, head[:300])
+        body_lines, _, end = body.rstrip('\n').rpartition('\n')
+        self.assertTrue(end.startswith('END '), 'message %s is cut: ends %r' % (seq, end[-60:]))
+        digest = hashlib.sha256((body_lines + '\n').replace('\n', '\r\n').encode()).hexdigest()
+        self.assertEqual(end, 'END ' + digest, 'message %s is damaged' % seq)
+        seqs.append(int(seq[0]))
+
+    def crash_and_recover(self, srv, rcpt, writing, seqs_found):
+        """Sends messages while SIGKILLing every process the moment `writing()` says a
+        delivery is writing, twice (restarting each time); waits until every message that
+        was acknowledged is found (`seqs_found()`: the X-Crash-Seq values in the mailbox).
+        Returns (acknowledged, attempted) sets of sequence numbers."""
+        acked, attempted = set(), set()
+        counter = iter(range(1000))
+        for _ in range(2):
+            stop = threading.Event()
+
+            def sender():
+                try:
+                    with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+                        while not stop.is_set():
+                            seq = next(counter)
+                            attempted.add(seq)
+                            s.sendmail('tester@example.net', [rcpt], self.crash_message(rcpt, seq))
+                            acked.add(seq)
+                except (smtplib.SMTPException, OSError):
+                    pass  # the server was killed under it
+
+            thread = threading.Thread(target=sender)
+            thread.start()
+            try:
+                deadline = time.monotonic() + 60
+                while not (acked and writing()) and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                self.assertTrue(writing(), 'no delivery seen writing')
+                srv.kill_all()
+            finally:
+                stop.set()
+                thread.join()
+            srv.start()
+        self.assertTrue(harness.wait_until(lambda: acked <= set(seqs_found()), timeout=120),
+                        'acknowledged %s, delivered %s' % (sorted(acked), seqs_found()))
+        time.sleep(1)  # a duplicate would arrive now
+        return acked, attempted
+
+    @staticmethod
+    def crash_seqs(data):
+        return [int(m) for m in re.findall(r'\nX-Crash-Seq: (\d+)\n', data)]
+
+    def test_kill_9_during_mbox_deliveries_leaves_each_message_once_and_whole(self):
+        user = self.pw[0]
+        rcpt = '%s@localhost' % user.pw_name
+        with self.server() as srv:
+            mbox = os.path.join(srv.spool_dir, user.pw_name)
+
+            def read():
+                try:
+                    with open(mbox, encoding='latin-1') as f:
+                        return f.read()
+                except OSError:
+                    return ''
+
+            def appending():  # the dot-lock's journal names an offset while a delivery appends
+                try:
+                    with open(mbox + '.lock') as f:
+                        return f.read().split()[4:5] not in ([], ['-'])
+                except OSError:
+                    return False
+            acked, attempted = self.crash_and_recover(srv, rcpt, appending,
+                                                      lambda: self.crash_seqs(read()))
+            data = read()
+            self.assertTrue(data.startswith('From '))
+            seqs = []
+            for text in data[len('From '):].split('\n\nFrom '):
+                self.check_whole(text.split('\n', 1)[1], seqs)
+            self.assertEqual(len(seqs), len(set(seqs)), 'delivered twice: %s' % sorted(seqs))
+            self.assertTrue(acked <= set(seqs) <= attempted, (acked, seqs, attempted))
+            self.assertFalse(os.path.exists(mbox + '.lock'))
+
+    def test_kill_9_during_maildir_deliveries_leaves_each_message_once_and_whole(self):
+        user = self.pw[1]
+        rcpt = '%s@localhost' % user.pw_name
+        maildir = os.path.join(user.pw_dir, 'Maildir')
+        shutil.rmtree(maildir, ignore_errors=True)
+        with self.server(home_mailbox='Maildir/') as srv:
+            def messages():
+                try:
+                    names = os.listdir(os.path.join(maildir, 'new'))
+                except OSError:
+                    return []
+                out = []
+                for name in names:
+                    with open(os.path.join(maildir, 'new', name), encoding='latin-1') as f:
+                        out.append(f.read())
+                return out
+
+            def writing():  # a Maildir delivery writes in tmp/
+                try:
+                    return len(os.listdir(os.path.join(maildir, 'tmp'))) > 0
+                except OSError:
+                    return False
+            acked, attempted = self.crash_and_recover(
+                srv, rcpt, writing, lambda: [s for m in messages() for s in self.crash_seqs(m)])
+            seqs = []
+            for text in messages():
+                self.check_whole(text, seqs)
+            self.assertEqual(len(seqs), len(set(seqs)), 'delivered twice: %s' % sorted(seqs))
+            self.assertTrue(acked <= set(seqs) <= attempted, (acked, seqs, attempted))
 
     # -- tests
     def test_mbox_in_spool_owned_by_the_user_and_read_by_mailx(self):
