@@ -35,6 +35,7 @@ constexpr char kFieldSender = 's';
 constexpr char kFieldArrival = 'a';
 constexpr char kFieldLocks = 'l';
 constexpr char kFieldSpoolPrivileges = 'P';
+constexpr char kFieldCheckDelivered = 'K';
 constexpr char kFieldCommand = 'c';
 constexpr char kFieldEnvironment = 'E';  // repeated
 constexpr char kFieldWorkingDirectory = 'w';
@@ -294,6 +295,12 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
       t.create_with_spool_privileges = true;
       return {};
     }
+    case kFieldCheckDelivered: {
+      if (Status s = seen.first(f.type); !s.ok()) return s;
+      if (f.payload != "1") return make_error("bad check-delivered flag");
+      t.check_already_delivered = true;
+      return {};
+    }
     case kFieldCommand:
       return take_string(f, t.command, seen);
     case kFieldEnvironment:
@@ -451,6 +458,7 @@ std::string encode_request(const TaskRequest& r) {
   put_number(p, kFieldArrival, static_cast<uint64_t>(t.arrival_sec < 0 ? 0 : t.arrival_sec));
   put_number(p, kFieldLocks, t.mbox_locks);
   if (t.create_with_spool_privileges) put_record(p, kFieldSpoolPrivileges, "1");
+  if (t.check_already_delivered) put_record(p, kFieldCheckDelivered, "1");
   put_text(p, kFieldCommand, t.command);
   for (const auto& e : t.environment) put_record(p, kFieldEnvironment, e);
   put_text(p, kFieldWorkingDirectory, t.working_directory);

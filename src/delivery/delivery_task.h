@@ -65,6 +65,10 @@ struct DeliveryTask {
   /// not world-writable), give a new file to `as`, then write as `as`. Ignored when the
   /// spawner is not root.
   bool create_with_spool_privileges = false;
+  /// Mbox: an earlier attempt of this delivery may have been cut short after its append
+  /// (qmgr/protocol.h after_restart): if the mailbox already holds exactly these bytes, the
+  /// answer is AlreadyDelivered and nothing is appended.
+  bool check_already_delivered = false;
   std::string command;                   // Command: run with /bin/sh -c
   std::vector<std::string> environment;  // Command: "NAME=value" (nothing else inherited)
   std::string working_directory;         // Command: chdir here (home), else "/"

@@ -19,6 +19,7 @@ DeliveryTask full_task() {
   t.arrival_sec = 1700000000;
   t.mbox_locks = 3;
   t.create_with_spool_privileges = true;
+  t.check_already_delivered = true;
   t.command = "procmail -a \"$EXTENSION\"";
   t.environment = {"HOME=/home/alice", "USER=alice", "EMPTY="};
   t.working_directory = "/home/alice";

@@ -391,6 +391,7 @@ DeliveryTask LocalAgent::task_for(const LocalAction& a, const qmgr::AgentRequest
       t.arrival_sec = env.arrival_us / 1000000;
       t.mbox_locks = options_.mbox_locks;
       t.create_with_spool_privileges = a.spool;
+      t.check_already_delivered = request.after_restart;
       t.lock_attempts = options_.lock_attempts;
       t.lock_delay_seconds = options_.lock_delay_seconds;
       t.stale_lock_seconds = options_.stale_lock_seconds;

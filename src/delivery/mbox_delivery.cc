@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,9 +54,25 @@ std::string boot_id() {
   return id;
 }
 
+// Whether the journal's holder still runs: this boot, a process with its pid, and not a
+// zombie (killed, its parent gone, not yet reaped by init).
 bool holder_alive(const MboxJournal& journal, const std::string& boot) {
   if (!boot.empty() && journal.boot_id != boot) return false;
-  return ::kill(journal.pid, 0) == 0 || errno == EPERM;
+  if (::kill(journal.pid, 0) != 0 && errno != EPERM) return false;
+  std::string stat;
+  if (FILE* f = std::fopen(fmt::format("/proc/{}/stat", journal.pid).c_str(), "re")) {
+    char buf[512];
+    const size_t n = std::fread(buf, 1, sizeof buf, f);
+    stat.assign(buf, n);
+    std::fclose(f);
+  }
+  // "pid (comm) S ...": the state follows the last ')'.
+  const size_t paren = stat.rfind(')');
+  if (paren != std::string::npos && paren + 2 < stat.size()) {
+    const char state = stat[paren + 2];
+    if (state == 'Z' || state == 'X' || state == 'x') return false;
+  }
+  return true;
 }
 
 Status write_journal(int fd, const MboxJournal& journal) {
@@ -163,6 +180,31 @@ bool starts_message_at(const std::string& path, int fd, uint64_t offset) {
       ::fstat(in, &a) == 0 && ::fstat(fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
   const bool found = same && ::pread(in, head, sizeof head, static_cast<off_t>(offset)) == 5 &&
                      std::string_view(head, 5) == "From ";
+  ::close(in);
+  return found;
+}
+
+// Whether the mailbox at `path` (the file open as `fd`, `size` bytes) already holds `entry`
+// as a message of its own (at its start or after a newline).
+bool mailbox_holds(const std::string& path, int fd, size_t size, std::string_view entry) {
+  if (entry.empty() || size < entry.size()) return false;
+  const int in = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0) return false;
+  struct stat a {
+  }, b{};
+  bool found = false;
+  if (::fstat(in, &a) == 0 && ::fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
+      a.st_dev == b.st_dev) {
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, in, 0);
+    if (map != MAP_FAILED) {
+      const std::string_view text(static_cast<const char*>(map), size);
+      for (size_t at = text.find(entry); at != std::string_view::npos && !found;
+           at = text.find(entry, at + 1)) {
+        found = at == 0 || text[at - 1] == '\n';
+      }
+      ::munmap(map, size);
+    }
+  }
   ::close(in);
   return found;
 }
@@ -355,6 +397,15 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
     inherited_pending = problem.has_value();
   }
   const std::string entry = problem ? std::string() : mbox_entry(task, message);
+  bool already = false;
+  if (!problem && task.check_already_delivered) {
+    already = mailbox_holds(task.path, *fd, static_cast<size_t>(st.st_size), entry);
+  }
+  if (already) {
+    ::close(*fd);
+    release_dotlock();
+    return TaskResult{TaskStatus::AlreadyDelivered, "2.0.0", "delivered to mailbox", {}, 0, {}};
+  }
   if (!problem && dotlock) {
     // The journal (where this append begins, how long it is) is on disk before the append.
     const MboxJournal mine{boot, ::getpid(), static_cast<uint64_t>(st.st_size), entry.size()};

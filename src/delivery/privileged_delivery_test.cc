@@ -295,6 +295,24 @@ TEST_F(PrivilegedDeliveryTest, InterruptedAppendIsCutBackByTheNextDelivery) {
   EXPECT_NE(slurp(t.path).find("again@example"), std::string::npos);
 }
 
+// After a restart the same delivery may come again after its append was made but not
+// reported: with check_already_delivered it finds its bytes there and appends nothing.
+TEST_F(PrivilegedDeliveryTest, RepeatedDeliveryAfterARestartFindsItselfThere) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.sender = "a@example.org";
+  t.arrival_sec = 1700000000;
+  ASSERT_EQ(run(t, "Subject: one\n\nbody\n").status, TaskStatus::Delivered);
+  ASSERT_EQ(run(t, "Subject: two\n\nbody\n").status, TaskStatus::Delivered);
+  const std::string before = slurp(t.path);
+  t.check_already_delivered = true;
+  TaskResult r = run(t, "Subject: one\n\nbody\n");
+  EXPECT_EQ(r.status, TaskStatus::AlreadyDelivered) << r.text;
+  EXPECT_EQ(slurp(t.path), before);
+  // Another message, or one that begins as a delivered one, is appended as usual.
+  EXPECT_EQ(run(t, "Subject: three\n\nbody\n").status, TaskStatus::Delivered);
+  EXPECT_EQ(run(t, "Subject: one\n\nbody\nmore\n").status, TaskStatus::Delivered);
+}
+
 TEST_F(PrivilegedDeliveryTest, JournalOfALiveHolderIsRespected) {
   DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
   t.mbox_locks = unsigned(MboxLock::Dotlock);

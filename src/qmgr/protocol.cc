@@ -43,6 +43,7 @@ constexpr char kFieldDiagnostic = 'g';
 constexpr char kFieldRelay = 'm';  // also a notice's Remote-MTA
 constexpr char kFieldLastAttempt = 'l';
 constexpr char kFieldDoneAction = 'D';  // once per final delivery already made
+constexpr char kFieldAfterRestart = 'w';  // request: "1" when AgentRequest::after_restart
 
 void put_optional(std::string& out, char type, std::string_view value) {
   if (!value.empty()) put_record(out, type, value);
@@ -311,6 +312,7 @@ std::string encode_request(const AgentRequest& request) {
     for (const std::string& key : r.done_actions) put_record(rp, kFieldDoneAction, key);
     put_record(p, kFieldRecipient, rp);
   }
+  if (request.after_restart) put_record(p, kFieldAfterRestart, "1");
   return framed(kRequest, p);
 }
 
@@ -346,6 +348,10 @@ Result<std::optional<AgentRequest>> take_request(std::string& buffer) {
         return {};
       case kFieldNextHop:
         d.next_hop = std::string(f.payload);
+        return {};
+      case kFieldAfterRestart:
+        if (f.payload != "1" || d.after_restart) return make_error("bad after-restart flag");
+        d.after_restart = true;
         return {};
       case kFieldRecipient: {
         auto r = decode_request_recipient(f.payload);

@@ -49,6 +49,10 @@ struct AgentRequest {
   std::string transport;    // master.cf service name: "local", "smtp"
   std::string next_hop;     // "example.org", "[192.0.2.1]:25"; for local, the recipient
   std::vector<AgentRecipient> recipients;
+  /// The message was queued before the queue manager started (a crash may have cut an
+  /// attempt short after a delivery was made and before its outcome was recorded): an agent
+  /// that can tell whether a delivery is already there checks before repeating it.
+  bool after_restart = false;
 
   bool operator==(const AgentRequest&) const = default;
 };

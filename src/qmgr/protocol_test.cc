@@ -38,7 +38,8 @@ void expect_two_in_pieces_of_every_size(const std::string& stream, Take take,
 AgentRequest sample_request() {
   return {42, "0123456789ABCDEF01", "deferred", "local", "bob@localhost",
           {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE", {}},
-           {3, "carol@localhost", "", "", {"f3a9c2", "mailbox"}}}};
+           {3, "carol@localhost", "", "", {"f3a9c2", "mailbox"}}},
+          true};
 }
 
 AgentReply sample_reply() {

@@ -144,6 +144,9 @@ class QueueManager::Loop {
     /// Per pending recipient: the final deliveries of an expansion already made (status
     /// log kActionDone entries), handed to the agent so that it does not repeat them.
     std::map<uint32_t, std::vector<std::string>> done_actions;
+    /// Queued before this queue manager started and not tried since: an attempt of the
+    /// last run may have been cut short (AgentRequest::after_restart).
+    bool after_restart = false;
   };
 
   // A request to the bounce service, until its answer.
@@ -210,12 +213,14 @@ class QueueManager::Loop {
   int wakeup_fd_ = -1;
   std::map<std::string, AgentLink, std::less<>> agents_;  // by transport name
   std::map<uint64_t, std::string> agent_request_messages_;  // request id -> queue id, in flight
+  int64_t started_us_ = 0;  // when start() ran
   AgentLink bounce_;
   std::map<uint64_t, NoticeJob> notice_jobs_;
   uint64_t next_notice_request_ = 1;
 };
 
 Status QueueManager::Loop::start() {
+  started_us_ = to_us(qm_.clock_.now());
   const std::string& q = qm_.options_.queue_directory;
   for (const char* sub : {"/public", "/private", "/pid"}) (void)::mkdir((q + sub).c_str(), 0700);
   recover();
@@ -385,6 +390,12 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   m.queue = queue;
   m.envelope = std::move(stored.envelope);
   m.done_actions = std::move(done_actions);
+  // In deferred/, a message tried since the start has its next attempt after it.
+  m.after_restart = m.envelope.arrival_us < started_us_;
+  if (m.after_restart && queue == QueueName::kDeferred) {
+    auto due = store_->next_attempt(queue, id);
+    m.after_restart = due.ok() && *due <= started_us_;
+  }
 }
 
 void QueueManager::Loop::dispatch_requests() {
@@ -423,6 +434,7 @@ void QueueManager::Loop::dispatch_requests() {
                                         ? std::vector<std::string>{}
                                         : done->second});
     }
+    request.after_restart = m->second.after_restart;
     agent_request_messages_[r.id] = r.queue_id;
     agent->second.waiting.emplace_back(r.id, encode_request(request));
   }

@@ -27,6 +27,14 @@ import tools
 from harness import EstafetaServer
 
 
+def read_text(path):
+    try:
+        with open(path, encoding='latin-1') as f:
+            return f.read()
+    except OSError as e:
+        return str(e)
+
+
 def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=harness.TIMEOUT, **kw)
 
@@ -210,7 +218,8 @@ class LocalDeliveryTest(unittest.TestCase):
                 self.check_whole(text.split('\n', 1)[1], seqs)
             self.assertEqual(len(seqs), len(set(seqs)), 'delivered twice: %s' % sorted(seqs))
             self.assertTrue(acked <= set(seqs) <= attempted, (acked, seqs, attempted))
-            self.assertFalse(os.path.exists(mbox + '.lock'))
+            self.assertFalse(os.path.exists(mbox + '.lock'),
+                             'lock left: %s' % (read_text(mbox + '.lock'),))
 
     def test_kill_9_during_maildir_deliveries_leaves_each_message_once_and_whole(self):
         user = self.pw[1]
@@ -234,13 +243,17 @@ class LocalDeliveryTest(unittest.TestCase):
                     return len(os.listdir(os.path.join(maildir, 'tmp'))) > 0
                 except OSError:
                     return False
-            acked, attempted = self.crash_and_recover(
-                srv, rcpt, writing, lambda: [s for m in messages() for s in self.crash_seqs(m)])
-            seqs = []
-            for text in messages():
-                self.check_whole(text, seqs)
-            self.assertEqual(len(seqs), len(set(seqs)), 'delivered twice: %s' % sorted(seqs))
-            self.assertTrue(acked <= set(seqs) <= attempted, (acked, seqs, attempted))
+            try:
+                acked, attempted = self.crash_and_recover(
+                    srv, rcpt, writing,
+                    lambda: [s for m in messages() for s in self.crash_seqs(m)])
+                seqs = []
+                for text in messages():
+                    self.check_whole(text, seqs)
+                self.assertEqual(len(seqs), len(set(seqs)), 'delivered twice: %s' % sorted(seqs))
+                self.assertTrue(acked <= set(seqs) <= attempted, (acked, seqs, attempted))
+            finally:
+                shutil.rmtree(maildir, ignore_errors=True)
 
     # -- tests
     def test_mbox_in_spool_owned_by_the_user_and_read_by_mailx(self):
