@@ -283,8 +283,12 @@ class LocalDeliveryTest(unittest.TestCase):
             self.assertTrue(harness.wait_until(
                 lambda: os.path.isdir(new) and len(os.listdir(new)) == 1))
             name = os.listdir(new)[0]
-            self.assertEqual(os.stat(os.path.join(new, name)).st_uid, user.pw_uid)
-            self.assertEqual(os.stat(os.path.join(user.pw_dir, 'Maildir')).st_uid, user.pw_uid)
+            st = os.stat(os.path.join(new, name))
+            self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777),
+                             (user.pw_uid, user.pw_gid, 0o600))
+            for sub in ('', 'new', 'cur', 'tmp'):
+                st = os.stat(os.path.join(user.pw_dir, 'Maildir', sub))
+                self.assertEqual((st.st_uid, st.st_mode & 0o7777), (user.pw_uid, 0o700), sub)
 
     def test_alias_command_and_file_run_as_default_privs(self):
         with self.server() as srv:
