@@ -24,8 +24,8 @@ std::vector<message::NoticeRecipient> recipients_of(const qmgr::BounceRequest& r
     if (f.index < original.recipients.size() && original.recipients[f.index].address == f.address) {
       orcpt = original.recipients[f.index].orcpt;
     }
-    out.push_back(
-        {f.address, orcpt, f.status, f.reason, f.diagnostic, f.remote_mta, f.last_attempt_us});
+    out.push_back({f.address, orcpt, f.status, f.reason, f.diagnostic, f.remote_mta,
+                   f.last_attempt_us, f.action});
   }
   return out;
 }

@@ -125,6 +125,20 @@ std::string target_hash(const std::string& key) {
   return fmt::format("{:08x}", h);
 }
 
+// A delivered recipient's Action in a NOTIFY=SUCCESS report (RFC 3464 2.3.3): "expanded"
+// when an alias or .forward gave it several targets, "relayed" when its one target was a
+// forward (the copy goes on without DSN), else "" (delivered).
+std::string success_action(const std::vector<LocalAction>& actions) {
+  const auto targets = std::count_if(actions.begin(), actions.end(), [](const LocalAction& a) {
+    return a.kind != ActionKind::Bounce && a.kind != ActionKind::Defer;
+  });
+  if (targets > 1) return "expanded";
+  if (targets == 1 && actions.size() == 1 && actions[0].kind == ActionKind::Forward) {
+    return "relayed";
+  }
+  return "";
+}
+
 // The name under which a final delivery made is recorded while its recipient stays
 // deferred (qmgr/protocol.h done_actions): 64-bit FNV-1a of the action's key.
 std::string done_key(const LocalAction& a) {
@@ -365,6 +379,7 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
   }
   qmgr::RecipientReply reply = reply_for(r, worst, worst_dsn, worst_text);
   if (worst == qmgr::RecipientOutcome::kDeferred) reply.done_actions = std::move(done_now);
+  if (worst == qmgr::RecipientOutcome::kDelivered) reply.action = success_action(actions);
   return reply;
 }
 

@@ -229,6 +229,7 @@ TEST(LocalAgent, AliasTargetsFileCommandAndRemoteForward) {
   ASSERT_EQ(reply.recipients.size(), 1u);
   EXPECT_EQ(reply.recipients[0].outcome, qmgr::RecipientOutcome::kDelivered)
       << reply.recipients[0].reason;
+  EXPECT_EQ(reply.recipients[0].action, "expanded");  // for a NOTIFY=SUCCESS report
   EXPECT_EQ(f.new_files().size(), 1u);
   const std::string m = read_file(mbox);
   EXPECT_EQ(m.rfind("From alice@example.org ", 0), 0u) << m;

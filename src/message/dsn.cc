@@ -173,7 +173,9 @@ std::string build_notice(const Notice& n) {
     out += "\r\n";
     out += fmt::format("Final-Recipient: rfc822; {}\r\n", one_line(r.address));
     if (!r.orcpt.empty()) out += fmt::format("Original-Recipient: {}\r\n", typed_address(r.orcpt));
-    out += fmt::format("Action: {}\r\n", action_of(n.kind));
+    out += fmt::format("Action: {}\r\n", n.kind == NoticeKind::kSuccess && !r.action.empty()
+                                               ? one_line(r.action, 16)
+                                               : std::string(action_of(n.kind)));
     out += fmt::format("Status: {}\r\n", one_line(r.status, 16));
     if (!r.remote_mta.empty()) out += fmt::format("Remote-MTA: dns; {}\r\n", one_line(r.remote_mta));
     const std::string diagnostic =

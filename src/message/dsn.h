@@ -28,6 +28,9 @@ struct NoticeRecipient {
   std::string diagnostic;     // Diagnostic-Code value ("smtp; 550 5.1.1 ..."), or ""
   std::string remote_mta;     // Remote-MTA host, or ""
   int64_t last_attempt_us = 0;
+  /// The Action of a success report when it is not "delivered": "expanded" (an alias or
+  /// .forward with several targets), "relayed" (passed on where DSN ends); "" otherwise.
+  std::string action{};
 };
 
 struct Notice {

@@ -93,6 +93,12 @@ TEST(Dsn, DelayAndSuccessNotices) {
   EXPECT_TRUE(contains(build_notice(n), "Subject: Delayed Mail"));
   n.kind = NoticeKind::kSuccess;
   EXPECT_TRUE(contains(build_notice(n), "Action: delivered\r\n"));
+  // An alias expansion reports "expanded" (RFC 3464 2.3.3), only in a success report.
+  for (auto& r : n.recipients) r.action = "expanded";
+  EXPECT_TRUE(contains(build_notice(n), "Action: expanded\r\n"));
+  EXPECT_FALSE(contains(build_notice(n), "Action: delivered\r\n"));
+  n.kind = NoticeKind::kFailure;
+  EXPECT_FALSE(contains(build_notice(n), "Action: expanded\r\n"));
 }
 
 TEST(Dsn, DateAndHeaderSection) {

@@ -44,6 +44,7 @@ constexpr char kFieldRelay = 'm';  // also a notice's Remote-MTA
 constexpr char kFieldLastAttempt = 'l';
 constexpr char kFieldDoneAction = 'D';  // once per final delivery already made
 constexpr char kFieldAfterRestart = 'w';  // request: "1" when AgentRequest::after_restart
+constexpr char kFieldAction = 'c';        // a success report's Action: expanded, relayed
 
 void put_optional(std::string& out, char type, std::string_view value) {
   if (!value.empty()) put_record(out, type, value);
@@ -115,6 +116,13 @@ Status take_done_action(const Record& f, std::vector<std::string>& keys) {
   return {};
 }
 
+// A success report's Action other than "delivered" (RFC 3464 section 2.3.3).
+Status take_action(const Record& f, std::string& action) {
+  if (f.payload != "expanded" && f.payload != "relayed") return make_error("bad action");
+  action = std::string(f.payload);
+  return {};
+}
+
 Result<AgentRecipient> decode_request_recipient(std::string_view payload) {
   AgentRecipient r;
   bool has_index = false, has_address = false;
@@ -173,6 +181,8 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
       case kFieldRelay:
         r.relay = std::string(f.payload);
         return {};
+      case kFieldAction:
+        return take_action(f, r.action);
       case kFieldDoneAction:
         return take_done_action(f, r.done_actions);
       default:
@@ -225,6 +235,8 @@ Result<NoticeFacts> decode_notice_facts(std::string_view payload) {
         r.last_attempt_us = static_cast<int64_t>(*v);
         return {};
       }
+      case kFieldAction:
+        return take_action(f, r.action);
       default:
         return make_error("unknown recipient field");
     }
@@ -329,6 +341,7 @@ std::string encode_reply(const AgentReply& reply) {
     put_optional(rp, kFieldReason, std::string_view(r.reason).substr(0, 64 * 1024));
     put_optional(rp, kFieldDiagnostic, std::string_view(r.diagnostic).substr(0, 64 * 1024));
     put_optional(rp, kFieldRelay, r.relay);
+    put_optional(rp, kFieldAction, r.action);
     for (const std::string& key : r.done_actions) put_record(rp, kFieldDoneAction, key);
     put_record(p, kFieldRecipient, rp);
   }
@@ -421,6 +434,7 @@ std::string encode_bounce_request(const BounceRequest& request) {
     if (r.last_attempt_us > 0) {
       put_record(rp, kFieldLastAttempt, fmt::format("{}", r.last_attempt_us));
     }
+    put_optional(rp, kFieldAction, r.action);
     put_record(p, kFieldRecipient, rp);
   }
   return framed(kBounceRequest, p);

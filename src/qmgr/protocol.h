@@ -37,7 +37,7 @@ struct AgentRecipient {
   /// Final deliveries of this recipient already made in an earlier attempt (an alias or
   /// .forward expansion partly deferred): the agent's keys, as it answered them in
   /// RecipientReply::done_actions. The agent does not repeat them.
-  std::vector<std::string> done_actions;
+  std::vector<std::string> done_actions{};
 
   bool operator==(const AgentRecipient&) const = default;
 };
@@ -70,10 +70,14 @@ struct RecipientReply {
   std::string reason;      // as logged: "delivered to maildir", "connect to ...: refused"
   std::string diagnostic;  // RFC 3464 Diagnostic-Code, e.g. "smtp; 550 5.1.1 ...", or ""
   std::string relay;       // "local", "mx.example.org[192.0.2.1]:25"
+  /// For a delivered recipient, the Action of its success report (RFC 3464) when not
+  /// "delivered": "expanded" (several targets: alias, .forward), "relayed" (forwarded where
+  /// DSN ends); "" otherwise.
+  std::string action{};
   /// For a deferred recipient: the keys of the final deliveries that did succeed in this
   /// attempt (an agent's own names, e.g. a hash of the target), recorded by the queue
   /// manager and handed back in AgentRecipient::done_actions next time. Empty otherwise.
-  std::vector<std::string> done_actions;
+  std::vector<std::string> done_actions{};
 
   bool operator==(const RecipientReply&) const = default;
 };
@@ -107,6 +111,7 @@ struct NoticeFacts {
   std::string diagnostic;    // RFC 3464 Diagnostic-Code, or ""
   std::string remote_mta;    // RFC 3464 Remote-MTA, or ""
   int64_t last_attempt_us = 0;
+  std::string action{};      // a success report's Action when not "delivered", or ""
 
   bool operator==(const NoticeFacts&) const = default;
 };

@@ -44,10 +44,11 @@ AgentRequest sample_request() {
 
 AgentReply sample_reply() {
   return {42,
-          {{0, RecipientOutcome::kDelivered, "2.0.0", "delivered to maildir", "", "local", {}},
+          {{0, RecipientOutcome::kDelivered, "2.0.0", "delivered to maildir", "", "local",
+            "relayed", {}},
            {3, RecipientOutcome::kBounced, "5.1.1", "unknown user", "x-unix; no such user",
-            "local", {}},
-           {4, RecipientOutcome::kDeferred, "4.2.0", "mailbox locked", "", "local",
+            "local", "", {}},
+           {4, RecipientOutcome::kDeferred, "4.2.0", "mailbox locked", "", "local", "",
             {"f3a9c2", "b7"}}},
           ""};
 }
@@ -131,7 +132,8 @@ BounceRequest sample_bounce_request() {
           "0123456789ABCDEF01",
           "deferred",
           NoticeRequestKind::kFailure,
-          {{0, "bob@localhost", "5.1.3", "illegal mailbox name", "", "local", 1796482179000000},
+          {{0, "bob@localhost", "5.1.3", "illegal mailbox name", "", "local", 1796482179000000,
+            "expanded"},
            {2, "x@remote.example", "4.4.1", "connect to mx: refused", "smtp; 421 later",
             "mx.remote.example", 0}}};
 }
@@ -192,6 +194,9 @@ TEST(BounceProtocol, MalformedInputIsAnError) {
       {"bad last attempt",
        message('B', {{'v', "1"}, {'R', recipient + std::string("l\x02-1", 4)}}),
        "bad last attempt"},
+      {"unknown action",
+       message('B', {{'v', "1"}, {'R', recipient + std::string("c\x06") + "failed"}}),
+       "bad action"},
       {"unknown field", message('B', {{'v', "1"}, {'z', "?"}}), "unknown"},
   };
   for (auto& c : requests) {

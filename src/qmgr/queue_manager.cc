@@ -58,7 +58,7 @@ DeliveryReport error_transport_report(const DeliveryRequest& r) {
   report.request_id = r.id;
   for (const auto& rcpt : r.recipients) {
     report.recipients.push_back(
-        {rcpt.index, Outcome::Bounced, {status, std::string(text), "", "none"}});
+        {rcpt.index, Outcome::Bounced, {status, std::string(text), "", "none", ""}});
   }
   return report;
 }
@@ -185,8 +185,8 @@ class QueueManager::Loop {
   int poll_timeout_ms() const;
   NoticeFacts facts_of(uint32_t index, const std::string& address, const Dsn& dsn,
                        std::string reason) const {
-    return {index, address, dsn.status, std::move(reason), dsn.diagnostic, dsn.remote_mta,
-            to_us(qm_.clock_.now())};
+    return {index,          address,         dsn.status, std::move(reason), dsn.diagnostic,
+            dsn.remote_mta, to_us(qm_.clock_.now()), dsn.action};
   }
 
   // When the rescan for lost wake-ups is due: once every announced message is admitted, at
@@ -475,10 +475,11 @@ void QueueManager::Loop::agent_io(AgentLink& link, short revents) {
       const Outcome o = r.outcome == RecipientOutcome::kDelivered ? Outcome::Delivered
                         : r.outcome == RecipientOutcome::kBounced ? Outcome::Bounced
                                                                   : Outcome::Deferred;
-      report.recipients.push_back({r.index, o, {r.status, r.reason, r.diagnostic, r.relay}});
+      report.recipients.push_back(
+          {r.index, o, {r.status, r.reason, r.diagnostic, r.relay, r.action}});
     }
     if (!a.destination_failure.empty()) {
-      report.destination_failure = Dsn{"4.4.1", a.destination_failure, "", ""};
+      report.destination_failure = Dsn{"4.4.1", a.destination_failure, "", "", ""};
     }
     if (Status s = scheduler_.report(report); !s.ok()) {
       qm_.log_.warning("agent reply {}: {}", a.id, s.error().message);

@@ -72,6 +72,7 @@ struct Dsn {
   std::string reason;      // human text: "connect to mx.example.org[...]: Connection refused"
   std::string diagnostic;  // RFC 3464 Diagnostic-Code ("smtp; 550 5.1.1 ..."), or ""
   std::string remote_mta;  // RFC 3464 Remote-MTA / Postfix's relay=, or ""
+  std::string action{};    // a success report's Action when not "delivered", or ""
 };
 
 /// A recipient that still needs delivery, as the edge read it from the queue file and the

@@ -314,6 +314,20 @@ class LocalDeliveryTest(unittest.TestCase):
             self.assertIsNotNone(srv.wait_for_log(
                 r'to=<%s@localhost>, orig_to=<team@localhost>, relay=local' % self.users[1]))
 
+    def test_notify_success_for_an_alias_reports_expanded(self):
+        first = self.pw[0]
+        sender = '%s@localhost' % first.pw_name
+        with self.server() as srv:
+            msg = 'From: %s\r\nSubject: dsn expanded\r\n\r\nhello team\r\n' % sender
+            with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+                s.ehlo()
+                s.sendmail(sender, ['team@localhost'], msg, rcpt_options=['NOTIFY=SUCCESS'])
+            # The sender is one of the team: its mbox gets the message and the report.
+            data = self.wait_file(os.path.join(srv.spool_dir, first.pw_name),
+                                  'Action: expanded')
+            self.assertIn(b'Final-Recipient: rfc822; team@localhost', data)
+            self.assertNotIn(b'Action: delivered', data)
+
     def test_forward_file_to_another_local_user(self):
         first, second = self.pw
         forward = os.path.join(first.pw_dir, '.forward')
