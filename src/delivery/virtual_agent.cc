@@ -228,7 +228,7 @@ int VirtualAgent::serve(int listen_fd) {
   if (!store_) return 1;  // the constructor logged why
   return serve_agent_requests(
       listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); },
-      log_);
+      log_, spawner_.exit_fd());
 }
 
 }  // namespace estafeta::delivery
