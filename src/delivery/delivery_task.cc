@@ -335,11 +335,20 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
         if (!rec) return rec.error();
         Status st;
         switch (rec->type) {
-          case kCopyPath: st = take_string(*rec, copy.path, copy_seen); break;
-          case kCopyName: st = take_string(*rec, copy.maildir_name, copy_seen); break;
-          case kCopyOffset: st = take_number(*rec, copy.offset, INT64_MAX, copy_seen); break;
-          case kCopyLength: st = take_number(*rec, copy.length, INT64_MAX, copy_seen); break;
-          default: return make_error(fmt::format("unknown copy field '{}'", rec->type));
+          case kCopyPath:
+            st = take_string(*rec, copy.path, copy_seen);
+            break;
+          case kCopyName:
+            st = take_string(*rec, copy.maildir_name, copy_seen);
+            break;
+          case kCopyOffset:
+            st = take_number(*rec, copy.offset, INT64_MAX, copy_seen);
+            break;
+          case kCopyLength:
+            st = take_number(*rec, copy.length, INT64_MAX, copy_seen);
+            break;
+          default:
+            return make_error(fmt::format("unknown copy field '{}'", rec->type));
         }
         if (!st.ok()) return st;
       }

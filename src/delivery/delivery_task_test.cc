@@ -109,9 +109,9 @@ TEST(DeliveryTaskCodec, RejectsMalformedRequests) {
 
 TEST(DeliveryTaskCodec, ClampsLimitsAndDropsGroupsBeyondTheMaximum) {
   const std::string id_kind = field('n', "4") + field('k', "X");
-  auto r = decode_request(request_with(id_kind + field('R', "999999999") +
-                                       field('t', "99999999") + field('A', "5000") +
-                                       field('D', "7200") + field('S', "99999999")));
+  auto r = decode_request(request_with(id_kind + field('R', "999999999") + field('t', "99999999") +
+                                       field('A', "5000") + field('D', "7200") +
+                                       field('S', "99999999")));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->task.read_limit, kMaxReadLimit);
   EXPECT_EQ(r->task.time_limit_seconds, 7 * 24 * 3600);
@@ -132,7 +132,7 @@ TEST(DeliveryTaskCodec, ARefusedRequestStillShowsItsId) {
   EXPECT_EQ(request_id_of(request_with(id_kind + field('?', "x"))), std::optional<uint64_t>(42));
   EXPECT_EQ(request_id_of(request_with(id_kind + field('u', "-1"))), std::optional<uint64_t>(42));
   EXPECT_EQ(request_id_of(encode_request({7, full_task()})), std::optional<uint64_t>(7));
-  EXPECT_EQ(request_id_of(request_with(field('k', "M"))), std::nullopt);   // no id
+  EXPECT_EQ(request_id_of(request_with(field('k', "M"))), std::nullopt);       // no id
   EXPECT_EQ(request_id_of(request_with(id_kind).substr(0, 5)), std::nullopt);  // truncated
   EXPECT_EQ(request_id_of("X"), std::nullopt);
 }
@@ -181,8 +181,8 @@ TEST(ValidateTask, RefusesRootAndBadFields) {
   const TaskPolicy policy{{}, 1, "/var/mail"};
   const Validation cases[] = {
       {"valid", [](DeliveryTask&) {}, true},
-      {"spool privileges outside the spool",
-       [](DeliveryTask& t) { t.path = "/home/alice/mbox"; }, false},
+      {"spool privileges outside the spool", [](DeliveryTask& t) { t.path = "/home/alice/mbox"; },
+       false},
       {"spool privileges in a spool subdirectory",
        [](DeliveryTask& t) { t.path = "/var/mail/sub/alice"; }, false},
       {"spool privileges in a look-alike directory",

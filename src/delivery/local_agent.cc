@@ -457,8 +457,8 @@ Result<std::string> LocalAgent::forward(const LocalAction& a, const message::Env
 int LocalAgent::serve(int listen_fd) {
   if (!store_) return 1;  // the constructor logged why
   return serve_agent_requests(
-      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); },
-      log_, spawner_.exit_fd());
+      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); }, log_,
+      spawner_.exit_fd());
 }
 
 }  // namespace estafeta::delivery

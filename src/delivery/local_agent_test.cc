@@ -251,6 +251,62 @@ TEST(LocalAgent, AliasTargetsFileCommandAndRemoteForward) {
   EXPECT_TRUE(has_line(f.sink->lines(), ".*status=sent \\(forwarded as maildrop/.*\\)"));
 }
 
+TEST(LocalAgent, DeliveredToIsFullyQualifiedAndDevNullDiscards) {
+  Fixture f;
+  f.aliases["null"] = "/dev/null";
+  f.aliases["fwd"] = "carol@remote.test";
+  ASSERT_EQ(::mkdir(f.queue.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((f.queue + "/maildrop").c_str(), 0700), 0);
+  const std::string id = f.enqueue({"me", "null", "fwd"}, "Subject: q\r\n\r\nx\r\n");
+  LocalAgent agent = f.agent();
+  auto reply = agent.deliver(f.request(id, {"me", "null", "fwd"}));
+  ASSERT_EQ(reply.recipients.size(), 3u);
+  for (const auto& r : reply.recipients) {
+    EXPECT_EQ(r.outcome, qmgr::RecipientOutcome::kDelivered) << r.reason;
+  }
+  auto files = f.new_files();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(read_file(f.home + "/Maildir/new/" + files[0]),
+            "Return-Path: <alice@example.org>\nDelivered-To: me@example.test\nSubject: q\n\nx\n");
+  auto drops = list_names(f.queue + "/maildrop");
+  ASSERT_EQ(drops.size(), 1u);
+  auto drop = submit::parse_drop_file(read_file(f.queue + "/maildrop/" + drops[0]));
+  ASSERT_TRUE(drop.ok());
+  EXPECT_EQ(drop->content.rfind("Delivered-To: fwd@example.test\r\n", 0), 0u) << drop->content;
+  EXPECT_TRUE(has_line(f.sink->lines(),
+                       ".*to=<null@example.test>, orig_to=<null>, relay=local, .*status=sent "
+                       "\\(delivered to file: /dev/null\\)"));
+}
+
+TEST(LocalAgent, ExitsWhenItsSpawnerIsGone) {
+  Fixture f;
+  const std::string path = f.tmp.path() + "/local.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    LocalAgent agent = f.agent();
+    ::_exit(agent.serve(listener));
+  }
+  ::close(listener);
+  ASSERT_EQ(::kill(f.spawner->spawner_pid(), SIGKILL), 0);
+  // It exits by itself (master then starts it, and a new spawner, again).
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 100 && done == 0; ++i) {
+    done = ::waitpid(child, &status, WNOHANG);
+    if (done == 0) ::usleep(50 * 1000);
+  }
+  if (done == 0) ::kill(child, SIGKILL);
+  ASSERT_EQ(done, child) << "the agent kept serving without a spawner";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+}
+
 TEST(LocalAgent, MissingQueueFileIsDeferred) {
   Fixture f;
   LocalAgent agent = f.agent();

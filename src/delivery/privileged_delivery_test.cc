@@ -7,8 +7,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -669,8 +669,8 @@ TEST(Spawner, AnUndecodableRequestIsRefusedAloneUnlessItHasNoId) {
     queue::put_record(out, 'T', field('v', "1") + fields);
     return out;
   };
-  ASSERT_TRUE(send_datagram(sv[0], request(field('n', "5") + field('k', "X") + field('?', "x")), -1)
-                  .ok());
+  ASSERT_TRUE(
+      send_datagram(sv[0], request(field('n', "5") + field('k', "X") + field('?', "x")), -1).ok());
   auto first = reply();
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->id, 5u);

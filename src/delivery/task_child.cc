@@ -190,9 +190,8 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
     const rlimit limit{task.file_size_limit, task.file_size_limit};
     ::setrlimit(RLIMIT_FSIZE, &limit);
   }
-  const bool spool_privileges = task.kind == TaskKind::Mbox &&
-                                task.create_with_spool_privileges && running_as_root() &&
-                                !world_writable_parent(task.path);
+  const bool spool_privileges = task.kind == TaskKind::Mbox && task.create_with_spool_privileges &&
+                                running_as_root() && !world_writable_parent(task.path);
   if (!spool_privileges) {
     if (Status s = become(task.as); !s.ok()) {
       return deferred("4.3.0", s.error().message, s.error().code);
