@@ -132,6 +132,26 @@ struct Fixture {
   }
 
   std::vector<std::string> new_files() { return list_names(home + "/Maildir/new"); }
+
+  // Forks a child that serves the agent on a unix socket bound at `addr`; its pid, or -1.
+  pid_t serve_in_child(sockaddr_un& addr) {
+    const std::string path = tmp.path() + "/local.sock";
+    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener, 4) != 0) {
+      ::close(listener);
+      return -1;
+    }
+    const pid_t child = ::fork();
+    if (child == 0) {
+      LocalAgent served = agent();
+      ::_exit(served.serve(listener));
+    }
+    ::close(listener);
+    return child;
+  }
 };
 
 bool has_line(const std::vector<std::string>& lines, const std::string& pattern) {
@@ -280,19 +300,9 @@ TEST(LocalAgent, DeliveredToIsFullyQualifiedAndDevNullDiscards) {
 
 TEST(LocalAgent, ExitsWhenItsSpawnerIsGone) {
   Fixture f;
-  const std::string path = f.tmp.path() + "/local.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  pid_t child = ::fork();
-  if (child == 0) {
-    LocalAgent agent = f.agent();
-    ::_exit(agent.serve(listener));
-  }
-  ::close(listener);
+  const pid_t child = f.serve_in_child(addr);
+  ASSERT_GT(child, 0);
   ASSERT_EQ(::kill(f.spawner->spawner_pid(), SIGKILL), 0);
   // It exits by itself (master then starts it, and a new spawner, again).
   int status = 0;
@@ -319,19 +329,9 @@ TEST(LocalAgent, MissingQueueFileIsDeferred) {
 TEST(LocalAgent, ServesRequestsOverAUnixSocketUntilSigterm) {
   Fixture f;
   const std::string id = f.enqueue({"me@localhost", "me+x@localhost"}, "Subject: s\r\n\r\nx\r\n");
-  const std::string path = f.tmp.path() + "/local.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  pid_t child = ::fork();
-  if (child == 0) {
-    LocalAgent agent = f.agent();
-    ::_exit(agent.serve(listener));
-  }
-  ::close(listener);
+  const pid_t child = f.serve_in_child(addr);
+  ASSERT_GT(child, 0);
   int c = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   // Two requests in one write (one recipient each, as the queue manager sends to local);
