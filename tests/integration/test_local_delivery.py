@@ -150,7 +150,8 @@ class LocalDeliveryTest(unittest.TestCase):
         with self.server() as srv:
             self.send(srv, 'cmdalias@localhost')
             self.send(srv, 'filealias@localhost')
-            uid = self.wait_file(os.path.join(self.out, 'cmd.uid'))
+            # The shell creates the file before id writes to it: wait for the whole line.
+            uid = self.wait_file(os.path.join(self.out, 'cmd.uid'), '\n')
             self.assertEqual(uid.strip(), str(self.nobody.pw_uid).encode())
             path = os.path.join(self.out, 'file.mbox')
             self.wait_file(path, 'hello filealias')
