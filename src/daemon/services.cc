@@ -343,6 +343,15 @@ std::optional<ServiceArgs> parse_agent_arguments(std::string_view command,
   return std::move(*parsed);
 }
 
+// mail_owner's uid, which a delivery agent's spawner never runs a task as, when we run as
+// root; nullopt for an unprivileged instance (its tasks run as itself).
+Result<std::optional<uid_t>> privileged_mail_owner(const config::Config& c) {
+  if (::geteuid() != 0) return std::optional<uid_t>();
+  auto owner = lookup_user(c.get("mail_owner"));
+  if (!owner.ok()) return owner.error();
+  return std::optional<uid_t>(owner->uid);
+}
+
 }  // namespace
 
 int run_local_service(const std::string& config_dir, const std::vector<std::string>& args) {
@@ -354,8 +363,14 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
   if (!base) return 1;
   const config::Config& c = *base->config;
   // While still root and before any thread: the spawner that runs every delivery as the
-  // recipient (it keeps root; this process drops to mail_owner below).
-  auto spawner = delivery::PrivilegedDelivery::start();
+  // recipient (it keeps root; this process drops to mail_owner below). It never runs a task
+  // as mail_owner, and spool privileges only in mail_spool_directory.
+  auto mail_owner_uid = privileged_mail_owner(c);
+  if (!mail_owner_uid.ok()) return fail(*base->log, readiness, mail_owner_uid.error().message);
+  delivery::TaskPolicy policy;
+  if (*mail_owner_uid) policy.forbidden_uids.insert(**mail_owner_uid);
+  policy.spool_directory = absolute_path(c.get("mail_spool_directory"));
+  auto spawner = delivery::PrivilegedDelivery::start(std::move(policy));
   if (!spawner.ok()) return fail(*base->log, readiness, spawner.error().message);
   // Alias tables as surrogates (a missing /etc/aliases.lmdb defers local mail, it does not
   // stop the service), and the resolver's tables to tell local domains from others.
@@ -418,6 +433,7 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
   plan.allow_mail_to_commands = c.get_list("allow_mail_to_commands");
   plan.allow_mail_to_files = c.get_list("allow_mail_to_files");
   plan.default_privs = default_privs.user;
+  plan.mail_owner_uid = *mail_owner_uid;
   options.mbox_locks = 0;
   for (const std::string& lock : c.get_list("mailbox_delivery_lock")) {
     if (lock == "fcntl") options.mbox_locks |= unsigned(delivery::MboxLock::Fcntl);
@@ -496,7 +512,12 @@ int run_virtual_service(const std::string& config_dir, const std::vector<std::st
     return fail(*base->log, readiness, all);
   }
   options.tables = opened.set;
-  auto spawner = delivery::PrivilegedDelivery::start();
+  auto mail_owner_uid = privileged_mail_owner(c);
+  if (!mail_owner_uid.ok()) return fail(*base->log, readiness, mail_owner_uid.error().message);
+  delivery::TaskPolicy policy;
+  if (*mail_owner_uid) policy.forbidden_uids.insert(**mail_owner_uid);
+  policy.minimum_uid = std::max<uid_t>(1, options.settings.minimum_uid);
+  auto spawner = delivery::PrivilegedDelivery::start(std::move(policy));
   if (!spawner.ok()) return fail(*base->log, readiness, spawner.error().message);
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
     return fail(*base->log, readiness, dropped.error().message);

@@ -140,7 +140,7 @@ class Server {
 }  // namespace
 
 int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
-                         const log::Logger& log) {
+                         const log::Logger& log, int spawner_exit_fd) {
   (void)queue::make_current_thread_background();
   auto stop = net::block_into_signalfd({SIGTERM, SIGINT});
   if (!stop.ok()) {
@@ -150,14 +150,21 @@ int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deli
   const int sfd = *stop;
   Server server(deliver, log);
   server.start_workers(threads);
+  int code = 0;
   for (;;) {
-    pollfd fds[2] = {{sfd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    // The spawner's descriptor with no events: it reports only a hang-up (-1: ignored).
+    pollfd fds[3] = {{sfd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {spawner_exit_fd, 0, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       log.fatal(fmt::format("poll: {}", std::strerror(errno)));
       break;
     }
     if (fds[0].revents != 0) break;  // SIGTERM or SIGINT
+    if (fds[2].revents != 0) {
+      log.error("the delivery spawner is gone; exiting so that master starts a new one");
+      code = 1;
+      break;
+    }
     if (fds[1].revents != 0) {
       int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd >= 0) server.add_connection(fd);
@@ -165,7 +172,7 @@ int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deli
   }
   server.stop();
   ::close(sfd);
-  return 0;
+  return code;
 }
 
 }  // namespace estafeta::delivery

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "queue/record.h"
@@ -63,7 +64,6 @@ constexpr char kFieldFileMode = 'X';
 constexpr char kFieldPart = 'B';  // repeated; payload: a result's fields (not nested further)
 
 constexpr size_t kContentChunk = 512 * 1024;
-constexpr size_t kMaxGroups = 256;
 constexpr size_t kMaxEnvironment = 256;
 constexpr size_t kMaxPath = 4096;
 constexpr int kMaxTimeLimit = 7 * 24 * 3600;
@@ -251,6 +251,17 @@ Status take_number(const Record& f, T& dst, uint64_t max, FieldSet& seen) {
   return {};
 }
 
+// A limit: a value over `max` becomes `max` (a request from a newer or misconfigured agent
+// still runs, within our bounds).
+template <class T>
+Status take_limit(const Record& f, T& dst, uint64_t max, FieldSet& seen) {
+  if (Status s = seen.first(f.type); !s.ok()) return s;
+  auto v = number(f.payload, INT64_MAX, "limit");
+  if (!v) return v.error();
+  dst = static_cast<T>(std::min<uint64_t>(*v, max));
+  return {};
+}
+
 Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
   DeliveryTask& t = r.task;
   constexpr uint64_t kMaxId = UINT32_MAX - 1;  // uid_t/gid_t: (uid_t)-1 means "unchanged"
@@ -269,10 +280,10 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
     case kFieldGid:
       return take_number(f, t.as.gid, kMaxId, seen);
     case kFieldGroup: {
-      if (t.as.groups.size() >= kMaxGroups) return make_error("too many groups");
       auto v = number(f.payload, kMaxId, "group");
       if (!v) return v.error();
-      t.as.groups.push_back(static_cast<gid_t>(*v));
+      // Groups beyond the maximum are dropped: fewer rights, never more.
+      if (t.as.groups.size() < kMaxTaskGroups) t.as.groups.push_back(static_cast<gid_t>(*v));
       return {};
     }
     case kFieldUser:
@@ -310,15 +321,15 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
     case kFieldWorkingDirectory:
       return take_string(f, t.working_directory, seen);
     case kFieldTimeLimit:
-      return take_number(f, t.time_limit_seconds, kMaxTimeLimit, seen);
+      return take_limit(f, t.time_limit_seconds, kMaxTimeLimit, seen);
     case kFieldReadLimit:
-      return take_number(f, t.read_limit, kMaxReadLimit, seen);
+      return take_limit(f, t.read_limit, kMaxReadLimit, seen);
     case kFieldLockAttempts:
-      return take_number(f, t.lock_attempts, kMaxLockAttempts, seen);
+      return take_limit(f, t.lock_attempts, kMaxLockAttempts, seen);
     case kFieldLockDelay:
-      return take_number(f, t.lock_delay_seconds, 3600, seen);
+      return take_limit(f, t.lock_delay_seconds, 3600, seen);
     case kFieldStaleLock:
-      return take_number(f, t.stale_lock_seconds, kMaxTimeLimit, seen);
+      return take_limit(f, t.stale_lock_seconds, kMaxTimeLimit, seen);
     case kFieldFileSizeLimit:
       return take_number(f, t.file_size_limit, INT64_MAX, seen);
     case kFieldCopy: {
@@ -331,11 +342,20 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
         if (!rec) return rec.error();
         Status st;
         switch (rec->type) {
-          case kCopyPath: st = take_string(*rec, copy.path, copy_seen); break;
-          case kCopyName: st = take_string(*rec, copy.maildir_name, copy_seen); break;
-          case kCopyOffset: st = take_number(*rec, copy.offset, INT64_MAX, copy_seen); break;
-          case kCopyLength: st = take_number(*rec, copy.length, INT64_MAX, copy_seen); break;
-          default: return make_error(fmt::format("unknown copy field '{}'", rec->type));
+          case kCopyPath:
+            st = take_string(*rec, copy.path, copy_seen);
+            break;
+          case kCopyName:
+            st = take_string(*rec, copy.maildir_name, copy_seen);
+            break;
+          case kCopyOffset:
+            st = take_number(*rec, copy.offset, INT64_MAX, copy_seen);
+            break;
+          case kCopyLength:
+            st = take_number(*rec, copy.length, INT64_MAX, copy_seen);
+            break;
+          default:
+            return make_error(fmt::format("unknown copy field '{}'", rec->type));
         }
         if (!st.ok()) return st;
       }
@@ -373,6 +393,18 @@ std::optional<std::string> maildir_target_problem(std::string_view path, std::st
   return std::nullopt;
 }
 
+// Whether `path` (a clean absolute path) names a file directly in `directory` (absolute;
+// a trailing '/' ignored; empty: nothing is in it).
+bool directly_in(std::string_view path, std::string_view directory) {
+  while (directory.size() > 1 && directory.back() == '/') directory.remove_suffix(1);
+  if (directory.empty() || directory == "/" || directory.front() != '/') return false;
+  if (path.size() <= directory.size() + 1 || path.substr(0, directory.size()) != directory ||
+      path[directory.size()] != '/') {
+    return false;
+  }
+  return path.find('/', directory.size() + 1) == std::string_view::npos;
+}
+
 }  // namespace
 
 TaskResult deferred(std::string dsn, std::string text, int error_code) {
@@ -383,12 +415,19 @@ TaskResult bounced(std::string dsn, std::string text, int error_code) {
   return TaskResult{TaskStatus::Bounced, std::move(dsn), std::move(text), {}, error_code, {}};
 }
 
-std::optional<std::string> validate_task(const DeliveryTask& t) {
+std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy& policy) {
   if (t.as.uid == 0 || t.as.gid == 0) return "refusing to run a task as root (uid or gid 0)";
+  if (policy.forbidden_uids.count(t.as.uid) != 0) {
+    return fmt::format("refusing to run a task as uid {} (the mail system's own)", t.as.uid);
+  }
+  if (t.as.uid < policy.minimum_uid) {
+    return fmt::format("refusing to run a task as uid {} (below the minimum uid {})", t.as.uid,
+                       policy.minimum_uid);
+  }
   if (t.as.uid == static_cast<uid_t>(-1) || t.as.gid == static_cast<gid_t>(-1)) {
     return "invalid uid or gid";
   }
-  if (t.as.groups.size() > kMaxGroups) return "too many supplementary groups";
+  if (t.as.groups.size() > kMaxTaskGroups) return "too many supplementary groups";
   for (gid_t g : t.as.groups) {
     if (g == 0 || g == static_cast<gid_t>(-1)) return "refusing supplementary group 0";
   }
@@ -413,6 +452,9 @@ std::optional<std::string> validate_task(const DeliveryTask& t) {
       break;
     case TaskKind::Mbox:
       if (t.path.back() == '/') return "an mbox path names a file";
+      if (t.create_with_spool_privileges && !directly_in(t.path, policy.spool_directory)) {
+        return "spool privileges outside mail_spool_directory";
+      }
       if (has_nul(t.sender) || t.sender.find('\n') != std::string::npos) return "bad sender";
       if (t.mbox_locks > 7) return "bad lock set";
       if (t.lock_attempts < 1 || t.lock_attempts > kMaxLockAttempts) return "bad lock attempts";
@@ -492,6 +534,21 @@ Result<TaskRequest> decode_request(std::string_view bytes) {
   if (Status id = seen.first(kFieldId); id.ok()) return make_error("request without id");
   if (Status kind = seen.first(kFieldKind); kind.ok()) return make_error("request without kind");
   return r;
+}
+
+std::optional<uint64_t> request_id_of(std::string_view bytes) {
+  auto payload = whole_message(bytes, kRequest);
+  if (!payload) return std::nullopt;
+  size_t pos = 0;
+  while (pos < payload->size()) {
+    auto rec = next_record(*payload, pos);
+    if (!rec) return std::nullopt;
+    if (rec->type != kFieldId) continue;
+    auto id = number(rec->payload, INT64_MAX, "id");
+    if (!id) return std::nullopt;
+    return *id;
+  }
+  return std::nullopt;
 }
 
 std::string encode_reply(const TaskReply& r) {

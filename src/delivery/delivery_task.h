@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -132,12 +133,29 @@ inline constexpr size_t kMaxBatchCopies = 256;
 /// The largest read_limit (a ReadFile's content travels in the result).
 inline constexpr size_t kMaxReadLimit = 16 << 20;
 
+/// The most supplementary groups a task carries (the agent keeps a user's first ones).
+inline constexpr size_t kMaxTaskGroups = 256;
+
+/// What a spawner accepts beyond the form of a task, told to it when it starts (before it
+/// forks anything; delivery/privileged_delivery.h).
+struct TaskPolicy {
+  /// Uids no task may run as, besides 0 (the daemons' mail_owner).
+  std::set<uid_t> forbidden_uids;
+  /// Tasks with a smaller uid are refused (virtual_minimum_uid for the virtual agent's).
+  uid_t minimum_uid = 1;
+  /// mail_spool_directory, absolute, without a trailing '/': create_with_spool_privileges
+  /// is accepted only for a file directly in it. Empty: never.
+  std::string spool_directory;
+};
+
 /// Why `task` must not run; nullopt when it may. Checks every field: uid, gid and every
-/// supplementary group not 0, at most 256 groups; absolute paths without NUL, empty or ".."
-/// components; a Maildir name without '/' (not "." or ".."); a non-empty command; NAME=value
+/// supplementary group not 0, at most kMaxTaskGroups groups; the uid not in
+/// `policy.forbidden_uids` nor below `policy.minimum_uid`; absolute paths without NUL, empty
+/// or ".." components; a Maildir name without '/' (not "." or ".."); create_with_spool_privileges
+/// only for an Mbox directly in `policy.spool_directory`; a non-empty command; NAME=value
 /// environment entries; positive limits within bounds; a MaildirBatch's copies each as a
 /// Maildir task's path and name, 1 to kMaxBatchCopies of them. Pure.
-std::optional<std::string> validate_task(const DeliveryTask& task);
+std::optional<std::string> validate_task(const DeliveryTask& task, const TaskPolicy& policy = {});
 
 /// agent -> spawner: a task tagged with a request id (the message fd travels beside it).
 struct TaskRequest {
@@ -157,7 +175,12 @@ struct TaskReply {
 
 std::string encode_request(const TaskRequest& request);
 /// One whole datagram; an error says why it is not a request. Does not validate_task().
+/// Lenient where that is harmless: limits over their maxima are clamped to them, and groups
+/// beyond kMaxTaskGroups are dropped (fewer rights, never more).
 Result<TaskRequest> decode_request(std::string_view bytes);
+/// The id of a request that decode_request() refused, when its framing still shows one (so
+/// that the spawner can answer that request alone); nullopt otherwise.
+std::optional<uint64_t> request_id_of(std::string_view bytes);
 
 std::string encode_reply(const TaskReply& reply);
 Result<TaskReply> decode_reply(std::string_view bytes);

@@ -101,15 +101,41 @@ TEST(DeliveryTaskCodec, RejectsMalformedRequests) {
       request_with(id_kind + field('u', "4294967295")),             // (uid_t)-1
       request_with(id_kind + field('l', "8")),                      // lock bits beyond the set
       request_with(id_kind + field('P', "0")),                      // bad flag
-      request_with(id_kind + field('R', "999999999")),              // read limit above the bound
       request_with(id_kind + field('p', "/a") + field('p', "/b")),  // duplicate path
   };
   for (const auto& bytes : bad) {
     EXPECT_FALSE(decode_request(bytes).ok()) << testing::PrintToString(bytes);
   }
+}
+
+TEST(DeliveryTaskCodec, ClampsLimitsAndDropsGroupsBeyondTheMaximum) {
+  const std::string id_kind = field('n', "4") + field('k', "X");
+  auto r = decode_request(request_with(id_kind + field('R', "999999999") + field('t', "99999999") +
+                                       field('A', "5000") + field('D', "7200") +
+                                       field('S', "99999999")));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->task.read_limit, kMaxReadLimit);
+  EXPECT_EQ(r->task.time_limit_seconds, 7 * 24 * 3600);
+  EXPECT_EQ(r->task.lock_attempts, 1000);
+  EXPECT_EQ(r->task.lock_delay_seconds, 3600);
+  EXPECT_EQ(r->task.stale_lock_seconds, 7 * 24 * 3600);
   std::string groups = id_kind;
-  for (int i = 0; i < 257; ++i) groups += field('G', "5");
-  EXPECT_FALSE(decode_request(request_with(groups)).ok());
+  for (int i = 0; i < 300; ++i) groups += field('G', std::to_string(100 + i));
+  r = decode_request(request_with(groups));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->task.as.groups.size(), kMaxTaskGroups);
+  EXPECT_EQ(r->task.as.groups.front(), 100u);
+  EXPECT_EQ(r->task.as.groups.back(), 100u + kMaxTaskGroups - 1);
+}
+
+TEST(DeliveryTaskCodec, ARefusedRequestStillShowsItsId) {
+  const std::string id_kind = field('n', "42") + field('k', "M");
+  EXPECT_EQ(request_id_of(request_with(id_kind + field('?', "x"))), std::optional<uint64_t>(42));
+  EXPECT_EQ(request_id_of(request_with(id_kind + field('u', "-1"))), std::optional<uint64_t>(42));
+  EXPECT_EQ(request_id_of(encode_request({7, full_task()})), std::optional<uint64_t>(7));
+  EXPECT_EQ(request_id_of(request_with(field('k', "M"))), std::nullopt);       // no id
+  EXPECT_EQ(request_id_of(request_with(id_kind).substr(0, 5)), std::nullopt);  // truncated
+  EXPECT_EQ(request_id_of("X"), std::nullopt);
 }
 
 TEST(DeliveryTaskCodec, RejectsMalformedReplies) {
@@ -153,8 +179,21 @@ DeliveryTask valid(TaskKind kind) {
 }
 
 TEST(ValidateTask, RefusesRootAndBadFields) {
+  const TaskPolicy policy{{}, 1, "/var/mail"};
   const Validation cases[] = {
       {"valid", [](DeliveryTask&) {}, true},
+      {"spool privileges outside the spool", [](DeliveryTask& t) { t.path = "/home/alice/mbox"; },
+       false},
+      {"spool privileges in a spool subdirectory",
+       [](DeliveryTask& t) { t.path = "/var/mail/sub/alice"; }, false},
+      {"spool privileges in a look-alike directory",
+       [](DeliveryTask& t) { t.path = "/var/mailx/alice"; }, false},
+      {"outside the spool without spool privileges",
+       [](DeliveryTask& t) {
+         t.path = "/home/alice/mbox";
+         t.create_with_spool_privileges = false;
+       },
+       true},
       {"uid 0", [](DeliveryTask& t) { t.as.uid = 0; }, false},
       {"gid 0", [](DeliveryTask& t) { t.as.gid = 0; }, false},
       {"group 0", [](DeliveryTask& t) { t.as.groups.push_back(0); }, false},
@@ -171,8 +210,22 @@ TEST(ValidateTask, RefusesRootAndBadFields) {
   for (const auto& c : cases) {
     DeliveryTask t = valid(TaskKind::Mbox);
     c.change(t);
-    EXPECT_EQ(!validate_task(t).has_value(), c.ok) << c.what;
+    EXPECT_EQ(!validate_task(t, policy).has_value(), c.ok) << c.what;
   }
+}
+
+TEST(ValidateTask, PolicyForbiddenAndMinimumUids) {
+  DeliveryTask t = valid(TaskKind::Maildir);
+  t.as.uid = 105;
+  EXPECT_FALSE(validate_task(t).has_value());
+  EXPECT_TRUE(validate_task(t, TaskPolicy{{105}, 1, ""}).has_value());  // mail_owner
+  EXPECT_FALSE(validate_task(t, TaskPolicy{{106}, 1, ""}).has_value());
+  EXPECT_TRUE(validate_task(t, TaskPolicy{{}, 1000, ""}).has_value());  // virtual_minimum_uid
+  EXPECT_FALSE(validate_task(t, TaskPolicy{{}, 105, ""}).has_value());
+  // Spool privileges need the policy's spool directory: none given, none allowed.
+  DeliveryTask m = valid(TaskKind::Mbox);
+  EXPECT_TRUE(validate_task(m).has_value());
+  EXPECT_FALSE(validate_task(m, TaskPolicy{{}, 1, "/var/mail/"}).has_value());
 }
 
 TEST(ValidateTask, KindSpecificFields) {

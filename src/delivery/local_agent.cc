@@ -71,14 +71,20 @@ UserLookup from_passwd(int rc, const passwd* found, std::string_view what) {
   return out;
 }
 
-// The user's supplementary groups (getgrouplist); just the primary group when it fails.
-std::vector<gid_t> groups_of(const PlanUser& user) {
+// The user's supplementary groups (getgrouplist); just the primary group when it fails;
+// the first kMaxTaskGroups of them (with a warning) when there are more.
+std::vector<gid_t> groups_of(const PlanUser& user, const log::Logger& log) {
   std::vector<gid_t> groups(64);
   for (int attempt = 0; attempt < 4; ++attempt) {
     int n = static_cast<int>(groups.size());
     if (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &n) >= 0) {
       groups.resize(size_t(n));
       groups.erase(std::remove(groups.begin(), groups.end(), gid_t(0)), groups.end());
+      if (groups.size() > kMaxTaskGroups) {
+        log.warning("user {} is in {} groups: delivering with the first {}", user.name,
+                    groups.size(), kMaxTaskGroups);
+        groups.resize(kMaxTaskGroups);
+      }
       return groups;
     }
     groups.resize(size_t(n) > groups.size() ? size_t(n) : groups.size() * 2);
@@ -86,14 +92,20 @@ std::vector<gid_t> groups_of(const PlanUser& user) {
   return {user.gid};
 }
 
-Credentials credentials_of(const PlanUser& user) {
+Credentials credentials_of(const PlanUser& user, const log::Logger& log) {
   Credentials c;
   c.uid = user.uid;
   c.gid = user.gid;
-  c.groups = groups_of(user);
+  c.groups = groups_of(user, log);
   c.user = user.name;
   c.home = user.home;
   return c;
+}
+
+// The address for Delivered-To: fully qualified (a bare name gets @`domain`), as Postfix.
+std::string qualified(const std::string& address, const std::string& domain) {
+  if (address.find('@') != std::string::npos || domain.empty()) return address;
+  return address + "@" + domain;
 }
 
 // The mailbox copy in a sealed memfd (read by every child of this recipient).
@@ -265,7 +277,8 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
 
   // The copy every task of this recipient reads, in a sealed memfd made on first use; a
   // command's copy also starts with the "From sender date" line, as local(8) gives it.
-  const std::string copy = maildir_message(env.sender, r.address, content);
+  const std::string copy =
+      maildir_message(env.sender, qualified(r.address, options_.plan.myorigin), content);
   struct Copy {
     int fd = -1;
     std::string error;
@@ -387,7 +400,7 @@ DeliveryTask LocalAgent::task_for(const LocalAction& a, const qmgr::AgentRequest
                                   const qmgr::AgentRecipient& r,
                                   const message::Envelope& env) const {
   DeliveryTask t;
-  t.as = credentials_of(a.as);
+  t.as = credentials_of(a.as, log_);
   t.file_size_limit = options_.mailbox_size_limit;
   switch (a.kind) {
     case ActionKind::Maildir: {
@@ -447,7 +460,7 @@ FileLookup LocalAgent::read_file_as(const PlanUser& as, const std::string& path)
   FileLookup out;
   DeliveryTask t;
   t.kind = TaskKind::ReadFile;
-  t.as = credentials_of(as);
+  t.as = credentials_of(as, log_);
   t.path = path;
   TaskResult result = spawner_.run(t, -1);
   switch (result.status) {
@@ -466,6 +479,7 @@ FileLookup LocalAgent::read_file_as(const PlanUser& as, const std::string& path)
   }
   out.status = maps::LookupStatus::TempFail;
   out.content = result.text;
+  out.error_code = result.error_code;
   return out;
 }
 
@@ -475,15 +489,15 @@ Result<std::string> LocalAgent::forward(const LocalAction& a, const message::Env
   submit::DropRequest drop;
   drop.sender = a.sender.empty() ? (env.sender.empty() ? "<>" : env.sender) : a.sender;
   drop.recipients = {a.address};
-  drop.content = "Delivered-To: " + recipient + "\r\n" + content;
+  drop.content = "Delivered-To: " + qualified(recipient, options_.plan.myorigin) + "\r\n" + content;
   return submit::write_drop_file(options_.queue_directory, submit::encode_drop_file(drop));
 }
 
 int LocalAgent::serve(int listen_fd) {
   if (!store_) return 1;  // the constructor logged why
   return serve_agent_requests(
-      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); },
-      log_);
+      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); }, log_,
+      spawner_.exit_fd());
 }
 
 }  // namespace estafeta::delivery

@@ -133,6 +133,26 @@ struct Fixture {
   }
 
   std::vector<std::string> new_files() { return list_names(home + "/Maildir/new"); }
+
+  // Forks a child that serves the agent on a unix socket bound at `addr`; its pid, or -1.
+  pid_t serve_in_child(sockaddr_un& addr) {
+    const std::string path = tmp.path() + "/local.sock";
+    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener, 4) != 0) {
+      ::close(listener);
+      return -1;
+    }
+    const pid_t child = ::fork();
+    if (child == 0) {
+      LocalAgent served = agent();
+      ::_exit(served.serve(listener));
+    }
+    ::close(listener);
+    return child;
+  }
 };
 
 bool has_line(const std::vector<std::string>& lines, const std::string& pattern) {
@@ -287,6 +307,52 @@ TEST(LocalAgent, PartlyDeferredExpansionDoesNotRepeatWhatWasDelivered) {
   EXPECT_NE(read_file(out).find("Subject: once"), std::string::npos);
 }
 
+TEST(LocalAgent, DeliveredToIsFullyQualifiedAndDevNullDiscards) {
+  Fixture f;
+  f.aliases["null"] = "/dev/null";
+  f.aliases["fwd"] = "carol@remote.test";
+  ASSERT_EQ(::mkdir(f.queue.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((f.queue + "/maildrop").c_str(), 0700), 0);
+  const std::string id = f.enqueue({"me", "null", "fwd"}, "Subject: q\r\n\r\nx\r\n");
+  LocalAgent agent = f.agent();
+  auto reply = agent.deliver(f.request(id, {"me", "null", "fwd"}));
+  ASSERT_EQ(reply.recipients.size(), 3u);
+  for (const auto& r : reply.recipients) {
+    EXPECT_EQ(r.outcome, qmgr::RecipientOutcome::kDelivered) << r.reason;
+  }
+  auto files = f.new_files();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(read_file(f.home + "/Maildir/new/" + files[0]),
+            "Return-Path: <alice@example.org>\nDelivered-To: me@example.test\nSubject: q\n\nx\n");
+  auto drops = list_names(f.queue + "/maildrop");
+  ASSERT_EQ(drops.size(), 1u);
+  auto drop = submit::parse_drop_file(read_file(f.queue + "/maildrop/" + drops[0]));
+  ASSERT_TRUE(drop.ok());
+  EXPECT_EQ(drop->content.rfind("Delivered-To: fwd@example.test\r\n", 0), 0u) << drop->content;
+  EXPECT_TRUE(has_line(f.sink->lines(),
+                       ".*to=<null@example.test>, orig_to=<null>, relay=local, .*status=sent "
+                       "\\(delivered to file: /dev/null\\)"));
+}
+
+TEST(LocalAgent, ExitsWhenItsSpawnerIsGone) {
+  Fixture f;
+  sockaddr_un addr{};
+  const pid_t child = f.serve_in_child(addr);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::kill(f.spawner->spawner_pid(), SIGKILL), 0);
+  // It exits by itself (master then starts it, and a new spawner, again).
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 100 && done == 0; ++i) {
+    done = ::waitpid(child, &status, WNOHANG);
+    if (done == 0) ::usleep(50 * 1000);
+  }
+  if (done == 0) ::kill(child, SIGKILL);
+  ASSERT_EQ(done, child) << "the agent kept serving without a spawner";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+}
+
 TEST(LocalAgent, MissingQueueFileIsDeferred) {
   Fixture f;
   LocalAgent agent = f.agent();
@@ -299,19 +365,9 @@ TEST(LocalAgent, MissingQueueFileIsDeferred) {
 TEST(LocalAgent, ServesRequestsOverAUnixSocketUntilSigterm) {
   Fixture f;
   const std::string id = f.enqueue({"me@localhost", "me+x@localhost"}, "Subject: s\r\n\r\nx\r\n");
-  const std::string path = f.tmp.path() + "/local.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  pid_t child = ::fork();
-  if (child == 0) {
-    LocalAgent agent = f.agent();
-    ::_exit(agent.serve(listener));
-  }
-  ::close(listener);
+  const pid_t child = f.serve_in_child(addr);
+  ASSERT_GT(child, 0);
   int c = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   // Two requests in one write (one recipient each, as the queue manager sends to local);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <set>
 
 #include "maps/alias_source.h"
@@ -23,6 +24,14 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
+}
+
+// A home directory to put paths in, without its trailing '/'; "" when it is "/" or not
+// absolute (a mailbox or .forward there would be the root directory's or nowhere).
+std::string usable_home(std::string_view home) {
+  while (!home.empty() && home.back() == '/') home.remove_suffix(1);
+  if (home.empty() || home.front() != '/') return "";
+  return std::string(home);
 }
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
@@ -171,6 +180,13 @@ class Planner {
                     std::string(text.empty() ? "delivery refused" : text));
     }
     if (t.front() == '\\') return own_mailbox(lower(t.substr(1)), domain, ctx);
+    address(t, to, domain, ctx);
+  }
+
+  // Mail for `to` goes on to the address `t`: forwarded when its domain is not ours, else
+  // delivered here (a bare name in `domain`).
+  void address(const std::string& t, const std::string& to, const std::string& domain,
+               const Context& ctx) {
     const maps::AddressParts parts = maps::split_address(t);
     if (parts.has_at) {
       std::optional<bool> ours = lookups_.is_local_domain(lower(parts.domain));
@@ -187,6 +203,9 @@ class Planner {
       }
     }
     const std::string name = lower(parts.local);
+    if (name.empty()) {
+      return finish(ActionKind::Bounce, to, ctx, "5.1.3", fmt::format("bad address: {}", t));
+    }
     if (name == ctx.self) return own_mailbox(name, domain, ctx);
     recipient(name + "@" + (parts.has_at ? lower(parts.domain) : domain), ctx);
   }
@@ -214,7 +233,7 @@ class Planner {
     Context next = ctx;
     next.cls = "include";
     next.depth = ctx.depth + 1;
-    if (file.owner == 0) {
+    if (file.owner == 0 || file.owner == settings_.mail_owner_uid) {
       next.privs = settings_.default_privs;
     } else {
       UserLookup owner = lookups_.user_by_uid(file.owner);
@@ -265,20 +284,26 @@ class Planner {
       return finish(ActionKind::Bounce, full, ctx, "5.1.1",
                     fmt::format("unknown user: \"{}\"", local));
     }
+    // An address, as Postfix's luser_relay: never a |command, /file or :include:.
     Context next = ctx;
     next.path.push_back(local);
     next.depth = ctx.depth + 1;
     next.cls = "";
     next.self = "";
-    target(*relay, local, domain, next);
+    address(std::string(trim(*relay)), full, domain, next);
+  }
+
+  // The rights a user's deliveries run with: default_privs for root and mail_owner.
+  PlanUser rights_of(const PlanUser& pw) const {
+    return pw.uid == 0 || pw.uid == settings_.mail_owner_uid ? settings_.default_privs : pw;
   }
 
   void deliver_user(const PlanUser& pw, const std::string& local, const std::string& extension,
                     const std::string& domain, const Context& ctx) {
-    const PlanUser as = pw.uid == 0 ? settings_.default_privs : pw;
+    const PlanUser as = rights_of(pw);
     const std::string full = local + "@" + domain;
     const std::vector<std::pair<std::string, std::string>> values{
-        {"home", pw.home},
+        {"home", usable_home(pw.home)},
         {"user", pw.name},
         {"local", local},
         {"domain", domain},
@@ -290,6 +315,12 @@ class Planner {
       auto path = expand_local_template(element, values);
       if (!path || path->empty() || path->front() != '/') continue;
       FileLookup file = lookups_.read_file(as, *path);
+      // Read for root or mail_owner as default_privs, which a root-only home keeps out:
+      // as if there were none (Postfix reads it as root, which the spawner never does).
+      if (file.status == maps::LookupStatus::TempFail && as.uid != pw.uid &&
+          file.error_code == EACCES) {
+        continue;
+      }
       if (file.status == maps::LookupStatus::TempFail) {
         return finish(ActionKind::Defer, full, ctx, "4.3.0",
                       fmt::format("cannot read {}: {}", *path, file.content));
@@ -315,14 +346,21 @@ class Planner {
                const std::string& domain, const Context& ctx) {
     const std::string full = local + "@" + domain;
     LocalAction a = base(ActionKind::Mbox, full, ctx);
-    a.as = pw.uid == 0 ? settings_.default_privs : pw;
+    a.as = rights_of(pw);
     a.extension = extension;
     if (!settings_.mailbox_command.empty()) {
       a.kind = ActionKind::Command;
       a.command = settings_.mailbox_command;
       a.what = "command: " + a.command;
     } else if (!settings_.home_mailbox.empty()) {
-      a.path = pw.home + "/" + settings_.home_mailbox;
+      const std::string home = usable_home(pw.home);
+      if (home.empty()) {
+        return finish(ActionKind::Defer, full, ctx, "4.3.0",
+                      fmt::format("user {} has no usable home directory for home_mailbox: "
+                                  "\"{}\"",
+                                  pw.name, pw.home));
+      }
+      a.path = home + "/" + settings_.home_mailbox;
       a.kind = a.path.back() == '/' ? ActionKind::Maildir : ActionKind::Mbox;
       a.what = a.kind == ActionKind::Maildir ? "maildir" : "mailbox";
     } else if (!settings_.mail_spool_directory.empty() &&

@@ -4,8 +4,10 @@
 // address extensions, owner- aliases, luser_relay, loop detection and privileges. Pure: the
 // tables, the password file and file reads come in through callbacks, and the result is the
 // list of final actions (each with the user it runs as), which the local agent carries out
-// (delivery/local_agent.h). Never returns an action that runs as uid 0: root's mailbox,
-// commands and files run as default_privs.
+// (delivery/local_agent.h). Never returns an action that runs as uid 0 or as mail_owner:
+// their mailbox, commands and files run as default_privs, and their .forward is read as
+// default_privs (skipped when default_privs may not read it: a root-only /root). A user whose
+// home is "/" or not absolute has no .forward and no home_mailbox (deferred).
 #pragma once
 
 #include <sys/types.h>
@@ -42,6 +44,7 @@ struct FileLookup {
   std::string content;                                       // Found: the bytes; TempFail: why
   uid_t owner = 0;                                           // Found: the file's owner
   uint32_t mode = 0;                                         // Found: its st_mode
+  int error_code = 0;                                        // TempFail: the errno, if any
 };
 
 struct LocalPlanSettings {
@@ -51,7 +54,10 @@ struct LocalPlanSettings {
   std::string mailbox_command;            // "" : none
   std::string home_mailbox;               // "" : none
   std::string mail_spool_directory;       // absolute
-  std::string luser_relay;                // "" : none (unexpanded)
+  std::string luser_relay;                // "" : none (unexpanded); an address
+  /// mail_owner's uid when the agent runs as root: a recipient with that uid is treated as
+  /// root is (default_privs), since the spawner refuses to run anything as mail_owner.
+  std::optional<uid_t> mail_owner_uid;
   std::vector<std::string> allow_mail_to_commands;  // classes: alias, forward, include
   std::vector<std::string> allow_mail_to_files;
   PlanUser default_privs;

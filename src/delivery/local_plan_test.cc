@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <map>
 
 namespace estafeta::delivery {
@@ -114,6 +115,115 @@ TEST_F(LocalPlanTest, RootMailboxNeverAsRoot) {
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].path, "/var/mail/root");
   EXPECT_EQ(a[0].as.uid, 65534u);
+}
+
+TEST_F(LocalPlanTest, MailOwnerIsTreatedAsRoot) {
+  users["postfix"] = {"postfix", 105, 110, "/var/spool/postfix", "/usr/sbin/nologin"};
+  auto a = plan("postfix@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].as.uid, 105u);  // an ordinary user while no mail_owner is set
+  settings.mail_owner_uid = 105;
+  reads.clear();
+  a = plan("postfix@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, ActionKind::Mbox);
+  EXPECT_EQ(a[0].path, "/var/mail/postfix");
+  EXPECT_EQ(a[0].as.uid, 65534u);
+  EXPECT_EQ(reads, (std::vector<std::string>{"nobody:/var/spool/postfix/.forward"}));
+  // An :include: file owned by mail_owner lends default_privs, not mail_owner's rights.
+  aliases["list"] = ":include:/etc/mail/list";
+  files["/etc/mail/list"] = {"|/bin/cat", 105};
+  settings.allow_mail_to_commands.push_back("include");
+  a = plan("list@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, ActionKind::Command);
+  EXPECT_EQ(a[0].as.uid, 65534u);
+}
+
+TEST_F(LocalPlanTest, RootsUnreadableForwardIsSkippedAndDevNullAliasIsAFile) {
+  // /root is root-only: default_privs cannot read /root/.forward (EACCES).
+  lookups.read_file = [this](const PlanUser& as, const std::string& path) {
+    reads.push_back(as.name + ":" + path);
+    if (path.rfind("/root/", 0) == 0) {
+      return FileLookup{LookupStatus::TempFail, "Permission denied", 0, 0, EACCES};
+    }
+    if (path.rfind("/home/bob/", 0) == 0) {  // a user's own unreadable file still defers
+      return FileLookup{LookupStatus::TempFail, "Permission denied", 0, 0, EACCES};
+    }
+    return FileLookup{LookupStatus::NotFound, "", 0};
+  };
+  auto a = plan("root@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, ActionKind::Mbox);
+  EXPECT_EQ(a[0].path, "/var/mail/root");
+  EXPECT_EQ(a[0].as.uid, 65534u);
+  a = plan("bob@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, ActionKind::Defer);
+  aliases["root"] = "/dev/null";
+  a = plan("root@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, ActionKind::Mbox);  // the spawner's child discards it
+  EXPECT_EQ(a[0].path, "/dev/null");
+  EXPECT_FALSE(a[0].spool);
+  EXPECT_EQ(a[0].as.uid, 65534u);
+}
+
+TEST_F(LocalPlanTest, HomeOfRootDirectoryOrRelativeIsNotUsed) {
+  users["daemon"] = {"daemon", 1, 1, "/", "/usr/sbin/nologin"};
+  users["rel"] = {"rel", 1003, 1003, "home/rel", "/bin/sh"};
+  users["slash"] = {"slash", 1004, 1004, "/home/slash/", "/bin/sh"};
+  settings.forward_path = {"$home/.forward"};
+  settings.home_mailbox = "Maildir/";
+  for (const char* who : {"daemon", "rel"}) {
+    reads.clear();
+    auto a = plan(std::string(who) + "@example.org");
+    ASSERT_EQ(a.size(), 1u) << who;
+    EXPECT_EQ(a[0].kind, ActionKind::Defer) << who;
+    EXPECT_EQ(a[0].dsn, "4.3.0");
+    EXPECT_NE(a[0].text.find("no usable home directory"), std::string::npos) << a[0].text;
+    EXPECT_TRUE(reads.empty()) << who << ": " << reads[0];  // no .forward looked for
+  }
+  reads.clear();
+  auto a = plan("slash@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].path, "/home/slash/Maildir/");
+  EXPECT_EQ(reads, (std::vector<std::string>{"slash:/home/slash/.forward"}));
+  // Without home_mailbox, their mail goes to the spool as usual.
+  settings.home_mailbox.clear();
+  a = plan("daemon@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].path, "/var/mail/daemon");
+}
+
+TEST_F(LocalPlanTest, LuserRelayIsAnAddressNeverACommandOrFile) {
+  for (const char* relay :
+       {"|/bin/sh -c 'touch /tmp/x'", "/tmp/x", ":include:/etc/passwd", "error:4.7.0 held"}) {
+    settings.luser_relay = relay;
+    reads.clear();
+    auto a = plan("nosuch@example.org");
+    for (const auto& action : a) {
+      EXPECT_NE(action.kind, ActionKind::Command) << relay;
+      EXPECT_NE(action.kind, ActionKind::Mbox) << relay;
+      EXPECT_NE(action.kind, ActionKind::Maildir) << relay;
+      EXPECT_NE(action.kind, ActionKind::Defer) << relay;  // not an error: target
+    }
+    EXPECT_TRUE(reads.empty()) << relay;  // no :include: file read
+  }
+  settings.luser_relay = "catchall+${extension}@elsewhere.net";
+  auto a = plan("nosuch+x@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, ActionKind::Forward);
+  EXPECT_EQ(a[0].address, "catchall+x@elsewhere.net");
+  settings.luser_relay = "$recipient@elsewhere.net";
+  a = plan("nosuch@example.org");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].address, "nosuch@example.org@elsewhere.net");
+  settings.luser_relay = "bob@$domain";
+  a = plan("nosuch@localhost");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].path, "/var/mail/bob");
+  EXPECT_EQ(a[0].to, "bob@localhost");
 }
 
 TEST_F(LocalPlanTest, UnknownUserBouncesOrGoesToLuserRelay) {

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "delivery/fd_passing.h"
 #include "delivery/spawner.h"
@@ -49,7 +50,7 @@ TaskResult result_from_fd(int fd) {
 
 }  // namespace
 
-Result<std::unique_ptr<PrivilegedDelivery>> PrivilegedDelivery::start() {
+Result<std::unique_ptr<PrivilegedDelivery>> PrivilegedDelivery::start(TaskPolicy policy) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     const int code = errno;
@@ -65,7 +66,7 @@ Result<std::unique_ptr<PrivilegedDelivery>> PrivilegedDelivery::start() {
   }
   if (pid == 0) {
     ::close(sv[0]);
-    ::_exit(run_spawner(sv[1], privileged));
+    ::_exit(run_spawner(sv[1], privileged, std::move(policy)));
   }
   ::close(sv[1]);
   return std::unique_ptr<PrivilegedDelivery>(new PrivilegedDelivery(sv[0], pid, privileged));
@@ -83,6 +84,7 @@ PrivilegedDelivery::~PrivilegedDelivery() {
 }
 
 void PrivilegedDelivery::mark_dead(std::string why) {
+  ::shutdown(socket_, SHUT_RDWR);  // exit_fd() hangs up; a live spawner sees EOF and exits
   std::lock_guard lock(mutex_);
   if (dead_.empty()) dead_ = std::move(why);
 }
@@ -95,7 +97,6 @@ void PrivilegedDelivery::receive_one() {
   auto reply = decode_reply(d.bytes);
   if (!reply || reply->result_in_fd != (d.fd >= 0)) {
     if (d.fd >= 0) ::close(d.fd);
-    ::shutdown(socket_, SHUT_RDWR);  // a broken spawner: stop trusting it
     return mark_dead(reply ? "reply without its result" : reply.error().message);
   }
   TaskResult result = reply->result_in_fd ? result_from_fd(d.fd) : std::move(reply->result);

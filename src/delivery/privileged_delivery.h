@@ -4,7 +4,10 @@
 // PrivilegedDelivery::start() forks a "spawner" that keeps root: a tiny single-threaded
 // process that reads typed requests (delivery/delivery_task.h) from a SOCK_SEQPACKET
 // socketpair, each a DeliveryTask plus the message as a file descriptor (SCM_RIGHTS), and
-// validates them (validate_task: never uid or gid 0). For each task it forks a child that
+// validates them (validate_task with the TaskPolicy given to start(): never uid or gid 0,
+// nor mail_owner's uid, spool privileges only directly in mail_spool_directory). A request
+// it cannot decode is answered Deferred 4.3.0 when it shows its id; only a request without
+// one makes the spawner exit. For each task it forks a child that
 // sets the supplementary groups, setresgid, setresuid (checking that setuid(0) then fails),
 // performs the task (delivery/task_child.h) and writes its TaskResult into a memfd the
 // spawner passes back beside the reply. Maildir and MaildirBatch tasks go instead to a
@@ -18,7 +21,8 @@
 //
 // Thread contract: run() is thread-safe and blocking; replies are matched to callers by id.
 // If the spawner dies, every run() in progress or later returns Deferred 4.3.0 (never
-// hangs). Errors are results; nothing throws.
+// hangs), and exit_fd() reports it: the agent then exits so that master starts it (and a
+// new spawner) again. Errors are results; nothing throws.
 #pragma once
 
 #include <sys/types.h>
@@ -38,9 +42,10 @@ namespace estafeta::delivery {
 
 class PrivilegedDelivery {
  public:
-  /// Forks the spawner. Call it while still root (if ever) and before starting threads
-  /// (it forks); drop privileges afterwards. An error: socketpair or fork failed.
-  static Result<std::unique_ptr<PrivilegedDelivery>> start();
+  /// Forks the spawner, which accepts only the tasks `policy` allows (delivery_task.h).
+  /// Call it while still root (if ever) and before starting threads (it forks); drop
+  /// privileges afterwards. An error: socketpair or fork failed.
+  static Result<std::unique_ptr<PrivilegedDelivery>> start(TaskPolicy policy = {});
 
   /// Runs `task` as `task.as` with the message from `message_fd` (borrowed: only read,
   /// passed to the child, never closed here; -1 for ReadFile). Blocks until the result
@@ -59,6 +64,9 @@ class PrivilegedDelivery {
   pid_t spawner_pid() const { return pid_; }
   /// Whether the spawner runs as root (can run tasks as any non-root user).
   bool privileged() const { return privileged_; }
+  /// A descriptor to poll with no events: POLLHUP (or POLLERR) once the spawner is gone
+  /// or no longer trusted; from then on every run() is deferred. Owned by this object.
+  int exit_fd() const { return socket_; }
 
  private:
   PrivilegedDelivery(int socket, pid_t pid, bool privileged);

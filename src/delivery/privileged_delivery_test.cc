@@ -7,11 +7,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,8 +25,11 @@
 #include <thread>
 #include <vector>
 
+#include "delivery/fd_passing.h"
 #include "delivery/mbox_format.h"
 #include "delivery/mbox_journal.h"
+#include "delivery/spawner.h"
+#include "queue/record.h"
 
 namespace estafeta::delivery {
 namespace {
@@ -85,6 +91,14 @@ class PrivilegedDeliveryTest : public testing::Test {
   void TearDown() override {
     spawner_.reset();
     fs::remove_all(root_);
+  }
+
+  // Replaces the spawner by one started with `policy`.
+  void restart(TaskPolicy policy) {
+    spawner_.reset();
+    auto started = PrivilegedDelivery::start(std::move(policy));
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    spawner_ = std::move(*started);
   }
 
   DeliveryTask task(TaskKind kind, std::string path) {
@@ -496,6 +510,11 @@ TEST_F(PrivilegedDeliveryTest, SpoolPrivilegesCreateTheMailboxForTheRecipient) {
   TaskResult r = run(t, "m\n");
   EXPECT_EQ(r.status, TaskStatus::Deferred);  // without them: EACCES
   t.create_with_spool_privileges = true;
+  r = run(t, "m\n");  // a spawner not told of a spool directory refuses them
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("delivery refused"), std::string::npos) << r.text;
+  EXPECT_FALSE(fs::exists(t.path));
+  restart(TaskPolicy{{}, 1, spool});
   r = run(t, "m\n");
   ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
   struct stat st = stat_of(t.path);
@@ -509,6 +528,67 @@ TEST_F(PrivilegedDeliveryTest, SpoolPrivilegesCreateTheMailboxForTheRecipient) {
   r = run(t, "o\n");
   EXPECT_EQ(r.status, TaskStatus::Deferred);
   EXPECT_NE(r.text.find("not owned"), std::string::npos) << r.text;
+  // Only directly in the spool directory: elsewhere the task is refused, untouched.
+  const std::string elsewhere = root_ + "/elsewhere";
+  ASSERT_EQ(::mkdir(elsewhere.c_str(), 0755), 0);
+  for (const std::string& path : {elsewhere + "/nobody", spool + "x/nobody"}) {
+    DeliveryTask outside = t;
+    outside.path = path;
+    r = run(outside, "m\n");
+    EXPECT_EQ(r.status, TaskStatus::Deferred) << path;
+    EXPECT_NE(r.text.find("delivery refused"), std::string::npos) << r.text;
+    EXPECT_FALSE(fs::exists(path));
+  }
+}
+
+TEST_F(PrivilegedDeliveryTest, AWorldWritableSpoolIsWrittenWithTheRecipientsRightsOnly) {
+  if (!is_root()) GTEST_SKIP() << "needs root";
+  const std::string spool = root_ + "/spool";
+  ASSERT_EQ(::mkdir(spool.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(spool.c_str(), 01777), 0);
+  restart(TaskPolicy{{}, 1, spool});
+  DeliveryTask t = task(TaskKind::Mbox, spool + "/nobody");
+  t.mbox_locks = unsigned(MboxLock::Dotlock);
+  t.create_with_spool_privileges = true;
+  // A root-only file where the mailbox goes: with the directory owner's (root's) rights it
+  // would be opened; as the recipient it cannot be.
+  { std::ofstream(t.path) << "root's\n"; }
+  ASSERT_EQ(::chmod(t.path.c_str(), 0600), 0);
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_EQ(r.error_code, EACCES) << r.text;
+  EXPECT_EQ(slurp(t.path), "root's\n");
+  // A new mailbox there is simply the recipient's.
+  t.path = spool + "/other";
+  r = run(t, "m\n");
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(stat_of(t.path).st_uid, kNobody);
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));
+}
+
+TEST_F(PrivilegedDeliveryTest, RefusesTheForbiddenAndTooSmallUids) {
+  const uid_t uid = runner().uid;
+  restart(TaskPolicy{{uid}, 1, ""});
+  DeliveryTask t = task(TaskKind::Command, "");
+  t.command = "touch " + dir_ + "/ran";
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("delivery refused"), std::string::npos) << r.text;
+  restart(TaskPolicy{{}, uid + 1, ""});
+  r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("minimum uid"), std::string::npos) << r.text;
+  EXPECT_FALSE(fs::exists(dir_ + "/ran"));
+  restart(TaskPolicy{{uid + 1}, uid, ""});
+  EXPECT_EQ(run(t, "m\n").status, TaskStatus::Delivered);
+}
+
+TEST_F(PrivilegedDeliveryTest, DevNullDiscards) {
+  DeliveryTask t = task(TaskKind::Mbox, "/dev/null");
+  t.mbox_locks = unsigned(MboxLock::Dotlock) | unsigned(MboxLock::Fcntl);
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_FALSE(fs::exists("/dev/null.lock"));
 }
 
 TEST_F(PrivilegedDeliveryTest, ConcurrentRunsGetTheirOwnResults) {
@@ -633,6 +713,74 @@ TEST_F(PrivilegedDeliveryTest, ChildrenAreReapedAndTheSpawnerExitsWithTheObject)
   EXPECT_EQ(errno, ESRCH);
 }
 
+TEST_F(PrivilegedDeliveryTest, OverLargeRequestsRunWithinTheMaxima) {
+  // Once fatal to the link: more groups than the maximum, limits over their bounds.
+  DeliveryTask t = task(TaskKind::Command, "");
+  for (gid_t g = 0; g < 300; ++g) t.as.groups.push_back(is_root() ? kNogroup : ::getgid());
+  t.time_limit_seconds = 100 * 24 * 3600;
+  t.command = "true";
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  DeliveryTask next = task(TaskKind::Command, "");
+  next.command = "true";
+  EXPECT_EQ(run(next, "m\n").status, TaskStatus::Delivered);
+}
+
+// A field record as the codec frames it.
+std::string field(char type, std::string_view payload) {
+  std::string out;
+  queue::put_record(out, type, payload);
+  return out;
+}
+
+TEST(Spawner, AnUndecodableRequestIsRefusedAloneUnlessItHasNoId) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    ::_exit(run_spawner(sv[1], ::geteuid() == 0, {}));
+  }
+  ::close(sv[1]);
+  auto reply = [&]() -> std::optional<TaskReply> {
+    auto d = receive_datagram(sv[0], 64 * 1024);
+    if (!d.ok() || !d->has_value()) return std::nullopt;
+    if ((*d)->fd >= 0) ::close((*d)->fd);
+    auto decoded = decode_reply((*d)->bytes);
+    if (!decoded.ok()) return std::nullopt;
+    return *decoded;
+  };
+  auto request = [](const std::string& fields) {
+    std::string out;
+    queue::put_record(out, 'T', field('v', "1") + fields);
+    return out;
+  };
+  ASSERT_TRUE(
+      send_datagram(sv[0], request(field('n', "5") + field('k', "X") + field('?', "x")), -1).ok());
+  auto first = reply();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->id, 5u);
+  EXPECT_EQ(first->result.status, TaskStatus::Deferred);
+  EXPECT_EQ(first->result.dsn, "4.3.0");
+  EXPECT_NE(first->result.text.find("delivery refused"), std::string::npos);
+  // Still serving.
+  TaskRequest read{6, {}};
+  read.task.kind = TaskKind::ReadFile;
+  read.task.as = runner();
+  read.task.path = "/nonexistent/estafeta";
+  ASSERT_TRUE(send_datagram(sv[0], encode_request(read), -1).ok());
+  auto second = reply();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->id, 6u);
+  // A request that is not one at all (no id to answer) ends it.
+  ASSERT_TRUE(send_datagram(sv[0], request(field('k', "X") + field('?', "x")), -1).ok());
+  EXPECT_FALSE(reply().has_value());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  ::close(sv[0]);
+}
+
 TEST_F(PrivilegedDeliveryTest, ADeadSpawnerDefersInsteadOfHanging) {
   DeliveryTask slow = task(TaskKind::Command, "");
   slow.command = "sleep 2";
@@ -644,6 +792,9 @@ TEST_F(PrivilegedDeliveryTest, ADeadSpawnerDefersInsteadOfHanging) {
   EXPECT_EQ(in_flight.status, TaskStatus::Deferred);
   EXPECT_EQ(in_flight.dsn, "4.3.0");
   EXPECT_NE(in_flight.text.find("spawner"), std::string::npos) << in_flight.text;
+  pollfd gone{spawner_->exit_fd(), 0, 0};  // the agent's signal to exit
+  EXPECT_EQ(::poll(&gone, 1, 5000), 1);
+  EXPECT_NE(gone.revents & (POLLHUP | POLLERR), 0);
   DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
   TaskResult later = run(t, "m\n");
   EXPECT_EQ(later.status, TaskStatus::Deferred);

@@ -19,6 +19,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "delivery/delivery_task.h"
@@ -72,17 +73,23 @@ Status reply_inline(uint64_t id, TaskResult result) {
 
 class Spawner {
  public:
-  explicit Spawner(bool privileged) : privileged_(privileged) {}
+  Spawner(bool privileged, TaskPolicy policy)
+      : privileged_(privileged), policy_(std::move(policy)) {}
 
   // Handles one request datagram; false: the agent is gone or broken (stop).
   bool on_request(Datagram request) {
     auto decoded = decode_request(request.bytes);
     if (!decoded) {
       if (request.fd >= 0) ::close(request.fd);
-      return false;  // a broken agent: it sees EOF and defers what it sent
+      // That request alone is refused when it says which it is; otherwise the agent is
+      // broken: it sees EOF, defers what it sent and exits (master starts a new one).
+      const std::optional<uint64_t> id = request_id_of(request.bytes);
+      if (!id) return false;
+      return reply_inline(*id, deferred("4.3.0", "delivery refused: " + decoded.error().message))
+          .ok();
     }
     const uint64_t id = decoded->id;
-    std::optional<std::string> refusal = validate_task(decoded->task);
+    std::optional<std::string> refusal = validate_task(decoded->task, policy_);
     const DeliveryTask& task = decoded->task;
     const bool wants_message = task.kind != TaskKind::ReadFile;
     if (!refusal && wants_message && request.fd < 0) refusal = "no message descriptor";
@@ -270,13 +277,14 @@ class Spawner {
   }
 
   const bool privileged_;
+  const TaskPolicy policy_;
   std::map<pid_t, Child> children_;
   Workers workers_;
 };
 
 }  // namespace
 
-int run_spawner(int socket, bool privileged) {
+int run_spawner(int socket, bool privileged, TaskPolicy policy) {
   if (socket != kSocket) {
     if (::dup2(socket, kSocket) < 0) return 1;
     ::close(socket);
@@ -298,7 +306,7 @@ int run_spawner(int socket, bool privileged) {
   if (signals < 0 || (signals != kSignals && ::dup3(signals, kSignals, O_CLOEXEC) < 0)) return 1;
   ::fcntl(kSocket, F_SETFD, FD_CLOEXEC);
   ::close_range(kSignals + 1, ~0U, 0);  // nothing of the agent's stays open here
-  Spawner spawner(privileged);
+  Spawner spawner(privileged, std::move(policy));
   std::vector<pollfd> fds;
   for (;;) {
     fds.assign({{kSocket, POLLIN, 0}, {kSignals, POLLIN, 0}});

@@ -169,6 +169,20 @@ TaskResult read_file(const std::string& path, size_t read_limit) {
   return r;
 }
 
+namespace {
+
+// Whether the directory holding `path` is world-writable (or cannot be examined): then a
+// mailbox in it is written with the recipient's rights only, never the directory owner's
+// (validate_task has kept `path` directly in mail_spool_directory).
+bool world_writable_parent(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == 0 ? std::string("/") : path.substr(0, slash);
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) != 0 || (st.st_mode & S_IWOTH) != 0;
+}
+
+}  // namespace
+
 TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
   ::umask(077);
   ::signal(SIGXFSZ, SIG_IGN);  // a write over the file size limit fails with EFBIG instead
@@ -176,8 +190,8 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
     const rlimit limit{task.file_size_limit, task.file_size_limit};
     ::setrlimit(RLIMIT_FSIZE, &limit);
   }
-  const bool spool_privileges =
-      task.kind == TaskKind::Mbox && task.create_with_spool_privileges && running_as_root();
+  const bool spool_privileges = task.kind == TaskKind::Mbox && task.create_with_spool_privileges &&
+                                running_as_root() && !world_writable_parent(task.path);
   if (!spool_privileges) {
     if (Status s = become(task.as); !s.ok()) {
       return deferred("4.3.0", s.error().message, s.error().code);
@@ -195,6 +209,10 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
     case TaskKind::MaildirBatch:
       break;
     case TaskKind::Mbox:
+      // An alias to /dev/null (`root: /dev/null`) discards, as a file delivery would.
+      if (task.path == "/dev/null") {
+        return TaskResult{TaskStatus::Delivered, "2.0.0", "discarded", {}, 0, {}};
+      }
       return deliver_to_mbox(task, *message, spool_privileges);
     case TaskKind::Command:
       return run_delivery_command(task, *message);

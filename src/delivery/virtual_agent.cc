@@ -227,8 +227,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
 int VirtualAgent::serve(int listen_fd) {
   if (!store_) return 1;  // the constructor logged why
   return serve_agent_requests(
-      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); },
-      log_);
+      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); }, log_,
+      spawner_.exit_fd());
 }
 
 }  // namespace estafeta::delivery

@@ -3,9 +3,11 @@
 # mail_spool_directory owned by the user (0600) and read back with bsd-mailx, a Maildir in the
 # home (home_mailbox = Maildir/), alias `|command` and `/file` targets running as
 # default_privs, a .forward to another local user, a Delivered-To loop bounced, an unknown
-# user refused at RCPT without any mailbox made, procmail as mailbox_command, and a crash test
-# (every process killed with SIGKILL while mbox and Maildir deliveries are in progress,
-# then restarted: each message is there exactly once and whole). Needs root
+# user refused at RCPT without any mailbox made, procmail as mailbox_command, root's mail
+# without an alias, a /dev/null alias, luser_relay as an address, mail_owner as a recipient
+# getting default_privs, and a crash test (every process killed with SIGKILL while mbox and
+# Maildir deliveries are in progress, then restarted: each message is there exactly once and
+# whole). Needs root
 # (to create users and for the spawner to become them); skipped otherwise.
 import grp
 import hashlib
@@ -71,7 +73,8 @@ class LocalDeliveryTest(unittest.TestCase):
             f.write('postmaster: root\n'
                     'cmdalias: "|id -u > %s/cmd.uid"\n'
                     'filealias: %s/file.mbox\n'
-                    'team: %s, %s\n' % (cls.out, cls.out, cls.users[0], cls.users[1]))
+                    'team: %s, %s\n'
+                    'devnull: /dev/null\n' % (cls.out, cls.out, cls.users[0], cls.users[1]))
         built = run([harness.estafeta_bin(), 'alias', 'hash:' + cls.aliases])
         if built.returncode != 0:
             cls.tearDownClass()
@@ -294,7 +297,8 @@ class LocalDeliveryTest(unittest.TestCase):
         with self.server() as srv:
             self.send(srv, 'cmdalias@localhost')
             self.send(srv, 'filealias@localhost')
-            uid = self.wait_file(os.path.join(self.out, 'cmd.uid'))
+            # The shell creates the file before id writes to it: wait for the whole line.
+            uid = self.wait_file(os.path.join(self.out, 'cmd.uid'), '\n')
             self.assertEqual(uid.strip(), str(self.nobody.pw_uid).encode())
             path = os.path.join(self.out, 'file.mbox')
             self.wait_file(path, 'hello filealias')
@@ -386,6 +390,53 @@ class LocalDeliveryTest(unittest.TestCase):
             os.unlink(rc)
             if os.path.exists(target):
                 os.unlink(target)
+
+    def test_root_without_an_alias_gets_its_spool_mailbox(self):
+        # /root is root-only: default_privs cannot read /root/.forward, which is then taken
+        # as absent (it was a deferral for ever), and root's mbox is written as nobody.
+        if os.path.exists('/root/.forward'):
+            self.skipTest('this machine has a /root/.forward')
+        with self.server() as srv:
+            self.send(srv, 'root@localhost', subject='for root')
+            mbox = os.path.join(srv.spool_dir, 'root')
+            self.wait_file(mbox, 'for root')
+            self.assertEqual(os.stat(mbox).st_uid, self.nobody.pw_uid)
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<root@localhost>, relay=local, .*status=sent \(delivered to mailbox\)'))
+
+    def test_dev_null_alias_discards(self):
+        with self.server() as srv:
+            self.send(srv, 'devnull@localhost')
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<devnull@localhost>, relay=local, .*dsn=2.0.0, status=sent '
+                r'\(delivered to file: /dev/null\)'))
+
+    def test_luser_relay_is_an_address(self):
+        relay_user = self.pw[1]
+        with self.server(local_recipient_maps='', luser_relay=relay_user.pw_name) as srv:
+            self.send(srv, 'nosuchuser-abc@localhost', subject='for the relay')
+            self.wait_file(os.path.join(srv.spool_dir, relay_user.pw_name), 'for the relay')
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<%s@localhost>, orig_to=<nosuchuser-abc@localhost>, relay=local, '
+                r'.*status=sent \(delivered to mailbox\)' % relay_user.pw_name))
+        # Not an alias target: `error:4.7.1 held` would defer; as an address it is an
+        # unknown user again, a loop that bounces.
+        with self.server(local_recipient_maps='', luser_relay='error:4.7.1 held') as srv:
+            self.send(srv, 'nosuchuser-def@localhost')
+            self.assertIsNotNone(srv.wait_for_log(
+                r'to=<.*>, orig_to=<nosuchuser-def@localhost>, relay=local, .*status=bounced'))
+            self.assertIsNone(srv.wait_for_log(r'status=deferred \(held\)', timeout=0.5))
+
+    def test_mail_owner_as_a_recipient_gets_default_privs(self):
+        owner = harness.default_mail_owner()
+        if not owner:
+            self.skipTest('no mail_owner user on this machine')
+        with self.server() as srv:
+            self.send(srv, '%s@localhost' % owner, subject='for mail_owner')
+            mbox = os.path.join(srv.spool_dir, owner)
+            self.wait_file(mbox, 'for mail_owner')
+            # Never written as mail_owner (the daemons' user): as default_privs, like root.
+            self.assertEqual(os.stat(mbox).st_uid, self.nobody.pw_uid)
 
 
 if __name__ == '__main__':
