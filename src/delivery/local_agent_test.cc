@@ -159,8 +159,8 @@ TEST(LocalAgent, DeliversToMaildirAndLeavesTheQueueAlone) {
   std::sort(files.begin(), files.end());
   EXPECT_NE(files[0].find(".Q" + id + "R0.mx.example.test"), std::string::npos) << files[0];
   EXPECT_EQ(read_file(f.home + "/Maildir/new/" + files[0]),
-            "Return-Path: <alice@example.org>\nDelivered-To: me@localhost\n"
-            "Subject: hi\n\nline1\nline2\n");
+            "Return-Path: <alice@example.org>\nX-Original-To: me@localhost\n"
+            "Delivered-To: me@localhost\nSubject: hi\n\nline1\nline2\n");
   // The agent changes no queue state: the file is where it was, with no status log.
   EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
   EXPECT_TRUE(list_names(f.queue + "/status").empty());
