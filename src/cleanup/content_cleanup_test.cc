@@ -125,8 +125,8 @@ TEST(ContentCleanup, TooManyHopsIsAMailLoop) {
 
 // HOLD, FILTER, REDIRECT and BCC reach the queue writer; the message is stored unchanged.
 TEST(ContentCleanup, MessageActionsForTheQueueWriter) {
-  auto headers = regexp(
-      "/^Subject:/ HOLD\n/^X-Drop:/ BCC audit@example.org\n/^Received:/ FILTER virtual:\n");
+  auto headers =
+      regexp("/^Subject:/ HOLD\n/^X-Drop:/ BCC audit@example.org\n/^Received:/ FILTER virtual:\n");
   auto body = regexp("/^body/ BCC second@example.org\n");
   ContentSettings settings;
   settings.header_checks = {headers.get()};
@@ -138,8 +138,7 @@ TEST(ContentCleanup, MessageActionsForTheQueueWriter) {
     EXPECT_TRUE(r.actions.hold) << piece;
     EXPECT_EQ(r.actions.filter, "virtual:");
     EXPECT_EQ(r.actions.redirect, "");
-    EXPECT_EQ(r.actions.bcc,
-              (std::vector<std::string>{"audit@example.org", "second@example.org"}));
+    EXPECT_EQ(r.actions.bcc, (std::vector<std::string>{"audit@example.org", "second@example.org"}));
     ASSERT_FALSE(r.log.empty());
     EXPECT_EQ(r.log[1], "Q1: hold: header Subject: hello from local; from=<s@x>");
     for (const auto& l : r.log) EXPECT_EQ(l.find("not implemented"), std::string::npos) << l;

@@ -100,8 +100,8 @@ std::string delivery_prefix(std::string_view sender, std::string_view recipient,
       orcpt.find_first_of("\r\n") == std::string_view::npos) {
     original = orcpt.substr(kRfc822.size());
   }
-  return fmt::format("Return-Path: <{}>\nX-Original-To: {}\nDelivered-To: {}\n", sender,
-                     original, recipient);
+  return fmt::format("Return-Path: <{}>\nX-Original-To: {}\nDelivered-To: {}\n", sender, original,
+                     recipient);
 }
 
 std::string maildir_message(std::string_view sender, std::string_view recipient,

@@ -39,9 +39,9 @@ TEST(Maildir, MessageConversionTable) {
       {"split \r", "split \r"},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(maildir_message("s@x", "r@localhost", c.content),
-              "Return-Path: <s@x>\nX-Original-To: r@localhost\nDelivered-To: r@localhost\n" +
-                  c.body)
+    EXPECT_EQ(
+        maildir_message("s@x", "r@localhost", c.content),
+        "Return-Path: <s@x>\nX-Original-To: r@localhost\nDelivered-To: r@localhost\n" + c.body)
         << c.content;
   }
   EXPECT_EQ(maildir_message("", "r@l", "x\r\n"),

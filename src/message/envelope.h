@@ -43,7 +43,7 @@ struct Envelope {
   std::string client_address;  // "127.0.0.1"; "" for local submission
   std::string client_hostname; // reverse DNS name or "unknown"
   // Set only by decoding a committed queue file (queue/queue_file.h).
-  ContentActions actions;      // recorded after the content
+  ContentActions actions;  // recorded after the content
   /// REDIRECT: the recipients it replaced (BCC ones included), kept for the log;
   /// `recipients` is then the redirect address alone.
   std::vector<Recipient> redirected_from;

@@ -352,8 +352,10 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
     if (stored.recipients[i].done) continue;
     const std::string& address = env.recipients[i].address;
     route::ResolveResult resolved;
-    if (auto filtered = route::filter_resolution(env.actions.filter, address)) {
-      // header_checks FILTER: every recipient goes through that transport and destination.
+    // header_checks FILTER: every recipient goes through that transport and destination
+    // (unless a REDIRECT overrides it; the cleanup stage records only one of them anyway).
+    const std::string_view filter = env.actions.redirect.empty() ? env.actions.filter : "";
+    if (auto filtered = route::filter_resolution(filter, address)) {
       resolved.resolution = std::move(*filtered);
     } else {
       resolved =

@@ -160,6 +160,10 @@ Status extracted_record(const Record& r, message::ContentActions& actions) {
       actions.redirect = std::string(r.payload);
       return {};
     case kRecordBcc:
+      // One spelling per segment: encode_extracted writes each address once.
+      if (std::find(actions.bcc.begin(), actions.bcc.end(), r.payload) != actions.bcc.end()) {
+        return make_error("duplicate BCC record");
+      }
       actions.bcc.emplace_back(r.payload);
       return {};
     default:

@@ -443,6 +443,8 @@ TEST(QueueFileExtracted, RecordsOutOfOrderOrOutsideTheSegmentAreRejected) {
   EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'F', "a:"}, {'F', "b:"}}, at)).ok());
   EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'K', "2"}}, at)).ok());
   EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'J', ""}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'J', "a@b"}, {'J', "a@b"}}, at)).ok());
+  EXPECT_TRUE(decode_queue_file(file({{'X', ""}, {'J', "a@b"}, {'J', "c@d"}}, at)).ok());
   EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'K', "1"}, {'M', "y"}}, at)).ok());
   EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'K', "1"}}, at + 1)).ok());  // offset
   // The short END after a segment, the long one without.
