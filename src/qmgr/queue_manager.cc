@@ -354,7 +354,8 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
     route::ResolveResult resolved;
     // header_checks FILTER: every recipient goes through that transport and destination
     // (unless a REDIRECT overrides it; the cleanup stage records only one of them anyway).
-    const std::string_view filter = env.actions.redirect.empty() ? env.actions.filter : "";
+    const std::string_view filter =
+        env.actions.redirect.empty() ? std::string_view(env.actions.filter) : std::string_view();
     if (auto filtered = route::filter_resolution(filter, address)) {
       resolved.resolution = std::move(*filtered);
     } else {
