@@ -1,7 +1,10 @@
 // libFuzzer target: decode_queue_file and decode_envelope on arbitrary bytes must never
 // crash; whatever decodes (checksums ignored) must survive a re-encode/decode round trip
-// unchanged (envelope and content) as a version 2 file with valid checksums; and an
-// envelope decoded from a prefix must equal the one decoded with the whole file.
+// unchanged (envelope and content) as a version 2 file with valid checksums, and so must its
+// extracted segment (header_checks actions); an envelope decoded from a prefix, with the
+// segment found through the END record applied, must equal the one decoded with the whole
+// file.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -36,7 +39,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (verified.ok() && verified->version == 2) {
     // A whole valid file: its envelope alone decodes to the same envelope.
     if (!head.ok() || !head->has_value()) std::abort();
-    if (!same_envelope((*head)->envelope, verified->envelope)) std::abort();
+    message::Envelope h = (*head)->envelope;
+    auto end = queue::decode_end_tail(
+        bytes.substr(bytes.size() - std::min(bytes.size(), queue::kLongEndRecordSize)));
+    if (!end.ok() || end->content_size != verified->content.size()) std::abort();
+    if (end->extracted_at) {
+      const size_t stop = bytes.size() - end->record_size;
+      if (*end->extracted_at >= stop) std::abort();
+      auto actions =
+          queue::decode_extracted(bytes.substr(*end->extracted_at, stop - *end->extracted_at));
+      if (!actions.ok() || *actions != verified->envelope.actions) std::abort();
+      queue::apply_content_actions(h, std::move(*actions));
+    } else if (!verified->envelope.actions.empty()) {
+      std::abort();
+    }
+    if (!same_envelope(h, verified->envelope)) std::abort();
   }
   auto f = queue::decode_queue_file(bytes, queue::Checksum::kIgnore);
   if (!f.ok()) return 0;
@@ -49,5 +66,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!same_envelope(g->envelope, e) || g->content != f->content || g->version != 2) std::abort();
   auto again = queue::decode_envelope(std::string_view(whole).substr(0, envelope.size()));
   if (!again.ok() || !again->has_value() || (*again)->length != envelope.size()) std::abort();
+  if (!e.actions.empty()) {
+    // The segment written again after the (resulting) envelope gives the same actions.
+    std::string with = file;
+    const uint64_t at = with.size();
+    with += queue::encode_extracted(e.actions);
+    with += queue::encode_end_after(with, f->content.size(), at);
+    auto h = queue::decode_queue_file(with);
+    if (!h.ok() || h->envelope.actions != e.actions || h->content != f->content) std::abort();
+  }
   return 0;
 }

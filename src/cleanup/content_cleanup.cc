@@ -148,26 +148,17 @@ std::optional<std::string> ContentCleanup::refusal() const {
   return std::nullopt;
 }
 
-std::vector<std::string> ContentCleanup::take_log_lines() {
-  std::vector<std::string> lines = checker_.take_log_lines();
+message::ContentActions ContentCleanup::actions() const {
   const checks::ContentVerdict& v = checker_.verdict();
-  auto not_done = [&](bool seen, std::string_view action) {
-    if (seen) {
-      lines.push_back(
-          fmt::format("warning: {}: the {} action of header_checks/body_checks is "
-                      "not implemented yet: the message is queued as usual",
-                      queue_id_.empty() ? "NOQUEUE" : queue_id_, action));
-    }
-  };
-  not_done(v.hold && !reported_hold_, "HOLD");
-  not_done(v.redirect.has_value() && !reported_redirect_, "REDIRECT");
-  not_done(v.filter.has_value() && !reported_filter_, "FILTER");
-  not_done(!v.bcc.empty() && !reported_bcc_, "BCC");
-  reported_hold_ = reported_hold_ || v.hold;
-  reported_redirect_ = reported_redirect_ || v.redirect.has_value();
-  reported_filter_ = reported_filter_ || v.filter.has_value();
-  reported_bcc_ = reported_bcc_ || !v.bcc.empty();
-  return lines;
+  message::ContentActions a;
+  a.hold = v.hold;
+  if (v.redirect) {
+    a.redirect = *v.redirect;
+  } else if (v.filter) {
+    a.filter = *v.filter;
+  }
+  a.bcc = v.bcc;
+  return a;
 }
 
 }  // namespace estafeta::cleanup

@@ -6,9 +6,9 @@
 // masquerading for the header classes; only addr-spec bytes change); body lines by
 // body_checks (checks/content_checks.h: REJECT, WARN, IGNORE, PREPEND, REPLACE, DISCARD...).
 // Headers are held only until each is complete; the body passes through untouched, line by line
-// only when body_checks exist. HOLD, REDIRECT, FILTER and BCC are not carried out yet: they are
-// logged as such and the message is queued as usual. Pure; one object per message;
-// thread-compatible.
+// only when body_checks exist. HOLD, REDIRECT, FILTER and BCC come out as ContentActions for
+// the queue writer (queue::IncomingMessage::set_content_actions), which records them after the
+// content. Pure; one object per message; thread-compatible.
 #pragma once
 
 #include <optional>
@@ -20,6 +20,7 @@
 #include "checks/hop_count.h"
 #include "checks/message_lines.h"
 #include "maps/map.h"
+#include "message/envelope.h"
 #include "rewrite/rewriter.h"
 
 namespace estafeta::cleanup {
@@ -52,8 +53,11 @@ class ContentCleanup {
   std::optional<std::string> refusal() const;
   /// DISCARD: claim delivery, queue nothing.
   bool discard() const { return checker_.verdict().discard; }
-  /// Log lines since the last call (Postfix cleanup's, plus the actions not carried out).
-  std::vector<std::string> take_log_lines();
+  /// HOLD, FILTER, REDIRECT and BCC, for the queue writer once the message is whole. A
+  /// REDIRECT overrides FILTER (header_checks(5)): the filter is then left out.
+  message::ContentActions actions() const;
+  /// Log lines since the last call (Postfix cleanup's).
+  std::vector<std::string> take_log_lines() { return checker_.take_log_lines(); }
 
  private:
   void line(std::string_view text, std::string& out);
@@ -72,11 +76,6 @@ class ContentCleanup {
   std::string partial_;  // an incomplete last line
   bool in_body_ = false;
   bool pass_body_ = false;  // in the body without body_checks: bytes pass as they are
-  // The actions not carried out yet, each logged once.
-  bool reported_hold_ = false;
-  bool reported_redirect_ = false;
-  bool reported_filter_ = false;
-  bool reported_bcc_ = false;
 };
 
 }  // namespace estafeta::cleanup

@@ -21,6 +21,7 @@ struct Outcome {
   std::string stored;
   std::optional<std::string> refusal;
   bool discard = false;
+  message::ContentActions actions;
   std::vector<std::string> log;
 };
 
@@ -38,6 +39,7 @@ Outcome run(const ContentSettings& settings, std::string_view message, size_t pi
   r.stored += c.finish();
   r.refusal = c.refusal();
   r.discard = c.discard();
+  r.actions = c.actions();
   r.log = c.take_log_lines();
   return r;
 }
@@ -121,14 +123,40 @@ TEST(ContentCleanup, TooManyHopsIsAMailLoop) {
   EXPECT_FALSE(run(settings, message, 2).refusal);
 }
 
-TEST(ContentCleanup, ActionsNotCarriedOutAreLoggedOnce) {
-  auto hold = regexp("/^Subject:/ HOLD\n/^X-Drop:/ HOLD\n");
+// HOLD, FILTER, REDIRECT and BCC reach the queue writer; the message is stored unchanged.
+TEST(ContentCleanup, MessageActionsForTheQueueWriter) {
+  auto headers =
+      regexp("/^Subject:/ HOLD\n/^X-Drop:/ BCC audit@example.org\n/^Received:/ FILTER virtual:\n");
+  auto body = regexp("/^body/ BCC second@example.org\n");
   ContentSettings settings;
-  settings.header_checks = {hold.get()};
+  settings.header_checks = {headers.get()};
+  settings.body_checks = {body.get()};
+  for (size_t piece : {0, 1, 5}) {
+    Outcome r = run(settings, kMessage, piece);
+    EXPECT_EQ(r.stored, kMessage) << piece;
+    EXPECT_FALSE(r.refusal);
+    EXPECT_TRUE(r.actions.hold) << piece;
+    EXPECT_EQ(r.actions.filter, "virtual:");
+    EXPECT_EQ(r.actions.redirect, "");
+    EXPECT_EQ(r.actions.bcc, (std::vector<std::string>{"audit@example.org", "second@example.org"}));
+    ASSERT_FALSE(r.log.empty());
+    EXPECT_EQ(r.log[1], "Q1: hold: header Subject: hello from local; from=<s@x>");
+    for (const auto& l : r.log) EXPECT_EQ(l.find("not implemented"), std::string::npos) << l;
+  }
+  EXPECT_TRUE(run({}, kMessage).actions.empty());
+}
+
+// Postfix header_checks(5): the last REDIRECT wins, and it overrides FILTER.
+TEST(ContentCleanup, RedirectOverridesFilter) {
+  auto headers = regexp(
+      "/^Received:/ REDIRECT first@example.org\n/^Subject:/ FILTER smtp:[10.0.0.1]\n"
+      "/^X-Drop:/ REDIRECT last@example.org\n");
+  ContentSettings settings;
+  settings.header_checks = {headers.get()};
   Outcome r = run(settings, kMessage);
-  int warnings = 0;
-  for (const auto& l : r.log) warnings += l.find("HOLD action") != std::string::npos;
-  EXPECT_EQ(warnings, 1);
+  EXPECT_EQ(r.actions.redirect, "last@example.org");
+  EXPECT_EQ(r.actions.filter, "");
+  EXPECT_FALSE(r.actions.hold);
 }
 
 TEST(ContentCleanup, AMessageWithoutBodyOrFinalNewline) {

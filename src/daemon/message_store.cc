@@ -16,6 +16,9 @@ class SpoolDraft final : public MessageDraft {
       : message_(std::move(message)) {}
   const std::string& queue_id() const override { return message_->queue_id(); }
   Status append(std::string_view data) override { return message_->append(data); }
+  void set_content_actions(const message::ContentActions& actions) override {
+    message_->set_content_actions(actions);
+  }
   std::unique_ptr<queue::IncomingMessage> take() { return std::move(message_); }
 
  private:
@@ -31,6 +34,8 @@ class MaildropDraft final : public MessageDraft {
     content_.append(data);
     return {};
   }
+  // pickup checks the content again, and records what its own checks decide.
+  void set_content_actions(const message::ContentActions&) override {}
   const message::Envelope& envelope() const { return envelope_; }
   std::string& content() { return content_; }
 

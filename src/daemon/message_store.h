@@ -24,6 +24,8 @@ class MessageDraft {
   virtual const std::string& queue_id() const = 0;
   /// Appends content (CRLF text); after a failure every later call fails the same way.
   virtual Status append(std::string_view data) = 0;
+  /// header_checks/body_checks HOLD, FILTER, REDIRECT, BCC, before the commit.
+  virtual void set_content_actions(const message::ContentActions& actions) = 0;
 };
 
 class MessageStore {

@@ -321,6 +321,7 @@ class SessionDriver {
         message_.reset();
         co_return session_.commit_done(std::move(id));
       }
+      message_->set_content_actions(content_->actions());
     }
     if (!message_) {
       Error error = write_error_.message.empty() ? make_error("queue file write error")

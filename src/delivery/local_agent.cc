@@ -277,8 +277,8 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
 
   // The copy every task of this recipient reads, in a sealed memfd made on first use; a
   // command's copy also starts with the "From sender date" line, as local(8) gives it.
-  const std::string copy =
-      maildir_message(env.sender, qualified(r.address, options_.plan.myorigin), content);
+  const std::string copy = maildir_message(
+      env.sender, qualified(r.address, options_.plan.myorigin), content, r.orcpt);
   struct Copy {
     int fd = -1;
     std::string error;

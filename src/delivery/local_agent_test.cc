@@ -180,8 +180,8 @@ TEST(LocalAgent, DeliversToMaildirAndLeavesTheQueueAlone) {
   std::sort(files.begin(), files.end());
   EXPECT_NE(files[0].find(".Q" + id + "R0.mx.example.test"), std::string::npos) << files[0];
   EXPECT_EQ(read_file(f.home + "/Maildir/new/" + files[0]),
-            "Return-Path: <alice@example.org>\nDelivered-To: me@localhost\n"
-            "Subject: hi\n\nline1\nline2\n");
+            "Return-Path: <alice@example.org>\nX-Original-To: me@localhost\n"
+            "Delivered-To: me@localhost\nSubject: hi\n\nline1\nline2\n");
   // The agent changes no queue state: the file is where it was, with no status log.
   EXPECT_EQ(list_names(f.queue + "/active"), std::vector<std::string>{id});
   EXPECT_TRUE(list_names(f.queue + "/status").empty());
@@ -323,7 +323,8 @@ TEST(LocalAgent, DeliveredToIsFullyQualifiedAndDevNullDiscards) {
   auto files = f.new_files();
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(read_file(f.home + "/Maildir/new/" + files[0]),
-            "Return-Path: <alice@example.org>\nDelivered-To: me@example.test\nSubject: q\n\nx\n");
+            "Return-Path: <alice@example.org>\nX-Original-To: me@example.test\n"
+            "Delivered-To: me@example.test\nSubject: q\n\nx\n");
   auto drops = list_names(f.queue + "/maildrop");
   ASSERT_EQ(drops.size(), 1u);
   auto drop = submit::parse_drop_file(read_file(f.queue + "/maildrop/" + drops[0]));

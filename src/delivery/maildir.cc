@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -88,15 +90,24 @@ std::string maildir_file_name(int64_t arrival_sec, std::string_view queue_id, si
   return fmt::format("{}.Q{}R{}.{}", arrival_sec, queue_id, index, host);
 }
 
+std::string delivery_prefix(std::string_view sender, std::string_view recipient,
+                            std::string_view orcpt) {
+  std::string_view original = recipient;
+  constexpr std::string_view kRfc822 = "rfc822;";
+  if (orcpt.size() > kRfc822.size() &&
+      std::equal(kRfc822.begin(), kRfc822.end(), orcpt.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) &&
+      orcpt.find_first_of("\r\n") == std::string_view::npos) {
+    original = orcpt.substr(kRfc822.size());
+  }
+  return fmt::format("Return-Path: <{}>\nX-Original-To: {}\nDelivered-To: {}\n", sender, original,
+                     recipient);
+}
+
 std::string maildir_message(std::string_view sender, std::string_view recipient,
-                            std::string_view crlf_content) {
-  std::string out;
-  out.reserve(crlf_content.size() + sender.size() + recipient.size() + 40);
-  out += "Return-Path: <";
-  out += sender;
-  out += ">\nDelivered-To: ";
-  out += recipient;
-  out += '\n';
+                            std::string_view crlf_content, std::string_view orcpt) {
+  std::string out = delivery_prefix(sender, recipient, orcpt);
+  out.reserve(out.size() + crlf_content.size());
   size_t i = 0;
   while (i < crlf_content.size()) {
     size_t cr = crlf_content.find("\r\n", i);

@@ -20,10 +20,19 @@ namespace estafeta::delivery {
 std::string maildir_file_name(int64_t arrival_sec, std::string_view queue_id, size_t index,
                               std::string_view hostname);
 
-/// The mailbox copy: "Return-Path: <sender>" and "Delivered-To: <recipient>" lines, then
-/// the message with every CRLF turned into LF (as Postfix's local(8) writes it).
+/// The lines put before a delivered message, as Postfix's local(8) and virtual(8) write
+/// them: "Return-Path: <sender>", "X-Original-To: <original recipient>" (Postfix's
+/// enable_original_recipient), "Delivered-To: <recipient>", each ending in LF. The original
+/// recipient is the recipient's ORCPT as queued when it is of type rfc822 ("rfc822;addr":
+/// the address the client gave, before any rewriting; taken as it is, not xtext-decoded),
+/// else `recipient`.
+std::string delivery_prefix(std::string_view sender, std::string_view recipient,
+                            std::string_view orcpt);
+
+/// The mailbox copy: delivery_prefix(), then the message with every CRLF turned into LF (as
+/// Postfix's local(8) writes it).
 std::string maildir_message(std::string_view sender, std::string_view recipient,
-                            std::string_view crlf_content);
+                            std::string_view crlf_content, std::string_view orcpt = {});
 
 enum class MaildirOutcome { Delivered, AlreadyDelivered };
 

@@ -27,7 +27,7 @@ TEST(Maildir, FileName) {
 TEST(Maildir, MessageConversionTable) {
   struct Case {
     std::string content;
-    std::string body;  // after the two prepended lines
+    std::string body;  // after the prepended lines
   };
   const std::vector<Case> cases = {
       {"", ""},
@@ -39,11 +39,36 @@ TEST(Maildir, MessageConversionTable) {
       {"split \r", "split \r"},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(maildir_message("s@x", "r@localhost", c.content),
-              "Return-Path: <s@x>\nDelivered-To: r@localhost\n" + c.body)
+    EXPECT_EQ(
+        maildir_message("s@x", "r@localhost", c.content),
+        "Return-Path: <s@x>\nX-Original-To: r@localhost\nDelivered-To: r@localhost\n" + c.body)
         << c.content;
   }
-  EXPECT_EQ(maildir_message("", "r@l", "x\r\n"), "Return-Path: <>\nDelivered-To: r@l\nx\n");
+  EXPECT_EQ(maildir_message("", "r@l", "x\r\n"),
+            "Return-Path: <>\nX-Original-To: r@l\nDelivered-To: r@l\nx\n");
+}
+
+// X-Original-To: the address the queue file keeps as the recipient's rfc822 ORCPT (the one
+// the client gave, before virtual aliasing or canonical rewriting), else the recipient.
+TEST(Maildir, DeliveryPrefixNamesTheOriginalRecipient) {
+  struct Case {
+    std::string_view orcpt, original;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"rfc822;alias@example.org", "alias@example.org"},
+           {"RFC822;Alias@example.org", "Alias@example.org"},
+           {"", "user@localhost"},
+           {"rfc822;", "user@localhost"},
+           {"x400;c=us", "user@localhost"},
+           {"rfc822;a\r\nX-Evil: 1", "user@localhost"},
+       }) {
+    EXPECT_EQ(delivery_prefix("s@x", "user@localhost", c.orcpt),
+              "Return-Path: <s@x>\nX-Original-To: " + std::string(c.original) +
+                  "\nDelivered-To: user@localhost\n")
+        << c.orcpt;
+  }
+  EXPECT_EQ(maildir_message("s@x", "u@l", "b\r\n", "rfc822;o@l"),
+            "Return-Path: <s@x>\nX-Original-To: o@l\nDelivered-To: u@l\nb\n");
 }
 
 TEST(Maildir, DeliversAndCreatesDirectories) {

@@ -163,7 +163,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
           task.arrival_sec = env.arrival_us / 1000000;
           task.mbox_locks = options_.settings.mbox_locks;
           task.file_size_limit = options_.settings.mailbox_limit;
-          TaskResult t = run_with(spawner_, task, maildir_message(env.sender, r.address, content));
+          TaskResult t =
+              run_with(spawner_, task, maildir_message(env.sender, r.address, content, r.orcpt));
           finish(i, outcome_of(t.status), t.dsn, t.text);
         }
         break;
@@ -191,7 +192,7 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
         const size_t cost = copy.path.size() + copy.maildir_name.size() + 64;
         if (!task.copies.empty() && request_bytes + cost > kBatchBytes) break;
         request_bytes += cost;
-        const std::string copy_bytes = maildir_message(env.sender, r.address, content);
+        const std::string copy_bytes = maildir_message(env.sender, r.address, content, r.orcpt);
         copy.offset = bytes.size();
         copy.length = copy_bytes.size();
         bytes += copy_bytes;

@@ -9,6 +9,18 @@
 
 namespace estafeta::message {
 
+/// What header_checks/body_checks decided for the whole message (Postfix header_checks(5)),
+/// known only after the content: the cleanup stage hands it to the queue writer, which
+/// records it after the content (the queue file's extracted segment, docs/queue-format.md).
+struct ContentActions {
+  bool hold = false;             // HOLD: committed into hold/, not active/
+  std::string filter;            // FILTER "transport:destination", or ""
+  std::string redirect;          // REDIRECT "user@domain": the only recipient, or ""
+  std::vector<std::string> bcc;  // BCC addresses: more recipients, NOTIFY=NEVER
+  bool empty() const { return !hold && filter.empty() && redirect.empty() && bcc.empty(); }
+  bool operator==(const ContentActions&) const = default;
+};
+
 struct Recipient {
   std::string address;  // "user@example.org" as given in RCPT TO (no angle brackets)
   std::string orcpt;    // DSN ORCPT parameter as received ("rfc822;user@example.org"), or ""
@@ -30,6 +42,11 @@ struct Envelope {
   // Client facts (the smtpd edge).
   std::string client_address;  // "127.0.0.1"; "" for local submission
   std::string client_hostname; // reverse DNS name or "unknown"
+  // Set only by decoding a committed queue file (queue/queue_file.h).
+  ContentActions actions;  // recorded after the content
+  /// REDIRECT: the recipients it replaced (BCC ones included), kept for the log;
+  /// `recipients` is then the redirect address alone.
+  std::vector<Recipient> redirected_from;
 };
 
 }  // namespace estafeta::message

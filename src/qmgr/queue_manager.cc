@@ -365,8 +365,17 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
       done_actions[static_cast<uint32_t>(i)] = std::move(stored.recipients[i].done_actions);
     }
     const std::string& address = env.recipients[i].address;
-    route::ResolveResult resolved =
-        route::resolve(qm_.options_.route, route::canonical_form(qm_.options_.route, address));
+    route::ResolveResult resolved;
+    // header_checks FILTER: every recipient goes through that transport and destination
+    // (unless a REDIRECT overrides it; the cleanup stage records only one of them anyway).
+    const std::string_view filter =
+        env.actions.redirect.empty() ? std::string_view(env.actions.filter) : std::string_view();
+    if (auto filtered = route::filter_resolution(filter, address)) {
+      resolved.resolution = std::move(*filtered);
+    } else {
+      resolved =
+          route::resolve(qm_.options_.route, route::canonical_form(qm_.options_.route, address));
+    }
     if (resolved.temp_fail) {
       qm_.log_.warning("{}: address resolver table lookup failed; trying later", id);
       return;  // the next scan tries again
@@ -386,6 +395,12 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   }
   qm_.log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", id, env.sender,
                 stored.content_size, pending);
+  if (!env.redirected_from.empty()) {
+    // header_checks REDIRECT: the recipients it replaced, for the log.
+    std::string was;
+    for (const auto& r : env.redirected_from) was += (was.empty() ? "<" : ", <") + r.address + ">";
+    qm_.log_.info("{}: redirect to=<{}>, orig_to={}", id, env.recipients.front().address, was);
+  }
   InMemory& m = messages_[id];
   m.queue = queue;
   m.envelope = std::move(stored.envelope);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
@@ -67,14 +68,34 @@ uint32_t update_checksum(uint32_t checksum, std::string_view bytes) {
   return checksum;
 }
 
-std::string encode_end(uint32_t checksum, uint64_t content_size) {
+std::string encode_extracted(const message::ContentActions& actions) {
+  if (actions.empty()) return "";
   std::string out;
-  put_record(out, kRecordEnd, fmt::format("{:08x}{:016x}", checksum, content_size));
+  put_record(out, kRecordExtracted, "");
+  if (actions.hold) put_record(out, kRecordHold, "1");
+  put_optional(out, kRecordFilter, actions.filter);
+  put_optional(out, kRecordRedirect, actions.redirect);
+  std::vector<std::string_view> seen;
+  for (const std::string& bcc : actions.bcc) {
+    if (bcc.empty() || std::find(seen.begin(), seen.end(), bcc) != seen.end()) continue;
+    seen.push_back(bcc);
+    put_record(out, kRecordBcc, bcc);
+  }
   return out;
 }
 
-std::string encode_end_after(std::string_view head, uint64_t content_size) {
-  return encode_end(update_checksum(0, head), content_size);
+std::string encode_end(uint32_t checksum, uint64_t content_size,
+                       std::optional<uint64_t> extracted_at) {
+  std::string out;
+  std::string payload = fmt::format("{:08x}{:016x}", checksum, content_size);
+  if (extracted_at) payload += fmt::format("{:016x}", *extracted_at);
+  put_record(out, kRecordEnd, payload);
+  return out;
+}
+
+std::string encode_end_after(std::string_view head, uint64_t content_size,
+                             std::optional<uint64_t> extracted_at) {
+  return encode_end(update_checksum(0, head), content_size, extracted_at);
 }
 
 namespace {
@@ -101,6 +122,107 @@ Result<uint64_t> content_size_from_end(std::string_view end_record) {
   auto size = parse_hex(end_record.substr(10));
   if (!size || !parse_hex(end_record.substr(2, 8))) return make_error("malformed END record");
   return *size;
+}
+
+Result<EndInfo> decode_end_tail(std::string_view tail) {
+  if (tail.size() >= kEndRecordSize) {
+    std::string_view last = tail.substr(tail.size() - kEndRecordSize);
+    if (last[0] == kRecordEnd && static_cast<unsigned char>(last[1]) == kEndRecordSize - 2) {
+      auto size = content_size_from_end(last);
+      if (!size) return size.error();
+      return EndInfo{*size, std::nullopt, kEndRecordSize};
+    }
+  }
+  if (tail.size() < kLongEndRecordSize) return make_error("not an END record");
+  std::string_view end = tail.substr(tail.size() - kLongEndRecordSize);
+  if (end[0] != kRecordEnd || static_cast<unsigned char>(end[1]) != kLongEndRecordSize - 2) {
+    return make_error("not an END record");
+  }
+  auto size = parse_hex(end.substr(10, 16));
+  auto at = parse_hex(end.substr(26));
+  if (!parse_hex(end.substr(2, 8)) || !size || !at) return make_error("malformed END record");
+  return EndInfo{*size, *at, kLongEndRecordSize};
+}
+
+namespace {
+
+// Adds one record of an extracted segment to `actions`; the order rules are the caller's.
+Status extracted_record(const Record& r, message::ContentActions& actions) {
+  switch (r.type) {
+    case kRecordHold:
+      if (r.payload != "1") return make_error("bad HOLD record");
+      actions.hold = true;
+      return {};
+    case kRecordFilter:
+      actions.filter = std::string(r.payload);
+      return {};
+    case kRecordRedirect:
+      actions.redirect = std::string(r.payload);
+      return {};
+    case kRecordBcc:
+      // One spelling per segment: encode_extracted writes each address once.
+      if (std::find(actions.bcc.begin(), actions.bcc.end(), r.payload) != actions.bcc.end()) {
+        return make_error("duplicate BCC record");
+      }
+      actions.bcc.emplace_back(r.payload);
+      return {};
+    default:
+      return make_error("not an extracted record");
+  }
+}
+
+// The order of an extracted segment's records after EXTRACTED: HOLD, FILTER, REDIRECT once
+// each and in this order, then BCC records; none empty. `last` is the previous record type
+// (kRecordExtracted for the first).
+bool extracted_order_ok(char last, const Record& r) {
+  constexpr std::string_view kOrder = "XKFWJ";
+  const size_t before = kOrder.find(last), at = kOrder.find(r.type);
+  if (at == std::string_view::npos || at == 0 || r.payload.empty()) return false;
+  return at > before || (at == before && r.type == kRecordBcc);
+}
+
+}  // namespace
+
+Result<message::ContentActions> decode_extracted(std::string_view segment) {
+  message::ContentActions actions;
+  size_t pos = 0;
+  char last = 0;
+  while (pos < segment.size()) {
+    auto r = next_record(segment, pos);
+    if (!r) return r.error();
+    if (last == 0) {
+      if (r->type != kRecordExtracted || !r->payload.empty()) {
+        return make_error("extracted segment without EXTRACTED record");
+      }
+    } else if (!extracted_order_ok(last, *r)) {
+      return make_error(
+          fmt::format("offset {}: misplaced record in the extracted segment", r->offset));
+    } else if (Status s = extracted_record(*r, actions); !s.ok()) {
+      return s.error();
+    }
+    last = r->type;
+  }
+  if (last == 0) return make_error("empty extracted segment");
+  return actions;
+}
+
+void apply_content_actions(message::Envelope& envelope, message::ContentActions actions) {
+  std::string single_original;  // the ORCPT the redirect address inherits
+  if (envelope.recipients.size() == 1) {
+    const message::Recipient& was = envelope.recipients.front();
+    single_original = was.orcpt.empty() ? "rfc822;" + was.address : was.orcpt;
+  }
+  for (const std::string& bcc : actions.bcc) {
+    const bool known = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                                   [&](const message::Recipient& r) { return r.address == bcc; });
+    if (!known) envelope.recipients.push_back({bcc, "", "NEVER"});
+  }
+  if (!actions.redirect.empty()) {
+    message::Recipient only{actions.redirect, std::move(single_original), ""};
+    envelope.redirected_from = std::move(envelope.recipients);
+    envelope.recipients = {std::move(only)};
+  }
+  envelope.actions = std::move(actions);
 }
 
 namespace {
@@ -161,6 +283,10 @@ class Decoder {
   bool envelope_ended_ = false;  // version 2: ENVELOPE END seen
   bool in_content_ = false;
   bool done_ = false;
+  // The extracted segment: where its EXTRACTED record is, the last record type in it.
+  std::optional<uint64_t> extracted_at_;
+  char extracted_last_ = 0;
+  message::ContentActions actions_;
   bool truncated_ = false;
   std::vector<uint64_t> done_marks_;  // version 1: offsets of recipients marked done
   size_t pos_ = 0;
@@ -202,6 +328,20 @@ Status Decoder::record(const Record& r) {
   if ((has_orcpt_ || has_notify_) && r.type != kRecordOrcpt && r.type != kRecordNotify &&
       r.type != kRecordRecipient && r.type != kRecordRecipientDone) {
     return fail(r, "DSN attribute not followed by a recipient");
+  }
+  if (extracted_at_ && r.type != kRecordEnd) {
+    if (!extracted_order_ok(extracted_last_, r))
+      return fail(r, "misplaced in the extracted segment");
+    if (Status s = extracted_record(r, actions_); !s.ok()) return fail(r, s.error().message);
+    extracted_last_ = r.type;
+    return {};
+  }
+  if (r.type == kRecordExtracted) {
+    if (f_.version != 2 || !envelope_ended_) return fail(r, "EXTRACTED before ENVELOPE END");
+    if (!r.payload.empty()) return fail(r, "bad EXTRACTED record");
+    extracted_at_ = r.offset;
+    extracted_last_ = kRecordExtracted;
+    return {};
   }
   const bool envelope_closed = in_content_ || envelope_ended_;
   if (envelope_closed && r.type != kRecordContent && r.type != kRecordEnd) {
@@ -300,9 +440,13 @@ Status Decoder::record(const Record& r) {
       std::string_view sum = r.payload;
       if (f_.version == 2) {
         if (!envelope_ended_) return fail(r, "END before ENVELOPE END");
-        if (r.payload.size() != kEndRecordSize - 2) return fail(r, "bad END record");
-        auto size = parse_hex(r.payload.substr(8));
+        const size_t want = (extracted_at_ ? kLongEndRecordSize : kEndRecordSize) - 2;
+        if (r.payload.size() != want) return fail(r, "bad END record");
+        auto size = parse_hex(r.payload.substr(8, 16));
         if (!size || *size != f_.content.size()) return fail(r, "content size mismatch");
+        if (extracted_at_ && parse_hex(r.payload.substr(24)) != extracted_at_) {
+          return fail(r, "extracted segment offset mismatch");
+        }
         sum = r.payload.substr(0, 8);
       }
       if (checksum_ == Checksum::kVerify &&
@@ -310,6 +454,10 @@ Status Decoder::record(const Record& r) {
                              checksum_with_recipients_as_r(bytes_, r.offset, done_marks_))) {
         // A torn write: the file is not whole.
         return fail(r, "checksum mismatch");
+      }
+      if (extracted_at_) {
+        if (extracted_last_ == kRecordExtracted) return fail(r, "empty extracted segment");
+        apply_content_actions(f_.envelope, std::move(actions_));
       }
       done_ = true;
       return {};

@@ -355,5 +355,133 @@ TEST(QueueFile, Version1FilesAreStillRead) {
   EXPECT_FALSE(decode_queue_file(bad).ok());
 }
 
+// ---- the extracted segment (header_checks/body_checks HOLD, FILTER, REDIRECT, BCC) ----
+
+// A whole version 2 file whose content is followed by the extracted segment of `actions`.
+std::string file_with_actions(const message::Envelope& e, std::string_view content,
+                              const message::ContentActions& actions) {
+  std::string head = encode_envelope(e) + encode_content(content);
+  const uint64_t at = head.size();
+  head += encode_extracted(actions);
+  return head + encode_end_after(head, content.size(), at);
+}
+
+TEST(QueueFileExtracted, NothingToRecordWritesNoSegment) { EXPECT_EQ(encode_extracted({}), ""); }
+
+TEST(QueueFileExtracted, HoldFilterAndBccRoundTrip) {
+  message::ContentActions a;
+  a.hold = true;
+  a.filter = "virtual:";
+  a.bcc = {"audit@example.org", "audit@example.org", "bob@localhost"};
+  const std::string content = "Subject: x\r\n\r\nbody\r\n";
+  auto f = decode_queue_file(file_with_actions(sample_envelope(), content, a));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->content, content);
+  EXPECT_TRUE(f->envelope.actions.hold);
+  EXPECT_EQ(f->envelope.actions.filter, "virtual:");
+  // Duplicates go at encoding; an address that already is a recipient is not added again.
+  EXPECT_EQ(f->envelope.actions.bcc,
+            (std::vector<std::string>{"audit@example.org", "bob@localhost"}));
+  ASSERT_EQ(f->envelope.recipients.size(), 4u);
+  EXPECT_EQ(f->envelope.recipients[3].address, "audit@example.org");
+  EXPECT_EQ(f->envelope.recipients[3].notify, "NEVER");
+  EXPECT_TRUE(f->envelope.redirected_from.empty());
+}
+
+TEST(QueueFileExtracted, RedirectReplacesEveryRecipient) {
+  message::ContentActions a;
+  a.redirect = "quarantine@localhost";
+  a.bcc = {"audit@example.org"};
+  auto f = decode_queue_file(file_with_actions(sample_envelope(), "x\r\n", a));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  ASSERT_EQ(f->envelope.recipients.size(), 1u);
+  EXPECT_EQ(f->envelope.recipients[0].address, "quarantine@localhost");
+  EXPECT_EQ(f->envelope.recipients[0].orcpt, "");  // three originals: none inherited
+  ASSERT_EQ(f->envelope.redirected_from.size(), 4u);
+  EXPECT_EQ(f->envelope.redirected_from[0].address, "bob@localhost");
+  EXPECT_EQ(f->envelope.redirected_from[3].address, "audit@example.org");
+  EXPECT_EQ(f->recipient_done.size(), 3u);  // the file's own recipients (version 1 marks)
+}
+
+TEST(QueueFileExtracted, RedirectOfOneRecipientKeepsItAsOrcpt) {
+  message::Envelope e = sample_envelope();
+  e.recipients = {{"carol@example.net", "", ""}};
+  message::ContentActions a;
+  a.redirect = "quarantine@localhost";
+  auto f = decode_queue_file(file_with_actions(e, "x\r\n", a));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  ASSERT_EQ(f->envelope.recipients.size(), 1u);
+  EXPECT_EQ(f->envelope.recipients[0].orcpt, "rfc822;carol@example.net");
+}
+
+TEST(QueueFileExtracted, TruncationAndFlippedBytesAreRejected) {
+  message::ContentActions a;
+  a.hold = true;
+  a.redirect = "q@localhost";
+  const std::string file = file_with_actions(sample_envelope(), "body\r\n", a);
+  for (size_t n = 0; n < file.size(); ++n) {
+    EXPECT_FALSE(decode_queue_file(std::string_view(file).substr(0, n)).ok()) << n;
+  }
+  for (size_t i = 0; i < file.size(); ++i) {
+    std::string bad = file;
+    bad[i] ^= 0x01;
+    EXPECT_FALSE(decode_queue_file(bad).ok()) << i;
+  }
+}
+
+TEST(QueueFileExtracted, RecordsOutOfOrderOrOutsideTheSegmentAreRejected) {
+  const std::string head = encode_envelope(sample_envelope()) + encode_content("x\r\n");
+  auto file = [&](const std::vector<std::pair<char, std::string>>& records, uint64_t at) {
+    std::string out = head;
+    for (const auto& [type, payload] : records) put_record(out, type, payload);
+    return out + encode_end_after(out, 3, at);
+  };
+  const uint64_t at = head.size();
+  EXPECT_TRUE(decode_queue_file(file({{'X', ""}, {'K', "1"}, {'F', "a:b"}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}}, at)).ok());  // empty
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'F', "a:"}, {'K', "1"}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'F', "a:"}, {'F', "b:"}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'K', "2"}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'J', ""}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'J', "a@b"}, {'J', "a@b"}}, at)).ok());
+  EXPECT_TRUE(decode_queue_file(file({{'X', ""}, {'J', "a@b"}, {'J', "c@d"}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'K', "1"}, {'M', "y"}}, at)).ok());
+  EXPECT_FALSE(decode_queue_file(file({{'X', ""}, {'K', "1"}}, at + 1)).ok());  // offset
+  // The short END after a segment, the long one without.
+  std::string seg = head;
+  put_record(seg, 'X', "");
+  put_record(seg, 'K', "1");
+  EXPECT_FALSE(decode_queue_file(seg + encode_end_after(seg, 3)).ok());
+  EXPECT_FALSE(decode_queue_file(head + encode_end_after(head, 3, at)).ok());
+}
+
+TEST(QueueFileExtracted, EndTailGivesTheSegmentAndOldFilesStillDecode) {
+  message::ContentActions a;
+  a.filter = "error:5.7.1 filtered";
+  a.bcc = {"b@c"};
+  const std::string with = file_with_actions(sample_envelope(), "body\r\n", a);
+  auto end = decode_end_tail(std::string_view(with).substr(with.size() - kLongEndRecordSize));
+  ASSERT_TRUE(end.ok()) << end.error().message;
+  EXPECT_EQ(end->content_size, 6u);
+  EXPECT_EQ(end->record_size, kLongEndRecordSize);
+  ASSERT_TRUE(end->extracted_at.has_value());
+  auto actions = decode_extracted(std::string_view(with).substr(
+      *end->extracted_at, with.size() - kLongEndRecordSize - *end->extracted_at));
+  ASSERT_TRUE(actions.ok()) << actions.error().message;
+  EXPECT_EQ(*actions, a);
+  EXPECT_FALSE(decode_extracted("").ok());
+  EXPECT_FALSE(decode_extracted(std::string_view(with).substr(*end->extracted_at + 2)).ok());
+
+  const std::string without = sample_file("body\r\n");
+  for (size_t n : {kEndRecordSize, kLongEndRecordSize}) {
+    auto old = decode_end_tail(std::string_view(without).substr(without.size() - n));
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    EXPECT_EQ(old->content_size, 6u);
+    EXPECT_FALSE(old->extracted_at.has_value());
+    EXPECT_EQ(old->record_size, kEndRecordSize);
+  }
+  EXPECT_FALSE(decode_end_tail("short").ok());
+}
+
 }  // namespace
 }  // namespace estafeta::queue

@@ -205,14 +205,30 @@ StoreRead<StoredEnvelope> QueueStore::read_envelope(QueueName queue,
     if (!head) return failed<StoredEnvelope>(ReadFailure::kCorrupt, head.error().message);
     if (head->has_value()) {
       stored.envelope = std::move((*head)->envelope);
-      auto end = fs_->read_at(fd.get(), *size >= kEndRecordSize ? *size - kEndRecordSize : 0,
-                              kEndRecordSize);
-      if (!end) return failed<StoredEnvelope>(ReadFailure::kError, end.error().message);
-      auto content_size = content_size_from_end(*end);
-      if (!content_size) {
-        return failed<StoredEnvelope>(ReadFailure::kCorrupt, fmt::format("no END record: {}", content_size.error().message));
+      const uint64_t tail_size = std::min<uint64_t>(*size, kLongEndRecordSize);
+      auto tail = fs_->read_at(fd.get(), *size - tail_size, tail_size);
+      if (!tail) return failed<StoredEnvelope>(ReadFailure::kError, tail.error().message);
+      auto end = decode_end_tail(*tail);
+      if (!end) {
+        return failed<StoredEnvelope>(ReadFailure::kCorrupt,
+                                      fmt::format("no END record: {}", end.error().message));
       }
-      stored.content_size = *content_size;
+      stored.content_size = end->content_size;
+      if (end->extracted_at) {
+        // header_checks/body_checks actions, recorded after the content.
+        const uint64_t at = *end->extracted_at, stop = *size - end->record_size;
+        if (at < (*head)->length || at >= stop) {
+          return failed<StoredEnvelope>(ReadFailure::kCorrupt, "bad extracted segment offset");
+        }
+        auto segment = fs_->read_at(fd.get(), at, stop - at);
+        if (!segment) return failed<StoredEnvelope>(ReadFailure::kError, segment.error().message);
+        auto actions = decode_extracted(*segment);
+        if (!actions) {
+          return failed<StoredEnvelope>(
+              ReadFailure::kCorrupt, fmt::format("extracted segment: {}", actions.error().message));
+        }
+        apply_content_actions(stored.envelope, std::move(*actions));
+      }
       break;
     }
     if (bytes->size() >= *size || want >= kMaxEnvelopeRead) {

@@ -70,6 +70,35 @@ TEST_F(QueueStoreTest, EnvelopeAndContentSize) {
   EXPECT_EQ(m.value->file.content.size(), 300000u);
 }
 
+// header_checks actions after a large content: the envelope read finds them through the
+// long END record without reading the content, and sees what the whole-file read sees.
+TEST_F(QueueStoreTest, EnvelopeReadAppliesTheExtractedSegment) {
+  const std::string id = id_of(5);
+  message::ContentActions actions;
+  actions.filter = "virtual:";
+  actions.redirect = "quarantine@localhost";
+  actions.bcc = {"audit@localhost"};
+  const std::string content(300000, 'x');
+  std::string head = encode_envelope(envelope_with(id, 2)) + encode_content(content);
+  const uint64_t at = head.size();
+  head += encode_extracted(actions);
+  std::ofstream(path("active", id), std::ios::binary)
+      << head + encode_end_after(head, content.size(), at);
+  auto r = store_->read_envelope(QueueName::kActive, id);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.value->content_size, 300000u);
+  EXPECT_EQ(r.value->envelope.actions, actions);
+  ASSERT_EQ(r.value->envelope.recipients.size(), 1u);
+  EXPECT_EQ(r.value->envelope.recipients[0].address, "quarantine@localhost");
+  EXPECT_EQ(r.value->envelope.redirected_from.size(), 3u);
+  EXPECT_EQ(r.value->recipients.size(), 1u);
+  auto m = store_->read_message(QueueName::kActive, id);
+  ASSERT_TRUE(m.ok()) << m.reason;
+  EXPECT_EQ(m.value->file.envelope.actions, actions);
+  EXPECT_EQ(m.value->file.envelope.recipients.size(), 1u);
+  EXPECT_EQ(m.value->recipients.size(), 1u);
+}
+
 TEST_F(QueueStoreTest, LargeEnvelopeIsReadInSeveralSteps) {
   const std::string id = id_of(2);
   write_queue_file(path("active", id), envelope_with(id, 2000), "x\r\n");

@@ -43,6 +43,10 @@ class IncomingMessage {
   Status append(std::string_view data);
   /// Content bytes appended so far.
   uint64_t size() const { return size_; }
+  /// What header_checks/body_checks decided, known after the content: recorded after it
+  /// (queue_file.h: the extracted segment). With `hold` the commit puts the file into hold/
+  /// instead of active/. Call before commit(); a later call replaces an earlier one.
+  void set_content_actions(const message::ContentActions& actions);
   /// Not committed (or the commit failed): the incoming file is removed.
   ~IncomingMessage();
 
@@ -59,6 +63,9 @@ class IncomingMessage {
   std::string content_;  // raw content not yet encoded
   uint64_t size_ = 0;
   uint32_t checksum_ = 0;  // of the bytes written so far (the END record carries it)
+  uint64_t written_ = 0;   // bytes written to the file so far
+  std::string extracted_;  // the extracted segment, written just before END
+  bool hold_ = false;      // committed into hold/
   bool failed_ = false;
   Error error_;
   bool entry_durable_;      // incoming/<id> was on stable storage before the first write
@@ -98,9 +105,11 @@ class Spool {
   /// incoming/ was made stable before it was handed out), `done(id)` at once and the file is
   /// published afterwards (link into active/, batched fsync of active/, unlink from
   /// incoming/, wake-up datagram to public/qmgr); for a file created by begin() itself:
-  /// rename into active/, batched fsync of active/, `done(id)`, wake-up. `done` runs on a
-  /// spool thread with the queue id or the error; only after `done(ok)` may the caller
-  /// reply 250. See docs/queue-format.md for the crash argument of both routes.
+  /// rename into active/, batched fsync of active/, `done(id)`, wake-up. A message to hold
+  /// (set_content_actions) always takes the rename route, into hold/ (fsync of hold/, no
+  /// wake-up). `done` runs on a spool thread with the queue id or the error; only after
+  /// `done(ok)` may the caller reply 250. See docs/queue-format.md for the crash argument of
+  /// the routes.
   void commit(std::unique_ptr<IncomingMessage> message,
               std::function<void(Result<std::string>)> done);
 
@@ -138,6 +147,7 @@ class Spool {
   struct Finished {
     std::string queue_id;
     bool published = false;
+    bool held = false;  // in hold/ (synced there): nothing for the queue manager
   };
 
   explicit Spool(Options options);
@@ -152,6 +162,8 @@ class Spool {
   /// The pool size at or below which the pre-creation thread refills it.
   size_t pool_low_water() const { return size_t(options_.precreated_files) / 2; }
   Result<Finished> finish(IncomingMessage& m);
+  /// rename(incoming/<id>, hold/<id>), then fsync of hold/ (HOLD: no batching, rare).
+  Status move_into_hold(const std::string& queue_id);
   void wake_up(const std::string& queue_id);
   /// Links acknowledged incoming/ files into active/ in batches (one fsync of active/ per
   /// batch), unlinks them from incoming/, wakes the queue manager; retries what failed.
@@ -165,10 +177,10 @@ class Spool {
   PublishOutcome publish(std::vector<std::string> ids);
   /// Spool::open's clean-up of incoming/ (see open()).
   Status recover_incoming();
-  enum class IncomingState { kWhole, kIncomplete, kUnreadable };
+  enum class IncomingState { kWhole, kWholeHeld, kIncomplete, kUnreadable };
   /// Reads incoming/<name>: whole (END record and checksum good; then also fdatasynced, so
-  /// that it may be published), incomplete (never acknowledged), or unreadable (an I/O
-  /// error: it is left alone).
+  /// that it may be published; kWholeHeld when it records HOLD, to go into hold/),
+  /// incomplete (never acknowledged), or unreadable (an I/O error: it is left alone).
   IncomingState examine_incoming(const std::string& name);
   /// Takes pid/spool.<pid> of this process with flock: held while the Spool is open (the
   /// kernel releases it when the process dies, even before it is reaped).
@@ -193,6 +205,7 @@ class Spool {
   int incoming_dir_ = -1;
   int active_dir_ = -1;
   int deferred_dir_ = -1;
+  int hold_dir_ = -1;
   std::unique_ptr<net::DatagramSender> wakeup_;  // to public/qmgr; null without wake-ups
   std::atomic<bool> missed_wakeup_{false};
   GroupSync group_sync_;

@@ -43,10 +43,11 @@ std::string liveness_lock_path(const std::string& queue_directory, int pid) {
 // What a writer that is gone left in incoming/. A whole queue file may have been
 // acknowledged (its data was synced, and its name in incoming/ was stable before the first
 // write): it is published into active/ as the publisher does (after a data sync of ours:
-// its writer may have died before its own). An incomplete one was never acknowledged, so
-// removing it loses nothing; one that cannot be read is left alone. Files of a live writer
-// (another smtpd, `smtpd -bs` under inetd, another Spool of this process) are in flight and
-// stay, unless whole and last written more than a minute ago (a pid reused since).
+// its writer may have died before its own), or moved into hold/ when it records HOLD. An incomplete
+// one was never acknowledged, so removing it loses nothing; one that cannot be read is left alone.
+// Files of a live writer (another smtpd, `smtpd -bs` under inetd, another Spool of this process)
+// are in flight and stay, unless whole and last written more than a minute ago (a pid reused
+// since).
 Status Spool::recover_incoming() {
   auto names = fs_->list_dir(incoming_dir_);
   if (!names) return names.error();
@@ -62,6 +63,12 @@ Status Spool::recover_incoming() {
     switch (examine_incoming(name)) {
       case IncomingState::kWhole:
         whole.push_back(name);
+        break;
+      case IncomingState::kWholeHeld:
+        // HOLD: where its writer was taking it (it may have been acknowledged).
+        if (Status s = move_into_hold(name); !s.ok()) {
+          warn(fmt::format("incoming/{}: cannot move into hold/: {}", name, s.error().message));
+        }
         break;
       case IncomingState::kIncomplete:
         if (alive) break;
@@ -150,10 +157,13 @@ Spool::IncomingState Spool::examine_incoming(const std::string& name) {
     state = IncomingState::kIncomplete;
   } else if (size) {
     auto bytes = fs_->read_at(*fd, 0, *size);
-    if (bytes && !decode_queue_file(*bytes).ok()) {
+    auto file = bytes ? decode_queue_file(*bytes) : Result<QueueFile>(make_error("unread"));
+    if (bytes && !file.ok()) {
       state = IncomingState::kIncomplete;
     } else if (bytes) {
-      state = fs_->sync_data(*fd).ok() ? IncomingState::kWhole : IncomingState::kUnreadable;
+      const IncomingState whole =
+          file->envelope.actions.hold ? IncomingState::kWholeHeld : IncomingState::kWhole;
+      state = fs_->sync_data(*fd).ok() ? whole : IncomingState::kUnreadable;
     }
   }
   fs_->close(*fd);

@@ -69,7 +69,8 @@ TEST(Spool, OpenCreatesDirectories) {
   ASSERT_NE(spool, nullptr);
   auto names = list_names(tmp.path() + "/q");
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"active", "deferred", "incoming", "pid", "public"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"active", "deferred", "hold", "incoming", "pid", "public"}));
 }
 
 TEST(Spool, BeginAppendCommitDecodesToTheSameMessage) {
@@ -491,6 +492,64 @@ TEST(Spool, DestructorFinishesQueuedWork) {
   }
   EXPECT_EQ(done.load(), 20);
   EXPECT_EQ(list_names(tmp.path() + "/active").size(), 20u);
+}
+
+// header_checks actions go after the content; HOLD commits into hold/ (either route: a
+// pre-created file too), and the queue manager is not woken for it.
+TEST(Spool, ContentActionsAreRecordedAndHoldCommitsIntoHold) {
+  TempDir tmp;
+  auto spool = open_spool(Spool::Options{.queue_directory = tmp.path(), .precreated_files = 2});
+  ASSERT_NE(spool, nullptr);
+  while (spool->pooled_files() < 2) std::this_thread::yield();
+  message::ContentActions actions;
+  actions.hold = true;
+  actions.filter = "virtual:";
+  actions.bcc = {"audit@localhost"};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {  // two pre-created files, then one begin() creates
+    auto m = spool->begin(envelope());
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    ASSERT_TRUE((*m)->append(std::string(70000, 'x') + "\r\n").ok());  // a flushed block first
+    (*m)->set_content_actions(actions);
+    auto r = commit_and_wait(*spool, std::move(*m));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ids.push_back(*r);
+  }
+  spool.reset();
+  std::sort(ids.begin(), ids.end());
+  auto held = list_names(tmp.path() + "/hold");
+  std::sort(held.begin(), held.end());
+  EXPECT_EQ(held, ids);
+  EXPECT_TRUE(list_names(tmp.path() + "/active").empty());
+  for (const auto& id : ids) {
+    auto f = decode_queue_file(read_file(tmp.path() + "/hold/" + id));
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    EXPECT_EQ(f->envelope.actions, actions);
+    EXPECT_EQ(f->envelope.recipients.size(), 3u);
+    EXPECT_EQ(f->content.size(), 70002u);
+  }
+}
+
+// A whole held file that a dead writer left in incoming/ goes into hold/, not active/.
+TEST(Spool, OpenMovesAWholeHeldFileIntoHold) {
+  TempDir tmp;
+  ASSERT_NE(open_spool(tmp.path()), nullptr);  // the directories
+  const std::string id = Spool::make_queue_id(1000, dead_pid());
+  message::Envelope e = envelope();
+  e.queue_id = id;
+  const std::string content = "Subject: x\r\n\r\nbody\r\n";
+  std::string file = encode_envelope(e) + encode_content(content);
+  const uint64_t at = file.size();
+  message::ContentActions actions;
+  actions.hold = true;
+  file += encode_extracted(actions);
+  file += encode_end_after(file, content.size(), at);
+  ASSERT_TRUE(decode_queue_file(file).ok());
+  std::ofstream(tmp.path() + "/incoming/" + id, std::ios::binary) << file;
+  ASSERT_NE(open_spool(tmp.path()), nullptr);
+  EXPECT_EQ(list_names(tmp.path() + "/hold"), std::vector<std::string>{id});
+  EXPECT_TRUE(list_names(tmp.path() + "/active").empty());
+  EXPECT_TRUE(list_names(tmp.path() + "/incoming").empty());
 }
 
 }  // namespace

@@ -118,4 +118,18 @@ ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
   }
 }
 
+std::optional<Resolution> filter_resolution(std::string_view filter, std::string_view address) {
+  const size_t colon = filter.find(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  Resolution r;
+  r.transport = std::string(filter.substr(0, colon));
+  r.nexthop = std::string(filter.substr(colon + 1));
+  if (r.nexthop.empty()) {
+    const size_t at = address.rfind('@');
+    if (at != std::string_view::npos) r.nexthop = std::string(address.substr(at + 1));
+  }
+  r.recipient = std::string(address);
+  return r;
+}
+
 }  // namespace estafeta::route

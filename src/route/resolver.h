@@ -14,6 +14,7 @@
 // relays it for a client outside mynetworks. Pure; a table that cannot answer is a TempFail.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,12 @@ struct ResolveResult {
 
 /// `address` is in canonical form (route/canonical_form.h).
 ResolveResult resolve(const RouteSettings& settings, std::string_view address);
+
+/// The route of a recipient of a message with a FILTER "transport:destination"
+/// (header_checks(5)): that transport and destination instead of what resolve() says. An empty
+/// destination is the recipient's domain (Postfix's default_filter_nexthop left empty).
+/// Nullopt when `filter` names no transport (no ':', or nothing before it).
+std::optional<Resolution> filter_resolution(std::string_view filter, std::string_view address);
 
 /// Whether `domain` is local (mydestination, or an address literal of ours): Yes/No/TempFail.
 policy::Match is_local_domain(const RouteSettings& settings, std::string_view domain);

@@ -132,5 +132,25 @@ TEST(Resolver, TransportSpecsAndTables) {
   EXPECT_EQ(r.resolution.nexthop, "unix:private/dovecot-lmtp");
 }
 
+TEST(FilterResolution, TransportAndDestinationReplaceTheResolution) {
+  struct Case {
+    std::string_view filter, address, transport, nexthop;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"smtp:[10.0.0.1]:10025", "a@example.org", "smtp", "[10.0.0.1]:10025"},
+           {"virtual:", "a@example.org", "virtual", "example.org"},  // the recipient's domain
+           {"error:5.7.1 filtered: no", "a@b", "error", "5.7.1 filtered: no"},
+           {"local:", "postmaster", "local", ""},
+       }) {
+    auto r = filter_resolution(c.filter, c.address);
+    ASSERT_TRUE(r.has_value()) << c.filter;
+    EXPECT_EQ(r->transport, c.transport) << c.filter;
+    EXPECT_EQ(r->nexthop, c.nexthop) << c.filter;
+    EXPECT_EQ(r->recipient, c.address) << c.filter;
+  }
+  EXPECT_FALSE(filter_resolution("smtp", "a@b"));
+  EXPECT_FALSE(filter_resolution(":x", "a@b"));
+}
+
 }  // namespace
 }  // namespace estafeta::route

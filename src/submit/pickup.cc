@@ -211,6 +211,7 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
     }
     return Outcome::Gone;
   }
+  message->set_content_actions(content.actions());
   if (auto appended = message->append(stored); !appended.ok()) {
     log_.warning("{}: queue file write: {}", id, appended.error().message);
     return Outcome::Left;  // the incoming file goes with `message`

@@ -43,8 +43,9 @@ class BareNewlineTest(unittest.TestCase):
         queue_id = re.search(r'queued as (\S+)', reply.last).group(1)
         m = srv.wait_for_log(r'%s: from=<[^>]*>, size=(\d+),' % re.escape(queue_id))
         self.assertIsNotNone(m, 'no size logged for %s' % queue_id)
-        # Drop the Return-Path: and Delivered-To: lines the Maildir delivery prepends.
-        content = message.split(b'\n', 2)[2]
+        # Drop the Return-Path:, X-Original-To: and Delivered-To: lines the Maildir delivery
+        # prepends.
+        content = message.split(b'\n', 3)[3]
         self.assertNotIn(b'\r', content)
         self.assertEqual(int(m.group(1)), len(content.replace(b'\n', b'\r\n')))
 

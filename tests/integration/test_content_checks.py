@@ -1,7 +1,9 @@
 # The content half of the cleanup stage through the daemon: hopcount_limit (a message with too
 # many Received: headers is a mail loop, refused with 554 5.4.0; today's limit is Postfix's 50,
 # our own Received: header counted), header_checks and body_checks with regexp: tables
-# (REJECT, IGNORE, REPLACE, DISCARD), through smtpd and through sendmail/pickup.
+# (REJECT, IGNORE, REPLACE, DISCARD; HOLD until `estafeta queue release`, REDIRECT, BCC,
+# FILTER to the error transport and to a second virtual service), through smtpd and through
+# sendmail/pickup.
 import os
 import smtplib
 import subprocess
@@ -15,6 +17,11 @@ HEADER_CHECKS = '''\
 /^Subject:.*make money fast/  REJECT no spam please
 /^X-Secret:/                   IGNORE
 /^X-Mailer: (.*)/              REPLACE X-Mailer: checked $1
+/^Subject: hold me/            HOLD quarantined
+/^Subject: redirect me/        REDIRECT carol@localhost
+/^Subject: copy me/            BCC audit@localhost
+/^Subject: filter away/        FILTER error:5.7.1 filtered away
+/^Subject: filter to virtual2/ FILTER virtual2:
 '''
 BODY_CHECKS = '''\
 /^DISCARD-ME$/                 DISCARD
@@ -26,7 +33,7 @@ def message(headers, body='hello'):
 
 
 class ContentChecksTest(unittest.TestCase):
-    def server(self, **main):
+    def server(self, master_rows=(), **main):
         srv = EstafetaServer(start=False)
         srv.__enter__()
         self.addCleanup(srv.__exit__, None, None, None)
@@ -37,13 +44,82 @@ class ContentChecksTest(unittest.TestCase):
             srv.main[name] = 'regexp:' + path
         srv.main.update(main)
         srv.write_config()
+        if master_rows:
+            with open(os.path.join(srv.dir, 'master.cf'), 'a') as f:
+                f.write(''.join(row.format(dir=srv.dir) + '\n' for row in master_rows))
         srv.start()
         return srv
 
     def send(self, srv, text, rcpt='alice@localhost'):
         with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
             s.ehlo('client.example')
-            return s.sendmail('sender@example.org', [rcpt], text)
+            return s.sendmail('sender@example.org', rcpt if isinstance(rcpt, list) else [rcpt],
+                              text)
+
+    def queued_id(self, srv, pattern):
+        m = srv.wait_for_log(r'(\w+): ' + pattern)
+        self.assertIsNotNone(m, srv.log())
+        return m.group(1)
+
+    def test_hold_keeps_the_message_until_released(self):
+        srv = self.server(queue_run_delay='1s')
+        self.send(srv, message(['Subject: hold me please']))  # 250: accepted
+        queue_id = self.queued_id(
+            srv, r'hold: header Subject: hold me please from unknown\[127\.0\.0\.1\]; '
+                 r'from=<sender@example\.org> to=<alice@localhost> proto=ESMTP '
+                 r'helo=<client\.example>: quarantined$')
+        held = os.path.join(srv.spool, 'hold', queue_id)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(held)), srv.log())
+        self.assertFalse(os.path.exists(os.path.join(srv.spool, 'active', queue_id)))
+        time.sleep(1.5)
+        self.assertEqual(srv.messages('alice'), [])
+        p = subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'queue', 'release', queue_id],
+                           capture_output=True, timeout=harness.TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        delivered = srv.wait_for_delivery('alice', 1)
+        self.assertEqual(len(delivered), 1, srv.log())
+        self.assertIn(b'Subject: hold me please\n', delivered[0])
+
+    def test_redirect_replaces_every_recipient(self):
+        srv = self.server()
+        self.send(srv, message(['Subject: redirect me']), ['alice@localhost', 'bob@localhost'])
+        self.queued_id(srv, r'redirect: header Subject: redirect me .*: carol@localhost$')
+        delivered = srv.wait_for_delivery('carol', 1)
+        self.assertEqual(len(delivered), 1, srv.log())
+        self.assertIn(b'Subject: redirect me\n', delivered[0])
+        self.assertTrue(srv.wait_for_log(r'redirect to=<carol@localhost>, '
+                                         r'orig_to=<alice@localhost>, <bob@localhost>'))
+        time.sleep(0.5)
+        self.assertEqual(srv.messages('alice') + srv.messages('bob'), [])
+        self.assertEqual(len(srv.messages('carol')), 1)
+
+    def test_bcc_adds_a_recipient(self):
+        srv = self.server()
+        self.send(srv, message(['Subject: copy me']))
+        self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1, srv.log())
+        copy = srv.wait_for_delivery('audit', 1)
+        self.assertEqual(len(copy), 1, srv.log())
+        self.assertIn(b'Delivered-To: audit@localhost\n', copy[0])
+        self.assertIn(b'Subject: copy me\n', copy[0])
+
+    def test_filter_routes_every_recipient_through_the_transport(self):
+        # A second virtual service with mailboxes of its own: what it delivers can only have
+        # been routed to it by the FILTER.
+        srv = self.server(
+            master_rows=['virtual2 unix - n n - - virtual -o virtual_mailbox_base={dir}/mail2'])
+        other = os.path.join(srv.dir, 'mail2')
+        os.mkdir(other)
+        os.chown(other, *harness.demo_owner())
+        self.send(srv, message(['Subject: filter away']), ['alice@localhost', 'bob@localhost'])
+        for rcpt in ('alice', 'bob'):
+            self.assertTrue(srv.wait_for_log(r'to=<%s@localhost>, relay=none, .*dsn=5\.7\.1, '
+                                             r'status=bounced \(filtered away\)' % rcpt),
+                            srv.log())
+        self.send(srv, message(['Subject: filter to virtual2']))
+        new = os.path.join(other, 'alice', 'Maildir', 'new')
+        self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new)),
+                        srv.log())
+        self.assertEqual(srv.messages('alice'), [])
 
     def test_too_many_hops_is_refused_as_a_mail_loop(self):
         srv = self.server()
@@ -90,6 +166,19 @@ class ContentChecksTest(unittest.TestCase):
                                capture_output=True, timeout=harness.TIMEOUT)
             self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(srv.wait_for_log(r'reject: header Subject: Make money fast from local'))
+        self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1)
+
+    def test_local_submission_hold_and_bcc(self):
+        srv = self.server()
+        for subject in ('hold me', 'copy me'):
+            p = subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'sendmail', 'alice'],
+                               input=message(['Subject: ' + subject]).encode(),
+                               capture_output=True, timeout=harness.TIMEOUT)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        queue_id = self.queued_id(srv, r'hold: header Subject: hold me from local;')
+        self.assertTrue(harness.wait_until(
+            lambda: os.path.exists(os.path.join(srv.spool, 'hold', queue_id))), srv.log())
+        self.assertEqual(len(srv.wait_for_delivery('audit', 1)), 1, srv.log())
         self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1)
 
 

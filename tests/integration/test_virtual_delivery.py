@@ -2,7 +2,8 @@
 # domains with texthash and lmdb virtual_mailbox_maps, Maildir and mbox mailboxes under
 # virtual_mailbox_base written as the uid/gid of static or table virtual_uid_maps and
 # virtual_gid_maps (checked with stat), unknown addresses refused at RCPT with nothing
-# created, a uid below virtual_minimum_uid deferred as a configuration error.
+# created, a uid below virtual_minimum_uid deferred as a configuration error, X-Original-To:
+# naming the address the client gave (before virtual aliasing).
 import grp
 import os
 import pwd
@@ -88,6 +89,7 @@ class VirtualDeliveryTest(unittest.TestCase):
         with open(os.path.join(new, names[0]), 'rb') as f:
             copy = f.read()
         self.assertIn(b'Delivered-To: Ann@hosted.example\n', copy)  # as queued
+        self.assertIn(b'\nX-Original-To: Ann@hosted.example\nDelivered-To:', copy)
         mbox = os.path.join(base, 'bob.mbox')  # an mbox's directory must exist
         self.assertTrue(srv.wait_for_log(r'to=<bob@hosted\.example>, relay=virtual, .*dsn=2\.0\.0, '
                                          r'status=sent \(delivered to mailbox\)'), srv.log())
@@ -119,6 +121,22 @@ class VirtualDeliveryTest(unittest.TestCase):
         base = srv.main['virtual_mailbox_base']
         self.check_owned(os.path.join(base, 'a'), uid, gid, 0o700)
         self.check_owned(os.path.join(base, 'c'), 65534, 65534, 0o700)
+
+    def test_x_original_to_is_the_address_before_aliasing(self):
+        uid, gid = self.owner()
+        srv, base = self.server('ann@hosted.example ann/\n', 'static:%d' % uid,
+                                'static:%d' % gid,
+                                extra={'virtual_alias_maps': 'inline:{info@hosted.example='
+                                                             'ann@hosted.example}'})
+        send(srv, ['info@hosted.example'])
+        new = os.path.join(base, 'ann', 'new')
+        self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new)),
+                        srv.log())
+        with open(os.path.join(new, os.listdir(new)[0]), 'rb') as f:
+            copy = f.read()
+        self.assertTrue(copy.startswith(b'Return-Path: <sender@example.org>\n'
+                                        b'X-Original-To: info@hosted.example\n'
+                                        b'Delivered-To: ann@hosted.example\n'), copy[:200])
 
     def test_unknown_address_is_refused_and_nothing_created(self):
         uid, gid = self.owner()
