@@ -324,11 +324,20 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
         if (!rec) return rec.error();
         Status st;
         switch (rec->type) {
-          case kCopyPath: st = take_string(*rec, copy.path, copy_seen); break;
-          case kCopyName: st = take_string(*rec, copy.maildir_name, copy_seen); break;
-          case kCopyOffset: st = take_number(*rec, copy.offset, INT64_MAX, copy_seen); break;
-          case kCopyLength: st = take_number(*rec, copy.length, INT64_MAX, copy_seen); break;
-          default: return make_error(fmt::format("unknown copy field '{}'", rec->type));
+          case kCopyPath:
+            st = take_string(*rec, copy.path, copy_seen);
+            break;
+          case kCopyName:
+            st = take_string(*rec, copy.maildir_name, copy_seen);
+            break;
+          case kCopyOffset:
+            st = take_number(*rec, copy.offset, INT64_MAX, copy_seen);
+            break;
+          case kCopyLength:
+            st = take_number(*rec, copy.length, INT64_MAX, copy_seen);
+            break;
+          default:
+            return make_error(fmt::format("unknown copy field '{}'", rec->type));
         }
         if (!st.ok()) return st;
       }
@@ -341,20 +350,6 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
 }
 
 bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
-
-// An absolute path without NUL, empty, "." or ".." components (a trailing '/' is fine).
-bool clean_absolute_path(std::string_view p) {
-  if (p.empty() || p[0] != '/' || p.size() > kMaxPath || has_nul(p)) return false;
-  size_t i = 1;
-  while (i < p.size()) {
-    size_t slash = p.find('/', i);
-    if (slash == std::string_view::npos) slash = p.size();
-    std::string_view part = p.substr(i, slash - i);
-    if (part == "." || part == ".." || (part.empty() && slash != p.size())) return false;
-    i = slash + 1;
-  }
-  return true;
-}
 
 // Why a Maildir directory (already a clean absolute path) and file name are refused.
 std::optional<std::string> maildir_target_problem(std::string_view path, std::string_view name) {
@@ -376,6 +371,19 @@ TaskResult bounced(std::string dsn, std::string text, int error_code) {
   return TaskResult{TaskStatus::Bounced, std::move(dsn), std::move(text), {}, error_code, {}};
 }
 
+bool is_clean_absolute_path(std::string_view p) {
+  if (p.empty() || p[0] != '/' || p.size() > kMaxPath || has_nul(p)) return false;
+  size_t i = 1;
+  while (i < p.size()) {
+    size_t slash = p.find('/', i);
+    if (slash == std::string_view::npos) slash = p.size();
+    std::string_view part = p.substr(i, slash - i);
+    if (part == "." || part == ".." || (part.empty() && slash != p.size())) return false;
+    i = slash + 1;
+  }
+  return true;
+}
+
 std::optional<std::string> validate_task(const DeliveryTask& t) {
   if (t.as.uid == 0 || t.as.gid == 0) return "refusing to run a task as root (uid or gid 0)";
   if (t.as.uid == static_cast<uid_t>(-1) || t.as.gid == static_cast<gid_t>(-1)) {
@@ -386,7 +394,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t) {
     if (g == 0 || g == static_cast<gid_t>(-1)) return "refusing supplementary group 0";
   }
   if (has_nul(t.as.user) || has_nul(t.as.home)) return "NUL in user or home";
-  if (!clean_absolute_path(t.path) && t.kind != TaskKind::Command &&
+  if (!is_clean_absolute_path(t.path) && t.kind != TaskKind::Command &&
       t.kind != TaskKind::MaildirBatch) {
     return "the path must be absolute, without '.', '..' or empty components";
   }
@@ -397,7 +405,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t) {
     case TaskKind::MaildirBatch:
       if (t.copies.empty() || t.copies.size() > kMaxBatchCopies) return "bad number of copies";
       for (const MaildirCopy& c : t.copies) {
-        if (!clean_absolute_path(c.path)) {
+        if (!is_clean_absolute_path(c.path)) {
           return "the path must be absolute, without '.', '..' or empty components";
         }
         if (auto why = maildir_target_problem(c.path, c.maildir_name)) return why;
@@ -423,7 +431,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t) {
         size_t eq = e.find('=');
         if (eq == 0 || eq == std::string::npos || has_nul(e)) return "bad environment entry";
       }
-      if (!t.working_directory.empty() && !clean_absolute_path(t.working_directory)) {
+      if (!t.working_directory.empty() && !is_clean_absolute_path(t.working_directory)) {
         return "bad working directory";
       }
       break;
