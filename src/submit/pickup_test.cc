@@ -65,6 +65,16 @@ class PickupTest : public ::testing::Test {
     return read.value ? read.value->file : queue::QueueFile{};
   }
 
+  // A pickup whose header_checks are the regexp `rules`, with `r` dropped for it.
+  Pickup pickup_with_header_checks(std::string_view rules, const DropRequest& r) {
+    header_checks_ = maps::build_regexp_map(rules, "header_checks");
+    EXPECT_TRUE(header_checks_.map);
+    PickupOptions o = options();
+    o.content.header_checks = {header_checks_.map.get()};
+    EXPECT_TRUE(write_drop_file(dir_.path(), encode_drop_file(r)).ok());
+    return Pickup(o, open_policy(), *spool_, log_);
+  }
+
   int log_lines_with(std::string_view text) const {
     int n = 0;
     for (const auto& line : sink_->lines()) n += line.find(text) != std::string::npos;
@@ -92,6 +102,7 @@ class PickupTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<queue::Spool> spool_;
   std::shared_ptr<const maps::MapSet> tables_;
+  maps::BuiltMap header_checks_;
   std::shared_ptr<log::MemorySink> sink_ = std::make_shared<log::MemorySink>();
   log::Logger log_{sink_, "estafeta/pickup"};
 };
@@ -194,15 +205,11 @@ TEST_F(PickupTest, SenderPolicyRefusesForgedSender) {
 // header_checks REJECT of a local submission: a bounce to the sender with the reply's text,
 // from the null sender, with the original attached; nothing in corrupt/, no retry.
 TEST_F(PickupTest, PermanentContentRefusalBouncesToTheSender) {
-  auto checks = maps::build_regexp_map("/^Subject: buy now/ REJECT 5.7.1 no spam here\n", "hc");
-  ASSERT_TRUE(checks.map);
-  PickupOptions o = options();
-  o.content.header_checks = {checks.map.get()};
   DropRequest spam = request();
   spam.sender = "alice";
   spam.content = "Subject: buy now\n\ncheap\n";
-  ASSERT_TRUE(write_drop_file(dir_.path(), encode_drop_file(spam)).ok());
-  Pickup pickup(o, open_policy(), *spool_, log_);
+  Pickup pickup =
+      pickup_with_header_checks("/^Subject: buy now/ REJECT 5.7.1 no spam here\n", spam);
   auto scanned = pickup.scan();
   ASSERT_TRUE(scanned.ok());
   EXPECT_EQ(*scanned, 0);  // the message is not queued; its notice is
@@ -224,14 +231,9 @@ TEST_F(PickupTest, PermanentContentRefusalBouncesToTheSender) {
 
 // NOTIFY=NEVER: refused, removed, and nobody is told.
 TEST_F(PickupTest, PermanentRefusalWithoutNotifyFailureSendsNothing) {
-  auto checks = maps::build_regexp_map("/^Subject: hello/ REJECT\n", "hc");
-  ASSERT_TRUE(checks.map);
-  PickupOptions o = options();
-  o.content.header_checks = {checks.map.get()};
   DropRequest quiet = request();
   quiet.notify = "never";
-  ASSERT_TRUE(write_drop_file(dir_.path(), encode_drop_file(quiet)).ok());
-  Pickup pickup(o, open_policy(), *spool_, log_);
+  Pickup pickup = pickup_with_header_checks("/^Subject: hello/ REJECT\n", quiet);
   EXPECT_EQ(*pickup.scan(), 0);
   EXPECT_TRUE(maildrop().empty());
   EXPECT_TRUE(corrupt().empty());
