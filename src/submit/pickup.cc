@@ -18,6 +18,7 @@
 #include <future>
 #include <vector>
 
+#include "base/clock.h"
 #include "bounce/notice_writer.h"
 #include "message/dsn.h"
 #include "net/signal_fd.h"
@@ -108,11 +109,6 @@ qmgr::BounceRequest refusal_notice_request(const std::string& id, const message:
         {static_cast<uint32_t>(i), r.address, status, std::string(text), "", "", now_us});
   }
   return request;
-}
-
-int64_t now_microseconds() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration_cast<std::chrono::microseconds>(now).count();
 }
 
 }  // namespace
@@ -221,7 +217,7 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   auto prepared = prepare_local_message(*request, sender, who);
   if (!prepared.ok()) return refuse(prepared.error().message);
 
-  const int64_t now_us = now_microseconds();
+  const int64_t now_us = system_now_us();
   message::Envelope envelope = envelope_of(*prepared);
   if (options_.cleanup) {
     route::EnvelopeCleanup::Outcome cleaned = options_.cleanup->rewrite(envelope);
