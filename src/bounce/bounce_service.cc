@@ -10,10 +10,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <future>
 #include <vector>
 
-#include "base/clock.h"
+#include "bounce/notice_writer.h"
 #include "net/signal_fd.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
@@ -64,28 +63,6 @@ BounceService::BounceService(BounceServiceOptions options, log::Logger log)
 
 BounceService::~BounceService() = default;
 
-Result<std::string> BounceService::write_notice(PlannedNotice planned,
-                                                const std::string& original) {
-  message::Envelope envelope;
-  envelope.sender = planned.envelope_sender;
-  envelope.recipients.push_back({planned.recipient, "", ""});
-  envelope.protocol = "ESMTP";
-  envelope.client_hostname = "localhost";
-  auto incoming = spool_->begin(std::move(envelope));
-  if (!incoming) return incoming.error();
-  message::Notice& notice = planned.notice;
-  notice.notice_queue_id = (*incoming)->queue_id();
-  notice.now_us = system_now_us();
-  // The builder copies only what it attaches (the headers for RET=HDRS, a postmaster copy
-  // or a message over bounce_size_limit).
-  notice.original = original;
-  if (Status s = (*incoming)->append(message::build_notice(notice)); !s.ok()) return s.error();
-  std::promise<Result<std::string>> committed;
-  spool_->commit(std::move(*incoming),
-                 [&committed](Result<std::string> r) { committed.set_value(std::move(r)); });
-  return committed.get_future().get();
-}
-
 qmgr::BounceReply BounceService::handle(const qmgr::BounceRequest& request) {
   qmgr::BounceReply reply;
   reply.id = request.id;
@@ -101,26 +78,10 @@ qmgr::BounceReply BounceService::handle(const qmgr::BounceRequest& request) {
   auto read = store_->read_message(queue, request.queue_id);
   if (!read.ok()) return fail("cannot read the message: " + read.reason);
   const message::Envelope& original = read.value->file.envelope;
-  NoticePlan plan = plan_notices(request, original, options_.notices);
-  if (!plan.discarded.empty()) {
-    if (plan.discarded_is_warning) {
-      log_.warning("{}: {}", request.queue_id, plan.discarded);
-    } else {
-      log_.info("{}: {}", request.queue_id, plan.discarded);
-    }
-  }
-  for (PlannedNotice& planned : plan.notices) {
-    const std::string what = planned.what;
-    const bool required = planned.required;
-    auto written = write_notice(std::move(planned), read.value->file.content);
-    if (!written) {
-      if (required) return fail(written.error().message);
-      log_.warning("{}: {} failed: {}", request.queue_id, what, written.error().message);
-      continue;
-    }
-    log_.info("{}: {}: {}", request.queue_id, what, *written);
-    reply.notice_ids.push_back(std::move(*written));
-  }
+  auto written = queue_notices(*spool_, plan_notices(request, original, options_.notices),
+                               read.value->file.content, request.queue_id, log_);
+  if (!written) return fail(written.error().message);
+  reply.notice_ids = std::move(*written);
   return reply;
 }
 

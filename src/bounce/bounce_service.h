@@ -51,9 +51,6 @@ class BounceService {
   int serve(int listen_fd);
 
  private:
-  /// Queues one notice; its queue id or why not.
-  Result<std::string> write_notice(PlannedNotice planned, const std::string& original);
-
   BounceServiceOptions options_;
   log::Logger log_;
   std::unique_ptr<queue::QueueStore> store_;

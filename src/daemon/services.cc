@@ -137,6 +137,19 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
   return s;
 }
 
+// Who gets which notice (the bounce service, and pickup for the messages it refuses).
+bounce::NoticeSettings notice_settings(const config::Config& c) {
+  bounce::NoticeSettings notices;
+  notices.myhostname = c.get("myhostname");
+  notices.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
+  notices.bounce_notice_recipient = c.get("bounce_notice_recipient");
+  notices.double_bounce_recipient = c.get("2bounce_notice_recipient");
+  notices.delay_notice_recipient = c.get("delay_notice_recipient");
+  notices.error_notice_recipient = c.get("error_notice_recipient");
+  notices.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
+  return notices;
+}
+
 // A listening unix stream socket on <queue_directory>/private/<name>. Bound after the
 // privilege drop, so the socket belongs to mail_owner; mode 0600 in a 0700 directory.
 Result<int> bind_private_socket(const std::string& queue_directory, const std::string& name) {
@@ -550,13 +563,7 @@ int run_bounce_service(const std::string& config_dir, const std::vector<std::str
   if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
   bounce::BounceServiceOptions options;
   options.queue_directory = base->queue_directory;
-  options.notices.myhostname = c.get("myhostname");
-  options.notices.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
-  options.notices.bounce_notice_recipient = c.get("bounce_notice_recipient");
-  options.notices.double_bounce_recipient = c.get("2bounce_notice_recipient");
-  options.notices.delay_notice_recipient = c.get("delay_notice_recipient");
-  options.notices.error_notice_recipient = c.get("error_notice_recipient");
-  options.notices.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
+  options.notices = notice_settings(c);
   bounce::BounceService service(std::move(options), *base->log);
   if (!service.ready()) {
     ::close(*fd);
@@ -634,6 +641,7 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   // Our own user (mail_owner, or whoever runs an unprivileged instance) owns the queue and
   // could write it directly: its drop files (local delivery's forwards) are trusted.
   options.trusted_uid = ::geteuid();
+  options.notices = notice_settings(c);
   if (parsed->wakeup != "-") {
     const long long seconds = std::atoll(parsed->wakeup.c_str());
     if (seconds > 0) options.scan_interval = std::chrono::seconds(seconds);

@@ -369,20 +369,6 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
 
 bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
-// An absolute path without NUL, empty, "." or ".." components (a trailing '/' is fine).
-bool clean_absolute_path(std::string_view p) {
-  if (p.empty() || p[0] != '/' || p.size() > kMaxPath || has_nul(p)) return false;
-  size_t i = 1;
-  while (i < p.size()) {
-    size_t slash = p.find('/', i);
-    if (slash == std::string_view::npos) slash = p.size();
-    std::string_view part = p.substr(i, slash - i);
-    if (part == "." || part == ".." || (part.empty() && slash != p.size())) return false;
-    i = slash + 1;
-  }
-  return true;
-}
-
 // Why a Maildir directory (already a clean absolute path) and file name are refused.
 std::optional<std::string> maildir_target_problem(std::string_view path, std::string_view name) {
   if (path.back() != '/') return "a Maildir path ends with '/'";
@@ -415,6 +401,19 @@ TaskResult bounced(std::string dsn, std::string text, int error_code) {
   return TaskResult{TaskStatus::Bounced, std::move(dsn), std::move(text), {}, error_code, {}};
 }
 
+bool is_clean_absolute_path(std::string_view p) {
+  if (p.empty() || p[0] != '/' || p.size() > kMaxPath || has_nul(p)) return false;
+  size_t i = 1;
+  while (i < p.size()) {
+    size_t slash = p.find('/', i);
+    if (slash == std::string_view::npos) slash = p.size();
+    std::string_view part = p.substr(i, slash - i);
+    if (part == "." || part == ".." || (part.empty() && slash != p.size())) return false;
+    i = slash + 1;
+  }
+  return true;
+}
+
 std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy& policy) {
   if (t.as.uid == 0 || t.as.gid == 0) return "refusing to run a task as root (uid or gid 0)";
   if (policy.forbidden_uids.count(t.as.uid) != 0) {
@@ -432,7 +431,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy
     if (g == 0 || g == static_cast<gid_t>(-1)) return "refusing supplementary group 0";
   }
   if (has_nul(t.as.user) || has_nul(t.as.home)) return "NUL in user or home";
-  if (!clean_absolute_path(t.path) && t.kind != TaskKind::Command &&
+  if (!is_clean_absolute_path(t.path) && t.kind != TaskKind::Command &&
       t.kind != TaskKind::MaildirBatch) {
     return "the path must be absolute, without '.', '..' or empty components";
   }
@@ -443,7 +442,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy
     case TaskKind::MaildirBatch:
       if (t.copies.empty() || t.copies.size() > kMaxBatchCopies) return "bad number of copies";
       for (const MaildirCopy& c : t.copies) {
-        if (!clean_absolute_path(c.path)) {
+        if (!is_clean_absolute_path(c.path)) {
           return "the path must be absolute, without '.', '..' or empty components";
         }
         if (auto why = maildir_target_problem(c.path, c.maildir_name)) return why;
@@ -472,7 +471,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy
         size_t eq = e.find('=');
         if (eq == 0 || eq == std::string::npos || has_nul(e)) return "bad environment entry";
       }
-      if (!t.working_directory.empty() && !clean_absolute_path(t.working_directory)) {
+      if (!t.working_directory.empty() && !is_clean_absolute_path(t.working_directory)) {
         return "bad working directory";
       }
       break;

@@ -157,6 +157,10 @@ struct TaskPolicy {
 /// Maildir task's path and name, 1 to kMaxBatchCopies of them. Pure.
 std::optional<std::string> validate_task(const DeliveryTask& task, const TaskPolicy& policy = {});
 
+/// An absolute path without NUL, empty, "." or ".." components (a trailing '/' is fine), at
+/// most 4096 bytes: what validate_task() accepts as a task's path. Pure.
+bool is_clean_absolute_path(std::string_view path);
+
 /// agent -> spawner: a task tagged with a request id (the message fd travels beside it).
 struct TaskRequest {
   uint64_t id = 0;

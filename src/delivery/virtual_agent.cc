@@ -111,9 +111,17 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   const message::Envelope& env = read.value->file.envelope;
   const std::string& content = read.value->file.content;
   const maps::MapSet& tables = *options_.tables;
+  // Each parameter's tables in order; pattern tables only for the full address.
   auto lookup_in = [&tables](const std::vector<std::string>& specs) -> KeyLookup {
     if (specs.empty()) return nullptr;
-    return [&tables, &specs](std::string_view key) { return tables.lookup_first(specs, key); };
+    return [&tables, &specs](std::string_view key, bool partial) {
+      for (const std::string& spec : specs) {
+        if (partial && maps::is_pattern_table(spec)) continue;
+        maps::LookupResult r = tables.lookup(spec, key);
+        if (r.status != maps::LookupStatus::NotFound) return r;
+      }
+      return maps::LookupResult::not_found();
+    };
   };
   const VirtualTables lookups{lookup_in(options_.mailbox_maps), lookup_in(options_.uid_maps),
                               lookup_in(options_.gid_maps)};

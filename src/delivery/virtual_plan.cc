@@ -8,19 +8,16 @@
 #include <optional>
 
 #include "base/ascii.h"
-#include "maps/search_keys.h"
 
 namespace estafeta::delivery {
 namespace {
 
-// The first answer for the virtual(5) keys of `address`: Found or TempFail, else NotFound.
-maps::LookupResult find(const KeyLookup& lookup, const std::vector<std::string>& keys) {
-  if (!lookup) return maps::LookupResult::not_found();
-  for (const std::string& key : keys) {
-    maps::LookupResult r = lookup(key);
-    if (r.status != maps::LookupStatus::NotFound) return r;
-  }
-  return maps::LookupResult::not_found();
+// The first answer for the virtual(5) keys of `address` (no domain is local for virtual(8)):
+// Found or TempFail, else NotFound.
+maps::LookupResult find(const KeyLookup& lookup, std::string_view address,
+                        const VirtualSettings& settings) {
+  maps::AddressMatch m = maps::find_address(lookup, address, settings.recipient_delimiter, nullptr);
+  return maps::LookupResult{m.status, std::move(m.value)};
 }
 
 std::optional<uint32_t> id_number(std::string_view text) {
@@ -30,21 +27,21 @@ std::optional<uint32_t> id_number(std::string_view text) {
   return v;
 }
 
-// A mailbox path must stay under virtual_mailbox_base: relative, no ".." component, no NUL.
-bool safe_relative_path(std::string_view path) {
-  if (path.empty() || path.front() == '/' || path.find('\0') != std::string_view::npos) {
-    return false;
+// Why the mailbox path made of virtual_mailbox_base and a virtual_mailbox_maps result is
+// refused, or nullopt: the result must be relative, and the whole path one the spawner
+// accepts (delivery_task.h is_clean_absolute_path: absolute, no ".", ".." or empty
+// components, no NUL, not too long), so it stays under the base.
+std::optional<std::string> mailbox_path_problem(std::string_view base, std::string_view result,
+                                                const std::string& path) {
+  if (result.empty()) return "empty";
+  if (result.front() == '/') return "absolute";
+  if (!is_clean_absolute_path(path)) {
+    if (!base.empty() && !is_clean_absolute_path(std::string(base) + "/")) {
+      return fmt::format("virtual_mailbox_base \"{}\" is not a clean absolute path", base);
+    }
+    return "with a \".\", \"..\" or empty component, a NUL, or too long";
   }
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    std::string_view part = path.substr(
-        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (part == "..") return false;
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return true;
+  return std::nullopt;
 }
 
 VirtualPlan config_error(std::string warning) {
@@ -69,8 +66,7 @@ VirtualPlan lookup_failure(std::string_view table, const std::string& why) {
 VirtualPlan plan_virtual_delivery(const VirtualSettings& settings, const VirtualTables& tables,
                                   std::string_view address) {
   const std::string lowered = ascii::lower(address);
-  const auto keys = maps::virtual_address_keys(lowered, settings.recipient_delimiter, false);
-  maps::LookupResult mailbox = find(tables.mailbox, keys);
+  maps::LookupResult mailbox = find(tables.mailbox, lowered, settings);
   if (mailbox.is_temp_fail()) return lookup_failure("virtual_mailbox_maps", mailbox.value);
   if (!mailbox.is_found()) {
     VirtualPlan p;
@@ -79,13 +75,16 @@ VirtualPlan plan_virtual_delivery(const VirtualSettings& settings, const Virtual
     p.reason = fmt::format("unknown user: \"{}\"", lowered);
     return p;
   }
-  if (!safe_relative_path(mailbox.value)) {
+  std::string path = settings.mailbox_base;
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  path += "/" + mailbox.value;
+  if (auto problem = mailbox_path_problem(settings.mailbox_base, mailbox.value, path)) {
     return config_error(
         fmt::format("recipient {}: virtual_mailbox_maps result \"{}\" is not a path under "
-                    "virtual_mailbox_base (empty, absolute or with a \"..\" component)",
-                    lowered, mailbox.value));
+                    "virtual_mailbox_base: {}",
+                    lowered, mailbox.value, *problem));
   }
-  maps::LookupResult uid = find(tables.uid, keys);
+  maps::LookupResult uid = find(tables.uid, lowered, settings);
   if (uid.is_temp_fail()) return lookup_failure("virtual_uid_maps", uid.value);
   if (!uid.is_found()) {
     return config_error(fmt::format("recipient {}: uid not found in virtual_uid_maps", lowered));
@@ -100,7 +99,7 @@ VirtualPlan plan_virtual_delivery(const VirtualSettings& settings, const Virtual
         fmt::format("recipient {}: bad uid {} in virtual_uid_maps (below virtual_minimum_uid {})",
                     lowered, uid.value, settings.minimum_uid));
   }
-  maps::LookupResult gid = find(tables.gid, keys);
+  maps::LookupResult gid = find(tables.gid, lowered, settings);
   if (gid.is_temp_fail()) return lookup_failure("virtual_gid_maps", gid.value);
   if (!gid.is_found()) {
     return config_error(fmt::format("recipient {}: gid not found in virtual_gid_maps", lowered));
@@ -113,9 +112,7 @@ VirtualPlan plan_virtual_delivery(const VirtualSettings& settings, const Virtual
   VirtualPlan p;
   p.action = VirtualPlan::Action::Deliver;
   p.kind = mailbox.value.back() == '/' ? TaskKind::Maildir : TaskKind::Mbox;
-  p.path = settings.mailbox_base;
-  while (!p.path.empty() && p.path.back() == '/') p.path.pop_back();
-  p.path += "/" + mailbox.value;
+  p.path = std::move(path);
   p.uid = *uid_number;
   p.gid = *gid_number;
   return p;

@@ -2,16 +2,21 @@
 // without I/O: the mailbox from virtual_mailbox_maps (a path under virtual_mailbox_base, a
 // Maildir when it ends in '/', else an mbox file), the owner from virtual_uid_maps and
 // virtual_gid_maps, or why the recipient bounces or waits. Tables are searched through
-// callbacks, with virtual(5)'s keys: "user+ext@domain", "user@domain" (extension stripped
-// at recipient_delimiter), "@domain", each key in every table before the next key (Postfix's
-// mail_addr_find). The address is lower-cased first, as Postfix's virtual(8) does.
+// callbacks, with virtual(5)'s keys (maps::find_address, no domain local): "user+ext@domain",
+// "user@domain" (extension stripped at recipient_delimiter), "@domain", each key in every
+// table before the next key (Postfix's mail_addr_find), pattern tables with the full address
+// only. The address is lower-cased first, as Postfix's virtual(8) does.
 //
 // Outcomes (Postfix's where it has one):
 //   not in virtual_mailbox_maps            Bounce 5.1.1 "unknown user: \"ADDR\""
 //   a table cannot answer                  Defer 4.3.0 "TABLE lookup failure: REASON"
 //   no uid/gid, a bad one, uid below       Defer 4.3.5 "mail system configuration error"
 //   virtual_minimum_uid, gid 0, a mailbox  (and `warning` says what is wrong, for the log)
-//   path that is empty, absolute or has ".." components
+//   path that is empty, absolute, or not
+//   a clean path under virtual_mailbox_base
+//   ("." , ".." or empty components, NUL,
+//   too long: what the spawner's
+//   validate_task() would refuse)
 // Pure.
 #pragma once
 
@@ -23,6 +28,7 @@
 #include <string_view>
 
 #include "delivery/delivery_task.h"
+#include "maps/address_search.h"
 #include "maps/map.h"
 
 namespace estafeta::delivery {
@@ -36,8 +42,9 @@ struct VirtualSettings {
 };
 
 /// Looks one key up in a parameter's tables (every table, first Found wins; a TempFail
-/// stops the search).
-using KeyLookup = std::function<maps::LookupResult(std::string_view key)>;
+/// stops the search); told when the key is derived from the address, which pattern tables
+/// (regexp:, pcre:) are not asked (maps/address_search.h).
+using KeyLookup = maps::KeyLookup;
 
 struct VirtualTables {
   KeyLookup mailbox;  // virtual_mailbox_maps

@@ -99,6 +99,52 @@ TEST_F(VirtualPlanTest, PathsOutsideTheBaseAreConfigurationErrors) {
   EXPECT_EQ(plan("ann@hosted.example").action, Action::Deliver);
 }
 
+// Every mailbox path the planner accepts is one the spawner's validate_task() accepts: a bad
+// table entry is refused here, with the reason, not later by the spawner.
+TEST_F(VirtualPlanTest, MailboxPathsAreAsStrictAsTheSpawner) {
+  for (const std::string& bad : std::vector<std::string>{
+           "./x/", "a/./b", "a//b/", "a/.", ".", std::string("x\0y", 3), std::string(5000, 'a')}) {
+    mailbox_.entries["ann@hosted.example"] = bad;
+    VirtualPlan p = plan("ann@hosted.example");
+    EXPECT_EQ(p.action, Action::Defer) << bad;
+    EXPECT_EQ(p.dsn, "4.3.5");
+    EXPECT_NE(p.warning.find("not a path under virtual_mailbox_base"), std::string::npos)
+        << p.warning;
+  }
+  mailbox_.entries["ann@hosted.example"] = "hosted.example/ann/";
+  for (std::string base : {"relative/base", "/srv/../etc", "/srv//vmail"}) {
+    settings_.mailbox_base = base;
+    VirtualPlan p = plan("ann@hosted.example");
+    EXPECT_EQ(p.action, Action::Defer) << base;
+    EXPECT_NE(p.warning.find("virtual_mailbox_base \"" + base + "\" is not a clean absolute path"),
+              std::string::npos)
+        << p.warning;
+  }
+  settings_.mailbox_base = "/srv/vmail/";  // a trailing '/' is fine
+  VirtualPlan p = plan("ann@hosted.example");
+  ASSERT_EQ(p.action, Action::Deliver) << p.warning;
+  DeliveryTask task;
+  task.kind = p.kind;
+  task.path = p.path;
+  task.maildir_name = "1.2.host";
+  task.as.uid = p.uid;
+  task.as.gid = p.gid;
+  EXPECT_EQ(validate_task(task), std::nullopt);
+}
+
+// virtual_mailbox_maps as a regexp: table is asked for the full address only.
+TEST_F(VirtualPlanTest, PatternTablesSeeTheFullAddressOnly) {
+  std::vector<std::pair<std::string, bool>> asked;
+  KeyLookup pattern = [&asked](std::string_view key, bool partial) {
+    asked.emplace_back(std::string(key), partial);
+    return maps::LookupResult::not_found();
+  };
+  plan_virtual_delivery(settings_, {pattern, uid_.lookup(), gid_.lookup()}, "ann+x@hosted.example");
+  EXPECT_EQ(asked, (std::vector<std::pair<std::string, bool>>{{"ann+x@hosted.example", false},
+                                                              {"ann@hosted.example", true},
+                                                              {"@hosted.example", true}}));
+}
+
 TEST_F(VirtualPlanTest, UidAndGidProblemsAreConfigurationErrors) {
   struct Case {
     std::string uid, gid, warning;

@@ -92,21 +92,37 @@ std::vector<std::string> access_client_address_keys(std::string_view address) {
   return keys;
 }
 
+std::vector<VirtualKey> virtual_search_keys(std::string_view address,
+                                            std::string_view recipient_delimiters) {
+  std::vector<VirtualKey> keys;
+  auto add = [&keys](std::string key, bool partial, bool local_only, std::string extension) {
+    for (const VirtualKey& k : keys) {
+      if (k.key == key) return;
+    }
+    keys.push_back({std::move(key), partial, local_only, std::move(extension)});
+  };
+  const AddressParts a = split_address(address);
+  const address::SplitLocalPart split = address::split_extension(a.local, recipient_delimiters);
+  std::string extension;
+  if (split.delimiter != 0)
+    extension = concat({std::string_view(&split.delimiter, 1), split.extension});
+  if (a.has_at) {
+    add(std::string(address), false, false, "");
+    if (split.delimiter != 0) add(concat({split.user, "@", a.domain}), true, false, extension);
+  }
+  if (!a.local.empty()) add(std::string(a.local), a.has_at, a.has_at, "");
+  if (split.delimiter != 0) add(std::string(split.user), true, a.has_at, extension);
+  if (a.has_at && !a.domain.empty()) add(concat({"@", a.domain}), true, false, "");
+  return keys;
+}
+
 std::vector<std::string> virtual_address_keys(std::string_view address,
                                               std::string_view recipient_delimiters,
                                               bool domain_is_local) {
   std::vector<std::string> keys;
-  AddressParts a = split_address(address);
-  std::optional<SplitLocalpart> split = split_localpart(a.local, recipient_delimiters);
-  if (a.has_at) {
-    keys.emplace_back(address);
-    if (split) push_unique(keys, concat({split->user, "@", a.domain}));
+  for (VirtualKey& k : virtual_search_keys(address, recipient_delimiters)) {
+    if (!k.local_only || domain_is_local) keys.push_back(std::move(k.key));
   }
-  if (domain_is_local || !a.has_at) {
-    if (!a.local.empty()) push_unique(keys, std::string(a.local));
-    if (split) push_unique(keys, split->user);
-  }
-  if (a.has_at && !a.domain.empty()) push_unique(keys, concat({"@", a.domain}));
   return keys;
 }
 

@@ -48,8 +48,24 @@ std::vector<std::string> access_address_keys(std::string_view address,
 /// truncated at ':' the same way, on the string form ("2001:db8::1", "2001:db8:", ...).
 std::vector<std::string> access_client_address_keys(std::string_view address);
 
-/// virtual(5) order: "user+ext@domain", "user@domain", then, only when `domain_is_local`
-/// ($myorigin, $mydestination, ...): "user+ext", "user"; last the "@domain" catch-all.
+/// One key of the virtual(5) order, with what a lookup must know about it.
+struct VirtualKey {
+  std::string key;
+  bool partial = false;     ///< derived from the address: pattern tables are not asked
+  bool local_only = false;  ///< "user+ext" or "user" of a qualified address: only when the
+                            ///< domain is local
+  std::string extension;    ///< "+ext" (delimiter included) when the key is the address
+                            ///< without its extension, else ""
+};
+
+/// virtual(5) order, every key: "user+ext@domain", "user@domain", "user+ext" and "user"
+/// (local_only), the "@domain" catch-all. An address without '@' yields "user+ext", "user".
+/// Duplicates are dropped (the first stays). maps/address_search.h looks them up.
+std::vector<VirtualKey> virtual_search_keys(std::string_view address,
+                                            std::string_view recipient_delimiters);
+
+/// virtual(5) order as plain keys: virtual_search_keys() without the local_only keys unless
+/// `domain_is_local` ($myorigin, $mydestination, ...).
 std::vector<std::string> virtual_address_keys(std::string_view address,
                                               std::string_view recipient_delimiters,
                                               bool domain_is_local);

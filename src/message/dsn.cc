@@ -204,4 +204,12 @@ std::string build_notice(const Notice& n) {
   return out;
 }
 
+bool wants_notice(std::string_view notify, std::string_view what) {
+  if (notify.empty()) return what == "FAILURE";
+  std::string upper;
+  for (char c : notify) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  if (upper.find("NEVER") != std::string::npos) return false;
+  return upper.find(what) != std::string::npos;
+}
+
 }  // namespace estafeta::message

@@ -58,6 +58,11 @@ struct Notice {
 /// The notice as a CRLF message (headers and body).
 std::string build_notice(const Notice& notice);
 
+/// Whether a recipient's DSN NOTIFY ("SUCCESS,FAILURE", "NEVER", or "" when not given) asks
+/// for notices of `what` ("FAILURE", "DELAY", "SUCCESS"). Without NOTIFY only failures are
+/// reported (RFC 3461 section 4.1); NEVER suppresses everything.
+bool wants_notice(std::string_view notify, std::string_view what);
+
 /// RFC 5322 date-time for a time in microseconds since the epoch, in UTC:
 /// "Sat, 05 Dec 2026 14:48:03 +0000".
 std::string rfc5322_date(int64_t time_us);

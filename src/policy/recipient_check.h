@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "maps/address_search.h"
 #include "maps/map.h"
 #include "policy/address_list.h"
 #include "route/resolver.h"
@@ -26,7 +27,8 @@ namespace estafeta::policy {
 struct RecipientTables {
   /// Unset (Postfix: the parameter is empty): every address of the class is accepted.
   bool check = false;
-  std::vector<const maps::Map*> tables;
+  /// Searched with maps::find_address (virtual(5) order; pattern tables: the full address).
+  maps::SearchTables tables;
   int reject_code = 550;  // unknown_*_reject_code
 };
 
@@ -54,11 +56,5 @@ struct RecipientVerdict {
 
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
                                  std::string_view recipient);
-
-/// Looks `address` up in `tables` in virtual(5) order (maps/search_keys.h): the full address,
-/// without its extension, then for a local domain the local part alone, then "@domain".
-maps::LookupResult find_address(const std::vector<const maps::Map*>& tables,
-                                std::string_view address, std::string_view recipient_delimiter,
-                                bool domain_is_local);
 
 }  // namespace estafeta::policy

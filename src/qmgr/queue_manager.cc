@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "log/delay.h"
+#include "message/dsn.h"
 #include "net/signal_fd.h"
 #include "net/unix_socket.h"
 #include "qmgr/agent_link.h"
@@ -76,16 +77,6 @@ std::string_view status_word(Outcome o) {
     case Outcome::Deferred: return "deferred";
   }
   return "deferred";
-}
-
-// Whether a recipient's DSN NOTIFY asks for `what` (FAILURE, DELAY, SUCCESS). Without NOTIFY
-// only failures are reported (RFC 3461 §4.1); NEVER suppresses everything.
-bool wants_notice(std::string_view notify, std::string_view what) {
-  if (notify.empty()) return what == "FAILURE";
-  std::string upper;
-  for (char c : notify) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
-  if (upper.find("NEVER") != std::string::npos) return false;
-  return upper.find(what) != std::string::npos;
 }
 
 // Closes a descriptor at the end of a scope.
@@ -726,7 +717,7 @@ void QueueManager::Loop::perform_events() {
       touched.insert(s->queue_id);
       const auto& in_file = m->second.envelope.recipients[s->index];
       if (s->outcome == Outcome::Delivered && !in_file.notify.empty() &&
-          wants_notice(in_file.notify, "SUCCESS")) {
+          message::wants_notice(in_file.notify, "SUCCESS")) {
         request_notice(s->queue_id, m->second, NoticeRequestKind::kSuccess,
                        {facts_of(s->index, s->address, s->dsn, s->dsn.reason)});
       }
@@ -754,7 +745,7 @@ void QueueManager::Loop::perform_events() {
       std::vector<NoticeFacts> facts;
       for (const BouncedRecipient& r : b->recipients) {
         const auto& in_file = m->second.envelope.recipients[r.index];
-        if (!wants_notice(in_file.notify, "FAILURE")) {
+        if (!message::wants_notice(in_file.notify, "FAILURE")) {
           // No notice wanted (NOTIFY=NEVER...): done at once.
           auto& held = m->second.unnotified;
           auto it = std::find_if(held.begin(), held.end(),
@@ -778,7 +769,7 @@ void QueueManager::Loop::perform_events() {
       for (const DeferredRecipient& r : w->recipients) {
         const auto& in_file = m->second.envelope.recipients[r.index];
         // Without NOTIFY, delay warnings follow delay_warning_time (RFC 3461 leaves it to us).
-        if (!in_file.notify.empty() && !wants_notice(in_file.notify, "DELAY")) continue;
+        if (!in_file.notify.empty() && !message::wants_notice(in_file.notify, "DELAY")) continue;
         facts.push_back(facts_of(r.index, r.address, r.dsn, r.dsn.reason));
       }
       if (facts.empty()) {

@@ -3,31 +3,12 @@
 
 #include <optional>
 
-#include "address/extension.h"
 #include "base/ascii.h"
+#include "maps/search_keys.h"
 #include "message/header_addresses.h"
 
 namespace estafeta::rewrite {
 namespace {
-
-enum class KeyKind { Full, Partial };
-
-// One key against the whole table list: the first table that answers decides.
-maps::LookupResult lookup_key(const TableList& tables, std::string_view key, KeyKind kind) {
-  for (const Table& table : tables) {
-    if (kind == KeyKind::Partial && table.full_key_only) continue;
-    if (table.map == nullptr) return maps::LookupResult::temp_fail("table is not open");
-    maps::LookupResult r = table.map->lookup(key);
-    if (r.status != maps::LookupStatus::NotFound) return r;
-  }
-  return maps::LookupResult::not_found();
-}
-
-AddressMatch from_result(maps::LookupResult r, std::string extension = {}) {
-  AddressMatch m{r.status, std::move(r.value), {}};
-  if (m.status == maps::LookupStatus::Found) m.extension = std::move(extension);
-  return m;
-}
 
 std::string with_extension(std::string_view address, std::string_view extension) {
   std::string out(address);
@@ -38,48 +19,9 @@ std::string with_extension(std::string_view address, std::string_view extension)
 
 }  // namespace
 
-AddressParts split_address(std::string_view address) {
-  const size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return AddressParts{address, {}, false};
-  return AddressParts{address.substr(0, at), address.substr(at + 1), true};
-}
-
 AddressMatch find_address(const TableList& tables, std::string_view address,
                           const Context& context) {
-  const AddressParts parts = split_address(address);
-  const address::SplitLocalPart split =
-      address::split_extension(parts.local, context.recipient_delimiter);
-  std::string extension;
-  if (split.delimiter != 0) {
-    extension.push_back(split.delimiter);
-    extension.append(split.extension);
-  }
-  std::string bare_local(split.user);
-
-  maps::LookupResult r = lookup_key(tables, address, KeyKind::Full);
-  if (r.status != maps::LookupStatus::NotFound) return from_result(std::move(r));
-  if (split.delimiter != 0) {
-    std::string bare = parts.has_at ? bare_local + "@" + std::string(parts.domain) : bare_local;
-    r = lookup_key(tables, bare, KeyKind::Partial);
-    if (r.status != maps::LookupStatus::NotFound) return from_result(std::move(r), extension);
-  }
-  if (!parts.has_at) return {};
-
-  maps::LookupStatus local = maps::LookupStatus::NotFound;
-  if (context.is_local_domain) local = context.is_local_domain(parts.domain);
-  if (local == maps::LookupStatus::TempFail) {
-    return AddressMatch{maps::LookupStatus::TempFail, "local domain lookup failed", {}};
-  }
-  if (local == maps::LookupStatus::Found) {
-    r = lookup_key(tables, parts.local, KeyKind::Partial);
-    if (r.status != maps::LookupStatus::NotFound) return from_result(std::move(r));
-    if (split.delimiter != 0) {
-      r = lookup_key(tables, bare_local, KeyKind::Partial);
-      if (r.status != maps::LookupStatus::NotFound) return from_result(std::move(r), extension);
-    }
-  }
-  r = lookup_key(tables, "@" + std::string(parts.domain), KeyKind::Partial);
-  return from_result(std::move(r));
+  return maps::find_address(tables, address, context.recipient_delimiter, context.is_local_domain);
 }
 
 MappedAddress map_address(const TableList& tables, std::string_view address, bool propagate,
@@ -93,7 +35,7 @@ MappedAddress map_address(const TableList& tables, std::string_view address, boo
   if (!value.empty() && value.front() == '@') {
     // "@other.example": the original local part, without the extension that was chopped
     // off to match (propagation puts it back).
-    std::string_view local = split_address(address).local;
+    std::string_view local = maps::split_address(address).local;
     local.remove_suffix(std::min(local.size(), m.extension.size()));
     value.insert(0, local);
   }

@@ -1,5 +1,6 @@
 // Address lookups shared by canonical, virtual alias and BCC tables (Postfix mail_addr_find
-// and mail_addr_map). Keys, in order, until a table answers:
+// and mail_addr_map). Keys, in order, until a table answers (maps/address_search.h, the
+// search smtpd's recipient checks and the virtual delivery agent use too):
 //   user+ext@domain, user@domain, then when the domain is local: user+ext, user,
 //   then @domain.
 // A match on a key without the extension remembers the extension ("+ext", delimiter
@@ -18,21 +19,10 @@
 
 namespace estafeta::rewrite {
 
-/// "local@domain" split at the last '@'; `has_at` false for an unqualified address.
-struct AddressParts {
-  std::string_view local;
-  std::string_view domain;
-  bool has_at = false;
-};
-AddressParts split_address(std::string_view address);
+using maps::AddressMatch;
 
-struct AddressMatch {
-  maps::LookupStatus status = maps::LookupStatus::NotFound;
-  std::string value;      ///< Found: the table's value; TempFail: the reason
-  std::string extension;  ///< Found by a key without the extension: "+ext"; else ""
-};
-
-/// The first answer for `address` along the key order above (mail_addr_find).
+/// The first answer for `address` along the key order above (mail_addr_find), with the
+/// context's recipient delimiter and local domains (maps::find_address).
 AddressMatch find_address(const TableList& tables, std::string_view address,
                           const Context& context);
 

@@ -2,12 +2,12 @@
 #include "rewrite/masquerade.h"
 
 #include "base/ascii.h"
-#include "rewrite/address_lookup.h"
+#include "maps/search_keys.h"
 
 namespace estafeta::rewrite {
 
 std::string masquerade(std::string_view address, const MasqueradeRules& rules) {
-  const AddressParts parts = split_address(address);
+  const maps::AddressParts parts = maps::split_address(address);
   if (!parts.has_at || rules.domains.empty()) return std::string(address);
   for (const std::string& name : rules.exceptions) {
     if (ascii::iequals(name, parts.local)) return std::string(address);

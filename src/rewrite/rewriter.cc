@@ -58,12 +58,12 @@ std::string without_success(std::string_view notify) {
 RewriteTables make_rewrite_tables(
     const RewriteSettings& settings,
     const std::function<const maps::Map*(std::string_view spec)>& find) {
-  return RewriteTables{make_table_list(settings.canonical_maps, find),
-                       make_table_list(settings.sender_canonical_maps, find),
-                       make_table_list(settings.recipient_canonical_maps, find),
-                       make_table_list(settings.virtual_alias_maps, find),
-                       make_table_list(settings.sender_bcc_maps, find),
-                       make_table_list(settings.recipient_bcc_maps, find)};
+  return RewriteTables{maps::make_search_tables(settings.canonical_maps, find),
+                       maps::make_search_tables(settings.sender_canonical_maps, find),
+                       maps::make_search_tables(settings.recipient_canonical_maps, find),
+                       maps::make_search_tables(settings.virtual_alias_maps, find),
+                       maps::make_search_tables(settings.sender_bcc_maps, find),
+                       maps::make_search_tables(settings.recipient_bcc_maps, find)};
 }
 
 std::optional<AddressClass> header_address_class(std::string_view name) {

@@ -11,31 +11,22 @@
 #include <string_view>
 #include <vector>
 
+#include "maps/address_search.h"
 #include "maps/map.h"
 
 namespace estafeta::rewrite {
 
-/// One table of a parameter such as `canonical_maps = hash:/a, regexp:/b`. A pattern table
-/// (regexp:, pcre:, cidr:) is asked only for the full address, never for the derived keys
-/// ("user@domain" without the extension, "user", "@domain"), as in Postfix. A null `map`
-/// (the spec could not be opened) answers every lookup with a temporary failure.
-struct Table {
-  const maps::Map* map = nullptr;
-  bool full_key_only = false;
-};
+/// One table of a parameter such as `canonical_maps = hash:/a, regexp:/b`: a pattern table
+/// (regexp:, pcre:, cidr:) is asked only for the full address, as in Postfix; a null `map`
+/// answers every lookup with a temporary failure (maps/address_search.h).
+using Table = maps::SearchTable;
 
 /// A parameter's tables in order. Keys are tried in turn against the whole list: the first
 /// key any table knows wins, even when a later table knows a more specific one earlier in
 /// the list's order (Postfix's "one logical concatenated table").
-using TableList = std::vector<Table>;
+using TableList = maps::SearchTables;
 
-/// True for the table types that match patterns rather than keys (regexp, pcre, cidr).
-bool is_pattern_table(std::string_view spec);
-
-/// Builds a TableList from "type:name" specs; `find` returns the opened table for a spec
-/// or nullptr (then lookups in it fail temporarily).
-TableList make_table_list(const std::vector<std::string>& specs,
-                          const std::function<const maps::Map*(std::string_view spec)>& find);
+using maps::is_pattern_table;
 
 /// What the rewriting needs to know about the rest of the system.
 struct Context {

@@ -6,6 +6,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include "maps/address_search.h"
 #include "policy/address_list.h"
 
 namespace estafeta::route {
@@ -87,7 +88,8 @@ Result<policy::RecipientTables> recipient_tables(const config::Config& config,
     return make_error(
         fmt::format("{}: not a table: \"{}\" (use type:name)", maps_name, split.literals.front()));
   }
-  t.tables = find_tables(set, split.tables);
+  t.tables = maps::make_search_tables(
+      split.tables, [&set](std::string_view spec) { return &set.find_or_unavailable(spec); });
   t.reject_code = static_cast<int>(config.get_int(code_name));
   return t;
 }

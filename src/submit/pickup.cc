@@ -18,6 +18,9 @@
 #include <future>
 #include <vector>
 
+#include "base/clock.h"
+#include "bounce/notice_writer.h"
+#include "message/dsn.h"
 #include "net/signal_fd.h"
 #include "submit/drop_file.h"
 #include "submit/local_message.h"
@@ -65,6 +68,49 @@ Result<std::vector<std::string>> list_names(int dir_fd) {
   return names;
 }
 
+// The envelope of a prepared local message, before the cleanup stage rewrites it.
+message::Envelope envelope_of(const LocalMessage& prepared) {
+  message::Envelope envelope;
+  envelope.sender = prepared.sender;
+  envelope.recipients = prepared.recipients;
+  envelope.body_type = prepared.body_type;
+  envelope.dsn_ret = prepared.ret;
+  envelope.dsn_envid = prepared.envid;
+  envelope.protocol = "LOCAL";
+  auto non_ascii = [](const std::string& s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return (c & 0x80) != 0; });
+  };
+  envelope.smtputf8 = non_ascii(envelope.sender) ||
+                      std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                                  [&](const auto& r) { return non_ascii(r.address); });
+  return envelope;
+}
+
+// The bounce service's request for the non-delivery notice of a message refused with
+// `reply` ("550 5.7.1 text"): every recipient whose NOTIFY asks for failures, with the
+// reply's enhanced status code (5.0.0 when it has none) and text.
+qmgr::BounceRequest refusal_notice_request(const std::string& id, const message::Envelope& envelope,
+                                           std::string_view reply, int64_t now_us) {
+  std::string_view text = reply;
+  if (text.size() > 3 && text[3] == ' ') text.remove_prefix(4);  // the SMTP code
+  std::string status = "5.0.0";
+  const size_t space = text.find(' ');
+  if (space != std::string_view::npos && space >= 5 && text[0] == '5' && text[1] == '.') {
+    status = std::string(text.substr(0, space));
+    text.remove_prefix(space + 1);
+  }
+  qmgr::BounceRequest request;
+  request.queue_id = id;
+  request.kind = qmgr::NoticeRequestKind::kFailure;
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const message::Recipient& r = envelope.recipients[i];
+    if (!message::wants_notice(r.notify, "FAILURE")) continue;
+    request.recipients.push_back(
+        {static_cast<uint32_t>(i), r.address, status, std::string(text), "", "", now_us});
+  }
+  return request;
+}
+
 }  // namespace
 
 Pickup::Pickup(PickupOptions options, SubmitPolicy policy, queue::Spool& spool,
@@ -78,8 +124,20 @@ Result<int> Pickup::scan() {
   auto names = list_names(dir_fd);
   int queued = 0;
   if (names.ok()) {
+    // Forget the deferred files that are gone; skip those whose time has not come.
+    std::erase_if(retry_at_, [&](const auto& entry) {
+      return !std::binary_search(names->begin(), names->end(), entry.first);
+    });
+    const auto now = std::chrono::steady_clock::now();
     for (const auto& name : *names) {
-      if (take(dir_fd, name) == Outcome::Queued) ++queued;
+      if (auto wait = retry_at_.find(name); wait != retry_at_.end() && wait->second > now) continue;
+      const Outcome outcome = take(dir_fd, name);
+      if (outcome == Outcome::Deferred) {
+        retry_at_[name] = std::chrono::steady_clock::now() + options_.scan_interval;
+      } else {
+        retry_at_.erase(name);
+      }
+      if (outcome == Outcome::Queued) ++queued;
     }
   }
   ::close(dir_fd);
@@ -89,14 +147,14 @@ Result<int> Pickup::scan() {
 
 Pickup::Outcome Pickup::take(int dir_fd, const std::string& name) {
   // The file may be as large as the largest message, plus its framing and the arguments.
-  const uint64_t limit = options_.message_size_limit == 0
-                             ? UINT64_MAX
-                             : options_.message_size_limit + options_.message_size_limit / 8 +
-                                   (1 << 20);
+  const uint64_t limit =
+      options_.message_size_limit == 0
+          ? UINT64_MAX
+          : options_.message_size_limit + options_.message_size_limit / 8 + (1 << 20);
   auto read = read_drop_file(dir_fd, name, options_.maildrop_group, limit);
   if (!read.ok()) {
     log_.warning("{}", read.error().message);
-    return Outcome::Left;
+    return Outcome::Deferred;
   }
   switch (read->kind) {
     case DropFileRead::Kind::Gone:
@@ -133,68 +191,62 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   // use any sender, as Postfix trusts its own user.
   const bool trusted = options_.trusted_uid && owner == *options_.trusted_uid;
   switch (trusted ? policy::Match::Yes : policy_.may_submit(who.login)) {
-    case policy::Match::Yes: break;
-    case policy::Match::No: return refuse("not allowed to submit mail (authorized_submit_users)");
+    case policy::Match::Yes:
+      break;
+    case policy::Match::No:
+      return refuse("not allowed to submit mail (authorized_submit_users)");
     case policy::Match::TempFail:
       log_.warning("maildrop/{}: authorized_submit_users: table lookup failed; will retry", name);
-      return Outcome::Left;
+      return Outcome::Deferred;
   }
   std::string sender = qualify(who.login, options_.myorigin);
   if (request->sender) {
     std::string wanted = qualify(*request->sender, options_.myorigin);
     switch (trusted ? policy::Match::Yes : policy_.may_use_sender(who.login, wanted)) {
-      case policy::Match::Yes: sender = wanted; break;
+      case policy::Match::Yes:
+        sender = wanted;
+        break;
       case policy::Match::No:
-        return refuse(fmt::format("not allowed to use sender <{}> (local_login_sender_maps)",
-                                  wanted));
+        return refuse(
+            fmt::format("not allowed to use sender <{}> (local_login_sender_maps)", wanted));
       case policy::Match::TempFail:
-        log_.warning("maildrop/{}: local_login_sender_maps: table lookup failed; will retry",
-                     name);
-        return Outcome::Left;
+        log_.warning("maildrop/{}: local_login_sender_maps: table lookup failed; will retry", name);
+        return Outcome::Deferred;
     }
   }
   auto prepared = prepare_local_message(*request, sender, who);
   if (!prepared.ok()) return refuse(prepared.error().message);
 
-  message::Envelope envelope;
-  envelope.sender = prepared->sender;
-  envelope.recipients = prepared->recipients;
-  envelope.body_type = prepared->body_type;
-  envelope.dsn_ret = prepared->ret;
-  envelope.dsn_envid = prepared->envid;
-  envelope.protocol = "LOCAL";
-  auto non_ascii = [](const std::string& s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return (c & 0x80) != 0; });
-  };
-  envelope.smtputf8 = non_ascii(envelope.sender) ||
-                      std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                                  [&](const auto& r) { return non_ascii(r.address); });
+  const int64_t now_us = system_now_us();
+  message::Envelope envelope = envelope_of(*prepared);
   if (options_.cleanup) {
     route::EnvelopeCleanup::Outcome cleaned = options_.cleanup->rewrite(envelope);
     for (const auto& line : cleaned.log) log_.warning("maildrop/{}: {}", name, line);
     if (cleaned.refusal) {
-      // A temporary failure (a table that cannot answer): the next scan tries again.
-      log_.warning("maildrop/{}: not queued: {}", name, *cleaned.refusal);
-      return Outcome::Left;
+      // Not queued, so no queue id yet: one of the same form, for the notice and the log.
+      const std::string id = queue::Spool::make_queue_id(now_us, ::getpid());
+      message::Envelope submitted = envelope_of(*prepared);
+      submitted.arrival_us = now_us;
+      return refused(dir_fd, name, owner, *cleaned.refusal, submitted,
+                     render_local_message(*prepared, who, id, now_us), id);
     }
   }
   auto begun = spool_.begin(std::move(envelope));
   if (!begun.ok()) {
     log_.warning("maildrop/{}: queue file create: {}", name, begun.error().message);
-    return Outcome::Left;
+    return Outcome::Deferred;
   }
   std::unique_ptr<queue::IncomingMessage> message = std::move(*begun);
   const std::string id = message->queue_id();
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
   checks::CheckContext context;
   context.queue_id = id;
   context.sender = prepared->sender;
   context.recipient = prepared->recipients.empty() ? "" : prepared->recipients.front().address;
-  cleanup::ContentCleanup content(options_.content, context,
-                                  options_.cleanup ? options_.cleanup->header_rewriter("")
-                                                   : nullptr);
-  std::string stored = content.feed(render_local_message(*prepared, who, id, now_us));
+  cleanup::ContentCleanup content(
+      options_.content, context,
+      options_.cleanup ? options_.cleanup->header_rewriter("") : nullptr);
+  const std::string rendered = render_local_message(*prepared, who, id, now_us);
+  std::string stored = content.feed(rendered);
   stored += content.finish();
   for (const std::string& line : content.take_log_lines()) {
     if (line.starts_with("warning: ")) {
@@ -203,18 +255,21 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
       log_.info("{}", line);
     }
   }
-  if (auto refused = content.refusal()) return refuse(*refused);  // the queue file goes too
+  if (auto reply = content.refusal()) {
+    message.reset();  // the incoming queue file goes
+    message::Envelope submitted = envelope_of(*prepared);
+    submitted.arrival_us = now_us;
+    return refused(dir_fd, name, owner, *reply, submitted, rendered, id);
+  }
   if (content.discard()) {
     log_.info("{}: discard: local submission of uid={}", id, owner);
-    if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-      log_.warning("{}: remove maildrop/{}: {}", id, name, std::strerror(errno));
-    }
+    remove_drop_file(dir_fd, name, id);
     return Outcome::Gone;
   }
   message->set_content_actions(content.actions());
   if (auto appended = message->append(stored); !appended.ok()) {
     log_.warning("{}: queue file write: {}", id, appended.error().message);
-    return Outcome::Left;  // the incoming file goes with `message`
+    return Outcome::Deferred;  // the incoming file goes with `message`
   }
   std::promise<Result<std::string>> committed;
   auto done = committed.get_future();
@@ -223,17 +278,60 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
   auto result = done.get();
   if (!result.ok()) {
     log_.warning("{}: queue file commit: {}", id, result.error().message);
-    return Outcome::Left;
+    return Outcome::Deferred;
   }
   log_.info("{}: uid={} from=<{}>", id, owner, prepared->sender);
   // The message is queued: only now does its drop file go (a crash before this line
   // queues it a second time at the next scan; never loses it).
+  remove_drop_file(dir_fd, name, id);
+  return Outcome::Queued;
+}
+
+// Postfix's cleanup bounces a local submission that it refuses permanently (its submitter
+// has no session to read an error in), and leaves one refused temporarily for later.
+//
+// How the sender is told: pickup plans the notices with the bounce service's own decisions
+// (bounce::plan_notices: the sender, the postmaster's copy per notify_classes, nothing for
+// a notice about a postmaster notice) and queues them through its Spool (bounce::
+// queue_notices, the bounce service's writer). Asking the bounce service over
+// private/bounce would not fit: it reads the original from active/ or deferred/, where the
+// queue manager would also deliver it; and queueing the message with its recipients marked
+// bounced would need a new queue file record (the status log has one writer, the queue
+// manager, and its `b` entry means "notice already sent"). The drop file is removed only
+// after the notice is committed: a crash in between sends a second notice, never none.
+Pickup::Outcome Pickup::refused(int dir_fd, const std::string& name, uid_t owner,
+                                const std::string& reply, const message::Envelope& envelope,
+                                std::string_view original, const std::string& id) {
+  if (!reply.starts_with('5')) {
+    log_.warning("maildrop/{}: uid={}: not queued: {}; will try again in {}s", name, owner, reply,
+                 options_.scan_interval.count());
+    return Outcome::Deferred;
+  }
+  log_.info("{}: reject: local submission of uid={} from=<{}>: {}", id, owner, envelope.sender,
+            reply);
+  const qmgr::BounceRequest request =
+      refusal_notice_request(id, envelope, reply, envelope.arrival_us);
+  if (!request.recipients.empty()) {
+    auto written = bounce::queue_notices(
+        spool_, bounce::plan_notices(request, envelope, options_.notices), original, id, log_);
+    if (!written.ok()) {
+      log_.warning("maildrop/{}: cannot queue the non-delivery notice: {}; will try again in {}s",
+                   name, written.error().message, options_.scan_interval.count());
+      return Outcome::Deferred;
+    }
+  } else {
+    log_.info("{}: no non-delivery notice: no recipient asks for one (NOTIFY)", id);
+  }
+  remove_drop_file(dir_fd, name, id);
+  return Outcome::Gone;
+}
+
+void Pickup::remove_drop_file(int dir_fd, const std::string& name, const std::string& id) {
   if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
     log_.warning("{}: remove maildrop/{}: {}", id, name, std::strerror(errno));
   } else if (::fsync(dir_fd) != 0) {
     log_.warning("{}: fsync maildrop: {}", id, std::strerror(errno));
   }
-  return Outcome::Queued;
 }
 
 void Pickup::move_aside(int dir_fd, const std::string& name, const std::string& why) {

@@ -1,25 +1,37 @@
 // The pickup service (`estafeta pickup`, a master.cf row like Postfix's): takes the ready
 // files of <queue_directory>/maildrop (maildrop.h), decides who submitted them (the file's
 // owner) and what may be honoured (submit_policy.h), cleans the message up
-// (local_message.h) and commits it to the queue through the Spool, which wakes the queue
-// manager. Then removes the drop file. A file that is not a well-formed, permitted
-// submission is moved to <queue_directory>/corrupt/ with a log line, so a user can make
-// pickup neither crash nor loop; one that only hits a temporary failure (disk full, a table
-// that cannot answer) stays for the next scan. Scans at start, on a datagram to
-// public/pickup (sent by sendmail) and every `scan_interval` (master.cf's wakeup column).
-// Runs as mail_owner. Drop files owned by PickupOptions::trusted_uid (mail_owner: the local
-// delivery agent's forwards) skip the submit policy.
+// (local_message.h, then the cleanup stage: route/envelope_cleanup.h, cleanup/
+// content_cleanup.h) and commits it to the queue through the Spool, which wakes the queue
+// manager. Then removes the drop file. What happens to a file that is not queued:
+//   unreadable, malformed, not permitted (authorized_submit_users, local_login_sender_maps)
+//       moved to <queue_directory>/corrupt/ with a log line, so a user can make pickup
+//       neither crash nor loop;
+//   refused permanently by the cleanup stage (5xx: header_checks or body_checks REJECT,
+//       hopcount_limit, too many virtual alias expansions)
+//       the sender gets a non-delivery notice with the reply, as Postfix bounces a local
+//       submission that its cleanup refuses; the file is removed;
+//   a temporary failure (4xx: a table that cannot answer; disk full)
+//       stays in maildrop/ with a log line and is not taken again before `scan_interval`.
+// Scans at start, on a datagram to public/pickup (sent by sendmail) and every
+// `scan_interval` (master.cf's wakeup column). Runs as mail_owner. Drop files owned by
+// PickupOptions::trusted_uid (mail_owner: the local delivery agent's forwards) skip the
+// submit policy.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
-#include "log/logger.h"
-#include "queue/spool.h"
+#include "bounce/notice_plan.h"
 #include "cleanup/content_cleanup.h"
+#include "log/logger.h"
+#include "message/envelope.h"
+#include "queue/spool.h"
 #include "route/envelope_cleanup.h"
 #include "submit/submit_policy.h"
 
@@ -41,6 +53,9 @@ struct PickupOptions {
   /// Files owned by this user skip authorized_submit_users and local_login_sender_maps
   /// (mail_owner: the local delivery agent forwards mail through maildrop).
   std::optional<uid_t> trusted_uid;
+  /// Who gets the notice of a permanently refused message, besides its sender
+  /// (notify_classes, bounce_notice_recipient...), as for the bounce service.
+  bounce::NoticeSettings notices;
 };
 
 class Pickup {
@@ -56,15 +71,27 @@ class Pickup {
   int serve(int wakeup_fd);
 
  private:
-  enum class Outcome { Queued, Left, MovedAside, Gone };
+  // Left: not ready yet, look again at the next scan. Deferred: a temporary failure, not
+  // taken again before scan_interval has passed.
+  enum class Outcome { Queued, Left, Deferred, MovedAside, Gone };
   Outcome take(int dir_fd, const std::string& name);
   void move_aside(int dir_fd, const std::string& name, const std::string& why);
   Outcome submit(int dir_fd, const std::string& name, uid_t owner, const std::string& bytes);
+  /// The cleanup stage refused the message with `reply`: a temporary refusal defers the
+  /// file, a permanent one bounces it to the sender (`envelope`, with the recipients as
+  /// submitted; `original` is the content as rendered, `id` its queue id).
+  Outcome refused(int dir_fd, const std::string& name, uid_t owner, const std::string& reply,
+                  const message::Envelope& envelope, std::string_view original,
+                  const std::string& id);
+  /// Removes a drop file whose message (or notice) is queued.
+  void remove_drop_file(int dir_fd, const std::string& name, const std::string& id);
 
   PickupOptions options_;
   SubmitPolicy policy_;
   queue::Spool& spool_;
   const log::Logger& log_;
+  /// Deferred drop files and when they may be taken again.
+  std::map<std::string, std::chrono::steady_clock::time_point> retry_at_;
 };
 
 }  // namespace estafeta::submit

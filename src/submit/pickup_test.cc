@@ -1,17 +1,19 @@
 // Tests for the maildrop directory and the pickup service against the real file system: a
 // ready file is queued and removed; a file being written is left; malformed, linked,
-// symlinked, oversized and refused submissions are moved aside, never queued, never fatal.
+// symlinked, oversized and refused submissions are moved aside, never queued, never fatal;
+// a message the cleanup stage refuses permanently bounces to its sender, one refused
+// temporarily stays in maildrop/ until the next rescan.
 #include "submit/pickup.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include "log/memory_sink.h"
 #include "maps/map_set.h"
+#include "maps/regexp_map.h"
 #include "queue/queue_store.h"
 #include "queue/test_util.h"
 #include "submit/drop_file.h"
@@ -40,13 +42,43 @@ class PickupTest : public ::testing::Test {
   }
 
   Pickup make_pickup(SubmitPolicy policy) {
+    return Pickup(options(), std::move(policy), *spool_, log_);
+  }
+
+  PickupOptions options() const {
     PickupOptions options;
     options.queue_directory = dir_.path();
     options.myorigin = "example.org";
     options.myhostname = "mail.example.org";
     options.message_size_limit = 4096;
     options.maildrop_group = ::getegid();
-    return Pickup(options, std::move(policy), *spool_, log_);
+    options.notices.myhostname = "mail.example.org";
+    return options;
+  }
+
+  // The queue file active/<id>.
+  queue::QueueFile queued(const std::string& id) const {
+    auto store = queue::QueueStore::open({dir_.path()});
+    EXPECT_TRUE(store.ok());
+    auto read = (*store)->read_message(queue::QueueName::kActive, id);
+    EXPECT_TRUE(read.value) << read.reason;
+    return read.value ? read.value->file : queue::QueueFile{};
+  }
+
+  // A pickup whose header_checks are the regexp `rules`, with `r` dropped for it.
+  Pickup pickup_with_header_checks(std::string_view rules, const DropRequest& r) {
+    header_checks_ = maps::build_regexp_map(rules, "header_checks");
+    EXPECT_TRUE(header_checks_.map);
+    PickupOptions o = options();
+    o.content.header_checks = {header_checks_.map.get()};
+    EXPECT_TRUE(write_drop_file(dir_.path(), encode_drop_file(r)).ok());
+    return Pickup(o, open_policy(), *spool_, log_);
+  }
+
+  int log_lines_with(std::string_view text) const {
+    int n = 0;
+    for (const auto& line : sink_->lines()) n += line.find(text) != std::string::npos;
+    return n;
   }
 
   SubmitPolicy open_policy() const {
@@ -70,6 +102,7 @@ class PickupTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<queue::Spool> spool_;
   std::shared_ptr<const maps::MapSet> tables_;
+  maps::BuiltMap header_checks_;
   std::shared_ptr<log::MemorySink> sink_ = std::make_shared<log::MemorySink>();
   log::Logger log_{sink_, "estafeta/pickup"};
 };
@@ -153,8 +186,8 @@ TEST_F(PickupTest, BadFilesAreMovedAsideNotQueued) {
 TEST_F(PickupTest, SenderPolicyRefusesForgedSender) {
   auto set = maps::MapSet::open({"static:anyone", "inline:{ root=root@example.org }"});
   ASSERT_TRUE(set.ok());
-  SubmitPolicy strict({{}, {set.set->find("static:anyone")},
-                       {set.set->find("inline:{ root=root@example.org }")}});
+  SubmitPolicy strict(
+      {{}, {set.set->find("static:anyone")}, {set.set->find("inline:{ root=root@example.org }")}});
   DropRequest forged = request();
   forged.sender = "ceo@bank.example";
   ASSERT_TRUE(write_drop_file(dir_.path(), encode_drop_file(forged)).ok());
@@ -167,6 +200,77 @@ TEST_F(PickupTest, SenderPolicyRefusesForgedSender) {
   EXPECT_EQ(*pickup.scan(), 1);
   EXPECT_EQ(corrupt().size(), 1u);
   EXPECT_EQ(active().size(), 1u);
+}
+
+// header_checks REJECT of a local submission: a bounce to the sender with the reply's text,
+// from the null sender, with the original attached; nothing in corrupt/, no retry.
+TEST_F(PickupTest, PermanentContentRefusalBouncesToTheSender) {
+  DropRequest spam = request();
+  spam.sender = "alice";
+  spam.content = "Subject: buy now\n\ncheap\n";
+  Pickup pickup =
+      pickup_with_header_checks("/^Subject: buy now/ REJECT 5.7.1 no spam here\n", spam);
+  auto scanned = pickup.scan();
+  ASSERT_TRUE(scanned.ok());
+  EXPECT_EQ(*scanned, 0);  // the message is not queued; its notice is
+  EXPECT_TRUE(maildrop().empty());
+  EXPECT_TRUE(corrupt().empty());
+  ASSERT_EQ(active().size(), 1u);
+  const queue::QueueFile notice = queued(active()[0]);
+  EXPECT_EQ(notice.envelope.sender, "");
+  ASSERT_EQ(notice.envelope.recipients.size(), 1u);
+  EXPECT_EQ(notice.envelope.recipients[0].address, "alice@example.org");
+  EXPECT_NE(notice.content.find("no spam here"), std::string::npos) << notice.content;
+  EXPECT_NE(notice.content.find("Status: 5.7.1"), std::string::npos) << notice.content;
+  EXPECT_NE(notice.content.find("bob@example.org"), std::string::npos);
+  EXPECT_NE(notice.content.find("Subject: buy now"), std::string::npos);  // the original
+  EXPECT_EQ(log_lines_with("reject: local submission"), 1);
+  EXPECT_EQ(*pickup.scan(), 0);
+  EXPECT_EQ(active().size(), 1u);  // one notice, once
+}
+
+// NOTIFY=NEVER: refused, removed, and nobody is told.
+TEST_F(PickupTest, PermanentRefusalWithoutNotifyFailureSendsNothing) {
+  DropRequest quiet = request();
+  quiet.notify = "never";
+  Pickup pickup = pickup_with_header_checks("/^Subject: hello/ REJECT\n", quiet);
+  EXPECT_EQ(*pickup.scan(), 0);
+  EXPECT_TRUE(maildrop().empty());
+  EXPECT_TRUE(corrupt().empty());
+  EXPECT_TRUE(active().empty());
+}
+
+// A table that cannot answer.
+class BrokenMap : public maps::Map {
+ public:
+  maps::LookupResult lookup(std::string_view) const override {
+    return maps::LookupResult::temp_fail("connection refused");
+  }
+};
+
+// A temporary refusal leaves the file in maildrop/ and is not tried again before the
+// rescan interval: wake-ups in between do not make a retry loop.
+TEST_F(PickupTest, TemporaryRefusalStaysUntilTheRescanInterval) {
+  BrokenMap broken;
+  PickupOptions o = options();
+  o.content.header_checks = {&broken};
+  o.scan_interval = std::chrono::hours(1);
+  ASSERT_TRUE(write_drop_file(dir_.path(), encode_drop_file(request())).ok());
+  Pickup pickup(o, open_policy(), *spool_, log_);
+  EXPECT_EQ(*pickup.scan(), 0);
+  EXPECT_EQ(*pickup.scan(), 0);
+  EXPECT_EQ(maildrop().size(), 1u);
+  EXPECT_TRUE(active().empty());
+  EXPECT_TRUE(corrupt().empty());
+  EXPECT_EQ(log_lines_with("not queued: 451 4.3.0"), 1);
+  EXPECT_EQ(log_lines_with("will try again in 3600s"), 1);
+
+  o.scan_interval = std::chrono::seconds(0);  // the interval has passed: tried again
+  Pickup again(o, open_policy(), *spool_, log_);
+  EXPECT_EQ(*again.scan(), 0);
+  EXPECT_EQ(*again.scan(), 0);
+  EXPECT_EQ(log_lines_with("not queued: 451 4.3.0"), 3);
+  EXPECT_EQ(maildrop().size(), 1u);
 }
 
 }  // namespace

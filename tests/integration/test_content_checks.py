@@ -3,7 +3,7 @@
 # our own Received: header counted), header_checks and body_checks with regexp: tables
 # (REJECT, IGNORE, REPLACE, DISCARD; HOLD until `estafeta queue release`, REDIRECT, BCC,
 # FILTER to the error transport and to a second virtual service), through smtpd and through
-# sendmail/pickup.
+# sendmail/pickup (where a REJECT becomes a non-delivery notice to the sender, as in Postfix).
 import os
 import smtplib
 import subprocess
@@ -180,6 +180,26 @@ class ContentChecksTest(unittest.TestCase):
             lambda: os.path.exists(os.path.join(srv.spool, 'hold', queue_id))), srv.log())
         self.assertEqual(len(srv.wait_for_delivery('audit', 1)), 1, srv.log())
         self.assertEqual(len(srv.wait_for_delivery('alice', 1)), 1)
+
+    def test_local_submission_rejected_by_header_checks_bounces_to_the_sender(self):
+        srv = self.server()
+        p = subprocess.run([harness.estafeta_bin(), '-c', srv.dir, 'sendmail', '-f', 'bob',
+                            'alice'],
+                           input=message(['Subject: Make money fast']).encode(),
+                           capture_output=True, timeout=harness.TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        notices = srv.wait_for_delivery('bob', 1)
+        self.assertEqual(len(notices), 1, srv.log())
+        notice = notices[0]
+        self.assertIn(b'no spam please', notice)
+        self.assertIn(b'Action: failed', notice)
+        self.assertIn(b'Subject: Make money fast', notice)  # the original comes back
+        self.assertTrue(srv.wait_for_log(r'reject: local submission of uid=\d+ from=<bob@'))
+        self.assertEqual(srv.messages('alice'), [])
+        corrupt = os.path.join(srv.spool, 'corrupt')
+        self.assertEqual(os.listdir(corrupt) if os.path.isdir(corrupt) else [], [])
+        maildrop = os.path.join(srv.spool, 'maildrop')
+        self.assertEqual(os.listdir(maildrop), [])
 
 
 if __name__ == '__main__':
