@@ -39,8 +39,8 @@ std::string encode_mbox_journal(const MboxJournal& journal) {
 std::optional<MboxJournal> parse_mbox_journal(std::string_view content) {
   if (content.empty() || content.back() != '\n') return std::nullopt;
   content.remove_suffix(1);
-  std::vector<std::string_view> words;
-  while (!content.empty()) {
+  std::vector<std::string_view> words;  // split at every space: an empty word is an error
+  for (;;) {
     const size_t space = content.find(' ');
     words.push_back(content.substr(0, space));
     if (space == std::string_view::npos) break;

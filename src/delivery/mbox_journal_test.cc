@@ -28,7 +28,8 @@ TEST(MboxJournal, AnythingElseIsNotAJournal) {
            "estafeta-mbox-journal 1 " + kBoot + " 42 x 7\n",
            "estafeta-mbox-journal 1 " + kBoot + " 42 10 99999999999999999999999\n",
            "estafeta-mbox-journal 1 " + kBoot + "  42 10 7\n",
-           "estafeta-mbox-journal 1 " + kBoot + " 42 10 7 extra\n"}) {
+           "estafeta-mbox-journal 1 " + kBoot + " 42 10 7 extra\n",
+           "estafeta-mbox-journal 1 " + kBoot + " 42 10 7 \n"}) {
     EXPECT_EQ(parse_mbox_journal(bad), std::nullopt) << bad;
   }
 }
