@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "delivery/agent_common.h"
 #include "delivery/agent_server.h"
 #include "delivery/maildir.h"
 #include "delivery/mbox_format.h"
@@ -30,29 +31,6 @@
 
 namespace estafeta::delivery {
 namespace {
-
-qmgr::RecipientReply reply_for(const qmgr::AgentRecipient& r, qmgr::RecipientOutcome outcome,
-                               std::string status, std::string reason) {
-  qmgr::RecipientReply out;
-  out.index = r.index;
-  out.outcome = outcome;
-  out.status = std::move(status);
-  out.reason = std::move(reason);
-  out.relay = "local";
-  return out;
-}
-
-std::string_view status_word(qmgr::RecipientOutcome o) {
-  switch (o) {
-    case qmgr::RecipientOutcome::kDelivered:
-      return "sent";
-    case qmgr::RecipientOutcome::kBounced:
-      return "bounced";
-    case qmgr::RecipientOutcome::kDeferred:
-      return "deferred";
-  }
-  return "deferred";
-}
 
 UserLookup from_passwd(int rc, const passwd* found, std::string_view what) {
   UserLookup out;
@@ -108,25 +86,6 @@ std::string qualified(const std::string& address, const std::string& domain) {
   return address + "@" + domain;
 }
 
-// The mailbox copy in a sealed memfd (read by every child of this recipient).
-Result<int> sealed_copy(std::string_view bytes) {
-  int fd = ::memfd_create("estafeta-local", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return make_error(fmt::format("memfd_create: {}", std::strerror(errno)), errno);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int code = errno;
-      ::close(fd);
-      return make_error(fmt::format("memfd write: {}", std::strerror(code)), code);
-    }
-    done += size_t(n);
-  }
-  (void)::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
-  return fd;
-}
-
 // A short stable hash of an expansion's target, for its Maildir file name (FNV-1a).
 std::string target_hash(const std::string& key) {
   uint32_t h = 2166136261u;
@@ -162,19 +121,6 @@ std::string done_key(const LocalAction& a) {
   return fmt::format("{:016x}", h);
 }
 
-qmgr::RecipientOutcome outcome_of(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::Delivered:
-    case TaskStatus::AlreadyDelivered:
-      return qmgr::RecipientOutcome::kDelivered;
-    case TaskStatus::Bounced:
-      return qmgr::RecipientOutcome::kBounced;
-    case TaskStatus::Deferred:
-      return qmgr::RecipientOutcome::kDeferred;
-  }
-  return qmgr::RecipientOutcome::kDeferred;
-}
-
 }  // namespace
 
 UserLookup system_user_by_name(const std::string& name) {
@@ -200,34 +146,19 @@ LocalAgent::LocalAgent(LocalAgentOptions options, LocalAgentTables tables,
       tables_(std::move(tables)),
       spawner_(spawner) {
   if (options_.threads < 1) options_.threads = 1;
-  auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
-  if (store) {
-    store_ = std::move(*store);
-  } else {
-    log_.error(fmt::format("cannot open the queue: {}", store.error().message));
-  }
+  store_ = open_queue_for_agent(options_.queue_directory, log_);
 }
 
 LocalAgent::~LocalAgent() = default;
 
 qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
   const int64_t start_us = system_now_us();
+  RequestMessage read = read_request_message(store_.get(), request, "local", log_);
+  if (read.deferred) return *read.deferred;
   qmgr::AgentReply reply;
   reply.id = request.id;
-  auto defer_all = [&](std::string status, std::string reason) {
-    for (const auto& r : request.recipients) {
-      reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kDeferred, status, reason));
-    }
-    log_.warning("{}: {}", request.queue_id, reason);
-    return reply;
-  };
-  if (!store_) return defer_all("4.3.0", "queue not available");
-  const queue::QueueName queue =
-      request.queue == "deferred" ? queue::QueueName::kDeferred : queue::QueueName::kActive;
-  auto read = store_->read_message(queue, request.queue_id);
-  if (!read.ok()) return defer_all("4.3.0", "cannot read the queue file: " + read.reason);
-  const message::Envelope& env = read.value->file.envelope;
-  const std::string& content = read.value->file.content;
+  const message::Envelope& env = read.read.value->file.envelope;
+  const std::string& content = read.read.value->file.content;
   const std::vector<std::string> delivered_to = delivered_to_headers(content);
 
   auto log_line = [&](const std::string& to, const std::string& orig, int64_t began_us,
@@ -246,8 +177,8 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
   for (const qmgr::AgentRecipient& r : request.recipients) {
     const int64_t began_us = system_now_us();
     if (r.index >= env.recipients.size() || env.recipients[r.index].address != r.address) {
-      reply.recipients.push_back(reply_for(r, qmgr::RecipientOutcome::kDeferred, "4.3.0",
-                                           "recipient not in the queue file"));
+      reply.recipients.push_back(recipient_reply(r, qmgr::RecipientOutcome::kDeferred, "4.3.0",
+                                                 "recipient not in the queue file", "local"));
       log_line(r.address, "", began_us, qmgr::RecipientOutcome::kDeferred, "4.3.0",
                "recipient not in the queue file");
       continue;
@@ -277,8 +208,8 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
 
   // The copy every task of this recipient reads, in a sealed memfd made on first use; a
   // command's copy also starts with the "From sender date" line, as local(8) gives it.
-  const std::string copy = maildir_message(
-      env.sender, qualified(r.address, options_.plan.myorigin), content, r.orcpt);
+  const std::string copy =
+      maildir_message(env.sender, qualified(r.address, options_.plan.myorigin), content, r.orcpt);
   struct Copy {
     int fd = -1;
     std::string error;
@@ -294,7 +225,7 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
         ::localtime_r(&when, &tm);
         bytes = mbox_from_line(env.sender, tm) + copy;
       }
-      auto made = sealed_copy(from_line ? bytes : copy);
+      auto made = sealed_message_fd(from_line ? bytes : copy);
       if (made) {
         c.fd = *made;
       } else {
@@ -324,8 +255,8 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
   for (const LocalAction& a : actions) {
     const bool side_effect = a.kind != ActionKind::Bounce && a.kind != ActionKind::Defer;
     const std::string key = side_effect ? done_key(a) : std::string();
-    if (side_effect && std::find(r.done_actions.begin(), r.done_actions.end(), key) !=
-                           r.done_actions.end()) {
+    if (side_effect &&
+        std::find(r.done_actions.begin(), r.done_actions.end(), key) != r.done_actions.end()) {
       // Made in an earlier attempt that was deferred for another target: not again.
       note(qmgr::RecipientOutcome::kDelivered, "2.0.0", "delivered to " + a.what);
       continue;
@@ -390,7 +321,7 @@ qmgr::RecipientReply LocalAgent::deliver_recipient(const qmgr::AgentRequest& req
     worst_text = "nothing to deliver to";
     log_line(r.address, "", began_us, worst, worst_dsn, worst_text);
   }
-  qmgr::RecipientReply reply = reply_for(r, worst, worst_dsn, worst_text);
+  qmgr::RecipientReply reply = recipient_reply(r, worst, worst_dsn, worst_text, "local");
   if (worst == qmgr::RecipientOutcome::kDeferred) reply.done_actions = std::move(done_now);
   if (worst == qmgr::RecipientOutcome::kDelivered) reply.action = success_action(actions);
   return reply;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/clock.h"
+#include "delivery/agent_common.h"
 #include "delivery/agent_server.h"
 #include "delivery/maildir.h"
 #include "log/delay.h"
@@ -24,55 +25,12 @@ namespace {
 // Encoded request bytes per batch, well under kMaxTaskRequestBytes.
 constexpr size_t kBatchBytes = 40 * 1024;
 
-std::string_view status_word(qmgr::RecipientOutcome o) {
-  switch (o) {
-    case qmgr::RecipientOutcome::kDelivered:
-      return "sent";
-    case qmgr::RecipientOutcome::kBounced:
-      return "bounced";
-    case qmgr::RecipientOutcome::kDeferred:
-      return "deferred";
-  }
-  return "deferred";
-}
-
-qmgr::RecipientOutcome outcome_of(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::Delivered:
-    case TaskStatus::AlreadyDelivered:
-      return qmgr::RecipientOutcome::kDelivered;
-    case TaskStatus::Bounced:
-      return qmgr::RecipientOutcome::kBounced;
-    case TaskStatus::Deferred:
-      return qmgr::RecipientOutcome::kDeferred;
-  }
-  return qmgr::RecipientOutcome::kDeferred;
-}
-
-// A memfd holding `bytes` (the child reads it with pread); -1 with errno on failure.
-int message_fd(std::string_view bytes) {
-  int fd = ::memfd_create("estafeta-virtual-message", MFD_CLOEXEC);
-  if (fd < 0) return -1;
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      return -1;
-    }
-    bytes.remove_prefix(size_t(n));
-  }
-  return fd;
-}
-
 // Runs `task` with `bytes` as its message.
 TaskResult run_with(PrivilegedDelivery& spawner, const DeliveryTask& task, std::string_view bytes) {
-  int fd = message_fd(bytes);
-  if (fd < 0) return deferred("4.3.0", fmt::format("memfd: {}", std::strerror(errno)));
-  TaskResult r = spawner.run(task, fd);
-  ::close(fd);
+  auto fd = sealed_message_fd(bytes);
+  if (!fd) return deferred("4.3.0", fd.error().message, fd.error().code);
+  TaskResult r = spawner.run(task, *fd);
+  ::close(*fd);
   return r;
 }
 
@@ -81,35 +39,19 @@ TaskResult run_with(PrivilegedDelivery& spawner, const DeliveryTask& task, std::
 VirtualAgent::VirtualAgent(VirtualAgentOptions options, PrivilegedDelivery& spawner,
                            log::Logger log)
     : options_(std::move(options)), spawner_(spawner), log_(std::move(log)) {
-  auto store = queue::QueueStore::open({.queue_directory = options_.queue_directory});
-  if (store) {
-    store_ = std::move(*store);
-  } else {
-    log_.error(fmt::format("cannot open the queue: {}", store.error().message));
-  }
+  store_ = open_queue_for_agent(options_.queue_directory, log_);
 }
 
 VirtualAgent::~VirtualAgent() = default;
 
 qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   const int64_t start_us = system_now_us();
+  RequestMessage read = read_request_message(store_.get(), request, "virtual", log_);
+  if (read.deferred) return *read.deferred;
   qmgr::AgentReply reply;
   reply.id = request.id;
-  auto defer_all = [&](std::string status, std::string reason) {
-    for (const auto& r : request.recipients) {
-      reply.recipients.push_back(
-          {r.index, qmgr::RecipientOutcome::kDeferred, status, reason, "", "virtual", {}});
-    }
-    log_.warning("{}: {}", request.queue_id, reason);
-    return reply;
-  };
-  if (!store_) return defer_all("4.3.0", "queue not available");
-  const queue::QueueName queue =
-      request.queue == "deferred" ? queue::QueueName::kDeferred : queue::QueueName::kActive;
-  auto read = store_->read_message(queue, request.queue_id);
-  if (!read.ok()) return defer_all("4.3.0", "cannot read the queue file: " + read.reason);
-  const message::Envelope& env = read.value->file.envelope;
-  const std::string& content = read.value->file.content;
+  const message::Envelope& env = read.read.value->file.envelope;
+  const std::string& content = read.read.value->file.content;
   const maps::MapSet& tables = *options_.tables;
   // Each parameter's tables in order; pattern tables only for the full address.
   auto lookup_in = [&tables](const std::vector<std::string>& specs) -> KeyLookup {
@@ -130,8 +72,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   reply.recipients.resize(n);
   std::vector<int64_t> began(n, start_us);
   auto finish = [&](size_t i, qmgr::RecipientOutcome o, std::string dsn, std::string reason) {
-    reply.recipients[i] = {request.recipients[i].index, o,  std::move(dsn),
-                           std::move(reason),           "", "virtual", {}};
+    reply.recipients[i] =
+        recipient_reply(request.recipients[i], o, std::move(dsn), std::move(reason), "virtual");
   };
   // Maildir deliveries grouped by owner: (uid, gid) -> recipient positions.
   std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> maildir_groups;
