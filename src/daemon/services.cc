@@ -630,6 +630,7 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   options.myorigin = c.get("myorigin");
   options.myhostname = c.get("myhostname");
   options.message_size_limit = static_cast<uint64_t>(c.get_int("message_size_limit"));
+  options.maximal_lifetime = std::chrono::seconds(c.get_seconds("maximal_queue_lifetime"));
   // Ready files must have the maildrop directory's group (it is set-group-id).
   struct stat maildrop {};
   const std::string maildrop_path = base->queue_directory + "/" + submit::kMaildrop;

@@ -171,11 +171,12 @@ Pickup::Outcome Pickup::take(int dir_fd, const std::string& name) {
     case DropFileRead::Kind::Ready:
       break;
   }
-  return submit(dir_fd, name, read->owner, read->bytes);
+  return submit(dir_fd, name, read->owner, read->bytes, read->modified);
 }
 
 Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
-                               const std::string& bytes) {
+                               const std::string& bytes,
+                               std::chrono::system_clock::time_point written) {
   const Submitter who = submitter_of(owner, options_);
   auto refuse = [&](const std::string& why) {
     move_aside(dir_fd, name, fmt::format("uid={} ({}): {}", owner, who.login, why));
@@ -228,7 +229,7 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
       message::Envelope submitted = envelope_of(*prepared);
       submitted.arrival_us = now_us;
       return refused(dir_fd, name, owner, *cleaned.refusal, submitted,
-                     render_local_message(*prepared, who, id, now_us), id);
+                     render_local_message(*prepared, who, id, now_us), id, written);
     }
   }
   auto begun = spool_.begin(std::move(envelope));
@@ -259,7 +260,7 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
     message.reset();  // the incoming queue file goes
     message::Envelope submitted = envelope_of(*prepared);
     submitted.arrival_us = now_us;
-    return refused(dir_fd, name, owner, *reply, submitted, rendered, id);
+    return refused(dir_fd, name, owner, *reply, submitted, rendered, id, written);
   }
   if (content.discard()) {
     log_.info("{}: discard: local submission of uid={}", id, owner);
@@ -300,8 +301,15 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
 // manager, and its `b` entry means "notice already sent"). The drop file is removed only
 // after the notice is committed: a crash in between sends a second notice, never none.
 Pickup::Outcome Pickup::refused(int dir_fd, const std::string& name, uid_t owner,
-                                const std::string& reply, const message::Envelope& envelope,
-                                std::string_view original, const std::string& id) {
+                                std::string reply, const message::Envelope& envelope,
+                                std::string_view original, const std::string& id,
+                                std::chrono::system_clock::time_point written) {
+  const auto age = std::chrono::system_clock::now() - written;
+  if (!reply.starts_with('5') && age > options_.maximal_lifetime) {
+    // Refused temporarily for as long as a queued message may wait: for good now.
+    reply = fmt::format("554 5.4.7 not queued in {} days: {}",
+                        std::chrono::duration_cast<std::chrono::hours>(age).count() / 24, reply);
+  }
   if (!reply.starts_with('5')) {
     log_.warning("maildrop/{}: uid={}: not queued: {}; will try again in {}s", name, owner, reply,
                  options_.scan_interval.count());

@@ -45,6 +45,9 @@ struct PickupOptions {
   std::chrono::seconds scan_interval{60};
   /// A file still being written after this long was abandoned by its writer.
   std::chrono::seconds abandoned_after{std::chrono::hours(24)};
+  /// maximal_queue_lifetime: a file refused temporarily for longer than this since it was
+  /// written is refused for good (bounced), as a queued message would expire.
+  std::chrono::seconds maximal_lifetime{std::chrono::hours(24 * 5)};
   gid_t maildrop_group = 0;  // the group ready files must have
   /// The cleanup stage's envelope rewriting (canonical, virtual aliases, BCC); none: as is.
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;
@@ -76,13 +79,15 @@ class Pickup {
   enum class Outcome { Queued, Left, Deferred, MovedAside, Gone };
   Outcome take(int dir_fd, const std::string& name);
   void move_aside(int dir_fd, const std::string& name, const std::string& why);
-  Outcome submit(int dir_fd, const std::string& name, uid_t owner, const std::string& bytes);
+  Outcome submit(int dir_fd, const std::string& name, uid_t owner, const std::string& bytes,
+                 std::chrono::system_clock::time_point written);
   /// The cleanup stage refused the message with `reply`: a temporary refusal defers the
   /// file, a permanent one bounces it to the sender (`envelope`, with the recipients as
-  /// submitted; `original` is the content as rendered, `id` its queue id).
-  Outcome refused(int dir_fd, const std::string& name, uid_t owner, const std::string& reply,
+  /// submitted; `original` is the content as rendered, `id` its queue id). A temporary
+  /// refusal of a file `written` longer than maximal_lifetime ago is made permanent.
+  Outcome refused(int dir_fd, const std::string& name, uid_t owner, std::string reply,
                   const message::Envelope& envelope, std::string_view original,
-                  const std::string& id);
+                  const std::string& id, std::chrono::system_clock::time_point written);
   /// Removes a drop file whose message (or notice) is queued.
   void remove_drop_file(int dir_fd, const std::string& name, const std::string& id);
 

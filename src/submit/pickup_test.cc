@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "log/memory_sink.h"
@@ -271,6 +272,29 @@ TEST_F(PickupTest, TemporaryRefusalStaysUntilTheRescanInterval) {
   EXPECT_EQ(*again.scan(), 0);
   EXPECT_EQ(log_lines_with("not queued: 451 4.3.0"), 3);
   EXPECT_EQ(maildrop().size(), 1u);
+}
+
+// Refused temporarily for longer than maximal_queue_lifetime since it was written: bounced,
+// as a queued message would expire, instead of waiting in maildrop/ for ever.
+TEST_F(PickupTest, TemporaryRefusalForTooLongBounces) {
+  BrokenMap broken;
+  PickupOptions o = options();
+  o.content.header_checks = {&broken};
+  o.maximal_lifetime = std::chrono::hours(24);
+  DropRequest r = request();
+  r.sender = "alice";
+  auto written = write_drop_file(dir_.path(), encode_drop_file(r));
+  ASSERT_TRUE(written.ok());
+  const timeval old[2] = {{::time(nullptr) - 2 * 86400, 0}, {::time(nullptr) - 2 * 86400, 0}};
+  ASSERT_EQ(::utimes(maildrop_path(*written).c_str(), old), 0);
+  Pickup pickup(o, open_policy(), *spool_, log_);
+  EXPECT_EQ(*pickup.scan(), 0);
+  EXPECT_TRUE(maildrop().empty());
+  ASSERT_EQ(active().size(), 1u);
+  const queue::QueueFile notice = queued(active()[0]);
+  EXPECT_EQ(notice.envelope.recipients[0].address, "alice@example.org");
+  EXPECT_NE(notice.content.find("Status: 5.4.7"), std::string::npos) << notice.content;
+  EXPECT_NE(notice.content.find("not queued in 2 days: 451 4.3.0"), std::string::npos);
 }
 
 }  // namespace
