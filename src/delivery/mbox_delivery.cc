@@ -85,14 +85,14 @@ Status write_journal(int fd, const MboxJournal& journal) {
   return {};
 }
 
-Status sync_directory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
+// Syncs the mailbox's directory, open as `dir_fd` (opened early: as the spool owner when
+// the delivery has its privileges, since a user may not be allowed to read the spool
+// directory). -1 (a directory that cannot be opened for reading, e.g. mode 1733): skipped.
+Status sync_directory(int dir_fd, const std::string& dir) {
+  if (dir_fd >= 0 && ::fsync(dir_fd) != 0) {
     const int code = errno;
-    if (fd >= 0) ::close(fd);
     return make_error(fmt::format("cannot sync directory {}: {}", dir, std::strerror(code)), code);
   }
-  ::close(fd);
   return {};
 }
 
@@ -337,8 +337,8 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   const bool dotlock = (task.mbox_locks & static_cast<unsigned>(MboxLock::Dotlock)) != 0;
   uid_t spool_uid = task.as.uid;
   gid_t spool_gid = task.as.gid;
+  const std::string dir = parent_directory(task.path);
   if (spool_privileges) {
-    const std::string dir = parent_directory(task.path);
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) return errno_failure("look up directory", dir);
     spool_uid = st.st_uid;
@@ -347,7 +347,14 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
       return failure("4.3.0", s.error().message, s.error().code);
     }
   }
-  // As `as` (or the spool owner): the dot-lock, then the file.
+  // As `as` (or the spool owner): the directory (to sync it), the dot-lock, then the file.
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct DirCloser {
+    int fd;
+    ~DirCloser() {
+      if (fd >= 0) ::close(fd);
+    }
+  } dir_closer{dir_fd};
   const std::string boot = boot_id();
   HeldDotlock held;
   if (dotlock) {
@@ -411,15 +418,16 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
     const MboxJournal mine{boot, ::getpid(), static_cast<uint64_t>(st.st_size), entry.size()};
     Status s = write_journal(held.fd, mine);
     if (s.ok() && ::fdatasync(held.fd) != 0) s = make_error(std::strerror(errno), errno);
-    if (s.ok()) s = sync_directory(parent_directory(task.path));
-    if (!s.ok())
+    if (s.ok()) s = sync_directory(dir_fd, dir);
+    if (!s.ok()) {
       problem = failure("4.2.0", "cannot write lock file " + lock + ": " + s.error().message,
                         s.error().code);
+    }
   }
   if (!problem) problem = append_message(*fd, st.st_size, task, entry);
   if (!problem && created && !dotlock) {
     // A new mailbox's name is durable too (with a dot-lock, the journal's sync did it).
-    if (Status s = sync_directory(parent_directory(task.path)); !s.ok()) {
+    if (Status s = sync_directory(dir_fd, dir); !s.ok()) {
       problem = failure("4.2.0", s.error().message, s.error().code);
     }
   }
