@@ -176,8 +176,10 @@ class QueueManager::Loop {
   int poll_timeout_ms() const;
   NoticeFacts facts_of(uint32_t index, const std::string& address, const Dsn& dsn,
                        std::string reason) const {
-    return {index,          address,         dsn.status, std::move(reason), dsn.diagnostic,
-            dsn.remote_mta, to_us(qm_.clock_.now()), dsn.action};
+    NoticeFacts facts{index, address, dsn.status, std::move(reason), dsn.diagnostic,
+                      dsn.remote_mta, to_us(qm_.clock_.now())};
+    facts.action = dsn.action;
+    return facts;
   }
 
   // When the rescan for lost wake-ups is due: once every announced message is admitted, at
@@ -386,8 +388,9 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   }
   qm_.log_.info("{}: from=<{}>, size={}, nrcpt={} (queue active)", id, env.sender,
                 stored.content_size, pending);
-  if (!env.redirected_from.empty()) {
-    // header_checks REDIRECT: the recipients it replaced, for the log.
+  if (!env.redirected_from.empty() && queue == QueueName::kActive) {
+    // header_checks REDIRECT: the recipients it replaced, for the log (once, not at every
+    // retry from deferred/).
     std::string was;
     for (const auto& r : env.redirected_from) was += (was.empty() ? "<" : ", <") + r.address + ">";
     qm_.log_.info("{}: redirect to=<{}>, orig_to={}", id, env.recipients.front().address, was);
@@ -434,11 +437,12 @@ void QueueManager::Loop::dispatch_requests() {
     request.next_hop = r.next_hop;
     for (const auto& rcpt : r.recipients) {
       const auto& e = m->second.envelope.recipients[rcpt.index];
-      auto done = m->second.done_actions.find(rcpt.index);
-      request.recipients.push_back({rcpt.index, rcpt.address, e.orcpt, e.notify,
-                                    done == m->second.done_actions.end()
-                                        ? std::vector<std::string>{}
-                                        : done->second});
+      AgentRecipient out{rcpt.index, rcpt.address, e.orcpt, e.notify};
+      if (auto done = m->second.done_actions.find(rcpt.index);
+          done != m->second.done_actions.end()) {
+        out.done_actions = done->second;
+      }
+      request.recipients.push_back(std::move(out));
     }
     request.after_restart = m->second.after_restart;
     agent_request_messages_[r.id] = r.queue_id;
@@ -501,14 +505,15 @@ void QueueManager::Loop::record_done_actions(const std::string& id, const AgentR
   if (m == messages_.end()) return;
   const int64_t now = to_us(qm_.clock_.now());
   for (const auto& r : reply.recipients) {
-    if (r.outcome != RecipientOutcome::kDeferred || r.index >= m->second.envelope.recipients.size()) {
+    InMemory& in = m->second;
+    if (r.outcome != RecipientOutcome::kDeferred || r.index >= in.envelope.recipients.size()) {
       continue;
     }
-    auto& known = m->second.done_actions[r.index];
+    auto& known = in.done_actions[r.index];
     for (const std::string& key : r.done_actions) {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       known.push_back(key);
-      m->second.unrecorded.push_back(StatusEntry{StatusKind::kActionDone, r.index, now, "", "", key});
+      in.unrecorded.push_back(StatusEntry{StatusKind::kActionDone, r.index, now, "", "", key});
     }
   }
 }
