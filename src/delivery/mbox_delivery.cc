@@ -169,18 +169,27 @@ std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::stri
       "4.2.0", fmt::format("unable to create lock file {}: {}", lock, std::strerror(error)), error);
 }
 
-// Whether the mailbox at `path` (the file open as `fd`) has "From " at `offset`.
-bool starts_message_at(const std::string& path, int fd, uint64_t offset) {
+// The mailbox at `path` opened again for reading (the delivery's own descriptor is
+// write-only, for appending), when it is still the file open as `fd`; else -1.
+int open_for_reading(const std::string& path, int fd) {
   const int in = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (in < 0) return false;
   struct stat a {
   }, b{};
+  if (in >= 0 && (::fstat(in, &a) != 0 || ::fstat(fd, &b) != 0 || a.st_ino != b.st_ino ||
+                  a.st_dev != b.st_dev)) {
+    ::close(in);
+    return -1;
+  }
+  return in;
+}
+
+// Whether the mailbox at `path` (the file open as `fd`) has "From " at `offset`.
+bool starts_message_at(const std::string& path, int fd, uint64_t offset) {
+  const int in = open_for_reading(path, fd);
   char head[5];
-  const bool same =
-      ::fstat(in, &a) == 0 && ::fstat(fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-  const bool found = same && ::pread(in, head, sizeof head, static_cast<off_t>(offset)) == 5 &&
+  const bool found = in >= 0 && ::pread(in, head, sizeof head, static_cast<off_t>(offset)) == 5 &&
                      std::string_view(head, 5) == "From ";
-  ::close(in);
+  if (in >= 0) ::close(in);
   return found;
 }
 
@@ -188,22 +197,17 @@ bool starts_message_at(const std::string& path, int fd, uint64_t offset) {
 // as a message of its own (at its start or after a newline).
 bool mailbox_holds(const std::string& path, int fd, size_t size, std::string_view entry) {
   if (entry.empty() || size < entry.size()) return false;
-  const int in = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int in = open_for_reading(path, fd);
   if (in < 0) return false;
-  struct stat a {
-  }, b{};
   bool found = false;
-  if (::fstat(in, &a) == 0 && ::fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
-      a.st_dev == b.st_dev) {
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, in, 0);
-    if (map != MAP_FAILED) {
-      const std::string_view text(static_cast<const char*>(map), size);
-      for (size_t at = text.find(entry); at != std::string_view::npos && !found;
-           at = text.find(entry, at + 1)) {
-        found = at == 0 || text[at - 1] == '\n';
-      }
-      ::munmap(map, size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, in, 0);
+  if (map != MAP_FAILED) {
+    const std::string_view text(static_cast<const char*>(map), size);
+    for (size_t at = text.find(entry); at != std::string_view::npos && !found;
+         at = text.find(entry, at + 1)) {
+      found = at == 0 || text[at - 1] == '\n';
     }
+    ::munmap(map, size);
   }
   ::close(in);
   return found;
