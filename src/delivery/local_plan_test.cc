@@ -210,38 +210,38 @@ TEST_F(LocalPlanTest, LuserRelayIsAnAddressNeverACommandOrFile) {
     }
     EXPECT_TRUE(reads.empty()) << relay;  // no :include: file read
   }
-  settings.luser_relay = "catchall+${extension}@elsewhere.net";
-  auto a = plan("nosuch+x@example.org");
-  ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].kind, ActionKind::Forward);
-  EXPECT_EQ(a[0].address, "catchall+x@elsewhere.net");
-  settings.luser_relay = "$recipient@elsewhere.net";
-  a = plan("nosuch@example.org");
-  ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].address, "nosuch@example.org@elsewhere.net");
-  settings.luser_relay = "bob@$domain";
-  a = plan("nosuch@localhost");
-  ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].path, "/var/mail/bob");
-  EXPECT_EQ(a[0].to, "bob@localhost");
 }
 
+// luser_relay, expanded, is where an unknown user's mail goes: forwarded when remote, to
+// the named user's mailbox when local.
 TEST_F(LocalPlanTest, UnknownUserBouncesOrGoesToLuserRelay) {
   auto a = plan("nosuch@example.org");
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].kind, ActionKind::Bounce);
   EXPECT_EQ(a[0].dsn, "5.1.1");
   EXPECT_EQ(a[0].text, "unknown user: \"nosuch\"");
-  settings.luser_relay = "$user@elsewhere.net";
-  a = plan("nosuch+x@example.org");
-  ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].kind, ActionKind::Forward);
-  EXPECT_EQ(a[0].address, "nosuch@elsewhere.net");
-  settings.luser_relay = "bob";
-  a = plan("nosuch@example.org");
-  ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].path, "/var/mail/bob");
-  EXPECT_EQ(a[0].to, "bob@example.org");
+  struct Case {
+    std::string relay, recipient, forward_to, mailbox, to;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"$user@elsewhere.net", "nosuch+x@example.org", "nosuch@elsewhere.net", "", ""},
+           {"catchall+${extension}@elsewhere.net", "nosuch+x@example.org",
+            "catchall+x@elsewhere.net", "", ""},
+           {"$recipient@elsewhere.net", "nosuch@example.org", "nosuch@example.org@elsewhere.net",
+            "", ""},
+           {"bob", "nosuch@example.org", "", "/var/mail/bob", "bob@example.org"},
+           {"bob@$domain", "nosuch@localhost", "", "/var/mail/bob", "bob@localhost"}}) {
+    settings.luser_relay = c.relay;
+    a = plan(c.recipient);
+    ASSERT_EQ(a.size(), 1u) << c.relay;
+    if (!c.forward_to.empty()) {
+      EXPECT_EQ(a[0].kind, ActionKind::Forward) << c.relay;
+      EXPECT_EQ(a[0].address, c.forward_to);
+    } else {
+      EXPECT_EQ(a[0].path, c.mailbox) << c.relay;
+      EXPECT_EQ(a[0].to, c.to);
+    }
+  }
 }
 
 TEST_F(LocalPlanTest, AliasWithSeveralTargets) {
