@@ -2,13 +2,11 @@
 // out. See local_agent.h; the crash-safety argument is in docs/queue-format.md ("Delivering").
 #include "delivery/local_agent.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
