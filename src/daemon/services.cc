@@ -598,7 +598,11 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   auto body_checks = c.get_list("body_checks");
   cleanup_specs->insert(cleanup_specs->end(), header_checks.begin(), header_checks.end());
   cleanup_specs->insert(cleanup_specs->end(), body_checks.begin(), body_checks.end());
-  auto cleanup_tables = maps::MapSet::open(*cleanup_specs);
+  // As smtpd's: a recipient table (virtual_alias_maps...) that cannot be opened stands in as
+  // one whose lookups fail, so a message is kept in maildrop/ for later instead of pickup
+  // (and with it the whole daemon) failing to start.
+  auto cleanup_tables =
+      maps::MapSet::open(*cleanup_specs, {}, route::recipient_map_specs(c));
   for (const auto& w : cleanup_tables.warnings) base->log->warning("{}", w);
   if (!cleanup_tables.ok()) {
     std::string all;
