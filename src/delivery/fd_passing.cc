@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -43,9 +44,11 @@ Status send_datagram(int socket, std::string_view bytes, int fd) {
 }
 
 Result<std::optional<Datagram>> receive_datagram(int socket, size_t max_bytes) {
-  Datagram d;
-  d.bytes.resize(max_bytes + 1);
-  iovec iov{d.bytes.data(), d.bytes.size()};
+  // Into the stack, then copied at its size: a string of max_bytes would be zero-filled (and
+  // allocated) for every datagram.
+  char buffer[kMaxDatagramBytes + 1];
+  max_bytes = std::min(max_bytes, kMaxDatagramBytes);
+  iovec iov{buffer, max_bytes + 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -73,7 +76,8 @@ Result<std::optional<Datagram>> receive_datagram(int socket, size_t max_bytes) {
     return make_error(too_long ? "datagram too long" : "more than one descriptor");
   }
   if (n == 0 && fds.empty()) return std::optional<Datagram>();
-  d.bytes.resize(static_cast<size_t>(n));
+  Datagram d;
+  d.bytes.assign(buffer, static_cast<size_t>(n));
   d.fd = fds.empty() ? -1 : fds[0];
   return std::optional<Datagram>(std::move(d));
 }

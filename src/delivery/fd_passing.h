@@ -3,6 +3,7 @@
 // Result; received descriptors are close-on-exec. Also the writing of a whole result memfd.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +24,10 @@ struct Datagram {
   int fd = -1;  // owned by the receiver; -1: none came
 };
 
-/// Receives one datagram of at most `max_bytes`. nullopt: the peer closed the socket. An
+/// The largest datagram receive_datagram takes.
+inline constexpr size_t kMaxDatagramBytes = 64 * 1024;
+
+/// Receives one datagram of at most `max_bytes` (at most kMaxDatagramBytes). nullopt: the peer closed the socket. An
 /// error: the receive failed, or the datagram was too long or carried more than one
 /// descriptor (any that came are closed).
 Result<std::optional<Datagram>> receive_datagram(int socket, size_t max_bytes);

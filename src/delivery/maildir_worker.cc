@@ -1,4 +1,4 @@
-// A Maildir worker process: one identity, a thread per task, shared new/ syncs. See
+// A Maildir worker process: one identity, tasks on a pool of threads, shared new/ syncs. See
 // maildir_worker.h.
 #include "delivery/maildir_worker.h"
 
@@ -9,14 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "delivery/fd_passing.h"
 #include "delivery/task_child.h"
 #include "delivery/task_privileges.h"
+#include "delivery/task_threads.h"
 #include "queue/group_sync.h"
 
 namespace estafeta::delivery {
@@ -24,6 +22,10 @@ namespace {
 
 // Larger results travel in a memfd, as a delivery child's do.
 constexpr size_t kMaxInlineReply = 32 * 1024;
+
+// Tasks in progress at once; more wait in line. Above the agents' usual concurrency per
+// destination (20), so that concurrent deliveries share new/ syncs.
+constexpr size_t kMaxTaskThreads = 64;
 
 void send_result(int socket, uint64_t id, TaskResult result) {
   std::string inline_reply = encode_reply({id, false, result});
@@ -67,40 +69,31 @@ void run_maildir_worker(int socket, const DeliveryTask& task) {
   if (!become(task.as).ok()) ::_exit(1);
   const MaildirWorkerKey key = maildir_worker_key(task);
   queue::GroupSync syncs;
-  std::mutex mutex;
-  std::condition_variable cv;
-  int running = 0;
-  for (;;) {
-    auto received = receive_datagram(socket, kMaxTaskRequestBytes);
-    if (!received || !received->has_value()) break;  // the spawner closed our socket
-    Datagram d = std::move(**received);
-    auto request = decode_request(d.bytes);
-    if (!request) {
-      if (d.fd >= 0) ::close(d.fd);
-      break;
+  {
+    TaskThreads threads(kMaxTaskThreads);  // declared after `syncs`: joined before it goes
+    for (;;) {
+      auto received = receive_datagram(socket, kMaxTaskRequestBytes);
+      if (!received || !received->has_value()) break;  // the spawner closed our socket
+      Datagram d = std::move(**received);
+      auto request = decode_request(d.bytes);
+      if (!request) {
+        if (d.fd >= 0) ::close(d.fd);
+        break;
+      }
+      const uint64_t id = request->id;
+      if (!served_by_maildir_worker(request->task) ||
+          maildir_worker_key(request->task) != key || d.fd < 0) {
+        if (d.fd >= 0) ::close(d.fd);
+        send_result(socket, id, deferred("4.3.0", "delivery refused: not this worker's task"));
+        continue;
+      }
+      threads.submit([socket, &syncs, id, fd = d.fd, t = std::move(request->task)] {
+        TaskResult result = run_maildir_task(t, fd, syncs);
+        ::close(fd);
+        send_result(socket, id, std::move(result));
+      });
     }
-    const uint64_t id = request->id;
-    if (!served_by_maildir_worker(request->task) || maildir_worker_key(request->task) != key ||
-        d.fd < 0) {
-      if (d.fd >= 0) ::close(d.fd);
-      send_result(socket, id, deferred("4.3.0", "delivery refused: not this worker's task"));
-      continue;
-    }
-    {
-      std::lock_guard lock(mutex);
-      ++running;
-    }
-    std::thread([&, id, fd = d.fd, t = std::move(request->task)] {
-      TaskResult result = run_maildir_task(t, fd, syncs);
-      ::close(fd);
-      send_result(socket, id, std::move(result));
-      std::lock_guard lock(mutex);
-      --running;
-      cv.notify_all();
-    }).detach();
-  }
-  std::unique_lock lock(mutex);
-  cv.wait(lock, [&] { return running == 0; });
+  }  // every task finished and answered
   ::_exit(0);
 }
 

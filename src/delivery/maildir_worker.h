@@ -1,9 +1,9 @@
 // The long-lived Maildir workers of the privileged spawner (delivery/privileged_delivery.h):
 // instead of a child per task, the spawner forks one worker per identity (uid, gid,
 // supplementary groups and file size limit) that permanently becomes that identity, never
-// root, and serves every Maildir and MaildirBatch task for it, each in a thread of its own, so
-// that concurrent deliveries into one Maildir share its new/ fsyncs (queue::GroupSync) as the
-// in-process writer did. The spawner forwards a validated request (and its message
+// root, and serves every Maildir and MaildirBatch task for it on a pool of threads
+// (delivery/task_threads.h, up to 64 tasks at once), so that concurrent deliveries into one
+// Maildir share its new/ fsyncs (queue::GroupSync) as the in-process writer did. The spawner forwards a validated request (and its message
 // descriptor) on the worker's own SOCK_SEQPACKET socket; the worker answers with a TaskReply
 // for that id; the spawner checks that the id was sent to that worker before relaying it.
 // The spawner ends a worker that has had nothing to do for kMaildirWorkerIdleSeconds by

@@ -87,6 +87,7 @@ void PrivilegedDelivery::mark_dead(std::string why) {
   ::shutdown(socket_, SHUT_RDWR);  // exit_fd() hangs up; a live spawner sees EOF and exits
   std::lock_guard lock(mutex_);
   if (dead_.empty()) dead_ = std::move(why);
+  for (auto& [id, waiter] : waiting_) waiter->woken.notify_one();
 }
 
 void PrivilegedDelivery::receive_one() {
@@ -101,50 +102,54 @@ void PrivilegedDelivery::receive_one() {
   }
   TaskResult result = reply->result_in_fd ? result_from_fd(d.fd) : std::move(reply->result);
   std::lock_guard lock(mutex_);
-  if (waiting_.count(reply->id) != 0) done_[reply->id] = std::move(result);
+  if (auto it = waiting_.find(reply->id); it != waiting_.end()) {
+    it->second->result = std::move(result);
+    it->second->woken.notify_one();
+  }
 }
 
 TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd) {
+  Waiter me;
   uint64_t id;
   {
     std::lock_guard lock(mutex_);
     if (!dead_.empty()) return deferred("4.3.0", "delivery spawner unavailable: " + dead_);
     id = next_id_++;
-    waiting_.insert(id);
+    waiting_[id] = &me;
   }
   const std::string request = encode_request({id, task});
   Status sent = request.size() > kMaxTaskRequestBytes
                     ? Status(make_error("delivery task too large"))
                     : send_datagram(socket_, request, message_fd);
   std::unique_lock lock(mutex_);
-  if (!sent.ok()) {
-    waiting_.erase(id);
-    return deferred("4.3.0",
-                    "cannot pass the task to the delivery spawner: " + sent.error().message);
-  }
-  for (;;) {
-    if (auto it = done_.find(id); it != done_.end()) {
-      TaskResult result = std::move(it->second);
-      done_.erase(it);
-      waiting_.erase(id);
-      return result;
-    }
-    if (!dead_.empty()) {
-      waiting_.erase(id);
-      return deferred("4.3.0", "delivery spawner unavailable: " + dead_);
-    }
+  while (sent.ok() && !me.result && dead_.empty()) {
     if (reading_) {
-      cv_.wait(lock);
+      me.woken.wait(lock);
       continue;
     }
-    // Leader: read one reply for whoever it is for, then let the others look.
+    // The reader: read one reply for whoever it is for, then look again.
     reading_ = true;
     lock.unlock();
     receive_one();
     lock.lock();
     reading_ = false;
-    cv_.notify_all();
   }
+  waiting_.erase(id);
+  // Leaving without reading any more: another waiter becomes the reader.
+  if (!reading_) {
+    for (auto& [other, waiter] : waiting_) {
+      if (!waiter->result) {
+        waiter->woken.notify_one();
+        break;
+      }
+    }
+  }
+  if (me.result) return std::move(*me.result);
+  if (!sent.ok()) {
+    return deferred("4.3.0",
+                    "cannot pass the task to the delivery spawner: " + sent.error().message);
+  }
+  return deferred("4.3.0", "delivery spawner unavailable: " + dead_);
 }
 
 }  // namespace estafeta::delivery

@@ -20,6 +20,8 @@
 // same for tasks whose uid and gid are the process's own; others get Deferred 4.3.0.
 //
 // Thread contract: run() is thread-safe and blocking; replies are matched to callers by id.
+// One waiting caller at a time reads replies and wakes only the caller each is for (no
+// thread of its own, so a process forked with this object works as well).
 // If the spawner dies, every run() in progress or later returns Deferred 4.3.0 (never
 // hangs), and exit_fd() reports it: the agent then exits so that master starts it (and a
 // new spawner) again. Errors are results; nothing throws.
@@ -32,7 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -70,8 +72,15 @@ class PrivilegedDelivery {
 
  private:
   PrivilegedDelivery(int socket, pid_t pid, bool privileged);
-  // Reads one reply and files it; marks the link dead on EOF or a broken reply. Called by
-  // one waiter at a time, without mutex_.
+
+  // A run() waiting for its reply.
+  struct Waiter {
+    std::condition_variable woken;
+    std::optional<TaskResult> result;
+  };
+
+  // Reads one reply and files it with its waiter; marks the link dead on EOF or a broken
+  // reply. Called by one waiter at a time (the reader), without mutex_.
   void receive_one();
   void mark_dead(std::string why);
 
@@ -79,12 +88,10 @@ class PrivilegedDelivery {
   const pid_t pid_;
   const bool privileged_;
   std::mutex mutex_;
-  std::condition_variable cv_;
   uint64_t next_id_ = 1;                 // guarded by mutex_
   bool reading_ = false;                 // a waiter is in receive_one(); guarded by mutex_
   std::string dead_;                     // non-empty: why the spawner is gone; guarded by mutex_
-  std::set<uint64_t> waiting_;           // guarded by mutex_
-  std::map<uint64_t, TaskResult> done_;  // guarded by mutex_
+  std::map<uint64_t, Waiter*> waiting_;  // guarded by mutex_
 };
 
 }  // namespace estafeta::delivery
