@@ -21,13 +21,19 @@ TransportSpec parse_transport(std::string_view spec) {
   return {std::string(spec.substr(0, colon)), std::string(spec.substr(colon + 1))};
 }
 
+// `fallback_nexthop`: the next hop when the transport names none (relayhost), or "" for the
+// recipient's domain.
 Resolution make(AddressClass c, std::string_view spec, std::string recipient,
-                std::string_view domain) {
+                std::string_view domain, std::string_view fallback_nexthop = {}) {
   TransportSpec t = parse_transport(spec);
   Resolution r;
   r.address_class = c;
   r.transport = std::move(t.transport);
-  r.nexthop = t.nexthop.empty() ? std::string(domain) : std::move(t.nexthop);
+  if (!t.nexthop.empty()) {
+    r.nexthop = std::move(t.nexthop);
+  } else {
+    r.nexthop = std::string(fallback_nexthop.empty() ? domain : fallback_nexthop);
+  }
   r.recipient = std::move(recipient);
   return r;
 }
@@ -108,9 +114,11 @@ ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
       out.resolution =
           make(AddressClass::VirtualMailbox, settings.virtual_transport, current, domain);
     } else if (!out.temp_fail && classify(settings.relay_domains)) {
-      out.resolution = make(AddressClass::Relay, settings.relay_transport, current, domain);
+      out.resolution = make(AddressClass::Relay, settings.relay_transport, current, domain,
+                             settings.relayhost);
     } else if (!out.temp_fail) {
-      out.resolution = make(AddressClass::Default, settings.default_transport, current, domain);
+      out.resolution = make(AddressClass::Default, settings.default_transport, current, domain,
+                             settings.relayhost);
     }
     if (out.temp_fail) return ResolveResult{true, {}};
     out.resolution.routed = has_routing(local);

@@ -117,6 +117,18 @@ TEST(Resolver, RoutedAddressesAreMarked) {
   EXPECT_FALSE(r.resolution.routed);
 }
 
+TEST(Resolver, RelayhostIsTheNextHopOfRemoteMailUnlessTheTransportNamesOne) {
+  RouteSettings s = settings();
+  s.relayhost = "[smarthost.example]:587";
+  EXPECT_EQ(resolve(s, "x@elsewhere.example").resolution.nexthop, "[smarthost.example]:587");
+  EXPECT_EQ(resolve(s, "x@relayed.example").resolution.nexthop, "[smarthost.example]:587");
+  EXPECT_EQ(resolve(s, "x@hosted.example").resolution.nexthop, "hosted.example");
+  EXPECT_EQ(resolve(s, "alice@mx.example.org").resolution.transport, "local");
+  s.default_transport = "smtp:[other.example]";
+  EXPECT_EQ(resolve(s, "x@elsewhere.example").resolution.nexthop, "[other.example]");
+  EXPECT_EQ(resolve(s, "x@relayed.example").resolution.nexthop, "[smarthost.example]:587");
+}
+
 TEST(Resolver, TransportSpecsAndTables) {
   DomainTable table;
   RouteSettings s = settings(&table);

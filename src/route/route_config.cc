@@ -149,6 +149,7 @@ Result<RouteSettings> make_route_settings(const config::Config& config,
   s.virtual_transport = config.get("virtual_transport");
   s.relay_transport = config.get("relay_transport");
   s.default_transport = config.get("default_transport");
+  s.relayhost = config.get("relayhost");
   return s;
 }
 

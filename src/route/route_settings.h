@@ -32,6 +32,9 @@ struct RouteSettings {
   std::string virtual_transport = "virtual";
   std::string relay_transport = "relay";
   std::string default_transport = "smtp";
+  /// relayhost: the next hop of the relay and default classes when their transport names
+  /// none ("[smarthost.example]:587", "smarthost.example"); empty: the recipient's domain.
+  std::string relayhost;
 
   bool has_remote_tables() const {
     return mydestination.has_remote_tables() || virtual_alias_domains.has_remote_tables() ||
