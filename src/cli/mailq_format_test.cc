@@ -34,7 +34,7 @@ ListedMessage deferred_message() {
   m.arrival_local = thursday();
   m.size = 337;
   m.sender = "alice@example.org";
-  m.recipients = {{"bob@remote.example", "remote delivery is not implemented yet"}};
+  m.recipients = {{"bob@remote.example", "mail transport unavailable"}};
   return m;
 }
 
@@ -62,7 +62,7 @@ TEST(Mailq, Heading) {
 }
 
 TEST(Mailq, DeferredMessageWithReason) {
-  const std::string reason = "remote delivery is not implemented yet";
+  const std::string reason = "mail transport unavailable";
   // id, status ' ', space, size in 7 columns, space, arrival (19 + 1 pad), space, sender.
   const std::string expected = kId + "      337 Thu Dec  3 10:00:00  alice@example.org\n" +
                                std::string(76 - reason.size(), ' ') + "(" + reason + ")\n" +
@@ -182,7 +182,7 @@ TEST(Json, Message) {
             "{\"queue_name\": \"deferred\", \"queue_id\": \"" + kId +
                 "\", \"arrival_time\": 1606989600, \"message_size\": 337, \"sender\": "
                 "\"alice@example.org\", \"recipients\": [{\"address\": \"bob@remote.example\", "
-                "\"delay_reason\": \"remote delivery is not implemented yet\"}, {\"address\": "
+                "\"delay_reason\": \"mail transport unavailable\"}, {\"address\": "
                 "\"carol@remote.example\"}]}\n");
   m.sender = "";
   m.recipients = {{"x\"y@remote.example", "line\r\nbreak"}};

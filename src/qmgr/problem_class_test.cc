@@ -17,7 +17,7 @@ TEST(ProblemClass, ResourceSoftwareOrNone) {
       {{"4.3.0", std::string(kAgentDidNotReport), "", ""}, ProblemClass::kSoftware},
       {{"4.2.2", "maildir delivery failed: Disk quota exceeded", "", "local"},
        ProblemClass::kNone},  // the recipient's mailbox is full, not the system
-      {{"4.3.0", "remote delivery is not implemented yet", "", "none"}, ProblemClass::kNone},
+      {{"4.3.0", "mail transport unavailable", "", "none"}, ProblemClass::kNone},
       {{"4.4.1", "connect to mx: Connection refused", "", ""}, ProblemClass::kNone},
       {{"4.3.10", "", "", ""}, ProblemClass::kNone},
       {{"", "", "", ""}, ProblemClass::kNone},

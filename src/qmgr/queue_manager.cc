@@ -43,23 +43,44 @@ using queue::StatusEntry;
 using queue::StatusKind;
 
 constexpr std::string_view kLocalTransport = "local";
-constexpr std::string_view kErrorTransport = "error";
+// The transports the queue manager answers itself, as Postfix's error(8), retry and
+// discard(8) do for every recipient of a request: bounced, deferred or discarded with the
+// next hop's text, which may start with an enhanced status code ("5.1.1 User unknown in
+// virtual alias table").
+struct BuiltinTransport {
+  std::string_view name;
+  Outcome outcome;
+  std::string_view status;  // when the text has none
+  std::string_view text;    // when the next hop is empty
+};
+constexpr BuiltinTransport kBuiltinTransports[] = {
+    {"error", Outcome::Bounced, "5.0.0", "mail for this destination is refused"},
+    {"retry", Outcome::Deferred, "4.0.0", "delivery temporarily suspended"},
+    {"discard", Outcome::Delivered, "2.0.0", "discarded"},
+};
 
-// Postfix's error(8) transport: every recipient bounced with the next hop's text, which may
-// start with an enhanced status code ("5.1.1 User unknown in virtual alias table").
-DeliveryReport error_transport_report(const DeliveryRequest& r) {
-  std::string status = "5.0.0";
-  std::string_view text = r.next_hop;
+const BuiltinTransport* builtin_transport(std::string_view name) {
+  for (const BuiltinTransport& t : kBuiltinTransports) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+DeliveryReport builtin_transport_report(const DeliveryRequest& r, const BuiltinTransport& t) {
+  std::string status(t.status);
+  std::string_view text = r.next_hop.empty() ? t.text : std::string_view(r.next_hop);
   size_t space = text.find(' ');
-  if (space != std::string_view::npos && space >= 5 && text[0] == '5' && text[1] == '.') {
+  if (space != std::string_view::npos && space >= 5 && text[0] == t.status[0] &&
+      text[1] == '.') {
     status = std::string(text.substr(0, space));
     text.remove_prefix(space + 1);
   }
+  std::string reason(text);
+  if (t.outcome == Outcome::Delivered && reason != "discarded") reason = "discarded: " + reason;
   DeliveryReport report;
   report.request_id = r.id;
   for (const auto& rcpt : r.recipients) {
-    report.recipients.push_back(
-        {rcpt.index, Outcome::Bounced, {status, std::string(text), "", "none", ""}});
+    report.recipients.push_back({rcpt.index, t.outcome, {status, reason, "", "none", ""}});
   }
   return report;
 }
@@ -410,20 +431,20 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
 void QueueManager::Loop::dispatch_requests() {
   for (DeliveryRequest& r : scheduler_.take_requests()) {
     auto m = messages_.find(r.queue_id);
-    if (r.transport == kErrorTransport) {
-      // error:[X.Y.Z ]text (a virtual alias domain's unknown address): bounced at once.
-      (void)scheduler_.report(error_transport_report(r));
+    if (const BuiltinTransport* builtin = builtin_transport(r.transport)) {
+      // error:, retry:, discard: (transport_maps; a virtual alias domain's unknown address).
+      (void)scheduler_.report(builtin_transport_report(r, *builtin));
       continue;
     }
     auto agent = agents_.find(r.transport);
     if (agent == agents_.end() || m == messages_.end()) {
-      // No agent for this transport yet (the outbound SMTP client is a later step): the
-      // recipients wait in deferred/ and are retried, and bounced when the message expires.
+      // No agent for this transport (no master.cf row runs it): the recipients wait in
+      // deferred/ and are retried, and bounced when the message expires.
       DeliveryReport report;
       report.request_id = r.id;
       for (const auto& rcpt : r.recipients) {
         report.recipients.push_back({rcpt.index, Outcome::Deferred,
-                                     {"4.3.0", "remote delivery is not implemented yet", "",
+                                     {"4.3.0", "mail transport unavailable", "",
                                       "none"}});
       }
       (void)scheduler_.report(report);

@@ -38,6 +38,46 @@ Resolution make(AddressClass c, std::string_view spec, std::string recipient,
   return r;
 }
 
+// transport(5): the first transport_maps entry for the address, its domain, a parent domain
+// (".parent") or "*" replaces the class's transport and next hop, each where it is not
+// empty. False: a table could not answer.
+bool apply_transport_maps(const RouteSettings& settings, std::string_view address,
+                          std::string_view domain, Resolution& r) {
+  if (settings.transport_maps.empty()) return true;
+  std::vector<std::pair<std::string, bool>> keys;  // key, partial
+  keys.emplace_back(ascii::lower(address), false);
+  if (!settings.recipient_delimiter.empty()) {
+    maps::AddressParts parts = maps::split_address(address);
+    const size_t cut = parts.local.find_first_of(settings.recipient_delimiter);
+    if (cut != std::string_view::npos && cut > 0) {
+      keys.emplace_back(ascii::lower(std::string(parts.local.substr(0, cut)) + "@" +
+                                     std::string(parts.domain)),
+                        true);
+    }
+  }
+  if (!domain.empty()) {
+    keys.emplace_back(std::string(domain), true);
+    for (size_t dot = domain.find('.'); dot != std::string_view::npos;
+         dot = domain.find('.', dot + 1)) {
+      keys.emplace_back(std::string(domain.substr(dot)), true);
+    }
+  }
+  keys.emplace_back("*", true);
+  for (const auto& [key, partial] : keys) {
+    maps::LookupResult found = maps::lookup_key(settings.transport_maps, key, partial);
+    if (found.is_temp_fail()) return false;
+    if (!found.is_found()) continue;
+    TransportSpec t = parse_transport(ascii::trim(found.value));
+    // The queue manager's own transports take their text from the entry alone.
+    const bool builtin = t.transport == "error" || t.transport == "retry" ||
+                         t.transport == "discard";
+    if (!t.transport.empty()) r.transport = std::move(t.transport);
+    if (!t.nexthop.empty() || builtin) r.nexthop = std::move(t.nexthop);
+    return true;
+  }
+  return true;
+}
+
 bool has_routing(std::string_view local) {
   return local.find_first_of("%!@") != std::string_view::npos;
 }
@@ -99,6 +139,9 @@ ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
         }
       }
       out.resolution = make(AddressClass::Local, settings.local_transport, current, domain);
+      if (!apply_transport_maps(settings, current, domain, out.resolution)) {
+        return ResolveResult{true, {}};
+      }
       return out;
     }
 
@@ -122,6 +165,9 @@ ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
     }
     if (out.temp_fail) return ResolveResult{true, {}};
     out.resolution.routed = has_routing(local);
+    if (!apply_transport_maps(settings, current, domain, out.resolution)) {
+      return ResolveResult{true, {}};
+    }
     return out;
   }
 }

@@ -129,6 +129,42 @@ TEST(Resolver, RelayhostIsTheNextHopOfRemoteMailUnlessTheTransportNamesOne) {
   EXPECT_EQ(resolve(s, "x@relayed.example").resolution.nexthop, "[smarthost.example]:587");
 }
 
+// A transport(5) table.
+class TransportTable : public maps::Map {
+ public:
+  maps::LookupResult lookup(std::string_view key) const override {
+    if (key == "vip@elsewhere.example") return maps::LookupResult::found("smtp:[vip.example]:2525");
+    if (key == "gone@elsewhere.example") return maps::LookupResult::found("error:5.1.1 gone");
+    if (key == "elsewhere.example") return maps::LookupResult::found(":[gw.example]");
+    if (key == ".sub.example") return maps::LookupResult::found("relay:");
+    if (key == "mx.example.org") return maps::LookupResult::found("discard:");
+    if (key == "broken.example") return maps::LookupResult::temp_fail("down");
+    if (key == "*") return maps::LookupResult::found("smtp:[smarthost.example]");
+    return maps::LookupResult::not_found();
+  }
+};
+
+TEST(Resolver, TransportMapsOverrideTheClassInTransport5Order) {
+  TransportTable table;
+  RouteSettings s = settings();
+  s.recipient_delimiter = "+";
+  s.transport_maps = {&table};
+  auto route = [&](std::string_view a) {
+    ResolveResult r = resolve(s, a);
+    EXPECT_FALSE(r.temp_fail) << a;
+    return r.resolution.transport + " " + r.resolution.nexthop;
+  };
+  EXPECT_EQ(route("vip@elsewhere.example"), "smtp [vip.example]:2525");
+  EXPECT_EQ(route("vip+tag@elsewhere.example"), "smtp [vip.example]:2525");  // no extension
+  EXPECT_EQ(route("gone@elsewhere.example"), "error 5.1.1 gone");
+  EXPECT_EQ(route("other@elsewhere.example"), "smtp [gw.example]");  // the class's transport
+  EXPECT_EQ(route("x@a.sub.example"), "relay a.sub.example");        // the class's next hop
+  EXPECT_EQ(route("x@sub.example"), "smtp [smarthost.example]");     // "*": not the parent
+  EXPECT_EQ(route("alice@mx.example.org"), "discard ");
+  EXPECT_EQ(resolve(s, "alice@mx.example.org").resolution.address_class, AddressClass::Local);
+  EXPECT_TRUE(resolve(s, "x@broken.example").temp_fail);
+}
+
 TEST(Resolver, TransportSpecsAndTables) {
   DomainTable table;
   RouteSettings s = settings(&table);

@@ -102,6 +102,7 @@ std::vector<std::string> route_table_specs(const config::Config& config) {
     auto split = policy::split_list_items(config.get_list(name));
     specs.insert(specs.end(), split.tables.begin(), split.tables.end());
   }
+  for (const std::string& spec : config.get_list("transport_maps")) specs.push_back(spec);
   return specs;
 }
 
@@ -150,6 +151,13 @@ Result<RouteSettings> make_route_settings(const config::Config& config,
   s.relay_transport = config.get("relay_transport");
   s.default_transport = config.get("default_transport");
   s.relayhost = config.get("relayhost");
+  auto transport = policy::split_list_items(config.get_list("transport_maps"));
+  if (!transport.literals.empty()) {
+    return make_error(fmt::format("transport_maps: not a table: \"{}\" (use type:name)",
+                                  transport.literals.front()));
+  }
+  s.transport_maps = maps::make_search_tables(
+      transport.tables, [&tables](std::string_view spec) { return &tables.find_or_unavailable(spec); });
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "maps/address_search.h"
 #include "policy/address_list.h"
 
 namespace estafeta::route {
@@ -32,6 +33,11 @@ struct RouteSettings {
   std::string virtual_transport = "virtual";
   std::string relay_transport = "relay";
   std::string default_transport = "smtp";
+  /// transport_maps (transport(5)): per address or domain, "transport:nexthop" over what the
+  /// class gives; an empty part keeps the class's. Searched with the full address (pattern
+  /// tables only with it), the address without its extension, the domain, each parent domain
+  /// as ".parent", then "*".
+  maps::SearchTables transport_maps;
   /// relayhost: the next hop of the relay and default classes when their transport names
   /// none ("[smarthost.example]:587", "smarthost.example"); empty: the recipient's domain.
   std::string relayhost;

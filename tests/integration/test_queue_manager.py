@@ -63,16 +63,37 @@ class RetryTest(unittest.TestCase):
             self.assertTrue(harness.wait_until(lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred'))))
             self.assertEqual(len(srv.messages('bob')), 1)
 
+    def test_transport_maps_error_retry_and_discard_are_answered_by_the_queue_manager(self):
+        with EstafetaServer(start=False) as srv:
+            table = os.path.join(srv.dir, 'transport')
+            with open(table, 'w') as f:
+                f.write('gone.example error:5.1.1 this domain is gone\n'
+                        'later.example retry:4.3.2 come back later\n'
+                        '.drop.example discard:\n')
+            srv.main.update(FAST, transport_maps='texthash:' + table)
+            srv.write_config()
+            srv.start()
+            send(srv, ['a@gone.example', 'b@later.example', 'c@x.drop.example'])
+            self.assertTrue(srv.wait_for_log(
+                r'to=<a@gone.example>, relay=none, .*dsn=5.1.1, status=bounced '
+                r'\(this domain is gone\)'), srv.log())
+            self.assertTrue(srv.wait_for_log(
+                r'to=<b@later.example>, relay=none, .*dsn=4.3.2, status=deferred '
+                r'\(come back later\)'), srv.log())
+            self.assertTrue(srv.wait_for_log(
+                r'to=<c@x.drop.example>, relay=none, .*dsn=2.0.0, status=sent \(discarded\)'),
+                srv.log())
+
     def test_message_expires_after_its_lifetime(self):
         main = dict(FAST, maximal_queue_lifetime='2s')
         with EstafetaServer(main=main) as srv:
             send(srv, ['someone@remote.example'])
             self.assertTrue(srv.wait_for_log(
                 r'to=<someone@remote.example>, relay=none, .*status=deferred '
-                r'\(remote delivery is not implemented yet\)'), srv.log())
+                r'\(mail transport unavailable\)'), srv.log())
             self.assertTrue(srv.wait_for_log(
                 r'to=<someone@remote.example>, .*dsn=4.3.0, status=expired '
-                r'\(message expired: remote delivery is not implemented yet\)'), srv.log())
+                r'\(message expired: mail transport unavailable\)'), srv.log())
             self.assertTrue(harness.wait_until(
                 lambda: not harness.sorted_names(os.path.join(srv.spool, 'deferred')) and
                 not harness.sorted_names(os.path.join(srv.spool, 'active'))))
@@ -139,8 +160,8 @@ class ServicesTest(unittest.TestCase):
                                              r'.*status=sent' % re.escape(harness.HOSTNAME)),
                             srv.log())
             self.assertTrue(srv.wait_for_log(r'to=<far@remote\.example>, relay=none, .*'
-                                             r'status=deferred \(remote delivery is not '
-                                             r'implemented yet\)'), srv.log())
+                                             r'status=deferred \(mail transport unavailable\)'),
+                            srv.log())
             new = os.path.join(vmail, 'eve', 'Maildir', 'new')
             self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new)))
 

@@ -1,12 +1,12 @@
 # The queue tools against the real daemon (docs/queue-tools.md): mail for a remote domain stays
-# in deferred/ ("remote delivery is not implemented yet"), so it can be listed (mailq,
-# sendmail -bp, `estafeta queue list`, -j), shown, held, released, requeued, deleted and
-# flushed. Sizes are checked against the queue manager's own log line, arrival times against
-# the time encoded in the queue id, the wake-up of the queue manager against a second
-# deferral that neither its rescan of active/ (every 60 s) nor its retry of deferred mail
-# (minimal_backoff_time, 300 s) could have produced within the 30 s we wait, and "release
-# makes it due now" against a backoff of an hour. As root, a user who is neither root nor
-# mail_owner is refused every change.
+# in deferred/ (the harness's master.cf has no smtp row: "mail transport unavailable"), so it
+# can be listed (mailq, sendmail -bp, `estafeta queue list`, -j), shown, held, released,
+# requeued, deleted and flushed. Sizes are checked against the queue manager's own log line,
+# arrival times against the time encoded in the queue id, the wake-up of the queue manager
+# against a second deferral that neither its rescan of active/ (every 60 s) nor its retry of
+# deferred mail (minimal_backoff_time, 300 s) could have produced within the 30 s we wait,
+# and "release makes it due now" against a backoff of an hour. As root, a user who is neither
+# root nor mail_owner is refused every change.
 import json
 import os
 import pwd
@@ -19,7 +19,7 @@ import harness
 import tools
 from harness import EstafetaServer
 
-REASON = 'remote delivery is not implemented yet'
+REASON = 'mail transport unavailable'
 HEADING = '-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------'
 INDENT = ' ' * 41
 BLOCK_FIRST = re.compile(r'^(?P<id>[0-9A-F]{18})(?P<mark>[ *!])\s+(?P<size>\d+) '
