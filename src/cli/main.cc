@@ -91,6 +91,7 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "qmgr") return daemon::run_qmgr_service(config_dir, args);
   if (command == "local") return daemon::run_local_service(config_dir, args);
   if (command == "virtual") return daemon::run_virtual_service(config_dir, args);
+  if (command == "smtp") return daemon::run_smtp_service(config_dir, args);
   if (command == "pickup") return daemon::run_pickup_service(config_dir, args);
   if (command == "showq") return cli::run_showq_service(config_dir, args);
   if (command == "bounce") return daemon::run_bounce_service(config_dir, args);

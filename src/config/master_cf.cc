@@ -212,8 +212,8 @@ Result<uint16_t> parse_port(std::string_view p) {
 constexpr std::array<std::string_view, 11> kBuiltInCommands = {
     "cleanup", "trivial-rewrite", "tlsmgr", "verify", "flush", "proxymap",
     "anvil",   "scache",          "postlogd", "error", "discard"};
-constexpr std::array<std::string_view, 8> kLaterCommands = {
-    "smtp", "lmtp", "pipe",
+constexpr std::array<std::string_view, 7> kLaterCommands = {
+    "lmtp", "pipe",
     "postscreen", "dnsblog", "tlsproxy", "spawn",  "qmqpd"};
 
 bool contains(const auto& list, std::string_view command) {
@@ -263,6 +263,13 @@ ServiceRole classify(const Service& s, bool have_qmgr, bool have_pickup, std::st
       return ServiceRole::Virtual;
     }
     *why = fmt::format("type {} not supported (virtual serves unix), ignored", s.type);
+    return ServiceRole::Ignored;
+  }
+  if (s.command == "smtp") {
+    if (s.type == "unix") {
+      return ServiceRole::Smtp;
+    }
+    *why = fmt::format("type {} not supported (smtp serves unix), ignored", s.type);
     return ServiceRole::Ignored;
   }
   if (s.command == "bounce") {
@@ -401,7 +408,7 @@ ServiceTable plan_services(const MasterCf& m, const std::string& file) {
 }
 
 bool is_delivery_agent(ServiceRole role) {
-  return role == ServiceRole::Local || role == ServiceRole::Virtual;
+  return role == ServiceRole::Local || role == ServiceRole::Virtual || role == ServiceRole::Smtp;
 }
 
 std::set<std::string, std::less<>> agent_transports(const ServiceTable& table) {

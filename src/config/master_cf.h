@@ -47,8 +47,8 @@ struct MasterCf {
 /// The master.cf used when <config_dir>/master.cf does not exist: the SMTP server on
 /// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
 /// "smtp inet ..."), local submission (pickup), the queue manager, the queue listing for
-/// users (showq), the local and virtual delivery agents and the bounce service (Postfix's
-/// rows, without chroot).
+/// users (showq), the local, virtual and smtp delivery agents (smtp serves the smtp and relay
+/// transports) and the bounce service (Postfix's rows, without chroot).
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
     "pickup unix n - n 60 1 pickup\n"
@@ -56,6 +56,8 @@ inline constexpr std::string_view kDefaultMasterCf =
     "showq unix n - n - - showq\n"
     "local unix - n n - - local\n"
     "virtual unix - n n - - virtual\n"
+    "smtp unix - - n - - smtp\n"
+    "relay unix - - n - - smtp\n"
     "bounce unix - - n - 0 bounce\n";
 
 /// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
@@ -78,6 +80,7 @@ enum class ServiceRole {
   Qmgr,     // qmgr (or oqmgr): `estafeta qmgr`, one per queue
   Local,    // unix + local: `estafeta local` on private/<service name>
   Virtual,  // unix + virtual: `estafeta virtual` on private/<service name>
+  Smtp,     // unix + smtp: `estafeta smtp` on private/<service name> (smtp, relay)
   Pickup,   // pickup: `estafeta pickup`, one per queue (maildrop -> incoming)
   Showq,    // showq: `estafeta showq` on public/showq, the queue listing for users
   Bounce,   // unix + bounce, the row named "bounce": `estafeta bounce` on private/bounce
@@ -108,8 +111,7 @@ struct ServiceTable {
 ServiceTable plan_services(const MasterCf& m, const std::string& file);
 
 /// Whether a row of this role is a delivery agent that the queue manager sends the requests
-/// of the transport named like the row to (on private/<name>): local, virtual (issue 18 adds
-/// smtp).
+/// of the transport named like the row to (on private/<name>): local, virtual, smtp.
 bool is_delivery_agent(ServiceRole role);
 
 /// The names of the transports that have a delivery agent in `table`: the unix rows whose

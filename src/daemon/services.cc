@@ -28,7 +28,13 @@
 #include "log/logger.h"
 #include "maps/map_set.h"
 #include "message/notify_classes.h"
+#include "net/tls_client.h"
 #include "net/unix_socket.h"
+#include "outbound/agent_loop.h"
+#include "outbound/dns_resolver.h"
+#include "outbound/dns_settings.h"
+#include "outbound/smtp_delivery.h"
+#include "outbound/smtp_settings.h"
 #include "policy/address_list.h"
 #include "qmgr/queue_manager.h"
 #include "qmgr/settings.h"
@@ -542,6 +548,53 @@ int run_virtual_service(const std::string& config_dir, const std::vector<std::st
   const int code = agent.serve(*fd);
   ::close(*fd);
   return code;
+}
+
+int run_smtp_service(const std::string& config_dir, const std::vector<std::string>& args) {
+  Readiness readiness = Readiness::from_environment();
+  auto parsed = parse_agent_arguments("smtp", args, readiness);
+  if (!parsed) return 2;
+  auto base = load_base(config_dir, "smtp", parsed->overrides, readiness);
+  if (!base) return 1;
+  const config::Config& c = *base->config;
+  auto settings = outbound::make_smtp_delivery_settings(c, base->queue_directory);
+  if (!settings.ok()) return fail(*base->log, readiness, settings.error().message);
+  // As root: the policy tables, the CA file and the client's key.
+  const std::vector<std::string> policy_specs = c.get_list("smtp_tls_policy_maps");
+  auto opened = maps::MapSet::open(policy_specs);
+  if (!opened.ok()) {
+    std::string all;
+    for (const auto& error : opened.errors) all += (all.empty() ? "" : "; ") + error;
+    return fail(*base->log, readiness, all);
+  }
+  std::shared_ptr<asio::ssl::context> tls;
+  if (auto context = net::make_client_tls_context(settings->tls); context.ok()) {
+    tls = std::move(*context);
+  } else {
+    base->log->warning("TLS is not available to the smtp client, mail that requires it is "
+                       "deferred: {}",
+                       context.error().message);
+  }
+  if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
+    return fail(*base->log, readiness, dropped.error().message);
+  }
+  auto fd = bind_private_socket(base->queue_directory, parsed->name);
+  if (!fd.ok()) return fail(*base->log, readiness, fd.error().message);
+  asio::io_context io;
+  auto dns = outbound::DnsResolver::create(io, outbound::resolver_options(c));
+  if (!dns.ok()) return fail(*base->log, readiness, dns.error().message);
+  outbound::PolicyLookup policy;
+  if (!policy_specs.empty()) {
+    policy = [tables = opened.set, policy_specs](const std::string& key) {
+      return tables->lookup_first(policy_specs, key);
+    };
+  }
+  outbound::SmtpDelivery delivery(io, std::move(*settings), **dns, tls, std::move(policy),
+                                  *base->log);
+  readiness.ready();
+  return outbound::serve_agent_requests_async(
+      io, *fd, [&delivery](qmgr::AgentRequest r) { return delivery.deliver(std::move(r)); },
+      *base->log);
 }
 
 int run_bounce_service(const std::string& config_dir, const std::vector<std::string>& args) {

@@ -79,6 +79,10 @@ int run_local_service(const std::string& config_dir, const std::vector<std::stri
 /// private/<service name>; tables and the privileged spawner set up as root, then it runs
 /// as mail_owner.
 int run_virtual_service(const std::string& config_dir, const std::vector<std::string>& args);
+/// `estafeta smtp`: the smtp delivery agent (outbound/smtp_delivery.h) on private/<service
+/// name> (the smtp and relay rows); smtp_tls_policy_maps, the CA file and the client key are
+/// opened as root, then it runs as mail_owner on one event loop.
+int run_smtp_service(const std::string& config_dir, const std::vector<std::string>& args);
 /// `estafeta pickup -n NAME -t unix [-w SECONDS] [-o ...]`: local submission (submit/pickup.h).
 int run_pickup_service(const std::string& config_dir, const std::vector<std::string>& args);
 /// `estafeta bounce ...`: serves private/bounce; returns the exit code.

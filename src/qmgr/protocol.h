@@ -72,7 +72,8 @@ struct RecipientReply {
   std::string relay;       // "local", "mx.example.org[192.0.2.1]:25"
   /// For a delivered recipient, the Action of its success report (RFC 3464) when not
   /// "delivered": "expanded" (several targets: alias, .forward), "relayed" (forwarded where
-  /// DSN ends); "" otherwise.
+  /// DSN ends); "passed": handed with its DSN request to an MTA that supports DSN, which
+  /// reports success itself (RFC 3461 5.2.2): no success report here; "" otherwise.
   std::string action{};
   /// For a deferred recipient: the keys of the final deliveries that did succeed in this
   /// attempt (an agent's own names, e.g. a hash of the target), recorded by the queue

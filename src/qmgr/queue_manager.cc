@@ -743,7 +743,7 @@ void QueueManager::Loop::perform_events() {
       touched.insert(s->queue_id);
       const auto& in_file = m->second.envelope.recipients[s->index];
       if (s->outcome == Outcome::Delivered && !in_file.notify.empty() &&
-          message::wants_notice(in_file.notify, "SUCCESS")) {
+          message::wants_notice(in_file.notify, "SUCCESS") && s->dsn.action != "passed") {
         request_notice(s->queue_id, m->second, NoticeRequestKind::kSuccess,
                        {facts_of(s->index, s->address, s->dsn, s->dsn.reason)});
       }

@@ -272,6 +272,8 @@ class PostfixMasterCfTest(unittest.TestCase):
                                   'showq      unix  n       -       n       -       -       showq\n'
                                   'local      unix  -       n       n       -       -       local\n'
                                   'virtual    unix  -       n       n       -       -       virtual\n'
+                                  'smtp       unix  -       -       n       -       -       smtp\n'
+                                  'relay      unix  -       -       n       -       -       smtp\n'
                                   'bounce     unix  -       -       n       -       0       bounce\n')
             self.assertEqual(err, '')
             # The harness's smtpd-only table: the added rows are part of the effective table.

@@ -1,0 +1,48 @@
+// Postfix's words for the smtp agent's outcomes. See delivery_report.h.
+#include "outbound/delivery_report.h"
+
+#include <fmt/format.h>
+
+#include "log/delay.h"
+
+namespace estafeta::outbound {
+
+std::string relay_name(const Peer& peer) {
+  if (peer.address.empty()) return "none";
+  return fmt::format("{}[{}]:{}", peer.host.empty() ? peer.address : peer.host, peer.address,
+                     peer.port);
+}
+
+std::string reply_status(int code, std::string_view enhanced) {
+  const char klass = static_cast<char>('0' + code / 100);
+  if (enhanced.size() >= 5 && enhanced[0] == klass && enhanced[1] == '.') {
+    return std::string(enhanced);
+  }
+  if (klass == '2') return "2.0.0";
+  if (klass == '5') return "5.0.0";
+  return "4.0.0";
+}
+
+std::string remote_said(const Peer& peer, std::string_view reply_text,
+                        std::string_view in_reply_to) {
+  return fmt::format("host {}[{}] said: {} (in reply to {})",
+                     peer.host.empty() ? peer.address : peer.host, peer.address, reply_text,
+                     in_reply_to);
+}
+
+std::string smtp_diagnostic(std::string_view reply_text) {
+  return fmt::format("smtp; {}", reply_text);
+}
+
+std::string attempt_log_line(const AttemptLog& l) {
+  std::string out = fmt::format("{}: to=<{}>, ", l.queue_id, l.to);
+  if (!l.orig_to.empty() && l.orig_to != l.to) out += fmt::format("orig_to=<{}>, ", l.orig_to);
+  out += fmt::format("relay={}, ", l.relay);
+  if (l.conn_use >= 2) out += fmt::format("conn_use={}, ", l.conn_use);
+  out += fmt::format("delay={}, delays={}/{}/{}/{}, dsn={}, status={} ({})",
+                     log::format_delay(l.delay), log::format_delay(l.a), log::format_delay(l.b),
+                     log::format_delay(l.c), log::format_delay(l.d), l.dsn, l.status, l.reason);
+  return out;
+}
+
+}  // namespace estafeta::outbound

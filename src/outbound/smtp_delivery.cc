@@ -1,0 +1,496 @@
+// The smtp agent's delivery of one request. See smtp_delivery.h.
+#include "outbound/smtp_delivery.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <deque>
+#include <optional>
+#include <variant>
+
+#include "base/clock.h"
+#include "delivery/agent_common.h"
+#include "net/tls_client.h"
+#include "net/transport.h"
+#include "outbound/delivery_report.h"
+#include "outbound/mx_lookup.h"
+#include "outbound/next_hop.h"
+#include "outbound/tls_plan.h"
+#include "outbound/tls_policy.h"
+#include "smtp/client_session.h"
+#include "smtp/content_encoder.h"
+
+namespace estafeta::outbound {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr size_t kContentChunk = 64 * 1024;
+
+double seconds_between(int64_t from_us, int64_t to_us) {
+  return static_cast<double>(std::max<int64_t>(0, to_us - from_us)) / 1e6;
+}
+
+// A failure that ends an attempt on one server (or all of them), for the recipients that
+// have no answer yet.
+struct Failure {
+  std::string dsn = "4.4.1";
+  std::string text;
+  std::string diagnostic;  // "smtp; 554 ..." for a remote reply, else ""
+  bool permanent = false;
+};
+
+}  // namespace
+
+// The state of one request across the servers tried.
+struct SmtpDelivery::Attempt {
+  const qmgr::AgentRequest* request = nullptr;
+  const message::Envelope* envelope = nullptr;
+  const std::string* content = nullptr;
+  TlsPolicy tls;
+  std::vector<std::optional<qmgr::RecipientReply>> results;  // per request recipient
+  std::vector<std::string> relays;                          // per recipient, for the log
+  std::vector<int64_t> done_us;                             // per recipient
+  std::optional<Failure> last_failure;
+  Peer last_peer;
+  bool ambiguous = false;   // the end of DATA went out without its reply: stop here
+  bool any_session = false;  // some server got as far as a reply to our commands
+  int64_t ready_us = 0;      // when the last session was ready for MAIL (delays c/d)
+
+  bool all_done() const {
+    return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
+  }
+};
+
+SmtpDelivery::SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
+                           std::shared_ptr<asio::ssl::context> tls_context,
+                           PolicyLookup tls_policy, log::Logger log)
+    : io_(io),
+      settings_(std::move(settings)),
+      dns_(dns),
+      tls_context_(std::move(tls_context)),
+      tls_policy_(std::move(tls_policy)),
+      log_(std::move(log)),
+      store_(delivery::open_queue_for_agent(settings_.queue_directory, log_)),
+      random_(std::random_device{}()) {}
+
+SmtpDelivery::~SmtpDelivery() = default;
+
+namespace {
+
+// The TLS policy of a next hop: the first smtp_tls_policy_maps entry found under its keys.
+Result<TlsPolicy> policy_for(const ClientTlsSettings& settings, const PolicyLookup& lookup,
+                             const std::string& nexthop) {
+  if (lookup) {
+    for (const std::string& key : tls_policy_lookup_keys(nexthop)) {
+      maps::LookupResult r = lookup(key);
+      if (r.is_temp_fail()) {
+        return make_error(fmt::format("smtp_tls_policy_maps lookup of {}: {}", key, r.value));
+      }
+      if (r.is_found()) return tls_policy_from_table(settings, std::string_view(r.value));
+    }
+  }
+  return tls_policy_from_table(settings, std::nullopt);
+}
+
+Failure failure_of(const smtp::client::SessionFailed& f, const Peer& peer) {
+  Failure out;
+  const std::string host = peer.host.empty() ? peer.address : peer.host;
+  if (f.reply) {
+    const std::string text = f.reply->text();
+    out.dsn = reply_status(f.reply->code, f.reply->enhanced);
+    out.permanent = f.reply->klass() == 5;
+    out.diagnostic = smtp_diagnostic(text);
+    if (f.stage == smtp::ClientStage::Greeting) {
+      out.text = fmt::format("host {}[{}] refused to talk to me: {}", host, peer.address, text);
+    } else {
+      out.text = remote_said(peer, text, smtp::reply_context(f.stage));
+    }
+    return out;
+  }
+  out.dsn = "4.4.2";
+  if (f.reason.starts_with("lost connection")) {
+    out.text = fmt::format("lost connection with {}[{}] while {}", host, peer.address,
+                           smtp::activity(f.stage));
+  } else if (f.reason.starts_with("conversation timed out")) {
+    out.text = fmt::format("conversation with {}[{}] timed out while {}", host, peer.address,
+                           smtp::activity(f.stage));
+  } else if (f.stage == smtp::ClientStage::StartTls) {
+    out.dsn = f.reason.find("not offered") != std::string::npos ? "4.7.4" : "4.7.5";
+    out.text = f.reason;
+  } else {
+    out.text = fmt::format("{} with {}[{}] while {}", f.reason, host, peer.address,
+                           smtp::activity(f.stage));
+  }
+  return out;
+}
+
+// `peer_dsn`: the server announced DSN, so it got the recipient's NOTIFY and reports success
+// itself.
+qmgr::RecipientReply reply_for(const qmgr::AgentRecipient& r, const smtp::ServerReply& reply,
+                               smtp::ClientStage stage, const Peer& peer, bool peer_dsn) {
+  qmgr::RecipientReply out;
+  out.index = r.index;
+  out.relay = relay_name(peer);
+  out.status = reply_status(reply.code, reply.enhanced);
+  const std::string text = reply.text();
+  if (reply.klass() == 2) {
+    out.outcome = qmgr::RecipientOutcome::kDelivered;
+    out.reason = text;
+    out.action = peer_dsn ? "passed" : "relayed";  // RFC 3461 5.2.2, 6.2
+    return out;
+  }
+  out.outcome =
+      reply.klass() == 5 ? qmgr::RecipientOutcome::kBounced : qmgr::RecipientOutcome::kDeferred;
+  out.reason = reply.local ? text : remote_said(peer, text, smtp::reply_context(stage));
+  if (!reply.local) out.diagnostic = smtp_diagnostic(text);
+  return out;
+}
+
+std::chrono::seconds timeout_for(const SmtpTimeouts& t, smtp::ClientStage stage) {
+  switch (stage) {
+    case smtp::ClientStage::Greeting:
+    case smtp::ClientStage::Ehlo:
+    case smtp::ClientStage::Helo:
+      return t.helo;
+    case smtp::ClientStage::StartTls:
+      return t.starttls;
+    case smtp::ClientStage::Rset:
+    case smtp::ClientStage::Mail:
+      return t.mail;
+    case smtp::ClientStage::Rcpt:
+      return t.rcpt;
+    case smtp::ClientStage::Data:
+      return t.data_init;
+    case smtp::ClientStage::Body:
+      return t.data_xfer;
+    case smtp::ClientStage::EndOfData:
+      return t.data_done;
+    case smtp::ClientStage::Idle:
+    case smtp::ClientStage::Quit:
+    case smtp::ClientStage::Closed:
+      return t.quit;
+  }
+  return t.quit;
+}
+
+// Cancels the transport's pending operation when its deadline passes (the operation then
+// ends with 0 / false, and `fired` tells a timeout from a closed connection).
+class Deadline {
+ public:
+  Deadline(asio::io_context& io, net::Transport& transport) : timer_(io), transport_(transport) {}
+  void arm(std::chrono::seconds after) {
+    fired_ = std::make_shared<bool>(false);
+    timer_.expires_after(after);
+    timer_.async_wait([fired = fired_, t = &transport_](const asio::error_code& ec) {
+      if (ec) return;
+      *fired = true;
+      t->cancel();
+    });
+  }
+  // Disarms; true when the deadline had passed.
+  bool disarm() {
+    timer_.cancel();
+    return fired_ && *fired_;
+  }
+
+ private:
+  asio::steady_timer timer_;
+  net::Transport& transport_;
+  std::shared_ptr<bool> fired_;
+};
+
+}  // namespace
+
+asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryTarget& target,
+                                               uint16_t port, const std::string& nexthop) {
+  const qmgr::AgentRequest& request = *attempt.request;
+  const message::Envelope& env = *attempt.envelope;
+  Peer peer{target.host, target.address.text, port};
+  attempt.last_peer = peer;
+  const std::string host = peer.host.empty() ? peer.address : peer.host;
+
+  // Connect, within smtp_connect_timeout, from smtp_bind_address(6) when set.
+  asio::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(target.address.text, ec);
+  if (ec) {
+    attempt.last_failure = Failure{"4.4.1", fmt::format("bad address {}", target.address.text)};
+    co_return false;
+  }
+  asio::ip::tcp::socket socket(io_);
+  const asio::ip::tcp::endpoint endpoint(address, port);
+  socket.open(endpoint.protocol(), ec);
+  const std::string& bind = address.is_v4() ? settings_.bind_address : settings_.bind_address6;
+  if (!ec && !bind.empty()) {
+    const asio::ip::address local = asio::ip::make_address(bind, ec);
+    if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
+    if (ec) {
+      attempt.last_failure = Failure{
+          "4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind, host, peer.address,
+                               ec.message())};
+      co_return false;
+    }
+  }
+  if (!ec) {
+    asio::steady_timer timer(io_);
+    timer.expires_after(settings_.timeouts.connect);
+    auto outcome = co_await (socket.async_connect(endpoint, kNoThrow) ||
+                             timer.async_wait(kNoThrow));
+    if (outcome.index() == 1) {
+      ec = asio::error::timed_out;
+    } else {
+      ec = std::get<0>(std::get<0>(outcome));
+    }
+  }
+  if (ec) {
+    const std::string why = ec == asio::error::timed_out ? "Connection timed out" : ec.message();
+    attempt.last_failure = Failure{
+        "4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
+    co_return false;
+  }
+  std::unique_ptr<net::Transport> transport = net::make_tcp_transport(std::move(socket));
+  Deadline deadline(io_, *transport);
+
+  const TlsConnectionPlan tls_plan = plan_tls_connection(attempt.tls, nexthop, target.host);
+  smtp::ClientSettings cs;
+  cs.helo_name = settings_.helo_name;
+  cs.peer = fmt::format("{}[{}]", host, peer.address);
+  cs.use_ehlo = !settings_.never_send_ehlo;
+  cs.try_starttls = tls_plan.attempt && tls_context_ != nullptr;
+  cs.require_tls = tls_plan.required;
+  smtp::ClientSession session(cs);
+
+  // The recipients still without an answer go in this transaction.
+  smtp::OutgoingMessage message;
+  message.sender = env.sender;
+  std::vector<size_t> positions;  // message recipient -> request recipient
+  for (size_t i = 0; i < request.recipients.size(); ++i) {
+    if (attempt.results[i]) continue;
+    const qmgr::AgentRecipient& r = request.recipients[i];
+    message.recipients.push_back({r.address, r.notify, r.orcpt});
+    positions.push_back(i);
+  }
+  message.size = attempt.content->size();
+  message.eight_bit = env.body_type == "8BITMIME";
+  message.smtputf8 = env.smtputf8;
+  message.envid = env.dsn_envid;
+  message.ret = env.dsn_ret;
+
+  std::deque<smtp::ClientAction> actions;
+  auto take = [&](std::vector<smtp::ClientAction> more) {
+    for (auto& a : more) actions.push_back(std::move(a));
+  };
+  take(session.start());
+  bool message_given = false;
+  bool closed = false;
+  std::vector<char> buffer(16 * 1024);
+  while (!closed) {
+    while (!actions.empty() && !closed) {
+      smtp::ClientAction action = std::move(actions.front());
+      actions.pop_front();
+      if (auto* send = std::get_if<smtp::client::Send>(&action)) {
+        deadline.arm(timeout_for(settings_.timeouts, session.stage()));
+        const bool ok = co_await transport->write_all(send->bytes);
+        const bool late = deadline.disarm();
+        if (!ok) take(late ? session.timed_out() : session.peer_closed());
+      } else if (std::get_if<smtp::client::StartTls>(&action)) {
+        deadline.arm(settings_.timeouts.starttls);
+        bool ok = co_await transport->start_tls_client(*tls_context_, tls_plan);
+        deadline.disarm();
+        std::optional<TlsRefusal> refusal;
+        if (ok) {
+          const PeerTrust trust = transport->tls_peer_trust().value_or(PeerTrust::Anonymous);
+          if (log_established(settings_.tls.loglevel)) {
+            log_.info(tls_established_line(trust, host, peer.address, port,
+                                           transport->tls_description()));
+          }
+          refusal = refuse_peer(tls_plan.level, trust);
+        }
+        if (refusal) {
+          attempt.last_failure = Failure{refusal->status,
+                                         fmt::format("{}[{}]: {}", host, peer.address, refusal->text)};
+          take(session.quit());
+        } else {
+          take(session.tls_done(ok));
+        }
+      } else if (std::get_if<smtp::client::SendContent>(&action)) {
+        smtp::ContentEncoder encoder;
+        std::string_view rest = *attempt.content;
+        bool ok = true;
+        while (ok) {
+          const std::string_view chunk = rest.substr(0, kContentChunk);
+          rest.remove_prefix(chunk.size());
+          const std::string wire = rest.empty() && chunk.empty() ? encoder.finish()
+                                                                  : encoder.encode(chunk);
+          deadline.arm(settings_.timeouts.data_xfer);
+          ok = co_await transport->write_all(wire);
+          const bool late = deadline.disarm();
+          if (!ok) {
+            take(late ? session.timed_out() : session.peer_closed());
+            break;
+          }
+          if (chunk.empty()) break;  // that was finish()
+        }
+        if (ok) take(session.content_sent());
+      } else if (auto* done = std::get_if<smtp::client::RecipientDone>(&action)) {
+        const size_t i = positions.at(done->index);
+        attempt.results[i] = reply_for(request.recipients[i], done->reply, done->stage, peer,
+                                        session.capabilities().dsn);
+        attempt.done_us[i] = system_now_us();
+        attempt.any_session = true;
+      } else if (std::get_if<smtp::client::Ready>(&action)) {
+        if (!message_given) {
+          message_given = true;
+          attempt.ready_us = system_now_us();
+          attempt.any_session = true;
+          take(session.send_message(message));
+        } else {
+          take(session.quit());
+        }
+      } else if (auto* failed = std::get_if<smtp::client::SessionFailed>(&action)) {
+        attempt.last_failure = failure_of(*failed, peer);
+        if (failed->stage == smtp::ClientStage::EndOfData ||
+            failed->stage == smtp::ClientStage::Body) {
+          attempt.ambiguous = failed->stage == smtp::ClientStage::EndOfData;
+          attempt.any_session = true;
+        }
+      } else if (std::get_if<smtp::client::Close>(&action)) {
+        closed = true;
+      }
+    }
+    if (closed) break;
+    deadline.arm(timeout_for(settings_.timeouts, session.stage()));
+    const size_t n = co_await transport->read_some(std::span<char>(buffer.data(), buffer.size()));
+    const bool late = deadline.disarm();
+    if (n == 0) {
+      take(late ? session.timed_out() : session.peer_closed());
+    } else {
+      take(session.feed(std::string_view(buffer.data(), n)));
+    }
+  }
+  transport->close();
+  for (size_t i : positions) attempt.relays[i] = relay_name(peer);
+  co_return true;
+}
+
+asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest request) {
+  const int64_t start_us = system_now_us();
+  delivery::RequestMessage read = delivery::read_request_message(store_.get(), request, "none", log_);
+  if (read.deferred) co_return *read.deferred;
+  const message::Envelope& env = read.read.value->file.envelope;
+  const std::string& content = read.read.value->file.content;
+
+  Attempt attempt;
+  attempt.request = &request;
+  attempt.envelope = &env;
+  attempt.content = &content;
+  const size_t n = request.recipients.size();
+  attempt.results.resize(n);
+  attempt.relays.assign(n, "none");
+  attempt.done_us.assign(n, 0);
+
+  auto settle_all = [&](const Failure& f) {
+    for (size_t i = 0; i < n; ++i) {
+      if (attempt.results[i]) continue;
+      attempt.results[i] = delivery::recipient_reply(
+          request.recipients[i],
+          f.permanent ? qmgr::RecipientOutcome::kBounced : qmgr::RecipientOutcome::kDeferred,
+          f.dsn, f.text, attempt.relays[i]);
+      attempt.results[i]->diagnostic = f.diagnostic;
+      attempt.done_us[i] = system_now_us();
+    }
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const qmgr::AgentRecipient& r = request.recipients[i];
+    if (r.index >= env.recipients.size() || env.recipients[r.index].address != r.address) {
+      attempt.results[i] = delivery::recipient_reply(r, qmgr::RecipientOutcome::kDeferred, "4.3.0",
+                                                     "recipient not in the queue file", "none");
+    }
+  }
+
+  auto policy = policy_for(settings_.tls, tls_policy_, request.next_hop);
+  if (!policy.ok()) {
+    const TlsRefusal r = invalid_policy_reason(request.next_hop, policy.error());
+    settle_all(Failure{r.status, r.text});
+  } else if (policy->defer_reason) {
+    settle_all(Failure{"4.7.5", *policy->defer_reason});
+  } else if (policy->effective_level != TlsLevel::None && tls_context_ == nullptr &&
+             policy->effective_level != TlsLevel::May) {
+    settle_all(Failure{"4.7.5", "TLS is required, but the client's TLS settings cannot be used"});
+  } else {
+    attempt.tls = *policy;
+  }
+
+  // The next hop, then smtp_fallback_relay's, while recipients are left without an answer
+  // that is not ambiguous.
+  std::vector<std::string> hops = {request.next_hop};
+  for (const std::string& f : settings_.fallback_relay) {
+    if (f != request.next_hop) hops.push_back(f);
+  }
+  const RandomBelow random = [this](size_t below) {
+    return static_cast<size_t>(std::uniform_int_distribution<size_t>(0, below - 1)(random_));
+  };
+  for (size_t h = 0; h < hops.size() && !attempt.all_done() && !attempt.ambiguous; ++h) {
+    auto hop = parse_next_hop(hops[h]);
+    if (!hop.ok()) {
+      attempt.last_failure =
+          Failure{"4.3.5", fmt::format("bad next-hop {}: {}", hops[h], hop.error().message)};
+      continue;
+    }
+    MxPlan plan = co_await plan_delivery(dns_, hop->host, hop->mx_lookup, settings_.mx, random);
+    if (plan.failure) {
+      // A permanent name service failure of the destination itself ends it (a fallback relay
+      // is for servers that cannot be reached, not for domains that do not exist).
+      Failure f{plan.failure->dsn, plan.failure->text, "", plan.failure->permanent};
+      if (f.permanent && h == 0) {
+        settle_all(f);
+        break;
+      }
+      attempt.last_failure = f;
+      continue;
+    }
+    size_t sessions = 0;
+    for (const DeliveryTarget& target : plan.targets) {
+      if (attempt.all_done() || attempt.ambiguous) break;
+      if (settings_.mx.mx_session_limit != 0 && sessions >= settings_.mx.mx_session_limit) break;
+      if (co_await try_server(attempt, target, hop->port, hops[h])) ++sessions;
+    }
+  }
+  const bool reached = attempt.any_session;
+  settle_all(attempt.last_failure.value_or(Failure{"4.4.1", "no server to try"}));
+
+  qmgr::AgentReply reply;
+  reply.id = request.id;
+  if (!reached && attempt.last_failure) reply.destination_failure = attempt.last_failure->text;
+  const int64_t end_us = system_now_us();
+  for (size_t i = 0; i < n; ++i) {
+    qmgr::RecipientReply& out = *attempt.results[i];
+    if (out.relay.empty()) out.relay = attempt.relays[i];
+    AttemptLog line;
+    line.queue_id = request.queue_id;
+    line.to = request.recipients[i].address;
+    const std::string& orcpt = request.recipients[i].orcpt;
+    if (orcpt.size() > 7 && (orcpt.starts_with("rfc822;") || orcpt.starts_with("RFC822;"))) {
+      line.orig_to = orcpt.substr(7);
+    }
+    line.relay = out.relay.empty() ? "none" : out.relay;
+    line.delay = seconds_between(env.arrival_us, end_us);
+    line.a = seconds_between(env.arrival_us, start_us);
+    const int64_t ready = attempt.ready_us != 0 ? attempt.ready_us : end_us;
+    line.c = seconds_between(start_us, ready);
+    line.d = seconds_between(ready, attempt.done_us[i] != 0 ? attempt.done_us[i] : end_us);
+    line.dsn = out.status;
+    line.status = std::string(delivery::status_word(out.outcome));
+    line.reason = out.reason;
+    log_.info(attempt_log_line(line));
+    reply.recipients.push_back(std::move(out));
+  }
+  co_return reply;
+}
+
+}  // namespace estafeta::outbound

@@ -1,0 +1,95 @@
+// One delivery request of the smtp agent (Postfix smtp(8)), as a coroutine on the agent's
+// event loop: read the message from the queue (read-only), find the servers of the next hop
+// (outbound/mx_lookup.h: [host]:port without MX lookup, else MX, else the host's own
+// addresses), and try them in order, at most smtp_mx_session_limit sessions, then the
+// smtp_fallback_relay hosts, driving the pure smtp::ClientSession over a net::Transport:
+// STARTTLS as the TLS policy of the destination says (outbound/tls_plan.h: never mail in
+// clear when TLS is required; a peer that does not verify at verify/secure is left), with
+// Postfix's timeouts per stage. Each recipient ends delivered (the end-of-data 2xx), bounced
+// (a 5xx, or a permanent failure of the destination: null MX, no such domain) or deferred
+// (a 4xx, or no server reached: the last failure's text), and is logged in Postfix's format
+// (outbound/delivery_report.h). The next server is tried only for recipients that have no
+// answer yet, and not after the end of DATA went out without its reply (the message may have
+// been delivered: deferred, "may be sent more than once"). Never changes queue state.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ssl/context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "log/logger.h"
+#include "maps/map.h"
+#include "outbound/dns_resolver.h"
+#include "outbound/mx_plan.h"
+#include "outbound/tls_settings.h"
+#include "qmgr/protocol.h"
+#include "queue/queue_store.h"
+
+namespace estafeta::outbound {
+
+/// Postfix's smtp_*_timeout parameters.
+struct SmtpTimeouts {
+  std::chrono::seconds connect{30};     // smtp_connect_timeout
+  std::chrono::seconds helo{300};       // smtp_helo_timeout: greeting and EHLO/HELO
+  std::chrono::seconds starttls{300};   // smtp_starttls_timeout: STARTTLS and the handshake
+  std::chrono::seconds mail{300};       // smtp_mail_timeout (and RSET)
+  std::chrono::seconds rcpt{300};       // smtp_rcpt_timeout
+  std::chrono::seconds data_init{120};  // smtp_data_init_timeout: the 354
+  std::chrono::seconds data_xfer{180};  // smtp_data_xfer_timeout: each write of the content
+  std::chrono::seconds data_done{600};  // smtp_data_done_timeout: the reply to "."
+  std::chrono::seconds quit{300};       // smtp_quit_timeout
+};
+
+struct SmtpDeliverySettings {
+  std::string queue_directory;  // absolute
+  std::string helo_name;        // smtp_helo_name
+  bool never_send_ehlo = false;  // smtp_never_send_ehlo
+  SmtpTimeouts timeouts;
+  MxPlanSettings mx;
+  std::string bind_address;   // smtp_bind_address (IPv4), "" = any
+  std::string bind_address6;  // smtp_bind_address6, "" = any
+  std::vector<std::string> fallback_relay;  // smtp_fallback_relay next hops
+  ClientTlsSettings tls;
+};
+
+/// A smtp_tls_policy_maps lookup of one key (NotFound when there is no table).
+using PolicyLookup = std::function<maps::LookupResult(const std::string& key)>;
+
+class SmtpDelivery {
+ public:
+  /// `dns` is borrowed; `tls_context` may be null when TLS cannot be used (then a destination
+  /// whose policy requires TLS is deferred). Opens the queue store read-side (an error is
+  /// logged; requests are then deferred).
+  SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
+               std::shared_ptr<asio::ssl::context> tls_context, PolicyLookup tls_policy,
+               log::Logger log);
+  ~SmtpDelivery();
+  SmtpDelivery(const SmtpDelivery&) = delete;
+  SmtpDelivery& operator=(const SmtpDelivery&) = delete;
+
+  /// Delivers one request; runs on the io_context's thread.
+  asio::awaitable<qmgr::AgentReply> deliver(qmgr::AgentRequest request);
+
+ private:
+  struct Attempt;
+  // One server: false when no connection was made (smtp_mx_session_limit counts the others).
+  asio::awaitable<bool> try_server(Attempt& attempt, const DeliveryTarget& target, uint16_t port,
+                                   const std::string& nexthop);
+
+  asio::io_context& io_;
+  SmtpDeliverySettings settings_;
+  DnsResolver& dns_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  PolicyLookup tls_policy_;
+  log::Logger log_;
+  std::unique_ptr<queue::QueueStore> store_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace estafeta::outbound

@@ -1,0 +1,52 @@
+// main.cf -> SmtpDeliverySettings. See smtp_settings.h.
+#include "outbound/smtp_settings.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include "outbound/dns_settings.h"
+
+namespace estafeta::outbound {
+namespace {
+
+bool is_numeric_address(const std::string& text, int family) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(family, text.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c,
+                                                         std::string queue_directory) {
+  SmtpDeliverySettings s;
+  s.queue_directory = std::move(queue_directory);
+  s.helo_name = c.get("smtp_helo_name");
+  s.never_send_ehlo = c.get_bool("smtp_never_send_ehlo");
+  auto seconds = [&](const char* name) { return std::chrono::seconds(c.get_seconds(name)); };
+  s.timeouts.connect = seconds("smtp_connect_timeout");
+  s.timeouts.helo = seconds("smtp_helo_timeout");
+  s.timeouts.starttls = seconds("smtp_starttls_timeout");
+  s.timeouts.mail = seconds("smtp_mail_timeout");
+  s.timeouts.rcpt = seconds("smtp_rcpt_timeout");
+  s.timeouts.data_init = seconds("smtp_data_init_timeout");
+  s.timeouts.data_xfer = seconds("smtp_data_xfer_timeout");
+  s.timeouts.data_done = seconds("smtp_data_done_timeout");
+  s.timeouts.quit = seconds("smtp_quit_timeout");
+  s.mx = mx_plan_settings(c);
+  s.bind_address = c.get("smtp_bind_address");
+  if (!s.bind_address.empty() && !is_numeric_address(s.bind_address, AF_INET)) {
+    return make_error(fmt::format("smtp_bind_address: not an IPv4 address: {}", s.bind_address));
+  }
+  s.bind_address6 = c.get("smtp_bind_address6");
+  if (!s.bind_address6.empty() && !is_numeric_address(s.bind_address6, AF_INET6)) {
+    return make_error(
+        fmt::format("smtp_bind_address6: not an IPv6 address: {}", s.bind_address6));
+  }
+  s.fallback_relay = c.get_list("smtp_fallback_relay");
+  auto tls = make_client_tls_settings(c);
+  if (!tls.ok()) return tls.error();
+  s.tls = std::move(*tls);
+  return s;
+}
+
+}  // namespace estafeta::outbound
