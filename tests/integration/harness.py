@@ -364,6 +364,8 @@ class EstafetaServer:
         self.proc = None
         self.dir = None
         self._log_handle = None
+        # More master.cf rows (e.g. the smtp agent's "smtp unix - - n - - smtp").
+        self.master_extra = []
 
     # -- paths
     @property
@@ -441,6 +443,7 @@ class EstafetaServer:
         # users who cannot read the queue list it through showq.
         lines.append('pickup unix n - n 60 1 pickup')
         lines.append('showq unix n - n - - showq')
+        lines.extend(self.master_extra)
         return '\n'.join(lines) + '\n'
 
     def write_config(self):

@@ -14,6 +14,7 @@ PACKAGES = {
     'postalias': 'postfix',
     'postconf': 'postfix',
     'smtp-source': 'postfix',
+    'smtp-sink': 'postfix',
     'dnsmasq': 'dnsmasq-base',
     'redis-server': 'redis-server',
     'initdb': 'postgresql',

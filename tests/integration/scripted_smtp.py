@@ -1,0 +1,157 @@
+# A scripted SMTP server on loopback for the outbound tests' failure cases (a 4xx then a
+# success, a refused recipient, a peer that stalls or answers garbage): what Postfix's
+# smtp-sink cannot be told to do per recipient. One thread per connection; every transaction
+# it accepted is kept (sender, recipients, data) for the test to check. Stopped by stop() or
+# the with-block. Replies are plain strings; a reply of None closes the connection, the
+# string 'STALL' stops answering (the client's timeout is then what ends the session).
+import socket
+import threading
+
+
+class ScriptedSmtp:
+    def __init__(self, host='127.0.0.1', port=0, greeting='220 scripted.test ESMTP',
+                 ehlo_lines=('PIPELINING', 'SIZE 10240000', '8BITMIME', 'DSN',
+                             'ENHANCEDSTATUSCODES'),
+                 rcpt=None, data='354 End data with <CR><LF>.<CR><LF>',
+                 end_of_data='250 2.0.0 Ok: queued', mail='250 2.1.0 Ok'):
+        """rcpt: a function (address, attempt number) -> reply, default 250.
+        end_of_data: a reply or a function (attempt number) -> reply."""
+        self.greeting = greeting
+        self.ehlo_lines = list(ehlo_lines)
+        self.rcpt = rcpt or (lambda address, n: '250 2.1.5 Ok')
+        self.data_reply = data
+        self.end_of_data = end_of_data
+        self.mail_reply = mail
+        self.accepted = []        # (sender, [recipients], data bytes)
+        self.connections = 0
+        self.commands = []        # every command line received, in order
+        self._lock = threading.Lock()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(16)
+        self.host, self.port = self._sock.getsockname()
+        self._stopping = False
+        self._threads = []
+        self._clients = []
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self._stopping = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+        for c in list(self._clients):
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._acceptor.join(5)
+        for t in self._threads:
+            t.join(5)
+
+    def _accept(self):
+        while not self._stopping:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self._clients.append(conn)
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _serve(self, conn):
+        f = conn.makefile('rb')
+        attempt = {'n': 0}
+
+        def say(reply):
+            if reply is None:
+                conn.close()
+                return False
+            if reply == 'STALL':
+                return None
+            conn.sendall(reply.encode() + b'\r\n')
+            return True
+
+        try:
+            if say(self.greeting) is not True:
+                return
+            sender, recipients = None, []
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.rstrip(b'\r\n').decode('utf-8', 'replace')
+                with self._lock:
+                    self.commands.append(cmd)
+                verb = cmd.split(' ', 1)[0].upper()
+                if verb == 'EHLO':
+                    lines = ['scripted.test'] + self.ehlo_lines
+                    text = '\r\n'.join('250-' + l for l in lines[:-1]) + '\r\n250 ' + lines[-1]
+                    r = say(text)
+                elif verb == 'HELO':
+                    r = say('250 scripted.test')
+                elif verb == 'MAIL':
+                    sender, recipients = cmd[10:].split('>', 1)[0].lstrip('<'), []
+                    attempt['n'] += 1
+                    r = say(self.mail_reply)
+                elif verb == 'RCPT':
+                    address = cmd[8:].split('>', 1)[0].lstrip('<')
+                    reply = self.rcpt(address, attempt['n'])
+                    if reply and reply.startswith('2'):
+                        recipients.append(address)
+                    r = say(reply)
+                elif verb == 'DATA':
+                    if not recipients:
+                        r = say('554 5.5.1 Error: no valid recipients')
+                        continue
+                    r = say(self.data_reply)
+                    if r is not True or not self.data_reply.startswith('354'):
+                        continue
+                    data = b''
+                    while True:
+                        l = f.readline()
+                        if not l:
+                            return
+                        if l == b'.\r\n':
+                            break
+                        data += l
+                    end = self.end_of_data
+                    reply = end(attempt['n']) if callable(end) else end
+                    if reply and reply.startswith('2'):
+                        with self._lock:
+                            self.accepted.append((sender, list(recipients), data))
+                    r = say(reply)
+                elif verb == 'RSET':
+                    sender, recipients = None, []
+                    r = say('250 2.0.0 Ok')
+                elif verb == 'QUIT':
+                    say('221 2.0.0 Bye')
+                    return
+                else:
+                    r = say('502 5.5.2 Error: command not recognized')
+                if r is None:  # STALL: read on, answer nothing
+                    while f.readline():
+                        pass
+                    return
+                if r is False:
+                    return
+        except OSError:
+            return
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass

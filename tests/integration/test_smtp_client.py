@@ -1,0 +1,217 @@
+# The smtp delivery agent (issue 18; docs/smtp-client.md) against real peers on loopback:
+# Postfix's smtp-sink as the receiving server, dnsmasq serving the test's MX and A records
+# (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for
+# the failures smtp-sink cannot play: the next MX when the first is down, the null MX and a
+# domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
+# TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
+# the end of the data, a peer that answers garbage. Every outcome is checked in Postfix's log
+# format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+import glob
+import os
+import re
+import smtplib
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+import tools
+from dns_server import DnsServer
+from harness import EstafetaServer
+from scripted_smtp import ScriptedSmtp
+
+SMTP_ROWS = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
+
+
+def send(srv, recipients, sender='alice@localhost', subject='outbound', body=None):
+    with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+        s.ehlo('client.example')
+        text, _ = harness.simple_message(subject=subject, body=body or 'Hello from Estafeta.')
+        s.sendmail(sender, recipients, text)
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on 127.0.0.1:PORT, dumping each transaction into a directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='estafeta-sink-')
+        os.chmod(self.dir, 0o777)
+        self.port = harness.free_port()
+        user = 'nobody'
+        self.proc = subprocess.Popen(
+            [tools.require('smtp-sink'), '-u', user, '-d', os.path.join(self.dir, '%Y%m%d%H%M%S.'),
+             '127.0.0.1:%d' % self.port, '16'],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        harness.wait_until(lambda: self._listening(), 10)
+
+    def _listening(self):
+        import socket
+        try:
+            socket.create_connection(('127.0.0.1', self.port), 0.5).close()
+            return True
+        except OSError:
+            return False
+
+    def messages(self):
+        out = []
+        for name in sorted(glob.glob(os.path.join(self.dir, '*'))):
+            with open(name, 'rb') as f:
+                out.append(f.read())
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(['rm', '-rf', self.dir])
+
+
+class SmtpClientTest(unittest.TestCase):
+    def server(self, dns=None, **main):
+        settings = {
+            'mynetworks': '127.0.0.0/8',
+            'minimal_backoff_time': '1s',
+            'maximal_backoff_time': '2s',
+            'queue_run_delay': '1s',
+            'smtp_connect_timeout': '3s',
+            # Every test has its own nameserver; without one, an address that no test
+            # record covers must not reach the machine's.
+            'resolver_nameservers': dns.nameserver if dns else '127.0.0.1:9',
+        }
+        settings.update(main)
+        srv = EstafetaServer(main=settings, start=False)
+        srv.master_extra = list(SMTP_ROWS)
+        srv.__enter__()
+        self.addCleanup(srv.__exit__, None, None, None)
+        srv.start()
+        return srv
+
+    def dns(self, records):
+        d = DnsServer(records)
+        d.__enter__()
+        self.addCleanup(d.__exit__, None, None, None)
+        return d
+
+    def scripted(self, **kw):
+        s = ScriptedSmtp(**kw)
+        self.addCleanup(s.stop)
+        return s
+
+    def wait_status(self, srv, address, status):
+        m = srv.wait_for_log(r'smtp\[\d+\]: \w+: to=<%s>, .*status=%s .*$' %
+                             (re.escape(address), status))
+        self.assertIsNotNone(m, srv.log())
+        return m.group(0)
+
+    def test_relayhost_in_brackets_delivers_to_smtp_sink(self):
+        with SmtpSink() as sink:
+            srv = self.server(relayhost='[127.0.0.1]:%d' % sink.port)
+            send(srv, ['bob@remote.test'], subject='to the sink')
+            line = self.wait_status(srv, 'bob@remote.test', 'sent')
+            self.assertRegex(line, r'relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, delay=[\d.]+, '
+                                   r'delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, status=sent '
+                                   r'\(250 ' % sink.port)
+            harness.wait_until(lambda: sink.messages(), 10)
+            self.assertIn(b'Subject: to the sink', sink.messages()[0])
+            # The queue is empty afterwards.
+            self.assertTrue(harness.wait_until(
+                lambda: not os.listdir(os.path.join(srv.spool, 'active')), 10))
+
+    def test_mx_lookup_tries_the_next_mx_when_the_first_is_down(self):
+        peer = self.scripted()
+        dns = self.dns(['mx-host=dest.test,mx1.dest.test,10', 'mx-host=dest.test,mx2.dest.test,20',
+                        'host-record=mx1.dest.test,127.0.0.2', 'host-record=mx2.dest.test,127.0.0.1'])
+        # The MX hosts on the scripted server's port (127.0.0.2 has nothing on it).
+        srv = self.server(dns, relayhost='dest.test:%d' % peer.port)
+        send(srv, ['carol@far.test'])
+        line = self.wait_status(srv, 'carol@far.test', 'sent')
+        self.assertIn('relay=mx2.dest.test[127.0.0.1]:%d' % peer.port, line)
+        self.assertEqual(len(peer.accepted), 1)
+        self.assertEqual(peer.accepted[0][1], ['carol@far.test'])
+
+    def test_null_mx_and_unknown_domain_bounce_at_once(self):
+        dns = self.dns(['mx-host=nullmx.test,,0', 'host-record=other.test,127.0.0.1'])
+        srv = self.server(dns)
+        send(srv, ['x@nullmx.test', 'y@nosuch.test'])
+        line = self.wait_status(srv, 'x@nullmx.test', 'bounced')
+        self.assertIn('dsn=5.1.10', line)
+        self.assertIn('relay=none', line)
+        line = self.wait_status(srv, 'y@nosuch.test', 'bounced')
+        self.assertIn('dsn=5.4.4', line)
+        self.assertIn('Host or domain name not found', line)
+        # The sender gets the non-delivery notice.
+        self.assertTrue(srv.wait_for_delivery('alice'))
+
+    def test_a_4xx_is_deferred_then_delivered(self):
+        peer = self.scripted(rcpt=lambda a, n: '451 4.3.0 Try again later' if n == 1
+                             else '250 2.1.5 Ok')
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['dave@remote.test'])
+        line = self.wait_status(srv, 'dave@remote.test', 'deferred')
+        self.assertIn('dsn=4.3.0', line)
+        self.assertIn('host 127.0.0.1[127.0.0.1] said: 451 4.3.0 Try again later (in reply to '
+                      'RCPT TO command)', line)
+        self.wait_status(srv, 'dave@remote.test', 'sent')
+        self.assertEqual(len(peer.accepted), 1)
+
+    def test_a_partial_rcpt_failure_delivers_the_rest_and_bounces_one(self):
+        peer = self.scripted(rcpt=lambda a, n: '550 5.1.1 <%s>: Recipient address rejected: '
+                             'User unknown' % a if a.startswith('nobody') else '250 2.1.5 Ok')
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['erin@remote.test', 'nobody@remote.test'])
+        self.wait_status(srv, 'erin@remote.test', 'sent')
+        line = self.wait_status(srv, 'nobody@remote.test', 'bounced')
+        self.assertIn('dsn=5.1.1', line)
+        self.assertEqual([a[1] for a in peer.accepted], [['erin@remote.test']])
+        self.assertTrue(srv.wait_for_delivery('alice'))
+        notice = srv.messages('alice')[0]
+        self.assertIn(b'nobody@remote.test', notice)
+        self.assertIn(b'Diagnostic-Code: smtp; 550 5.1.1', notice)
+
+    def test_tls_required_but_not_offered_is_deferred_and_nothing_is_sent(self):
+        peer = self.scripted()  # no STARTTLS in its EHLO reply
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          smtp_tls_security_level='encrypt')
+        send(srv, ['frank@remote.test'])
+        line = self.wait_status(srv, 'frank@remote.test', 'deferred')
+        self.assertIn('dsn=4.7.4', line)
+        self.assertIn('TLS is required, but was not offered', line)
+        self.assertFalse([c for c in peer.commands if c.upper().startswith(('MAIL', 'RCPT', 'DATA'))])
+        self.assertEqual(peer.accepted, [])
+
+    def test_a_peer_that_stalls_after_the_data_is_deferred_with_a_warning(self):
+        peer = self.scripted(end_of_data='STALL')
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port, smtp_data_done_timeout='2s')
+        send(srv, ['gina@remote.test'])
+        line = self.wait_status(srv, 'gina@remote.test', 'deferred')
+        self.assertIn('conversation with 127.0.0.1[127.0.0.1] timed out while sending end of data '
+                      '-- message may be sent more than once', line)
+        self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+
+    def test_garbage_instead_of_a_greeting_is_deferred(self):
+        peer = self.scripted(greeting='hello, I am not an SMTP server')
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['hank@remote.test'])
+        line = self.wait_status(srv, 'hank@remote.test', 'deferred')
+        self.assertIn('dsn=4.4.2', line)
+        self.assertEqual(peer.accepted, [])
+
+    def test_a_refused_connection_is_deferred_with_the_reason(self):
+        port = harness.free_port()  # nothing listens there
+        srv = self.server(relayhost='[127.0.0.1]:%d' % port)
+        send(srv, ['ivan@remote.test'])
+        line = self.wait_status(srv, 'ivan@remote.test', 'deferred')
+        self.assertIn('relay=none', line)
+        self.assertIn('dsn=4.4.1', line)
+        self.assertIn('connect to 127.0.0.1[127.0.0.1]:%d: Connection refused' % port, line)
+
+
+if __name__ == '__main__':
+    unittest.main()
