@@ -155,7 +155,10 @@ std::vector<ClientAction> ClientSession::feed(std::string_view bytes) {
 }
 
 void ClientSession::run(Out& out) {
-  while (!closed_ && !wait_tls_ && !wait_content_) {
+  // Idle is a pause too: bytes after the reply that made the session idle are read as the
+  // replies to the next commands (as a client that reads only what it awaits would), so
+  // the outcome never depends on how the peer's bytes were split.
+  while (!closed_ && !wait_tls_ && !wait_content_ && !idle()) {
     Result<std::optional<ServerReply>> next = reader_.next();
     if (!next.ok()) {
       fail(stage(), std::nullopt, "malformed reply: " + next.error().message, false, out);
@@ -204,12 +207,7 @@ bool ClientSession::idle() const {
 }
 
 void ClientSession::on_reply(const ServerReply& reply, Out& out) {
-  if (expect_.empty()) {
-    if (reply.code == 421 && idle()) {  // a cached connection timed out at the server
-      closed_ = true;
-      out.emplace_back(client::Close{});
-      return;
-    }
+  if (expect_.empty()) {  // not reached: run() reads only while a reply is awaited
     fail(ClientStage::Idle, reply, "unexpected reply", reply.code != 421, out);
     return;
   }
@@ -432,14 +430,13 @@ std::vector<ClientAction> ClientSession::send_message(OutgoingMessage message) {
     batch += "DATA\r\n";
     expect(Expect::Data);
     send(std::move(batch), out);
-    return out;
-  }
-  if (needs_rset_) {
+  } else if (needs_rset_) {
     send("RSET\r\n", out);
     expect(Expect::Rset);
-    return out;
+  } else {
+    send_next_command(out);
   }
-  send_next_command(out);
+  run(out);  // replies the peer sent early
   return out;
 }
 

@@ -39,9 +39,11 @@
 //   smtp_skip_quit_response = yes). peer_closed()/timed_out(): SessionFailed{stage, "lost
 //   connection" / "conversation timed out"} + Close while something is outstanding; just
 //   Close when idle.
-// A reply that arrives when none is expected (while idle) -> SessionFailed{Idle,
-// "unexpected reply"}, but a 421 then (the server's idle timeout) is just Close; replies
-// that arrive while the content is streamed wait in the buffer until content_sent().
+// Bytes the peer sends while the session is idle (or paused) wait in the buffer and are
+// read as the replies to the next commands, as a client that reads only what it awaits
+// does; so the outcome never depends on how the peer's bytes were split. A server that
+// closes an idle connection (421, EOF) is seen by the edge as peer_closed() -> Close, or
+// its 421 becomes the reply to the next MAIL (SessionFailed{Mail}, recipients to retry).
 #pragma once
 
 #include <cstddef>
@@ -142,7 +144,7 @@ class ClientSession {
   /// After connect (after the TLS handshake for implicit TLS): nothing to send, the greeting
   /// is awaited. Returns no actions; present for symmetry with ServerSession::start().
   std::vector<ClientAction> start();
-  /// Bytes as read from the peer. While paused they are only buffered.
+  /// Bytes as read from the peer. While paused or idle they are only buffered.
   std::vector<ClientAction> feed(std::string_view bytes);
   /// After StartTls: the handshake's outcome.
   std::vector<ClientAction> tls_done(bool ok);

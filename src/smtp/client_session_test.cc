@@ -265,6 +265,15 @@ TEST(ClientSession, MailRefusedPipelined) {
                         "S:QUIT\r\n", "Q"}));
 }
 
+TEST(ClientSession, BrokenServerAcceptsRcptAfterRefusedMail) {
+  Script s = base(kEhloPipelining, {message({"a@x.example"})});
+  s.server.push_back("550 no sender\r\n250 Ok\r\n354 go\r\n");
+  s.server.push_back("250 Ok\r\n");
+  Transcript t = converse(s);
+  EXPECT_EQ(Transcript(t.begin() + 3, t.end()),
+            (Transcript{"R:0 Mail 550 no sender", "S:.\r\n", "M", "Y", "S:QUIT\r\n", "Q"}));
+}
+
 TEST(ClientSession, DataRefusedAppliesToAccepted) {
   Script s = base(kEhloPlain, {message({"a@x.example"})});
   s.server.insert(s.server.end(), {"250 Ok\r\n", "250 Ok\r\n", "451 4.3.0 try later\r\n"});
@@ -483,17 +492,20 @@ TEST(ClientSession, MalformedOrUnexpectedReply) {
   EXPECT_EQ(converse(s),
             (Transcript{"S:EHLO out.example\r\n",
                         "F:Ehlo malformed reply: reply continuation with a different code", "Q"}));
-  // A reply while idle: the edge is between messages.
+  // Bytes while idle wait for the next command: here they become the MAIL reply.
   ClientSession idle(ClientSettings{});
   (void)idle.feed("220 hi\r\n");
   std::vector<ClientAction> a = idle.feed("250 ok\r\n");
   ASSERT_TRUE(idle.idle());
-  a = idle.feed("500 spontaneous\r\n");
-  ASSERT_EQ(a.size(), 3u);
-  EXPECT_EQ(std::get<client::SessionFailed>(a[0]).reason, "unexpected reply");
+  EXPECT_TRUE(idle.feed("500 spontaneous\r\n").empty());
+  a = idle.send_message(message({"a@x.example"}));
+  ASSERT_EQ(a.size(), 4u);
+  EXPECT_EQ(std::get<client::RecipientDone>(a[1]).reply.text(), "500 spontaneous");
+  // A server closing an idle connection.
   ClientSession timeout(ClientSettings{});
   (void)timeout.feed("220 hi\r\n250 ok\r\n");
-  a = timeout.feed("421 4.4.2 timeout\r\n");
+  EXPECT_TRUE(timeout.feed("421 4.4.2 timeout\r\n").empty());
+  a = timeout.peer_closed();
   ASSERT_EQ(a.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<client::Close>(a[0]));
 }
