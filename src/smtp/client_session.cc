@@ -547,18 +547,14 @@ std::vector<ClientAction> ClientSession::quit() {
 }
 
 std::vector<ClientAction> ClientSession::peer_closed() {
-  Out out;
-  if (closed_) return out;
-  if (idle()) {
-    closed_ = true;
-    out.emplace_back(client::Close{});
-    return out;
-  }
-  fail(stage(), std::nullopt, "lost connection", false, out);
-  return out;
+  return connection_ended("lost connection");
 }
 
 std::vector<ClientAction> ClientSession::timed_out() {
+  return connection_ended("conversation timed out");
+}
+
+std::vector<ClientAction> ClientSession::connection_ended(std::string reason) {
   Out out;
   if (closed_) return out;
   if (idle()) {
@@ -566,7 +562,7 @@ std::vector<ClientAction> ClientSession::timed_out() {
     out.emplace_back(client::Close{});
     return out;
   }
-  fail(stage(), std::nullopt, "conversation timed out", false, out);
+  fail(stage(), std::nullopt, std::move(reason), false, out);
   return out;
 }
 

@@ -208,6 +208,7 @@ class ClientSession {
   void end_transaction(bool clean, Out& out);
   void fail(ClientStage stage, std::optional<ServerReply> reply, std::string reason, bool send_quit,
             Out& out);
+  std::vector<ClientAction> connection_ended(std::string reason);  // EOF or timeout
   void send(std::string bytes, Out& out);
   void expect(Expect what, size_t index = 0) { expect_.push_back(Pending{what, index}); }
   ClientStage stage_of(Expect e) const;

@@ -170,11 +170,8 @@ TEST(ClientSession, PipelinedDelivery) {
 
 TEST(ClientSession, UnpipelinedDeliveryOneCommandPerReply) {
   Script s = base(kEhloPlain, {message({"a@x.example", "b@x.example"})});
-  s.server.push_back("250 Ok\r\n");
-  s.server.push_back("250 Ok\r\n");
-  s.server.push_back("250 Ok\r\n");
-  s.server.push_back("354 go\r\n");
-  s.server.push_back("250 Ok\r\n");
+  s.server.insert(s.server.end(),
+                  {"250 Ok\r\n", "250 Ok\r\n", "250 Ok\r\n", "354 go\r\n", "250 Ok\r\n"});
   EXPECT_EQ(
       converse(s),
       (Transcript{"S:EHLO out.example\r\n", "Y", "S:MAIL FROM:<s@here.example>\r\n",
