@@ -15,33 +15,19 @@ namespace {
 using outbound::PeerTrust;
 using outbound::TlsVersion;
 
-int openssl_version(TlsVersion version) {
-  switch (version) {
-    case TlsVersion::TLSv1:
-      return TLS1_VERSION;
-    case TlsVersion::TLSv1_1:
-      return TLS1_1_VERSION;
-    case TlsVersion::TLSv1_2:
-      return TLS1_2_VERSION;
-    case TlsVersion::TLSv1_3:
-      return TLS1_3_VERSION;
-  }
-  return TLS1_2_VERSION;
-}
+// OpenSSL's version number and "no such version" option, indexed by TlsVersion.
+struct VersionBits {
+  int version;
+  uint64_t no_option;
+};
+constexpr VersionBits kVersionBits[outbound::kTlsVersionCount] = {
+    {TLS1_VERSION, SSL_OP_NO_TLSv1},
+    {TLS1_1_VERSION, SSL_OP_NO_TLSv1_1},
+    {TLS1_2_VERSION, SSL_OP_NO_TLSv1_2},
+    {TLS1_3_VERSION, SSL_OP_NO_TLSv1_3},
+};
 
-uint64_t no_version_option(TlsVersion version) {
-  switch (version) {
-    case TlsVersion::TLSv1:
-      return SSL_OP_NO_TLSv1;
-    case TlsVersion::TLSv1_1:
-      return SSL_OP_NO_TLSv1_1;
-    case TlsVersion::TLSv1_2:
-      return SSL_OP_NO_TLSv1_2;
-    case TlsVersion::TLSv1_3:
-      return SSL_OP_NO_TLSv1_3;
-  }
-  return 0;
-}
+const VersionBits& bits(TlsVersion version) { return kVersionBits[static_cast<int>(version)]; }
 
 std::string hex(const unsigned char* bytes, unsigned int length) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -122,13 +108,13 @@ Status prepare_client_ssl(SSL* ssl, const ClientTlsParams& params) {
   }
   TlsVersion lowest = params.protocols.lowest();
   TlsVersion highest = params.protocols.highest();
-  if (SSL_set_min_proto_version(ssl, openssl_version(lowest)) != 1 ||
-      SSL_set_max_proto_version(ssl, openssl_version(highest)) != 1) {
+  if (SSL_set_min_proto_version(ssl, bits(lowest).version) != 1 ||
+      SSL_set_max_proto_version(ssl, bits(highest).version) != 1) {
     return make_error("cannot set the TLS protocol versions: " + openssl_error_text());
   }
   for (int v = static_cast<int>(lowest) + 1; v < static_cast<int>(highest); ++v) {
     auto version = static_cast<TlsVersion>(v);
-    if (!params.protocols.allows(version)) SSL_set_options(ssl, no_version_option(version));
+    if (!params.protocols.allows(version)) SSL_set_options(ssl, bits(version).no_option);
   }
   if (SSL_set_cipher_list(ssl, params.cipher_list.c_str()) != 1) {
     return make_error("no usable cipher in \"" + params.cipher_list +
