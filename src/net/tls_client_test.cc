@@ -42,7 +42,7 @@ std::string output_of(const std::string& command) {
 }
 
 class TlsClientTest : public ::testing::Test {
- protected:
+ public:
   static void SetUpTestSuite() {
     char pattern[] = "/tmp/estafeta-tls-client-XXXXXX";
     dir_ = new fs::path(::mkdtemp(pattern));
@@ -153,28 +153,29 @@ TEST_F(TlsClientTest, VerifiedWithTheRightCaAndName) {
       0u);
 }
 
-TEST_F(TlsClientTest, TrustedWhenTheNameDoesNotMatch) {
+// Connects at `level` (with the verify and secure levels' default names) and expects the
+// classification `trust` and, at those levels, the refusal `text`.
+void expect_refused(const std::string& ca, const char* nexthop, const char* mx, PeerTrust trust,
+                    const char* text) {
   for (const char* level : {"verify", "secure"}) {
-    ClientTlsParams params = plan(level, "example.org", "mx.example.org");
-    Outcome o = connect(file("ca.pem"), params);
+    ClientTlsParams params = TlsClientTest::plan(level, nexthop, mx);
+    auto o = TlsClientTest::connect(ca, params);
     ASSERT_TRUE(o.handshake);
-    EXPECT_EQ(o.trust, PeerTrust::Trusted) << level;
+    EXPECT_EQ(o.trust, trust) << level;
     auto refusal = outbound::refuse_peer(params.level, *o.trust);
     ASSERT_TRUE(refusal) << level;
-    EXPECT_EQ(refusal->text, "Server certificate not verified");
+    EXPECT_EQ(refusal->text, text);
   }
 }
 
+TEST_F(TlsClientTest, TrustedWhenTheNameDoesNotMatch) {
+  expect_refused(file("ca.pem"), "example.org", "mx.example.org", PeerTrust::Trusted,
+                 "Server certificate not verified");
+}
+
 TEST_F(TlsClientTest, UntrustedWithAnUnknownCa) {
-  for (const char* level : {"verify", "secure"}) {
-    ClientTlsParams params = plan(level);
-    Outcome o = connect(file("other.pem"), params);
-    ASSERT_TRUE(o.handshake);
-    EXPECT_EQ(o.trust, PeerTrust::Untrusted) << level;
-    auto refusal = outbound::refuse_peer(params.level, *o.trust);
-    ASSERT_TRUE(refusal) << level;
-    EXPECT_EQ(refusal->text, "Server certificate not trusted");
-  }
+  expect_refused(file("other.pem"), "example.test", "mx.example.test", PeerTrust::Untrusted,
+                 "Server certificate not trusted");
   // Opportunistic and mandatory encryption still use the connection.
   for (const char* level : {"may", "encrypt"}) {
     ClientTlsParams params = plan(level);
