@@ -38,6 +38,19 @@ class TcpTransport : public Transport {
     co_return !ec;
   }
 
+  asio::awaitable<bool> start_tls_client(asio::ssl::context& context,
+                                         const ClientTlsParams& params) override {
+    if (tls_) co_return false;
+    tls_.emplace(socket_, context);
+    if (!prepare_client_ssl(tls_->native_handle(), params).ok()) co_return false;
+    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kNoThrow);
+    if (ec) co_return false;
+    peer_trust_ = classify_peer(tls_->native_handle(), params);
+    co_return true;
+  }
+
+  std::optional<outbound::PeerTrust> tls_peer_trust() const override { return peer_trust_; }
+
   std::string tls_description() const override {
     if (!tls_) return {};
     SSL* ssl = const_cast<asio::ssl::stream<asio::ip::tcp::socket&>&>(*tls_).native_handle();
@@ -61,6 +74,7 @@ class TcpTransport : public Transport {
  private:
   asio::ip::tcp::socket socket_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::optional<outbound::PeerTrust> peer_trust_;
 };
 
 class StdioTransport : public Transport {
@@ -100,6 +114,10 @@ class StdioTransport : public Transport {
 };
 
 }  // namespace
+
+asio::awaitable<bool> Transport::start_tls_client(asio::ssl::context&, const ClientTlsParams&) {
+  co_return false;
+}
 
 std::unique_ptr<Transport> make_tcp_transport(asio::ip::tcp::socket socket) {
   return std::make_unique<TcpTransport>(std::move(socket));

@@ -1,5 +1,6 @@
 // Transport: the byte stream one SMTP session runs over — a TCP socket that may switch to TLS
-// (STARTTLS, or at once for port 465), or stdin/stdout for inetd mode (`smtpd -bs`).
+// (STARTTLS, or at once for port 465; as the server for smtpd, as the client for the smtp
+// agent, see net/tls_client.h), or stdin/stdout for inetd mode (`smtpd -bs`).
 // Coroutine interface on Asio; errors are returned, never thrown.
 #pragma once
 
@@ -13,6 +14,8 @@
 #include <span>
 #include <string>
 
+#include "net/tls_client.h"
+
 namespace estafeta::net {
 
 class Transport {
@@ -24,6 +27,15 @@ class Transport {
   virtual asio::awaitable<bool> write_all(std::string_view bytes) = 0;
   /// Server-side TLS handshake over the current stream; false if unsupported or failed.
   virtual asio::awaitable<bool> start_tls(asio::ssl::context& context) = 0;
+  /// Client-side TLS handshake (the SMTP client's STARTTLS) with `params` applied (SNI,
+  /// protocol versions, ciphers; net/tls_client.h); false if unsupported, if OpenSSL refuses
+  /// the params or if the handshake fails. Whether the peer is good enough for the level is
+  /// the caller's decision, from tls_peer_trust().
+  virtual asio::awaitable<bool> start_tls_client(asio::ssl::context& context,
+                                                 const ClientTlsParams& params);
+  /// After a successful start_tls_client: the server's classification (classify_peer);
+  /// nullopt before, or on the server side.
+  virtual std::optional<outbound::PeerTrust> tls_peer_trust() const { return std::nullopt; }
   /// "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" once TLS is up, else "".
   virtual std::string tls_description() const = 0;
   /// Aborts pending reads and writes; the stream stays open (to send a 421 after a timeout).
