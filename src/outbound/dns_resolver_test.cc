@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/use_awaitable.hpp>
 #include <optional>
 #include <random>
 
@@ -168,6 +171,36 @@ TEST_F(DnsResolverTest, DestroyedWhileWaiting) {
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status, DnsStatus::TempFail);
   EXPECT_EQ(answer->reason, "Host not found, try again (resolver shut down)");
+}
+
+// A nameserver that answers one query for an MX record with the AD bit set, and notes
+// whether the query asked for AD.
+asio::awaitable<void> answer_with_ad(asio::ip::udp::socket& socket, bool& query_had_ad) {
+  std::vector<uint8_t> buffer(512);
+  asio::ip::udp::endpoint peer;
+  size_t length =
+      co_await socket.async_receive_from(asio::buffer(buffer), peer, asio::use_awaitable);
+  buffer.resize(length);
+  query_had_ad = length > 3 && (buffer[3] & 0x20) != 0;
+  buffer[2] |= 0x80;  // QR
+  buffer[3] = 0x20;   // AD, NOERROR
+  buffer[7] = 1;      // one answer
+  const uint8_t record[] = {0xc0, 12, 0, 15,  0,   1, 0,   0,   1,   0,   0, 11,
+                            0,    10, 2, 'm', 'x', 4, 't', 'e', 's', 't', 0};
+  buffer.insert(buffer.end(), std::begin(record), std::end(record));
+  co_await socket.async_send_to(asio::buffer(buffer), peer, asio::use_awaitable);
+}
+
+TEST_F(DnsResolverTest, AdBitAskedForAndPassedThrough) {
+  asio::ip::udp::socket socket(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  bool query_had_ad = false;
+  asio::co_spawn(io_, answer_with_ad(socket, query_had_ad), asio::detached);
+  auto dns = resolver({"127.0.0.1:" + std::to_string(socket.local_endpoint().port())});
+  auto answer = run(io_, dns->mx("signed.test"));
+  EXPECT_TRUE(query_had_ad);
+  ASSERT_EQ(answer.status, DnsStatus::Ok) << answer.reason;
+  EXPECT_TRUE(answer.authenticated);
+  EXPECT_EQ(answer.records.at(0).host, "mx.test");
 }
 
 TEST_F(DnsResolverTest, BadNameserverIsAnError) {
