@@ -1,0 +1,25 @@
+// Fuzz target: the DNS reply reader of the smtp client (outbound/dns_message.h). The input is
+// a reply as a nameserver sends it; it is read as the answer to every query type we make, and
+// a name is read at every offset.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "outbound/dns_message.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace estafeta::outbound;
+  std::span<const uint8_t> message(data, size);
+  (void)mx_answer(message);
+  (void)address_answer(message, kTypeA);
+  (void)address_answer(message, kTypeAaaa);
+  (void)txt_answer(message);
+  (void)tlsa_answer(message);
+  (void)parse_tlsa_rdata(message);
+  for (size_t start = 0; start < size && start < 64; ++start) {
+    size_t offset = start;
+    auto name = read_domain_name(message, offset);
+    if (name.ok() && offset > size) __builtin_trap();
+  }
+  return 0;
+}

@@ -1,0 +1,214 @@
+// Tests of the DNS reply reader (dns_message.h) on replies built byte by byte.
+#include "outbound/dns_message.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace estafeta::outbound {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+void put16(Bytes& out, unsigned value) {
+  out.push_back(static_cast<uint8_t>(value >> 8));
+  out.push_back(static_cast<uint8_t>(value));
+}
+
+Bytes name(const std::string& dotted) {
+  Bytes out;
+  size_t start = 0;
+  while (start < dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    if (dot == std::string::npos) dot = dotted.size();
+    out.push_back(static_cast<uint8_t>(dot - start));
+    out.insert(out.end(), dotted.begin() + start, dotted.begin() + dot);
+    start = dot + 1;
+  }
+  out.push_back(0);
+  return out;
+}
+
+// A reply to one question (owner `question`, type `type`) with `records` in the answer.
+struct Rr {
+  Bytes owner;
+  unsigned type;
+  Bytes rdata;
+};
+
+Bytes reply(const std::string& question, unsigned type, const std::vector<Rr>& records,
+            unsigned rcode = 0, bool ad = false) {
+  Bytes out;
+  put16(out, 0x1234);
+  put16(out, 0x8180 | (ad ? 0x20 : 0) | rcode);
+  put16(out, 1);
+  put16(out, records.size());
+  put16(out, 0);
+  put16(out, 0);
+  Bytes q = name(question);
+  out.insert(out.end(), q.begin(), q.end());
+  put16(out, type);
+  put16(out, 1);
+  for (const Rr& rr : records) {
+    out.insert(out.end(), rr.owner.begin(), rr.owner.end());
+    put16(out, rr.type);
+    put16(out, 1);
+    put16(out, 0);
+    put16(out, 300);
+    put16(out, rr.rdata.size());
+    out.insert(out.end(), rr.rdata.begin(), rr.rdata.end());
+  }
+  return out;
+}
+
+const Bytes kPointerToQuestion = {0xc0, 12};
+
+Bytes mx_rdata(unsigned preference, Bytes host) {
+  Bytes out;
+  put16(out, preference);
+  out.insert(out.end(), host.begin(), host.end());
+  return out;
+}
+
+TEST(DnsMessage, MxRecordsWithCompressedNames) {
+  // mx2.example.com written as "mx2" + pointer to "example.com" in the question.
+  Bytes compressed = {3, 'm', 'x', '2', 0xc0, 12 + 0};
+  auto message = reply("Example.COM", kTypeMx,
+                       {{kPointerToQuestion, kTypeMx, mx_rdata(10, name("MX1.example.com"))},
+                        {kPointerToQuestion, kTypeMx, mx_rdata(20, compressed)}},
+                       0, true);
+  auto answer = mx_answer(message);
+  ASSERT_EQ(answer.status, DnsStatus::Ok) << answer.reason;
+  ASSERT_EQ(answer.records.size(), 2u);
+  EXPECT_EQ(answer.records[0].host, "mx1.example.com");
+  EXPECT_EQ(answer.records[0].preference, 10);
+  EXPECT_EQ(answer.records[1].host, "mx2.example.com");
+  EXPECT_EQ(answer.records[1].preference, 20);
+  EXPECT_TRUE(answer.authenticated);
+}
+
+TEST(DnsMessage, NullMxIsTheRootName) {
+  auto answer = mx_answer(
+      reply("example.com", kTypeMx, {{kPointerToQuestion, kTypeMx, mx_rdata(0, name(""))}}));
+  ASSERT_EQ(answer.status, DnsStatus::Ok);
+  ASSERT_EQ(answer.records.size(), 1u);
+  EXPECT_EQ(answer.records[0].host, "");
+  EXPECT_FALSE(answer.authenticated);
+}
+
+TEST(DnsMessage, MxWithABadHostNameIsLeftOut) {
+  Bytes bad = {4, 'a', ' ', 'b', '.', 0};
+  auto answer = mx_answer(reply("example.com", kTypeMx,
+                                {{kPointerToQuestion, kTypeMx, mx_rdata(10, bad)},
+                                 {kPointerToQuestion, kTypeMx, mx_rdata(20, name("ok.test"))}}));
+  ASSERT_EQ(answer.status, DnsStatus::Ok);
+  ASSERT_EQ(answer.records.size(), 1u);
+  EXPECT_EQ(answer.records[0].host, "ok.test");
+}
+
+TEST(DnsMessage, NameEscapesOddBytes) {
+  Bytes message = {4, 'a', '.', 'B', 0x01, 0};
+  size_t offset = 0;
+  auto text = read_domain_name(message, offset);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "a\\046b\\001");
+  EXPECT_EQ(offset, message.size());
+}
+
+TEST(DnsMessage, AddressesAndCnameChainsKeepOnlyTheType) {
+  auto message = reply("www.test", kTypeA,
+                       {{kPointerToQuestion, kTypeCname, name("host.test")},
+                        {name("host.test"), kTypeA, {192, 0, 2, 1}},
+                        {name("host.test"), kTypeA, {192, 0, 2, 2}}});
+  auto answer = address_answer(message, kTypeA);
+  ASSERT_EQ(answer.status, DnsStatus::Ok);
+  ASSERT_EQ(answer.records.size(), 2u);
+  EXPECT_EQ(answer.records[0], (HostAddress{AddressFamily::Ipv4, "192.0.2.1"}));
+  EXPECT_EQ(answer.records[1].text, "192.0.2.2");
+
+  Bytes v6(16, 0);
+  v6[0] = 0x20;
+  v6[1] = 0x01;
+  v6[2] = 0x0d;
+  v6[3] = 0xb8;
+  v6[15] = 1;
+  auto six =
+      address_answer(reply("h.test", kTypeAaaa, {{kPointerToQuestion, kTypeAaaa, v6}}), kTypeAaaa);
+  ASSERT_EQ(six.status, DnsStatus::Ok);
+  EXPECT_EQ(six.records.at(0), (HostAddress{AddressFamily::Ipv6, "2001:db8::1"}));
+}
+
+TEST(DnsMessage, StatusFromRcodeAndEmptyAnswers) {
+  auto nx = mx_answer(reply("nx.test", kTypeMx, {}, kRcodeNxDomain));
+  EXPECT_EQ(nx.status, DnsStatus::NotFound);
+  EXPECT_EQ(nx.reason, "Host not found");
+  auto servfail = mx_answer(reply("s.test", kTypeMx, {}, kRcodeServFail));
+  EXPECT_EQ(servfail.status, DnsStatus::TempFail);
+  EXPECT_EQ(servfail.reason, "Host not found, try again");
+  auto refused = mx_answer(reply("s.test", kTypeMx, {}, kRcodeRefused));
+  EXPECT_EQ(refused.status, DnsStatus::TempFail);
+  auto nodata = mx_answer(reply("a.test", kTypeMx, {}));
+  EXPECT_EQ(nodata.status, DnsStatus::NoData);
+  // Records of another type only: still no data for MX.
+  auto other = mx_answer(reply("a.test", kTypeMx, {{kPointerToQuestion, kTypeA, {1, 2, 3, 4}}}));
+  EXPECT_EQ(other.status, DnsStatus::NoData);
+}
+
+TEST(DnsMessage, TxtStringsAreConcatenated) {
+  Bytes rdata = {5, 'v', '=', 's', 'p', 'f', 2, '1', ' ', 0};
+  auto answer = txt_answer(reply("t.test", kTypeTxt, {{kPointerToQuestion, kTypeTxt, rdata}}));
+  ASSERT_EQ(answer.status, DnsStatus::Ok);
+  EXPECT_EQ(answer.records.at(0), "v=spf1 ");
+  Bytes overrun = {9, 'a'};
+  auto bad = txt_answer(reply("t.test", kTypeTxt, {{kPointerToQuestion, kTypeTxt, overrun}}));
+  EXPECT_EQ(bad.status, DnsStatus::TempFail);
+}
+
+TEST(DnsMessage, TlsaRdata) {
+  Bytes rdata = {3, 1, 1, 0xab, 0xcd, 0xef};
+  auto answer =
+      tlsa_answer(reply("_25._tcp.mx.test", kTypeTlsa, {{kPointerToQuestion, kTypeTlsa, rdata}}));
+  ASSERT_EQ(answer.status, DnsStatus::Ok) << answer.reason;
+  EXPECT_EQ(answer.records.at(0), (TlsaRecord{3, 1, 1, {0xab, 0xcd, 0xef}}));
+  EXPECT_FALSE(parse_tlsa_rdata(Bytes{3, 1, 1}).ok());
+  auto short_one =
+      tlsa_answer(reply("_25._tcp.mx.test", kTypeTlsa, {{kPointerToQuestion, kTypeTlsa, {3, 1}}}));
+  EXPECT_EQ(short_one.status, DnsStatus::TempFail);
+}
+
+TEST(DnsMessage, MalformedRepliesAreTemporaryFailures) {
+  auto good = reply("a.test", kTypeA, {{kPointerToQuestion, kTypeA, {1, 2, 3, 4}}});
+  // Every truncation of a good reply fails cleanly.
+  for (size_t length = 0; length < good.size(); ++length) {
+    Bytes cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(length));
+    auto answer = address_answer(cut, kTypeA);
+    EXPECT_EQ(answer.status, DnsStatus::TempFail) << length;
+  }
+  // A pointer to itself, or forwards, is refused.
+  Bytes loop = good;
+  loop[12] = 0xc0;
+  loop[13] = 12;
+  EXPECT_FALSE(parse_dns_reply(loop).ok());
+  // A query (QR clear) is not a reply.
+  Bytes query = good;
+  query[2] &= 0x7f;
+  EXPECT_FALSE(parse_dns_reply(query).ok());
+  // An A record with 5 bytes.
+  auto five = address_answer(
+      reply("a.test", kTypeA, {{kPointerToQuestion, kTypeA, {1, 2, 3, 4, 5}}}), kTypeA);
+  EXPECT_EQ(five.status, DnsStatus::TempFail);
+  EXPECT_NE(five.reason.find("malformed"), std::string::npos);
+}
+
+TEST(DnsMessage, NamesLongerThan255BytesAreRefused) {
+  std::string long_name;
+  for (int i = 0; i < 5; ++i) long_name += std::string(60, 'a') + ".";
+  long_name += "test";
+  Bytes message = name(long_name);
+  size_t offset = 0;
+  EXPECT_FALSE(read_domain_name(message, offset).ok());
+}
+
+}  // namespace
+}  // namespace estafeta::outbound
