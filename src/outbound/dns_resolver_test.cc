@@ -37,7 +37,7 @@ class DnsResolverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     uint16_t closed = testing::unused_udp_port();
-    auto server = testing::Dnsmasq::start({
+    std::vector<std::string> records = {
         "mx-host=mx.test,a.test,10",
         "mx-host=mx.test,b.test,10",
         "mx-host=mx.test,c.test,20",
@@ -53,7 +53,13 @@ class DnsResolverTest : public ::testing::Test {
         "dns-rr=_25._tcp.short.test,52,0301",
         "server=/fail.test/#",
         "server=/slow.test/127.0.0.1#" + std::to_string(closed),
-    });
+    };
+    // More than 512 bytes of TXT records: the UDP reply is truncated, c-ares asks over TCP.
+    for (int i = 0; i < 20; ++i) {
+      records.push_back("txt-record=big.test,record-" + std::to_string(100 + i) + "-" +
+                        std::string(60, 'x'));
+    }
+    auto server = testing::Dnsmasq::start(records);
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(server).value().release();
   }
@@ -142,6 +148,14 @@ TEST_F(DnsResolverTest, TxtAndTlsa) {
   auto short_tlsa = run(io_, dns->tlsa("_25._tcp.short.test"));
   EXPECT_EQ(short_tlsa.status, DnsStatus::TempFail);
   EXPECT_EQ(run(io_, dns->tlsa("_25._tcp.b.test")).status, DnsStatus::NotFound);
+}
+
+TEST_F(DnsResolverTest, LargeReplyOverTcp) {
+  auto dns = resolver();
+  auto txt = run(io_, dns->txt("big.test"));
+  ASSERT_EQ(txt.status, DnsStatus::Ok) << txt.reason;
+  EXPECT_EQ(txt.records.size(), 20u);
+  EXPECT_NE(server_->log().find("big.test"), std::string::npos);
 }
 
 TEST_F(DnsResolverTest, ManyLookupsAtOnce) {
