@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -28,7 +27,6 @@
 namespace estafeta::outbound {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr size_t kContentChunk = 64 * 1024;
 
@@ -41,8 +39,8 @@ double seconds_between(int64_t from_us, int64_t to_us) {
 struct Failure {
   std::string dsn = "4.4.1";
   std::string text;
-  std::string diagnostic;  // "smtp; 554 ..." for a remote reply, else ""
-  bool permanent = false;
+  std::string diagnostic{};  // "smtp; 554 ..." for a remote reply, else ""
+  bool permanent{false};
 };
 
 }  // namespace
@@ -239,13 +237,16 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   if (!ec) {
     asio::steady_timer timer(io_);
     timer.expires_after(settings_.timeouts.connect);
-    auto outcome = co_await (socket.async_connect(endpoint, kNoThrow) ||
-                             timer.async_wait(kNoThrow));
-    if (outcome.index() == 1) {
-      ec = asio::error::timed_out;
-    } else {
-      ec = std::get<0>(std::get<0>(outcome));
-    }
+    auto fired = std::make_shared<bool>(false);
+    timer.async_wait([fired, &socket](const asio::error_code& e) {
+      if (e) return;
+      *fired = true;
+      asio::error_code ignored;
+      socket.cancel(ignored);
+    });
+    auto [connected] = co_await socket.async_connect(endpoint, kNoThrow);
+    timer.cancel();
+    ec = *fired ? asio::error::timed_out : connected;
   }
   if (ec) {
     const std::string why = ec == asio::error::timed_out ? "Connection timed out" : ec.message();

@@ -93,8 +93,8 @@ class SmtpClientTest(unittest.TestCase):
         srv.start()
         return srv
 
-    def dns(self, records):
-        d = DnsServer(records)
+    def dns(self, **records):
+        d = DnsServer(**records)
         d.__enter__()
         self.addCleanup(d.__exit__, None, None, None)
         return d
@@ -126,8 +126,8 @@ class SmtpClientTest(unittest.TestCase):
 
     def test_mx_lookup_tries_the_next_mx_when_the_first_is_down(self):
         peer = self.scripted()
-        dns = self.dns(['mx-host=dest.test,mx1.dest.test,10', 'mx-host=dest.test,mx2.dest.test,20',
-                        'host-record=mx1.dest.test,127.0.0.2', 'host-record=mx2.dest.test,127.0.0.1'])
+        dns = self.dns(mx={'dest.test': [(10, 'mx1.dest.test'), (20, 'mx2.dest.test')]},
+                       hosts={'mx1.dest.test': ['127.0.0.2'], 'mx2.dest.test': ['127.0.0.1']})
         # The MX hosts on the scripted server's port (127.0.0.2 has nothing on it).
         srv = self.server(dns, relayhost='dest.test:%d' % peer.port)
         send(srv, ['carol@far.test'])
@@ -137,7 +137,7 @@ class SmtpClientTest(unittest.TestCase):
         self.assertEqual(peer.accepted[0][1], ['carol@far.test'])
 
     def test_null_mx_and_unknown_domain_bounce_at_once(self):
-        dns = self.dns(['mx-host=nullmx.test,,0', 'host-record=other.test,127.0.0.1'])
+        dns = self.dns(mx={'nullmx.test': [(0, '.')]}, hosts={'other.test': ['127.0.0.1']})
         srv = self.server(dns)
         send(srv, ['x@nullmx.test', 'y@nosuch.test'])
         line = self.wait_status(srv, 'x@nullmx.test', 'bounced')
