@@ -24,10 +24,9 @@ std::string reply_status(int code, std::string_view enhanced) {
 }
 
 std::string remote_said(const Peer& peer, std::string_view reply_text,
-                        std::string_view in_reply_to) {
-  return fmt::format("host {}[{}] said: {} (in reply to {})",
-                     peer.host.empty() ? peer.address : peer.host, peer.address, reply_text,
-                     in_reply_to);
+                        std::string_view context) {
+  return fmt::format("host {}[{}] said: {} ({})", peer.host.empty() ? peer.address : peer.host,
+                     peer.address, reply_text, context);
 }
 
 std::string smtp_diagnostic(std::string_view reply_text) {

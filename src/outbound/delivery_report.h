@@ -29,10 +29,9 @@ std::string relay_name(const Peer& peer);
 std::string reply_status(int code, std::string_view enhanced);
 
 /// "host mx.example.org[192.0.2.1] said: 550 5.1.1 <a@b>: User unknown (in reply to RCPT TO
-/// command)". `reply_text`: the reply's lines joined with spaces; `in_reply_to`: "RCPT TO
-/// command", "end of DATA command", ...
-std::string remote_said(const Peer& peer, std::string_view reply_text,
-                        std::string_view in_reply_to);
+/// command)". `reply_text`: the reply's lines joined with spaces; `context`: what the
+/// parentheses say, smtp::reply_context() of the stage ("in reply to RCPT TO command").
+std::string remote_said(const Peer& peer, std::string_view reply_text, std::string_view context);
 
 /// The RFC 3464 Diagnostic-Code of a remote reply: "smtp; 550 5.1.1 <a@b>: User unknown".
 std::string smtp_diagnostic(std::string_view reply_text);

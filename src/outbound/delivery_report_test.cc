@@ -24,7 +24,7 @@ TEST(DeliveryReport, ReplyStatusPrefersAMatchingEnhancedCode) {
 
 TEST(DeliveryReport, RemoteSaidAndDiagnostic) {
   const Peer peer{"mx.example.org", "192.0.2.1", 25};
-  EXPECT_EQ(remote_said(peer, "550 5.1.1 <a@b>: User unknown", "RCPT TO command"),
+  EXPECT_EQ(remote_said(peer, "550 5.1.1 <a@b>: User unknown", "in reply to RCPT TO command"),
             "host mx.example.org[192.0.2.1] said: 550 5.1.1 <a@b>: User unknown (in reply to "
             "RCPT TO command)");
   EXPECT_EQ(smtp_diagnostic("550 5.1.1 <a@b>: User unknown"),

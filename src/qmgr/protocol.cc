@@ -117,8 +117,11 @@ Status take_done_action(const Record& f, std::vector<std::string>& keys) {
 }
 
 // A success report's Action other than "delivered" (RFC 3464 section 2.3.3).
-Status take_action(const Record& f, std::string& action) {
-  if (f.payload != "expanded" && f.payload != "relayed") return make_error("bad action");
+// A success report's Action; an agent's reply may also say "passed" (no report here).
+Status take_action(const Record& f, std::string& action, bool agent_reply) {
+  const bool known = f.payload == "expanded" || f.payload == "relayed" ||
+                     (agent_reply && f.payload == "passed");
+  if (!known) return make_error("bad action");
   action = std::string(f.payload);
   return {};
 }
@@ -182,7 +185,7 @@ Result<RecipientReply> decode_reply_recipient(std::string_view payload) {
         r.relay = std::string(f.payload);
         return {};
       case kFieldAction:
-        return take_action(f, r.action);
+        return take_action(f, r.action, true);
       case kFieldDoneAction:
         return take_done_action(f, r.done_actions);
       default:
@@ -236,7 +239,7 @@ Result<NoticeFacts> decode_notice_facts(std::string_view payload) {
         return {};
       }
       case kFieldAction:
-        return take_action(f, r.action);
+        return take_action(f, r.action, false);
       default:
         return make_error("unknown recipient field");
     }

@@ -49,7 +49,9 @@ AgentReply sample_reply() {
            {3, RecipientOutcome::kBounced, "5.1.1", "unknown user", "x-unix; no such user",
             "local", "", {}},
            {4, RecipientOutcome::kDeferred, "4.2.0", "mailbox locked", "", "local", "",
-            {"f3a9c2", "b7"}}},
+            {"f3a9c2", "b7"}},
+           {5, RecipientOutcome::kDelivered, "2.0.0", "250 2.0.0 Ok", "",
+            "mx.example[192.0.2.1]:25", "passed", {}}},
           ""};
 }
 

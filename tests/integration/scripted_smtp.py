@@ -14,8 +14,9 @@ class ScriptedSmtp:
                              'ENHANCEDSTATUSCODES'),
                  rcpt=None, data='354 End data with <CR><LF>.<CR><LF>',
                  end_of_data='250 2.0.0 Ok: queued', mail='250 2.1.0 Ok'):
-        """rcpt: a function (address, attempt number) -> reply, default 250.
-        end_of_data: a reply or a function (attempt number) -> reply."""
+        """rcpt: a function (address, transaction number) -> reply, default 250.
+        end_of_data: a reply or a function (transaction number) -> reply. Transactions are
+        numbered from 1 over every connection."""
         self.greeting = greeting
         self.ehlo_lines = list(ehlo_lines)
         self.rcpt = rcpt or (lambda address, n: '250 2.1.5 Ok')
@@ -25,6 +26,7 @@ class ScriptedSmtp:
         self.accepted = []        # (sender, [recipients], data bytes)
         self.connections = 0
         self.commands = []        # every command line received, in order
+        self.transactions = 0     # MAIL commands so far, over every connection
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,7 +76,7 @@ class ScriptedSmtp:
 
     def _serve(self, conn):
         f = conn.makefile('rb')
-        attempt = {'n': 0}
+        attempt = {'n': 0}  # this transaction's number over every connection
 
         def say(reply):
             if reply is None:
@@ -105,7 +107,9 @@ class ScriptedSmtp:
                     r = say('250 scripted.test')
                 elif verb == 'MAIL':
                     sender, recipients = cmd[10:].split('>', 1)[0].lstrip('<'), []
-                    attempt['n'] += 1
+                    with self._lock:
+                        self.transactions += 1
+                        attempt['n'] = self.transactions
                     r = say(self.mail_reply)
                 elif verb == 'RCPT':
                     address = cmd[8:].split('>', 1)[0].lstrip('<')

@@ -147,7 +147,7 @@ class SmtpClientTest(unittest.TestCase):
         self.assertIn('dsn=5.4.4', line)
         self.assertIn('Host or domain name not found', line)
         # The sender gets the non-delivery notice.
-        self.assertTrue(srv.wait_for_delivery('alice'))
+        self.assertTrue(srv.wait_for_delivery('alice'), srv.log())
 
     def test_a_4xx_is_deferred_then_delivered(self):
         peer = self.scripted(rcpt=lambda a, n: '451 4.3.0 Try again later' if n == 1
@@ -170,7 +170,7 @@ class SmtpClientTest(unittest.TestCase):
         line = self.wait_status(srv, 'nobody@remote.test', 'bounced')
         self.assertIn('dsn=5.1.1', line)
         self.assertEqual([a[1] for a in peer.accepted], [['erin@remote.test']])
-        self.assertTrue(srv.wait_for_delivery('alice'))
+        self.assertTrue(srv.wait_for_delivery('alice'), srv.log())
         notice = srv.messages('alice')[0]
         self.assertIn(b'nobody@remote.test', notice)
         self.assertIn(b'Diagnostic-Code: smtp; 550 5.1.1', notice)
