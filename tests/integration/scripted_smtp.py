@@ -3,7 +3,8 @@
 # smtp-sink cannot be told to do per recipient. One thread per connection; every transaction
 # it accepted is kept (sender, recipients, data) for the test to check. Stopped by stop() or
 # the with-block. Replies are plain strings; a reply of None closes the connection, the
-# string 'STALL' stops answering (the client's timeout is then what ends the session).
+# string 'STALL' stops answering (the client's timeout is then what ends the session). With
+# 'STARTTLS' in ehlo_lines it offers STARTTLS but cannot do TLS: the handshake fails.
 import socket
 import threading
 
@@ -138,6 +139,13 @@ class ScriptedSmtp:
                         with self._lock:
                             self.accepted.append((sender, list(recipients), data))
                     r = say(reply)
+                elif verb == 'STARTTLS':
+                    # No TLS here: a handshake that cannot succeed (the client's TLS hello is
+                    # answered with bytes that are no TLS record, then the connection closes).
+                    say('220 2.0.0 Ready to start TLS')
+                    conn.recv(4096)  # the client's TLS hello, then no TLS answer
+                    conn.sendall(b'this is not TLS\r\n')
+                    return
                 elif verb == 'RSET':
                     sender, recipients = None, []
                     r = say('250 2.0.0 Ok')
