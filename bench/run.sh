@@ -10,16 +10,21 @@
 # bench/RESULTS.md).
 # Installs and builds nothing; stops what it started (by pid) and removes its temp dir on exit.
 # With --journaled-ext4 (root) both servers run on a loop-mounted ext4 image with a journal.
+# With --relay (issue 18's relay throughput) both servers relay instead of delivering: the
+# recipients are at relay.test, relayhost is [127.0.0.1]:PORT of an smtp-sink of each server's
+# own that writes every transaction it accepts into a file, and a measurement ends when the
+# sink holds as many files as the client had acknowledged (Estafeta: its smtp and relay
+# master.cf rows; TLS off in both, as smtp-sink offers none; Postfix: no DNS either way).
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--servers postfix,estafeta,sink]
 #                     [--repeat N] [--small-count N] [--large-count N] [--no-perf] [--keep]
-#                     [--journaled-ext4]
+#                     [--journaled-ext4] [--relay]
 #                     [--sessions "1 10 100"] [--sizes "1024 102400"]
 #                     [--loads "source source-d pipeline bdat"]
 set -euo pipefail
 
 usage() {
-  sed -n '14,18p' "$0" | sed 's/^# //' >&2
+  sed -n '19,22p' "$0" | sed 's/^# //' >&2
   exit 2
 }
 
@@ -37,6 +42,7 @@ ONLY_SESSIONS=""
 ONLY_SIZES=""
 ONLY_LOADS=""
 JOURNALED=0
+RELAY=0
 ORIG_ARGS="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
     --large-count) LARGE_COUNT=${2:?}; shift ;;
     --keep) KEEP=1 ;;
     --journaled-ext4) JOURNALED=1 ;;
+    --relay) RELAY=1 ;;
     --no-perf) PERF=0 ;;
     --sessions) ONLY_SESSIONS=${2:?}; shift ;;
     --sizes) ONLY_SIZES=${2:?}; shift ;;
@@ -89,22 +96,50 @@ cleanup() {
     wait "$SINK_PID" 2>/dev/null
   fi
   stop_postfix
+  for pid in $RELAY_PIDS; do
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   bench_remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r PF_PORT EST_PORT SINK_PORT < <(free_ports 3)
+read -r PF_PORT EST_PORT SINK_PORT PF_RELAY_PORT EST_RELAY_PORT < <(free_ports 5)
 
 SENDER=bench@localhost
 HELO=localhost
-ROW=0  # measurement number: mail of measurement N goes to bN@localhost
+ROW=0  # measurement number: mail of measurement N goes to bN@localhost (bN@relay.test)
+RCPT_DOMAIN=localhost
+[ "$RELAY" = 1 ] && RCPT_DOMAIN=relay.test
+
+# ---- --relay: each server's next hop, an smtp-sink that files every transaction --------
+RELAY_PIDS=""
+start_relay_sink() {  # start_relay_sink SERVER PORT: files go to $TMP/relay-SERVER/new
+  local dir=$TMP/relay-$1
+  mkdir -p "$dir/new"
+  chmod 777 "$dir" "$dir/new"
+  smtp-sink -u nobody -d "$dir/new/%Y%m%d%H%M%S." "127.0.0.1:$2" 1000 >"$dir.log" 2>&1 &
+  RELAY_PIDS="$RELAY_PIDS $!"
+  wait_banner "$2" 10 || die "the relay smtp-sink of $1 is not answering"
+}
+relay_reset() {  # relay_reset SERVER: the next row starts with an empty new/
+  local dir=$TMP/relay-$1
+  mv "$dir/new" "$dir/row-$ROW"
+  mkdir "$dir/new"
+  chmod 777 "$dir/new"
+}
 
 # ---- Postfix ---------------------------------------------------------------------------
 # One mailbox per measurement (b1 .. b2000), so rows never share a Maildir; b0: the warm-up.
 VMAILBOX=$(seq 0 2000 | sed 's|.*|b&@localhost b&/Maildir/|')
 start_postfix() {
-  configure_postfix "$PF_PORT" "$VMAILBOX"
+  if [ "$RELAY" = 1 ]; then
+    start_relay_sink postfix "$PF_RELAY_PORT"
+    configure_postfix "$PF_PORT" "$VMAILBOX" "relayhost = [127.0.0.1]:$PF_RELAY_PORT"
+  else
+    configure_postfix "$PF_PORT" "$VMAILBOX"
+  fi
   start_postfix_daemon
   wait_banner "$PF_PORT" 30 || { cat "$TMP/postfix/start.log" >&2; die "postfix not answering"; }
 }
@@ -115,7 +150,15 @@ postfix_idle() {  # queue empty
 
 # ---- Estafeta --------------------------------------------------------------------------
 start_estafeta() {
-  configure_estafeta "$TMP/estafeta" "$EST_PORT" "$VMAILBOX"
+  if [ "$RELAY" = 1 ]; then
+    start_relay_sink estafeta "$EST_RELAY_PORT"
+    configure_estafeta "$TMP/estafeta" "$EST_PORT" "$VMAILBOX" \
+      "relayhost = [127.0.0.1]:$EST_RELAY_PORT" "smtp_tls_security_level = none"
+    printf '%s\n' "smtp unix - - n - - smtp" "relay unix - - n - - smtp" \
+      >>"$TMP/estafeta/etc/master.cf"
+  else
+    configure_estafeta "$TMP/estafeta" "$EST_PORT" "$VMAILBOX"
+  fi
   start_estafeta_daemon "$TMP/estafeta"
   wait_banner "$EST_PORT" 30 || { cat "$TMP/estafeta/stdout.log" >&2; die "estafeta not answering"; }
 }
@@ -169,7 +212,7 @@ warm_up() {  # warm_up SERVER
     estafeta) port=$EST_PORT ;;
     *) return 0 ;;
   esac
-  smtp-source -d -s 10 -m "$WARMUP_COUNT" -l 1024 -f "$SENDER" -t "b0@localhost" -M "$HELO" \
+  smtp-source -d -s 10 -m "$WARMUP_COUNT" -l 1024 -f "$SENDER" -t "b0@$RCPT_DOMAIN" -M "$HELO" \
     "127.0.0.1:$port" >>"$TMP/warmup.log" 2>&1 || die "warm-up of $1 failed (see $TMP/warmup.log)"
   local n=600
   case $1 in
@@ -197,7 +240,11 @@ measure() {  # measure SERVER LOAD SESSIONS SIZE COUNT REPEAT
     estafeta) port=$EST_PORT; maildir=$TMP/estafeta/mail/$user/Maildir; pids=$EST_PID ;;
     sink) port=$SINK_PORT; pids=$SINK_PID ;;
   esac
-  local common=(-s "$sess" -m "$count" -l "$size" -f "$SENDER" -t "$user@localhost" -M "$HELO")
+  if [ "$RELAY" = 1 ] && [ "$server" != sink ]; then
+    relay_reset "$server"
+    maildir=$TMP/relay-$server
+  fi
+  local common=(-s "$sess" -m "$count" -l "$size" -f "$SENDER" -t "$user@$RCPT_DOMAIN" -M "$HELO")
   case $load in
     source) cmd=(smtp-source "${common[@]}" "127.0.0.1:$port") ;;
     source-d) cmd=(smtp-source -d "${common[@]}" "127.0.0.1:$port") ;;
