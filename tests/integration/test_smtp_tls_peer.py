@@ -1,0 +1,139 @@
+# The smtp agent's TLS against a real peer (issue 18 item 3; docs/smtp-tls.md): a private
+# Postfix (postfix_peer.py) with STARTTLS and a certificate for mx.peer.test made by the test,
+# dnsmasq answering mx.peer.test, and Estafeta relaying to it at different levels:
+#  - may (the default), no CA: the mail goes over TLS, logged "Untrusted TLS connection";
+#  - verify with the certificate as CA and the right name: "Verified", delivered;
+#  - verify, the right CA, but the next hop named by its address (the certificate does not
+#    match): deferred, "Server certificate not verified", and the peer never sees MAIL;
+#  - encrypt with a policy table entry for the next hop: delivered over TLS.
+import os
+import re
+import smtplib
+import subprocess
+import tempfile
+import unittest
+
+import harness
+import tools
+from dns_server import DnsServer
+from harness import EstafetaServer
+from postfix_peer import PostfixPeer
+
+SMTP_ROWS = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
+
+
+def make_peer_certificate(directory, name):
+    cert = os.path.join(directory, 'peer-cert.pem')
+    key = os.path.join(directory, 'peer-key.pem')
+    subprocess.run([tools.require('openssl'), 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                    '-subj', '/CN=%s' % name, '-days', '1',
+                    '-addext', 'subjectAltName=DNS:%s' % name,
+                    '-addext', 'basicConstraints=critical,CA:TRUE',
+                    '-keyout', key, '-out', cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=harness.TIMEOUT)
+    os.chmod(cert, 0o644)
+    os.chmod(key, 0o644)
+    return cert, key
+
+
+class SmtpTlsPeerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix='estafeta-tls-peer-')
+        os.chmod(cls.tmp, 0o755)
+        cls.cert, cls.key = make_peer_certificate(cls.tmp, 'mx.peer.test')
+        mail = os.path.join(cls.tmp, 'mail')
+        os.mkdir(mail)
+        os.chown(mail, 65534, 65534)
+        cls.mail = mail
+        cls.peer = PostfixPeer(
+            settings={'smtpd_tls_cert_file': cls.cert, 'smtpd_tls_key_file': cls.key,
+                      'smtpd_tls_security_level': 'may', 'smtpd_tls_loglevel': '1',
+                      'mydestination': '', 'mynetworks': '127.0.0.0/8',
+                      'virtual_mailbox_domains': 'peer.test',
+                      'virtual_mailbox_base': mail,
+                      'virtual_mailbox_maps': 'texthash:{dir}/vmailbox',
+                      'virtual_uid_maps': 'static:65534', 'virtual_gid_maps': 'static:65534'},
+            files={'vmailbox': ''.join('%s@peer.test %s/Maildir/\n' % (u, u)
+                                       for u in ('may', 'verified', 'mismatch', 'policy'))})
+        cls.peer.__enter__()
+        cls.dns = DnsServer(hosts={'mx.peer.test': ['127.0.0.1']})
+        cls.dns.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.__exit__(None, None, None)
+        cls.peer.__exit__(None, None, None)
+        subprocess.run(['rm', '-rf', cls.tmp])
+
+    def server(self, **main):
+        settings = {'mynetworks': '127.0.0.0/8', 'minimal_backoff_time': '1s',
+                    'maximal_backoff_time': '2s', 'queue_run_delay': '1s',
+                    'resolver_nameservers': self.dns.nameserver}
+        settings.update(main)
+        srv = EstafetaServer(main=settings, start=False)
+        srv.master_extra = list(SMTP_ROWS)
+        srv.__enter__()
+        self.addCleanup(srv.__exit__, None, None, None)
+        srv.start()
+        return srv
+
+    def send(self, srv, rcpt):
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            text, _ = harness.simple_message(subject='tls to ' + rcpt)
+            s.sendmail('alice@localhost', [rcpt], text)
+
+    def delivered(self, user):
+        new = os.path.join(self.mail, user, 'Maildir', 'new')
+        return harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new))
+
+    def status_line(self, srv, rcpt, status):
+        m = srv.wait_for_log(r'smtp\[\d+\]: \w+: to=<%s>, .*status=%s .*$' %
+                             (re.escape(rcpt), status))
+        self.assertIsNotNone(m, srv.log())
+        return m.group(0)
+
+    def test_opportunistic_tls_without_a_ca_is_untrusted_and_delivers(self):
+        srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port)
+        self.send(srv, 'may@peer.test')
+        self.status_line(srv, 'may@peer.test', 'sent')
+        self.assertRegex(srv.log(), r'smtp\[\d+\]: Untrusted TLS connection established to '
+                                    r'mx\.peer\.test\[127\.0\.0\.1\]:%d: TLSv1\.[23] with cipher '
+                                    % self.peer.port)
+        self.assertTrue(self.delivered('may'))
+
+    def test_verify_with_the_right_ca_and_name_is_verified(self):
+        srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port,
+                          smtp_tls_security_level='verify', smtp_tls_CAfile=self.cert)
+        self.send(srv, 'verified@peer.test')
+        self.status_line(srv, 'verified@peer.test', 'sent')
+        self.assertRegex(srv.log(), r'Verified TLS connection established to '
+                                    r'mx\.peer\.test\[127\.0\.0\.1\]:%d' % self.peer.port)
+        self.assertTrue(self.delivered('verified'))
+
+    def test_verify_with_a_certificate_that_does_not_match_is_deferred(self):
+        srv = self.server(relayhost='[127.0.0.1]:%d' % self.peer.port,
+                          smtp_tls_security_level='verify', smtp_tls_CAfile=self.cert)
+        self.send(srv, 'mismatch@peer.test')
+        line = self.status_line(srv, 'mismatch@peer.test', 'deferred')
+        self.assertIn('dsn=4.7.5', line)
+        self.assertIn('Server certificate not verified', line)
+        with open(os.path.join(self.peer.dir, 'maillog')) as f:
+            self.assertNotIn('mismatch@peer.test', f.read())
+
+    def test_a_policy_table_entry_requires_encryption_for_one_next_hop(self):
+        table = os.path.join(self.tmp, 'tls_policy')
+        nexthop = '[mx.peer.test]:%d' % self.peer.port
+        with open(table, 'w') as f:
+            f.write('%s encrypt protocols=>=TLSv1.2\n' % nexthop)
+        srv = self.server(relayhost=nexthop, smtp_tls_security_level='none',
+                          smtp_tls_policy_maps='texthash:' + table)
+        self.send(srv, 'policy@peer.test')
+        self.status_line(srv, 'policy@peer.test', 'sent')
+        self.assertRegex(srv.log(), r'TLS connection established to mx\.peer\.test')
+        self.assertTrue(self.delivered('policy'))
+
+
+if __name__ == '__main__':
+    unittest.main()
