@@ -886,6 +886,7 @@ void QueueManager::Loop::read_wakeups() {
 
 int QueueManager::Loop::poll_timeout_ms() const {
   TimePoint wake = std::min(scheduler_.next_deferred_scan(), next_active_rescan_);
+  if (auto release = scheduler_.next_destination_release()) wake = std::min(wake, *release);
   for (const auto& [transport, link] : agents_) {
     if (link.fd < 0 && !link.waiting.empty()) wake = std::min(wake, link.next_connect);
   }

@@ -61,6 +61,9 @@ struct Scheduler::Destination {
   bool in_ring = false;
   TimePoint dead_until;
   Dsn dead_dsn;
+  // With a rate delay: no delivery starts before this (set when one ends).
+  TimePoint next_start;
+  bool delayed = false;  // in delayed_
 };
 
 struct Scheduler::Transport {
@@ -264,6 +267,7 @@ void Scheduler::flush() {
 
 std::vector<DeliveryRequest> Scheduler::take_requests() {
   revive_due_destinations();
+  release_delayed_destinations();
   std::vector<DeliveryRequest> out;
   // One request per transport per pass: transports have separate process limits, so the pass
   // order only orders the result.
@@ -357,6 +361,11 @@ Status Scheduler::report(const DeliveryReport& report) {
   }
   d.busy -= 1;
   t.busy -= 1;
+  if (t.limits.rate_delay.count() > 0 && !d.delayed) {
+    d.next_start = clock_.now() + t.limits.rate_delay;
+    d.delayed = true;
+    delayed_.emplace(d.next_start, &d);
+  }
 
   if (flight.message != nullptr) {
     Message& m = *flight.message;
@@ -432,7 +441,10 @@ Scheduler::Destination& Scheduler::destination_for(Transport& t, const std::stri
 }
 
 bool Scheduler::runnable(const Destination& d) const {
-  return !d.window.dead() && !d.todo.empty() && d.busy < d.window.window();
+  if (d.window.dead() || d.todo.empty() || d.busy >= d.window.window()) return false;
+  const TransportLimits& limits = d.transport->limits;
+  if (limits.rate_delay.count() == 0) return true;
+  return d.busy == 0 && !d.delayed;  // one at a time, and not before next_start
 }
 
 void Scheduler::enqueue_if_runnable(Destination& d) {
@@ -444,7 +456,8 @@ void Scheduler::enqueue_if_runnable(Destination& d) {
 
 void Scheduler::discard_if_idle(Destination& d) {
   // Postfix discards an empty, live queue too: its window starts over with the next mail.
-  if (d.window.dead() || !d.todo.empty() || d.busy > 0 || d.in_ring) {
+  // One in its rate delay stays until the delay is over.
+  if (d.window.dead() || !d.todo.empty() || d.busy > 0 || d.in_ring || d.delayed) {
     return;
   }
   d.transport->destinations.erase(d.key);
@@ -481,6 +494,22 @@ void Scheduler::revive(Destination& d) {
   d.window.revive(d.busy);
   enqueue_if_runnable(d);
   discard_if_idle(d);
+}
+
+void Scheduler::release_delayed_destinations() {
+  const TimePoint now = clock_.now();
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    Destination& d = *delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    d.delayed = false;
+    enqueue_if_runnable(d);
+    discard_if_idle(d);
+  }
+}
+
+std::optional<TimePoint> Scheduler::next_destination_release() const {
+  if (delayed_.empty()) return std::nullopt;
+  return delayed_.begin()->first;
 }
 
 void Scheduler::revive_due_destinations() {

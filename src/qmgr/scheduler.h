@@ -254,6 +254,9 @@ class Scheduler {
   /// When the next scan of deferred/ is due: queue_run_delay after the last one started, now
   /// after a flush or before the first scan.
   TimePoint next_deferred_scan() const;
+  /// When a destination's rate delay (default_destination_rate_delay) ends next, if one is
+  /// waiting: take_requests() should be called then.
+  std::optional<TimePoint> next_destination_release() const;
 
   /// Starts a scan if one is due and none is running; nullopt otherwise.
   std::optional<DeferredScan> begin_deferred_scan();
@@ -309,6 +312,7 @@ class Scheduler {
   void forget_dead(Destination& d);
   void revive(Destination& d);
   void revive_due_destinations();
+  void release_delayed_destinations();
   void defer_unattempted(Message& m, std::size_t slot, const Dsn& dead_dsn);
   void apply(Message& m, std::size_t slot, Outcome outcome, Dsn dsn, bool attempted);
   void finish_if_done(Message& m);
@@ -319,6 +323,7 @@ class Scheduler {
   std::map<std::string, std::unique_ptr<Transport>, std::less<>> transports_;
   std::map<std::uint64_t, InFlight> in_flight_;
   std::multimap<TimePoint, Destination*> dead_;  // by dead-until time
+  std::multimap<TimePoint, Destination*> delayed_;  // in their rate delay, by its end
   std::vector<Event> events_;
   std::uint64_t next_request_id_ = 1;
   QueueSource last_source_ = QueueSource::Deferred;  // so that the first turn is New

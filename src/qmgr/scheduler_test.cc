@@ -334,6 +334,32 @@ TEST(Scheduler, ProcessLimitCapsATransport) {
   EXPECT_EQ(more[0].transport, "smtp");
 }
 
+TEST(Scheduler, RateDelaySpacesDeliveriesToADestinationOneAtATime) {
+  SchedulerSettings settings;
+  settings.default_destination_rate_delay = Seconds(10);
+  Harness h(settings);
+  for (int i = 0; i < 3; ++i) {
+    h.admit(message("R" + std::to_string(i), {rcpt(0, "u@slow.example")}, kStart));
+  }
+  h.admit(message("F0", {rcpt(0, "u@other.example")}, kStart));
+  auto requests = h.scheduler.take_requests();
+  ASSERT_EQ(requests.size(), 2u);  // one per destination, not the window of 5
+  const DeliveryRequest slow = requests[0].next_hop == "slow.example" ? requests[0] : requests[1];
+  EXPECT_FALSE(h.scheduler.next_destination_release().has_value());
+  h.report(all(slow, Outcome::Delivered));
+  // The next one only after the delay, counted from the end of the last.
+  EXPECT_TRUE(h.scheduler.take_requests().empty());
+  ASSERT_TRUE(h.scheduler.next_destination_release().has_value());
+  EXPECT_EQ(*h.scheduler.next_destination_release(), kStart + Seconds(10));
+  h.clock.advance(Seconds(9));
+  EXPECT_TRUE(h.scheduler.take_requests().empty());
+  h.clock.advance(Seconds(1));
+  auto next = h.scheduler.take_requests();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].next_hop, "slow.example");
+  EXPECT_FALSE(h.scheduler.next_destination_release().has_value());
+}
+
 TEST(Scheduler, RoundRobinBetweenDestinations) {
   SchedulerSettings settings;
   settings.transports["smtp"].process_limit = 1;  // one at a time shows the order

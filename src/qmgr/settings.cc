@@ -12,6 +12,7 @@ TransportLimits SchedulerSettings::limits_for(std::string_view transport) const 
   limits.initial_destination_concurrency = initial_destination_concurrency;
   limits.failed_cohort_limit = default_destination_concurrency_failed_cohort_limit;
   limits.process_limit = default_process_limit;
+  limits.rate_delay = default_destination_rate_delay;
   if (auto it = transports.find(transport); it != transports.end()) {
     const TransportOverrides& o = it->second;
     limits.destination_concurrency_limit =
@@ -22,6 +23,7 @@ TransportLimits SchedulerSettings::limits_for(std::string_view transport) const 
         o.initial_destination_concurrency.value_or(limits.initial_destination_concurrency);
     limits.failed_cohort_limit = o.failed_cohort_limit.value_or(limits.failed_cohort_limit);
     limits.process_limit = o.process_limit.value_or(limits.process_limit);
+    limits.rate_delay = o.rate_delay.value_or(limits.rate_delay);
   }
   // Postfix qmgr_transport_create: the initial window never exceeds the limit.
   if (limits.destination_concurrency_limit > 0 &&

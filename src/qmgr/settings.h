@@ -19,14 +19,15 @@ using Seconds = std::chrono::seconds;
 
 /// Per-transport overrides: <transport>_destination_concurrency_limit,
 /// <transport>_destination_recipient_limit, <transport>_initial_destination_concurrency,
-/// <transport>_destination_concurrency_failed_cohort_limit and the transport's master.cf
-/// maxproc. An unset field takes the default from SchedulerSettings.
+/// <transport>_destination_concurrency_failed_cohort_limit, <transport>_destination_rate_delay
+/// and the transport's master.cf maxproc. An unset field takes the default from SchedulerSettings.
 struct TransportOverrides {
   std::optional<int> destination_concurrency_limit = std::nullopt;
   std::optional<int> destination_recipient_limit = std::nullopt;
   std::optional<int> initial_destination_concurrency = std::nullopt;
   std::optional<int> failed_cohort_limit = std::nullopt;
   std::optional<int> process_limit = std::nullopt;
+  std::optional<Seconds> rate_delay = std::nullopt;
 };
 
 /// The effective limits of one transport. For the limits, 0 means "no limit", as in Postfix.
@@ -41,6 +42,10 @@ struct TransportLimits {
   int failed_cohort_limit = 0;
   /// Deliveries in flight at once for the whole transport (master.cf maxproc); 0 = no limit.
   int process_limit = 0;
+  /// <transport>_destination_rate_delay: the pause between the end of one delivery to a
+  /// destination and the start of the next; non-zero means one delivery at a time per
+  /// destination (Postfix 2.5's rule). 0 = none.
+  Seconds rate_delay{0};
 };
 
 struct SchedulerSettings {
@@ -59,6 +64,7 @@ struct SchedulerSettings {
   int initial_destination_concurrency = 5;
   int default_destination_concurrency_failed_cohort_limit = 1;
   int default_process_limit = 100;
+  Seconds default_destination_rate_delay{0};
   /// By transport name. Postfix's built-in defaults for "local" are preset.
   std::map<std::string, TransportOverrides, std::less<>> transports = {
       {"local", {.destination_concurrency_limit = 2, .destination_recipient_limit = 1}}};
