@@ -5,8 +5,9 @@
 # domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
 # TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
 # the end of the data, a peer that answers garbage, a peer without 8BITMIME (the 8-bit
-# message is downgraded to quoted-printable). Every outcome is checked in Postfix's log
-# format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+# message is downgraded to quoted-printable), a peer without SMTPUTF8 (an IDN recipient
+# domain goes as A-labels). Every outcome is checked in Postfix's log format (to=<..>,
+# relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
 import glob
 import os
 import re
@@ -213,6 +214,14 @@ class SmtpClientTest(unittest.TestCase):
         self.assertIn(b'Content-Transfer-Encoding: quoted-printable\r\n', data)
         self.assertIn(b'Le caf=E9 est pr=EAt.\r\n', data)
         self.assertFalse([c for c in peer.commands if 'BODY=' in c.upper()], peer.commands)
+
+    def test_an_idn_recipient_domain_goes_as_a_labels_to_a_peer_without_smtputf8(self):
+        peer = self.scripted()  # no SMTPUTF8 in its EHLO reply
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          virtual_alias_maps='inline:{ ivan@remote.test=ivan@b\u00fccher.test }')
+        send(srv, ['ivan@remote.test'])
+        self.wait_status(srv, 'ivan@b\u00fccher.test', 'sent')
+        self.assertEqual([a[1] for a in peer.accepted], [['ivan@xn--bcher-kva.test']])
 
     def test_garbage_instead_of_a_greeting_is_deferred(self):
         peer = self.scripted(greeting='hello, I am not an SMTP server')
