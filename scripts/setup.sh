@@ -22,7 +22,7 @@ done
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libasio-dev libfmt-dev libssl-dev liblmdb-dev lmdb-utils libpcre2-dev libpq-dev
-  libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev zlib1g-dev
+  libhiredis-dev libc-ares-dev libidn2-dev libgtest-dev libgmock-dev zlib1g-dev
   python3 openssl swaks libnet-ssleay-perl libio-socket-ssl-perl
   postfix postfix-pcre postfix-lmdb dnsmasq-base redis-server postgresql procps
   bsd-mailx util-linux procmail passwd

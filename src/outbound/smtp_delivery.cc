@@ -17,12 +17,14 @@
 #include "net/tls_client.h"
 #include "net/transport.h"
 #include "outbound/delivery_report.h"
+#include "outbound/idn.h"
 #include "outbound/mx_lookup.h"
 #include "outbound/next_hop.h"
 #include "outbound/tls_plan.h"
 #include "outbound/tls_policy.h"
 #include "smtp/client_session.h"
 #include "smtp/content_encoder.h"
+#include "smtp/mime_downgrade.h"
 
 namespace estafeta::outbound {
 namespace {
@@ -59,6 +61,7 @@ struct SmtpDelivery::Attempt {
   bool ambiguous = false;   // the end of DATA went out without its reply: stop here
   bool any_session = false;  // some server got as far as a reply to our commands
   int64_t ready_us = 0;      // when the last session was ready for MAIL (delays c/d)
+  std::optional<std::string> seven_bit;  // the content for servers without 8BITMIME
 
   bool all_done() const {
     return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
@@ -177,6 +180,32 @@ std::chrono::seconds timeout_for(const SmtpTimeouts& t, smtp::ClientStage stage)
   return t.quit;
 }
 
+// The message as this server can take it, after its EHLO: with SMTPUTF8 not offered, the
+// envelope domains in A-labels when only they are non-ASCII, or the SMTPUTF8 flag set so
+// the session refuses the message (5.6.7; outbound/idn.h); with 8BITMIME not offered, an
+// 8-bit message's content downgraded to 7 bit (smtp/mime_downgrade.h; BODY= is then not
+// sent). Returns the content to send.
+const std::string* adapt_to_server(smtp::OutgoingMessage& message,
+                                   const smtp::EhloCapabilities& caps, const std::string& content,
+                                   std::optional<std::string>& seven_bit) {
+  std::vector<std::string> recipients;
+  for (const smtp::OutgoingRecipient& r : message.recipients) recipients.push_back(r.address);
+  const Utf8Decision utf8 =
+      decide_smtputf8(caps.smtputf8, message.smtputf8, message.sender, recipients);
+  if (utf8.action == Utf8Action::kAsciiDomains) {
+    message.sender = utf8.sender;
+    for (size_t i = 0; i < recipients.size(); ++i) {
+      message.recipients[i].address = utf8.recipients[i];
+    }
+  } else if (utf8.action == Utf8Action::kRefuse) {
+    message.smtputf8 = true;
+  }
+  if (!message.eight_bit || caps.eight_bit_mime) return &content;
+  if (!seven_bit) seven_bit = smtp::downgrade_mime(content).content;
+  message.size = seven_bit->size();
+  return &*seven_bit;
+}
+
 // Cancels the transport's pending operation when its deadline passes (the operation then
 // ends with 0 / false, and `fired` tells a timeout from a closed connection).
 class Deadline {
@@ -289,6 +318,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   };
   take(session.start());
   bool message_given = false;
+  const std::string* content = attempt.content;  // or its 7-bit form (adapt_to_server)
   bool closed = false;
   std::vector<char> buffer(16 * 1024);
   bool retry_in_clear = false;  // opportunistic TLS whose handshake failed
@@ -324,7 +354,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         }
       } else if (std::get_if<smtp::client::SendContent>(&action)) {
         smtp::ContentEncoder encoder;
-        std::string_view rest = *attempt.content;
+        std::string_view rest = *content;
         bool ok = true;
         while (ok) {
           const std::string_view chunk = rest.substr(0, kContentChunk);
@@ -352,6 +382,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           message_given = true;
           attempt.ready_us = system_now_us();
           attempt.any_session = true;
+          content =
+              adapt_to_server(message, session.capabilities(), *attempt.content, attempt.seven_bit);
           take(session.send_message(message));
         } else {
           take(session.quit());
@@ -449,6 +481,20 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
     if (!hop.ok()) {
       attempt.last_failure =
           Failure{"4.3.5", fmt::format("bad next-hop {}: {}", hops[h], hop.error().message)};
+      continue;
+    }
+    // An internationalized destination is looked up by its A-labels.
+    if (auto ascii = domain_to_ascii(hop->host); ascii.ok()) {
+      hop->host = std::move(*ascii);
+    } else {
+      Failure f{"5.1.2",
+                fmt::format("bad destination domain {}: {}", hop->host, ascii.error().message),
+                "", true};
+      if (h == 0) {
+        settle_all(f);
+        break;
+      }
+      attempt.last_failure = f;
       continue;
     }
     MxPlan plan = co_await plan_delivery(dns_, hop->host, hop->mx_lookup, settings_.mx, random);

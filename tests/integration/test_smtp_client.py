@@ -4,8 +4,10 @@
 # the failures smtp-sink cannot play: the next MX when the first is down, the null MX and a
 # domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
 # TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
-# the end of the data, a peer that answers garbage. Every outcome is checked in Postfix's log
-# format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+# the end of the data, a peer that answers garbage, a peer without 8BITMIME (the 8-bit
+# message is downgraded to quoted-printable), a peer without SMTPUTF8 (an IDN recipient
+# domain goes as A-labels). Every outcome is checked in Postfix's log format (to=<..>,
+# relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
 import glob
 import os
 import re
@@ -214,6 +216,32 @@ class SmtpClientTest(unittest.TestCase):
         self.assertIn('conversation with 127.0.0.1[127.0.0.1] timed out while sending end of data '
                       '-- message may be sent more than once', line)
         self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+
+    def test_an_8bit_message_is_downgraded_for_a_peer_without_8bitmime(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'SIZE 10240000', 'ENHANCEDSTATUSCODES'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        body = b'Le caf\xe9 est pr\xeat.\r\n'
+        message = (b'From: alice@localhost\r\nTo: hugo@remote.test\r\nSubject: 8bit\r\n'
+                   b'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n'
+                   b'Content-Transfer-Encoding: 8bit\r\n\r\n' + body)
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            s.sendmail('alice@localhost', ['hugo@remote.test'], message,
+                       mail_options=['BODY=8BITMIME'])
+        self.wait_status(srv, 'hugo@remote.test', 'sent')
+        self.assertEqual(len(peer.accepted), 1)
+        data = peer.accepted[0][2]
+        self.assertIn(b'Content-Transfer-Encoding: quoted-printable\r\n', data)
+        self.assertIn(b'Le caf=E9 est pr=EAt.\r\n', data)
+        self.assertFalse([c for c in peer.commands if 'BODY=' in c.upper()], peer.commands)
+
+    def test_an_idn_recipient_domain_goes_as_a_labels_to_a_peer_without_smtputf8(self):
+        peer = self.scripted()  # no SMTPUTF8 in its EHLO reply
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          virtual_alias_maps='inline:{ ivan@remote.test=ivan@b\u00fccher.test }')
+        send(srv, ['ivan@remote.test'])
+        self.wait_status(srv, 'ivan@b\u00fccher.test', 'sent')
+        self.assertEqual([a[1] for a in peer.accepted], [['ivan@xn--bcher-kva.test']])
 
     def test_garbage_instead_of_a_greeting_is_deferred(self):
         peer = self.scripted(greeting='hello, I am not an SMTP server')
