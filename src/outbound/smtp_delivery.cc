@@ -52,11 +52,11 @@ struct SmtpDelivery::Attempt {
   const std::string* content = nullptr;
   TlsPolicy tls;
   std::vector<std::optional<qmgr::RecipientReply>> results;  // per request recipient
-  std::vector<std::string> relays;                          // per recipient, for the log
-  std::vector<int64_t> done_us;                             // per recipient
+  std::vector<std::string> relays;                           // per recipient, for the log
+  std::vector<int64_t> done_us;                              // per recipient
   std::optional<Failure> last_failure;
   Peer last_peer;
-  bool ambiguous = false;   // the end of DATA went out without its reply: stop here
+  bool ambiguous = false;    // the end of DATA went out without its reply: stop here
   bool any_session = false;  // some server got as far as a reply to our commands
   int64_t ready_us = 0;      // when the last session was ready for MAIL (delays c/d)
 
@@ -66,8 +66,8 @@ struct SmtpDelivery::Attempt {
 };
 
 SmtpDelivery::SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
-                           std::shared_ptr<asio::ssl::context> tls_context,
-                           PolicyLookup tls_policy, log::Logger log)
+                           std::shared_ptr<asio::ssl::context> tls_context, PolicyLookup tls_policy,
+                           log::Logger log)
     : io_(io),
       settings_(std::move(settings)),
       dns_(dns),
@@ -96,9 +96,35 @@ Result<TlsPolicy> policy_for(const ClientTlsSettings& settings, const PolicyLook
   return tls_policy_from_table(settings, std::nullopt);
 }
 
+// SMTP AUTH failed: always deferred (Postfix's smtp_sasl_auth_soft_bounce = yes), the next
+// server is tried. The text never holds credentials (the session's reasons do not).
+Failure sasl_failure(const smtp::client::SessionFailed& f, const Peer& peer) {
+  const std::string host = peer.host.empty() ? peer.address : peer.host;
+  Failure out;
+  out.dsn = "4.7.0";
+  if (f.reply) {
+    const std::string text = f.reply->text();
+    out.dsn = reply_status(f.reply->code, f.reply->enhanced);
+    if (!out.dsn.empty()) out.dsn[0] = '4';
+    out.diagnostic = smtp_diagnostic(text);
+    out.text =
+        fmt::format("SASL authentication failed; server {}[{}] said: {}", host, peer.address, text);
+  } else if (f.reason.starts_with("SASL")) {
+    out.text = f.reason;
+  } else {
+    out.text =
+        fmt::format("SASL authentication failed; {} with {}[{}]", f.reason, host, peer.address);
+  }
+  return out;
+}
+
 Failure failure_of(const smtp::client::SessionFailed& f, const Peer& peer) {
   Failure out;
   const std::string host = peer.host.empty() ? peer.address : peer.host;
+  if (f.stage == smtp::ClientStage::Auth && !f.reason.starts_with("lost connection") &&
+      !f.reason.starts_with("conversation timed out")) {
+    return sasl_failure(f, peer);
+  }
   if (f.reply) {
     const std::string text = f.reply->text();
     out.dsn = reply_status(f.reply->code, f.reply->enhanced);
@@ -155,6 +181,7 @@ std::chrono::seconds timeout_for(const SmtpTimeouts& t, smtp::ClientStage stage)
     case smtp::ClientStage::Greeting:
     case smtp::ClientStage::Ehlo:
     case smtp::ClientStage::Helo:
+    case smtp::ClientStage::Auth:
       return t.helo;
     case smtp::ClientStage::StartTls:
       return t.starttls;
@@ -228,9 +255,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
     const asio::ip::address local = asio::ip::make_address(bind, ec);
     if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
     if (ec) {
-      attempt.last_failure = Failure{
-          "4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind, host, peer.address,
-                               ec.message())};
+      attempt.last_failure = Failure{"4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind,
+                                                          host, peer.address, ec.message())};
       co_return false;
     }
   }
@@ -250,8 +276,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   }
   if (ec) {
     const std::string why = ec == asio::error::timed_out ? "Connection timed out" : ec.message();
-    attempt.last_failure = Failure{
-        "4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
+    attempt.last_failure =
+        Failure{"4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
     co_return false;
   }
   std::unique_ptr<net::Transport> transport = net::make_tcp_transport(std::move(socket));
@@ -313,8 +339,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           refusal = refuse_peer(tls_plan.level, trust);
         }
         if (refusal) {
-          attempt.last_failure = Failure{refusal->status,
-                                         fmt::format("{}[{}]: {}", host, peer.address, refusal->text)};
+          attempt.last_failure = Failure{
+              refusal->status, fmt::format("{}[{}]: {}", host, peer.address, refusal->text)};
           take(session.quit());
         } else {
           take(session.tls_done(ok));
@@ -326,8 +352,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         while (ok) {
           const std::string_view chunk = rest.substr(0, kContentChunk);
           rest.remove_prefix(chunk.size());
-          const std::string wire = rest.empty() && chunk.empty() ? encoder.finish()
-                                                                  : encoder.encode(chunk);
+          const std::string wire =
+              rest.empty() && chunk.empty() ? encoder.finish() : encoder.encode(chunk);
           deadline.arm(settings_.timeouts.data_xfer);
           ok = co_await transport->write_all(wire);
           const bool late = deadline.disarm();
@@ -341,7 +367,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
       } else if (auto* done = std::get_if<smtp::client::RecipientDone>(&action)) {
         const size_t i = positions.at(done->index);
         attempt.results[i] = reply_for(request.recipients[i], done->reply, done->stage, peer,
-                                        session.capabilities().dsn);
+                                       session.capabilities().dsn);
         attempt.done_us[i] = system_now_us();
         attempt.any_session = true;
       } else if (std::get_if<smtp::client::Ready>(&action)) {
@@ -381,7 +407,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
 
 asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest request) {
   const int64_t start_us = system_now_us();
-  delivery::RequestMessage read = delivery::read_request_message(store_.get(), request, "none", log_);
+  delivery::RequestMessage read =
+      delivery::read_request_message(store_.get(), request, "none", log_);
   if (read.deferred) co_return *read.deferred;
   const message::Envelope& env = read.read.value->file.envelope;
   const std::string& content = read.read.value->file.content;
@@ -400,8 +427,8 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
       if (attempt.results[i]) continue;
       attempt.results[i] = delivery::recipient_reply(
           request.recipients[i],
-          f.permanent ? qmgr::RecipientOutcome::kBounced : qmgr::RecipientOutcome::kDeferred,
-          f.dsn, f.text, attempt.relays[i]);
+          f.permanent ? qmgr::RecipientOutcome::kBounced : qmgr::RecipientOutcome::kDeferred, f.dsn,
+          f.text, attempt.relays[i]);
       attempt.results[i]->diagnostic = f.diagnostic;
       attempt.done_us[i] = system_now_us();
     }
