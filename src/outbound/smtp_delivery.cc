@@ -52,11 +52,11 @@ struct SmtpDelivery::Attempt {
   const std::string* content = nullptr;
   TlsPolicy tls;
   std::vector<std::optional<qmgr::RecipientReply>> results;  // per request recipient
-  std::vector<std::string> relays;                           // per recipient, for the log
-  std::vector<int64_t> done_us;                              // per recipient
+  std::vector<std::string> relays;                          // per recipient, for the log
+  std::vector<int64_t> done_us;                             // per recipient
   std::optional<Failure> last_failure;
   Peer last_peer;
-  bool ambiguous = false;    // the end of DATA went out without its reply: stop here
+  bool ambiguous = false;   // the end of DATA went out without its reply: stop here
   bool any_session = false;  // some server got as far as a reply to our commands
   int64_t ready_us = 0;      // when the last session was ready for MAIL (delays c/d)
 
@@ -66,8 +66,8 @@ struct SmtpDelivery::Attempt {
 };
 
 SmtpDelivery::SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
-                           std::shared_ptr<asio::ssl::context> tls_context, PolicyLookup tls_policy,
-                           log::Logger log)
+                           std::shared_ptr<asio::ssl::context> tls_context,
+                           PolicyLookup tls_policy, log::Logger log)
     : io_(io),
       settings_(std::move(settings)),
       dns_(dns),
@@ -255,8 +255,9 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
     const asio::ip::address local = asio::ip::make_address(bind, ec);
     if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
     if (ec) {
-      attempt.last_failure = Failure{"4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind,
-                                                          host, peer.address, ec.message())};
+      attempt.last_failure = Failure{
+          "4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind, host, peer.address,
+                               ec.message())};
       co_return false;
     }
   }
@@ -276,8 +277,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   }
   if (ec) {
     const std::string why = ec == asio::error::timed_out ? "Connection timed out" : ec.message();
-    attempt.last_failure =
-        Failure{"4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
+    attempt.last_failure = Failure{
+        "4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
     co_return false;
   }
   std::unique_ptr<net::Transport> transport = net::make_tcp_transport(std::move(socket));
@@ -339,8 +340,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           refusal = refuse_peer(tls_plan.level, trust);
         }
         if (refusal) {
-          attempt.last_failure = Failure{
-              refusal->status, fmt::format("{}[{}]: {}", host, peer.address, refusal->text)};
+          attempt.last_failure = Failure{refusal->status,
+                                         fmt::format("{}[{}]: {}", host, peer.address, refusal->text)};
           take(session.quit());
         } else {
           take(session.tls_done(ok));
@@ -352,8 +353,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         while (ok) {
           const std::string_view chunk = rest.substr(0, kContentChunk);
           rest.remove_prefix(chunk.size());
-          const std::string wire =
-              rest.empty() && chunk.empty() ? encoder.finish() : encoder.encode(chunk);
+          const std::string wire = rest.empty() && chunk.empty() ? encoder.finish()
+                                                                  : encoder.encode(chunk);
           deadline.arm(settings_.timeouts.data_xfer);
           ok = co_await transport->write_all(wire);
           const bool late = deadline.disarm();
@@ -367,7 +368,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
       } else if (auto* done = std::get_if<smtp::client::RecipientDone>(&action)) {
         const size_t i = positions.at(done->index);
         attempt.results[i] = reply_for(request.recipients[i], done->reply, done->stage, peer,
-                                       session.capabilities().dsn);
+                                        session.capabilities().dsn);
         attempt.done_us[i] = system_now_us();
         attempt.any_session = true;
       } else if (std::get_if<smtp::client::Ready>(&action)) {
@@ -407,8 +408,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
 
 asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest request) {
   const int64_t start_us = system_now_us();
-  delivery::RequestMessage read =
-      delivery::read_request_message(store_.get(), request, "none", log_);
+  delivery::RequestMessage read = delivery::read_request_message(store_.get(), request, "none", log_);
   if (read.deferred) co_return *read.deferred;
   const message::Envelope& env = read.read.value->file.envelope;
   const std::string& content = read.read.value->file.content;
@@ -427,8 +427,8 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
       if (attempt.results[i]) continue;
       attempt.results[i] = delivery::recipient_reply(
           request.recipients[i],
-          f.permanent ? qmgr::RecipientOutcome::kBounced : qmgr::RecipientOutcome::kDeferred, f.dsn,
-          f.text, attempt.relays[i]);
+          f.permanent ? qmgr::RecipientOutcome::kBounced : qmgr::RecipientOutcome::kDeferred,
+          f.dsn, f.text, attempt.relays[i]);
       attempt.results[i]->diagnostic = f.diagnostic;
       attempt.done_us[i] = system_now_us();
     }
