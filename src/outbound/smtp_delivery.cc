@@ -67,13 +67,15 @@ struct SmtpDelivery::Attempt {
 
 SmtpDelivery::SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
                            std::shared_ptr<asio::ssl::context> tls_context,
-                           PolicyLookup tls_policy, log::Logger log)
+                           PolicyLookup tls_policy, log::Logger log,
+                           PolicyLookup sasl_passwords)
     : io_(io),
       settings_(std::move(settings)),
       dns_(dns),
       tls_context_(std::move(tls_context)),
       tls_policy_(std::move(tls_policy)),
       log_(std::move(log)),
+      sasl_passwords_(std::move(sasl_passwords)),
       store_(delivery::open_queue_for_agent(settings_.queue_directory, log_)),
       random_(std::random_device{}()) {}
 
@@ -116,6 +118,26 @@ Failure sasl_failure(const smtp::client::SessionFailed& f, const Peer& peer) {
         fmt::format("SASL authentication failed; {} with {}[{}]", f.reason, host, peer.address);
   }
   return out;
+}
+
+// smtp_sasl_password_maps: the credentials for a server of a next hop, nullopt for none.
+Result<std::optional<smtp::ClientAuth>> sasl_auth_for(const SaslSettings& settings,
+                                                      const PolicyLookup& lookup,
+                                                      const std::string& nexthop,
+                                                      const std::string& server_host) {
+  if (!settings.enable || !lookup) return std::optional<smtp::ClientAuth>();
+  for (const std::string& key : sasl_password_keys(nexthop, server_host)) {
+    maps::LookupResult r = lookup(key);
+    if (r.is_temp_fail()) {
+      return make_error(fmt::format("smtp_sasl_password_maps lookup of {}: {}", key, r.value));
+    }
+    if (!r.is_found()) continue;
+    SaslCredentials c = parse_sasl_credentials(r.value);
+    return std::optional<smtp::ClientAuth>(
+        smtp::ClientAuth{std::move(c.username), std::move(c.password), settings.mechanisms,
+                         settings.plaintext_in_clear, settings.plaintext_with_tls});
+  }
+  return std::optional<smtp::ClientAuth>();
 }
 
 Failure failure_of(const smtp::client::SessionFailed& f, const Peer& peer) {
@@ -240,6 +262,12 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   attempt.last_peer = peer;
   const std::string host = peer.host.empty() ? peer.address : peer.host;
 
+  auto auth = sasl_auth_for(settings_.sasl, sasl_passwords_, nexthop, target.host);
+  if (!auth.ok()) {
+    attempt.last_failure = Failure{"4.3.0", auth.error().message};
+    co_return false;
+  }
+
   // Connect, within smtp_connect_timeout, from smtp_bind_address(6) when set.
   asio::error_code ec;
   const asio::ip::address address = asio::ip::make_address(target.address.text, ec);
@@ -291,6 +319,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   cs.use_ehlo = !settings_.never_send_ehlo;
   cs.try_starttls = tls_plan.attempt && tls_context_ != nullptr;
   cs.require_tls = tls_plan.required;
+  cs.auth = std::move(*auth);
   smtp::ClientSession session(cs);
 
   // The recipients still without an answer go in this transaction.
