@@ -12,7 +12,7 @@ namespace {
 TEST(MasterCf, EmbeddedDefault) {
   MasterCf m = parse_master_cf(kDefaultMasterCf, "default");
   ASSERT_TRUE(m.ok);
-  ASSERT_EQ(m.services.size(), 7u);
+  ASSERT_EQ(m.services.size(), 9u);
   const Service& s = m.services[0];
   EXPECT_EQ(s.endpoint, "127.0.0.1:2525");
   EXPECT_EQ(s.type, "inet");
@@ -34,9 +34,13 @@ TEST(MasterCf, EmbeddedDefault) {
   EXPECT_EQ(m.services[5].endpoint, "virtual");
   EXPECT_EQ(m.services[5].command, "virtual");
   EXPECT_FALSE(m.services[5].unprivileged);
-  EXPECT_EQ(m.services[6].endpoint, "bounce");
-  EXPECT_EQ(m.services[6].command, "bounce");
-  EXPECT_EQ(m.services[6].max_process, "0");
+  EXPECT_EQ(m.services[6].endpoint, "smtp");
+  EXPECT_EQ(m.services[6].command, "smtp");
+  EXPECT_EQ(m.services[7].endpoint, "relay");
+  EXPECT_EQ(m.services[7].command, "smtp");
+  EXPECT_EQ(m.services[8].endpoint, "bounce");
+  EXPECT_EQ(m.services[8].command, "bounce");
+  EXPECT_EQ(m.services[8].max_process, "0");
 }
 
 TEST(MasterCf, ServicesOverridesAndContinuations) {
@@ -260,6 +264,7 @@ std::string roles_of(const ServiceTable& t) {
             : p.role == ServiceRole::Showq  ? "showq"
             : p.role == ServiceRole::Bounce ? "bounce"
             : p.role == ServiceRole::Virtual ? "virtual"
+            : p.role == ServiceRole::Smtp    ? "smtp"
                                             : "local") +
            (p.added ? "(added)" : "");
   }
@@ -270,9 +275,11 @@ TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrLocalAndBounce) {
   ServiceTable t = plan_services(parse_master_cf(kDefaultMasterCf, "default"), "default");
   EXPECT_EQ(roles_of(t),
             "127.0.0.1:2525/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq "
-            "local/unix=local virtual/unix=virtual bounce/unix=bounce");
+            "local/unix=local virtual/unix=virtual smtp/unix=smtp relay/unix=smtp "
+            "bounce/unix=bounce");
   EXPECT_TRUE(t.notices.empty()) << notices_of(t)[0];
-  EXPECT_EQ(agent_transports(t), (std::set<std::string, std::less<>>{"local", "virtual"}));
+  EXPECT_EQ(agent_transports(t),
+            (std::set<std::string, std::less<>>{"local", "relay", "smtp", "virtual"}));
 }
 
 TEST(ServiceTable, QmgrLocalAndBounceAreAddedWithOneNotice) {
@@ -352,8 +359,8 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
   ASSERT_TRUE(m.ok) << (m.diagnostics.empty() ? "" : m.diagnostics[0].to_string());
   ServiceTable t = plan_services(m, "master.cf");
   EXPECT_EQ(roles_of(t),
-            "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr bounce/unix=bounce showq/unix=showq "
-            "local/unix=local virtual/unix=virtual");
+            "smtp/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr bounce/unix=bounce smtp/unix=smtp "
+            "relay/unix=smtp showq/unix=showq local/unix=local virtual/unix=virtual");
   const std::vector<std::string> expected = {
       "master.cf:1: service smtp (smtpd): chroot not implemented yet, runs without chroot",
       "master.cf:2: service pickup (pickup): chroot not implemented yet, runs without chroot",
@@ -368,8 +375,8 @@ TEST(ServiceTable, PostfixDefaultMasterCfStartsWithEveryOtherRowReported) {
       "master.cf:12: service flush (flush): built into Estafeta or not needed, ignored",
       "master.cf:13: service proxymap (proxymap): built into Estafeta or not needed, ignored",
       "master.cf:14: service proxywrite (proxymap): built into Estafeta or not needed, ignored",
-      "master.cf:15: service smtp (smtp): not implemented yet, ignored",
-      "master.cf:16: service relay (smtp): not implemented yet, ignored",
+      "master.cf:15: service smtp (smtp): chroot not implemented yet, runs without chroot",
+      "master.cf:16: service relay (smtp): chroot not implemented yet, runs without chroot",
       "master.cf:19: service showq (showq): chroot not implemented yet, runs without chroot",
       "master.cf:20: service error (error): built into Estafeta or not needed, ignored",
       "master.cf:21: service retry (error): built into Estafeta or not needed, ignored",

@@ -255,7 +255,8 @@ class Deadline {
 }  // namespace
 
 asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryTarget& target,
-                                               uint16_t port, const std::string& nexthop) {
+                                               uint16_t port, const std::string& nexthop,
+                                               bool allow_tls) {
   const qmgr::AgentRequest& request = *attempt.request;
   const message::Envelope& env = *attempt.envelope;
   Peer peer{target.host, target.address.text, port};
@@ -317,7 +318,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   cs.helo_name = settings_.helo_name;
   cs.peer = fmt::format("{}[{}]", host, peer.address);
   cs.use_ehlo = !settings_.never_send_ehlo;
-  cs.try_starttls = tls_plan.attempt && tls_context_ != nullptr;
+  cs.try_starttls = tls_plan.attempt && tls_context_ != nullptr && allow_tls;
   cs.require_tls = tls_plan.required;
   cs.auth = std::move(*auth);
   smtp::ClientSession session(cs);
@@ -346,6 +347,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   bool message_given = false;
   bool closed = false;
   std::vector<char> buffer(16 * 1024);
+  bool retry_in_clear = false;  // opportunistic TLS whose handshake failed
   while (!closed) {
     while (!actions.empty() && !closed) {
       smtp::ClientAction action = std::move(actions.front());
@@ -359,6 +361,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         deadline.arm(settings_.timeouts.starttls);
         bool ok = co_await transport->start_tls_client(*tls_context_, tls_plan);
         deadline.disarm();
+        if (!ok && !tls_plan.required) retry_in_clear = true;
         std::optional<TlsRefusal> refusal;
         if (ok) {
           const PeerTrust trust = transport->tls_peer_trust().value_or(PeerTrust::Anonymous);
@@ -432,6 +435,11 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   }
   transport->close();
   for (size_t i : positions) attempt.relays[i] = relay_name(peer);
+  if (retry_in_clear && !attempt.all_done()) {
+    // As Postfix at level may: the same server again, without STARTTLS.
+    log_.info("{}[{}]:{}: TLS handshake failed, trying again in clear", host, peer.address, port);
+    co_await try_server(attempt, target, port, nexthop, false);
+  }
   co_return true;
 }
 

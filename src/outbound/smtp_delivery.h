@@ -82,8 +82,9 @@ class SmtpDelivery {
  private:
   struct Attempt;
   // One server: false when no connection was made (smtp_mx_session_limit counts the others).
+  // `allow_tls` false: no STARTTLS (the second try after a failed opportunistic handshake).
   asio::awaitable<bool> try_server(Attempt& attempt, const DeliveryTarget& target, uint16_t port,
-                                   const std::string& nexthop);
+                                   const std::string& nexthop, bool allow_tls = true);
 
   asio::io_context& io_;
   SmtpDeliverySettings settings_;

@@ -3,9 +3,10 @@
 # smtp-sink cannot be told to do per recipient. One thread per connection; every transaction
 # it accepted is kept (sender, recipients, data) for the test to check. Stopped by stop() or
 # the with-block. Replies are plain strings; a reply of None closes the connection, the
-# string 'STALL' stops answering (the client's timeout is then what ends the session).
-# With tls_context it offers STARTTLS; with auth ({user: password}) it offers AUTH PLAIN
-# LOGIN (only after STARTTLS when tls_context is set, as Postfix's smtpd_tls_auth_only),
+# string 'STALL' stops answering (the client's timeout is then what ends the session). With
+# 'STARTTLS' in ehlo_lines it offers STARTTLS but cannot do TLS: the handshake fails.
+# With tls_context it offers STARTTLS and does TLS; with auth ({user: password}) it offers AUTH
+# PLAIN LOGIN (only after STARTTLS when tls_context is set, as Postfix's smtpd_tls_auth_only),
 # refuses MAIL before a successful AUTH with 530, and answers wrong credentials with 535.
 import base64
 import socket
@@ -167,6 +168,13 @@ class ScriptedSmtp:
                         with self._lock:
                             self.accepted.append((sender, list(recipients), data))
                     r = say(reply)
+                elif verb == 'STARTTLS':
+                    # No TLS here: a handshake that cannot succeed (the client's TLS hello is
+                    # answered with bytes that are no TLS record, then the connection closes).
+                    say('220 2.0.0 Ready to start TLS')
+                    conn.recv(4096)  # the client's TLS hello, then no TLS answer
+                    conn.sendall(b'this is not TLS\r\n')
+                    return
                 elif verb == 'RSET':
                     sender, recipients = None, []
                     r = say('250 2.0.0 Ok')

@@ -94,15 +94,15 @@ class ConfigErrorTest(unittest.TestCase):
                 self.assertEqual(c.banner.code, 220)
 
     def test_unimplemented_parameter_warns_and_starts(self):
-        # relayhost is accepted (a Postfix main.cf loads) but nothing uses it yet: one
+        # mime_header_checks is accepted (a Postfix main.cf loads) but nothing uses it yet: one
         # warning with file and line, at start, again at reload, and from `estafeta config`;
         # a master.cf -o override of such a parameter is named with the service's line.
-        with EstafetaServer(main_text='relayhost = [x]:25\n',
+        with EstafetaServer(main_text='mime_header_checks = regexp:/etc/x\n',
                             listeners=[{'options': {'smtpd_tls_loglevel': '1'}}]) as srv:
             with open(os.path.join(srv.dir, 'main.cf')) as f:
-                lineno = f.read().splitlines().index('relayhost = [x]:25') + 1
-            want = ('%s/main.cf:%d: warning: parameter relayhost is not implemented yet and is '
-                    'ignored' % (srv.dir, lineno))
+                lineno = f.read().splitlines().index('mime_header_checks = regexp:/etc/x') + 1
+            want = ('%s/main.cf:%d: warning: parameter mime_header_checks is not implemented yet '
+                    'and is ignored' % (srv.dir, lineno))
             override = ('%s/master.cf:2: warning: parameter smtpd_tls_loglevel is not '
                         'implemented yet and is ignored' % srv.dir)
             self.assertEqual(srv.log().count(want), 1, srv.log())
@@ -119,7 +119,7 @@ class ConfigErrorTest(unittest.TestCase):
             ran = run_estafeta(srv.dir, 'config')
             self.assertEqual(ran.returncode, 0, ran.stderr)
             self.assertIn('estafeta: ' + want, ran.stderr)
-            self.assertIn('relayhost = [x]:25', ran.stderr)
+            self.assertIn('mime_header_checks = regexp:/etc/x', ran.stderr)
 
 
 class LifecycleTest(unittest.TestCase):

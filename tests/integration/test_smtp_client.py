@@ -186,6 +186,26 @@ class SmtpClientTest(unittest.TestCase):
         self.assertFalse([c for c in peer.commands if c.upper().startswith(('MAIL', 'RCPT', 'DATA'))])
         self.assertEqual(peer.accepted, [])
 
+    def test_a_failed_opportunistic_handshake_is_retried_in_clear(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'STARTTLS', '8BITMIME'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)  # smtp_tls_security_level=may
+        send(srv, ['jane@remote.test'])
+        self.wait_status(srv, 'jane@remote.test', 'sent')
+        self.assertIn('TLS handshake failed, trying again in clear', srv.log())
+        self.assertEqual(peer.connections, 2, srv.log())
+        self.assertEqual(peer.commands.count('STARTTLS'), 1)
+        self.assertEqual([a[1] for a in peer.accepted], [['jane@remote.test']])
+
+    def test_a_failed_handshake_when_tls_is_required_is_not_retried_in_clear(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'STARTTLS', '8BITMIME'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          smtp_tls_security_level='encrypt')
+        send(srv, ['kate@remote.test'])
+        line = self.wait_status(srv, 'kate@remote.test', 'deferred')
+        self.assertIn('dsn=4.7.5', line)
+        self.assertEqual(peer.connections, 1)
+        self.assertEqual(peer.accepted, [])
+
     def test_a_peer_that_stalls_after_the_data_is_deferred_with_a_warning(self):
         peer = self.scripted(end_of_data='STALL')
         srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port, smtp_data_done_timeout='2s')
