@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary server replies into smtp::ClientSession. Byte 0 picks the
 // settings (bit 0 use_ehlo off, bit 1 try_starttls, bit 2 require_tls, bit 3 pipelining
-// off, bit 4 TLS handshakes fail, bit 5 implicit TLS), byte 1 the fragment size; the
+// off, bit 4 TLS handshakes fail, bit 5 implicit TLS, bit 6 SMTP AUTH credentials, bit 7
+// plaintext AUTH allowed in clear), byte 1 the fragment size; the
 // messages are fixed (two recipients, DSN fields, one SMTPUTF8 one 8-bit, sizes around
 // common SIZE limits). The edge is played as a real one would: StartTls -> tls_done,
 // SendContent -> content_sent, Ready -> the next message or quit(). Invariants: nothing
@@ -130,6 +131,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   settings.require_tls = (flags & 4) != 0;
   settings.pipelining = (flags & 8) == 0;
   settings.tls_active = (flags & 32) != 0;
+  if ((flags & 64) != 0) {
+    settings.auth = ClientAuth{"user@example.org", "pass:word", {}, (flags & 128) != 0, true};
+  }
   const bool tls_ok = (flags & 16) == 0;
   const size_t fragment = 1 + data[1] % 64;
   std::string_view input(reinterpret_cast<const char*>(data + 2), size - 2);

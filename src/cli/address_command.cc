@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "config/config.h"
 #include "maps/map_set.h"
@@ -16,13 +17,15 @@ namespace estafeta::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: estafeta [-c DIR] address resolve [-a CLIENT_IP] ADDRESS...\n";
+    "usage: estafeta [-c DIR] address resolve [-a CLIENT_IP] [-f SENDER] ADDRESS...\n";
 
 // Prints one address's block; false when a table could not answer.
+// `sender`: as the queue manager resolves a message's recipients (sender-dependent relayhost).
 bool print_resolution(const policy::RecipientPolicy& policy, const std::string& client,
-                      const std::string& address) {
+                      const std::optional<std::string>& sender, const std::string& address) {
   std::string canonical = route::canonical_form(policy.route, address);
-  route::ResolveResult resolved = route::resolve(policy.route, canonical);
+  route::ResolveResult resolved = sender ? route::resolve(policy.route, canonical, *sender)
+                                         : route::resolve(policy.route, canonical);
   std::string out = fmt::format("address: {}\ncanonical: {}\n", address, canonical);
   if (resolved.temp_fail) {
     out += "class: (temporary lookup failure)\n";
@@ -50,10 +53,13 @@ int run_address_command(const std::string& config_dir, const std::vector<std::st
     return 2;
   }
   std::string client;
+  std::optional<std::string> sender;
   std::vector<std::string> addresses;
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "-a" && i + 1 < args.size()) {
       client = args[++i];
+    } else if (args[i] == "-f" && i + 1 < args.size()) {
+      sender = args[++i] == "<>" ? std::string() : args[i];
     } else if (!args[i].empty() && args[i][0] == '-' && args[i] != "-") {
       std::fputs(kUsage, stderr);
       return 2;
@@ -83,7 +89,8 @@ int run_address_command(const std::string& config_dir, const std::vector<std::st
     return 1;
   }
   bool all = true;
-  for (const auto& address : addresses) all = print_resolution(*policy, client, address) && all;
+  for (const auto& address : addresses)
+    all = print_resolution(*policy, client, sender, address) && all;
   return all ? 0 : 1;
 }
 

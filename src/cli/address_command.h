@@ -1,9 +1,9 @@
-// `estafeta address resolve [-a CLIENT_IP] ADDRESS...`: what the daemons would do with an
-// address, computed by the same code they run (route/ and policy/recipient_check.h, settings
-// from main.cf through route/route_config.h): its canonical form, address class, transport,
-// next hop and final recipient, and smtpd's RCPT answer for a client (by default one outside
-// mynetworks). Postfix has no single tool for this (postmap -q, sendmail -bv, trivial-rewrite
-// queries); see docs/routing.md.
+// `estafeta address resolve [-a CLIENT_IP] [-f SENDER] ADDRESS...`: what the daemons would do
+// with an address, computed by the same code they run (route/ and policy/recipient_check.h,
+// settings from main.cf through route/route_config.h): its canonical form, address class,
+// transport, next hop and final recipient, and smtpd's RCPT answer for a client (by default one
+// outside mynetworks). Postfix has no single tool for this (postmap -q, sendmail -bv,
+// trivial-rewrite queries); see docs/routing.md.
 #pragma once
 
 #include <string>

@@ -558,11 +558,17 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
   auto base = load_base(config_dir, "smtp", parsed->overrides, readiness);
   if (!base) return 1;
   const config::Config& c = *base->config;
-  auto settings = outbound::make_smtp_delivery_settings(c, base->queue_directory);
+  std::vector<std::string> warnings;
+  auto settings = outbound::make_smtp_delivery_settings(c, base->queue_directory, &warnings);
   if (!settings.ok()) return fail(*base->log, readiness, settings.error().message);
-  // As root: the policy tables, the CA file and the client's key.
+  for (const std::string& w : warnings) base->log->warning("{}", w);
+  // As root: the policy and password tables, the CA file and the client's key.
   const std::vector<std::string> policy_specs = c.get_list("smtp_tls_policy_maps");
-  auto opened = maps::MapSet::open(policy_specs);
+  const std::vector<std::string> password_specs =
+      settings->sasl.enable ? c.get_list("smtp_sasl_password_maps") : std::vector<std::string>();
+  std::vector<std::string> all_specs = policy_specs;
+  all_specs.insert(all_specs.end(), password_specs.begin(), password_specs.end());
+  auto opened = maps::MapSet::open(all_specs);
   if (!opened.ok()) {
     std::string all;
     for (const auto& error : opened.errors) all += (all.empty() ? "" : "; ") + error;
@@ -590,8 +596,16 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
       return tables->lookup_first(policy_specs, key);
     };
   }
+  outbound::PolicyLookup passwords;
+  if (!password_specs.empty()) {
+    passwords = [tables = opened.set, password_specs](const std::string& key) {
+      return tables->lookup_first(password_specs, key);
+    };
+  } else if (settings->sasl.enable) {
+    base->log->warning("smtp_sasl_auth_enable = yes but smtp_sasl_password_maps is empty");
+  }
   outbound::SmtpDelivery delivery(io, std::move(*settings), **dns, tls, std::move(policy),
-                                  *base->log);
+                                  *base->log, std::move(passwords));
   readiness.ready();
   return outbound::serve_agent_requests_async(
       io, *fd, [&delivery](qmgr::AgentRequest r) { return delivery.deliver(std::move(r)); },

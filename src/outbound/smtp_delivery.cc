@@ -70,13 +70,15 @@ struct SmtpDelivery::Attempt {
 
 SmtpDelivery::SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
                            std::shared_ptr<asio::ssl::context> tls_context,
-                           PolicyLookup tls_policy, log::Logger log)
+                           PolicyLookup tls_policy, log::Logger log,
+                           PolicyLookup sasl_passwords)
     : io_(io),
       settings_(std::move(settings)),
       dns_(dns),
       tls_context_(std::move(tls_context)),
       tls_policy_(std::move(tls_policy)),
       log_(std::move(log)),
+      sasl_passwords_(std::move(sasl_passwords)),
       store_(delivery::open_queue_for_agent(settings_.queue_directory, log_)),
       random_(std::random_device{}()) {}
 
@@ -99,9 +101,55 @@ Result<TlsPolicy> policy_for(const ClientTlsSettings& settings, const PolicyLook
   return tls_policy_from_table(settings, std::nullopt);
 }
 
+// SMTP AUTH failed: always deferred (Postfix's smtp_sasl_auth_soft_bounce = yes), the next
+// server is tried. The text never holds credentials (the session's reasons do not).
+Failure sasl_failure(const smtp::client::SessionFailed& f, const Peer& peer) {
+  const std::string host = peer.host.empty() ? peer.address : peer.host;
+  Failure out;
+  out.dsn = "4.7.0";
+  if (f.reply) {
+    const std::string text = f.reply->text();
+    out.dsn = reply_status(f.reply->code, f.reply->enhanced);
+    if (!out.dsn.empty()) out.dsn[0] = '4';
+    out.diagnostic = smtp_diagnostic(text);
+    out.text =
+        fmt::format("SASL authentication failed; server {}[{}] said: {}", host, peer.address, text);
+  } else if (f.reason.starts_with("SASL")) {
+    out.text = f.reason;
+  } else {
+    out.text =
+        fmt::format("SASL authentication failed; {} with {}[{}]", f.reason, host, peer.address);
+  }
+  return out;
+}
+
+// smtp_sasl_password_maps: the credentials for a server of a next hop, nullopt for none.
+Result<std::optional<smtp::ClientAuth>> sasl_auth_for(const SaslSettings& settings,
+                                                      const PolicyLookup& lookup,
+                                                      const std::string& nexthop,
+                                                      const std::string& server_host) {
+  if (!settings.enable || !lookup) return std::optional<smtp::ClientAuth>();
+  for (const std::string& key : sasl_password_keys(nexthop, server_host)) {
+    maps::LookupResult r = lookup(key);
+    if (r.is_temp_fail()) {
+      return make_error(fmt::format("smtp_sasl_password_maps lookup of {}: {}", key, r.value));
+    }
+    if (!r.is_found()) continue;
+    SaslCredentials c = parse_sasl_credentials(r.value);
+    return std::optional<smtp::ClientAuth>(
+        smtp::ClientAuth{std::move(c.username), std::move(c.password), settings.mechanisms,
+                         settings.plaintext_in_clear, settings.plaintext_with_tls});
+  }
+  return std::optional<smtp::ClientAuth>();
+}
+
 Failure failure_of(const smtp::client::SessionFailed& f, const Peer& peer) {
   Failure out;
   const std::string host = peer.host.empty() ? peer.address : peer.host;
+  if (f.stage == smtp::ClientStage::Auth && !f.reason.starts_with("lost connection") &&
+      !f.reason.starts_with("conversation timed out")) {
+    return sasl_failure(f, peer);
+  }
   if (f.reply) {
     const std::string text = f.reply->text();
     out.dsn = reply_status(f.reply->code, f.reply->enhanced);
@@ -158,6 +206,7 @@ std::chrono::seconds timeout_for(const SmtpTimeouts& t, smtp::ClientStage stage)
     case smtp::ClientStage::Greeting:
     case smtp::ClientStage::Ehlo:
     case smtp::ClientStage::Helo:
+    case smtp::ClientStage::Auth:
       return t.helo;
     case smtp::ClientStage::StartTls:
       return t.starttls;
@@ -243,6 +292,12 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   attempt.last_peer = peer;
   const std::string host = peer.host.empty() ? peer.address : peer.host;
 
+  auto auth = sasl_auth_for(settings_.sasl, sasl_passwords_, nexthop, target.host);
+  if (!auth.ok()) {
+    attempt.last_failure = Failure{"4.3.0", auth.error().message};
+    co_return false;
+  }
+
   // Connect, within smtp_connect_timeout, from smtp_bind_address(6) when set.
   asio::error_code ec;
   const asio::ip::address address = asio::ip::make_address(target.address.text, ec);
@@ -294,6 +349,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   cs.use_ehlo = !settings_.never_send_ehlo;
   cs.try_starttls = tls_plan.attempt && tls_context_ != nullptr && allow_tls;
   cs.require_tls = tls_plan.required;
+  cs.auth = std::move(*auth);
   smtp::ClientSession session(cs);
 
   // The recipients still without an answer go in this transaction.

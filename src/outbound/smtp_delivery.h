@@ -27,6 +27,7 @@
 #include "maps/map.h"
 #include "outbound/dns_resolver.h"
 #include "outbound/mx_plan.h"
+#include "outbound/sasl_settings.h"
 #include "outbound/tls_settings.h"
 #include "qmgr/protocol.h"
 #include "queue/queue_store.h"
@@ -56,6 +57,7 @@ struct SmtpDeliverySettings {
   std::string bind_address6;  // smtp_bind_address6, "" = any
   std::vector<std::string> fallback_relay;  // smtp_fallback_relay next hops
   ClientTlsSettings tls;
+  SaslSettings sasl;  // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
 };
 
 /// A smtp_tls_policy_maps lookup of one key (NotFound when there is no table).
@@ -63,12 +65,13 @@ using PolicyLookup = std::function<maps::LookupResult(const std::string& key)>;
 
 class SmtpDelivery {
  public:
-  /// `dns` is borrowed; `tls_context` may be null when TLS cannot be used (then a destination
+  /// `sasl_passwords`: smtp_sasl_password_maps lookups (used when settings.sasl.enable; a
+  /// lookup error defers the server's recipients, no entry means no AUTH). `dns` is borrowed; `tls_context` may be null when TLS cannot be used (then a destination
   /// whose policy requires TLS is deferred). Opens the queue store read-side (an error is
   /// logged; requests are then deferred).
   SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
                std::shared_ptr<asio::ssl::context> tls_context, PolicyLookup tls_policy,
-               log::Logger log);
+               log::Logger log, PolicyLookup sasl_passwords = {});
   ~SmtpDelivery();
   SmtpDelivery(const SmtpDelivery&) = delete;
   SmtpDelivery& operator=(const SmtpDelivery&) = delete;
@@ -89,6 +92,7 @@ class SmtpDelivery {
   std::shared_ptr<asio::ssl::context> tls_context_;
   PolicyLookup tls_policy_;
   log::Logger log_;
+  PolicyLookup sasl_passwords_;
   std::unique_ptr<queue::QueueStore> store_;
   std::mt19937_64 random_;
 };

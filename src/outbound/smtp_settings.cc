@@ -17,7 +17,8 @@ bool is_numeric_address(const std::string& text, int family) {
 }  // namespace
 
 Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c,
-                                                         std::string queue_directory) {
+                                                         std::string queue_directory,
+                                                         std::vector<std::string>* warnings) {
   SmtpDeliverySettings s;
   s.queue_directory = std::move(queue_directory);
   s.helo_name = c.get("smtp_helo_name");
@@ -39,13 +40,15 @@ Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c
   }
   s.bind_address6 = c.get("smtp_bind_address6");
   if (!s.bind_address6.empty() && !is_numeric_address(s.bind_address6, AF_INET6)) {
-    return make_error(
-        fmt::format("smtp_bind_address6: not an IPv6 address: {}", s.bind_address6));
+    return make_error(fmt::format("smtp_bind_address6: not an IPv6 address: {}", s.bind_address6));
   }
   s.fallback_relay = c.get_list("smtp_fallback_relay");
   auto tls = make_client_tls_settings(c);
   if (!tls.ok()) return tls.error();
   s.tls = std::move(*tls);
+  std::vector<std::string> sasl_warnings;
+  s.sasl = make_sasl_settings(c, sasl_warnings);
+  if (warnings) warnings->insert(warnings->end(), sasl_warnings.begin(), sasl_warnings.end());
   return s;
 }
 

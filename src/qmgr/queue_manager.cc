@@ -387,8 +387,8 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
     if (auto filtered = route::filter_resolution(filter, address)) {
       resolved.resolution = std::move(*filtered);
     } else {
-      resolved =
-          route::resolve(qm_.options_.route, route::canonical_form(qm_.options_.route, address));
+      resolved = route::resolve(qm_.options_.route,
+                                route::canonical_form(qm_.options_.route, address), env.sender);
     }
     if (resolved.temp_fail) {
       qm_.log_.warning("{}: address resolver table lookup failed; trying later", id);

@@ -78,6 +78,17 @@ bool apply_transport_maps(const RouteSettings& settings, std::string_view addres
   return true;
 }
 
+// What relayhost is for this message: sender_dependent_relayhost_maps first.
+bool effective_relayhost(const RouteSettings& settings, std::optional<std::string_view> sender,
+                         std::string& relayhost) {
+  relayhost = settings.relayhost;
+  if (!sender) return true;
+  SenderRelayhost found = sender_relayhost(settings, *sender);
+  if (found.temp_fail) return false;
+  if (found.relayhost) relayhost = std::move(*found.relayhost);
+  return true;
+}
+
 bool has_routing(std::string_view local) {
   return local.find_first_of("%!@") != std::string_view::npos;
 }
@@ -112,7 +123,42 @@ policy::Match is_local_domain(const RouteSettings& settings, std::string_view do
   return settings.mydestination.contains(domain);
 }
 
-ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
+SenderRelayhost sender_relayhost(const RouteSettings& settings, std::string_view sender) {
+  SenderRelayhost out;
+  if (settings.sender_dependent_relayhost_maps.empty()) return out;
+  std::vector<std::pair<std::string, bool>> keys;  // key, partial
+  if (sender.empty()) {
+    keys.emplace_back("<>", false);
+  } else {
+    keys.emplace_back(ascii::lower(sender), false);
+    maps::AddressParts parts = maps::split_address(sender);
+    if (!settings.recipient_delimiter.empty()) {
+      const size_t cut = parts.local.find_first_of(settings.recipient_delimiter);
+      if (cut != std::string_view::npos && cut > 0) {
+        std::string bare = std::string(parts.local.substr(0, cut));
+        if (!parts.domain.empty()) bare += "@" + std::string(parts.domain);
+        keys.emplace_back(ascii::lower(bare), true);
+      }
+    }
+    if (!parts.domain.empty()) keys.emplace_back("@" + ascii::lower(parts.domain), true);
+  }
+  for (const auto& [key, partial] : keys) {
+    maps::LookupResult found =
+        maps::lookup_key(settings.sender_dependent_relayhost_maps, key, partial);
+    if (found.is_temp_fail()) {
+      out.temp_fail = true;
+      return out;
+    }
+    if (found.is_found()) {
+      out.relayhost = std::string(ascii::trim(found.value));
+      return out;
+    }
+  }
+  return out;
+}
+
+ResolveResult resolve(const RouteSettings& settings, std::string_view address,
+                      std::optional<std::string_view> sender) {
   std::string current(address);
   ResolveResult out;
   // Each pass removes one local hop of a source route, so this ends.
@@ -157,11 +203,15 @@ ResolveResult resolve(const RouteSettings& settings, std::string_view address) {
       out.resolution =
           make(AddressClass::VirtualMailbox, settings.virtual_transport, current, domain);
     } else if (!out.temp_fail && classify(settings.relay_domains)) {
-      out.resolution = make(AddressClass::Relay, settings.relay_transport, current, domain,
-                             settings.relayhost);
+      std::string relayhost;
+      if (!effective_relayhost(settings, sender, relayhost)) return ResolveResult{true, {}};
+      out.resolution =
+          make(AddressClass::Relay, settings.relay_transport, current, domain, relayhost);
     } else if (!out.temp_fail) {
-      out.resolution = make(AddressClass::Default, settings.default_transport, current, domain,
-                             settings.relayhost);
+      std::string relayhost;
+      if (!effective_relayhost(settings, sender, relayhost)) return ResolveResult{true, {}};
+      out.resolution =
+          make(AddressClass::Default, settings.default_transport, current, domain, relayhost);
     }
     if (out.temp_fail) return ResolveResult{true, {}};
     out.resolution.routed = has_routing(local);

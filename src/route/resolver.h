@@ -40,8 +40,21 @@ struct ResolveResult {
   Resolution resolution;
 };
 
-/// `address` is in canonical form (route/canonical_form.h).
-ResolveResult resolve(const RouteSettings& settings, std::string_view address);
+/// `address` is in canonical form (route/canonical_form.h). `sender`, when given (the queue
+/// manager, `estafeta address resolve -f`), selects sender_dependent_relayhost_maps' entry,
+/// which replaces relayhost where relayhost would be the next hop (relay and default class,
+/// transport without a next hop; transport_maps still override it).
+ResolveResult resolve(const RouteSettings& settings, std::string_view address,
+                      std::optional<std::string_view> sender = std::nullopt);
+
+struct SenderRelayhost {
+  bool temp_fail = false;
+  std::optional<std::string> relayhost;  // nullopt: no entry, relayhost applies
+};
+
+/// sender_dependent_relayhost_maps for `sender` ("" is the null sender, looked up as "<>"):
+/// the full address, the address without its extension, then "@domain".
+SenderRelayhost sender_relayhost(const RouteSettings& settings, std::string_view sender);
 
 /// The route of a recipient of a message with a FILTER "transport:destination"
 /// (header_checks(5)): that transport and destination instead of what resolve() says. An empty

@@ -129,6 +129,44 @@ TEST(Resolver, RelayhostIsTheNextHopOfRemoteMailUnlessTheTransportNamesOne) {
   EXPECT_EQ(resolve(s, "x@relayed.example").resolution.nexthop, "[smarthost.example]:587");
 }
 
+// A sender_dependent_relayhost_maps table.
+class SenderRelayTable : public maps::Map {
+ public:
+  maps::LookupResult lookup(std::string_view key) const override {
+    if (key == "boss@corp.example") return maps::LookupResult::found(" [boss-relay.example]:587");
+    if (key == "@corp.example") return maps::LookupResult::found("[corp-relay.example]");
+    if (key == "<>") return maps::LookupResult::found("[bounce-relay.example]");
+    if (key == "@down.example") return maps::LookupResult::temp_fail("down");
+    return maps::LookupResult::not_found();
+  }
+};
+
+TEST(Resolver, SenderDependentRelayhostReplacesRelayhost) {
+  SenderRelayTable table;
+  RouteSettings s = settings();
+  s.relayhost = "[smarthost.example]:587";
+  s.recipient_delimiter = "+";
+  s.sender_dependent_relayhost_maps = {&table};
+  auto hop = [&](std::string_view rcpt, std::optional<std::string_view> sender) {
+    ResolveResult r = resolve(s, rcpt, sender);
+    return r.temp_fail ? std::string("(tempfail)") : r.resolution.nexthop;
+  };
+  EXPECT_EQ(hop("x@elsewhere.example", "boss@corp.example"), "[boss-relay.example]:587");
+  EXPECT_EQ(hop("x@elsewhere.example", "boss+tag@corp.example"), "[boss-relay.example]:587");
+  EXPECT_EQ(hop("x@elsewhere.example", "other@CORP.example"), "[corp-relay.example]");
+  EXPECT_EQ(hop("x@relayed.example", "other@corp.example"), "[corp-relay.example]");
+  EXPECT_EQ(hop("x@elsewhere.example", ""), "[bounce-relay.example]");
+  EXPECT_EQ(hop("x@elsewhere.example", "a@else.example"), "[smarthost.example]:587");
+  EXPECT_EQ(hop("x@elsewhere.example", std::nullopt), "[smarthost.example]:587");
+  EXPECT_EQ(hop("x@elsewhere.example", "a@down.example"), "(tempfail)");
+  // Local and virtual mail never use it; a transport with a next hop wins.
+  EXPECT_EQ(resolve(s, "alice@mx.example.org", "boss@corp.example").resolution.transport, "local");
+  EXPECT_EQ(hop("x@hosted.example", "boss@corp.example"), "hosted.example");
+  EXPECT_EQ(hop("alice@mx.example.org", "a@down.example"), "mx.example.org");
+  s.default_transport = "smtp:[other.example]";
+  EXPECT_EQ(hop("x@elsewhere.example", "boss@corp.example"), "[other.example]");
+}
+
 // A transport(5) table.
 class TransportTable : public maps::Map {
  public:

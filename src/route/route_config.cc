@@ -103,6 +103,9 @@ std::vector<std::string> route_table_specs(const config::Config& config) {
     specs.insert(specs.end(), split.tables.begin(), split.tables.end());
   }
   for (const std::string& spec : config.get_list("transport_maps")) specs.push_back(spec);
+  for (const std::string& spec : config.get_list("sender_dependent_relayhost_maps")) {
+    specs.push_back(spec);
+  }
   return specs;
 }
 
@@ -158,6 +161,15 @@ Result<RouteSettings> make_route_settings(const config::Config& config,
   }
   s.transport_maps = maps::make_search_tables(
       transport.tables, [&tables](std::string_view spec) { return &tables.find_or_unavailable(spec); });
+  auto sender_relay = policy::split_list_items(config.get_list("sender_dependent_relayhost_maps"));
+  if (!sender_relay.literals.empty()) {
+    return make_error(
+        fmt::format("sender_dependent_relayhost_maps: not a table: \"{}\" (use type:name)",
+                    sender_relay.literals.front()));
+  }
+  s.sender_dependent_relayhost_maps = maps::make_search_tables(
+      sender_relay.tables,
+      [&tables](std::string_view spec) { return &tables.find_or_unavailable(spec); });
   return s;
 }
 

@@ -41,6 +41,9 @@ struct RouteSettings {
   /// relayhost: the next hop of the relay and default classes when their transport names
   /// none ("[smarthost.example]:587", "smarthost.example"); empty: the recipient's domain.
   std::string relayhost;
+  /// sender_dependent_relayhost_maps: per sender ("user@domain", then "@domain"; "<>" for
+  /// the null sender), a next hop that replaces relayhost for that message.
+  maps::SearchTables sender_dependent_relayhost_maps;
 
   bool has_remote_tables() const {
     return mydestination.has_remote_tables() || virtual_alias_domains.has_remote_tables() ||

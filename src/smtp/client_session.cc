@@ -2,6 +2,7 @@
 #include "smtp/client_session.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "address/mailbox.h"
@@ -66,6 +67,33 @@ std::string wire_orcpt(std::string_view orcpt) {
   return "rfc822;" + xtext(orcpt);
 }
 
+// RFC 4648 §4 base64 (with padding), for SASL responses.
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 bool valid_notify(std::string_view notify) {
   if (notify.empty()) return false;
   for (char c : notify) {
@@ -86,6 +114,8 @@ std::string_view reply_context(ClientStage stage) {
       return "in reply to HELO command";
     case ClientStage::StartTls:
       return "in reply to STARTTLS command";
+    case ClientStage::Auth:
+      return "in reply to AUTH command";
     case ClientStage::Rset:
       return "in reply to RSET command";
     case ClientStage::Mail:
@@ -116,6 +146,8 @@ std::string_view activity(ClientStage stage) {
       return "performing the HELO handshake";
     case ClientStage::StartTls:
       return "sending STARTTLS";
+    case ClientStage::Auth:
+      return "performing the SASL authentication";
     case ClientStage::Rset:
       return "sending RSET";
     case ClientStage::Mail:
@@ -179,6 +211,8 @@ ClientStage ClientSession::stage_of(Expect e) const {
       return ClientStage::Helo;
     case Expect::StartTls:
       return ClientStage::StartTls;
+    case Expect::Auth:
+      return ClientStage::Auth;
     case Expect::Rset:
       return ClientStage::Rset;
     case Expect::Mail:
@@ -230,6 +264,9 @@ void ClientSession::on_reply(const ServerReply& reply, Out& out) {
       break;
     case Expect::StartTls:
       on_starttls(reply, out);
+      break;
+    case Expect::Auth:
+      on_auth(p.index, reply, out);
       break;
     case Expect::Rset:
       if (reply.klass() != 2) {
@@ -348,8 +385,72 @@ void ClientSession::handshake_done(Out& out) {
     fail(ClientStage::StartTls, std::nullopt, why, true, out);
     return;
   }
+  if (!auth_done_) {
+    auth_done_ = true;
+    if (start_auth(out)) return;
+    if (closed_) return;
+  }
   ready_ = true;
   out.emplace_back(client::Ready{});
+}
+
+bool ClientSession::start_auth(Out& out) {
+  if (!settings_.auth || !esmtp_) return false;
+  const ClientAuth& auth = *settings_.auth;
+  auto usable = [&](std::string_view mechanism) {
+    const auto& offered = caps_.auth_mechanisms;
+    if (std::find(offered.begin(), offered.end(), mechanism) == offered.end()) return false;
+    return auth.mechanisms.empty() || std::find(auth.mechanisms.begin(), auth.mechanisms.end(),
+                                                mechanism) != auth.mechanisms.end();
+  };
+  std::string mechanism;
+  for (std::string_view m : {"PLAIN", "LOGIN"}) {
+    if (usable(m)) {
+      mechanism = std::string(m);
+      break;
+    }
+  }
+  if (mechanism.empty()) return false;  // nothing we can use offered: go on without AUTH
+  // PLAIN and LOGIN send the password in the clear: the security options decide.
+  if (!(tls_active_ ? auth.plaintext_with_tls : auth.plaintext_in_clear)) {
+    std::string why = "SASL authentication failed; cannot authenticate to server";
+    if (!settings_.peer.empty()) why += " " + settings_.peer;
+    fail(ClientStage::Auth, std::nullopt, why + ": no mechanism available", true, out);
+    return false;
+  }
+  auth_mechanism_ = mechanism;
+  if (mechanism == "PLAIN") {
+    // RFC 4616: authzid (empty) NUL authcid NUL passwd, as the initial response.
+    std::string response;
+    response += '\0';
+    response += auth.username;
+    response += '\0';
+    response += auth.password;
+    send("AUTH PLAIN " + base64(response) + "\r\n", out);
+  } else {
+    send("AUTH LOGIN\r\n", out);
+  }
+  expect(Expect::Auth, 0);
+  return true;
+}
+
+void ClientSession::on_auth(size_t step, const ServerReply& reply, Out& out) {
+  if (reply.klass() == 2) {
+    auth_mechanism_.clear();
+    handshake_done(out);
+    return;
+  }
+  if (reply.code == 334) {
+    if (auth_mechanism_ == "LOGIN" && step < 2) {
+      const std::string& value = step == 0 ? settings_.auth->username : settings_.auth->password;
+      send(base64(value) + "\r\n", out);
+      expect(Expect::Auth, step + 1);
+      return;
+    }
+    fail(ClientStage::Auth, std::nullopt, "unexpected SASL challenge", false, out);
+    return;
+  }
+  fail(ClientStage::Auth, reply, "", true, out);
 }
 
 std::string ClientSession::mail_command() const {

@@ -16,6 +16,14 @@
 //   -> SessionFailed{StartTls, "TLS is required, but was not offered by host ..."}, and no
 //   mail is sent in clear. Peer bytes already buffered when TLS starts -> SessionFailed
 //   (they would be plaintext injected before TLS, CVE-2011-0411 style).
+// - AUTH (RFC 4954), when settings.auth is set and the last EHLO offered AUTH: the first of
+//   PLAIN, LOGIN that the server offers and auth.mechanisms allows; none -> go on without
+//   AUTH. A usable one that the security options forbid on this connection (plaintext in
+//   clear) -> SessionFailed{Auth, "SASL authentication failed; cannot authenticate to
+//   server X: no mechanism available"}. PLAIN sends its initial response with the command;
+//   LOGIN answers two 334 challenges. 235 -> ready; any other reply (535, 4xx) ->
+//   SessionFailed{Auth, reply}; a 334 where none is expected -> SessionFailed{Auth, no
+//   reply, "unexpected SASL challenge"}. Credentials appear only in Send bytes.
 // - Ready: the session is idle; the edge calls send_message() or quit().
 // - send_message(): local refusals first (RecipientDone with a ServerReply whose local is
 //   true): SIZE limit exceeded -> "552 5.3.4 Message size exceeds fixed limit" for all;
@@ -59,6 +67,16 @@
 
 namespace estafeta::smtp {
 
+/// SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) or LOGIN: credentials and what may be used.
+struct ClientAuth {
+  std::string username;
+  std::string password;
+  /// smtp_sasl_mechanism_filter: upper-case names allowed; empty: all we know (PLAIN, LOGIN).
+  std::vector<std::string> mechanisms;
+  bool plaintext_in_clear = false;  // smtp_sasl_security_options lacks noplaintext & co.
+  bool plaintext_with_tls = true;   // smtp_sasl_tls_security_options lacks noplaintext & co.
+};
+
 struct ClientSettings {
   std::string helo_name = "localhost";  // smtp_helo_name ($myhostname)
   std::string peer;                     // "mx.example.org[192.0.2.1]" for locally generated texts
@@ -68,6 +86,7 @@ struct ClientSettings {
   bool tls_active = false;              // implicit TLS (smtps): the connection is already TLS
   bool pipelining = true;               // use PIPELINING when offered (smtp_use_pipelining... )
   ReplyLimits reply_limits;             // line_length_limit; lines per reply
+  std::optional<ClientAuth> auth;       // SMTP AUTH credentials (smtp_sasl_password_maps)
 };
 
 struct OutgoingRecipient {
@@ -92,6 +111,7 @@ enum class ClientStage {
   Ehlo,
   Helo,
   StartTls,  // STARTTLS reply, the handshake, or "TLS required" failures
+  Auth,      // AUTH and its challenges
   Idle,      // no command outstanding
   Rset,
   Mail,
@@ -176,6 +196,7 @@ class ClientSession {
     Ehlo,
     Helo,
     StartTls,
+    Auth,  // index: 0 the AUTH command, 1 LOGIN's username, 2 LOGIN's password
     Rset,
     Mail,
     Rcpt,
@@ -199,7 +220,9 @@ class ClientSession {
   void on_rcpt(size_t index, const ServerReply& reply, Out& out);
   void on_data(const ServerReply& reply, Out& out);
   void on_end_of_data(const ServerReply& reply, Out& out);
+  void on_auth(size_t step, const ServerReply& reply, Out& out);
   void handshake_done(Out& out);
+  bool start_auth(Out& out);  // false: no AUTH (ready now, or failed)
   void send_helo(bool ehlo, Out& out);
   void send_next_command(Out& out);  // without PIPELINING: the next of MAIL/RCPT/DATA
   void after_rcpts(Out& out);        // without PIPELINING: DATA or end
@@ -224,10 +247,12 @@ class ClientSession {
   bool esmtp_ = false;
   bool tried_helo_ = false;  // EHLO refused, HELO sent
   bool did_starttls_ = false;
-  bool ready_ = false;         // handshake complete
-  bool wait_tls_ = false;      // PAUSE after StartTls
-  bool wait_content_ = false;  // PAUSE after SendContent
-  bool needs_rset_ = false;    // last transaction ended without its end-of-data reply
+  bool ready_ = false;          // handshake complete
+  bool wait_tls_ = false;       // PAUSE after StartTls
+  bool wait_content_ = false;   // PAUSE after SendContent
+  bool needs_rset_ = false;     // last transaction ended without its end-of-data reply
+  bool auth_done_ = false;      // AUTH tried (or skipped): handshake_done goes to Ready
+  std::string auth_mechanism_;  // "PLAIN" or "LOGIN" while authenticating
 
   // The transaction.
   bool in_transaction_ = false;

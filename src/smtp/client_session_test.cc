@@ -28,6 +28,8 @@ const char* stage_name(ClientStage s) {
       return "Helo";
     case ClientStage::StartTls:
       return "StartTls";
+    case ClientStage::Auth:
+      return "Auth";
     case ClientStage::Idle:
       return "Idle";
     case ClientStage::Rset:
@@ -376,6 +378,92 @@ TEST(ClientSession, ImplicitTlsSendsNoStartTls) {
   s.settings.tls_active = true;
   s.settings.require_tls = true;
   EXPECT_EQ(converse(s), (Transcript{"S:EHLO out.example\r\n", "Y", "S:QUIT\r\n", "Q"}));
+}
+
+// SMTP AUTH: credentials user/secret; "AUTH PLAIN AHVzZXIAc2VjcmV0" is base64("\0user\0secret").
+Script auth_script(std::string ehlo) {
+  Script s = base(std::move(ehlo), {});
+  s.settings.auth = ClientAuth{"user", "secret", {}, false, true};
+  s.settings.tls_active = true;
+  s.settings.peer = "mx.example[192.0.2.1]";
+  return s;
+}
+
+TEST(ClientSession, AuthPlainThenReady) {
+  Script s = auth_script("250-mx.example\r\n250 AUTH LOGIN PLAIN\r\n");
+  s.server.push_back("235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(converse(s), (Transcript{"S:EHLO out.example\r\n", "S:AUTH PLAIN AHVzZXIAc2VjcmV0\r\n",
+                                     "Y", "S:QUIT\r\n", "Q"}));
+}
+
+TEST(ClientSession, AuthLoginAnswersTwoChallenges) {
+  Script s = auth_script("250-mx.example\r\n250 AUTH=LOGIN\r\n");
+  s.server.push_back("334 VXNlcm5hbWU6\r\n");
+  s.server.push_back("334 UGFzc3dvcmQ6\r\n");
+  s.server.push_back("235 ok\r\n");
+  EXPECT_EQ(converse(s), (Transcript{"S:EHLO out.example\r\n", "S:AUTH LOGIN\r\n", "S:dXNlcg==\r\n",
+                                     "S:c2VjcmV0\r\n", "Y", "S:QUIT\r\n", "Q"}));
+  // The mechanism filter leaves LOGIN although PLAIN is offered.
+  s.server[1] = "250-mx.example\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n";
+  s.settings.auth->mechanisms = {"LOGIN"};
+  EXPECT_EQ(converse(s)[1], "S:AUTH LOGIN\r\n");
+}
+
+TEST(ClientSession, AuthRefusedFailsSession) {
+  Script s = auth_script("250-mx.example\r\n250 AUTH PLAIN\r\n");
+  s.server.push_back("535 5.7.8 Error: authentication failed\r\n");
+  EXPECT_EQ(converse(s),
+            (Transcript{"S:EHLO out.example\r\n", "S:AUTH PLAIN AHVzZXIAc2VjcmV0\r\n",
+                        "F:Auth 535 5.7.8 Error: authentication failed", "S:QUIT\r\n", "Q"}));
+  s.server.back() = "454 4.7.0 Temporary authentication failure\r\n";
+  EXPECT_EQ(converse(s)[2], "F:Auth 454 4.7.0 Temporary authentication failure");
+  s.server.back() = "334 \r\n";  // PLAIN sent its response already
+  EXPECT_EQ(converse(s), (Transcript{"S:EHLO out.example\r\n", "S:AUTH PLAIN AHVzZXIAc2VjcmV0\r\n",
+                                     "F:Auth unexpected SASL challenge", "Q"}));
+}
+
+TEST(ClientSession, AuthNoPlaintextInClear) {
+  Script s = auth_script("250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n");
+  s.settings.tls_active = false;
+  EXPECT_EQ(converse(s), (Transcript{"S:EHLO out.example\r\n",
+                                     "F:Auth SASL authentication failed; cannot authenticate to "
+                                     "server mx.example[192.0.2.1]: no mechanism available",
+                                     "S:QUIT\r\n", "Q"}));
+  s.settings.auth->plaintext_in_clear = true;
+  s.server.push_back("235 ok\r\n");
+  EXPECT_EQ(converse(s)[1], "S:AUTH PLAIN AHVzZXIAc2VjcmV0\r\n");
+  s.settings.tls_active = true;
+  s.settings.auth->plaintext_with_tls = false;
+  EXPECT_EQ(converse(s)[1].substr(0, 6), "F:Auth");
+}
+
+TEST(ClientSession, AuthSkippedWhenNothingUsableOffered) {
+  // No AUTH, only unknown mechanisms, or HELO: mail goes without AUTH (as Postfix).
+  for (const char* ehlo : {"250 mx.example\r\n", "250-mx.example\r\n250 AUTH CRAM-MD5\r\n"}) {
+    Script s = auth_script(ehlo);
+    EXPECT_EQ(converse(s), (Transcript{"S:EHLO out.example\r\n", "Y", "S:QUIT\r\n", "Q"}));
+  }
+  Script helo = auth_script("");
+  helo.settings.use_ehlo = false;
+  helo.server = {kGreeting, "250 mx.example\r\n"};
+  EXPECT_EQ(converse(helo), (Transcript{"S:HELO out.example\r\n", "Y", "S:QUIT\r\n", "Q"}));
+}
+
+TEST(ClientSession, AuthAfterStartTlsThenMail) {
+  Script s =
+      base("250-mx.example\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n", {message({"a@x.example"})});
+  s.settings.try_starttls = true;
+  s.settings.auth = ClientAuth{"user", "secret", {}, false, true};
+  s.server.push_back("220 go\r\n");
+  s.server.push_back("250-mx.example\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n");
+  s.server.push_back("235 ok\r\n");
+  s.server.push_back("250 Ok\r\n250 Ok\r\n354 go\r\n");
+  s.server.push_back("250 Ok\r\n");
+  Transcript t = converse(s);
+  EXPECT_EQ(Transcript(t.begin(), t.begin() + 7),
+            (Transcript{"S:EHLO out.example\r\n", "S:STARTTLS\r\n", "T", "S:EHLO out.example\r\n",
+                        "S:AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", "Y",
+                        "S:MAIL FROM:<s@here.example>\r\nRCPT TO:<a@x.example>\r\nDATA\r\n"}));
 }
 
 TEST(ClientSession, TwoMessagesOneConnection) {

@@ -5,6 +5,10 @@
 # the with-block. Replies are plain strings; a reply of None closes the connection, the
 # string 'STALL' stops answering (the client's timeout is then what ends the session). With
 # 'STARTTLS' in ehlo_lines it offers STARTTLS but cannot do TLS: the handshake fails.
+# With tls_context it offers STARTTLS and does TLS; with auth ({user: password}) it offers AUTH
+# PLAIN LOGIN (only after STARTTLS when tls_context is set, as Postfix's smtpd_tls_auth_only),
+# refuses MAIL before a successful AUTH with 530, and answers wrong credentials with 535.
+import base64
 import socket
 import threading
 
@@ -14,7 +18,8 @@ class ScriptedSmtp:
                  ehlo_lines=('PIPELINING', 'SIZE 10240000', '8BITMIME', 'DSN',
                              'ENHANCEDSTATUSCODES'),
                  rcpt=None, data='354 End data with <CR><LF>.<CR><LF>',
-                 end_of_data='250 2.0.0 Ok: queued', mail='250 2.1.0 Ok'):
+                 end_of_data='250 2.0.0 Ok: queued', mail='250 2.1.0 Ok', tls_context=None,
+                 auth=None):
         """rcpt: a function (address, transaction number) -> reply, default 250.
         end_of_data: a reply or a function (transaction number) -> reply. Transactions are
         numbered from 1 over every connection."""
@@ -24,6 +29,9 @@ class ScriptedSmtp:
         self.data_reply = data
         self.end_of_data = end_of_data
         self.mail_reply = mail
+        self.tls_context = tls_context  # ssl.SSLContext (server side) for STARTTLS
+        self.auth = auth                # {user: password}: AUTH required before MAIL
+        self.auth_log = []              # (mechanism, user, ok, over TLS) per AUTH
         self.accepted = []        # (sender, [recipients], data bytes)
         self.connections = 0
         self.commands = []        # every command line received, in order
@@ -78,6 +86,8 @@ class ScriptedSmtp:
     def _serve(self, conn):
         f = conn.makefile('rb')
         attempt = {'n': 0}  # this transaction's number over every connection
+        tls = False
+        authenticated = False
 
         def say(reply):
             if reply is None:
@@ -102,10 +112,29 @@ class ScriptedSmtp:
                 verb = cmd.split(' ', 1)[0].upper()
                 if verb == 'EHLO':
                     lines = ['scripted.test'] + self.ehlo_lines
+                    if self.tls_context is not None and not tls:
+                        lines.append('STARTTLS')
+                    if self.auth is not None and (tls or self.tls_context is None):
+                        lines.append('AUTH PLAIN LOGIN')
                     text = '\r\n'.join('250-' + l for l in lines[:-1]) + '\r\n250 ' + lines[-1]
                     r = say(text)
                 elif verb == 'HELO':
                     r = say('250 scripted.test')
+                elif verb == 'STARTTLS' and self.tls_context is not None and not tls:
+                    say('220 2.0.0 Ready to start TLS')
+                    conn = self.tls_context.wrap_socket(conn, server_side=True)
+                    f = conn.makefile('rb')
+                    tls = True
+                    r = True
+                elif verb == 'AUTH' and self.auth is not None and not authenticated:
+                    mechanism, user, ok = self._authenticate(cmd, f, say)
+                    with self._lock:
+                        self.auth_log.append((mechanism, user, ok, tls))
+                    authenticated = ok
+                    r = say('235 2.7.0 Authentication successful' if ok else
+                            '535 5.7.8 Error: authentication failed')
+                elif verb == 'MAIL' and self.auth is not None and not authenticated:
+                    r = say('530 5.7.0 Authentication required')
                 elif verb == 'MAIL':
                     sender, recipients = cmd[10:].split('>', 1)[0].lstrip('<'), []
                     with self._lock:
@@ -160,10 +189,32 @@ class ScriptedSmtp:
                     return
                 if r is False:
                     return
-        except OSError:
+        except (OSError, ValueError):
             return
         finally:
             try:
                 conn.close()
             except OSError:
                 pass
+
+    def _authenticate(self, cmd, f, say):
+        """Reads the rest of an AUTH exchange; returns (mechanism, user, credentials ok)."""
+        words = cmd.split()
+        mechanism = words[1].upper() if len(words) > 1 else ''
+
+        def response(challenge):
+            say('334 ' + challenge)
+            return f.readline().rstrip(b'\r\n')
+
+        try:
+            if mechanism == 'PLAIN':
+                data = words[2].encode() if len(words) > 2 else response('')
+                _, user, password = base64.b64decode(data).decode().split('\0')
+            elif mechanism == 'LOGIN':
+                user = base64.b64decode(response('VXNlcm5hbWU6')).decode()
+                password = base64.b64decode(response('UGFzc3dvcmQ6')).decode()
+            else:
+                return mechanism, '', False
+        except (ValueError, UnicodeDecodeError):
+            return mechanism, '', False
+        return mechanism, user, self.auth.get(user) == password
