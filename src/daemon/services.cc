@@ -133,6 +133,7 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
   s.initial_destination_concurrency =
       static_cast<int>(c.get_int("initial_destination_concurrency"));
   s.default_process_limit = static_cast<int>(c.get_int("default_process_limit"));
+  for (const auto& name : c.get_list("defer_transports")) s.defer_transports.insert(name);
   // The virtual transport keeps the defaults (Postfix: virtual_destination_*_limit are
   // $default_destination_*_limit).
   auto& local = s.transports["local"];

@@ -72,6 +72,17 @@ std::optional<FlushRequest> parse_flush_request(std::string_view datagram) {
   return request;
 }
 
+std::optional<std::string> find_flush_route(const std::vector<std::string>& items,
+                                            std::string_view name) {
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    if (eq != std::string::npos && eq + 1 < item.size() && item.compare(0, eq, name) == 0) {
+      return item.substr(eq + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 bool flush_matches(const FlushRequest& request, std::string_view queue_id,
                    const std::vector<std::string>& pending_recipients) {
   if (!request.queue_id_part.empty() &&

@@ -40,6 +40,10 @@ bool is_flush_request(std::string_view datagram);
 /// nullopt for a malformed request (unknown or repeated field, control character, too long).
 std::optional<FlushRequest> parse_flush_request(std::string_view datagram);
 
+/// The next hop of route `name` in flush_routes items ("name=nexthop"); nullopt if none.
+std::optional<std::string> find_flush_route(const std::vector<std::string>& items,
+                                            std::string_view name);
+
 /// Whether the request takes a message with this queue id and these pending recipients.
 bool flush_matches(const FlushRequest& request, std::string_view queue_id,
                    const std::vector<std::string>& pending_recipients);

@@ -47,5 +47,15 @@ TEST(FlushRequestTest, MatchesBySiteAndQueueId) {
   EXPECT_FALSE(flush_matches({"one.example", "", ""}, "ABC", {}));
 }
 
+TEST(FlushRequestTest, FindsRoutesByName) {
+  const std::vector<std::string> routes = {"isp1=[smtp.isp1.example]:587", "bad",
+                                           "empty=", "isp2=mail.isp2.example"};
+  EXPECT_EQ(find_flush_route(routes, "isp1"), "[smtp.isp1.example]:587");
+  EXPECT_EQ(find_flush_route(routes, "isp2"), "mail.isp2.example");
+  EXPECT_EQ(find_flush_route(routes, "isp"), std::nullopt);
+  EXPECT_EQ(find_flush_route(routes, "bad"), std::nullopt);
+  EXPECT_EQ(find_flush_route(routes, "empty"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace estafeta::qmgr
