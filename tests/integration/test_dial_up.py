@@ -6,14 +6,11 @@
 import re
 import smtplib
 import subprocess
-import time
 import unittest
 
 import harness
-from harness import EstafetaServer
+import test_smtp_client
 from scripted_smtp import ScriptedSmtp
-
-SMTP_ROWS = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
 
 
 def send(srv, recipients):
@@ -25,21 +22,10 @@ def send(srv, recipients):
 
 class DialUpTest(unittest.TestCase):
     def server(self, **main):
-        settings = {
-            'mynetworks': '127.0.0.0/8',
-            'minimal_backoff_time': '1s',
-            'maximal_backoff_time': '1s',
-            'queue_run_delay': '1s',
-            'resolver_nameservers': '127.0.0.1:9',
-            'defer_transports': 'smtp, relay',
-        }
-        settings.update(main)
-        srv = EstafetaServer(main=settings, start=False)
-        srv.master_extra = list(SMTP_ROWS)
-        srv.__enter__()
-        self.addCleanup(srv.__exit__, None, None, None)
-        srv.start()
-        return srv
+        """test_smtp_client's server (smtp rows, short backoffs, no DNS), holding smtp and
+        relay mail."""
+        main.setdefault('defer_transports', 'smtp, relay')
+        return test_smtp_client.SmtpClientTest.server(self, **main)
 
     def peer(self):
         p = ScriptedSmtp()
