@@ -83,6 +83,9 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         record("X");
       } else if (std::holds_alternative<StartTls>(a)) {
         record("T");
+      } else if (const auto* f = std::get_if<FlushSite>(&a)) {
+        check(i + 1 == batch.size() && s.waiting() && !f->site.empty());
+        record("F" + f->site);
       } else if (const auto* l = std::get_if<LogLine>(&a)) {
         check(l->text.find('\n') == std::string::npos);
         record("L" + l->text);
@@ -102,6 +105,10 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         next = s.recipient_decided(
             accept ? RecipientDecision{true, ""}
                    : RecipientDecision{false, "554 5.7.1 <" + c->address + ">: Relay access denied"});
+      } else if (const auto* f = std::get_if<FlushSite>(&last)) {
+        next = s.flush_decided(f->site.size() % 3 == 0   ? FlushAnswer::Started
+                               : f->site.size() % 3 == 1 ? FlushAnswer::NotAllowed
+                                                         : FlushAnswer::Failed);
       } else if (const auto* m = std::get_if<CommitMessage>(&last)) {
         next = m->size % 7 == 3 ? s.commit_done(Result<std::string>(make_error("io")))
                                 : s.commit_done(Result<std::string>("Q" + std::to_string(++queue)));

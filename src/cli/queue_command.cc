@@ -32,6 +32,7 @@
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
 #include "net/unix_socket.h"
+#include "qmgr/flush_request.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
 
@@ -49,7 +50,7 @@ constexpr const char* kUsage =
     "usage: estafeta [-c config_dir] queue list [-j]\n"
     "       estafeta [-c config_dir] queue show [-h] [-b] queue_id...\n"
     "       estafeta [-c config_dir] queue hold|release|delete|requeue queue_id...|ALL|-\n"
-    "       estafeta [-c config_dir] queue flush [-s site] [-i queue_id]\n";
+    "       estafeta [-c config_dir] queue flush [-s site] [-i queue_id] [-r route]\n";
 
 // The queues mailq lists, in showq's order (incoming/ is the Spool's and never listed;
 // corrupt/ is not listed, as Postfix does not list it either).
@@ -83,6 +84,7 @@ std::tm local_time(int64_t seconds) {
 struct Settings {
   std::string queue_directory;  // absolute
   std::string mail_owner;
+  std::vector<std::string> flush_routes;  // "name=nexthop"
 };
 
 std::optional<Settings> load_settings(std::string_view program, const std::string& config_dir) {
@@ -93,7 +95,7 @@ std::optional<Settings> load_settings(std::string_view program, const std::strin
     return std::nullopt;
   }
   return Settings{daemon::absolute_path(loaded.config->get("queue_directory")),
-                  loaded.config->get("mail_owner")};
+                  loaded.config->get("mail_owner"), loaded.config->get_list("flush_routes")};
 }
 
 // Root, the mail_owner user, or the owner of the queue directory (a daemon run by a plain
@@ -527,15 +529,21 @@ int command_change(const Settings& s, const ChangeSpec& spec,
 
 // ---- flush ----
 
+// The queue manager takes the request (qmgr/flush_request.h): it scans deferred/ at once and
+// tries what the request matches, defer_transports included. When it does not listen, the
+// matching deferred messages are moved to active/ for its next start (without a route).
 int command_flush(const Settings& s, const std::vector<std::string>& args) {
   constexpr std::string_view kProgram = "postqueue";
   std::optional<std::string> site;
   std::optional<std::string> id_part;
+  std::optional<std::string> route;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "-s" && i + 1 < args.size()) {
       site = address_domain("@" + args[++i]);
     } else if (args[i] == "-i" && i + 1 < args.size() && !args[i + 1].empty()) {
       id_part = args[++i];
+    } else if (args[i] == "-r" && i + 1 < args.size() && !args[i + 1].empty()) {
+      route = args[++i];
     } else {
       std::fputs(kUsage, stderr);
       return kExitUsage;
@@ -550,6 +558,20 @@ int command_flush(const Settings& s, const std::vector<std::string>& args) {
                  fmt::format("flushing moves queue files: only root, the mail_owner user ({}) "
                              "and the owner of the queue directory may do it",
                              s.mail_owner));
+  }
+  qmgr::FlushRequest request{site.value_or(""), id_part.value_or(""), ""};
+  if (route) {
+    auto next_hop = qmgr::find_flush_route(s.flush_routes, *route);
+    if (!next_hop) return fatal(kProgram, fmt::format("no route {} in flush_routes", *route));
+    request.next_hop = std::move(*next_hop);
+  }
+  auto wire = qmgr::encode_flush_request(request);
+  if (!wire) return fatal(kProgram, "flush request too long or with control characters");
+  if (net::DatagramSender(s.queue_directory + "/public/qmgr").send(*wire)) return kExitOk;
+  if (route) {
+    warn(kProgram, fmt::format("the queue manager does not answer ({}): the messages wait in "
+                               "active/ for its start, without route {}",
+                               std::strerror(errno), *route));
   }
   auto store = open_store(kProgram, s);
   if (!store) return kExitError;

@@ -134,6 +134,7 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
       static_cast<int>(c.get_int("initial_destination_concurrency"));
   s.default_process_limit = static_cast<int>(c.get_int("default_process_limit"));
   s.default_destination_rate_delay = seconds_of(c, "default_destination_rate_delay");
+  for (const auto& name : c.get_list("defer_transports")) s.defer_transports.insert(name);
   // The virtual transport keeps the defaults (Postfix: virtual_destination_*_limit are
   // $default_destination_*_limit).
   auto& local = s.transports["local"];

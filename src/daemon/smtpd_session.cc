@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cleanup/content_cleanup.h"
+#include "qmgr/flush_request.h"
 #include "smtp/received.h"
 
 namespace estafeta::daemon {
@@ -150,6 +151,8 @@ class SessionDriver {
       output_ += reply->text;
     } else if (auto* check = std::get_if<smtp::CheckRecipient>(&action)) {
       co_return session_.recipient_decided(co_await decide(check->address));
+    } else if (auto* etrn = std::get_if<smtp::FlushSite>(&action)) {
+      co_return session_.flush_decided(flush_site(etrn->site));
     } else if (auto* begin = std::get_if<smtp::BeginMessage>(&action)) {
       begin_message(std::move(begin->envelope));
     } else if (auto* body = std::get_if<smtp::AppendBody>(&action)) {
@@ -224,6 +227,28 @@ class SessionDriver {
       co_return smtp::RecipientDecision{false, verdict.reply};
     }
     co_return smtp::RecipientDecision{true, {}};
+  }
+
+  // ETRN: a site of fast_flush_domains gets a flush request to the queue manager (Postfix's
+  // fast flush service; here the queue manager scans deferred/ itself). XXX a remote table in
+  // fast_flush_domains is asked on the event loop (ETRN is rare).
+  smtp::FlushAnswer flush_site(const std::string& site) {
+    switch (env_.settings.fast_flush_domains.contains(site)) {
+      case policy::Match::No:
+        return smtp::FlushAnswer::NotAllowed;
+      case policy::Match::TempFail:
+        env_.log.warning("{}: fast_flush_domains lookup failed for ETRN {}", peer_, site);
+        return smtp::FlushAnswer::Failed;
+      case policy::Match::Yes:
+        break;
+    }
+    auto request = qmgr::encode_flush_request(qmgr::FlushRequest{site, "", ""});
+    if (env_.flush_requests == nullptr || !request || !env_.flush_requests->send(*request)) {
+      env_.log.warning("{}: ETRN {}: cannot reach the queue manager", peer_, site);
+      return smtp::FlushAnswer::Failed;
+    }
+    env_.log.info("{}: ETRN {}: flush requested", peer_, site);
+    return smtp::FlushAnswer::Started;
   }
 
   void begin_message(message::Envelope envelope) {

@@ -13,6 +13,7 @@
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
 #include "net/transport.h"
+#include "net/unix_socket.h"
 #include "daemon/message_store.h"
 #include "smtp/server_session.h"
 
@@ -28,6 +29,9 @@ struct SessionEnvironment {
   // Runs decisions that consult remote tables (pgsql:, redis:) off the event loop; may be
   // null when the settings name no remote table.
   maps::LookupPool* lookups = nullptr;
+  // Where ETRN sends its flush request (the queue manager's public/qmgr); null: ETRN answers
+  // 458 (inetd mode).
+  const net::DatagramSender* flush_requests = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

@@ -8,9 +8,9 @@
 namespace estafeta::daemon {
 namespace {
 
-constexpr const char* kTableParameters[] = {"header_checks", "body_checks",
-                                            "smtpd_client_event_limit_exceptions",
-                                            "smtpd_forbid_bare_newline_exclusions"};
+constexpr const char* kTableParameters[] = {
+    "header_checks", "body_checks", "smtpd_client_event_limit_exceptions",
+    "smtpd_forbid_bare_newline_exclusions", "fast_flush_domains"};
 
 std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
                                           const std::vector<std::string>& specs) {
@@ -111,6 +111,14 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
     return make_error(
         fmt::format("smtpd_forbid_bare_newline_exclusions: bad network: {}", bad.front()));
   }
+  auto flush_domains = policy::split_list_items(config.get_list("fast_flush_domains"));
+  bool flush_subdomains = false;
+  for (const auto& item : config.get_list("parent_domain_matches_subdomains")) {
+    flush_subdomains = flush_subdomains || item == "fast_flush_domains";
+  }
+  s.fast_flush_domains = policy::DomainList(
+      flush_domains.literals, find_tables(set, flush_domains.tables), flush_subdomains);
+  session.etrn_advertised = !flush_domains.literals.empty() || !flush_domains.tables.empty();
   s.timeout = std::chrono::seconds(config.get_seconds("smtpd_timeout"));
   s.max_sessions = max_sessions;
   s.per_client_limit = config.get_int("smtpd_client_connection_count_limit");

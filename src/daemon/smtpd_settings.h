@@ -26,6 +26,7 @@ struct SmtpdSettings {
   std::shared_ptr<const maps::MapSet> tables;
   policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
   policy::NetworkSet bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions
+  policy::DomainList fast_flush_domains;       // the sites ETRN may flush
   std::chrono::seconds timeout{300};         // smtpd_timeout
   long long max_sessions = 100;              // master.cf maxproc
   long long per_client_limit = 50;           // smtpd_client_connection_count_limit; 0 = none

@@ -41,6 +41,8 @@ class Worker {
     if (!spool.ok()) return failed(spool.error().message);
     spool_ = std::move(spool.value());
     store_ = std::make_unique<SpoolStore>(*spool_);
+    flush_requests_ =
+        std::make_unique<net::DatagramSender>(options_.queue_directory + "/public/qmgr");
     for (const auto& listener : options_.listeners) {
       if (listener.settings->has_remote_tables() && !lookups_) {
         lookups_ = std::make_unique<maps::LookupPool>(8);
@@ -140,6 +142,7 @@ class Worker {
     ++counts.per_client[client.address];
     ++sessions_;
     SessionEnvironment env{io_, options_.log, *store_, settings, state.tls.get(), lookups_.get()};
+    env.flush_requests = flush_requests_.get();
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
     --counts.total;
     if (--counts.per_client[client.address] == 0) counts.per_client.erase(client.address);
@@ -168,7 +171,8 @@ class Worker {
   asio::signal_set signals_;
   std::unique_ptr<queue::Spool> spool_;
   std::unique_ptr<SpoolStore> store_;
-  std::unique_ptr<maps::LookupPool> lookups_;  // only when a remote table is configured
+  std::unique_ptr<net::DatagramSender> flush_requests_;  // ETRN -> public/qmgr
+  std::unique_ptr<maps::LookupPool> lookups_;            // only when a remote table is configured
   std::vector<std::unique_ptr<ListenerState>> listeners_;
   long long sessions_ = 0;
   bool draining_ = false;

@@ -27,6 +27,7 @@
 #include "net/signal_fd.h"
 #include "net/unix_socket.h"
 #include "qmgr/agent_link.h"
+#include "qmgr/flush_request.h"
 #include "route/canonical_form.h"
 #include "route/resolver.h"
 #include "qmgr/problem_class.h"
@@ -43,6 +44,8 @@ using queue::StatusEntry;
 using queue::StatusKind;
 
 constexpr std::string_view kLocalTransport = "local";
+constexpr std::string_view kSmtpTransport = "smtp";
+constexpr std::string_view kRelayTransport = "relay";
 // The transports the queue manager answers itself, as Postfix's error(8), retry and
 // discard(8) do for every recipient of a request: bounced, deferred or discarded with the
 // next hop's text, which may start with an enhanced status code ("5.1.1 User unknown in
@@ -172,6 +175,8 @@ class QueueManager::Loop {
   void recover();
   void scan_active();
   void offer_new(const std::string& id);
+  void flush_requested(std::string_view datagram);
+  const FlushRequest* matching_flush(const std::string& id);
   void run_deferred_scan();
   void admit_waiting();
   void admit(const std::string& id, QueueName queue);
@@ -218,6 +223,10 @@ class QueueManager::Loop {
   std::set<std::string, std::less<>> new_waiting_set_;
   std::deque<std::string> deferred_waiting_;
   bool deferred_scan_running_ = false;
+  // Flush requests (flush_request.h) waiting for the deferred scan they start, those of the
+  // running scan, and the candidates they took: queue id -> next-hop override ("" = none).
+  std::vector<FlushRequest> pending_flushes_, scan_flushes_;
+  std::map<std::string, std::string, std::less<>> flushed_;
   TimePoint next_active_rescan_{};
   TimePoint last_active_scan_{};
   // Wake-ups lost to a full socket queue (see read_wakeups): rescan active/ once the ones
@@ -313,13 +322,20 @@ void QueueManager::Loop::run_deferred_scan() {
     auto scan = scheduler_.begin_deferred_scan();
     if (!scan) return;
     deferred_scan_running_ = true;
+    scan_flushes_ = std::move(pending_flushes_);
+    pending_flushes_.clear();
+    // A flush without a request (none is made so) takes everything, as before.
+    if (scan->flush && scan_flushes_.empty()) scan_flushes_.push_back(FlushRequest{});
+    const TimePoint now = qm_.clock_.now();
     auto names = store_->list(QueueName::kDeferred);
     if (names) {
       for (const auto& id : *names) {
         if (messages_.count(id)) continue;
         auto due = store_->next_attempt(QueueName::kDeferred, id);
         if (!due) continue;  // gone meanwhile
-        if (scan->flush || from_us(*due) <= scan->cutoff) deferred_waiting_.push_back(id);
+        const FlushRequest* flush = matching_flush(id);
+        if (flush != nullptr) flushed_[id] = flush->next_hop;
+        if (flush != nullptr || from_us(*due) <= now) deferred_waiting_.push_back(id);
       }
     } else {
       qm_.log_.warning("scan of deferred/: {}", names.error().message);
@@ -328,7 +344,41 @@ void QueueManager::Loop::run_deferred_scan() {
   if (deferred_waiting_.empty()) {
     deferred_scan_running_ = false;
     scheduler_.deferred_scan_done();
+    scan_flushes_.clear();
+    flushed_.clear();  // what admission did not take (a message gone meanwhile)
   }
+}
+
+// The first flush request of the running scan that takes the message; null if none does.
+const FlushRequest* QueueManager::Loop::matching_flush(const std::string& id) {
+  std::optional<std::vector<std::string>> pending;  // read once, only for a site
+  for (const FlushRequest& flush : scan_flushes_) {
+    if (!flush.site.empty() && !pending) {
+      pending.emplace();
+      auto read = store_->read_envelope(QueueName::kDeferred, id);
+      if (!read.ok()) return nullptr;  // admission reports what is wrong with it
+      const auto& recipients = read.value->envelope.recipients;
+      for (size_t i = 0; i < recipients.size(); ++i) {
+        if (!read.value->recipients[i].done) pending->push_back(recipients[i].address);
+      }
+    }
+    if (flush_matches(flush, id, pending ? *pending : std::vector<std::string>{})) return &flush;
+  }
+  return nullptr;
+}
+
+void QueueManager::Loop::flush_requested(std::string_view datagram) {
+  auto request = parse_flush_request(datagram);
+  if (!request) {
+    qm_.log_.warning("malformed flush request on public/qmgr: ignored");
+    return;
+  }
+  qm_.log_.info(
+      "flush requested{}{}{}", request->site.empty() ? "" : " for site " + request->site,
+      request->queue_id_part.empty() ? "" : " for queue ids with " + request->queue_id_part,
+      request->next_hop.empty() ? "" : " via " + request->next_hop);
+  pending_flushes_.push_back(std::move(*request));
+  scheduler_.flush();
 }
 
 void QueueManager::Loop::admit_waiting() {
@@ -346,6 +396,8 @@ void QueueManager::Loop::admit_waiting() {
     if (deferred_scan_running_ && deferred_waiting_.empty()) {
       deferred_scan_running_ = false;
       scheduler_.deferred_scan_done();
+      scan_flushes_.clear();
+      flushed_.clear();  // what admission did not take (a message gone meanwhile)
     }
   }
 }
@@ -367,6 +419,12 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
   const message::Envelope& env = stored.envelope;
   MessageIn in;
   in.queue_id = id;
+  std::optional<std::string> flush_next_hop;  // set: brought in by a flush request
+  if (auto f = flushed_.find(id); f != flushed_.end()) {
+    flush_next_hop = std::move(f->second);
+    flushed_.erase(f);
+    in.flushed = true;
+  }
   in.arrival = from_us(env.arrival_us);
   in.null_sender = env.sender.empty();
   in.source = queue == QueueName::kActive ? QueueSource::New : QueueSource::Deferred;
@@ -400,6 +458,11 @@ void QueueManager::Loop::admit(const std::string& id, QueueName queue) {
     r.transport = std::move(resolved.resolution.transport);
     // The local agent's destination is the recipient (local_destination_recipient_limit = 1).
     r.next_hop = r.transport == kLocalTransport ? address : resolved.resolution.nexthop;
+    // A flush route (flush_request.h) replaces the smart host of the SMTP transports.
+    if (flush_next_hop && !flush_next_hop->empty() &&
+        (r.transport == kSmtpTransport || r.transport == kRelayTransport)) {
+      r.next_hop = *flush_next_hop;
+    }
     in.recipients.push_back(std::move(r));
     ++pending;
   }
@@ -866,7 +929,7 @@ void QueueManager::Loop::remove_finished(
 }
 
 void QueueManager::Loop::read_wakeups() {
-  char buf[256];
+  char buf[kMaxFlushRequestSize + 1];
   size_t read = 0;
   for (;;) {
     ssize_t n = ::recv(wakeup_fd_, buf, sizeof buf, 0);
@@ -878,6 +941,8 @@ void QueueManager::Loop::read_wakeups() {
     std::string_view id(buf, size_t(n));
     if (id.empty()) {
       scan_active();  // "rescan": a lost wake-up, or the queue tools changed something
+    } else if (is_flush_request(id)) {
+      flush_requested(id);
     } else if (queue::Spool::queue_id_pid(id) >= 0) {
       offer_new(std::string(id));
     }

@@ -7,7 +7,10 @@
 // attempt time, removes finished ones, and rescans
 // the deferred queue every queue_run_delay. New mail is announced by smtpd's wake-up
 // datagrams on public/qmgr (an empty datagram asks for a rescan of active/, as the queue
-// tools do after a change); active/ is also rescanned every `active_rescan`.
+// tools do after a change); active/ is also rescanned every `active_rescan`. A flush request
+// datagram (qmgr/flush_request.h: queue flush, sendmail -q, ETRN) starts a scan of deferred/
+// at once that admits the matching messages whatever their next attempt time, exempt from
+// defer_transports and, with a route, with the smtp and relay next hops replaced.
 //
 // Start-up recovery: a message found under two queue names (a crash between the two
 // directory syncs of a move) keeps one; status logs without a message are removed; then

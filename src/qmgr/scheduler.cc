@@ -156,10 +156,21 @@ Status Scheduler::admit(MessageIn in) {
   messages_.emplace(m.queue_id, std::move(owned));
   last_source_ = in.source;
 
+  // defer_transports: held back until an explicit flush, without an attempt.
+  if (!in.flushed && !settings_.defer_transports.empty()) {
+    for (std::size_t slot = 0; slot < m.recipients.size(); ++slot) {
+      if (settings_.defer_transports.count(m.recipients[slot].in.transport)) {
+        apply(m, slot, Outcome::Deferred, Dsn{"4.3.2", std::string(kDeferredTransport), "", ""},
+              false);
+      }
+    }
+  }
+
   // Group by destination, keeping the order of first appearance.
   std::vector<std::pair<Destination*, std::vector<std::size_t>>> groups;
   std::map<Destination*, std::size_t> group_of;
   for (std::size_t slot = 0; slot < m.recipients.size(); ++slot) {
+    if (m.recipients[slot].state != RecipientState::Queued) continue;
     const RecipientIn& r = m.recipients[slot].in;
     Transport& t = transport_for(r.transport);
     std::string key =

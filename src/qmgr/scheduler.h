@@ -104,6 +104,9 @@ struct MessageIn {
   bool null_sender = false;
   QueueSource source = QueueSource::New;
   bool delay_warning_sent = false;
+  /// Brought in by an explicit flush (queue flush, sendmail -q, ETRN): defer_transports does
+  /// not hold its recipients back.
+  bool flushed = false;
   /// Only recipients without a final status (restart contract 1).
   std::vector<RecipientIn> recipients;
   /// Bounced durably, notice not yet queued (restart contract 1).
@@ -128,6 +131,9 @@ enum class Outcome { Delivered, Deferred, Bounced };
 
 /// The reason of a recipient whose agent gave no result for it (the agent failed or broke
 /// the protocol): a software error for notify_classes (problem_class.h).
+/// The reason of a recipient held back by defer_transports (Postfix's words).
+inline constexpr std::string_view kDeferredTransport = "deferred transport";
+
 inline constexpr std::string_view kAgentDidNotReport = "delivery agent did not report a status";
 
 struct RecipientResult {
@@ -237,7 +243,8 @@ class Scheduler {
 
   /// Brings a message into memory. Error (and no change) if its queue id is already in memory,
   /// there is no capacity, or two recipients share an index. A message with nothing pending is
-  /// finished at once (its events are queued).
+  /// finished at once (its events are queued). Recipients of a transport in defer_transports
+  /// are deferred without an attempt (kDeferredTransport), unless the message is flushed.
   Status admit(MessageIn message);
 
   bool contains(std::string_view queue_id) const;

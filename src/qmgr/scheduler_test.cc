@@ -741,6 +741,35 @@ TEST(Scheduler, FlushMakesEverythingDueAndRevivesDeadDestinations) {
   EXPECT_FALSE(h.scheduler.begin_deferred_scan().has_value());
 }
 
+TEST(Scheduler, DeferTransportsWaitForAFlush) {
+  SchedulerSettings settings;
+  settings.defer_transports = {"smtp"};
+  Harness h(settings);
+  // Only the smtp recipient waits: no request, a deferral without attempt, and the message
+  // goes to deferred/ with its backoff.
+  h.admit(message("M1", {rcpt(0, "a@remote.example"), rcpt(1, "b@here", "local")}, kStart));
+  auto requests = h.scheduler.take_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].transport, "local");
+  auto statuses = only<RecipientStatus>(h.scheduler.take_events());
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].dsn.reason, kDeferredTransport);
+  EXPECT_EQ(statuses[0].dsn.status, "4.3.2");
+  h.report(all(requests[0], Outcome::Delivered));
+  EXPECT_EQ(h.events(), (std::vector<std::string>{"rcpt M1 #1 delivered 2.0.0", "defer M1 +300s"}));
+
+  // Admitted by a flush, the same recipient is tried.
+  MessageIn again = message("M1", {rcpt(0, "a@remote.example")}, kStart, QueueSource::Deferred);
+  again.flushed = true;
+  h.admit(again);
+  requests = h.scheduler.take_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].next_hop, "remote.example");
+  EXPECT_TRUE(h.events().empty());
+  h.report(all(requests[0], Outcome::Delivered));
+  EXPECT_EQ(h.events(), (std::vector<std::string>{"rcpt M1 #0 delivered 2.0.0", "done M1"}));
+}
+
 // --- Removal and restart ---------------------------------------------------------------------
 
 TEST(Scheduler, RemovedMessageIgnoresItsResultsInFlight) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,9 @@ struct SchedulerSettings {
   int default_destination_concurrency_failed_cohort_limit = 1;
   int default_process_limit = 100;
   Seconds default_destination_rate_delay{0};
+  /// defer_transports: recipients of these transports are deferred without an attempt
+  /// ("deferred transport") unless their message comes in through a flush (MessageIn::flushed).
+  std::set<std::string, std::less<>> defer_transports;
   /// By transport name. Postfix's built-in defaults for "local" are preset.
   std::map<std::string, TransportOverrides, std::less<>> transports = {
       {"local", {.destination_concurrency_limit = 2, .destination_recipient_limit = 1}}};

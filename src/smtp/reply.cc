@@ -11,6 +11,7 @@ std::string ehlo_reply(const EhloOptions& o) {
   std::string out = fmt::format("250-{}\r\n250-PIPELINING\r\n", o.hostname);
   out += o.size_limit ? fmt::format("250-SIZE {}\r\n", o.size_limit) : "250-SIZE\r\n";
   if (o.vrfy) out += "250-VRFY\r\n";
+  if (o.etrn) out += "250-ETRN\r\n";
   if (o.starttls) out += "250-STARTTLS\r\n";
   out += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n";
   if (o.smtputf8) out += "250-SMTPUTF8\r\n";

@@ -13,6 +13,7 @@ struct EhloOptions {
   std::string hostname;
   uint64_t size_limit = 0;  // 0: "SIZE" without a number (unlimited)
   bool vrfy = false;
+  bool etrn = false;
   bool starttls = false;
   bool smtputf8 = true;
 };

@@ -187,6 +187,28 @@ std::vector<Action> ServerSession::recipient_decided(RecipientDecision d) {
   return out;
 }
 
+std::vector<Action> ServerSession::flush_decided(FlushAnswer answer) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::Flush) return out;
+  wait_ = Wait::None;
+  const std::string& site = pending_flush_site_;
+  switch (answer) {
+    case FlushAnswer::Started:
+      succeeded(Verb::Etrn);
+      reply(fmt::format("250 Queuing for node {} started", site), out);
+      break;
+    case FlushAnswer::NotAllowed:
+      reply(fmt::format("459 4.3.0 <{}>: service unavailable", site), out);
+      break;
+    case FlushAnswer::Failed:
+      reply(fmt::format("458 4.3.0 Unable to queue messages for node {}", site), out);
+      break;
+  }
+  pending_flush_site_.clear();
+  run(out);
+  return out;
+}
+
 std::vector<Action> ServerSession::commit_done(Result<std::string> queue_id) {
   std::vector<Action> out;
   if (closed_ || wait_ != Wait::Commit) return out;

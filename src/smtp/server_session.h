@@ -1,7 +1,8 @@
 // smtp::ServerSession: the sans-I/O ESMTP server state machine (RFC 5321 with PIPELINING,
-// SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING, STARTTLS). The edge reads
+// SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING, STARTTLS, ETRN). The edge reads
 // the socket, calls feed(), and performs the returned Actions in order; Actions marked PAUSE
-// stop processing until the matching resume call (recipient_decided, commit_done, tls_done),
+// stop processing until the matching resume call (recipient_decided, commit_done, tls_done,
+// flush_decided),
 // which continues with the input still buffered. No sockets, files, clocks or threads here.
 // Memory: at most one command line plus the bytes of one feed() are held; message content
 // leaves in AppendBody actions. Not thread-safe; one session per connection.
@@ -34,6 +35,7 @@ struct SessionSettings {
   int hard_error_limit = 20;            // reaching it: "421 4.7.0 <host> Error: too many errors", Close
   bool helo_required = false;           // smtpd_helo_required
   bool vrfy_enabled = false;            // !disable_vrfy_command; either way VRFY answers 252
+  bool etrn_advertised = false;         // EHLO lists ETRN (fast_flush_domains is not empty)
   bool starttls_available = false;      // a certificate is configured and TLS not yet active
   bool tls_required = false;            // smtpd_tls_security_level=encrypt: MAIL before TLS -> 530 5.7.0
   // smtpd_forbid_bare_newline, already resolved for this client: the edge passes No for a
@@ -54,14 +56,19 @@ struct CommitMessage { std::string message_id; uint64_t size; };  // PAUSE until
 struct AbortMessage {};                          // discard the open message, if any
 struct StartTls {};                              // after "220 2.0.0 Ready to start TLS"; PAUSE until tls_done()
 struct LogLine { std::string text; };            // Postfix-style, e.g. "NOQUEUE: reject: RCPT from host[addr]: 554 5.7.1 <a@b>: Relay access denied; from=<s> to=<a@b> proto=ESMTP helo=<h>"
+struct FlushSite { std::string site; };          // ETRN (RFC 1985): PAUSE until flush_decided()
 struct Close {};                                 // close after sending what precedes it
 struct Delay { int64_t milliseconds; };          // send what precedes, wait, then go on (tarpit)
 using Action = std::variant<SendReply, CheckRecipient, BeginMessage, AppendBody, CommitMessage,
-                            AbortMessage, StartTls, LogLine, Close, Delay>;
+                            AbortMessage, StartTls, LogLine, FlushSite, Close, Delay>;
 struct RecipientDecision {
   bool accepted = true;
   std::string reply;  // when rejected: full reply without CRLF, e.g. "554 5.7.1 <a@b>: Relay access denied"
 };
+
+/// The edge's answer to FlushSite: the flush was asked of the queue manager, the site is not
+/// in fast_flush_domains, or the request could not be made (or the lookup failed).
+enum class FlushAnswer { Started, NotAllowed, Failed };
 
 class ServerSession {
  public:
@@ -73,6 +80,7 @@ class ServerSession {
   /// The message was not accepted for a reason of the cleanup stage (a 4xx/5xx `reply` such
   /// as "451 4.6.0 Alias expansion error"); answered like a failed commit.
   std::vector<Action> commit_refused(std::string reply);
+  std::vector<Action> flush_decided(FlushAnswer answer);  // the ETRN reply: 250, 459 or 458
   std::vector<Action> tls_done(bool ok);            // ok: forget HELO and transaction, tls_active; !ok: Close
   std::vector<Action> timed_out();                  // "421 4.4.2 <host> Error: timeout exceeded", Close
   std::vector<Action> peer_closed();                // AbortMessage if a message is open
@@ -90,7 +98,7 @@ class ServerSession {
 
  private:
   enum class Mode { Command, SkipLine, Data, Bdat };
-  enum class Wait { None, Recipient, Commit, Tls };
+  enum class Wait { None, Recipient, Commit, Tls, Flush };
   struct Counter {
     int ok = 0;
     int total = 0;
@@ -109,6 +117,7 @@ class ServerSession {
   void cmd_bdat(const Command& cmd, std::vector<Action>& out);
   void cmd_starttls(std::vector<Action>& out);
   void cmd_vrfy(const Command& cmd, std::vector<Action>& out);
+  void cmd_etrn(const Command& cmd, std::vector<Action>& out);
   void finish_data(std::vector<Action>& out);
   void finish_bdat_chunk(std::vector<Action>& out);
   void append_content(std::string_view content, std::vector<Action>& out);
@@ -146,6 +155,7 @@ class ServerSession {
   bool in_mail_ = false;
   message::Envelope envelope_;
   message::Recipient pending_rcpt_;
+  std::string pending_flush_site_;  // ETRN waiting for flush_decided()
   bool message_open_ = false;  // BeginMessage sent, no Commit/Abort yet
   bool bdat_used_ = false;
   Verb commit_verb_ = Verb::Data;

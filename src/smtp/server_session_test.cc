@@ -23,6 +23,12 @@ struct Driver {
   };
   bool commit_ok = true;
   bool tls_ok = true;
+  // ETRN: sites starting with "no" are not in fast_flush_domains, "down" fails.
+  std::function<FlushAnswer(const std::string&)> flush = [](const std::string& site) {
+    if (site.rfind("no", 0) == 0) return FlushAnswer::NotAllowed;
+    if (site.rfind("down", 0) == 0) return FlushAnswer::Failed;
+    return FlushAnswer::Started;
+  };
 };
 
 std::string describe(const Action& a) {
@@ -42,6 +48,7 @@ std::string describe(const Action& a) {
     std::string operator()(const AbortMessage&) { return "X"; }
     std::string operator()(const StartTls&) { return "T"; }
     std::string operator()(const LogLine& l) { return "L:" + l.text; }
+    std::string operator()(const FlushSite& f) { return "F:" + f.site; }
     std::string operator()(const Close&) { return "Q"; }
     std::string operator()(const Delay& d) { return "D:" + std::to_string(d.milliseconds); }
   };
@@ -90,6 +97,9 @@ Transcript run(const SessionSettings& settings, const std::vector<std::string>& 
     if (const auto* c = std::get_if<CheckRecipient>(&last)) {
       EXPECT_TRUE(s.waiting());
       take(s.recipient_decided(driver.decide(c->address)));
+    } else if (const auto* f = std::get_if<FlushSite>(&last)) {
+      EXPECT_TRUE(s.waiting());
+      take(s.flush_decided(driver.flush(f->site)));
     } else if (std::holds_alternative<CommitMessage>(last)) {
       EXPECT_TRUE(s.waiting());
       if (driver.commit_ok) {
@@ -255,6 +265,37 @@ TEST(ServerSession, HeloRequiredAndVrfyEnabled) {
                             "501 5.1.3 Bad recipient address syntax"}));
   Transcript e = converse("EHLO c\r\n", s);
   EXPECT_NE(replies(e).back().find("250-VRFY\r\n"), std::string::npos);
+}
+
+TEST(ServerSession, Etrn) {
+  // Pipelined after the ETRN: the session waits for the edge's answer, then goes on.
+  Transcript t = converse(
+      "ETRN example.org\r\nEHLO c\r\nETRN\r\nETRN a b\r\nETRN #queue\r\nETRN bad..name\r\n"
+      "ETRN Example.ORG\r\nETRN @sub.example\r\nETRN no.example\r\nETRN down.example\r\n"
+      "MAIL FROM:<a@b.example>\r\nETRN example.org\r\nRSET\r\nETRN example.org\r\n");
+  const std::vector<std::string> r = replies(t);
+  ASSERT_EQ(r.size(), 15u);
+  EXPECT_EQ(
+      std::vector<std::string>(r.begin() + 3, r.end()),
+      (std::vector<std::string>{
+          "501 5.5.4 Syntax: ETRN domain", "501 5.5.4 Syntax: ETRN domain",
+          "458 4.3.0 Unable to queue messages for node #queue",
+          "501 5.5.4 Error: invalid parameter syntax", "250 Queuing for node example.org started",
+          "250 Queuing for node sub.example started", "459 4.3.0 <no.example>: service unavailable",
+          "458 4.3.0 Unable to queue messages for node down.example", "250 2.1.0 Ok",
+          "503 5.5.1 Error: MAIL transaction in progress", "250 2.0.0 Ok",
+          "250 Queuing for node example.org started"}));
+  EXPECT_EQ(r[0], "220 localhost ESMTP Estafeta");
+  EXPECT_EQ(r[1], "503 5.5.1 Error: send HELO/EHLO first");
+  EXPECT_EQ(count_prefix(t, "F:"), 5u);
+  EXPECT_TRUE(contains(t, "F:example.org"));  // lower-cased
+  EXPECT_NE(t.back().find(" etrn=3/11 "), std::string::npos) << t.back();
+
+  // ETRN is listed in EHLO only when the edge says so (fast_flush_domains set).
+  EXPECT_EQ(replies(converse("EHLO c\r\n")).back().find("ETRN"), std::string::npos);
+  SessionSettings s;
+  s.etrn_advertised = true;
+  EXPECT_NE(replies(converse("EHLO c\r\n", s)).back().find("250-ETRN\r\n"), std::string::npos);
 }
 
 TEST(ServerSession, NonSmtpCommandHangsUp) {

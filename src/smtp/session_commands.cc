@@ -3,6 +3,7 @@
 // Order of checks follows Postfix smtpd: sequence, then syntax, then limits.
 #include <fmt/format.h>
 
+#include "address/domain.h"
 #include "address/mailbox.h"
 #include "address/utf8.h"
 #include "base/ascii.h"
@@ -77,8 +78,9 @@ void ServerSession::handle_line(std::string_view line, std::vector<Action>& out)
           out);
       emit(SendReply{"221 2.7.0 Error: I can break rules, too. Goodbye.\r\n"}, out);
       return close(out);
-    case Verb::Expn:
     case Verb::Etrn:
+      return cmd_etrn(cmd, out);
+    case Verb::Expn:
     case Verb::Unknown:
       return reply("502 5.5.2 Error: command not recognized", out);
   }
@@ -95,9 +97,33 @@ void ServerSession::cmd_helo(const Command& cmd, std::vector<Action>& out) {
   o.hostname = settings_.hostname;
   o.size_limit = settings_.message_size_limit;
   o.vrfy = settings_.vrfy_enabled;
+  o.etrn = settings_.etrn_advertised;
   o.starttls = settings_.starttls_available && !tls_active_;
   o.smtputf8 = settings_.smtputf8_enabled;
   emit(SendReply{ehlo_reply(o)}, out);
+}
+
+// RFC 1985. Postfix's order of checks: HELO first, no transaction, then the argument. A
+// leading '@' (the domain and its subdomains) is taken as the domain alone; a '#' queue name
+// is not supported.
+void ServerSession::cmd_etrn(const Command& cmd, std::vector<Action>& out) {
+  if (helo_.empty()) return reply("503 5.5.1 Error: send HELO/EHLO first", out);
+  if (in_mail_) return reply("503 5.5.1 Error: MAIL transaction in progress", out);
+  std::string_view site = cmd.argument;
+  if (site.empty() || site.find_first_of(" \t") != std::string_view::npos) {
+    return reply("501 5.5.4 Syntax: ETRN domain", out);
+  }
+  if (site.front() == '#') {
+    return reply(fmt::format("458 4.3.0 Unable to queue messages for node {}", printable(site)),
+                 out);
+  }
+  if (site.front() == '@') site.remove_prefix(1);
+  if (!address::check_domain(site, false).ok()) {
+    return reply("501 5.5.4 Error: invalid parameter syntax", out);
+  }
+  pending_flush_site_ = ascii::lower(site);
+  wait_ = Wait::Flush;
+  emit(FlushSite{pending_flush_site_}, out);
 }
 
 void ServerSession::cmd_mail(const Command& cmd, std::vector<Action>& out) {
