@@ -7,19 +7,15 @@
 #    match): deferred, "Server certificate not verified", and the peer never sees MAIL;
 #  - encrypt with a policy table entry for the next hop: delivered over TLS.
 import os
-import re
-import smtplib
 import subprocess
 import tempfile
 import unittest
 
 import harness
 import tools
+import test_smtp_client
 from dns_server import DnsServer
-from harness import EstafetaServer
 from postfix_peer import PostfixPeer
-
-SMTP_ROWS = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
 
 
 def make_peer_certificate(directory, name):
@@ -68,31 +64,18 @@ class SmtpTlsPeerTest(unittest.TestCase):
         subprocess.run(['rm', '-rf', cls.tmp])
 
     def server(self, **main):
-        settings = {'mynetworks': '127.0.0.0/8', 'minimal_backoff_time': '1s',
-                    'maximal_backoff_time': '2s', 'queue_run_delay': '1s',
-                    'resolver_nameservers': self.dns.nameserver}
-        settings.update(main)
-        srv = EstafetaServer(main=settings, start=False)
-        srv.master_extra = list(SMTP_ROWS)
-        srv.__enter__()
-        self.addCleanup(srv.__exit__, None, None, None)
-        srv.start()
-        return srv
+        """test_smtp_client's server (smtp rows, short backoffs) with this class's DNS."""
+        return test_smtp_client.SmtpClientTest.server(self, self.dns, **main)
 
     def send(self, srv, rcpt):
-        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
-            text, _ = harness.simple_message(subject='tls to ' + rcpt)
-            s.sendmail('alice@localhost', [rcpt], text)
+        test_smtp_client.send(srv, [rcpt], subject='tls to ' + rcpt)
 
     def delivered(self, user):
         new = os.path.join(self.mail, user, 'Maildir', 'new')
         return harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new))
 
     def status_line(self, srv, rcpt, status):
-        m = srv.wait_for_log(r'smtp\[\d+\]: \w+: to=<%s>, .*status=%s .*$' %
-                             (re.escape(rcpt), status))
-        self.assertIsNotNone(m, srv.log())
-        return m.group(0)
+        return test_smtp_client.SmtpClientTest.wait_status(self, srv, rcpt, status)
 
     def test_opportunistic_tls_without_a_ca_is_untrusted_and_delivers(self):
         srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port)
