@@ -192,7 +192,8 @@ class LocalDeliveryTest(unittest.TestCase):
                             % (sorted(acked), srv.log()[-3000:]))
             srv.start()
         self.assertTrue(harness.wait_until(lambda: acked <= set(seqs_found()), timeout=120),
-                        'acknowledged %s, delivered %s' % (sorted(acked), seqs_found()))
+                        'acknowledged %s, delivered %s; log:\n%s'
+                        % (sorted(acked), seqs_found(), srv.log()[-6000:]))
         time.sleep(1)  # a duplicate would arrive now
         return acked, attempted
 
