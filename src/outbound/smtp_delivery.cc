@@ -438,6 +438,10 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           message_given = true;
           attempt.ready_us = system_now_us();
           attempt.any_session = true;
+          if (settings_.tls.note_starttls_offer && !session.tls_active() &&
+              session.capabilities().starttls) {
+            log_.info(starttls_offer_note(host));  // smtp_tls_note_starttls_offer
+          }
           content =
               adapt_to_server(message, session.capabilities(), *attempt.content, attempt.seven_bit);
           take(session.send_message(message));

@@ -198,6 +198,15 @@ class SmtpClientTest(unittest.TestCase):
         self.assertEqual(peer.commands.count('STARTTLS'), 1)
         self.assertEqual([a[1] for a in peer.accepted], [['jane@remote.test']])
 
+    def test_level_none_notes_a_starttls_offer_and_sends_in_clear(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'STARTTLS', '8BITMIME'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          smtp_tls_security_level='none', smtp_tls_note_starttls_offer='yes')
+        send(srv, ['lena@remote.test'])
+        self.wait_status(srv, 'lena@remote.test', 'sent')
+        self.assertIn('Host offered STARTTLS: [127.0.0.1]', srv.log())
+        self.assertNotIn('STARTTLS', peer.commands)
+
     def test_a_failed_handshake_when_tls_is_required_is_not_retried_in_clear(self):
         peer = self.scripted(ehlo_lines=('PIPELINING', 'STARTTLS', '8BITMIME'))
         srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
