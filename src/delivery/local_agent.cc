@@ -22,7 +22,7 @@
 #include "delivery/agent_server.h"
 #include "delivery/maildir.h"
 #include "delivery/mbox_format.h"
-#include "log/delay.h"
+#include "log/delivery_line.h"
 #include "message/write_failure.h"
 #include "submit/drop_file.h"
 #include "submit/maildrop.h"
@@ -163,13 +163,18 @@ qmgr::AgentReply LocalAgent::deliver(const qmgr::AgentRequest& request) {
                       qmgr::RecipientOutcome outcome, const std::string& dsn,
                       const std::string& text) {
     const int64_t end_us = system_now_us();
-    const std::string orig_to =
-        orig.empty() || orig == to ? "" : fmt::format(", orig_to=<{}>", orig);
-    log_.info("{}: to=<{}>{}, relay=local, delay={}, delays={}/0/0/{}, dsn={}, status={} ({})",
-              request.queue_id, to, orig_to,
-              log::format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
-              log::format_delay(std::max<int64_t>(0, start_us - env.arrival_us) / 1e6),
-              log::format_delay((end_us - began_us) / 1e6), dsn, status_word(outcome), text);
+    log::DeliveryLine line;
+    line.queue_id = request.queue_id;
+    line.to = to;
+    line.orig_to = orig;
+    line.relay = "local";
+    line.delay = static_cast<double>(std::max<int64_t>(0, end_us - env.arrival_us)) / 1e6;
+    line.a = static_cast<double>(std::max<int64_t>(0, start_us - env.arrival_us)) / 1e6;
+    line.d = static_cast<double>(end_us - began_us) / 1e6;
+    line.dsn = dsn;
+    line.status = std::string(status_word(outcome));
+    line.reason = text;
+    log_.info(log::delivery_line(line));
   };
 
   for (const qmgr::AgentRecipient& r : request.recipients) {

@@ -15,7 +15,7 @@
 #include "delivery/agent_common.h"
 #include "delivery/agent_server.h"
 #include "delivery/maildir.h"
-#include "log/delay.h"
+#include "log/delivery_line.h"
 
 namespace estafeta::delivery {
 namespace {
@@ -163,12 +163,17 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
   for (size_t i = 0; i < n; ++i) {
     const qmgr::RecipientReply& out = reply.recipients[i];
     const int64_t end_us = system_now_us();
-    log_.info("{}: to=<{}>, relay=virtual, delay={}, delays={}/0/0/{}, dsn={}, status={} ({})",
-              request.queue_id, request.recipients[i].address,
-              log::format_delay(std::max<int64_t>(0, end_us - env.arrival_us) / 1e6),
-              log::format_delay(std::max<int64_t>(0, start_us - env.arrival_us) / 1e6),
-              log::format_delay(std::max<int64_t>(0, end_us - began[i]) / 1e6), out.status,
-              status_word(out.outcome), out.reason);
+    log::DeliveryLine line;
+    line.queue_id = request.queue_id;
+    line.to = request.recipients[i].address;
+    line.relay = "virtual";
+    line.delay = static_cast<double>(std::max<int64_t>(0, end_us - env.arrival_us)) / 1e6;
+    line.a = static_cast<double>(std::max<int64_t>(0, start_us - env.arrival_us)) / 1e6;
+    line.d = static_cast<double>(std::max<int64_t>(0, end_us - began[i])) / 1e6;
+    line.dsn = out.status;
+    line.status = std::string(status_word(out.outcome));
+    line.reason = out.reason;
+    log_.info(log::delivery_line(line));
   }
   return reply;
 }

@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "log/delay.h"
 
 namespace estafeta::outbound {
 
@@ -31,17 +30,6 @@ std::string remote_said(const Peer& peer, std::string_view reply_text,
 
 std::string smtp_diagnostic(std::string_view reply_text) {
   return fmt::format("smtp; {}", reply_text);
-}
-
-std::string attempt_log_line(const AttemptLog& l) {
-  std::string out = fmt::format("{}: to=<{}>, ", l.queue_id, l.to);
-  if (!l.orig_to.empty() && l.orig_to != l.to) out += fmt::format("orig_to=<{}>, ", l.orig_to);
-  out += fmt::format("relay={}, ", l.relay);
-  if (l.conn_use >= 2) out += fmt::format("conn_use={}, ", l.conn_use);
-  out += fmt::format("delay={}, delays={}/{}/{}/{}, dsn={}, status={} ({})",
-                     log::format_delay(l.delay), log::format_delay(l.a), log::format_delay(l.b),
-                     log::format_delay(l.c), log::format_delay(l.d), l.dsn, l.status, l.reason);
-  return out;
 }
 
 }  // namespace estafeta::outbound

@@ -31,34 +31,5 @@ TEST(DeliveryReport, RemoteSaidAndDiagnostic) {
             "smtp; 550 5.1.1 <a@b>: User unknown");
 }
 
-TEST(DeliveryReport, AttemptLogLineAsPostfixWritesIt) {
-  AttemptLog l;
-  l.queue_id = "4F2A1B";
-  l.to = "bob@example.org";
-  l.orig_to = "bob@example.org";
-  l.relay = "mx.example.org[192.0.2.1]:25";
-  l.conn_use = 1;
-  l.delay = 1.234;
-  l.a = 0.1;
-  l.c = 0.5;
-  l.d = 0.634;
-  l.dsn = "2.0.0";
-  l.status = "sent";
-  l.reason = "250 2.0.0 Ok: queued as X";
-  EXPECT_EQ(attempt_log_line(l),
-            "4F2A1B: to=<bob@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=1.23, "
-            "delays=0.1/0/0.5/0.63, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X)");
-  l.orig_to = "team@example.org";
-  l.conn_use = 3;
-  l.relay = "none";
-  l.status = "deferred";
-  l.dsn = "4.4.1";
-  l.reason = "connect to mx.example.org[192.0.2.1]:25: Connection refused";
-  EXPECT_EQ(attempt_log_line(l),
-            "4F2A1B: to=<bob@example.org>, orig_to=<team@example.org>, relay=none, "
-            "conn_use=3, delay=1.23, delays=0.1/0/0.5/0.63, dsn=4.4.1, status=deferred "
-            "(connect to mx.example.org[192.0.2.1]:25: Connection refused)");
-}
-
 }  // namespace
 }  // namespace estafeta::outbound

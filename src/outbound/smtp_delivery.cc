@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "delivery/agent_common.h"
+#include "log/delivery_line.h"
 #include "net/tls_client.h"
 #include "net/transport.h"
 #include "outbound/delivery_report.h"
@@ -586,7 +587,7 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
   for (size_t i = 0; i < n; ++i) {
     qmgr::RecipientReply& out = *attempt.results[i];
     if (out.relay.empty()) out.relay = attempt.relays[i];
-    AttemptLog line;
+    log::DeliveryLine line;
     line.queue_id = request.queue_id;
     line.to = request.recipients[i].address;
     const std::string& orcpt = request.recipients[i].orcpt;
@@ -602,7 +603,7 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
     line.dsn = out.status;
     line.status = std::string(delivery::status_word(out.outcome));
     line.reason = out.reason;
-    log_.info(attempt_log_line(line));
+    log_.info(log::delivery_line(line));
     reply.recipients.push_back(std::move(out));
   }
   co_return reply;

@@ -22,7 +22,7 @@
 #include <set>
 #include <vector>
 
-#include "log/delay.h"
+#include "log/delivery_line.h"
 #include "message/dsn.h"
 #include "net/signal_fd.h"
 #include "net/unix_socket.h"
@@ -766,11 +766,17 @@ void QueueManager::Loop::log_status(const RecipientStatus& s) {
       std::chrono::duration<double>(qm_.clock_.now() - s.arrival).count();
   std::string reason = s.dsn.reason;
   if (s.expired) reason = "message expired: " + reason;
-  qm_.log_.info("{}: to=<{}>, relay={}, delay={}, delays={}/0/0/0, dsn={}, status={} ({})",
-                s.queue_id, s.address, s.dsn.remote_mta.empty() ? "none" : s.dsn.remote_mta,
-                log::format_delay(delay), log::format_delay(delay), s.dsn.status,
-                s.outcome == Outcome::Bounced && s.expired ? "expired" : status_word(s.outcome),
-                reason);
+  log::DeliveryLine line;
+  line.queue_id = s.queue_id;
+  line.to = s.address;
+  line.relay = s.dsn.remote_mta.empty() ? "none" : s.dsn.remote_mta;
+  line.delay = delay;
+  line.a = delay;
+  line.dsn = s.dsn.status;
+  line.status = s.outcome == Outcome::Bounced && s.expired ? "expired"
+                                                          : std::string(status_word(s.outcome));
+  line.reason = std::move(reason);
+  qm_.log_.info(log::delivery_line(line));
 }
 
 void QueueManager::Loop::flush_records(const std::string& id, InMemory& m) {
