@@ -340,6 +340,10 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         "4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
     co_return false;
   }
+  // Each write is a whole command group or content chunk: send it at once (Nagle would hold
+  // a small write until the peer's delayed ACK of the previous one, 40 ms on Linux).
+  asio::error_code nodelay_error;
+  socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
   std::unique_ptr<net::Transport> transport = net::make_tcp_transport(std::move(socket));
   Deadline deadline(io_, *transport);
 
@@ -384,6 +388,11 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
       smtp::ClientAction action = std::move(actions.front());
       actions.pop_front();
       if (auto* send = std::get_if<smtp::client::Send>(&action)) {
+        // A pipelined command group may come as several sends: one write for all of them.
+        while (!actions.empty() && std::holds_alternative<smtp::client::Send>(actions.front())) {
+          send->bytes += std::get<smtp::client::Send>(actions.front()).bytes;
+          actions.pop_front();
+        }
         deadline.arm(timeout_for(settings_.timeouts, session.stage()));
         const bool ok = co_await transport->write_all(send->bytes);
         const bool late = deadline.disarm();
@@ -416,8 +425,11 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         while (ok) {
           const std::string_view chunk = rest.substr(0, kContentChunk);
           rest.remove_prefix(chunk.size());
-          const std::string wire = rest.empty() && chunk.empty() ? encoder.finish()
-                                                                  : encoder.encode(chunk);
+          // The last chunk and the end-of-data dot go out in one write: a separate small
+          // write would wait for the peer's delayed ACK of the previous one (Nagle).
+          const bool last = rest.empty();
+          std::string wire = encoder.encode(chunk);
+          if (last) wire += encoder.finish();
           deadline.arm(settings_.timeouts.data_xfer);
           ok = co_await transport->write_all(wire);
           const bool late = deadline.disarm();
@@ -425,7 +437,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
             take(late ? session.timed_out() : session.peer_closed());
             break;
           }
-          if (chunk.empty()) break;  // that was finish()
+          if (last) break;
         }
         if (ok) take(session.content_sent());
       } else if (auto* done = std::get_if<smtp::client::RecipientDone>(&action)) {
