@@ -81,6 +81,8 @@ char kind_code(TaskKind k) {
       return 'F';
     case TaskKind::MaildirBatch:
       return 'm';
+    case TaskKind::OpenMaildirWorker:
+      return 'W';
   }
   return '?';
 }
@@ -88,7 +90,7 @@ char kind_code(TaskKind k) {
 std::optional<TaskKind> kind_of(std::string_view s) {
   if (s.size() != 1) return std::nullopt;
   for (TaskKind k : {TaskKind::Maildir, TaskKind::Mbox, TaskKind::Command, TaskKind::ReadFile,
-                     TaskKind::MaildirBatch}) {
+                     TaskKind::MaildirBatch, TaskKind::OpenMaildirWorker}) {
     if (kind_code(k) == s[0]) return k;
   }
   return std::nullopt;
@@ -432,7 +434,7 @@ std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy
   }
   if (has_nul(t.as.user) || has_nul(t.as.home)) return "NUL in user or home";
   if (!is_clean_absolute_path(t.path) && t.kind != TaskKind::Command &&
-      t.kind != TaskKind::MaildirBatch) {
+      t.kind != TaskKind::MaildirBatch && t.kind != TaskKind::OpenMaildirWorker) {
     return "the path must be absolute, without '.', '..' or empty components";
   }
   switch (t.kind) {
@@ -478,6 +480,8 @@ std::optional<std::string> validate_task(const DeliveryTask& t, const TaskPolicy
     case TaskKind::ReadFile:
       if (t.read_limit < 1 || t.read_limit > kMaxReadLimit) return "bad read limit";
       break;
+    case TaskKind::OpenMaildirWorker:
+      break;  // only the identity above
   }
   return std::nullopt;
 }

@@ -37,7 +37,11 @@ struct Credentials {
 /// MaildirBatch: several Maildir deliveries as one owner in one child (the virtual agent's
 /// recipients of one request): each copy written and fsynced, then each distinct new/
 /// directory synced once; a result per copy (TaskResult::parts).
-enum class TaskKind { Maildir, Mbox, Command, ReadFile, MaildirBatch };
+/// OpenMaildirWorker is no delivery: the spawner forks a Maildir worker with the task's
+/// identity (as, file_size_limit) and answers with one end of a socket to it
+/// (delivery/maildir_worker.h), on which the agent then sends that identity's Maildir and
+/// MaildirBatch tasks itself.
+enum class TaskKind { Maildir, Mbox, Command, ReadFile, MaildirBatch, OpenMaildirWorker };
 
 /// One delivery of a MaildirBatch: bytes [offset, offset + length) of the message
 /// descriptor (the copies of the batch, one after another) into <path>new/<maildir_name>.
@@ -100,6 +104,7 @@ enum class TaskStatus { Delivered, AlreadyDelivered, Deferred, Bounced };
 ///   ReadFile  Delivered 2.0.0 with `content`; a missing file Bounced 5.3.0 with error_code
 ///             ENOENT or ENOTDIR; else Deferred 4.3.0 with error_code (EACCES, ELOOP for a
 ///             symlink, EFBIG over read_limit, EINVAL not a regular file)
+///   OpenMaildirWorker  Delivered 2.0.0 with the socket passed beside the reply
 ///   MaildirBatch  the top-level status is Delivered when the child ran (parts say more);
 ///             `parts` holds one Maildir result per copy, in order. A refused or failed
 ///             batch has no parts: its status applies to every copy.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include "delivery/fd_passing.h"
@@ -54,7 +55,7 @@ MaildirWorkerKey maildir_worker_key(const DeliveryTask& task) {
   return {task.as.uid, task.as.gid, task.as.groups, task.file_size_limit};
 }
 
-void run_maildir_worker(int socket, const DeliveryTask& task) {
+void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& policy) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -73,18 +74,28 @@ void run_maildir_worker(int socket, const DeliveryTask& task) {
     TaskThreads threads(kMaxTaskThreads);  // declared after `syncs`: joined before it goes
     for (;;) {
       auto received = receive_datagram(socket, kMaxTaskRequestBytes);
-      if (!received || !received->has_value()) break;  // the spawner closed our socket
+      if (!received || !received->has_value()) break;  // the agent closed our socket
       Datagram d = std::move(**received);
       auto request = decode_request(d.bytes);
       if (!request) {
         if (d.fd >= 0) ::close(d.fd);
-        break;
+        // Refused alone when it says which it is; otherwise the agent is broken (it sees EOF).
+        const std::optional<uint64_t> id = request_id_of(d.bytes);
+        if (!id) break;
+        send_result(socket, *id,
+                    deferred("4.3.0", "delivery refused: " + request.error().message));
+        continue;
       }
       const uint64_t id = request->id;
-      if (!served_by_maildir_worker(request->task) ||
-          maildir_worker_key(request->task) != key || d.fd < 0) {
+      std::optional<std::string> refusal = validate_task(request->task, policy);
+      if (!refusal && (!served_by_maildir_worker(request->task) ||
+                       maildir_worker_key(request->task) != key)) {
+        refusal = "not this worker's task";
+      }
+      if (!refusal && d.fd < 0) refusal = "no message descriptor";
+      if (refusal) {
         if (d.fd >= 0) ::close(d.fd);
-        send_result(socket, id, deferred("4.3.0", "delivery refused: not this worker's task"));
+        send_result(socket, id, deferred("4.3.0", "delivery refused: " + *refusal));
         continue;
       }
       threads.submit([socket, &syncs, id, fd = d.fd, t = std::move(request->task)] {

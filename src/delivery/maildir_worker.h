@@ -1,13 +1,14 @@
 // The long-lived Maildir workers of the privileged spawner (delivery/privileged_delivery.h):
-// instead of a child per task, the spawner forks one worker per identity (uid, gid,
-// supplementary groups and file size limit) that permanently becomes that identity, never
-// root, and serves every Maildir and MaildirBatch task for it on a pool of threads
-// (delivery/task_threads.h, up to 64 tasks at once), so that concurrent deliveries into one
-// Maildir share its new/ fsyncs (queue::GroupSync) as the in-process writer did. The spawner forwards a validated request (and its message
-// descriptor) on the worker's own SOCK_SEQPACKET socket; the worker answers with a TaskReply
-// for that id; the spawner checks that the id was sent to that worker before relaying it.
-// The spawner ends a worker that has had nothing to do for kMaildirWorkerIdleSeconds by
-// closing its socket; the worker finishes what it holds and exits. Internal to the module.
+// instead of a child per task, the spawner forks, on the agent's OpenMaildirWorker request, one
+// worker per identity (uid, gid, supplementary groups and file size limit) that permanently
+// becomes that identity, never root, and serves every Maildir and MaildirBatch task for it on
+// a pool of threads (delivery/task_threads.h, up to 64 tasks at once), so that concurrent
+// deliveries into one Maildir share its new/ fsyncs (queue::GroupSync) as the in-process
+// writer did. The agent sends the tasks (and their message descriptors) on the worker's own
+// SOCK_SEQPACKET socket; the worker checks each as the spawner would (validate_task with the
+// spawner's TaskPolicy, and the identity it serves) and answers with a TaskReply for that id.
+// The agent ends a worker that has had nothing to do for kMaildirWorkerIdleSeconds by closing
+// its socket; the worker finishes what it holds and exits. Internal to the module.
 #pragma once
 
 #include <sys/types.h>
@@ -38,10 +39,11 @@ bool served_by_maildir_worker(const DeliveryTask& task);
 
 MaildirWorkerKey maildir_worker_key(const DeliveryTask& task);
 
-/// The body of a forked worker: `socket` is its end of the spawner's socketpair, and every
-/// other descriptor has been closed. Becomes `task.as` with `task.file_size_limit` (exits 1
-/// when that fails), then serves requests with the key of `task` until the socket closes,
-/// waits for the threads in progress and exits 0.
-[[noreturn]] void run_maildir_worker(int socket, const DeliveryTask& task);
+/// The body of a forked worker: `socket` is its end of the socket the agent was given, and
+/// every other descriptor has been closed. Becomes `task.as` with `task.file_size_limit`
+/// (exits 1 when that fails), then serves tasks with the key of `task` that `policy` allows
+/// until the socket closes, waits for the threads in progress and exits 0.
+[[noreturn]] void run_maildir_worker(int socket, const DeliveryTask& task,
+                                     const TaskPolicy& policy);
 
 }  // namespace estafeta::delivery

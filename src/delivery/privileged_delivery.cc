@@ -1,4 +1,5 @@
-// The agent's side of the privileged delivery link, and start(). See privileged_delivery.h.
+// The agent's side of the privileged delivery: start(), the spawner's link and the links to
+// the Maildir workers. See privileged_delivery.h.
 #include "delivery/privileged_delivery.h"
 
 #include <fmt/format.h>
@@ -10,45 +11,9 @@
 #include <cstring>
 #include <utility>
 
-#include "delivery/fd_passing.h"
 #include "delivery/spawner.h"
 
 namespace estafeta::delivery {
-namespace {
-
-// A reply datagram is small: results with content travel in a memfd.
-constexpr size_t kMaxReplyBytes = 64 * 1024;
-
-Result<std::string> read_whole(int fd) {
-  std::string out;
-  char buf[65536];
-  off_t offset = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int code = errno;
-      return make_error(fmt::format("read the result: {}", std::strerror(code)), code);
-    }
-    if (n == 0) return out;
-    if (out.size() + static_cast<size_t>(n) > kMaxReadLimit + kMaxReplyBytes) {
-      return make_error("result too large");
-    }
-    out.append(buf, static_cast<size_t>(n));
-    offset += n;
-  }
-}
-
-TaskResult result_from_fd(int fd) {
-  auto bytes = read_whole(fd);
-  ::close(fd);
-  if (!bytes) return deferred("4.3.0", "delivery result: " + bytes.error().message);
-  auto result = decode_result(*bytes);
-  if (!result) return deferred("4.3.0", "delivery result: " + result.error().message);
-  return *result;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<PrivilegedDelivery>> PrivilegedDelivery::start(TaskPolicy policy) {
   int sv[2];
@@ -73,83 +38,69 @@ Result<std::unique_ptr<PrivilegedDelivery>> PrivilegedDelivery::start(TaskPolicy
 }
 
 PrivilegedDelivery::PrivilegedDelivery(int socket, pid_t pid, bool privileged)
-    : socket_(socket), pid_(pid), privileged_(privileged) {}
+    : spawner_(socket, "delivery spawner"), pid_(pid), privileged_(privileged) {}
 
 PrivilegedDelivery::~PrivilegedDelivery() {
-  ::shutdown(socket_, SHUT_RDWR);
-  ::close(socket_);
+  workers_.clear();  // the workers see EOF, finish and exit (the spawner reaps them)
+  spawner_.shut_down("closed");
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
 }
 
-void PrivilegedDelivery::mark_dead(std::string why) {
-  ::shutdown(socket_, SHUT_RDWR);  // exit_fd() hangs up; a live spawner sees EOF and exits
-  std::lock_guard lock(mutex_);
-  if (dead_.empty()) dead_ = std::move(why);
-  for (auto& [id, waiter] : waiting_) waiter->woken.notify_one();
+void PrivilegedDelivery::close_idle_workers() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    const TaskLink& link = *it->second;
+    const bool idle = link.in_flight() == 0 &&
+                      now - link.last_used() >= std::chrono::seconds(kMaildirWorkerIdleSeconds);
+    // A link in use elsewhere (shared_ptr held by a run()) stays until that run() is over.
+    if ((idle || link.dead()) && it->second.use_count() == 1) {
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
-void PrivilegedDelivery::receive_one() {
-  auto datagram = receive_datagram(socket_, kMaxReplyBytes);
-  if (!datagram) return mark_dead(datagram.error().message);
-  if (!datagram->has_value()) return mark_dead("the delivery spawner exited");
-  Datagram& d = **datagram;
-  auto reply = decode_reply(d.bytes);
-  if (!reply || reply->result_in_fd != (d.fd >= 0)) {
-    if (d.fd >= 0) ::close(d.fd);
-    return mark_dead(reply ? "reply without its result" : reply.error().message);
+std::shared_ptr<TaskLink> PrivilegedDelivery::worker_for(const DeliveryTask& task,
+                                                         TaskResult* refusal) {
+  const MaildirWorkerKey key = maildir_worker_key(task);
+  std::lock_guard lock(workers_mutex_);
+  close_idle_workers();
+  if (auto it = workers_.find(key); it != workers_.end() && !it->second->dead()) {
+    return it->second;
   }
-  TaskResult result = reply->result_in_fd ? result_from_fd(d.fd) : std::move(reply->result);
-  std::lock_guard lock(mutex_);
-  if (auto it = waiting_.find(reply->id); it != waiting_.end()) {
-    it->second->result = std::move(result);
-    it->second->woken.notify_one();
+  DeliveryTask open;
+  open.kind = TaskKind::OpenMaildirWorker;
+  open.as = task.as;
+  open.file_size_limit = task.file_size_limit;
+  TaskLink::Outcome opened = spawner_.run(open, -1, /*accept_fd=*/true);
+  if (opened.result.status != TaskStatus::Delivered || opened.received_fd < 0) {
+    if (opened.received_fd >= 0) ::close(opened.received_fd);
+    if (opened.result.status == TaskStatus::Delivered) {
+      opened.result = deferred("4.3.0", "delivery spawner: no socket to the Maildir worker");
+    }
+    *refusal = std::move(opened.result);
+    return nullptr;
   }
+  auto link = std::make_shared<TaskLink>(opened.received_fd, "Maildir worker");
+  workers_[key] = link;
+  return link;
 }
 
 TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd) {
-  Waiter me;
-  uint64_t id;
-  {
-    std::lock_guard lock(mutex_);
-    if (!dead_.empty()) return deferred("4.3.0", "delivery spawner unavailable: " + dead_);
-    id = next_id_++;
-    waiting_[id] = &me;
+  if (!served_by_maildir_worker(task)) return spawner_.run(task, message_fd).result;
+  // A worker that died since its last task is found out when the task cannot be sent; then
+  // (nothing was done) the task goes to a new worker, once.
+  for (int attempt = 0;; ++attempt) {
+    TaskResult refusal;
+    std::shared_ptr<TaskLink> worker = worker_for(task, &refusal);
+    if (!worker) return refusal;
+    TaskLink::Outcome outcome = worker->run(task, message_fd);
+    if (!outcome.not_sent || attempt == 1) return std::move(outcome.result);
+    worker->shut_down("the Maildir worker is gone");
   }
-  const std::string request = encode_request({id, task});
-  Status sent = request.size() > kMaxTaskRequestBytes
-                    ? Status(make_error("delivery task too large"))
-                    : send_datagram(socket_, request, message_fd);
-  std::unique_lock lock(mutex_);
-  while (sent.ok() && !me.result && dead_.empty()) {
-    if (reading_) {
-      me.woken.wait(lock);
-      continue;
-    }
-    // The reader: read one reply for whoever it is for, then look again.
-    reading_ = true;
-    lock.unlock();
-    receive_one();
-    lock.lock();
-    reading_ = false;
-  }
-  waiting_.erase(id);
-  // Leaving without reading any more: another waiter becomes the reader.
-  if (!reading_) {
-    for (auto& [other, waiter] : waiting_) {
-      if (!waiter->result) {
-        waiter->woken.notify_one();
-        break;
-      }
-    }
-  }
-  if (me.result) return std::move(*me.result);
-  if (!sent.ok()) {
-    return deferred("4.3.0",
-                    "cannot pass the task to the delivery spawner: " + sent.error().message);
-  }
-  return deferred("4.3.0", "delivery spawner unavailable: " + dead_);
 }
 
 }  // namespace estafeta::delivery

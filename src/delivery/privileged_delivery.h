@@ -11,34 +11,39 @@
 // sets the supplementary groups, setresgid, setresuid (checking that setuid(0) then fails),
 // performs the task (delivery/task_child.h) and writes its TaskResult into a memfd the
 // spawner passes back beside the reply. Maildir and MaildirBatch tasks go instead to a
-// long-lived worker per identity, which drops privileges the same way once and runs each task
-// in a thread, sharing new/ syncs (delivery/maildir_worker.h). The spawner reaps its children,
-// relays results tagged with the request id, and exits when the socketpair closes (the agent died
-// or the object was destroyed), killing nothing: children in flight finish and are reaped by init.
+// long-lived worker per identity (delivery/maildir_worker.h), which the spawner forks on the
+// agent's request (an OpenMaildirWorker task, validated like any other) and which drops
+// privileges the same way once: the spawner hands the agent one end of a socket to it, and
+// the agent sends that identity's tasks there itself (no relay through the spawner); the
+// worker validates each with the same TaskPolicy and runs it in a thread, sharing new/ syncs.
+// The agent closes a worker's socket after kMaildirWorkerIdleSeconds without a task (looked
+// at on each run()); the worker finishes what it holds and exits. The spawner reaps its
+// children, relays results tagged with the request id, and exits when the socketpair closes
+// (the agent died or the object was destroyed), killing nothing: children in flight finish
+// and are reaped by init.
 //
 // Started by a non-root process (tests, `estafeta start-fg` run by a user), it works the
 // same for tasks whose uid and gid are the process's own; others get Deferred 4.3.0.
 //
-// Thread contract: run() is thread-safe and blocking; replies are matched to callers by id.
-// One waiting caller at a time reads replies and wakes only the caller each is for (no
-// thread of its own, so a process forked with this object works as well).
-// If the spawner dies, every run() in progress or later returns Deferred 4.3.0 (never
-// hangs), and exit_fd() reports it: the agent then exits so that master starts it (and a
-// new spawner) again. Errors are results; nothing throws.
+// Thread contract: run() is thread-safe and blocking; replies are matched to callers by id
+// (delivery/task_link.h). If the spawner dies, every run() in progress or later returns
+// Deferred 4.3.0 (never hangs), and exit_fd() reports it: the agent then exits so that master
+// starts it (and a new spawner) again. A worker that dies defers only what it held; the next
+// task for that identity gets a new worker. Errors are results; nothing throws.
 #pragma once
 
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 
 #include "base/result.h"
 #include "delivery/delivery_task.h"
+#include "delivery/maildir_worker.h"
+#include "delivery/task_link.h"
 
 namespace estafeta::delivery {
 
@@ -68,30 +73,22 @@ class PrivilegedDelivery {
   bool privileged() const { return privileged_; }
   /// A descriptor to poll with no events: POLLHUP (or POLLERR) once the spawner is gone
   /// or no longer trusted; from then on every run() is deferred. Owned by this object.
-  int exit_fd() const { return socket_; }
+  int exit_fd() const { return spawner_.socket(); }
 
  private:
   PrivilegedDelivery(int socket, pid_t pid, bool privileged);
 
-  // A run() waiting for its reply.
-  struct Waiter {
-    std::condition_variable woken;
-    std::optional<TaskResult> result;
-  };
+  // The link to the worker for `task`'s identity, opened through the spawner if there is
+  // none (or it died); nullptr with `*refusal` set when the spawner refuses or fails.
+  std::shared_ptr<TaskLink> worker_for(const DeliveryTask& task, TaskResult* refusal);
+  // Closes the links of workers idle for kMaildirWorkerIdleSeconds. Under workers_mutex_.
+  void close_idle_workers();
 
-  // Reads one reply and files it with its waiter; marks the link dead on EOF or a broken
-  // reply. Called by one waiter at a time (the reader), without mutex_.
-  void receive_one();
-  void mark_dead(std::string why);
-
-  const int socket_;
+  TaskLink spawner_;
   const pid_t pid_;
   const bool privileged_;
-  std::mutex mutex_;
-  uint64_t next_id_ = 1;                 // guarded by mutex_
-  bool reading_ = false;                 // a waiter is in receive_one(); guarded by mutex_
-  std::string dead_;                     // non-empty: why the spawner is gone; guarded by mutex_
-  std::map<uint64_t, Waiter*> waiting_;  // guarded by mutex_
+  std::mutex workers_mutex_;  // held while a worker is opened (rare), not during tasks
+  std::map<MaildirWorkerKey, std::shared_ptr<TaskLink>> workers_;  // guarded by workers_mutex_
 };
 
 }  // namespace estafeta::delivery

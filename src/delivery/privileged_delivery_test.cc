@@ -27,6 +27,7 @@
 
 #include "delivery/fd_passing.h"
 #include "delivery/mbox_format.h"
+#include "delivery/maildir_worker.h"
 #include "delivery/mbox_journal.h"
 #include "delivery/spawner.h"
 #include "queue/record.h"
@@ -698,6 +699,67 @@ TEST_F(PrivilegedDeliveryTest, MaildirTasksShareOneLongLivedWorkerAsTheRecipient
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(gone);
+}
+
+// The agent talks to a Maildir worker directly: the worker checks every task as the spawner
+// would, whatever the agent sends it.
+TEST_F(PrivilegedDeliveryTest, AMaildirWorkerChecksEveryTaskItself) {
+  spawner_.reset();  // only the worker below
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  TaskPolicy policy;
+  policy.minimum_uid = runner().uid;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(sv[0]);
+    run_maildir_worker(sv[1], task(TaskKind::OpenMaildirWorker, ""), policy);
+  }
+  ::close(sv[1]);
+  auto ask = [&](const DeliveryTask& t, uint64_t id) {
+    const int fd = message_fd("x\n");
+    EXPECT_TRUE(send_datagram(sv[0], encode_request({id, t}), fd).ok());
+    ::close(fd);
+    auto got = receive_datagram(sv[0], 64 * 1024);
+    EXPECT_TRUE(got.ok() && got->has_value());
+    if (!got.ok() || !got->has_value()) return TaskResult{};
+    auto reply = decode_reply((*got)->bytes);
+    EXPECT_TRUE(reply.ok());
+    EXPECT_EQ(reply->id, id);
+    return reply->result;
+  };
+  DeliveryTask good = task(TaskKind::Maildir, dir_ + "/Maildir/");
+  good.maildir_name = "good";
+  EXPECT_EQ(ask(good, 1).status, TaskStatus::Delivered);
+  DeliveryTask other = good;  // another identity
+  other.as.gid += 1;
+  other.maildir_name = "other";
+  EXPECT_NE(ask(other, 2).text.find("not this worker's task"), std::string::npos);
+  DeliveryTask bad_path = good;
+  bad_path.path = dir_ + "/../Maildir/";
+  EXPECT_NE(ask(bad_path, 3).text.find("delivery refused"), std::string::npos);
+  DeliveryTask mbox = task(TaskKind::Mbox, dir_ + "/mbox");
+  EXPECT_NE(ask(mbox, 4).text.find("not this worker's task"), std::string::npos);
+  // What the policy forbids is refused even for the worker's own identity.
+  ::close(sv[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);  // EOF: the worker exits
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  policy.forbidden_uids = {runner().uid};
+  const pid_t strict = ::fork();
+  ASSERT_GE(strict, 0);
+  if (strict == 0) {
+    ::close(sv[0]);
+    run_maildir_worker(sv[1], task(TaskKind::OpenMaildirWorker, ""), policy);
+  }
+  ::close(sv[1]);
+  good.maildir_name = "forbidden";
+  EXPECT_NE(ask(good, 5).text.find("mail system's own"), std::string::npos);
+  ::close(sv[0]);
+  ASSERT_EQ(::waitpid(strict, &status, 0), strict);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_ + "/Maildir/new"), fs::directory_iterator()),
+            1);
 }
 
 TEST_F(PrivilegedDeliveryTest, ChildrenAreReapedAndTheSpawnerExitsWithTheObject) {

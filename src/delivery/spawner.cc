@@ -12,15 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "delivery/delivery_task.h"
 #include "delivery/fd_passing.h"
@@ -36,20 +32,9 @@ constexpr int kChildResult = 3;  // a child's descriptors after set-up
 constexpr int kChildMessage = 4;
 constexpr size_t kMaxChildren = 1024;
 
-// The largest reply a worker may send (as privileged_delivery.cc reads them).
-constexpr size_t kMaxWorkerReplyBytes = 64 * 1024;
-
 struct Child {
   uint64_t id;
   int result_fd;  // the memfd the child writes its encoded result into
-};
-
-using Clock = std::chrono::steady_clock;
-
-struct Worker {
-  int socket = -1;         // the spawner's end
-  std::set<uint64_t> ids;  // requests sent and not answered yet
-  Clock::time_point idle_since;
 };
 
 Status reply_inline(uint64_t id, TaskResult result) {
@@ -91,20 +76,24 @@ class Spawner {
     const uint64_t id = decoded->id;
     std::optional<std::string> refusal = validate_task(decoded->task, policy_);
     const DeliveryTask& task = decoded->task;
-    const bool wants_message = task.kind != TaskKind::ReadFile;
+    const bool wants_message =
+        task.kind != TaskKind::ReadFile && task.kind != TaskKind::OpenMaildirWorker;
     if (!refusal && wants_message && request.fd < 0) refusal = "no message descriptor";
     if (!refusal && !privileged_ && (task.as.uid != ::getuid() || task.as.gid != ::getgid())) {
       refusal = fmt::format("cannot run as uid {} gid {}: the mail system does not run as root",
                             task.as.uid, task.as.gid);
     }
-    if (!refusal && children_.size() + workers_.size() >= kMaxChildren) {
+    if (!refusal && children_.size() >= kMaxChildren) {
       refusal = "too many deliveries in progress";
     }
     if (refusal) {
       if (request.fd >= 0) ::close(request.fd);
       return reply_inline(id, deferred("4.3.0", "delivery refused: " + *refusal)).ok();
     }
-    if (served_by_maildir_worker(task)) return to_worker(id, task, request);
+    if (task.kind == TaskKind::OpenMaildirWorker) {
+      if (request.fd >= 0) ::close(request.fd);
+      return open_worker(id, task);
+    }
     const int message_fd = wants_message ? request.fd : -1;
     if (!wants_message && request.fd >= 0) ::close(request.fd);
     const int result_fd = ::memfd_create("estafeta-delivery-result", MFD_CLOEXEC);
@@ -151,135 +140,41 @@ class Spawner {
     return ok;
   }
 
-  // The poll entries of the workers, after `fds`' first two.
-  void add_worker_fds(std::vector<pollfd>& fds) const {
-    for (const auto& [key, w] : workers_) fds.push_back({w.socket, POLLIN, 0});
-  }
-
-  // Handles what the workers sent (fds from add_worker_fds); false: the agent is gone.
-  bool on_workers(const std::vector<pollfd>& fds) {
-    bool ok = true;
-    for (size_t i = 2; i < fds.size(); ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      auto it = find_worker(fds[i].fd);
-      if (it != workers_.end()) ok = on_worker_reply(it) && ok;
-    }
-    return ok;
-  }
-
-  // Milliseconds until the next idle worker is due to end (-1: none is idle).
-  int poll_timeout_ms() const {
-    int timeout = -1;
-    const auto now = Clock::now();
-    for (const auto& [key, w] : workers_) {
-      if (!w.ids.empty()) continue;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          w.idle_since + std::chrono::seconds(kMaildirWorkerIdleSeconds) - now);
-      const int ms = static_cast<int>(std::max<int64_t>(0, left.count()) + 1);
-      if (timeout < 0 || ms < timeout) timeout = ms;
-    }
-    return timeout;
-  }
-
-  // Ends the workers idle for kMaildirWorkerIdleSeconds: their socket closes, they exit.
-  void end_idle_workers() {
-    const auto now = Clock::now();
-    for (auto it = workers_.begin(); it != workers_.end();) {
-      if (it->second.ids.empty() &&
-          now - it->second.idle_since >= std::chrono::seconds(kMaildirWorkerIdleSeconds)) {
-        ::close(it->second.socket);
-        it = workers_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-
  private:
-  using Workers = std::map<MaildirWorkerKey, Worker>;
-
-  Workers::iterator find_worker(int socket) {
-    for (auto it = workers_.begin(); it != workers_.end(); ++it) {
-      if (it->second.socket == socket) return it;
-    }
-    return workers_.end();
-  }
-
-  // Forks the worker for `task`'s identity; end() when socketpair or fork fails.
-  Workers::iterator start_worker(const DeliveryTask& task) {
+  // Forks the Maildir worker for `task`'s identity and answers with the agent's end of a
+  // socket to it (the worker is reaped by on_children() like any child, its pid unknown
+  // there). The worker validates what comes on that socket itself.
+  bool open_worker(uint64_t id, const DeliveryTask& task) {
     int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return workers_.end();
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      return reply_inline(id, deferred("4.3.0", fmt::format("socketpair: {}",
+                                                             std::strerror(errno))))
+          .ok();
+    }
     const pid_t pid = ::fork();
     if (pid == 0) {
       // Only the worker's socket stays open, as descriptor 3 (replacing the agent's).
       if (::dup3(sv[1], kSocket, O_CLOEXEC) < 0) ::_exit(1);
       ::close_range(kSocket + 1, ~0U, 0);
-      run_maildir_worker(kSocket, task);
+      run_maildir_worker(kSocket, task, policy_);
     }
     ::close(sv[1]);
     if (pid < 0) {
       ::close(sv[0]);
-      return workers_.end();
-    }
-    // The worker is reaped by on_children() like any child (its pid is not in children_).
-    return workers_.emplace(maildir_worker_key(task), Worker{sv[0], {}, Clock::now()}).first;
-  }
-
-  bool to_worker(uint64_t id, const DeliveryTask& task, Datagram& request) {
-    auto it = workers_.find(maildir_worker_key(task));
-    if (it != workers_.end() && it->second.ids.size() >= kMaxChildren) {
-      ::close(request.fd);
-      return reply_inline(id, deferred("4.3.0",
-                                       "delivery refused: too many deliveries in "
-                                       "progress"))
+      return reply_inline(id, deferred("4.3.0", fmt::format("fork: {}", std::strerror(errno))))
           .ok();
     }
-    if (it == workers_.end()) it = start_worker(task);
-    Status sent = it == workers_.end()
-                      ? Status(make_error(fmt::format("fork: {}", std::strerror(errno))))
-                      : send_datagram(it->second.socket, request.bytes, request.fd);
-    ::close(request.fd);
-    if (!sent.ok()) {
-      if (it != workers_.end()) end_worker(it, "delivery process failed: " + sent.error().message);
-      return reply_inline(id, deferred("4.3.0", "delivery worker: " + sent.error().message)).ok();
-    }
-    it->second.ids.insert(id);
-    return true;
-  }
-
-  // Closes a worker's socket and defers what it still held.
-  bool end_worker(Workers::iterator it, const std::string& why) {
-    bool ok = true;
-    for (uint64_t id : it->second.ids) ok = reply_inline(id, deferred("4.3.0", why)).ok() && ok;
-    ::close(it->second.socket);
-    workers_.erase(it);
-    return ok;
-  }
-
-  // One reply from a worker, relayed when it answers a request sent to that worker; a
-  // worker that closed its socket or said anything else is ended.
-  bool on_worker_reply(Workers::iterator it) {
-    auto datagram = receive_datagram(it->second.socket, kMaxWorkerReplyBytes);
-    if (!datagram || !datagram->has_value()) {
-      return end_worker(it, "delivery process failed: the Maildir worker ended");
-    }
-    Datagram& d = **datagram;
-    auto reply = decode_reply(d.bytes);
-    if (!reply || reply->result_in_fd != (d.fd >= 0) || it->second.ids.count(reply->id) == 0) {
-      if (d.fd >= 0) ::close(d.fd);
-      return end_worker(it, "delivery process failed: a broken reply from the Maildir worker");
-    }
-    Status sent = send_datagram(kSocket, d.bytes, d.fd);
-    if (d.fd >= 0) ::close(d.fd);
-    it->second.ids.erase(reply->id);
-    if (it->second.ids.empty()) it->second.idle_since = Clock::now();
+    const Status sent = send_datagram(
+        kSocket, encode_reply({id, false, TaskResult{TaskStatus::Delivered, "2.0.0",
+                                                     "Maildir worker started", {}, 0, {}}}),
+        sv[0]);
+    ::close(sv[0]);  // the worker sees EOF at once if the agent did not get it
     return sent.ok();
   }
 
   const bool privileged_;
   const TaskPolicy policy_;
   std::map<pid_t, Child> children_;
-  Workers workers_;
 };
 
 }  // namespace
@@ -307,18 +202,12 @@ int run_spawner(int socket, bool privileged, TaskPolicy policy) {
   ::fcntl(kSocket, F_SETFD, FD_CLOEXEC);
   ::close_range(kSignals + 1, ~0U, 0);  // nothing of the agent's stays open here
   Spawner spawner(privileged, std::move(policy));
-  std::vector<pollfd> fds;
   for (;;) {
-    fds.assign({{kSocket, POLLIN, 0}, {kSignals, POLLIN, 0}});
-    spawner.add_worker_fds(fds);
-    const int ready = ::poll(fds.data(), fds.size(), spawner.poll_timeout_ms());
-    if (ready < 0) {
+    pollfd fds[2] = {{kSocket, POLLIN, 0}, {kSignals, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return 1;
     }
-    spawner.end_idle_workers();
-    if (ready == 0) continue;
-    if (!spawner.on_workers(fds)) return 0;
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info;
       while (::read(kSignals, &info, sizeof info) == sizeof info) {

@@ -217,6 +217,7 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd) {
     case TaskKind::Command:
       return run_delivery_command(task, *message);
     case TaskKind::ReadFile:
+    case TaskKind::OpenMaildirWorker:  // the spawner's own business
       break;
   }
   return deferred("4.3.0", "unknown task kind");
