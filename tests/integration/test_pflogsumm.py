@@ -2,9 +2,10 @@
 # analysers"): a known number of messages go in over SMTP and out through the smtp agent to a
 # scripted peer (relayhost) that accepts relay.test, refuses bounce.test with 550 and
 # defer.test with 450. The bounce notices go back to the sender's domain through the same
-# peer. pflogsumm --syslog-name=estafeta on the log must count them as Postfix's would:
-# received, delivered (the relayed mail and the notices), deferred, bounced, and the
-# "Host/Domain Summary: Message Delivery" line of relay.test.
+# peer. pflogsumm on the log must count them as Postfix's would: received, delivered (the
+# relayed mail and the notices), deferred, bounced, and the "Host/Domain Summary: Message
+# Delivery" line of relay.test; with --syslog-name=estafeta for our default program names,
+# with no option when main.cf says syslog_name = postfix. Skipped only without pflogsumm.
 import re
 import subprocess
 import unittest
@@ -35,8 +36,8 @@ class PflogsummTest(unittest.TestCase):
         except tools.MissingTool as missing:
             raise unittest.SkipTest(str(missing))
 
-    def summary(self, srv):
-        done = subprocess.run([self.pflogsumm, '--syslog-name=estafeta', srv.log_path],
+    def summary(self, srv, *options):
+        done = subprocess.run([self.pflogsumm] + list(options) + [srv.log_path],
                               capture_output=True, text=True, timeout=harness.TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
         return done.stdout
@@ -55,11 +56,13 @@ class PflogsummTest(unittest.TestCase):
         self.assertIsNotNone(m, '%s not in\n%s' % (domain, section))
         return int(m.group(1)), int(m.group(2))
 
-    def test_totals_and_the_relay_domain_match_what_was_sent(self):
+    def relay_known_traffic(self, **main):
+        """Sends RELAYED, BOUNCED and DEFERRED through the smtp agent and waits until each
+        has its status and the bounce notices went back; returns the server."""
         peer = ScriptedSmtp(rcpt=peer_reply)
         self.addCleanup(peer.stop)
         srv = test_smtp_client.SmtpClientTest.server(
-            self, relayhost='[127.0.0.1]:%d' % peer.port)
+            self, relayhost='[127.0.0.1]:%d' % peer.port, **main)
         for rcpt in RELAYED + BOUNCED + DEFERRED:
             test_smtp_client.send(srv, [rcpt], sender=SENDER, subject='to ' + rcpt)
         wait = test_smtp_client.SmtpClientTest.wait_status
@@ -73,8 +76,9 @@ class PflogsummTest(unittest.TestCase):
         self.assertTrue(harness.wait_until(
             lambda: len(re.findall(r'to=<%s>, .*status=sent ' % re.escape(SENDER),
                                    srv.log())) == len(BOUNCED)), srv.log())
+        return srv
 
-        summary = self.summary(srv)
+    def check_summary(self, summary):
         self.assertEqual(self.total(summary, 'received'), 6, summary)
         self.assertEqual(self.total(summary, 'delivered'), len(RELAYED) + len(BOUNCED), summary)
         self.assertEqual(self.total(summary, 'deferred'), len(DEFERRED), summary)
@@ -88,6 +92,17 @@ class PflogsummTest(unittest.TestCase):
         # The senders' side: six messages from SENDER, with their sizes.
         self.assertRegex(summary, r'Senders by message count\n-+\n\s+6\s+%s'
                          % re.escape(SENDER))
+        self.assertRegex(summary, r'bounce detail \(by relay\)\n-+\n\s+127\.0\.0\.1'
+                                  r'\[127\.0\.0\.1\]:\d+ \(total: 2\)')
+
+    def test_totals_and_the_relay_domain_with_the_syslog_name_option(self):
+        srv = self.relay_known_traffic()
+        self.check_summary(self.summary(srv, '--syslog-name=estafeta'))
+
+    def test_syslog_name_postfix_needs_no_option(self):
+        srv = self.relay_known_traffic(syslog_name='postfix')
+        self.assertRegex(srv.log(), r'postfix/smtp\[\d+\]: \w+: to=<one@relay\.test>')
+        self.check_summary(self.summary(srv))
 
 
 if __name__ == '__main__':
