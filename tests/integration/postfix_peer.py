@@ -4,13 +4,32 @@
 # container is in ../shared/peers/POSTFIX-PEER.md (chroot off, set-permissions, start under
 # script(1) to see errors, a log file instead of syslog, no DNS). Needs root.
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 
+import harness
 from harness import free_port
 from tools import require
+
+
+def make_peer_certificate(directory, name):
+    """A self-signed certificate for `name` that is its own CA, readable by the peer's
+    smtpd; returns (cert_path, key_path)."""
+    cert = os.path.join(directory, 'peer-cert.pem')
+    key = os.path.join(directory, 'peer-key.pem')
+    subprocess.run([require('openssl'), 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                    '-subj', '/CN=%s' % name, '-days', '1',
+                    '-addext', 'subjectAltName=DNS:%s' % name,
+                    '-addext', 'basicConstraints=critical,CA:TRUE',
+                    '-keyout', key, '-out', cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=harness.TIMEOUT)
+    os.chmod(cert, 0o644)
+    os.chmod(key, 0o644)
+    return cert, key
 
 
 class PostfixPeer:
@@ -36,10 +55,24 @@ class PostfixPeer:
     def file(self, name, text):
         """Writes `text` to a file under the peer's directory; returns its path."""
         path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         with open(path, 'w') as f:
             f.write(text)
         os.chmod(path, 0o644)
         return path
+
+    def log(self):
+        """The peer's maillog_file so far."""
+        try:
+            with open(os.path.join(self.dir, 'maillog'), errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def wait_for_log(self, pattern, start=0, timeout=harness.TIMEOUT):
+        """Polls the peer's log from offset `start` (a len(log()) taken before) for a regex
+        (multiline); returns the match or None."""
+        return harness.wait_until(lambda: re.search(pattern, self.log()[start:], re.M), timeout)
 
     def __enter__(self):
         postconf = require('postconf')

@@ -3,8 +3,9 @@
 # to relayhost = [smarthost]:port with smtp_tls_security_level = encrypt and SMTP AUTH from
 # smtp_sasl_password_maps. Mail is submitted with `estafeta sendmail` (maildrop -> pickup).
 # The smart host is scripted_smtp.py with STARTTLS (Python's ssl, a per-module openssl
-# certificate) and AUTH PLAIN/LOGIN required before MAIL, offered only after STARTTLS: a
-# private Postfix would need Cyrus SASL's sasldb tools (sasl2-bin), not installed here.
+# certificate) and AUTH PLAIN/LOGIN required before MAIL, offered only after STARTTLS (it
+# records which mechanism was used); test_smtp_sasl_smarthost.py runs the same null client
+# against a private Postfix with Cyrus SASL.
 # Checked: the message arrives after AUTH over TLS; wrong credentials defer the mail with
 # Postfix's "SASL authentication failed; server ... said: 535 ..." and the password never
 # appears in the log; LOGIN is used when the mechanism filter says so.

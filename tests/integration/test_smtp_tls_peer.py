@@ -12,25 +12,9 @@ import tempfile
 import unittest
 
 import harness
-import tools
 import test_smtp_client
 from dns_server import DnsServer
-from postfix_peer import PostfixPeer
-
-
-def make_peer_certificate(directory, name):
-    cert = os.path.join(directory, 'peer-cert.pem')
-    key = os.path.join(directory, 'peer-key.pem')
-    subprocess.run([tools.require('openssl'), 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
-                    '-subj', '/CN=%s' % name, '-days', '1',
-                    '-addext', 'subjectAltName=DNS:%s' % name,
-                    '-addext', 'basicConstraints=critical,CA:TRUE',
-                    '-keyout', key, '-out', cert],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=harness.TIMEOUT)
-    os.chmod(cert, 0o644)
-    os.chmod(key, 0o644)
-    return cert, key
+from postfix_peer import PostfixPeer, make_peer_certificate
 
 
 class SmtpTlsPeerTest(unittest.TestCase):

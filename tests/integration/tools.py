@@ -15,6 +15,8 @@ PACKAGES = {
     'postconf': 'postfix',
     'smtp-source': 'postfix',
     'smtp-sink': 'postfix',
+    'saslpasswd2': 'sasl2-bin',
+    'pflogsumm': 'pflogsumm',
     'dnsmasq': 'dnsmasq-base',
     'redis-server': 'redis-server',
     'initdb': 'postgresql',
