@@ -43,7 +43,7 @@ struct DaneFacts {
   /// lookup that let the host stand for the destination) and the host's address answer were
   /// both DNSSEC-validated (AD bit).
   bool host_secure = false;
-  std::string host;   // the server's name (the TLSA base domain)
+  std::string host;  // the server's name (the TLSA base domain)
   uint16_t port = 25;
 };
 
