@@ -24,7 +24,8 @@ PACKAGES=(
   libasio-dev libfmt-dev libssl-dev liblmdb-dev lmdb-utils libpcre2-dev libpq-dev
   libhiredis-dev libc-ares-dev libidn2-dev libgtest-dev libgmock-dev zlib1g-dev
   python3 openssl swaks libnet-ssleay-perl libio-socket-ssl-perl
-  postfix postfix-pcre postfix-lmdb dnsmasq-base redis-server postgresql procps
+  postfix postfix-pcre postfix-lmdb dnsmasq-base ldnsutils nsd unbound redis-server
+  postgresql procps
   bsd-mailx util-linux procmail passwd
 )
 # Every program and Perl module a test runs is listed with its package in

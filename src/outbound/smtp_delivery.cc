@@ -301,9 +301,10 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   }
 
   // DANE: the server's TLSA records decide its TLS before any connection (outbound/dane.h).
-  const DaneDecision dane = co_await dane_for_server(
-      dns_,
-      DaneFacts{attempt.tls.level, settings_.dnssec, target.dnssec_secure, target.host, port});
+  // (A named variable: GCC 12 destroys some temporaries of a co_await expression twice.)
+  const DaneFacts facts{attempt.tls.level, settings_.dnssec, target.dnssec_secure, target.host,
+                        port};
+  const DaneDecision dane = co_await dane_for_server(dns_, facts);
   if (dane.mode == DaneDecision::Mode::Defer) {
     attempt.last_failure = Failure{dane.status, dane.text};
     co_return false;
