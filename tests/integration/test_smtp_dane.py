@@ -13,21 +13,18 @@
 # them (scripts/setup.sh), where that is a failure.
 import hashlib
 import os
-import re
 import shutil
 import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import unittest
 
 import harness
+import test_smtp_client
 import tools
-from harness import EstafetaServer
 from scripted_smtp import ScriptedSmtp
 
-SMTP_ROWS = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
 PROGRAMS = ('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'openssl')
 ZONE = 'dane.test'
 
@@ -250,39 +247,20 @@ class SmtpDaneTest(unittest.TestCase):
         cls._stop_peers()
 
     def server(self, case, **main):
-        peer = self.peers[case]
         settings = {
-            'mynetworks': '127.0.0.0/8',
-            'minimal_backoff_time': '1s',
-            'maximal_backoff_time': '2s',
-            'queue_run_delay': '1s',
-            'smtp_connect_timeout': '3s',
-            'resolver_nameservers': self.dns.nameserver,
             'smtp_dns_support_level': 'dnssec',
             'smtp_tls_security_level': 'dane',
             # The MX lookup of CASE.dane.test, then the peer's port.
-            'relayhost': '%s.%s:%d' % (case, ZONE, peer.port),
+            'relayhost': '%s.%s:%d' % (case, ZONE, self.peers[case].port),
         }
         settings.update(main)
-        srv = EstafetaServer(main=settings, start=False)
-        srv.master_extra = list(SMTP_ROWS)
-        srv.__enter__()
-        self.addCleanup(srv.__exit__, None, None, None)
-        srv.start()
-        return srv
+        return test_smtp_client.SmtpClientTest.server(self, self.dns, **settings)
 
     def send(self, srv, recipient):
-        import smtplib
-        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
-            s.ehlo('client.example')
-            text, _ = harness.simple_message(subject='dane', body='Hello over DANE.')
-            s.sendmail('alice@localhost', [recipient], text)
+        test_smtp_client.send(srv, [recipient], subject='dane')
 
     def wait_status(self, srv, address, status):
-        m = srv.wait_for_log(r'smtp\[\d+\]: \w+: to=<%s>, .*status=%s .*$' %
-                             (re.escape(address), status))
-        self.assertIsNotNone(m, srv.log() + self.dns.logs())
-        return m.group(0)
+        return test_smtp_client.SmtpClientTest.wait_status(self, srv, address, status)
 
     def assert_nothing_sent(self, peer):
         self.assertFalse([c for c in peer.commands
