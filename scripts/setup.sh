@@ -25,7 +25,7 @@ PACKAGES=(
   libhiredis-dev libc-ares-dev libidn2-dev libgtest-dev libgmock-dev zlib1g-dev
   python3 openssl swaks libnet-ssleay-perl libio-socket-ssl-perl
   postfix postfix-pcre postfix-lmdb sasl2-bin libsasl2-modules pflogsumm dnsmasq-base
-  redis-server postgresql procps bsd-mailx util-linux procmail passwd
+  ldnsutils nsd unbound redis-server postgresql procps bsd-mailx util-linux procmail passwd
 )
 # Every program and Perl module a test runs is listed with its package in
 # tests/integration/tools.py; test_tools checks that each of those packages is named above.

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 
+#include "net/tls_dane.h"
+
 namespace estafeta::net {
 namespace {
 
@@ -88,6 +90,7 @@ Result<std::shared_ptr<asio::ssl::context>> make_client_tls_context(
     context->add_verify_path(settings.ca_path, ec);
     if (ec) return make_error("smtp_tls_CApath " + settings.ca_path + ": " + ec.message());
   }
+  if (auto dane = enable_client_dane(context->native_handle()); !dane.ok()) return dane.error();
   if (!settings.cert_file.empty()) {
     context->use_certificate_chain_file(settings.cert_file, ec);
     if (ec) return make_error("smtp_tls_cert_file " + settings.cert_file + ": " + ec.message());
@@ -120,14 +123,16 @@ Status prepare_client_ssl(SSL* ssl, const ClientTlsParams& params) {
     return make_error("no usable cipher in \"" + params.cipher_list +
                       "\": " + openssl_error_text());
   }
-  return {};
+  return apply_tlsa(ssl, params);
 }
 
 PeerTrust classify_peer(SSL* ssl, const ClientTlsParams& params) {
   X509* cert = SSL_get1_peer_certificate(ssl);  // a reference we must free
   if (cert == nullptr) return PeerTrust::Anonymous;
   PeerTrust trust = PeerTrust::Untrusted;
-  if (params.level == outbound::TlsLevel::Fingerprint) {
+  if (!params.tlsa.empty()) {
+    if (dane_verified(ssl)) trust = PeerTrust::Verified;
+  } else if (params.level == outbound::TlsLevel::Fingerprint) {
     if (fingerprint_matches(cert, params.fingerprints)) trust = PeerTrust::Verified;
   } else if (SSL_get_verify_result(ssl) == X509_V_OK) {
     trust = PeerTrust::Trusted;

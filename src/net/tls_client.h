@@ -22,23 +22,27 @@ using ClientTlsParams = outbound::TlsConnectionPlan;
 
 /// A client context: smtp_tls_CAfile / smtp_tls_CApath, or the system store when both are
 /// empty; the client certificate and key when smtp_tls_cert_file is set; SSLv2, SSLv3 and
-/// compression off. The chain is checked during the handshake but never aborts it
-/// (SSL_VERIFY_NONE): the level decides afterwards, through classify_peer. Errors name the
-/// parameter ("smtp_tls_CAfile /x: No such file or directory").
+/// compression off, OpenSSL's DANE support enabled (used per connection). The chain is checked
+/// during the handshake but never aborts it (SSL_VERIFY_NONE): the level decides afterwards,
+/// through classify_peer. Errors name the parameter ("smtp_tls_CAfile /x: No such file or
+/// directory").
 Result<std::shared_ptr<asio::ssl::context>> make_client_tls_context(
     const outbound::ClientTlsSettings& settings);
 
 /// Before the handshake: SNI (when params.sni is set), the protocol range (the lowest and
-/// highest allowed version, with the versions between that are not allowed switched off) and
-/// the cipher list. An error when OpenSSL refuses one of them.
+/// highest allowed version, with the versions between that are not allowed switched off),
+/// the cipher list and, at level dane, the TLSA records (net/tls_dane.h). An error when
+/// OpenSSL refuses one of them.
 Status prepare_client_ssl(SSL* ssl, const ClientTlsParams& params);
 
-/// After the handshake. Fingerprint level: Verified when the SHA-256 digest of the
-/// certificate or of its public key is in params.fingerprints, else Untrusted. Other levels:
-/// Anonymous without a certificate; Untrusted when the chain did not verify; Verified when it
-/// did and one of params.names matched (X509_check_host, no partial wildcards, ".domain"
-/// matching any subdomain); else Trusted. Below verify params.names is empty, so a good
-/// chain is Trusted, as in Postfix's logs at levels may and encrypt.
+/// After the handshake. With TLSA records (params.tlsa): Verified when the chain verified
+/// through one of them, else Untrusted (Anonymous without a certificate). Fingerprint level:
+/// Verified when the SHA-256 digest of the certificate or of its public key is in
+/// params.fingerprints, else Untrusted. Other levels: Anonymous without a certificate; Untrusted
+/// when the chain did not verify; Verified when it did and one of params.names matched
+/// (X509_check_host, no partial wildcards, ".domain" matching any subdomain); else Trusted. Below
+/// verify params.names is empty, so a good chain is Trusted, as in Postfix's logs at levels may and
+/// encrypt.
 outbound::PeerTrust classify_peer(SSL* ssl, const ClientTlsParams& params);
 
 }  // namespace estafeta::net

@@ -1,7 +1,7 @@
 // The SMTP client's TLS edge against a real TLS server on 127.0.0.1: certificates from a CA the
 // test makes with the openssl command in a temporary directory; checks Postfix's peer
 // classification (Verified, Trusted, Untrusted), the levels that refuse a peer, SNI, protocol
-// limits and fingerprints.
+// limits, fingerprints and DANE (TLSA records as outbound/dane.h applies them).
 #include "net/tls_client.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include <fstream>
 
 #include "net/transport.h"
+#include "outbound/dane.h"
 
 namespace estafeta::net {
 namespace {
@@ -71,6 +72,7 @@ class TlsClientTest : public ::testing::Test {
     std::optional<PeerTrust> trust;
     std::string description;
     std::string sni_seen;  // by the server
+    std::string verify_error;
   };
 
   // One connection: a TLS server on 127.0.0.1 and the client under test, on one io_context.
@@ -114,6 +116,7 @@ class TlsClientTest : public ::testing::Test {
           auto transport = make_tcp_transport(std::move(socket));
           outcome.handshake = co_await transport->start_tls_client(**client_context, params);
           outcome.trust = transport->tls_peer_trust();
+          outcome.verify_error = transport->tls_verify_error();
           outcome.description = transport->tls_description();
           transport->close();
         },
@@ -236,6 +239,69 @@ TEST_F(TlsClientTest, ContextErrorsNameTheParameter) {
       << context.error().message;
   settings.key_file = file("server.key");
   EXPECT_TRUE(make_client_tls_context(settings).ok());
+}
+
+// The SHA-256 of a certificate's DER form (selector 0) or of its public key (selector 1).
+std::vector<uint8_t> tlsa_digest(const std::string& pem, int selector) {
+  const std::string der = selector == 0 ? "openssl x509 -outform DER -in " + pem
+                                        : "openssl x509 -noout -pubkey -in " + pem +
+                                              " | openssl pkey -pubin -outform DER";
+  std::string hex = output_of(der + " | openssl dgst -sha256 -r");
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i + 1 < hex.size() && hex[i] != ' '; i += 2) {
+    bytes.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return bytes;
+}
+
+// A plan at level dane with these records for `mx`, as outbound/dane.h makes it.
+ClientTlsParams dane_plan(std::vector<outbound::TlsaRecord> records, const char* mx) {
+  ClientTlsParams params = TlsClientTest::plan("dane", "example.test", mx);
+  outbound::DnsAnswer<outbound::TlsaRecord> tlsa;
+  tlsa.status = outbound::DnsStatus::Ok;
+  tlsa.authenticated = true;
+  tlsa.records = std::move(records);
+  const outbound::DaneFacts facts{outbound::TlsLevel::Dane, true, true, mx, 25};
+  outbound::apply_dane(params, outbound::decide_dane(facts, &tlsa), mx);
+  return params;
+}
+
+TEST_F(TlsClientTest, DaneEeMatchesTheKeyWhateverTheCaAndName) {
+  const auto spki = tlsa_digest(file("server.pem"), 1);
+  ASSERT_EQ(spki.size(), 32u);
+  // The CA is unknown and the name is not the certificate's: DANE-EE(3) needs neither.
+  ClientTlsParams params = dane_plan({{3, 1, 1, spki}}, "other.example.org");
+  Outcome o = connect(file("other.pem"), params);
+  ASSERT_TRUE(o.handshake);
+  EXPECT_EQ(o.trust, PeerTrust::Verified);
+  EXPECT_EQ(o.verify_error, "");
+  EXPECT_EQ(o.sni_seen, "other.example.org");  // the TLSA base domain
+  EXPECT_FALSE(outbound::refuse_peer(params.level, *o.trust));
+}
+
+TEST_F(TlsClientTest, DaneWithAWrongDigestIsRefused) {
+  auto wrong = tlsa_digest(file("server.pem"), 1);
+  ASSERT_EQ(wrong.size(), 32u);
+  wrong[0] ^= 0xff;
+  ClientTlsParams params = dane_plan({{3, 1, 1, wrong}}, "mx.example.test");
+  Outcome o = connect(file("ca.pem"), params);  // a good PKIX chain does not help
+  ASSERT_TRUE(o.handshake);
+  EXPECT_EQ(o.trust, PeerTrust::Untrusted);
+  EXPECT_EQ(o.verify_error, "no matching DANE TLSA records");
+  EXPECT_TRUE(outbound::refuse_peer(params.level, *o.trust));
+}
+
+TEST_F(TlsClientTest, DaneTaChecksTheName) {
+  // The server sends only its own certificate, so the trust anchor is given in full
+  // (Cert(0), Full(0)) rather than as a digest of a certificate the chain does not carry.
+  const std::string der = output_of("openssl x509 -outform DER -in " + file("ca.pem"));
+  const std::vector<uint8_t> ca(der.begin(), der.end());
+  ASSERT_GT(ca.size(), 100u);
+  EXPECT_EQ(connect(file("other.pem"), dane_plan({{2, 0, 0, ca}}, "mx.example.test")).trust,
+            PeerTrust::Verified);
+  Outcome o = connect(file("other.pem"), dane_plan({{2, 0, 0, ca}}, "mx.example.org"));
+  EXPECT_EQ(o.trust, PeerTrust::Untrusted);
+  EXPECT_EQ(o.verify_error, "hostname mismatch");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "net/tls_dane.h"
+
 namespace estafeta::net {
 namespace {
 
@@ -46,10 +48,12 @@ class TcpTransport : public Transport {
     auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kNoThrow);
     if (ec) co_return false;
     peer_trust_ = classify_peer(tls_->native_handle(), params);
+    verify_error_ = verify_error(tls_->native_handle());
     co_return true;
   }
 
   std::optional<outbound::PeerTrust> tls_peer_trust() const override { return peer_trust_; }
+  std::string tls_verify_error() const override { return verify_error_; }
 
   std::string tls_description() const override {
     if (!tls_) return {};
@@ -75,6 +79,7 @@ class TcpTransport : public Transport {
   asio::ip::tcp::socket socket_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   std::optional<outbound::PeerTrust> peer_trust_;
+  std::string verify_error_;
 };
 
 class StdioTransport : public Transport {

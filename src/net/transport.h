@@ -8,7 +8,6 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/ssl.hpp>
-
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +35,9 @@ class Transport {
   /// After a successful start_tls_client: the server's classification (classify_peer);
   /// nullopt before, or on the server side.
   virtual std::optional<outbound::PeerTrust> tls_peer_trust() const { return std::nullopt; }
+  /// After a successful start_tls_client: why the certificate did not verify (OpenSSL's
+  /// text, "no matching DANE TLSA records"), "" when it did or before.
+  virtual std::string tls_verify_error() const { return {}; }
   /// "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" once TLS is up, else "".
   virtual std::string tls_description() const = 0;
   /// Aborts pending reads and writes; the stream stays open (to send a 421 after a timeout).

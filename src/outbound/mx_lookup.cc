@@ -14,12 +14,15 @@ asio::awaitable<MxPlan> plan_delivery(DnsResolver& resolver, std::string destina
     DnsAnswer<asio::ip::address> answer;
     answer.status = DnsStatus::Ok;
     answer.records.push_back(literal);
-    lookups.push_back(HostAddresses{MxHost{destination, 0}, to_host_addresses(answer)});
+    lookups.push_back(HostAddresses{MxHost{destination, 0}, to_host_addresses(answer), false});
     co_return plan_targets(lookups, settings, random);
   }
   HostSelection selection;
+  bool named_securely = true;  // a host given as the next hop itself
   if (mx_lookup) {
-    selection = select_mx_hosts(destination, co_await resolver.mx(destination), settings, random);
+    const DnsAnswer<MxRecord> mx = co_await resolver.mx(destination);
+    named_securely = mx.authenticated;
+    selection = select_mx_hosts(destination, mx, settings, random);
     if (selection.failure) co_return MxPlan{{}, selection.failure};
   } else {
     selection.hosts.push_back(MxHost{destination, 0});
@@ -27,7 +30,7 @@ asio::awaitable<MxPlan> plan_delivery(DnsResolver& resolver, std::string destina
   Families families = families_to_look_up(settings);
   for (const MxHost& host : selection.hosts) {
     auto answer = co_await resolver.addresses(host.host, families);
-    lookups.push_back(HostAddresses{host, to_host_addresses(answer)});
+    lookups.push_back(HostAddresses{host, to_host_addresses(answer), named_securely});
   }
   co_return plan_targets(lookups, settings, random);
 }

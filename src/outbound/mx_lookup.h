@@ -13,7 +13,9 @@ namespace estafeta::outbound {
 
 /// With `mx_lookup`, the MX hosts of `destination` (or, without MX records, the destination
 /// itself); without, the host `destination` alone, whose address may be numeric (no lookup).
-/// Host addresses are looked up one host after the other, in the selection's order.
+/// Host addresses are looked up one host after the other, in the selection's order. Each
+/// target says whether its MX and address answers were DNSSEC-validated (a numeric address
+/// never is).
 /// `resolver` must outlive the coroutine.
 asio::awaitable<MxPlan> plan_delivery(DnsResolver& resolver, std::string destination,
                                       bool mx_lookup, MxPlanSettings settings, RandomBelow random);

@@ -135,7 +135,8 @@ MxPlan plan_targets(const std::vector<HostAddresses>& lookups, const MxPlanSetti
       bool repeat = std::any_of(all.begin(), all.end(),
                                 [&](const DeliveryTarget& t) { return t.address == address; });
       if (repeat) continue;
-      all.push_back(DeliveryTarget{lookup.host.host, lookup.host.preference, address});
+      all.push_back(DeliveryTarget{lookup.host.host, lookup.host.preference, address,
+                                   lookup.named_securely && lookup.answer.authenticated});
     }
     shuffle(all, host_begin, all.size(), random);
     if (settings.address_preference != AddressPreference::Any) {

@@ -72,12 +72,18 @@ HostSelection select_mx_hosts(std::string_view domain, const DnsAnswer<MxRecord>
 struct HostAddresses {
   MxHost host;
   DnsAnswer<HostAddress> answer;
+  /// The lookup that named this host was DNSSEC-validated: the MX answer (its NODATA for an
+  /// implicit MX), or true when the host was given without an MX lookup.
+  bool named_securely = false;
 };
 
 struct DeliveryTarget {
   std::string host;
   int preference = 0;
   HostAddress address;
+  /// Both the lookup that named the host and its address answer were DNSSEC-validated (the
+  /// AD bit): the condition for looking up its TLSA records (outbound/dane.h).
+  bool dnssec_secure = false;
   friend bool operator==(const DeliveryTarget&, const DeliveryTarget&) = default;
 };
 

@@ -153,6 +153,23 @@ TEST(MxPlan, TargetsInMxOrderFailingHostsSkipped) {
                                                        {"b.test", 30, v6("2001:db8::2")}}));
 }
 
+TEST(MxPlan, DnssecSecureNeedsTheMxAndTheAddressAnswers) {
+  std::vector<HostAddresses> lookups = {
+      host("both.test", 10, {v4("192.0.2.1")}),
+      host("mx-only.test", 20, {v4("192.0.2.2")}),
+      host("address-only.test", 30, {v4("192.0.2.3")}),
+  };
+  lookups[0].named_securely = true;
+  lookups[0].answer.authenticated = true;
+  lookups[1].named_securely = true;
+  lookups[2].answer.authenticated = true;
+  auto plan = plan_targets(lookups, MxPlanSettings{}, kFirst);
+  ASSERT_EQ(plan.targets.size(), 3u);
+  EXPECT_TRUE(plan.targets[0].dnssec_secure);
+  EXPECT_FALSE(plan.targets[1].dnssec_secure);
+  EXPECT_FALSE(plan.targets[2].dnssec_secure);
+}
+
 TEST(MxPlan, NoUsableHost) {
   MxPlanSettings settings;
   std::vector<HostAddresses> permanent = {

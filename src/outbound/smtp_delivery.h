@@ -4,7 +4,8 @@
 // addresses), and try them in order, at most smtp_mx_session_limit sessions, then the
 // smtp_fallback_relay hosts, driving the pure smtp::ClientSession over a net::Transport:
 // STARTTLS as the TLS policy of the destination says (outbound/tls_plan.h: never mail in
-// clear when TLS is required; a peer that does not verify at verify/secure is left), with
+// clear when TLS is required; a peer that does not verify at verify/secure is left; at the
+// DANE levels each server's TLSA records decide, outbound/dane_lookup.h), with
 // Postfix's timeouts per stage. Each recipient ends delivered (the end-of-data 2xx), bounced
 // (a 5xx, or a permanent failure of the destination: null MX, no such domain) or deferred
 // (a 4xx, or no server reached: the last failure's text), and is logged in Postfix's format
@@ -57,6 +58,8 @@ struct SmtpDeliverySettings {
   std::string bind_address6;  // smtp_bind_address6, "" = any
   std::vector<std::string> fallback_relay;  // smtp_fallback_relay next hops
   ClientTlsSettings tls;
+  /// smtp_dns_support_level = dnssec: the AD bit counts, DANE can be used (outbound/dane.h).
+  bool dnssec = false;
   SaslSettings sasl;  // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
 };
 

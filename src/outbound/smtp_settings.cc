@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include "outbound/dane.h"
 #include "outbound/dns_settings.h"
 
 namespace estafeta::outbound {
@@ -46,6 +47,12 @@ Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c
   auto tls = make_client_tls_settings(c);
   if (!tls.ok()) return tls.error();
   s.tls = std::move(*tls);
+  const auto dns_support = parse_dns_support_level(c.get("smtp_dns_support_level"));
+  if (!dns_support) {
+    return make_error(fmt::format("smtp_dns_support_level: unknown value \"{}\"",
+                                  c.get("smtp_dns_support_level")));
+  }
+  s.dnssec = *dns_support == DnsSupportLevel::Dnssec;
   std::vector<std::string> sasl_warnings;
   s.sasl = make_sasl_settings(c, sasl_warnings);
   if (warnings) warnings->insert(warnings->end(), sasl_warnings.begin(), sasl_warnings.end());

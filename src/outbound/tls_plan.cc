@@ -60,9 +60,7 @@ TlsPolicy effective_tls_policy(const ClientTlsSettings& settings,
     if (policy.level == TlsLevel::Verify) policy.match = settings.verify_cert_match;
     if (policy.level == TlsLevel::Secure) policy.match = settings.secure_cert_match;
   }
-  if (policy.level == TlsLevel::DaneOnly) {
-    policy.defer_reason = "4.7.5 TLS policy dane-only: DANE not yet supported";
-  } else if (policy.level == TlsLevel::Fingerprint && policy.match.empty()) {
+  if (policy.level == TlsLevel::Fingerprint && policy.match.empty()) {
     policy.defer_reason = "4.7.5 TLS policy fingerprint without match= fingerprints";
   } else if ((policy.level == TlsLevel::Verify || policy.level == TlsLevel::Secure) &&
              policy.match.empty()) {
@@ -143,8 +141,8 @@ std::optional<TlsRefusal> refuse_peer(TlsLevel level, PeerTrust trust) {
     case TlsLevel::None:
     case TlsLevel::May:
     case TlsLevel::Encrypt:
-    case TlsLevel::Dane:  // treated as may until DANE is implemented
       return std::nullopt;
+    case TlsLevel::Dane:  // only once apply_dane found usable TLSA records
     case TlsLevel::DaneOnly:
     case TlsLevel::Fingerprint:
     case TlsLevel::Verify:

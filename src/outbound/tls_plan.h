@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "outbound/dns_types.h"
 #include "outbound/tls_policy.h"
 #include "outbound/tls_protocols.h"
 #include "outbound/tls_settings.h"
@@ -20,14 +21,16 @@ namespace estafeta::outbound {
 /// The policy in force for one next-hop destination.
 struct TlsPolicy {
   TlsLevel level = TlsLevel::None;  // as configured (table entry, else smtp_tls_security_level)
-  /// The level acted on now: `dane` is `may` (as Postfix does when a destination has no
-  /// usable TLSA records: DANE validation is not implemented yet); else `level`.
+  /// The level acted on before DNS has been asked about a server: `dane` is `may` (what it is
+  /// for a server without secure usable TLSA records); else `level`. outbound/dane.h decides
+  /// per server and changes the server's plan.
   TlsLevel effective_level = TlsLevel::None;
   std::vector<std::string> match;  // patterns, or SHA-256 fingerprints for `fingerprint`
   TlsProtocols protocols;
   std::string cipher_list;  // OpenSSL syntax
   std::string servername;   // "", "hostname", "nexthop" or a literal name
-  /// Set when mail for this destination cannot be sent now (`dane-only`): defer with it.
+  /// Set when mail for this destination cannot be sent now (a level without the names or
+  /// fingerprints it needs): defer with it.
   std::optional<std::string> defer_reason;
 };
 
@@ -55,6 +58,10 @@ struct TlsConnectionPlan {
   std::vector<std::string> fingerprints;  // fingerprint level: uppercase hex, no colons
   TlsProtocols protocols;
   std::string cipher_list;
+  /// Level dane (set by outbound/dane.h apply_dane): the usable TLSA records and their base
+  /// domain (the MX host); the certificate must match one of them.
+  std::vector<TlsaRecord> tlsa;
+  std::string dane_base_domain;
 };
 
 /// `nexthop` as written by the routing ("example.com", "[mx.example.com]:587"); `mx_host`
@@ -80,8 +87,9 @@ struct TlsRefusal {
   bool operator==(const TlsRefusal&) const = default;
 };
 
-/// nullopt when the connection may carry mail at `level` (none, may, encrypt, dane treated
-/// as may: any peer); else why not (verify, secure, fingerprint: Verified only).
+/// nullopt when the connection may carry mail at `level` (none, may, encrypt: any peer);
+/// else why not (dane as set by apply_dane, dane-only, fingerprint, verify, secure: Verified
+/// only).
 std::optional<TlsRefusal> refuse_peer(TlsLevel level, PeerTrust trust);
 
 /// "4.7.4 TLS is required, but was not offered by host mx.example.com[192.0.2.1]".

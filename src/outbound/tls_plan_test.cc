@@ -55,7 +55,7 @@ TEST(EffectivePolicy, MalformedEntryIsAnError) {
   EXPECT_EQ(r.text, "TLS policy for example.com is invalid: unknown TLS policy attribute \"mtch\"");
 }
 
-TEST(EffectivePolicy, DaneIsMayDaneOnlyDefers) {
+TEST(EffectivePolicy, DaneIsMayUntilDnsIsAskedDaneOnlyIsRequired) {
   auto dane = tls_policy_from_table(settings(), "dane");
   ASSERT_TRUE(dane.ok());
   EXPECT_EQ(dane->level, TlsLevel::Dane);
@@ -63,8 +63,8 @@ TEST(EffectivePolicy, DaneIsMayDaneOnlyDefers) {
   EXPECT_FALSE(dane->defer_reason);
   auto only = tls_policy_from_table(settings(), "dane-only");
   ASSERT_TRUE(only.ok());
-  ASSERT_TRUE(only->defer_reason);
-  EXPECT_NE(only->defer_reason->find("DANE not yet supported"), std::string::npos);
+  EXPECT_FALSE(only->defer_reason);
+  EXPECT_EQ(only->effective_level, TlsLevel::DaneOnly);
   EXPECT_TRUE(plan_tls_connection(*only, "example.com", "mx.example.com").required);
 }
 
@@ -134,13 +134,14 @@ TEST(ConnectionPlan, ServerName) {
 }
 
 TEST(RefusePeer, OnlyVerifiedPassesStrictLevels) {
-  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt, TlsLevel::Dane}) {
+  for (TlsLevel level : {TlsLevel::None, TlsLevel::May, TlsLevel::Encrypt}) {
     for (PeerTrust trust :
          {PeerTrust::Anonymous, PeerTrust::Untrusted, PeerTrust::Trusted, PeerTrust::Verified}) {
       EXPECT_FALSE(refuse_peer(level, trust));
     }
   }
-  for (TlsLevel level : {TlsLevel::Fingerprint, TlsLevel::Verify, TlsLevel::Secure}) {
+  for (TlsLevel level : {TlsLevel::Dane, TlsLevel::DaneOnly, TlsLevel::Fingerprint,
+                         TlsLevel::Verify, TlsLevel::Secure}) {
     EXPECT_FALSE(refuse_peer(level, PeerTrust::Verified));
     EXPECT_EQ(refuse_peer(level, PeerTrust::Trusted),
               (TlsRefusal{"4.7.5", "Server certificate not verified"}));
