@@ -1,0 +1,40 @@
+// How the smtp agent applies an MTA-STS policy (RFC 8461 4, 5) to one delivery, pure: whether
+// MTA-STS is consulted for a next hop at all, which MX hosts an enforced policy allows, the TLS
+// policy it imposes on them (level secure, the certificate verified for the MX host name) and
+// the texts logged or used to defer. The edge that finds the policy is mta_sts_resolver.h;
+// smtp_delivery.cc calls these.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "outbound/mta_sts_policy.h"
+#include "outbound/tls_plan.h"
+
+namespace estafeta::outbound {
+
+/// What decides whether a next hop's policy domain is looked up.
+struct MtaStsScope {
+  bool enabled = false;      // smtp_mta_sts_enable
+  bool mx_lookup = false;    // the next hop is found by MX lookup (not [host], not a relay)
+  bool table_entry = false;  // smtp_tls_policy_maps has an entry for it: that entry wins
+  /// DANE wins when the destination has usable TLSA records. XXX: DANE is built elsewhere;
+  /// smtp_delivery.cc passes false until it can tell.
+  bool dane_usable = false;
+};
+bool mta_sts_applies(const MtaStsScope& scope);
+
+/// An enforced policy's TLS for its MX hosts: level secure, the certificate matched against
+/// the MX host name (smtp_tls_CAfile or the system store), the mandatory protocols and
+/// ciphers.
+TlsPolicy mta_sts_tls_policy(const ClientTlsSettings& settings);
+
+/// "MTA-STS policy for example.com: MX host mx.other.test does not match the policy, skipped"
+/// (`testing`: "... would be skipped").
+std::string mta_sts_mx_mismatch_line(std::string_view domain, std::string_view mx_host,
+                                     MtaStsMode mode);
+/// The deferral when an enforced policy leaves no usable server: "MTA-STS policy for
+/// example.com: <why>", DSN 4.7.5.
+std::string mta_sts_defer_text(std::string_view domain, std::string_view why);
+
+}  // namespace estafeta::outbound
