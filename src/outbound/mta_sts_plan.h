@@ -5,10 +5,13 @@
 // smtp_delivery.cc calls these.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "outbound/mta_sts_policy.h"
+#include "outbound/mx_plan.h"
 #include "outbound/tls_plan.h"
 
 namespace estafeta::outbound {
@@ -28,6 +31,27 @@ bool mta_sts_applies(const MtaStsScope& scope);
 /// the MX host name (smtp_tls_CAfile or the system store), the mandatory protocols and
 /// ciphers.
 TlsPolicy mta_sts_tls_policy(const ClientTlsSettings& settings);
+
+/// The servers of a destination under its policy (nullopt: none). `enforce`: only the MX hosts
+/// the policy matches are kept (the others logged and skipped), `tls` is then
+/// mta_sts_tls_policy, and when none is left `defer` says why. `testing`: every server is
+/// kept, the mismatches are logged, and the caller logs what TLS would have failed. `none`:
+/// nothing changes.
+struct MtaStsApplied {
+  std::vector<DeliveryTarget> targets;
+  std::vector<std::string> log_lines;
+  bool enforce = false;
+  bool testing = false;
+  std::optional<std::string> defer;  // 4.7.5
+};
+MtaStsApplied apply_mta_sts(const std::optional<MtaStsPolicy>& policy, std::string_view domain,
+                            std::vector<DeliveryTarget> targets);
+
+/// `testing`: what an enforced policy would have refused on a connection that carried mail
+/// (no TLS, or a certificate not verified for the MX host), as a line to log; nullopt when it
+/// would have passed.
+std::optional<std::string> mta_sts_testing_report(std::string_view domain, std::string_view host,
+                                                  bool tls_active, std::optional<PeerTrust> trust);
 
 /// "MTA-STS policy for example.com: MX host mx.other.test does not match the policy, skipped"
 /// (`testing`: "... would be skipped").

@@ -249,3 +249,59 @@ TEST(MtaStsPlan, ScopeAndTlsPolicy) {
 
 }  // namespace
 }  // namespace estafeta::outbound
+
+namespace estafeta::outbound {
+namespace {
+
+std::vector<DeliveryTarget> targets() {
+  return {{"mx1.example.com", 10, {AddressFamily::Ipv4, "192.0.2.1"}},
+          {"mx1.example.com", 10, {AddressFamily::Ipv4, "192.0.2.2"}},
+          {"backup.other.net", 20, {AddressFamily::Ipv4, "192.0.2.3"}}};
+}
+
+TEST(MtaStsPlan, EnforceKeepsMatchingMxHosts) {
+  MtaStsPolicy p{MtaStsMode::Enforce, {"*.example.com"}, 100};
+  MtaStsApplied a = apply_mta_sts(p, "example.com", targets());
+  EXPECT_TRUE(a.enforce);
+  ASSERT_EQ(a.targets.size(), 2u);
+  EXPECT_EQ(a.targets[1].address.text, "192.0.2.2");
+  ASSERT_EQ(a.log_lines.size(), 1u);
+  EXPECT_EQ(a.log_lines[0],
+            "MTA-STS policy for example.com: MX host backup.other.net does not match the "
+            "policy, skipped");
+  EXPECT_FALSE(a.defer);
+  p.mx = {"mail.example.com"};
+  a = apply_mta_sts(p, "example.com", targets());
+  EXPECT_TRUE(a.targets.empty());
+  EXPECT_EQ(a.defer, "MTA-STS policy for example.com: no MX host matches the policy");
+}
+
+TEST(MtaStsPlan, TestingAndNoneKeepEverything) {
+  MtaStsPolicy p{MtaStsMode::Testing, {"mail.example.com"}, 100};
+  MtaStsApplied a = apply_mta_sts(p, "example.com", targets());
+  EXPECT_TRUE(a.testing);
+  EXPECT_FALSE(a.enforce);
+  EXPECT_EQ(a.targets, targets());
+  EXPECT_EQ(a.log_lines.size(), 2u);
+  EXPECT_FALSE(a.defer);
+  p.mode = MtaStsMode::None;
+  a = apply_mta_sts(p, "example.com", targets());
+  EXPECT_FALSE(a.testing || a.enforce);
+  EXPECT_TRUE(a.log_lines.empty());
+  a = apply_mta_sts(std::nullopt, "example.com", targets());
+  EXPECT_EQ(a.targets, targets());
+  EXPECT_FALSE(a.testing || a.enforce);
+}
+
+TEST(MtaStsPlan, TestingReport) {
+  EXPECT_FALSE(mta_sts_testing_report("d", "mx", true, PeerTrust::Verified));
+  EXPECT_EQ(mta_sts_testing_report("d", "mx", false, std::nullopt),
+            "MTA-STS policy for d (testing): delivery to mx would have been deferred: TLS not "
+            "used");
+  EXPECT_EQ(*mta_sts_testing_report("d", "mx", true, PeerTrust::Trusted),
+            "MTA-STS policy for d (testing): delivery to mx would have been deferred: "
+            "certificate not verified for mx (Trusted)");
+}
+
+}  // namespace
+}  // namespace estafeta::outbound
