@@ -552,6 +552,36 @@ int run_virtual_service(const std::string& config_dir, const std::vector<std::st
   return code;
 }
 
+namespace {
+
+// MTA-STS, as root: the HTTPS client context and the cache directory, owned by mail_owner.
+// Problems are logged: a fetch then fails (no policy) or the cache lives in memory only.
+std::shared_ptr<asio::ssl::context> prepare_mta_sts(const outbound::SmtpDeliverySettings& settings,
+                                                    const config::Config& c,
+                                                    const log::Logger& log) {
+  if (!settings.mta_sts.enable) return nullptr;
+  const std::string& dir = settings.mta_sts.cache_directory;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    log.warning("MTA-STS cache directory {}: {}", dir, std::strerror(errno));
+  } else if (::geteuid() == 0) {
+    if (auto ids = lookup_user(c.get("mail_owner")); ids.ok()) {
+      if (::chown(dir.c_str(), ids->uid, ids->gid) != 0) {
+        log.warning("MTA-STS cache directory {}: {}", dir, std::strerror(errno));
+      }
+    }
+  }
+  outbound::ClientTlsSettings https;
+  https.ca_file = settings.mta_sts.ca_file;
+  auto context = net::make_client_tls_context(https);
+  if (!context.ok()) {
+    log.warning("MTA-STS policies cannot be fetched: {}", context.error().message);
+    return nullptr;
+  }
+  return std::move(*context);
+}
+
+}  // namespace
+
 int run_smtp_service(const std::string& config_dir, const std::vector<std::string>& args) {
   Readiness readiness = Readiness::from_environment();
   auto parsed = parse_agent_arguments("smtp", args, readiness);
@@ -583,6 +613,7 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
                        "deferred: {}",
                        context.error().message);
   }
+  std::shared_ptr<asio::ssl::context> mta_sts_https = prepare_mta_sts(*settings, c, *base->log);
   if (auto dropped = drop_privileges(c.get("mail_owner")); !dropped.ok()) {
     return fail(*base->log, readiness, dropped.error().message);
   }
@@ -605,8 +636,11 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
   } else if (settings->sasl.enable) {
     base->log->warning("smtp_sasl_auth_enable = yes but smtp_sasl_password_maps is empty");
   }
+  outbound::MtaStsResolver mta_sts(io, settings->mta_sts, settings->tls, **dns,
+                                   std::move(mta_sts_https), *base->log);
   outbound::SmtpDelivery delivery(io, std::move(*settings), **dns, tls, std::move(policy),
                                   *base->log, std::move(passwords));
+  if (mta_sts.enabled()) delivery.set_mta_sts(&mta_sts);
   readiness.ready();
   return outbound::serve_agent_requests_async(
       io, *fd, [&delivery](qmgr::AgentRequest r) { return delivery.deliver(std::move(r)); },

@@ -12,6 +12,7 @@
 #include <optional>
 #include <variant>
 
+#include "base/ascii.h"
 #include "base/clock.h"
 #include "delivery/agent_common.h"
 #include "log/delivery_line.h"
@@ -20,6 +21,7 @@
 #include "outbound/dane_lookup.h"
 #include "outbound/delivery_report.h"
 #include "outbound/idn.h"
+#include "outbound/mta_sts_plan.h"
 #include "outbound/mx_lookup.h"
 #include "outbound/next_hop.h"
 #include "outbound/tls_plan.h"
@@ -64,6 +66,7 @@ struct SmtpDelivery::Attempt {
   bool any_session = false;  // some server got as far as a reply to our commands
   int64_t ready_us = 0;      // when the last session was ready for MAIL (delays c/d)
   std::optional<std::string> seven_bit;  // the content for servers without 8BITMIME
+  std::string sts_testing;  // MTA-STS policy domain in testing mode: log what would fail
 
   bool all_done() const {
     return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
@@ -89,14 +92,16 @@ SmtpDelivery::~SmtpDelivery() = default;
 namespace {
 
 // The TLS policy of a next hop: the first smtp_tls_policy_maps entry found under its keys.
+// `table_entry` tells whether the table had one (MTA-STS then stays out).
 Result<TlsPolicy> policy_for(const ClientTlsSettings& settings, const PolicyLookup& lookup,
-                             const std::string& nexthop) {
+                             const std::string& nexthop, bool& table_entry) {
   if (lookup) {
     for (const std::string& key : tls_policy_lookup_keys(nexthop)) {
       maps::LookupResult r = lookup(key);
       if (r.is_temp_fail()) {
         return make_error(fmt::format("smtp_tls_policy_maps lookup of {}: {}", key, r.value));
       }
+      table_entry = r.is_found();
       if (r.is_found()) return tls_policy_from_table(settings, std::string_view(r.value));
     }
   }
@@ -360,6 +365,9 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
 
   TlsConnectionPlan tls_plan = plan_tls_connection(attempt.tls, nexthop, target.host);
   apply_dane(tls_plan, dane, target.host);
+  // MTA-STS testing: classify the peer as enforce would (the level still decides).
+  if (!attempt.sts_testing.empty()) tls_plan.names = {ascii::lower(target.host)};
+  std::optional<PeerTrust> trust_seen;
   smtp::ClientSettings cs;
   cs.helo_name = settings_.helo_name;
   cs.peer = fmt::format("{}[{}]", host, peer.address);
@@ -417,6 +425,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         std::optional<TlsRefusal> refusal;
         if (ok) {
           const PeerTrust trust = transport->tls_peer_trust().value_or(PeerTrust::Anonymous);
+          trust_seen = trust;
           if (log_established(settings_.tls.loglevel)) {
             log_.info(tls_established_line(trust, host, peer.address, port,
                                            transport->tls_description()));
@@ -470,6 +479,12 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           if (settings_.tls.note_starttls_offer && !session.tls_active() &&
               session.capabilities().starttls) {
             log_.info(starttls_offer_note(host));  // smtp_tls_note_starttls_offer
+          }
+          if (!attempt.sts_testing.empty()) {
+            if (auto report = mta_sts_testing_report(attempt.sts_testing, host,
+                                                     session.tls_active(), trust_seen)) {
+              log_.warning("{}", *report);
+            }
           }
           content =
               adapt_to_server(message, session.capabilities(), *attempt.content, attempt.seven_bit);
@@ -543,7 +558,8 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
     }
   }
 
-  auto policy = policy_for(settings_.tls, tls_policy_, request.next_hop);
+  bool table_entry = false;
+  auto policy = policy_for(settings_.tls, tls_policy_, request.next_hop, table_entry);
   if (!policy.ok()) {
     const TlsRefusal r = invalid_policy_reason(request.next_hop, policy.error());
     settle_all(Failure{r.status, r.text});
@@ -601,11 +617,41 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
       attempt.last_failure = f;
       continue;
     }
+    // MTA-STS: the destination's own MX hosts only (not a fallback relay, not [host]).
+    // DANE takes precedence (RFC 8461 section 2) where it applies to the destination: a DANE
+    // level with validated DNS and a validated MX answer (the TLSA records then decide per
+    // server).
+    const bool dane_usable =
+        is_dane_level(attempt.tls.level) && settings_.dnssec &&
+        std::any_of(plan.targets.begin(), plan.targets.end(),
+                    [](const DeliveryTarget& t) { return t.dnssec_secure; });
+    std::optional<MtaStsPolicy> sts;
+    if (h == 0 && mta_sts_ != nullptr && policy.ok() &&
+        mta_sts_applies({mta_sts_->enabled(), hop->mx_lookup, table_entry, dane_usable})) {
+      sts = co_await mta_sts_->policy_for(hop->host);
+    }
+    MtaStsApplied applied = apply_mta_sts(sts, hop->host, std::move(plan.targets));
+    for (const std::string& line : applied.log_lines) log_.warning("{}", line);
+    if (applied.defer) {
+      attempt.last_failure = Failure{"4.7.5", *applied.defer};
+      continue;
+    }
+    const TlsPolicy hop_tls = attempt.tls;
+    if (applied.enforce) attempt.tls = mta_sts_tls_policy(settings_.tls);
+    attempt.sts_testing = applied.testing ? hop->host : "";
     size_t sessions = 0;
-    for (const DeliveryTarget& target : plan.targets) {
+    for (const DeliveryTarget& target : applied.targets) {
       if (attempt.all_done() || attempt.ambiguous) break;
       if (settings_.mx.mx_session_limit != 0 && sessions >= settings_.mx.mx_session_limit) break;
       if (co_await try_server(attempt, target, hop->port, hops[h])) ++sessions;
+    }
+    attempt.tls = hop_tls;
+    attempt.sts_testing.clear();
+    // An enforced policy that no server could meet: the deferral says so.
+    if (applied.enforce && !attempt.any_session && attempt.last_failure &&
+        attempt.last_failure->dsn.starts_with("4.7.")) {
+      attempt.last_failure->dsn = "4.7.5";
+      attempt.last_failure->text = mta_sts_defer_text(hop->host, attempt.last_failure->text);
     }
   }
   const bool reached = attempt.any_session;

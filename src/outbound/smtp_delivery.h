@@ -27,6 +27,7 @@
 #include "log/logger.h"
 #include "maps/map.h"
 #include "outbound/dns_resolver.h"
+#include "outbound/mta_sts_resolver.h"
 #include "outbound/mx_plan.h"
 #include "outbound/sasl_settings.h"
 #include "outbound/tls_settings.h"
@@ -61,6 +62,7 @@ struct SmtpDeliverySettings {
   /// smtp_dns_support_level = dnssec: the AD bit counts, DANE can be used (outbound/dane.h).
   bool dnssec = false;
   SaslSettings sasl;  // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
+  MtaStsSettings mta_sts;  // smtp_mta_sts_*: the resolver is given with set_mta_sts
 };
 
 /// A smtp_tls_policy_maps lookup of one key (NotFound when there is no table).
@@ -78,6 +80,10 @@ class SmtpDelivery {
   ~SmtpDelivery();
   SmtpDelivery(const SmtpDelivery&) = delete;
   SmtpDelivery& operator=(const SmtpDelivery&) = delete;
+
+  /// MTA-STS (outbound/mta_sts_plan.h) for destinations found by MX lookup; borrowed, may be
+  /// null (none).
+  void set_mta_sts(MtaStsResolver* resolver) { mta_sts_ = resolver; }
 
   /// Delivers one request; runs on the io_context's thread.
   asio::awaitable<qmgr::AgentReply> deliver(qmgr::AgentRequest request);
@@ -98,6 +104,7 @@ class SmtpDelivery {
   PolicyLookup sasl_passwords_;
   std::unique_ptr<queue::QueueStore> store_;
   std::mt19937_64 random_;
+  MtaStsResolver* mta_sts_ = nullptr;
 };
 
 }  // namespace estafeta::outbound

@@ -53,6 +53,13 @@ Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c
                                   c.get("smtp_dns_support_level")));
   }
   s.dnssec = *dns_support == DnsSupportLevel::Dnssec;
+  s.mta_sts.enable = c.get_bool("smtp_mta_sts_enable");
+  s.mta_sts.cache_directory = c.get("smtp_mta_sts_cache_directory");
+  if (s.mta_sts.cache_directory.empty()) s.mta_sts.cache_directory = s.queue_directory + "/mta-sts";
+  s.mta_sts.ca_file = c.get("smtp_mta_sts_CAfile");
+  s.mta_sts.https_port = static_cast<uint16_t>(c.get_int("smtp_mta_sts_https_port"));
+  s.mta_sts.fetch_timeout = seconds("smtp_mta_sts_fetch_timeout");
+  s.mta_sts.max_policy_bytes = static_cast<size_t>(c.get_int("smtp_mta_sts_max_policy_bytes"));
   std::vector<std::string> sasl_warnings;
   s.sasl = make_sasl_settings(c, sasl_warnings);
   if (warnings) warnings->insert(warnings->end(), sasl_warnings.begin(), sasl_warnings.end());
