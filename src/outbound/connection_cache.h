@@ -7,9 +7,11 @@
 // Keys: a connection is stored under two labels (connection_cache_labels): its destination
 // (the next hop as routed, "example.org" or "[relay]:587") and its endpoint (the server's
 // address and port), each followed by the properties of the session that a later request
-// must share to use it: the TLS policy applied (level, match, protocols, ciphers, SNI) and
-// the SASL user. So a connection made under a weaker TLS level is never found by a request
-// whose policy is stricter, nor one authenticated as another user.
+// must share to use it: the TLS policy applied (level, match, protocols, ciphers, SNI) and,
+// for the endpoint, the SASL user (the user is chosen by next hop and server, so a
+// destination hit, which goes to the server the connection was made to, has the same one).
+// So a connection made under a weaker TLS level is never found by a request whose policy is
+// stricter, nor one authenticated as another user.
 //
 // Limits (Postfix's): an idle connection is closed after `idle_limit`
 // (smtp_connection_cache_time_limit); a connection older than `reuse_time_limit` is not
@@ -44,9 +46,9 @@ struct ConnectionLabels {
 };
 
 /// The labels of a session with `address`:`port` made for `nexthop` under `tls` (and
-/// authenticated as `sasl_user`, "" for none). `tls_in_clear`: the session was made without
-/// STARTTLS where the policy allowed it (the clear retry after a failed opportunistic
-/// handshake), labelled apart so that it never stands for a TLS session.
+/// authenticated as `sasl_user`, "" for none: part of the endpoint label only). `tls_in_clear`: the
+/// session was made without STARTTLS where the policy allowed it (the clear retry after a failed
+/// opportunistic handshake), labelled apart so that it never stands for a TLS session.
 ConnectionLabels connection_cache_labels(std::string_view nexthop, std::string_view address,
                                          uint16_t port, const TlsPolicy& tls,
                                          std::string_view sasl_user, bool tls_in_clear = false);

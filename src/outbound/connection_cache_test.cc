@@ -34,7 +34,11 @@ TEST(ConnectionCacheLabels, DestinationAndEndpoint) {
   const ConnectionLabels l = labels_for("Example.ORG", "192.0.2.1");
   EXPECT_TRUE(l.destination.starts_with("example.org|may|"));
   EXPECT_TRUE(l.endpoint.starts_with("[192.0.2.1]:25|may|"));
-  EXPECT_EQ(l.destination.substr(l.destination.find('|')), l.endpoint.substr(l.endpoint.find('|')));
+  // The same session properties; the endpoint adds the SASL user (empty here).
+  EXPECT_EQ(l.destination.substr(l.destination.find('|')) + "|",
+            l.endpoint.substr(l.endpoint.find('|')));
+  EXPECT_EQ(labels_for("example.org", "192.0.2.1", TlsLevel::May, "alice").destination,
+            l.destination);
 }
 
 TEST(ConnectionCacheLabels, SessionPropertiesSeparateKeys) {
