@@ -5,7 +5,7 @@
 # off and no smtp_connection_cache_destinations, one connection per message; a server that
 # closes every connection after its transaction still gets every message exactly once (the
 # stale cached connection is replaced); an idle cached connection gets QUIT after
-# smtp_connection_cache_time_limit. Two next hops on one server share its connection (the
+# smtp_connection_cache_time_limit, and at the agent's shutdown. Two next hops on one server share its connection (the
 # cache by server address), and a stale one found that way is replaced too.
 import re
 import smtplib
@@ -127,6 +127,10 @@ class SmtpConnectionCacheTest(unittest.TestCase):
         self.assertIn(', conn_use=3, delay=', m.group(0))
         self.assertEqual(peer.connections, 1)
         self.assertEqual(len(peer.accepted), 3)
+        # Idle in the cache (30s) when the agent stops: it sends QUIT on its way out.
+        self.assertNotIn('QUIT', peer.commands)
+        srv.stop()
+        self.assertTrue(harness.wait_until(lambda: 'QUIT' in peer.commands, 10), peer.commands)
 
     def two_hops_on_one_server(self, peer):
         dns = DnsServer(hosts={'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1']})
