@@ -522,6 +522,7 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           stale = true;
           continue;
         }
+        if (reused) attempt.any_session = true;  // it answered MAIL: the server was reached
         attempt.last_failure = failure_of(*failed, peer);
         if (failed->stage == smtp::ClientStage::EndOfData ||
             failed->stage == smtp::ClientStage::Body) {
