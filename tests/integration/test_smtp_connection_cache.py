@@ -8,23 +8,15 @@
 # smtp_connection_cache_time_limit, and at the agent's shutdown. Two next hops on one server share its connection (the
 # cache by server address), and a stale one found that way is replaced too.
 import re
-import smtplib
 import time
 import unittest
 
 import harness
-from dns_server import DnsServer
-from harness import EstafetaServer
-from scripted_smtp import ScriptedSmtp
-
-SMTP_ROWS = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
+import test_smtp_client  # its server set-up (a module import: its tests do not run here)
 
 
 def send(srv, recipient, subject):
-    with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
-        s.ehlo('client.example')
-        text, _ = harness.simple_message(subject=subject, body='Hello from Estafeta.')
-        s.sendmail('alice@localhost', [recipient], text)
+    test_smtp_client.send(srv, [recipient], subject=subject)
 
 
 def slow_first(n):
@@ -36,29 +28,24 @@ def slow_first(n):
 
 
 class SmtpConnectionCacheTest(unittest.TestCase):
-    def server(self, peer, **main):
-        settings = {
-            'mynetworks': '127.0.0.0/8',
-            'minimal_backoff_time': '1s',
-            'maximal_backoff_time': '2s',
-            'queue_run_delay': '1s',
-            'smtp_connect_timeout': '3s',
-            'resolver_nameservers': '127.0.0.1:9',  # never the machine's nameserver
-            'relayhost': '[127.0.0.1]:%d' % peer.port,
-            'default_destination_concurrency_limit': '1',
-        }
-        settings.update(main)
-        srv = EstafetaServer(main=settings, start=False)
-        srv.master_extra = list(SMTP_ROWS)
-        srv.__enter__()
-        self.addCleanup(srv.__exit__, None, None, None)
-        srv.start()
-        return srv
+    scripted = test_smtp_client.SmtpClientTest.scripted
+    dns = test_smtp_client.SmtpClientTest.dns
 
-    def scripted(self, **kw):
-        s = ScriptedSmtp(**kw)
-        self.addCleanup(s.stop)
-        return s
+    def server(self, peer, dns=None, **main):
+        settings = {'relayhost': '[127.0.0.1]:%d' % peer.port,
+                    'default_destination_concurrency_limit': '1'}
+        settings.update(main)
+        return test_smtp_client.SmtpClientTest.server(self, dns, **settings)
+
+    def send_each(self, srv, recipients):
+        """One message to each, the next once the last is logged sent. Returns the lines."""
+        lines = []
+        for rcpt in recipients:
+            send(srv, rcpt, 'to ' + rcpt)
+            m = srv.wait_for_log(r'to=<%s>, .*status=sent .*$' % re.escape(rcpt))
+            self.assertIsNotNone(m, srv.log())
+            lines.append(m.group(0))
+        return lines
 
     def deliver(self, srv, peer, count):
         """Sends `count` messages at once; waits until each is logged sent. Returns the lines."""
@@ -101,15 +88,11 @@ class SmtpConnectionCacheTest(unittest.TestCase):
 
     def test_server_closing_idle_connections_gets_each_message_once(self):
         peer = self.scripted(close_after_data=True)
-        srv = None
         srv = self.server(peer, smtp_connection_cache_destinations='[127.0.0.1]:%d' % peer.port,
                           smtp_connection_cache_time_limit='30s')
         # One at a time: each next request finds the previous (now closed) connection cached.
-        for i in range(3):
-            send(srv, 'bob%d@remote.test' % i, 'message %d' % i)
-            m = srv.wait_for_log(r'to=<bob%d@remote\.test>, .*status=sent .*$' % i)
-            self.assertIsNotNone(m, srv.log())
-            self.assertNotIn('conn_use=', m.group(0))
+        for line in self.send_each(srv, ['bob%d@remote.test' % i for i in range(3)]):
+            self.assertNotIn('conn_use=', line)
         self.assertIn('cached connection closed by the server', srv.log())
         self.assertNotIn('status=deferred', srv.log())
         self.assertEqual(len(peer.accepted), 3)
@@ -120,11 +103,8 @@ class SmtpConnectionCacheTest(unittest.TestCase):
         srv = self.server(peer, smtp_connection_cache_on_demand='no',
                           smtp_connection_cache_destinations='[127.0.0.1]:%d' % peer.port,
                           smtp_connection_cache_time_limit='30s')
-        for i in range(3):
-            send(srv, 'bob%d@remote.test' % i, 'message %d' % i)
-            m = srv.wait_for_log(r'to=<bob%d@remote\.test>, .*status=sent .*$' % i)
-            self.assertIsNotNone(m, srv.log())
-        self.assertIn(', conn_use=3, delay=', m.group(0))
+        lines = self.send_each(srv, ['bob%d@remote.test' % i for i in range(3)])
+        self.assertIn(', conn_use=3, delay=', lines[2])
         self.assertEqual(peer.connections, 1)
         self.assertEqual(len(peer.accepted), 3)
         # Idle in the cache (30s) when the agent stops: it sends QUIT on its way out.
@@ -133,11 +113,9 @@ class SmtpConnectionCacheTest(unittest.TestCase):
         self.assertTrue(harness.wait_until(lambda: 'QUIT' in peer.commands, 10), peer.commands)
 
     def two_hops_on_one_server(self, peer):
-        dns = DnsServer(hosts={'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1']})
-        dns.__enter__()
-        self.addCleanup(dns.__exit__, None, None, None)
+        dns = self.dns(hosts={'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1']})
         hops = ['[a.test]:%d' % peer.port, '[b.test]:%d' % peer.port]
-        return self.server(peer, resolver_nameservers=dns.nameserver, relayhost='',
+        return self.server(peer, dns, relayhost='',
                            transport_maps='inline:{ a.test=smtp:%s, b.test=smtp:%s }' % tuple(hops),
                            smtp_connection_cache_destinations=', '.join(hops),
                            smtp_connection_cache_time_limit='30s')
@@ -145,22 +123,14 @@ class SmtpConnectionCacheTest(unittest.TestCase):
     def test_next_hops_on_one_server_share_its_connection(self):
         peer = self.scripted()
         srv = self.two_hops_on_one_server(peer)
-        lines = []
-        for domain in ['a.test', 'b.test']:
-            send(srv, 'bob@' + domain, 'to ' + domain)
-            m = srv.wait_for_log(r'to=<bob@%s>, .*status=sent .*$' % re.escape(domain))
-            self.assertIsNotNone(m, srv.log())
-            lines.append(m.group(0))
+        lines = self.send_each(srv, ['bob@a.test', 'bob@b.test'])
         self.assertIn('relay=b.test[127.0.0.1]:%d, conn_use=2, delay=' % peer.port, lines[1])
         self.assertEqual(peer.connections, 1)
 
     def test_stale_connection_found_by_server_is_replaced(self):
         peer = self.scripted(close_after_data=True)
         srv = self.two_hops_on_one_server(peer)
-        for domain in ['a.test', 'b.test']:
-            send(srv, 'bob@' + domain, 'to ' + domain)
-            m = srv.wait_for_log(r'to=<bob@%s>, .*status=sent .*$' % re.escape(domain))
-            self.assertIsNotNone(m, srv.log())
+        self.send_each(srv, ['bob@a.test', 'bob@b.test'])
         self.assertIn('cached connection closed by the server', srv.log())
         self.assertNotIn('status=deferred', srv.log())
         self.assertEqual([r for _, r, _ in peer.accepted], [['bob@a.test'], ['bob@b.test']])
