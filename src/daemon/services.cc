@@ -644,7 +644,7 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
   readiness.ready();
   return outbound::serve_agent_requests_async(
       io, *fd, [&delivery](qmgr::AgentRequest r) { return delivery.deliver(std::move(r)); },
-      *base->log);
+      *base->log, [&delivery] { delivery.close_cached_connections(); });
 }
 
 int run_bounce_service(const std::string& config_dir, const std::vector<std::string>& args) {

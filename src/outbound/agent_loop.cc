@@ -115,7 +115,7 @@ struct Server {
 }  // namespace
 
 int serve_agent_requests_async(asio::io_context& io, int listen_fd, const AsyncDeliver& deliver,
-                               const log::Logger& log) {
+                               const log::Logger& log, const std::function<void()>& on_stop) {
   stream_protocol::acceptor acceptor(io);
   asio::error_code ec;
   acceptor.assign(stream_protocol(), listen_fd, ec);
@@ -126,7 +126,9 @@ int serve_agent_requests_async(asio::io_context& io, int listen_fd, const AsyncD
   Server server(io, deliver, log);
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const asio::error_code& error, int) {
-    if (!error) server.stop(acceptor);
+    if (error) return;
+    server.stop(acceptor);
+    if (on_stop) on_stop();
   });
   asio::co_spawn(io, server.accept(acceptor), asio::detached);
   io.run();

@@ -21,8 +21,10 @@ using AsyncDeliver = std::function<asio::awaitable<qmgr::AgentReply>(qmgr::Agent
 
 /// Serves `listen_fd` (a listening unix stream socket, taken over) on `io` until SIGTERM or
 /// SIGINT, then lets the requests in progress finish. Runs `io` in the calling thread.
+/// `on_stop` (optional) runs on the signal, after accepting and reading stopped: it ends the
+/// caller's own work on `io` (the smtp agent's cached connections) so that `io` can run out.
 /// Returns the exit code: 0 after a signal, 1 when the socket cannot be used (logged).
 int serve_agent_requests_async(asio::io_context& io, int listen_fd, const AsyncDeliver& deliver,
-                               const log::Logger& log);
+                               const log::Logger& log, const std::function<void()>& on_stop = {});
 
 }  // namespace estafeta::outbound

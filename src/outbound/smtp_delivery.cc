@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -29,6 +31,14 @@
 #include "smtp/client_session.h"
 #include "smtp/content_encoder.h"
 #include "smtp/mime_downgrade.h"
+
+// XXX GCC 12 at -O2 reports -Wmismatched-new-delete on the coroutine frames of try_server
+// and deliver since the connection cache came in (the construct that tips its inlining was
+// not pinned down). Both ends are asio's awaitable frame operator new/delete (it sees
+// asio::aligned_new on one path), so the warning is taken as false.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 
 namespace estafeta::outbound {
 namespace {
@@ -67,6 +77,8 @@ struct SmtpDelivery::Attempt {
   int64_t ready_us = 0;      // when the last session was ready for MAIL (delays c/d)
   std::optional<std::string> seven_bit;  // the content for servers without 8BITMIME
   std::string sts_testing;  // MTA-STS policy domain in testing mode: log what would fail
+  std::vector<uint32_t> conn_use;        // per recipient: the session's use count, for the log
+  bool cache_wanted = false;             // keep a clean session open (connection cache)
 
   bool all_done() const {
     return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
@@ -85,9 +97,21 @@ SmtpDelivery::SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, 
       log_(std::move(log)),
       sasl_passwords_(std::move(sasl_passwords)),
       store_(delivery::open_queue_for_agent(settings_.queue_directory, log_)),
-      random_(std::random_device{}()) {}
+      random_(std::random_device{}()),
+      cache_(settings_.cache_limits, clock_),
+      cache_timer_(io) {}
 
 SmtpDelivery::~SmtpDelivery() = default;
+
+// A connection whose session may carry more messages (connection cache).
+struct SmtpDelivery::Connection {
+  std::unique_ptr<net::Transport> transport;
+  smtp::ClientSession session;
+  DeliveryTarget target;  // the server, for a request that finds it by destination
+  uint16_t port = 25;
+  ConnectionLabels labels;
+  ConnectionUse use;
+};
 
 namespace {
 
@@ -290,9 +314,61 @@ class Deadline {
 
 }  // namespace
 
+asio::awaitable<std::unique_ptr<net::Transport>> SmtpDelivery::connect(Attempt& attempt,
+                                                                       const DeliveryTarget& target,
+                                                                       const Peer& peer) {
+  const std::string host = peer.host.empty() ? peer.address : peer.host;
+  const uint16_t port = peer.port;
+  // Connect, within smtp_connect_timeout, from smtp_bind_address(6) when set.
+  asio::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(target.address.text, ec);
+  if (ec) {
+    attempt.last_failure = Failure{"4.4.1", fmt::format("bad address {}", target.address.text)};
+    co_return nullptr;
+  }
+  asio::ip::tcp::socket socket(io_);
+  const asio::ip::tcp::endpoint endpoint(address, port);
+  socket.open(endpoint.protocol(), ec);
+  const std::string& bind = address.is_v4() ? settings_.bind_address : settings_.bind_address6;
+  if (!ec && !bind.empty()) {
+    const asio::ip::address local = asio::ip::make_address(bind, ec);
+    if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
+    if (ec) {
+      attempt.last_failure = Failure{"4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind,
+                                                          host, peer.address, ec.message())};
+      co_return nullptr;
+    }
+  }
+  if (!ec) {
+    asio::steady_timer timer(io_);
+    timer.expires_after(settings_.timeouts.connect);
+    auto fired = std::make_shared<bool>(false);
+    timer.async_wait([fired, &socket](const asio::error_code& e) {
+      if (e) return;
+      *fired = true;
+      asio::error_code ignored;
+      socket.cancel(ignored);
+    });
+    auto [connected] = co_await socket.async_connect(endpoint, kNoThrow);
+    timer.cancel();
+    ec = *fired ? asio::error::timed_out : connected;
+  }
+  if (ec) {
+    const std::string why = ec == asio::error::timed_out ? "Connection timed out" : ec.message();
+    attempt.last_failure =
+        Failure{"4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
+    co_return nullptr;
+  }
+  // Each write is a whole command group or content chunk: send it at once (Nagle would hold
+  // a small write until the peer's delayed ACK of the previous one, 40 ms on Linux).
+  asio::error_code nodelay_error;
+  socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
+  co_return net::make_tcp_transport(std::move(socket));
+}
+
 asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryTarget& target,
                                                uint16_t port, const std::string& nexthop,
-                                               bool allow_tls) {
+                                               bool allow_tls, ConnectionPtr&& cached) {
   const qmgr::AgentRequest& request = *attempt.request;
   const message::Envelope& env = *attempt.envelope;
   Peer peer{target.host, target.address.text, port};
@@ -315,54 +391,6 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
     co_return false;
   }
 
-  // Connect, within smtp_connect_timeout, from smtp_bind_address(6) when set.
-  asio::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(target.address.text, ec);
-  if (ec) {
-    attempt.last_failure = Failure{"4.4.1", fmt::format("bad address {}", target.address.text)};
-    co_return false;
-  }
-  asio::ip::tcp::socket socket(io_);
-  const asio::ip::tcp::endpoint endpoint(address, port);
-  socket.open(endpoint.protocol(), ec);
-  const std::string& bind = address.is_v4() ? settings_.bind_address : settings_.bind_address6;
-  if (!ec && !bind.empty()) {
-    const asio::ip::address local = asio::ip::make_address(bind, ec);
-    if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
-    if (ec) {
-      attempt.last_failure = Failure{
-          "4.4.1", fmt::format("cannot bind to {} for {}[{}]: {}", bind, host, peer.address,
-                               ec.message())};
-      co_return false;
-    }
-  }
-  if (!ec) {
-    asio::steady_timer timer(io_);
-    timer.expires_after(settings_.timeouts.connect);
-    auto fired = std::make_shared<bool>(false);
-    timer.async_wait([fired, &socket](const asio::error_code& e) {
-      if (e) return;
-      *fired = true;
-      asio::error_code ignored;
-      socket.cancel(ignored);
-    });
-    auto [connected] = co_await socket.async_connect(endpoint, kNoThrow);
-    timer.cancel();
-    ec = *fired ? asio::error::timed_out : connected;
-  }
-  if (ec) {
-    const std::string why = ec == asio::error::timed_out ? "Connection timed out" : ec.message();
-    attempt.last_failure = Failure{
-        "4.4.1", fmt::format("connect to {}[{}]:{}: {}", host, peer.address, port, why)};
-    co_return false;
-  }
-  // Each write is a whole command group or content chunk: send it at once (Nagle would hold
-  // a small write until the peer's delayed ACK of the previous one, 40 ms on Linux).
-  asio::error_code nodelay_error;
-  socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
-  std::unique_ptr<net::Transport> transport = net::make_tcp_transport(std::move(socket));
-  Deadline deadline(io_, *transport);
-
   TlsConnectionPlan tls_plan = plan_tls_connection(attempt.tls, nexthop, target.host);
   apply_dane(tls_plan, dane, target.host);
   // MTA-STS testing: classify the peer as enforce would (the level still decides).
@@ -374,8 +402,30 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   cs.use_ehlo = !settings_.never_send_ehlo;
   cs.try_starttls = tls_plan.attempt && tls_context_ != nullptr && allow_tls;
   cs.require_tls = tls_plan.required;
+  const std::string sasl_user = *auth ? (*auth)->username : std::string();
   cs.auth = std::move(*auth);
-  smtp::ClientSession session(cs);
+
+  // An idle connection to this server from the cache, else a new one.
+  ConnectionLabels labels = connection_cache_labels(nexthop, target.address.text, port, attempt.tls,
+                                                    sasl_user, !allow_tls);
+  ConnectionPtr conn = std::move(cached);
+  if (!conn && !closing_) {
+    if (auto taken = cache_.take_by_endpoint(labels.endpoint)) {
+      conn = std::move(taken->connection);
+      conn->use = taken->use;
+    }
+  }
+  const bool reused = conn != nullptr;
+  if (!conn) {
+    std::unique_ptr<net::Transport> fresh = co_await connect(attempt, target, peer);
+    if (!fresh) co_return false;
+    conn = std::make_unique<Connection>(Connection{std::move(fresh), smtp::ClientSession(cs),
+                                                   target, port, std::move(labels),
+                                                   ConnectionUse{clock_.now(), 0}});
+  }
+  net::Transport* const transport = conn->transport.get();
+  smtp::ClientSession& session = conn->session;
+  Deadline deadline(io_, *transport);
 
   // The recipients still without an answer go in this transaction.
   smtp::OutgoingMessage message;
@@ -397,8 +447,15 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
   auto take = [&](std::vector<smtp::ClientAction> more) {
     for (auto& a : more) actions.push_back(std::move(a));
   };
-  take(session.start());
+  if (reused) {
+    actions.push_back(smtp::client::Ready{});  // the session is idle: the message goes at once
+  } else {
+    take(session.start());
+  }
   bool message_given = false;
+  bool any_result = false;                       // a recipient of this session got its reply
+  bool stale = false;                            // a cached connection that the peer had closed
+  bool parked = false;                           // the session stays open, in the cache
   const std::string* content = attempt.content;  // or its 7-bit form (adapt_to_server)
   bool closed = false;
   std::vector<char> buffer(16 * 1024);
@@ -470,13 +527,16 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
         attempt.results[i] = reply_for(request.recipients[i], done->reply, done->stage, peer,
                                         session.capabilities().dsn);
         attempt.done_us[i] = system_now_us();
+        attempt.conn_use[i] = conn->use.uses;
         attempt.any_session = true;
+        any_result = true;
       } else if (std::get_if<smtp::client::Ready>(&action)) {
         if (!message_given) {
           message_given = true;
+          ++conn->use.uses;
           attempt.ready_us = system_now_us();
-          attempt.any_session = true;
-          if (settings_.tls.note_starttls_offer && !session.tls_active() &&
+          attempt.any_session = attempt.any_session || !reused;
+          if (!reused && settings_.tls.note_starttls_offer && !session.tls_active() &&
               session.capabilities().starttls) {
             log_.info(starttls_offer_note(host));  // smtp_tls_note_starttls_offer
           }
@@ -489,10 +549,22 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           content =
               adapt_to_server(message, session.capabilities(), *attempt.content, attempt.seven_bit);
           take(session.send_message(message));
+        } else if (attempt.cache_wanted && !closing_) {
+          parked = true;  // clean: the transaction is over and the session idle
+          closed = true;
         } else {
           take(session.quit());
         }
       } else if (auto* failed = std::get_if<smtp::client::SessionFailed>(&action)) {
+        if (reused && !any_result &&
+            (failed->stage == smtp::ClientStage::Rset ||
+             failed->stage == smtp::ClientStage::Mail)) {
+          // Closed by the peer while idle in the cache (EOF, or its 421 read as the reply to
+          // MAIL): not this destination's failure; nothing was sent.
+          stale = true;
+          continue;
+        }
+        if (reused) attempt.any_session = true;  // it answered MAIL: the server was reached
         attempt.last_failure = failure_of(*failed, peer);
         if (failed->stage == smtp::ClientStage::EndOfData ||
             failed->stage == smtp::ClientStage::Body) {
@@ -513,7 +585,17 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
       take(session.feed(std::string_view(buffer.data(), n)));
     }
   }
-  transport->close();
+  if (stale) {
+    transport->close();
+    log_.info("{}[{}]:{}: cached connection closed by the server, connecting again", host,
+              peer.address, port);
+    co_return co_await try_server(attempt, target, port, nexthop, allow_tls);
+  }
+  if (parked) {
+    park(std::move(conn));
+  } else {
+    transport->close();
+  }
   for (size_t i : positions) attempt.relays[i] = relay_name(peer);
   if (retry_in_clear && !attempt.all_done()) {
     // As Postfix at level may: the same server again, without STARTTLS.
@@ -538,6 +620,11 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
   attempt.results.resize(n);
   attempt.relays.assign(n, "none");
   attempt.done_us.assign(n, 0);
+  attempt.conn_use.assign(n, 0);
+  attempt.cache_wanted =
+      (settings_.cache_on_demand && request.more_mail) ||
+      std::any_of(settings_.cache_destinations.begin(), settings_.cache_destinations.end(),
+                  [&](const std::string& d) { return ascii::iequals(d, request.next_hop); });
 
   auto settle_all = [&](const Failure& f) {
     for (size_t i = 0; i < n; ++i) {
@@ -585,6 +672,18 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
     return static_cast<size_t>(std::uniform_int_distribution<size_t>(0, below - 1)(random_));
   };
   for (size_t h = 0; h < hops.size() && !attempt.all_done() && !attempt.ambiguous; ++h) {
+    if (h == 0 && !closing_) {
+      // An idle connection to the next hop: no DNS, no connection set-up.
+      const ConnectionLabels labels = connection_cache_labels(hops[h], "", 0, attempt.tls, "");
+      if (auto taken = cache_.take_by_destination(labels.destination)) {
+        ConnectionPtr c = std::move(taken->connection);
+        c->use = taken->use;
+        const DeliveryTarget target = c->target;
+        const uint16_t port = c->port;
+        co_await try_server(attempt, target, port, hops[h], true, std::move(c));
+        if (attempt.all_done() || attempt.ambiguous) break;
+      }
+    }
     auto hop = parse_next_hop(hops[h]);
     if (!hop.ok()) {
       attempt.last_failure =
@@ -672,6 +771,7 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
       line.orig_to = orcpt.substr(7);
     }
     line.relay = out.relay.empty() ? "none" : out.relay;
+    line.conn_use = static_cast<int>(attempt.conn_use[i]);
     line.delay = seconds_between(env.arrival_us, end_us);
     line.a = seconds_between(env.arrival_us, start_us);
     const int64_t ready = attempt.ready_us != 0 ? attempt.ready_us : end_us;
@@ -684,6 +784,53 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
     reply.recipients.push_back(std::move(out));
   }
   co_return reply;
+}
+
+void SmtpDelivery::park(ConnectionPtr connection) {
+  if (closing_ || !cache_.may_reuse(connection->use)) {
+    quit_and_close(std::move(connection));
+    return;
+  }
+  ConnectionLabels labels = connection->labels;
+  const ConnectionUse use = connection->use;
+  cache_.store(std::move(labels), std::move(connection), use);
+  expire_cached();  // arms the timer for the earliest expiry
+}
+
+void SmtpDelivery::expire_cached() {
+  for (ConnectionPtr& c : cache_.expire()) quit_and_close(std::move(c));
+  const std::optional<Clock::TimePoint> next = cache_.next_expiry();
+  if (!next) {
+    cache_timer_.cancel();
+    return;
+  }
+  cache_timer_.expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - clock_.now()));
+  cache_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) expire_cached();
+  });
+}
+
+void SmtpDelivery::quit_and_close(ConnectionPtr connection) {
+  auto quit = [](ConnectionPtr c, std::chrono::seconds timeout,
+                 asio::io_context& io) -> asio::awaitable<void> {
+    for (smtp::ClientAction& action : c->session.quit()) {
+      if (auto* send = std::get_if<smtp::client::Send>(&action)) {
+        Deadline deadline(io, *c->transport);
+        deadline.arm(timeout);
+        co_await c->transport->write_all(send->bytes);
+        deadline.disarm();
+      }
+    }
+    c->transport->close();
+  };
+  asio::co_spawn(io_, quit(std::move(connection), settings_.timeouts.quit, io_), asio::detached);
+}
+
+void SmtpDelivery::close_cached_connections() {
+  closing_ = true;
+  cache_timer_.cancel();
+  for (ConnectionPtr& c : cache_.take_all()) quit_and_close(std::move(c));
 }
 
 }  // namespace estafeta::outbound

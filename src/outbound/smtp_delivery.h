@@ -12,11 +12,22 @@
 // (outbound/delivery_report.h). The next server is tried only for recipients that have no
 // answer yet, and not after the end of DATA went out without its reply (the message may have
 // been delivered: deferred, "may be sent more than once"). Never changes queue state.
+//
+// Connection cache (Postfix's smtp_connection_cache_*; outbound/connection_cache.h): a
+// session that ends its delivery clean (the last transaction completed, no failure) is kept
+// open instead of QUIT when the queue manager said more mail waits for the destination
+// (AgentRequest::more_mail, smtp_connection_cache_on_demand) or the next hop is listed in
+// smtp_connection_cache_destinations. A request looks first for an idle connection to its
+// next hop, then, server by server, for one to the server's address. A cached connection the
+// peer closed meanwhile (no reply, or a 421, to the first RSET/MAIL) is dropped without a
+// trace in the outcome, and the delivery goes on over a new connection. Idle connections get
+// QUIT after smtp_connection_cache_time_limit and at close_cached_connections().
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -24,8 +35,12 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "log/logger.h"
 #include "maps/map.h"
+#include "net/transport.h"
+#include "outbound/connection_cache.h"
+#include "outbound/delivery_report.h"
 #include "outbound/dns_resolver.h"
 #include "outbound/mta_sts_resolver.h"
 #include "outbound/mx_plan.h"
@@ -63,6 +78,10 @@ struct SmtpDeliverySettings {
   bool dnssec = false;
   SaslSettings sasl;  // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
   MtaStsSettings mta_sts;  // smtp_mta_sts_*: the resolver is given with set_mta_sts
+  SaslSettings sasl;            // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
+  bool cache_on_demand = true;  // smtp_connection_cache_on_demand
+  std::vector<std::string> cache_destinations;  // smtp_connection_cache_destinations
+  ConnectionCacheLimits cache_limits;           // smtp_connection_{cache,reuse}_*_limit
 };
 
 /// A smtp_tls_policy_maps lookup of one key (NotFound when there is no table).
@@ -71,9 +90,10 @@ using PolicyLookup = std::function<maps::LookupResult(const std::string& key)>;
 class SmtpDelivery {
  public:
   /// `sasl_passwords`: smtp_sasl_password_maps lookups (used when settings.sasl.enable; a
-  /// lookup error defers the server's recipients, no entry means no AUTH). `dns` is borrowed; `tls_context` may be null when TLS cannot be used (then a destination
-  /// whose policy requires TLS is deferred). Opens the queue store read-side (an error is
-  /// logged; requests are then deferred).
+  /// lookup error defers the server's recipients, no entry means no AUTH). `dns` is borrowed;
+  /// `tls_context` may be null when TLS cannot be used (then a destination whose policy requires
+  /// TLS is deferred). Opens the queue store read-side (an error is logged; requests are then
+  /// deferred).
   SmtpDelivery(asio::io_context& io, SmtpDeliverySettings settings, DnsResolver& dns,
                std::shared_ptr<asio::ssl::context> tls_context, PolicyLookup tls_policy,
                log::Logger log, PolicyLookup sasl_passwords = {});
@@ -88,12 +108,27 @@ class SmtpDelivery {
   /// Delivers one request; runs on the io_context's thread.
   asio::awaitable<qmgr::AgentReply> deliver(qmgr::AgentRequest request);
 
+  /// Agent shutdown: QUIT on every idle cached connection; later sessions are not cached.
+  void close_cached_connections();
+
  private:
   struct Attempt;
+  struct Connection;  // a connected transport and its ClientSession, cacheable
+  using ConnectionPtr = std::unique_ptr<Connection>;
   // One server: false when no connection was made (smtp_mx_session_limit counts the others).
   // `allow_tls` false: no STARTTLS (the second try after a failed opportunistic handshake).
+  // `cached`: an idle connection to this server taken from the cache (else the endpoint
+  // cache is looked at, then a new connection made).
   asio::awaitable<bool> try_server(Attempt& attempt, const DeliveryTarget& target, uint16_t port,
-                                   const std::string& nexthop, bool allow_tls = true);
+                                   const std::string& nexthop, bool allow_tls = true,
+                                   ConnectionPtr&& cached = nullptr);
+  asio::awaitable<std::unique_ptr<net::Transport>> connect(Attempt& attempt,
+                                                           const DeliveryTarget& target,
+                                                           const Peer& peer);
+  // Keeps an idle session for later (or QUITs it when it may not be kept).
+  void park(ConnectionPtr connection);
+  void quit_and_close(ConnectionPtr connection);
+  void expire_cached();
 
   asio::io_context& io_;
   SmtpDeliverySettings settings_;
@@ -105,6 +140,10 @@ class SmtpDelivery {
   std::unique_ptr<queue::QueueStore> store_;
   std::mt19937_64 random_;
   MtaStsResolver* mta_sts_ = nullptr;
+  SystemClock clock_;
+  ConnectionCache<ConnectionPtr> cache_;
+  asio::steady_timer cache_timer_;
+  bool closing_ = false;  // close_cached_connections() was called
 };
 
 }  // namespace estafeta::outbound

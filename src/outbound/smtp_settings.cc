@@ -44,6 +44,12 @@ Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c
     return make_error(fmt::format("smtp_bind_address6: not an IPv6 address: {}", s.bind_address6));
   }
   s.fallback_relay = c.get_list("smtp_fallback_relay");
+  s.cache_on_demand = c.get_bool("smtp_connection_cache_on_demand");
+  s.cache_destinations = c.get_list("smtp_connection_cache_destinations");
+  s.cache_limits.idle_limit = seconds("smtp_connection_cache_time_limit");
+  s.cache_limits.reuse_time_limit = seconds("smtp_connection_reuse_time_limit");
+  s.cache_limits.reuse_count_limit =
+      static_cast<uint32_t>(c.get_int("smtp_connection_reuse_count_limit"));
   auto tls = make_client_tls_settings(c);
   if (!tls.ok()) return tls.error();
   s.tls = std::move(*tls);

@@ -44,6 +44,7 @@ constexpr char kFieldRelay = 'm';  // also a notice's Remote-MTA
 constexpr char kFieldLastAttempt = 'l';
 constexpr char kFieldDoneAction = 'D';  // once per final delivery already made
 constexpr char kFieldAfterRestart = 'w';  // request: "1" when AgentRequest::after_restart
+constexpr char kFieldMoreMail = 'M';      // request: "1" when AgentRequest::more_mail
 constexpr char kFieldAction = 'c';        // a success report's Action: expanded, relayed
 
 void put_optional(std::string& out, char type, std::string_view value) {
@@ -328,6 +329,7 @@ std::string encode_request(const AgentRequest& request) {
     put_record(p, kFieldRecipient, rp);
   }
   if (request.after_restart) put_record(p, kFieldAfterRestart, "1");
+  if (request.more_mail) put_record(p, kFieldMoreMail, "1");
   return framed(kRequest, p);
 }
 
@@ -368,6 +370,10 @@ Result<std::optional<AgentRequest>> take_request(std::string& buffer) {
       case kFieldAfterRestart:
         if (f.payload != "1" || d.after_restart) return make_error("bad after-restart flag");
         d.after_restart = true;
+        return {};
+      case kFieldMoreMail:
+        if (f.payload != "1" || d.more_mail) return make_error("bad more-mail flag");
+        d.more_mail = true;
         return {};
       case kFieldRecipient: {
         auto r = decode_request_recipient(f.payload);

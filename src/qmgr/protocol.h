@@ -53,6 +53,9 @@ struct AgentRequest {
   /// attempt short after a delivery was made and before its outcome was recorded): an agent
   /// that can tell whether a delivery is already there checks before repeating it.
   bool after_restart = false;
+  /// The queue manager has more mail waiting for this transport and next hop: the smtp
+  /// agent may keep its connection open for it (smtp_connection_cache_on_demand).
+  bool more_mail = false;
 
   bool operator==(const AgentRequest&) const = default;
 };

@@ -39,6 +39,7 @@ AgentRequest sample_request() {
   return {42, "0123456789ABCDEF01", "deferred", "local", "bob@localhost",
           {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE", {}},
            {3, "carol@localhost", "", "", {"f3a9c2", "mailbox"}}},
+          true,
           true};
 }
 
@@ -62,6 +63,18 @@ TEST(Protocol, RequestRoundTrip) {
   ASSERT_TRUE(r->has_value());
   EXPECT_EQ(**r, sample_request());
   EXPECT_TRUE(buffer.empty());
+}
+
+TEST(Protocol, FlagsAreLeftOutWhenFalse) {
+  AgentRequest request = sample_request();
+  request.after_restart = false;
+  request.more_mail = false;
+  std::string buffer = encode_request(request);
+  EXPECT_LT(buffer.size(), encode_request(sample_request()).size());
+  auto r = take_request(buffer);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ(**r, request);
 }
 
 TEST(Protocol, ReplyRoundTripWithDestinationFailure) {
@@ -106,6 +119,7 @@ TEST(Protocol, MalformedInputIsAnError) {
        request_with({{'v', "1"}, {'n', "1"}, {'q', "Q"}, {'t', "l"},
                      {'R', std::string("i\x01" "0" "a\x01" "b" "D\x00", 8)}}),
        "bad done action"},
+      {"bad more-mail flag", request_with({{'v', "1"}, {'M', "0"}}), "more-mail"},
       {"oversized length", std::string("D\xff\xff\xff\x7f", 5), "too"},
   };
   for (auto& c : cases) {

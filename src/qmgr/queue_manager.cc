@@ -529,6 +529,7 @@ void QueueManager::Loop::dispatch_requests() {
       request.recipients.push_back(std::move(out));
     }
     request.after_restart = m->second.after_restart;
+    request.more_mail = r.more_mail;
     agent_request_messages_[r.id] = r.queue_id;
     agent->second.waiting.emplace_back(r.id, encode_request(request));
   }

@@ -317,6 +317,7 @@ std::optional<DeliveryRequest> Scheduler::next_request(Transport& t) {
     request.queue_id = m.queue_id;
     request.transport = t.name;
     request.next_hop = m.recipients[entry.slots.front()].in.next_hop;
+    request.more_mail = !d->todo.empty();
     InFlight flight{&m, d, entry.slots, {}};
     for (std::size_t slot : entry.slots) {
       Message::Recipient& r = m.recipients[slot];

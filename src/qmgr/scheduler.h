@@ -125,6 +125,9 @@ struct DeliveryRequest {
   std::string transport;
   std::string next_hop;
   std::vector<RequestRecipient> recipients;  // at most the transport's recipient limit
+  /// The destination has more recipients queued after this request (Postfix's hint to the
+  /// smtp agent to keep its connection open: smtp_connection_cache_on_demand).
+  bool more_mail = false;
 };
 
 enum class Outcome { Delivered, Deferred, Bounced };

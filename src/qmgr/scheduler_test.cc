@@ -292,6 +292,31 @@ TEST(Scheduler, PerDestinationConcurrencyCap) {
   }
 }
 
+TEST(Scheduler, MoreMailHintWhileTheDestinationHasAQueue) {
+  SchedulerSettings settings;
+  settings.transports["smtp"].destination_concurrency_limit = 1;
+  Harness h(settings);
+  for (int i = 0; i < 3; ++i) {
+    h.admit(message("M" + std::to_string(i), {rcpt(0, "u@example.org")}, kStart));
+  }
+  h.admit(message("N", {rcpt(0, "u@example.net")}, kStart));
+  auto first = h.scheduler.take_requests();
+  ASSERT_EQ(first.size(), 2u);
+  for (const DeliveryRequest& r : first) {
+    // example.org has two more entries queued; example.net has none.
+    EXPECT_EQ(r.more_mail, r.next_hop == "example.org") << r.next_hop;
+  }
+  const DeliveryRequest& org = first[0].next_hop == "example.org" ? first[0] : first[1];
+  h.report(all(org, Outcome::Delivered));
+  auto second = h.scheduler.take_requests();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_TRUE(second[0].more_mail);
+  h.report(all(second[0], Outcome::Delivered));
+  auto last = h.scheduler.take_requests();
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_FALSE(last[0].more_mail);
+}
+
 TEST(Scheduler, LocalConcurrencyIsPerRecipient) {
   Harness h;
   for (int i = 0; i < 5; ++i) {

@@ -8,6 +8,8 @@
 # With tls_context it offers STARTTLS and does TLS; with auth ({user: password}) it offers AUTH
 # PLAIN LOGIN (only after STARTTLS when tls_context is set, as Postfix's smtpd_tls_auth_only),
 # refuses MAIL before a successful AUTH with 530, and answers wrong credentials with 535.
+# With close_after_data it closes each connection right after its end-of-data reply, as a
+# server that drops idle clients (the smtp agent's cached connection is then stale).
 import base64
 import socket
 import threading
@@ -19,7 +21,7 @@ class ScriptedSmtp:
                              'ENHANCEDSTATUSCODES'),
                  rcpt=None, data='354 End data with <CR><LF>.<CR><LF>',
                  end_of_data='250 2.0.0 Ok: queued', mail='250 2.1.0 Ok', tls_context=None,
-                 auth=None):
+                 auth=None, close_after_data=False):
         """rcpt: a function (address, transaction number) -> reply, default 250.
         end_of_data: a reply or a function (transaction number) -> reply. Transactions are
         numbered from 1 over every connection."""
@@ -31,6 +33,7 @@ class ScriptedSmtp:
         self.mail_reply = mail
         self.tls_context = tls_context  # ssl.SSLContext (server side) for STARTTLS
         self.auth = auth                # {user: password}: AUTH required before MAIL
+        self.close_after_data = close_after_data
         self.auth_log = []              # (mechanism, user, ok, over TLS) per AUTH
         self.accepted = []        # (sender, [recipients], data bytes)
         self.connections = 0
@@ -168,6 +171,8 @@ class ScriptedSmtp:
                         with self._lock:
                             self.accepted.append((sender, list(recipients), data))
                     r = say(reply)
+                    if self.close_after_data:
+                        return
                 elif verb == 'STARTTLS':
                     # No TLS here: a handshake that cannot succeed (the client's TLS hello is
                     # answered with bytes that are no TLS record, then the connection closes).
