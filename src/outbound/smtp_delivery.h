@@ -78,7 +78,6 @@ struct SmtpDeliverySettings {
   bool dnssec = false;
   SaslSettings sasl;  // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
   MtaStsSettings mta_sts;  // smtp_mta_sts_*: the resolver is given with set_mta_sts
-  SaslSettings sasl;            // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
   bool cache_on_demand = true;  // smtp_connection_cache_on_demand
   std::vector<std::string> cache_destinations;  // smtp_connection_cache_destinations
   ConnectionCacheLimits cache_limits;           // smtp_connection_{cache,reuse}_*_limit
