@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "smtp/mime_downgrade.h"
 
 namespace estafeta::smtp {
 namespace {
@@ -622,10 +623,7 @@ std::string decode_header_value(std::string_view field) {
 }
 
 HeaderEncoding encode_8bit_headers(std::string_view message) {
-  const size_t lf = message.find('\n');
-  const std::string_view eol = lf != std::string_view::npos && lf > 0 && message[lf - 1] == '\r'
-                                   ? std::string_view("\r\n")
-                                   : std::string_view("\n");
+  const std::string_view eol = first_line_end(message);
   HeaderEncoding result;
   std::string out;
   // The header section: fields and their continuation lines, up to an empty line or the

@@ -37,4 +37,8 @@ MimeDowngrade downgrade_mime(std::string_view message);
 /// kept as a hard line break, soft line breaks use `eol`.
 std::string encode_quoted_printable(std::string_view text, std::string_view eol = "\r\n");
 
+/// The line end new lines of `message` use: its first one ("\r\n" or "\n"; "\n" when it
+/// has none).
+std::string_view first_line_end(std::string_view message);
+
 }  // namespace estafeta::smtp
