@@ -9,8 +9,8 @@
 // (RFC 2045 §6.7: "=XX" escapes, soft line breaks so no encoded line exceeds 76 octets,
 // trailing space/tab escaped; line breaks stay hard line breaks) and gets
 // "Content-Transfer-Encoding: quoted-printable" (plus "MIME-Version: 1.0" in a message
-// header that lacks one). Left as they are: header lines with 8-bit octets (Postfix does not
-// encode headers either: RFC 2047 needs a charset we do not know), parts declared base64,
+// header that lacks one). Left as they are: header lines with 8-bit octets (the top-level
+// ones are smtp/header_encoder.h's, a separate pass), parts declared base64,
 // quoted-printable, binary or anything else, and entities nested deeper than 100 levels
 // (Postfix's mime_nesting_limit). A multipart's preamble or epilogue with 8-bit octets is
 // quoted-printable escaped in place (MIME readers ignore that text). An encoded continuation
