@@ -66,6 +66,7 @@ NoticePlan plan_notices(const qmgr::BounceRequest& request, const message::Envel
     p.notice.problem = std::move(problem);
     p.what = std::move(what);
     p.required = required;
+    p.smtputf8_autodetect = settings.smtputf8_autodetect;
     plan.notices.push_back(std::move(p));
   };
 

@@ -36,6 +36,10 @@ struct NoticeSettings {
   std::string delay_notice_recipient = "postmaster";
   std::string error_notice_recipient = "postmaster";
   size_t bounce_size_limit = 50000;
+  /// smtputf8_enable and smtputf8_autodetect_classes list `bounce`: a notice whose sender
+  /// or recipient address has UTF-8 is flagged SMTPUTF8 (its own headers are ASCII; the
+  /// returned message travels in its body).
+  bool smtputf8_autodetect = false;
 };
 
 struct PlannedNotice {
@@ -49,6 +53,8 @@ struct PlannedNotice {
   /// the recipients pending and asks again); a postmaster copy that cannot is only logged
   /// (Postfix: "postmaster notice failed").
   bool required = true;
+  /// NoticeSettings::smtputf8_autodetect, for the writer.
+  bool smtputf8_autodetect = false;
 };
 
 struct NoticePlan {

@@ -192,3 +192,22 @@ TEST(NotifyClasses, ParsesPostfixLists) {
 
 }  // namespace
 }  // namespace estafeta::bounce
+
+namespace estafeta::bounce {
+namespace {
+
+// smtputf8_autodetect_classes `bounce` reaches every planned notice (the writer flags the
+// ones with a UTF-8 address).
+TEST(NoticePlan, CarriesSmtputf8Autodetect) {
+  NoticeSettings s = settings("bounce");
+  for (bool autodetect : {false, true}) {
+    s.smtputf8_autodetect = autodetect;
+    const NoticePlan plan =
+        plan_notices(request(NoticeRequestKind::kFailure), envelope("j\xc3\xb6rg@x.test"), s);
+    ASSERT_EQ(plan.notices.size(), 2u);
+    for (const PlannedNotice& n : plan.notices) EXPECT_EQ(n.smtputf8_autodetect, autodetect);
+  }
+}
+
+}  // namespace
+}  // namespace estafeta::bounce

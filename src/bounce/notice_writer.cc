@@ -4,6 +4,7 @@
 #include <future>
 
 #include "base/clock.h"
+#include "message/smtputf8_autodetect.h"
 #include "queue/spool.h"
 
 namespace estafeta::bounce {
@@ -17,6 +18,7 @@ Result<std::string> queue_notice(queue::Spool& spool, PlannedNotice planned,
   envelope.recipients.push_back({planned.recipient, "", ""});
   envelope.protocol = "ESMTP";
   envelope.client_hostname = "localhost";
+  envelope.smtputf8 = planned.smtputf8_autodetect && message::has_8bit_address(envelope);
   auto incoming = spool.begin(std::move(envelope));
   if (!incoming) return incoming.error();
   message::Notice& notice = planned.notice;

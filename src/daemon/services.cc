@@ -28,6 +28,7 @@
 #include "log/logger.h"
 #include "maps/map_set.h"
 #include "message/notify_classes.h"
+#include "message/smtputf8_autodetect.h"
 #include "net/tls_client.h"
 #include "net/unix_socket.h"
 #include "outbound/agent_loop.h"
@@ -145,6 +146,12 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
   return s;
 }
 
+// smtputf8_enable and smtputf8_autodetect_classes.
+message::Smtputf8Autodetect smtputf8_autodetect(const config::Config& c) {
+  return message::Smtputf8Autodetect::parse(c.get_bool("smtputf8_enable"),
+                                            c.get("smtputf8_autodetect_classes"));
+}
+
 // Who gets which notice (the bounce service, and pickup for the messages it refuses).
 bounce::NoticeSettings notice_settings(const config::Config& c) {
   bounce::NoticeSettings notices;
@@ -155,6 +162,7 @@ bounce::NoticeSettings notice_settings(const config::Config& c) {
   notices.delay_notice_recipient = c.get("delay_notice_recipient");
   notices.error_notice_recipient = c.get("error_notice_recipient");
   notices.bounce_size_limit = static_cast<size_t>(c.get_int("bounce_size_limit"));
+  notices.smtputf8_autodetect = smtputf8_autodetect(c).applies_to(message::MailOrigin::kBounce);
   return notices;
 }
 
@@ -750,6 +758,7 @@ int run_pickup_service(const std::string& config_dir, const std::vector<std::str
   // could write it directly: its drop files (local delivery's forwards) are trusted.
   options.trusted_uid = ::geteuid();
   options.notices = notice_settings(c);
+  options.smtputf8_autodetect = smtputf8_autodetect(c);
   if (parsed->wakeup != "-") {
     const long long seconds = std::atoll(parsed->wakeup.c_str());
     if (seconds > 0) options.scan_interval = std::chrono::seconds(seconds);

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cleanup/content_cleanup.h"
+#include "message/smtputf8_autodetect.h"
 #include "qmgr/flush_request.h"
 #include "smtp/received.h"
 
@@ -270,6 +271,10 @@ class SessionDriver {
         refusal_ = std::move(cleaned.refusal);  // answered at the end of DATA
         return;
       }
+    }
+    // smtputf8_autodetect_classes `smtpd`: UTF-8 a rewriting introduced into an address.
+    if (env_.settings.smtputf8_autodetect && message::has_8bit_address(envelope)) {
+      envelope.smtputf8 = true;
     }
     auto opened = env_.store.begin(std::move(envelope));
     if (!opened.ok()) {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "message/smtputf8_autodetect.h"
 #include "route/route_config.h"
 
 namespace estafeta::daemon {
@@ -59,6 +60,9 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.bare_newline_reject_code =
       static_cast<int>(config.get_int("smtpd_forbid_bare_newline_reject_code"));
   session.smtputf8_enabled = config.get_bool("smtputf8_enable");
+  s.smtputf8_autodetect = message::Smtputf8Autodetect::parse(
+                              session.smtputf8_enabled, config.get("smtputf8_autodetect_classes"))
+                              .applies_to(message::MailOrigin::kSmtpd);
   session.command_line_limit = static_cast<size_t>(config.get_int("line_length_limit"));
 
   s.tls_security_level = config.get("smtpd_tls_security_level");

@@ -23,6 +23,9 @@ struct SmtpdSettings {
   policy::RecipientPolicy recipients;       // its tables live in `tables`
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;  // envelope rewriting; tables too
   cleanup::ContentSettings content;  // hop count, header_checks, body_checks; tables too
+  /// smtputf8_autodetect_classes `smtpd`: checked on the envelope after its rewriting (the
+  /// queue file's envelope is written before the headers arrive).
+  bool smtputf8_autodetect = false;
   std::shared_ptr<const maps::MapSet> tables;
   policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
   policy::NetworkSet bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "delivery/agent_common.h"
 #include "log/delivery_line.h"
+#include "message/smtputf8_autodetect.h"
 #include "net/tls_client.h"
 #include "net/transport.h"
 #include "outbound/dane_lookup.h"
@@ -30,6 +31,7 @@
 #include "outbound/tls_policy.h"
 #include "smtp/client_session.h"
 #include "smtp/content_encoder.h"
+#include "smtp/header_encoder.h"
 #include "smtp/mime_downgrade.h"
 
 // XXX GCC 12 at -O2 reports -Wmismatched-new-delete on the coroutine frames of try_server
@@ -79,6 +81,7 @@ struct SmtpDelivery::Attempt {
   std::string sts_testing;  // MTA-STS policy domain in testing mode: log what would fail
   std::vector<uint32_t> conn_use;        // per recipient: the session's use count, for the log
   bool cache_wanted = false;             // keep a clean session open (connection cache)
+  std::optional<std::string> seven_bit_body;  // the same with 8-bit headers (SMTPUTF8 in use)
 
   bool all_done() const {
     return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
@@ -264,10 +267,12 @@ std::chrono::seconds timeout_for(const SmtpTimeouts& t, smtp::ClientStage stage)
 // envelope domains in A-labels when only they are non-ASCII, or the SMTPUTF8 flag set so
 // the session refuses the message (5.6.7; outbound/idn.h); with 8BITMIME not offered, an
 // 8-bit message's content downgraded to 7 bit (smtp/mime_downgrade.h; BODY= is then not
-// sent). Returns the content to send.
+// sent) and, unless SMTPUTF8 is in use, 8-bit header text as RFC 2047 encoded-words
+// (smtp/header_encoder.h; whatever the message's BODY=). Returns the content to send.
 const std::string* adapt_to_server(smtp::OutgoingMessage& message,
                                    const smtp::EhloCapabilities& caps, const std::string& content,
-                                   std::optional<std::string>& seven_bit) {
+                                   std::optional<std::string>& seven_bit,
+                                   std::optional<std::string>& seven_bit_body) {
   std::vector<std::string> recipients;
   for (const smtp::OutgoingRecipient& r : message.recipients) recipients.push_back(r.address);
   const Utf8Decision utf8 =
@@ -280,10 +285,23 @@ const std::string* adapt_to_server(smtp::OutgoingMessage& message,
   } else if (utf8.action == Utf8Action::kRefuse) {
     message.smtputf8 = true;
   }
-  if (!message.eight_bit || caps.eight_bit_mime) return &content;
-  if (!seven_bit) seven_bit = smtp::downgrade_mime(content).content;
-  message.size = seven_bit->size();
-  return &*seven_bit;
+  if (caps.eight_bit_mime) return &content;
+  // RFC 6532: 8-bit header fields may go as they are only with SMTPUTF8 in use.
+  const bool encode_headers = !(message.smtputf8 && caps.smtputf8);
+  if (!message.eight_bit && !(encode_headers && message::has_8bit_header(content))) {
+    return &content;
+  }
+  std::optional<std::string>& seven = encode_headers ? seven_bit : seven_bit_body;
+  if (!seven) {
+    std::string out = message.eight_bit ? smtp::downgrade_mime(content).content : content;
+    if (encode_headers) {
+      smtp::HeaderEncoding headers = smtp::encode_8bit_headers(out);
+      if (headers.changed) out = std::move(headers.content);
+    }
+    seven = std::move(out);
+  }
+  message.size = seven->size();
+  return &*seven;
 }
 
 // Cancels the transport's pending operation when its deadline passes (the operation then
@@ -546,8 +564,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
               log_.warning("{}", *report);
             }
           }
-          content =
-              adapt_to_server(message, session.capabilities(), *attempt.content, attempt.seven_bit);
+          content = adapt_to_server(message, session.capabilities(), *attempt.content,
+                                    attempt.seven_bit, attempt.seven_bit_body);
           take(session.send_message(message));
         } else if (attempt.cache_wanted && !closing_) {
           parked = true;  // clean: the transaction is over and the session idle

@@ -317,11 +317,15 @@ std::string encode_quoted_printable(std::string_view text, std::string_view eol)
   return out;
 }
 
-MimeDowngrade downgrade_mime(std::string_view message) {
+std::string_view first_line_end(std::string_view message) {
   const size_t lf = message.find('\n');
-  const std::string_view eol = lf != std::string_view::npos && lf > 0 && message[lf - 1] == '\r'
-                                   ? std::string_view("\r\n")
-                                   : std::string_view("\n");
+  return lf != std::string_view::npos && lf > 0 && message[lf - 1] == '\r'
+             ? std::string_view("\r\n")
+             : std::string_view("\n");
+}
+
+MimeDowngrade downgrade_mime(std::string_view message) {
+  const std::string_view eol = first_line_end(message);
   Converter c(eol);
   c.out.reserve(message.size() + message.size() / 4);
   c.entity(message, false, true, 0);

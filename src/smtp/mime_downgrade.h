@@ -9,8 +9,8 @@
 // (RFC 2045 §6.7: "=XX" escapes, soft line breaks so no encoded line exceeds 76 octets,
 // trailing space/tab escaped; line breaks stay hard line breaks) and gets
 // "Content-Transfer-Encoding: quoted-printable" (plus "MIME-Version: 1.0" in a message
-// header that lacks one). Left as they are: header lines with 8-bit octets (Postfix does not
-// encode headers either: RFC 2047 needs a charset we do not know), parts declared base64,
+// header that lacks one). Left as they are: header lines with 8-bit octets (the top-level
+// ones are smtp/header_encoder.h's, a separate pass), parts declared base64,
 // quoted-printable, binary or anything else, and entities nested deeper than 100 levels
 // (Postfix's mime_nesting_limit). A multipart's preamble or epilogue with 8-bit octets is
 // quoted-printable escaped in place (MIME readers ignore that text). An encoded continuation
@@ -36,5 +36,9 @@ MimeDowngrade downgrade_mime(std::string_view message);
 /// RFC 2045 §6.7 quoted-printable of `text`, line by line: each line's end (LF or CRLF) is
 /// kept as a hard line break, soft line breaks use `eol`.
 std::string encode_quoted_printable(std::string_view text, std::string_view eol = "\r\n");
+
+/// The line end new lines of `message` use: its first one ("\r\n" or "\n"; "\n" when it
+/// has none).
+std::string_view first_line_end(std::string_view message);
 
 }  // namespace estafeta::smtp

@@ -77,12 +77,6 @@ message::Envelope envelope_of(const LocalMessage& prepared) {
   envelope.dsn_ret = prepared.ret;
   envelope.dsn_envid = prepared.envid;
   envelope.protocol = "LOCAL";
-  auto non_ascii = [](const std::string& s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return (c & 0x80) != 0; });
-  };
-  envelope.smtputf8 = non_ascii(envelope.sender) ||
-                      std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                                  [&](const auto& r) { return non_ascii(r.address); });
   return envelope;
 }
 
@@ -232,6 +226,12 @@ Pickup::Outcome Pickup::submit(int dir_fd, const std::string& name, uid_t owner,
                      render_local_message(*prepared, who, id, now_us), id, written);
     }
   }
+  // smtputf8_autodetect_classes, on the rewritten envelope; the headers as submitted (the
+  // Received, Date and Message-Id added here are ASCII; a From we add carries from_name).
+  const message::MailOrigin origin =
+      trusted ? message::MailOrigin::kForward : message::MailOrigin::kSendmail;
+  envelope.smtputf8 = options_.smtputf8_autodetect.requests_smtputf8(
+      origin, envelope, prepared->headers + prepared->from_name + "\r\n\r\n");
   auto begun = spool_.begin(std::move(envelope));
   if (!begun.ok()) {
     log_.warning("maildrop/{}: queue file create: {}", name, begun.error().message);

@@ -31,6 +31,7 @@
 #include "cleanup/content_cleanup.h"
 #include "log/logger.h"
 #include "message/envelope.h"
+#include "message/smtputf8_autodetect.h"
 #include "queue/spool.h"
 #include "route/envelope_cleanup.h"
 #include "submit/submit_policy.h"
@@ -59,6 +60,9 @@ struct PickupOptions {
   /// Who gets the notice of a permanently refused message, besides its sender
   /// (notify_classes, bounce_notice_recipient...), as for the bounce service.
   bounce::NoticeSettings notices;
+  /// smtputf8_enable and smtputf8_autodetect_classes: files of `trusted_uid` are of the
+  /// `forward` class, the others `sendmail`.
+  message::Smtputf8Autodetect smtputf8_autodetect;
 };
 
 class Pickup {

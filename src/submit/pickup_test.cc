@@ -133,6 +133,40 @@ TEST_F(PickupTest, ReadyFileIsQueuedThenRemoved) {
   EXPECT_NE(read.value->file.content.find("Subject: hello\r\n"), std::string::npos);
 }
 
+// smtputf8_autodetect_classes: a UTF-8 header value or address flags the message as SMTPUTF8
+// for the origins listed (files of the trusted user are forwards).
+TEST_F(PickupTest, Smtputf8AutodetectByOriginClass) {
+  auto queue_one = [&](PickupOptions o, DropRequest r) {
+    for (const auto& name : active()) ::unlink((dir_.path() + "/active/" + name).c_str());
+    EXPECT_TRUE(write_drop_file(dir_.path(), encode_drop_file(r)).ok());
+    Pickup pickup(o, open_policy(), *spool_, log_);
+    EXPECT_EQ(*pickup.scan(), 1);
+    EXPECT_EQ(active().size(), 1u);
+    return queued(active().at(0)).envelope.smtputf8;
+  };
+  DropRequest utf8_subject = request();
+  utf8_subject.content = "Subject: caf\xc3\xa9\n\nbody\n";
+  DropRequest utf8_body = request();
+  utf8_body.content = "Subject: hello\n\ncaf\xc3\xa9\n";
+  DropRequest utf8_recipient = request();
+  utf8_recipient.recipients = {"j\xc3\xb6rg@example.org"};
+  PickupOptions sendmail = options();
+  sendmail.smtputf8_autodetect = message::Smtputf8Autodetect::parse(true, "sendmail, verify");
+  EXPECT_TRUE(queue_one(sendmail, utf8_subject));
+  EXPECT_TRUE(queue_one(sendmail, utf8_recipient));
+  EXPECT_FALSE(queue_one(sendmail, utf8_body));
+  EXPECT_FALSE(queue_one(sendmail, request()));
+  PickupOptions forward = sendmail;
+  forward.trusted_uid = ::geteuid();
+  EXPECT_FALSE(queue_one(forward, utf8_subject));
+  forward.smtputf8_autodetect = message::Smtputf8Autodetect::parse(true, "forward");
+  EXPECT_TRUE(queue_one(forward, utf8_subject));
+  PickupOptions disabled = options();
+  disabled.smtputf8_autodetect = message::Smtputf8Autodetect::parse(false, "all");
+  EXPECT_FALSE(queue_one(disabled, utf8_subject));
+  EXPECT_FALSE(queue_one(disabled, utf8_recipient));
+}
+
 TEST_F(PickupTest, FileBeingWrittenIsLeft) {
   const int fd = ::open(maildrop_path("0001").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   ASSERT_GE(fd, 0);

@@ -5,9 +5,12 @@
 # domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
 # TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
 # the end of the data, a peer that answers garbage, a peer without 8BITMIME (the 8-bit
-# message is downgraded to quoted-printable), a peer without SMTPUTF8 (an IDN recipient
-# domain goes as A-labels). Every outcome is checked in Postfix's log format (to=<..>,
-# relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+# message is downgraded to quoted-printable, its UTF-8 Subject and From display name become
+# RFC 2047 encoded-words that Python's email package decodes back), a peer without
+# SMTPUTF8 (an IDN recipient domain goes as A-labels). Every outcome is checked in
+# Postfix's log format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+import email
+import email.policy
 import glob
 import os
 import re
@@ -105,6 +108,13 @@ class SmtpClientTest(unittest.TestCase):
         s = ScriptedSmtp(**kw)
         self.addCleanup(s.stop)
         return s
+
+    def send_8bitmime(self, srv, message, recipient):
+        """`message` (bytes) from alice@localhost with BODY=8BITMIME, then its delivery."""
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            s.sendmail('alice@localhost', [recipient], message, mail_options=['BODY=8BITMIME'])
+        self.wait_status(srv, recipient, 'sent')
 
     def wait_status(self, srv, address, status):
         m = srv.wait_for_log(r'smtp\[\d+\]: \w+: to=<%s>, .*status=%s .*$' %
@@ -233,16 +243,34 @@ class SmtpClientTest(unittest.TestCase):
         message = (b'From: alice@localhost\r\nTo: hugo@remote.test\r\nSubject: 8bit\r\n'
                    b'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n'
                    b'Content-Transfer-Encoding: 8bit\r\n\r\n' + body)
-        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
-            s.ehlo('client.example')
-            s.sendmail('alice@localhost', ['hugo@remote.test'], message,
-                       mail_options=['BODY=8BITMIME'])
-        self.wait_status(srv, 'hugo@remote.test', 'sent')
+        self.send_8bitmime(srv, message, 'hugo@remote.test')
         self.assertEqual(len(peer.accepted), 1)
         data = peer.accepted[0][2]
         self.assertIn(b'Content-Transfer-Encoding: quoted-printable\r\n', data)
         self.assertIn(b'Le caf=E9 est pr=EAt.\r\n', data)
         self.assertFalse([c for c in peer.commands if 'BODY=' in c.upper()], peer.commands)
+
+    def test_8bit_header_text_is_rfc2047_encoded_for_a_peer_without_8bitmime(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'SIZE 10240000', 'ENHANCEDSTATUSCODES'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        subject = 'Caf\u00e9 cr\u00e8me for everyone: \u20ac10 ' + 'tr\u00e8s long ' * 8
+        message = ('From: J\u00f6rg M\u00fcller <alice@localhost>\r\nTo: hugo@remote.test\r\n'
+                   'Subject: %s\r\nMIME-Version: 1.0\r\n'
+                   'Content-Type: text/plain; charset=utf-8\r\n'
+                   'Content-Transfer-Encoding: 8bit\r\n\r\nD\u00e9j\u00e0 vu.\r\n'
+                   % subject).encode('utf-8')
+        self.send_8bitmime(srv, message, 'hugo@remote.test')
+        self.assertEqual(len(peer.accepted), 1)
+        data = peer.accepted[0][2]
+        self.assertFalse([b for b in data if b > 127], data)
+        for line in data.split(b'\r\n'):
+            if b'=?utf-8?' in line:
+                self.assertLessEqual(len(line), 76, data)
+        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        self.assertEqual(parsed['Subject'], subject.rstrip())
+        self.assertEqual(parsed['From'].addresses[0].display_name, 'J\u00f6rg M\u00fcller')
+        self.assertEqual(parsed['From'].addresses[0].addr_spec, 'alice@localhost')
+        self.assertEqual(parsed.get_content().rstrip(), 'D\u00e9j\u00e0 vu.')
 
     def test_an_idn_recipient_domain_goes_as_a_labels_to_a_peer_without_smtputf8(self):
         peer = self.scripted()  # no SMTPUTF8 in its EHLO reply
