@@ -288,6 +288,17 @@ class SmtpClientTest(unittest.TestCase):
         self.assertIn('dsn=4.4.2', line)
         self.assertEqual(peer.accepted, [])
 
+    def test_an_over_long_reply_is_a_protocol_error_and_nothing_is_sent(self):
+        # A reply line over line_length_limit (2048) to MAIL: the session ends there.
+        peer = self.scripted(mail='250 2.1.0 ' + 'x' * 5000)
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['judy@remote.test'])
+        line = self.wait_status(srv, 'judy@remote.test', 'deferred')
+        self.assertIn('dsn=4.4.2', line)
+        self.assertIn('reply line too long', line)
+        self.assertNotIn('x' * 100, srv.log())  # the reply is not logged whole
+        self.assertEqual(peer.accepted, [])  # no content went out
+
     def test_a_refused_connection_is_deferred_with_the_reason(self):
         port = harness.free_port()  # nothing listens there
         srv = self.server(relayhost='[127.0.0.1]:%d' % port)
