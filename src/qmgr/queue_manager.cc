@@ -938,22 +938,27 @@ void QueueManager::Loop::remove_finished(
 void QueueManager::Loop::read_wakeups() {
   char buf[kMaxFlushRequestSize + 1];
   size_t read = 0;
+  bool rescan = false;
   for (;;) {
     ssize_t n = ::recv(wakeup_fd_, buf, sizeof buf, 0);
     if (n < 0) break;
-    // A full queue: senders after the limit got EAGAIN and their wake-ups are lost (smtpd
-    // sends a "rescan" with its next message, the queue tools with their last one, but the
-    // last of a burst can be lost too, and then waited for the minute's rescan).
-    if (++read == wakeup_queue_limit_) rescan_when_caught_up_ = true;
+    ++read;
     std::string_view id(buf, size_t(n));
     if (id.empty()) {
-      scan_active();  // "rescan": a lost wake-up, or the queue tools changed something
+      rescan = true;  // "rescan": a lost wake-up, or the queue tools changed something
     } else if (is_flush_request(id)) {
       flush_requested(id);
     } else if (queue::Spool::queue_id_pid(id) >= 0) {
       offer_new(std::string(id));
     }
   }
+  if (rescan) scan_active();
+  // A full queue: senders after the limit got EAGAIN and their wake-ups are lost (smtpd
+  // sends a "rescan" with its next message, the queue tools with their last one, but the
+  // last of a burst can be lost too). So after reading a queue's worth, active/ is scanned
+  // again once what came is admitted; set after the scan above, which may have listed
+  // active/ before the last losses of this read.
+  if (read >= wakeup_queue_limit_) rescan_when_caught_up_ = true;
 }
 
 int QueueManager::Loop::poll_timeout_ms() const {

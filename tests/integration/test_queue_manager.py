@@ -138,6 +138,29 @@ class ServicesTest(unittest.TestCase):
                 self.assertTrue(harness.wait_until(
                     lambda: os.path.exists(os.path.join(srv.spool, 'private', agent))))
 
+    def test_wake_ups_lost_to_a_full_socket_queue_are_made_up_for(self):
+        # The queue manager is stopped while 30 messages come: its wake-up queue holds 11
+        # datagrams (net.unix.max_dgram_qlen 10), the others cannot be sent. Once it runs
+        # again every message is delivered, before the minute's periodic rescan of active/
+        # (the 50 s bound below tells the two apart; it is not a speed check).
+        import signal
+        with EstafetaServer() as srv:
+            send(srv, ['warm@localhost'])
+            self.assertTrue(srv.wait_for_log(r'to=<warm@localhost>, .*status=sent'), srv.log())
+            qmgr = [pid for pid in srv.children() if b'qmgr' in open('/proc/%d/cmdline' % pid, 'rb').read()]
+            self.assertEqual(len(qmgr), 1)
+            os.kill(qmgr[0], signal.SIGSTOP)
+            try:
+                with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+                    for i in range(30):
+                        body, _ = harness.simple_message(subject='burst %d' % i, to='burst@localhost')
+                        s.sendmail('alice@example.org', ['burst@localhost'], body)
+            finally:
+                os.kill(qmgr[0], signal.SIGCONT)
+            new = os.path.join(srv.mail, 'burst', 'Maildir', 'new')
+            self.assertTrue(harness.wait_until(
+                lambda: os.path.isdir(new) and len(os.listdir(new)) == 30, timeout=50), srv.log())
+
     def test_each_transport_goes_to_its_agent(self):
         # mydestination is local (the local agent), the harness's other local domains are
         # virtual mailbox domains (the virtual agent): one message, both agents.
