@@ -148,6 +148,19 @@ class SmtpClientTest(unittest.TestCase):
         self.assertEqual(len(peer.accepted), 1)
         self.assertEqual(peer.accepted[0][1], ['carol@far.test'])
 
+    def test_a_4xx_greeting_sends_the_message_to_the_next_mx(self):
+        peer = self.scripted()
+        busy = self.scripted(host='127.0.0.2', port=peer.port, greeting='421 4.3.2 too busy')
+        dns = self.dns(mx={'dest.test': [(10, 'mx1.dest.test'), (20, 'mx2.dest.test')]},
+                       hosts={'mx1.dest.test': ['127.0.0.2'], 'mx2.dest.test': ['127.0.0.1']})
+        srv = self.server(dns, relayhost='dest.test:%d' % peer.port)
+        send(srv, ['cathy@far.test'])
+        line = self.wait_status(srv, 'cathy@far.test', 'sent')
+        self.assertIn('relay=mx2.dest.test[127.0.0.1]:%d' % peer.port, line)
+        self.assertEqual(busy.connections, 1)  # tried first, and nothing went there
+        self.assertEqual(busy.accepted, [])
+        self.assertEqual([a[1] for a in peer.accepted], [['cathy@far.test']])
+
     def test_null_mx_and_unknown_domain_bounce_at_once(self):
         dns = self.dns(mx={'nullmx.test': [(0, '.')]}, hosts={'other.test': ['127.0.0.1']})
         srv = self.server(dns)
