@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -83,7 +84,7 @@ class Spawner {
       refusal = fmt::format("cannot run as uid {} gid {}: the mail system does not run as root",
                             task.as.uid, task.as.gid);
     }
-    if (!refusal && children_.size() >= kMaxChildren) {
+    if (!refusal && children_.size() + workers_.size() >= kMaxChildren) {
       refusal = "too many deliveries in progress";
     }
     if (refusal) {
@@ -122,7 +123,10 @@ class Spawner {
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       auto it = children_.find(pid);
-      if (it == children_.end()) continue;
+      if (it == children_.end()) {
+        workers_.erase(pid);
+        continue;
+      }
       const Child child = it->second;
       children_.erase(it);
       Status sent;
@@ -142,8 +146,9 @@ class Spawner {
 
  private:
   // Forks the Maildir worker for `task`'s identity and answers with the agent's end of a
-  // socket to it (the worker is reaped by on_children() like any child, its pid unknown
-  // there). The worker validates what comes on that socket itself.
+  // socket to it (the worker is reaped by on_children() like any child; workers count
+  // towards kMaxChildren while they live). The worker validates what comes on that socket
+  // itself.
   bool open_worker(uint64_t id, const DeliveryTask& task) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -164,6 +169,7 @@ class Spawner {
       return reply_inline(id, deferred("4.3.0", fmt::format("fork: {}", std::strerror(errno))))
           .ok();
     }
+    workers_.insert(pid);
     const Status sent = send_datagram(
         kSocket, encode_reply({id, false, TaskResult{TaskStatus::Delivered, "2.0.0",
                                                      "Maildir worker started", {}, 0, {}}}),
@@ -175,6 +181,7 @@ class Spawner {
   const bool privileged_;
   const TaskPolicy policy_;
   std::map<pid_t, Child> children_;
+  std::set<pid_t> workers_;  // Maildir workers not reaped yet
 };
 
 }  // namespace
