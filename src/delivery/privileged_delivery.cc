@@ -49,7 +49,10 @@ PrivilegedDelivery::~PrivilegedDelivery() {
 }
 
 void PrivilegedDelivery::close_idle_workers() {
+  // Looked at once a second at most: not a walk over every link on every delivery.
   const auto now = std::chrono::steady_clock::now();
+  if (now < next_idle_check_) return;
+  next_idle_check_ = now + std::chrono::seconds(1);
   for (auto it = workers_.begin(); it != workers_.end();) {
     const TaskLink& link = *it->second;
     const bool idle = link.in_flight() == 0 &&

@@ -34,6 +34,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -89,6 +90,7 @@ class PrivilegedDelivery {
   const bool privileged_;
   std::mutex workers_mutex_;  // held while a worker is opened (rare), not during tasks
   std::map<MaildirWorkerKey, std::shared_ptr<TaskLink>> workers_;  // guarded by workers_mutex_
+  std::chrono::steady_clock::time_point next_idle_check_{};          // guarded by workers_mutex_
 };
 
 }  // namespace estafeta::delivery
