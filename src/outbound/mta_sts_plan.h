@@ -21,8 +21,9 @@ struct MtaStsScope {
   bool enabled = false;      // smtp_mta_sts_enable
   bool mx_lookup = false;    // the next hop is found by MX lookup (not [host], not a relay)
   bool table_entry = false;  // smtp_tls_policy_maps has an entry for it: that entry wins
-  /// DANE wins when the destination has usable TLSA records. XXX: DANE is built elsewhere;
-  /// smtp_delivery.cc passes false until it can tell.
+  /// DANE wins where it applies: smtp_delivery.cc sets this for a DANE level with
+  /// smtp_dns_support_level = dnssec and a validated MX answer (the TLSA records then decide
+  /// per server).
   bool dane_usable = false;
 };
 bool mta_sts_applies(const MtaStsScope& scope);
