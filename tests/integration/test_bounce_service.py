@@ -30,6 +30,18 @@ def send(srv, sender, rcpt, subject='bounce service test', rcpt_options=()):
         s.sendmail(sender, [rcpt], body, rcpt_options=list(rcpt_options))
 
 
+def accepts_connections(path):
+    """True when a unix stream socket at `path` is listening."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 def drained(srv):
     return not harness.sorted_names(os.path.join(srv.spool, 'active')) and \
         not harness.sorted_names(os.path.join(srv.spool, 'deferred'))
@@ -138,7 +150,9 @@ class BounceServiceTest(unittest.TestCase):
         # the recipient ("delivery agent did not report a status"), a software error.
         with EstafetaServer(main=dict(FAST, notify_classes='software')) as srv:
             path = os.path.join(srv.spool, 'private', 'virtual')
-            self.assertTrue(harness.wait_until(lambda: os.path.exists(path)))
+            # Listening, not only existing: the agent binds, then chmods the path, then
+            # listens; a path replaced between its bind and chmod made the agent fail.
+            self.assertTrue(harness.wait_until(lambda: accepts_connections(path)))
             os.unlink(path)
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             stop = threading.Event()
