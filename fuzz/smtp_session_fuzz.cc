@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary client bytes into smtp::ServerSession. Byte 0 picks settings
 // (bits 0 and 7: smtpd_forbid_bare_newline normalize/no/reject/note), byte 1 the fragment
-// size (bits 0-5) and the reject code (bit 6: 521, else 550); recipients and commits are
-// decided from the input. Invariants: replies are well-formed lines ending in CRLF; nothing
+// size (bits 0-5), the reject code (bit 6: 521, else 550) and whether every policy stage is
+// asked (bit 7; else RCPT only); policy decisions (with actions) and commits are decided
+// from the input. Invariants: replies are well-formed lines ending in CRLF; nothing
 // follows Close; AppendBody only inside an open message; never two CommitMessage for one
 // message; a committed message is pure CRLF text unless the mode is `no`; and (without
 // STARTTLS, whose discard depends on read boundaries) the same Actions at the chosen
@@ -53,9 +54,9 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         check(t.size() >= 5 && t.compare(t.size() - 2, 2, "\r\n") == 0);
         check(t[0] >= '2' && t[0] <= '5' && (t[3] == ' ' || t[3] == '-'));
         record("S" + t);
-      } else if (const auto* c = std::get_if<CheckRecipient>(&a)) {
+      } else if (const auto* c = std::get_if<CheckPolicy>(&a)) {
         check(i + 1 == batch.size() && s.waiting());
-        record("R" + c->address);
+        record("R" + c->facts.recipient);
       } else if (std::holds_alternative<BeginMessage>(a)) {
         check(!open);
         open = true;
@@ -100,11 +101,17 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
     std::vector<Action> next;
     if (!batch.empty()) {
       const Action& last = batch.back();
-      if (const auto* c = std::get_if<CheckRecipient>(&last)) {
-        bool accept = c->address.size() % 3 != 0;
-        next = s.recipient_decided(
-            accept ? RecipientDecision{true, ""}
-                   : RecipientDecision{false, "554 5.7.1 <" + c->address + ">: Relay access denied"});
+      if (const auto* c = std::get_if<CheckPolicy>(&last)) {
+        const PolicyFacts& f = c->facts;
+        const size_t h = f.recipient.size() + f.helo.size() * 3 + f.sender.size() * 5 +
+                         static_cast<size_t>(f.stage) * 7 + f.etrn_domain.size();
+        PolicyDecision d;
+        d.accepted = h % 3 != 0;
+        if (!d.accepted) d.reply = h % 2 ? "554 5.7.1 <" + f.recipient + ">: Relay access denied" : "bad reply";
+        if (h % 5 == 1) d.actions.prepend.push_back("X-Policy: " + f.helo);
+        if (h % 5 == 2) d.notes.push_back({"hold", f.sender});
+        if (h % 11 == 3) d.actions.discard = true;
+        next = s.policy_decided(std::move(d));
       } else if (const auto* f = std::get_if<FlushSite>(&last)) {
         next = s.flush_decided(f->site.size() % 3 == 0   ? FlushAnswer::Started
                                : f->site.size() % 3 == 1 ? FlushAnswer::NotAllowed
@@ -150,6 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   settings.helo_required = (flags & 8) != 0;
   settings.tls_required = (flags & 16) != 0;
   settings.smtputf8_enabled = (flags & 32) == 0;
+  if (data[1] & 128) settings.policy_stages.ask.fill(true);
   if (flags & 64) {
     settings.message_size_limit = 64;
     settings.recipient_limit = 3;

@@ -63,7 +63,7 @@ TEST(Reply, CommitDoneRepliesByErrorCode) {
     (void)s.start();
     (void)s.feed("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@localhost>\r\n");
     ASSERT_TRUE(s.waiting());
-    (void)s.recipient_decided(RecipientDecision{true, ""});
+    (void)s.policy_decided(PolicyDecision::accept());
     (void)s.feed("DATA\r\n");
     ASSERT_TRUE(has_commit(s.feed("Subject: x\r\n\r\nhello\r\n.\r\n")));
     auto r = replies(s.commit_done(make_error("write(queue file): failed", c.error_code)));

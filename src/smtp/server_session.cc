@@ -113,8 +113,7 @@ std::string ServerSession::command_stats() const {
 
 std::vector<Action> ServerSession::start() {
   std::vector<Action> out;
-  // RFC 5321 §4.2: the greeting carries no enhanced code; smtpd_banner has no version.
-  emit(SendReply{fmt::format("220 {}\r\n", settings_.banner)}, out);
+  ask(PolicyStage::Connect, out);  // the banner once the client is accepted
   return out;
 }
 
@@ -161,30 +160,6 @@ void ServerSession::run(std::vector<Action>& out) {
     return;
   }
   inbuf_.erase(0, pos);
-}
-
-std::vector<Action> ServerSession::recipient_decided(RecipientDecision d) {
-  std::vector<Action> out;
-  if (closed_ || wait_ != Wait::Recipient) return out;
-  wait_ = Wait::None;
-  const std::string& rcpt = pending_rcpt_.address;
-  if (d.accepted) {
-    succeeded(Verb::Rcpt);
-    envelope_.recipients.push_back(std::move(pending_rcpt_));
-    reply("250 2.1.5 Ok", out);
-  } else {
-    std::string text = is_well_formed_rejection(d.reply)
-                           ? d.reply
-                           : fmt::format("550 5.7.1 <{}>: Recipient address rejected", rcpt);
-    log(fmt::format("NOQUEUE: reject: RCPT from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>",
-                    client_text(), text, printable(envelope_.sender), printable(rcpt),
-                    protocol(), printable(helo_)),
-        out);
-    reply(text, out);
-  }
-  pending_rcpt_ = {};
-  run(out);
-  return out;
 }
 
 std::vector<Action> ServerSession::flush_decided(FlushAnswer answer) {
@@ -324,6 +299,14 @@ size_t ServerSession::step_command(std::string_view in, std::vector<Action>& out
     // inside the line stays and is the command parser's to refuse.
     while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   }
+  // RFC 2920: only a client that saw PIPELINING may send ahead, and never past a command
+  // that ends a group (HELO, EHLO, DATA): reject_unauth_pipelining's fact.
+  if (in.size() > lf + 1) {
+    Verb verb = classify_verb(line);
+    if (!esmtp_ || verb == Verb::Helo || verb == Verb::Ehlo || verb == Verb::Data) {
+      unauth_pipelining_ = true;
+    }
+  }
   handle_line(line, out);
   return lf + 1;
 }
@@ -423,7 +406,7 @@ void ServerSession::begin_message(std::vector<Action>& out) {
   body_size_ = 0;
   too_big_ = false;
   message_open_ = true;
-  emit(BeginMessage{envelope_}, out);
+  emit(BeginMessage{envelope_, all_actions()}, out);
 }
 
 void ServerSession::append_content(std::string_view content, std::vector<Action>& out) {
@@ -459,10 +442,7 @@ void ServerSession::finish_data(std::vector<Action>& out) {
     reset_transaction(out);
     return;
   }
-  message_open_ = false;
-  commit_verb_ = Verb::Data;
-  wait_ = Wait::Commit;
-  emit(CommitMessage{headers_.message_id(), body_size_}, out);
+  commit(Verb::Data, out);
 }
 
 void ServerSession::finish_bdat_chunk(std::vector<Action>& out) {
@@ -497,10 +477,7 @@ void ServerSession::finish_bdat_chunk(std::vector<Action>& out) {
     reply(fmt::format("250 2.0.0 Ok: {} octets received", bdat_chunk_), out);
     return;
   }
-  message_open_ = false;
-  commit_verb_ = Verb::Bdat;
-  wait_ = Wait::Commit;
-  emit(CommitMessage{headers_.message_id(), body_size_}, out);
+  commit(Verb::Bdat, out);
 }
 
 void ServerSession::reset_transaction(std::vector<Action>& out) {
@@ -511,6 +488,8 @@ void ServerSession::reset_transaction(std::vector<Action>& out) {
   in_mail_ = false;
   envelope_ = {};
   pending_rcpt_ = {};
+  pending_mail_ = {};
+  transaction_actions_ = {};
   bdat_used_ = false;
   bdat_content_ = BdatNormalizer{settings_.bare_newline};
   headers_ = HeaderScanner{};

@@ -1,9 +1,12 @@
 // smtp::ServerSession: the sans-I/O ESMTP server state machine (RFC 5321 with PIPELINING,
 // SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING, STARTTLS, ETRN). The edge reads
 // the socket, calls feed(), and performs the returned Actions in order; Actions marked PAUSE
-// stop processing until the matching resume call (recipient_decided, commit_done, tls_done,
-// flush_decided),
-// which continues with the input still buffered. No sockets, files, clocks or threads here.
+// stop processing until the matching resume call (policy_decided, commit_done, tls_done,
+// flush_decided), which continues with the input still buffered. Policy pauses
+// (smtp/policy_facts.h) come at the stages SessionSettings::policy_stages asks for: connect
+// (before the banner), HELO, MAIL, RCPT, DATA, end of data, ETRN and VRFY; the session
+// applies the verdict (the reply, Postfix's log line) and hands the decision's transaction
+// actions to the edge with BeginMessage and CommitMessage. No sockets, files, clocks or threads here.
 // Memory: at most one command line plus the bytes of one feed() are held; message content
 // leaves in AppendBody actions. Not thread-safe; one session per connection.
 // Every reply and its reason are listed in docs/smtp.md.
@@ -22,6 +25,7 @@
 #include "smtp/command.h"
 #include "smtp/data_reader.h"
 #include "smtp/header_scanner.h"
+#include "smtp/policy_facts.h"
 
 namespace estafeta::smtp {
 
@@ -45,26 +49,34 @@ struct SessionSettings {
   bool smtputf8_enabled = true;
   size_t command_line_limit = 2048;     // longer command line -> "500 5.5.2 Error: line too long"
   bool tls_active = false;              // session already runs over TLS (port 465)
+  PolicyStages policy_stages;           // where to pause for a policy decision (RCPT only)
 };
-struct ClientInfo { std::string address; std::string hostname = "unknown"; uint16_t port = 0; };
+struct ClientInfo {
+  std::string address;
+  std::string hostname = "unknown";  // forward-confirmed name (Postfix's client_name)
+  uint16_t port = 0;
+  NameStatus hostname_status = NameStatus::NotFound;
+  std::string reverse_hostname = "unknown";  // the PTR name (reverse_client_name)
+  NameStatus reverse_hostname_status = NameStatus::NotFound;
+};
 
 struct SendReply { std::string text; };          // complete reply line(s), each ending "\r\n"
-struct CheckRecipient { std::string address; };  // PAUSE until recipient_decided()
-struct BeginMessage { message::Envelope envelope; };  // edge opens a queue file; no pause
+struct CheckPolicy { PolicyFacts facts; };     // PAUSE until policy_decided()
+// The edge opens a queue file (no pause); `actions` were decided before DATA (PREPEND goes
+// above the message's first header).
+struct BeginMessage { message::Envelope envelope; PolicyActions actions; };
 struct AppendBody { std::string data; };         // message bytes: dot-unstuffed, CRLF lines
-struct CommitMessage { std::string message_id; uint64_t size; };  // PAUSE until commit_done()
+// PAUSE until commit_done(); `actions`: every decision's of this transaction (as in
+// BeginMessage, plus the end-of-data decision's).
+struct CommitMessage { std::string message_id; uint64_t size; PolicyActions actions; };
 struct AbortMessage {};                          // discard the open message, if any
 struct StartTls {};                              // after "220 2.0.0 Ready to start TLS"; PAUSE until tls_done()
 struct LogLine { std::string text; };            // Postfix-style, e.g. "NOQUEUE: reject: RCPT from host[addr]: 554 5.7.1 <a@b>: Relay access denied; from=<s> to=<a@b> proto=ESMTP helo=<h>"
 struct FlushSite { std::string site; };          // ETRN (RFC 1985): PAUSE until flush_decided()
 struct Close {};                                 // close after sending what precedes it
 struct Delay { int64_t milliseconds; };          // send what precedes, wait, then go on (tarpit)
-using Action = std::variant<SendReply, CheckRecipient, BeginMessage, AppendBody, CommitMessage,
+using Action = std::variant<SendReply, CheckPolicy, BeginMessage, AppendBody, CommitMessage,
                             AbortMessage, StartTls, LogLine, FlushSite, Close, Delay>;
-struct RecipientDecision {
-  bool accepted = true;
-  std::string reply;  // when rejected: full reply without CRLF, e.g. "554 5.7.1 <a@b>: Relay access denied"
-};
 
 /// The edge's answer to FlushSite: the flush was asked of the queue manager, the site is not
 /// in fast_flush_domains, or the request could not be made (or the lookup failed).
@@ -73,9 +85,9 @@ enum class FlushAnswer { Started, NotAllowed, Failed };
 class ServerSession {
  public:
   ServerSession(SessionSettings settings, ClientInfo client);
-  std::vector<Action> start();                      // the 220 banner
+  std::vector<Action> start();                      // the 220 banner (after a Connect decision)
   std::vector<Action> feed(std::string_view bytes); // bytes as read from the client
-  std::vector<Action> recipient_decided(RecipientDecision d);
+  std::vector<Action> policy_decided(PolicyDecision d);  // the answer to CheckPolicy
   std::vector<Action> commit_done(Result<std::string> queue_id);  // ok: "250 2.0.0 Ok: queued as <id>"; error: commit_failure_reply(error().code), e.g. "451 4.3.0 Error: queue file write error"
   /// The message was not accepted for a reason of the cleanup stage (a 4xx/5xx `reply` such
   /// as "451 4.6.0 Alias expansion error"); answered like a failed commit.
@@ -98,7 +110,7 @@ class ServerSession {
 
  private:
   enum class Mode { Command, SkipLine, Data, Bdat };
-  enum class Wait { None, Recipient, Commit, Tls, Flush };
+  enum class Wait { None, Policy, Commit, Tls, Flush };
   struct Counter {
     int ok = 0;
     int total = 0;
@@ -118,6 +130,22 @@ class ServerSession {
   void cmd_starttls(std::vector<Action>& out);
   void cmd_vrfy(const Command& cmd, std::vector<Action>& out);
   void cmd_etrn(const Command& cmd, std::vector<Action>& out);
+  // Policy pauses (session_policy.cc): ask() pauses when the stage is asked for, else the
+  // stage is accepted at once; the resume functions carry out the command once accepted.
+  void ask(PolicyStage stage, std::vector<Action>& out);
+  PolicyFacts facts_for(PolicyStage stage) const;
+  void accept_stage(PolicyStage stage, std::vector<Action>& out);
+  void refuse_stage(PolicyStage stage, const PolicyDecision& d, std::vector<Action>& out);
+  void log_notes(PolicyStage stage, const std::vector<PolicyNote>& notes,
+                 std::vector<Action>& out);
+  void resume_helo(std::vector<Action>& out);
+  void resume_mail(std::vector<Action>& out);
+  void resume_rcpt(std::vector<Action>& out);
+  void resume_data(std::vector<Action>& out);
+  void resume_etrn(std::vector<Action>& out);
+  void resume_vrfy(std::vector<Action>& out);
+  void commit(Verb verb, std::vector<Action>& out);
+  PolicyActions all_actions() const;
   void finish_data(std::vector<Action>& out);
   void finish_bdat_chunk(std::vector<Action>& out);
   void append_content(std::string_view content, std::vector<Action>& out);
@@ -126,6 +154,8 @@ class ServerSession {
   void reject_bare_lf_command(std::vector<Action>& out);
   void reject_bare_lf_content(std::string_view where, std::vector<Action>& out);
   std::string reject_log_line(std::string_view where, std::string_view why) const;
+  std::string policy_log_line(std::string_view action, std::string_view where,
+                              std::string_view why) const;
   std::string bare_lf_reply() const;
   void reply(std::string_view text, std::vector<Action>& out);
   void log(std::string text, std::vector<Action>& out);
@@ -155,6 +185,17 @@ class ServerSession {
   bool in_mail_ = false;
   message::Envelope envelope_;
   message::Recipient pending_rcpt_;
+  // What waits for a policy decision: the stage and the command's parsed parts.
+  PolicyStage pending_stage_ = PolicyStage::Connect;
+  Command pending_helo_;              // Helo: the command
+  message::Envelope pending_mail_;    // Mail: the new transaction's envelope
+  uint64_t pending_mail_size_ = 0;    // Mail: SIZE=
+  bool pending_bdat_ = false;         // Data: asked at the first BDAT (else DATA)
+  std::string pending_vrfy_;          // Vrfy: the address
+  bool unauth_pipelining_ = false;  // sent ahead where RFC 2920 forbids it (sticky)
+  std::string access_denied_;         // a refused Connect: every command but QUIT gets 503
+  PolicyActions session_actions_;     // decided at connect or HELO: every transaction's
+  PolicyActions transaction_actions_; // decided at MAIL, RCPT and DATA, for this transaction
   std::string pending_flush_site_;  // ETRN waiting for flush_decided()
   bool message_open_ = false;  // BeginMessage sent, no Commit/Abort yet
   bool bdat_used_ = false;

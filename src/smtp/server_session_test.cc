@@ -4,6 +4,7 @@
 // CRLF, nothing follows Close, at most one CommitMessage per BeginMessage.
 #include "smtp/server_session.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -16,10 +17,14 @@ namespace {
 using Transcript = std::vector<std::string>;
 
 struct Driver {
-  // Recipients whose local part starts with "bad" are refused like a relay denial.
-  std::function<RecipientDecision(const std::string&)> decide = [](const std::string& a) {
-    if (a.rfind("bad", 0) == 0) return RecipientDecision{false, "554 5.7.1 <" + a + ">: Relay access denied"};
-    return RecipientDecision{true, ""};
+  // Recipients whose local part starts with "bad" are refused like a relay denial; every
+  // other stage is accepted.
+  std::function<PolicyDecision(const PolicyFacts&)> decide = [](const PolicyFacts& f) {
+    const std::string& a = f.recipient;
+    if (f.stage == PolicyStage::Rcpt && a.rfind("bad", 0) == 0) {
+      return PolicyDecision::refuse("554 5.7.1 <" + a + ">: Relay access denied");
+    }
+    return PolicyDecision::accept();
   };
   bool commit_ok = true;
   bool tls_ok = true;
@@ -34,16 +39,25 @@ struct Driver {
 std::string describe(const Action& a) {
   struct V {
     std::string operator()(const SendReply& r) { return "S:" + r.text; }
-    std::string operator()(const CheckRecipient& r) { return "R:" + r.address; }
+    std::string operator()(const CheckPolicy& r) {
+      const PolicyFacts& f = r.facts;
+      if (f.stage == PolicyStage::Rcpt) return "R:" + f.recipient;
+      return fmt::format("P:{} helo={} mail={} from=<{}> rcpt={} n={} size={} etrn={}",
+                         policy_stage_name(f.stage), f.helo, f.have_mail, f.sender, f.recipient,
+                         f.recipient_count, f.size, f.etrn_domain);
+    }
     std::string operator()(const BeginMessage& b) {
       std::string s = "B:<" + b.envelope.sender + ">";
       for (const auto& r : b.envelope.recipients) s += " <" + r.address + ">";
+      for (const auto& h : b.actions.prepend) s += " +" + h;
       return s + " proto=" + b.envelope.protocol + " helo=" + b.envelope.helo +
              " body=" + b.envelope.body_type + (b.envelope.smtputf8 ? " utf8" : "");
     }
     std::string operator()(const AppendBody& b) { return "A:" + b.data; }
     std::string operator()(const CommitMessage& c) {
-      return "C:" + c.message_id + " " + std::to_string(c.size);
+      return "C:" + c.message_id + " " + std::to_string(c.size) +
+             (c.actions.discard ? " discard" : "") + (c.actions.queue.hold ? " hold" : "") +
+             (c.actions.queue.redirect.empty() ? "" : " redirect=" + c.actions.queue.redirect);
     }
     std::string operator()(const AbortMessage&) { return "X"; }
     std::string operator()(const StartTls&) { return "T"; }
@@ -94,9 +108,9 @@ Transcript run(const SessionSettings& settings, const std::vector<std::string>& 
     }
     if (actions.empty()) return;
     const Action& last = actions.back();
-    if (const auto* c = std::get_if<CheckRecipient>(&last)) {
+    if (const auto* c = std::get_if<CheckPolicy>(&last)) {
       EXPECT_TRUE(s.waiting());
-      take(s.recipient_decided(driver.decide(c->address)));
+      take(s.policy_decided(driver.decide(c->facts)));
     } else if (const auto* f = std::get_if<FlushSite>(&last)) {
       EXPECT_TRUE(s.waiting());
       take(s.flush_decided(driver.flush(f->site)));
@@ -720,15 +734,15 @@ TEST(ServerSession, WaitingBuffersAndResumes) {
   s.start();
   std::vector<Action> a = s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\nNOOP\r\n");
   ASSERT_EQ(a.size(), 3u);
-  EXPECT_TRUE(std::holds_alternative<CheckRecipient>(a.back()));
+  EXPECT_TRUE(std::holds_alternative<CheckPolicy>(a.back()));
   EXPECT_TRUE(s.waiting());
   EXPECT_TRUE(s.feed("DATA\r\n").empty());
-  std::vector<Action> b = s.recipient_decided({true, ""});
+  std::vector<Action> b = s.policy_decided(PolicyDecision::accept());
   ASSERT_EQ(b.size(), 4u);  // 250 2.1.5, 250 NOOP, BeginMessage, 354
   EXPECT_EQ(std::get<SendReply>(b[1]).text, "250 2.0.0 Ok\r\n");
   EXPECT_TRUE(std::holds_alternative<BeginMessage>(b[2]));
   EXPECT_FALSE(s.waiting());
-  EXPECT_TRUE(s.recipient_decided({true, ""}).empty());  // not waiting: ignored
+  EXPECT_TRUE(s.policy_decided(PolicyDecision::accept()).empty());  // not waiting: ignored
   std::vector<Action> c = s.timed_out();
   ASSERT_EQ(c.size(), 4u);
   EXPECT_EQ(std::get<LogLine>(c[0]).text, "timeout after DATA from unknown[192.0.2.7]");
@@ -743,7 +757,7 @@ TEST(ServerSession, WaitingBuffersAndResumes) {
 TEST(ServerSession, PeerClosedDuringData) {
   ServerSession s(SessionSettings{}, ClientInfo{"192.0.2.7", "h", 1});
   s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\n");
-  s.recipient_decided({true, ""});
+  s.policy_decided(PolicyDecision::accept());
   s.feed("DATA\r\npartial");
   std::vector<Action> a = s.peer_closed();
   ASSERT_EQ(a.size(), 2u);
@@ -756,7 +770,7 @@ TEST(ServerSession, PeerClosedDuringData) {
 TEST(ServerSession, MalformedDecisionReplyIsSanitized) {
   ServerSession s(SessionSettings{}, ClientInfo{"192.0.2.7", "h", 1});
   s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\n");
-  std::vector<Action> a = s.recipient_decided({false, "250 ok\r\nMAIL FROM:<x>"});
+  std::vector<Action> a = s.policy_decided(PolicyDecision::refuse("250 ok\r\nMAIL FROM:<x>"));
   EXPECT_EQ(std::get<SendReply>(a.back()).text,
             "550 5.7.1 <r@x>: Recipient address rejected\r\n");
 }
@@ -769,6 +783,210 @@ TEST(ServerSession, ImplicitTlsSession) {
   EXPECT_EQ(replies(t)[1].find("STARTTLS"), std::string::npos);
   EXPECT_EQ(replies(t)[2], "554 5.5.1 Error: TLS already active");
   EXPECT_TRUE(contains(t, "B:<> <r@x> proto=ESMTPS helo=c body="));
+}
+
+// ---- Policy pauses (session_policy.cc) --------------------------------------------------
+
+SessionSettings every_stage_asked() {
+  SessionSettings s;
+  s.vrfy_enabled = true;
+  s.etrn_advertised = true;
+  s.policy_stages.ask.fill(true);
+  return s;
+}
+
+// A driver that refuses one stage with `reply` and accepts every other.
+Driver refusing(PolicyStage stage, std::string reply) {
+  Driver d;
+  d.decide = [stage, reply](const PolicyFacts& f) {
+    if (f.stage == stage) return PolicyDecision::refuse(reply);
+    return PolicyDecision::accept();
+  };
+  return d;
+}
+
+TEST(ServerSessionPolicy, EveryStageIsAskedWithItsFacts) {
+  Transcript t = converse(every_stage_asked(),
+                          {"EHLO c.example\r\nMAIL FROM:<s@x> SIZE=42\r\nRCPT TO:<r@y>\r\n"
+                           "DATA\r\nhi\r\n.\r\nVRFY v@z\r\nETRN site.example\r\nQUIT\r\n"});
+  std::vector<std::string> asked;
+  for (const std::string& item : t) {
+    if (item.starts_with("P:") || item.starts_with("R:")) asked.push_back(item);
+  }
+  EXPECT_EQ(asked, (std::vector<std::string>{
+                       "P:CONNECT helo= mail=false from=<> rcpt= n=0 size=0 etrn=",
+                       "P:HELO helo=c.example mail=false from=<> rcpt= n=0 size=0 etrn=",
+                       "P:MAIL helo=c.example mail=true from=<s@x> rcpt= n=0 size=42 etrn=",
+                       "R:r@y",
+                       "P:DATA helo=c.example mail=true from=<s@x> rcpt= n=1 size=0 etrn=",
+                       "P:END-OF-MESSAGE helo=c.example mail=true from=<s@x> rcpt= n=1 size=4 etrn=",
+                       "P:VRFY helo=c.example mail=false from=<> rcpt=v@z n=0 size=0 etrn=",
+                       "P:ETRN helo=c.example mail=false from=<> rcpt= n=0 size=0 etrn=site.example",
+                   }));
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r.front(), "220 localhost ESMTP Estafeta");
+  EXPECT_TRUE(contains(t, "S:250 2.0.0 Ok: queued as QID1\r\n"));
+  EXPECT_TRUE(contains(t, "S:252 2.0.0 <v@z>\r\n"));
+  EXPECT_TRUE(contains(t, "S:250 Queuing for node site.example started\r\n"));
+  EXPECT_EQ(r.back(), "221 2.0.0 Bye");
+}
+
+TEST(ServerSessionPolicy, RefusedAtConnectAnswersOnlyQuit) {
+  Transcript t = converse(every_stage_asked(), {"EHLO c\r\nMAIL FROM:<>\r\nQUIT\r\n"},
+                          refusing(PolicyStage::Connect,
+                                   "554 5.7.1 <client.example[192.0.2.7]>: Client host rejected: "
+                                   "Access denied"));
+  EXPECT_EQ(replies(t), (std::vector<std::string>{
+                            "554 5.7.1 <client.example[192.0.2.7]>: Client host rejected: Access "
+                            "denied",
+                            "503 5.7.0 Error: access denied for client.example[192.0.2.7]",
+                            "503 5.7.0 Error: access denied for client.example[192.0.2.7]",
+                            "221 2.0.0 Bye"}));
+  EXPECT_TRUE(contains(t,
+                       "L:NOQUEUE: reject: CONNECT from client.example[192.0.2.7]: 554 5.7.1 "
+                       "<client.example[192.0.2.7]>: Client host rejected: Access denied; "
+                       "proto=SMTP"));
+}
+
+TEST(ServerSessionPolicy, RefusedHeloIsNotTaken) {
+  SessionSettings s = every_stage_asked();
+  s.helo_required = true;
+  Transcript t = converse(s, {"HELO bad.example\r\nMAIL FROM:<>\r\nQUIT\r\n"},
+                          refusing(PolicyStage::Helo,
+                                   "554 5.7.1 <bad.example>: Helo command rejected: go away"));
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[1], "554 5.7.1 <bad.example>: Helo command rejected: go away");
+  EXPECT_EQ(r[2], "503 5.5.1 Error: send HELO/EHLO first");
+  EXPECT_TRUE(contains(t,
+                       "L:NOQUEUE: reject: HELO from client.example[192.0.2.7]: 554 5.7.1 "
+                       "<bad.example>: Helo command rejected: go away; proto=SMTP "
+                       "helo=<bad.example>"));
+}
+
+TEST(ServerSessionPolicy, RefusedMailStartsNoTransaction) {
+  Transcript t = converse(every_stage_asked(), {"EHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\n"},
+                          refusing(PolicyStage::Mail,
+                                   "553 5.7.1 <s@x>: Sender address rejected: not here"));
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[r.size() - 2], "553 5.7.1 <s@x>: Sender address rejected: not here");
+  EXPECT_EQ(r.back(), "503 5.5.1 Error: need MAIL command");
+  EXPECT_TRUE(contains(t,
+                       "L:NOQUEUE: reject: MAIL from client.example[192.0.2.7]: 553 5.7.1 <s@x>: "
+                       "Sender address rejected: not here; from=<s@x> proto=ESMTP helo=<c>"));
+}
+
+TEST(ServerSessionPolicy, RefusedDataKeepsTheTransaction) {
+  Transcript t = converse(every_stage_asked(),
+                          {"EHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\nDATA\r\nRSET\r\n"},
+                          refusing(PolicyStage::Data, "554 5.5.1 Error: no thanks"));
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[r.size() - 2], "554 5.5.1 Error: no thanks");
+  EXPECT_EQ(r.back(), "250 2.0.0 Ok");
+  for (const std::string& item : t) EXPECT_FALSE(item.starts_with("B:")) << item;
+}
+
+TEST(ServerSessionPolicy, RefusedFirstBdatChunkIsReadThenRefused) {
+  Transcript t = converse(every_stage_asked(),
+                          {"EHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\nBDAT 5\r\nNOOP\r"
+                           "NOOP\r\n"},
+                          refusing(PolicyStage::Data, "554 5.5.1 Error: no thanks"));
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[r.size() - 2], "554 5.5.1 Error: no thanks");  // "NOOP\r" was the chunk
+  EXPECT_EQ(r.back(), "250 2.0.0 Ok");                       // then one NOOP
+  for (const std::string& item : t) EXPECT_FALSE(item.starts_with("B:")) << item;
+}
+
+TEST(ServerSessionPolicy, RefusedAtEndOfDataAbortsTheMessage) {
+  Transcript t = converse(every_stage_asked(),
+                          {"EHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\nDATA\r\nhi\r\n.\r\n"
+                           "RCPT TO:<r@y>\r\n"},
+                          refusing(PolicyStage::EndOfData, "550 5.7.1 Error: content refused"));
+  std::vector<std::string> r = replies(t);
+  EXPECT_EQ(r[r.size() - 2], "550 5.7.1 Error: content refused");
+  EXPECT_EQ(r.back(), "503 5.5.1 Error: need MAIL command");
+  EXPECT_TRUE(contains(t, "X"));
+  for (const std::string& item : t) EXPECT_FALSE(item.starts_with("C:")) << item;
+  EXPECT_TRUE(contains(t,
+                       "L:NOQUEUE: reject: END-OF-MESSAGE from client.example[192.0.2.7]: 550 "
+                       "5.7.1 Error: content refused; from=<s@x> to=<r@y> proto=ESMTP helo=<c>"));
+}
+
+TEST(ServerSessionPolicy, RefusedEtrnAndVrfy) {
+  Transcript t = converse(every_stage_asked(), {"EHLO c\r\nETRN site.example\r\n"},
+                          refusing(PolicyStage::Etrn, "554 5.7.1 Error: not for you"));
+  EXPECT_EQ(replies(t).back(), "554 5.7.1 Error: not for you");
+  for (const std::string& item : t) EXPECT_FALSE(item.starts_with("F:")) << item;
+  t = converse(every_stage_asked(), {"EHLO c\r\nVRFY v@z\r\n"},
+               refusing(PolicyStage::Vrfy, "554 5.7.1 <v@z>: Recipient address rejected"));
+  EXPECT_EQ(replies(t).back(), "554 5.7.1 <v@z>: Recipient address rejected");
+}
+
+TEST(ServerSessionPolicy, ActionsGoWithTheMessageAndNotesAreLogged) {
+  Driver d;
+  d.decide = [](const PolicyFacts& f) {
+    PolicyDecision decision;
+    if (f.stage == PolicyStage::Connect) decision.actions.prepend.push_back("X-Seen: connect");
+    if (f.stage == PolicyStage::Rcpt && f.recipient == "h@y") {
+      decision.actions.queue.hold = true;
+      decision.notes.push_back({"hold", "<h@y>: Recipient address triggers HOLD action"});
+    }
+    if (f.stage == PolicyStage::EndOfData) decision.actions.queue.redirect = "x@z";
+    return decision;
+  };
+  Transcript t = converse(every_stage_asked(),
+                          {"EHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<h@y>\r\nDATA\r\n.\r\n"
+                           "MAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\nRSET\r\nMAIL FROM:<s@x>\r\n"
+                           "RCPT TO:<r@y>\r\nDATA\r\n.\r\n"},
+                          d);
+  std::vector<std::string> begins;
+  std::vector<std::string> commits;
+  for (const std::string& item : t) {
+    if (item.starts_with("B:")) begins.push_back(item);
+    if (item.starts_with("C:")) commits.push_back(item);
+  }
+  ASSERT_EQ(begins.size(), 2u);
+  EXPECT_EQ(begins[0], "B:<s@x> <h@y> +X-Seen: connect proto=ESMTP helo=c body=");
+  EXPECT_EQ(begins[1], "B:<s@x> <r@y> +X-Seen: connect proto=ESMTP helo=c body=");
+  // HOLD was the first transaction's only: RSET and the end of a message forget it.
+  EXPECT_EQ(commits, (std::vector<std::string>{"C: 0 hold redirect=x@z", "C: 0 redirect=x@z"}));
+  EXPECT_TRUE(contains(t,
+                       "L:NOQUEUE: hold: RCPT from client.example[192.0.2.7]: <h@y>: Recipient "
+                       "address triggers HOLD action; from=<s@x> to=<h@y> proto=ESMTP helo=<c>"));
+}
+
+TEST(ServerSessionPolicy, CommandsSentAheadWithoutPipeliningAreAFact) {
+  SessionSettings settings = every_stage_asked();
+  ServerSession s(settings, ClientInfo{"192.0.2.7", "h", 1});
+  std::vector<Action> a = s.start();
+  EXPECT_FALSE(std::get<CheckPolicy>(a.back()).facts.unauth_pipelining);
+  s.policy_decided(PolicyDecision::accept());
+  a = s.feed("HELO c\r\nMAIL FROM:<>\r\n");  // MAIL before HELO's reply, without PIPELINING
+  EXPECT_TRUE(std::get<CheckPolicy>(a.back()).facts.unauth_pipelining);
+  ServerSession p(settings, ClientInfo{"192.0.2.7", "h", 1});
+  p.start();
+  p.policy_decided(PolicyDecision::accept());
+  a = p.feed("EHLO c\r\n");
+  p.policy_decided(PolicyDecision::accept());
+  a = p.feed("MAIL FROM:<>\r\nRCPT TO:<r@y>\r\n");  // after EHLO: allowed
+  EXPECT_FALSE(std::get<CheckPolicy>(a.back()).facts.unauth_pipelining);
+}
+
+TEST(ServerSessionPolicy, LostConnectionWhileDecidingTheEndOfDataAbortsTheMessage) {
+  ServerSession s(every_stage_asked(), ClientInfo{"192.0.2.7", "h", 1});
+  s.start();
+  s.policy_decided(PolicyDecision::accept());
+  std::vector<Action> a = s.feed("EHLO c\r\n");
+  s.policy_decided(PolicyDecision::accept());
+  s.feed("MAIL FROM:<>\r\n");
+  s.policy_decided(PolicyDecision::accept());
+  s.feed("RCPT TO:<r@y>\r\n");
+  s.policy_decided(PolicyDecision::accept());
+  s.feed("DATA\r\n");
+  s.policy_decided(PolicyDecision::accept());
+  a = s.feed("x\r\n.\r\n");
+  ASSERT_EQ(std::get<CheckPolicy>(a.back()).facts.stage, PolicyStage::EndOfData);
+  a = s.peer_closed();
+  EXPECT_TRUE(std::holds_alternative<AbortMessage>(a.back()));
 }
 
 }  // namespace

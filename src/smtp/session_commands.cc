@@ -30,6 +30,10 @@ void ServerSession::handle_line(std::string_view line, std::vector<Action>& out)
   const Command& cmd = *parsed;
   attempted(cmd.verb);
   last_command_ = cmd.verb == Verb::Unknown ? "UNKNOWN" : printable(cmd.name);
+  if (!access_denied_.empty() && cmd.verb != Verb::Quit) {
+    // The client was refused at connect (Postfix, smtpd_delay_reject = no).
+    return reply(fmt::format("503 5.7.0 Error: access denied for {}", client_text()), out);
+  }
   switch (cmd.verb) {
     case Verb::Helo:
     case Verb::Ehlo:
@@ -89,6 +93,13 @@ void ServerSession::handle_line(std::string_view line, std::vector<Action>& out)
 void ServerSession::cmd_helo(const Command& cmd, std::vector<Action>& out) {
   // RFC 5321 §4.1.4: EHLO/HELO reset the transaction like RSET.
   reset_transaction(out);
+  pending_helo_ = cmd;
+  ask(PolicyStage::Helo, out);
+}
+
+void ServerSession::resume_helo(std::vector<Action>& out) {
+  const Command cmd = std::move(pending_helo_);
+  pending_helo_ = {};
   helo_ = cmd.argument;
   esmtp_ = cmd.verb == Verb::Ehlo;
   succeeded(cmd.verb);
@@ -122,6 +133,10 @@ void ServerSession::cmd_etrn(const Command& cmd, std::vector<Action>& out) {
     return reply("501 5.5.4 Error: invalid parameter syntax", out);
   }
   pending_flush_site_ = ascii::lower(site);
+  ask(PolicyStage::Etrn, out);
+}
+
+void ServerSession::resume_etrn(std::vector<Action>& out) {
   wait_ = Wait::Flush;
   emit(FlushSite{pending_flush_site_}, out);
 }
@@ -152,14 +167,21 @@ void ServerSession::cmd_mail(const Command& cmd, std::vector<Action>& out) {
         out);
     return reply(kTooBig, out);
   }
+  pending_mail_ = {};
+  pending_mail_.sender = path->address();
+  pending_mail_.body_type = params->body_type;
+  pending_mail_.smtputf8 = params->smtputf8;
+  pending_mail_.dsn_ret = params->ret;
+  pending_mail_.dsn_envid = params->envid;
+  pending_mail_size_ = params->size.value_or(0);
+  ask(PolicyStage::Mail, out);
+}
+
+void ServerSession::resume_mail(std::vector<Action>& out) {
   in_mail_ = true;
-  envelope_ = {};
-  envelope_.sender = path->address();
-  envelope_.body_type = params->body_type;
-  envelope_.smtputf8 = params->smtputf8;
-  envelope_.dsn_ret = params->ret;
-  envelope_.dsn_envid = params->envid;
-  succeeded(cmd.verb);
+  envelope_ = std::move(pending_mail_);
+  pending_mail_ = {};
+  succeeded(Verb::Mail);
   reply("250 2.1.0 Ok", out);
 }
 
@@ -180,8 +202,14 @@ void ServerSession::cmd_rcpt(const Command& cmd, std::vector<Action>& out) {
   pending_rcpt_.address = path->address();
   pending_rcpt_.orcpt = params->orcpt;
   pending_rcpt_.notify = params->notify;
-  wait_ = Wait::Recipient;
-  emit(CheckRecipient{pending_rcpt_.address}, out);
+  ask(PolicyStage::Rcpt, out);
+}
+
+void ServerSession::resume_rcpt(std::vector<Action>& out) {
+  succeeded(Verb::Rcpt);
+  envelope_.recipients.push_back(std::move(pending_rcpt_));
+  pending_rcpt_ = {};
+  reply("250 2.1.5 Ok", out);
 }
 
 void ServerSession::cmd_data(std::vector<Action>& out) {
@@ -191,7 +219,18 @@ void ServerSession::cmd_data(std::vector<Action>& out) {
   }
   // RFC 3030 §2: DATA and BDAT may not be mixed in one transaction.
   if (bdat_used_) return reply("503 5.5.1 Error: DATA after BDAT", out);
+  pending_bdat_ = false;
+  ask(PolicyStage::Data, out);
+}
+
+void ServerSession::resume_data(std::vector<Action>& out) {
   begin_message(out);
+  if (pending_bdat_) {
+    bdat_used_ = true;
+    mode_ = Mode::Bdat;
+    if (bdat_remaining_ == 0) finish_bdat_chunk(out);
+    return;
+  }
   reply("354 End data with <CR><LF>.<CR><LF>", out);
   data_reader_.emplace(settings_.bare_newline);
   mode_ = Mode::Data;
@@ -208,8 +247,9 @@ void ServerSession::cmd_bdat(const Command& cmd, std::vector<Action>& out) {
   } else if (envelope_.recipients.empty()) {
     bdat_refusal_ = "554 5.5.1 Error: no valid recipients";
   } else if (!message_open_) {
-    begin_message(out);
-    bdat_used_ = true;
+    // The first chunk: the DATA stage's decision before its bytes are taken.
+    pending_bdat_ = true;
+    return ask(PolicyStage::Data, out);
   }
   mode_ = Mode::Bdat;
   if (bdat_remaining_ == 0) finish_bdat_chunk(out);
@@ -236,8 +276,14 @@ void ServerSession::cmd_vrfy(const Command& cmd, std::vector<Action>& out) {
   options.smtputf8 = settings_.smtputf8_enabled;
   Result<address::Path> path = address::parse_path(text, options);
   if (!path.ok()) return reply("501 5.1.3 Bad recipient address syntax", out);
-  succeeded(cmd.verb);
-  reply(fmt::format("252 2.0.0 <{}>", path->address()), out);
+  pending_vrfy_ = path->address();
+  ask(PolicyStage::Vrfy, out);
+}
+
+void ServerSession::resume_vrfy(std::vector<Action>& out) {
+  succeeded(Verb::Vrfy);
+  reply(fmt::format("252 2.0.0 <{}>", pending_vrfy_), out);
+  pending_vrfy_.clear();
 }
 
 }  // namespace estafeta::smtp
