@@ -89,6 +89,24 @@ bool effective_relayhost(const RouteSettings& settings, std::optional<std::strin
   return true;
 }
 
+// A local part without its RFC 5322 quoting: "a b"@x -> a b, "a\"b" -> a"b.
+std::string dequoted(std::string_view local) {
+  if (local.find('"') == std::string_view::npos) return std::string(local);
+  std::string out;
+  bool escaped = false;
+  for (char c : local) {
+    if (escaped) {
+      out += c;
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c != '"') {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool has_routing(std::string_view local) {
   return local.find_first_of("%!@") != std::string_view::npos;
 }
@@ -171,6 +189,13 @@ ResolveResult resolve(const RouteSettings& settings, std::string_view address,
     policy::Match local_domain = is_local_domain(settings, domain);
     if (local_domain == policy::Match::TempFail) return ResolveResult{true, {}};
     if (local_domain == policy::Match::Yes) {
+      // "user@elsewhere"@local (or user@elsewhere@local): a source route through us whatever
+      // the quotes, as Postfix resolves with resolve_dequoted = yes; the rest is resolved
+      // again, so it is never taken for one of our mailboxes.
+      if (std::string bare = dequoted(local); bare.find('@') != std::string::npos) {
+        current = std::move(bare);
+        continue;
+      }
       if (settings.allow_percent_hack) {
         if (auto percent = local.rfind('%'); percent != std::string_view::npos) {
           current =

@@ -117,6 +117,21 @@ TEST(Resolver, RoutedAddressesAreMarked) {
   EXPECT_FALSE(r.resolution.routed);
 }
 
+TEST(Resolver, AnAtSignInTheLocalPartOfALocalAddressIsASourceRouteEvenQuoted) {
+  // Postfix's resolve_dequoted = yes: "user@elsewhere"@local is never one of our mailboxes
+  // (the open-relay battery's form), whatever the hacks say.
+  RouteSettings s = settings();
+  s.allow_percent_hack = false;
+  s.swap_bangpath = false;
+  for (const char* address : {"\"relaytest@elsewhere.example\"@localhost",
+                              "relaytest@elsewhere.example@localhost"}) {
+    ResolveResult r = resolve(s, address);
+    EXPECT_EQ(r.resolution.address_class, AddressClass::Default) << address;
+    EXPECT_EQ(r.resolution.recipient, "relaytest@elsewhere.example") << address;
+  }
+  EXPECT_EQ(resolve(s, "\"bob\"@localhost").resolution.address_class, AddressClass::Local);
+}
+
 TEST(Resolver, RelayhostIsTheNextHopOfRemoteMailUnlessTheTransportNamesOne) {
   RouteSettings s = settings();
   s.relayhost = "[smarthost.example]:587";

@@ -21,7 +21,8 @@ TABLES = {
 
 LOCAL_PARTS = ['alice', 'Alice', 'alice+box', 'bob', 'postmaster', 'sales', 'info', 'ann',
                'carol', 'dave', 'x%relay.test', 'x%other.test', 'relay.test!x',
-               'alice%localhost', 'other.test!x']
+               'alice%localhost', 'other.test!x', '"x@other.test"', '"ann@vbox.test"',
+               '"alice"']
 DOMAINS = ['localhost', 'mx.estafeta.test', 'estafeta.test', 'ESTAFETA.test', 'relay.test',
            'sub.relay.test', 'valias.test', 'catchall.test', 'vbox.test', 'other.test',
            '[127.0.0.1]', '[192.0.2.99]', None]
