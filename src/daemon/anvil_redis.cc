@@ -1,9 +1,8 @@
 // Redis-backed anvil counters (see anvil_redis.h).
 #include "daemon/anvil_redis.h"
 
-#include <hiredis/hiredis.h>
-
 #include <fmt/format.h>
+#include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <charconv>

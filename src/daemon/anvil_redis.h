@@ -41,7 +41,7 @@ Result<RedisCounterOptions> parse_redis_server(std::string_view value);
 class RedisCounterStore {
  public:
   struct Outcome {
-    std::optional<long long> value;  // the counter after the increment; nullopt: no answer
+    std::optional<long long> value;      // the counter after the increment; nullopt: no answer
     std::optional<std::string> warning;  // the store just went down
     std::optional<std::string> notice;   // the store just came back
   };
@@ -73,8 +73,8 @@ class RedisCounterStore {
   std::string name_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  std::deque<Job> queue_;                   // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
   std::unique_ptr<Connection> connection_;  // the thread's only
   std::thread thread_;
 };

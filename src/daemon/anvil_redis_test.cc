@@ -3,6 +3,8 @@
 // rate; Redis killed mid-way: counting goes on per instance with one warning, and a notice
 // once a new redis-server answers on the same port. Also a server that never answers (the
 // timeout), and parse_redis_server.
+#include "daemon/anvil_redis.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,7 +22,6 @@
 #include <future>
 #include <thread>
 
-#include "daemon/anvil_redis.h"
 #include "daemon/anvil_service.h"
 #include "log/memory_sink.h"
 
@@ -71,8 +72,8 @@ class RedisProcess {
       ::dup2(null, 1);
       ::dup2(null, 2);
       std::string p = std::to_string(port);
-      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", dir.c_str(), "--loglevel", "warning",
+      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save",
+               "", "--appendonly", "no", "--dir", dir.c_str(), "--loglevel", "warning",
                static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -228,9 +229,9 @@ TEST_F(AnvilRedisTest, TwoInstancesShareThenCountAlone) {
     io.run();
     return verdicts.back();
   };
-  EXPECT_TRUE(run(one, client_one).allowed);  // shared count 1
-  EXPECT_TRUE(run(two, client_two).allowed);  // 2
-  EXPECT_TRUE(run(one, client_one).allowed);  // 3
+  EXPECT_TRUE(run(one, client_one).allowed);            // shared count 1
+  EXPECT_TRUE(run(two, client_two).allowed);            // 2
+  EXPECT_TRUE(run(one, client_one).allowed);            // 3
   policy::AnvilVerdict refused = run(two, client_two);  // 4 > 3, though two saw only 2
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.value, 4);
@@ -273,7 +274,8 @@ TEST(AnvilRedis, ParseServer) {
   auto c = parse_redis_server("127.0.0.1");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->port, 6379);
-  for (const char* bad : {"", ":6379", "host:", "host:0", "host:70000", "host:x", "[::1", "[::1]x"}) {
+  for (const char* bad :
+       {"", ":6379", "host:", "host:0", "host:70000", "host:x", "[::1", "[::1]x"}) {
     EXPECT_FALSE(parse_redis_server(bad).ok()) << bad;
   }
 }

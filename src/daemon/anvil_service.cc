@@ -40,10 +40,9 @@ asio::awaitable<RedisCounterStore::Outcome> shared_add(asio::io_context& io,
 
 }  // namespace
 
-AnvilService::AnvilService(asio::io_context& io, const log::Logger& log,
-                           policy::AnvilLimits limits, std::string service,
-                           std::string server_hostname, std::unique_ptr<RedisCounterStore> shared,
-                           std::string key_prefix)
+AnvilService::AnvilService(asio::io_context& io, const log::Logger& log, policy::AnvilLimits limits,
+                           std::string service, std::string server_hostname,
+                           std::unique_ptr<RedisCounterStore> shared, std::string key_prefix)
     : io_(io),
       log_(log),
       limits_(limits),
@@ -103,8 +102,8 @@ void AnvilService::log_refusal(const AnvilVerdict& verdict) const {
   if (!verdict.allowed) log_.warning("{}", verdict.warning);
 }
 
-asio::awaitable<long long> AnvilService::count(AnvilEvent event,
-                                               const policy::AnvilClient& client, long long n) {
+asio::awaitable<long long> AnvilService::count(AnvilEvent event, const policy::AnvilClient& client,
+                                               long long n) {
   long long rate = local_.add(event, client.address, n);
   if (!shared_) co_return rate;
   std::string key =

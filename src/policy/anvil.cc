@@ -103,8 +103,7 @@ AnvilVerdict judge_starttls(long long rate, const AnvilLimits& limits, const Anv
                             client.service));
 }
 
-AnvilCounters::AnvilCounters(std::chrono::seconds time_unit, size_t max_clients,
-                             const Clock& clock)
+AnvilCounters::AnvilCounters(std::chrono::seconds time_unit, size_t max_clients, const Clock& clock)
     : time_unit_(time_unit), max_clients_(max_clients), clock_(clock) {}
 
 AnvilCounters::ConnectCounts AnvilCounters::connect(std::string_view address) {
