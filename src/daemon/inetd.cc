@@ -89,6 +89,7 @@ int run_inetd_session(const std::string& config_dir) {
   SmtpdSettings settings = *runtime->settings;
   settings.session.starttls_available = false;  // no TLS over a pipe
   settings.session.tls_required = false;
+  settings.greet_pause = std::chrono::seconds(0);  // no pregreet test for a local submitter
   std::unique_ptr<maps::LookupPool> lookups;
   if (settings.has_remote_tables()) lookups = std::make_unique<maps::LookupPool>(1);
   SessionEnvironment env{io, log, *store, settings, nullptr, lookups.get()};

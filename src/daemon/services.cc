@@ -295,7 +295,8 @@ int run_smtpd_service(const std::string& config_dir, const std::vector<std::stri
   if (std::string missing = runtime->settings->cleanup->not_implemented(); !missing.empty()) {
     log.warning("{}", missing);
   }
-  SmtpdWorkerOptions options{{}, runtime->queue_directory, runtime->mail_owner, log, {}};
+  SmtpdWorkerOptions options{{}, runtime->queue_directory, runtime->mail_owner, parsed->name,
+                             log, {}};
   for (const auto& listener : *passed) {
     options.listeners.push_back({listener.fd, listener.endpoint, runtime->settings, runtime->tls});
   }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cleanup/content_cleanup.h"
+#include "daemon/greet_pause.h"
 #include "message/smtputf8_autodetect.h"
 #include "qmgr/flush_request.h"
 #include "smtp/received.h"
@@ -124,7 +125,7 @@ class SessionDriver {
     dog_->transport = transport_.get();
     touch();
     asio::co_spawn(env_.io, watch(dog_), asio::detached);
-    co_await perform(session_.start());
+    if (co_await greeting_allowed()) co_await perform(session_.start());
     // Not zero-filled: a connection per message would otherwise clear 64 KiB each time.
     auto buffer_storage = std::make_unique_for_overwrite<char[]>(kReadBufferSize);
     const std::span<char> buffer(buffer_storage.get(), kReadBufferSize);
@@ -211,6 +212,33 @@ class SessionDriver {
       touch();  // the wait is ours, not the client's idle time
     }
     co_return std::vector<smtp::Action>{};
+  }
+
+  // smtpd_greet_pause, for clients outside mynetworks (daemon/greet_pause.h). False: the
+  // client talked first or left; the session ends without a banner.
+  asio::awaitable<bool> greeting_allowed() {
+    if (env_.settings.greet_pause.count() <= 0) co_return true;
+    bool trusted = co_await in_mynetworks();  // not inside ||: GCC 12 and co_await
+    if (trusted) co_return true;
+    bool silent = co_await greet_pause(env_.io, *transport_, env_.log, client_,
+                                       env_.settings.greet_pause);
+    if (!silent) closed_ = true;
+    co_return silent;
+  }
+
+  asio::awaitable<bool> in_mynetworks() {
+    const policy::NetworkSet& mynetworks = env_.settings.recipients.mynetworks;
+    if (env_.lookups == nullptr || !mynetworks.has_remote_tables()) {
+      co_return mynetworks.contains(client_.address) == policy::Match::Yes;
+    }
+    // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
+    std::function<void(std::function<void(bool)>)> start =
+        [pool = env_.lookups, &mynetworks, address = client_.address](auto deliver) {
+          pool->post([&mynetworks, address, deliver] {
+            deliver(mynetworks.contains(address) == policy::Match::Yes);
+          });
+        };
+    co_return co_await await_result(env_.io, std::move(start));
   }
 
   // smtpd_forbid_bare_newline for this client; off the event loop when a remote table may be

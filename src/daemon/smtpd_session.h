@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "daemon/anvil_service.h"
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
@@ -32,6 +33,11 @@ struct SessionEnvironment {
   // Where ETRN sends its flush request (the queue manager's public/qmgr); null: ETRN answers
   // 458 (inetd mode).
   const net::DatagramSender* flush_requests = nullptr;
+  // The service's connection and rate limits and this client as they see it (both null in
+  // inetd mode: no limits): the session calls anvil->check(Message/Recipient/Auth/NewTls,
+  // *anvil_client) and anvil->check_starttls(*anvil_client) (anvil_service.h).
+  AnvilService* anvil = nullptr;
+  const policy::AnvilClient* anvil_client = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/anvil_redis.h"
 #include "message/smtputf8_autodetect.h"
 #include "route/route_config.h"
 
@@ -125,7 +126,23 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.etrn_advertised = !flush_domains.literals.empty() || !flush_domains.tables.empty();
   s.timeout = std::chrono::seconds(config.get_seconds("smtpd_timeout"));
   s.max_sessions = max_sessions;
-  s.per_client_limit = config.get_int("smtpd_client_connection_count_limit");
+  policy::AnvilLimits& anvil = s.anvil;
+  anvil.time_unit = std::chrono::seconds(config.get_seconds("anvil_rate_time_unit"));
+  anvil.connection_count = config.get_int("smtpd_client_connection_count_limit");
+  anvil.connection_rate = config.get_int("smtpd_client_connection_rate_limit");
+  anvil.message_rate = config.get_int("smtpd_client_message_rate_limit");
+  anvil.recipient_rate = config.get_int("smtpd_client_recipient_rate_limit");
+  anvil.new_tls_rate = config.get_int("smtpd_client_new_tls_session_rate_limit");
+  anvil.auth_rate = config.get_int("smtpd_client_auth_rate_limit");
+  s.anvil_redis_server = config.get("anvil_redis_server");
+  if (!s.anvil_redis_server.empty()) {
+    if (auto parsed = parse_redis_server(s.anvil_redis_server); !parsed.ok()) {
+      return make_error(fmt::format("anvil_redis_server: {}", parsed.error().message));
+    }
+  }
+  s.anvil_redis_key_prefix = config.get("anvil_redis_key_prefix");
+  s.anvil_redis_timeout = std::chrono::seconds(config.get_seconds("anvil_redis_timeout"));
+  s.greet_pause = std::chrono::seconds(config.get_seconds("smtpd_greet_pause"));
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "maps/map_set.h"
+#include "policy/anvil.h"
 #include "policy/network.h"
 #include "cleanup/content_cleanup.h"
 #include "policy/recipient_check.h"
@@ -32,7 +33,13 @@ struct SmtpdSettings {
   policy::DomainList fast_flush_domains;       // the sites ETRN may flush
   std::chrono::seconds timeout{300};         // smtpd_timeout
   long long max_sessions = 100;              // master.cf maxproc
-  long long per_client_limit = 50;           // smtpd_client_connection_count_limit; 0 = none
+  /// smtpd_client_connection_count_limit, smtpd_client_*_rate_limit, anvil_rate_time_unit
+  /// (0 = no limit); the exempt clients are limit_exceptions.
+  policy::AnvilLimits anvil;
+  std::string anvil_redis_server;       // empty: counters per instance only
+  std::string anvil_redis_key_prefix;
+  std::chrono::seconds anvil_redis_timeout{1};
+  std::chrono::seconds greet_pause{0};  // smtpd_greet_pause (0: none)
   bool wrapper_mode = false;                 // smtpd_tls_wrappermode (implicit TLS, port 465)
   std::string tls_security_level;            // "", none, may, encrypt
   std::string tls_cert_file;

@@ -46,7 +46,11 @@ TEST(SmtpdSettings, Defaults) {
   EXPECT_EQ(settings->limit_exceptions.contains("::1"), policy::Match::Yes);
   EXPECT_EQ(settings->timeout, std::chrono::seconds(300));
   EXPECT_EQ(settings->max_sessions, 100);
-  EXPECT_EQ(settings->per_client_limit, 50);
+  EXPECT_EQ(settings->anvil.connection_count, 50);
+  EXPECT_EQ(settings->anvil.connection_rate, 0);
+  EXPECT_EQ(settings->anvil.time_unit, std::chrono::seconds(60));
+  EXPECT_EQ(settings->greet_pause, std::chrono::seconds(0));
+  EXPECT_EQ(settings->anvil_redis_server, "");
 }
 
 TEST(SmtpdSettings, ExplicitValues) {
@@ -57,7 +61,11 @@ TEST(SmtpdSettings, ExplicitValues) {
       "disable_vrfy_command = no\n"
       "smtpd_forbid_bare_newline = no\n"
       "smtpd_tls_cert_file = /c.pem\n"
-      "smtpd_tls_security_level = encrypt\n",
+      "smtpd_tls_security_level = encrypt\n"
+      "anvil_rate_time_unit = 1h\n"
+      "smtpd_client_connection_rate_limit = 7\n"
+      "smtpd_greet_pause = 3s\n"
+      "anvil_redis_server = [::1]:6380\n",
       5);
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->recipients.route.mydestination.literals(),
@@ -71,6 +79,11 @@ TEST(SmtpdSettings, ExplicitValues) {
   EXPECT_TRUE(settings->session.tls_required);
   EXPECT_EQ(settings->tls_key_file, "/c.pem");  // Postfix: key defaults to the cert file
   EXPECT_EQ(settings->max_sessions, 5);
+  EXPECT_EQ(settings->anvil.time_unit, std::chrono::hours(1));
+  EXPECT_EQ(settings->anvil.connection_rate, 7);
+  EXPECT_EQ(settings->greet_pause, std::chrono::seconds(3));
+  EXPECT_EQ(settings->anvil_redis_server, "[::1]:6380");
+  EXPECT_FALSE(settings_from("anvil_redis_server = host:port\n").ok());
 }
 
 TEST(SmtpdSettings, TablesInDomainAndNetworkLists) {

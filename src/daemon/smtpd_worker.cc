@@ -9,8 +9,8 @@
 #include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <unordered_map>
 
+#include "daemon/anvil_service.h"
 #include "daemon/privileges.h"
 #include "daemon/smtpd_session.h"
 #include "net/transport.h"
@@ -20,10 +20,8 @@ namespace {
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Live session counts: per listener (maxproc) and per client address (the
-// smtpd_client_connection_count_limit that Postfix's anvil keeps).
+// Live sessions of one listener (maxproc). Per-client counts and rates are the AnvilService's.
 struct ConnectionCounts {
-  std::unordered_map<std::string, long long> per_client;
   long long total = 0;
 };
 
@@ -47,6 +45,11 @@ class Worker {
       if (listener.settings->has_remote_tables() && !lookups_) {
         lookups_ = std::make_unique<maps::LookupPool>(8);
       }
+    }
+    if (!options_.listeners.empty()) {
+      auto anvil = make_anvil(*options_.listeners.front().settings);
+      if (!anvil.ok()) return failed(anvil.error().message);
+      anvil_ = std::move(*anvil);
     }
     for (auto& listener : options_.listeners) {
       auto state = std::make_unique<ListenerState>(io_, listener);
@@ -81,6 +84,20 @@ class Worker {
     std::shared_ptr<asio::ssl::context> tls;
     ConnectionCounts counts;
   };
+
+  // The counters of this service (all its listeners share its settings).
+  Result<std::unique_ptr<AnvilService>> make_anvil(const SmtpdSettings& settings) {
+    std::unique_ptr<RedisCounterStore> shared;
+    if (!settings.anvil_redis_server.empty()) {
+      auto redis = parse_redis_server(settings.anvil_redis_server);
+      if (!redis.ok()) return make_error("anvil_redis_server: " + redis.error().message);
+      redis->timeout = settings.anvil_redis_timeout;
+      shared = std::make_unique<RedisCounterStore>(std::move(*redis));
+    }
+    return std::make_unique<AnvilService>(io_, options_.log, settings.anvil, options_.service,
+                                          settings.session.hostname, std::move(shared),
+                                          settings.anvil_redis_key_prefix);
+  }
 
   static asio::ip::tcp protocol_of(int fd) {
     sockaddr_storage addr{};
@@ -131,39 +148,38 @@ class Worker {
     smtp::ClientInfo client{address.to_string(), "unknown", remote.port()};
     const SmtpdSettings& settings = *state.settings;
     auto& counts = state.counts;
-    if (auto refusal = admission(settings, counts, client)) {
-      options_.log.warning("{} from {}[{}]", *refusal, client.hostname, client.address);
-      std::string reply =
-          fmt::format("421 4.7.0 {} Error: {}\r\n", settings.session.hostname, *refusal);
+    if (settings.max_sessions > 0 && counts.total >= settings.max_sessions) {
+      options_.log.warning("too many connections from {}[{}]", client.hostname, client.address);
+      std::string reply = fmt::format("421 4.7.0 {} Error: too many connections\r\n",
+                                      settings.session.hostname);
       co_await asio::async_write(socket, asio::buffer(reply), kNoThrow);
       co_return;
     }
+    // smtpd_client_connection_count_limit and _rate_limit (Postfix's anvil); the client
+    // counts as connected until disconnect(), refused or not. XXX a remote table in
+    // smtpd_client_event_limit_exceptions is asked on the event loop.
+    policy::AnvilClient limited = anvil_->client(
+        client.address, fmt::format("{}[{}]", client.hostname, client.address),
+        settings.limit_exceptions.contains(client.address) == policy::Match::Yes);
     ++counts.total;
-    ++counts.per_client[client.address];
+    policy::AnvilVerdict verdict = co_await anvil_->connect(limited);
+    if (!verdict.allowed) {
+      anvil_->log_refusal(verdict);
+      std::string reply = verdict.reply + "\r\n";
+      co_await asio::async_write(socket, asio::buffer(reply), kNoThrow);
+      anvil_->disconnect(limited);
+      --counts.total;
+      co_return;
+    }
     ++sessions_;
     SessionEnvironment env{io_, options_.log, *store_, settings, state.tls.get(), lookups_.get()};
     env.flush_requests = flush_requests_.get();
+    env.anvil = anvil_.get();
+    env.anvil_client = &limited;
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
+    anvil_->disconnect(limited);
     --counts.total;
-    if (--counts.per_client[client.address] == 0) counts.per_client.erase(client.address);
     if (--sessions_ == 0 && draining_) io_.stop();
-  }
-
-  // Why a new connection must be refused, or nullopt.
-  static std::optional<std::string> admission(const SmtpdSettings& settings,
-                                              const ConnectionCounts& counts,
-                                              const smtp::ClientInfo& client) {
-    if (settings.max_sessions > 0 && counts.total >= settings.max_sessions) {
-      return "too many connections";
-    }
-    if (settings.per_client_limit > 0 &&
-        settings.limit_exceptions.contains(client.address) != policy::Match::Yes) {
-      auto it = counts.per_client.find(client.address);
-      if (it != counts.per_client.end() && it->second >= settings.per_client_limit) {
-        return "too many connections from " + client.address;
-      }
-    }
-    return std::nullopt;
   }
 
   SmtpdWorkerOptions options_;
@@ -173,6 +189,7 @@ class Worker {
   std::unique_ptr<SpoolStore> store_;
   std::unique_ptr<net::DatagramSender> flush_requests_;  // ETRN -> public/qmgr
   std::unique_ptr<maps::LookupPool> lookups_;            // only when a remote table is configured
+  std::unique_ptr<AnvilService> anvil_;                  // connection and rate limits
   std::vector<std::unique_ptr<ListenerState>> listeners_;
   long long sessions_ = 0;
   bool draining_ = false;

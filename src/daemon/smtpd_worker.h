@@ -28,6 +28,7 @@ struct SmtpdWorkerOptions {
   std::vector<Listener> listeners;
   std::string queue_directory;  // absolute
   std::string mail_owner;       // privileges are dropped to it first when root
+  std::string service = "smtp";  // the master.cf service name, in anvil's log lines and keys
   log::Logger log;
   // Called once: ok when the worker accepts (privileges dropped, spool open), else why it
   // cannot start (it then returns 1). May be empty.
