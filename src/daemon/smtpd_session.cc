@@ -174,8 +174,11 @@ class SessionDriver {
     } else if (auto* check = std::get_if<smtp::CheckPolicy>(&action)) {
       // Today: at RCPT, relay access and recipient validation (policy/recipient_check.h);
       // other stages are accepted.
+      std::optional<smtp::PolicyDecision> limited = co_await rate_limited(check->facts.stage);
       smtp::PolicyDecision decision;
-      if (check->facts.stage == smtp::PolicyStage::Rcpt) {
+      if (limited) {
+        decision = std::move(*limited);
+      } else if (check->facts.stage == smtp::PolicyStage::Rcpt) {
         decision = co_await decide_recipient(check->facts.recipient);
       }
       co_return session_.policy_decided(std::move(decision));
@@ -196,6 +199,7 @@ class SessionDriver {
       if (ok) {
         env_.log.info("Anonymous TLS connection established from {}: {}", peer_,
                       transport_->tls_description());
+        if (!co_await new_tls_session_allowed()) co_return std::vector<smtp::Action>{};
       } else {
         env_.log.info("SSL_accept error from {}", peer_);
       }
@@ -212,6 +216,38 @@ class SessionDriver {
       touch();  // the wait is ours, not the client's idle time
     }
     co_return std::vector<smtp::Action>{};
+  }
+
+  // smtpd_client_message_rate_limit at MAIL, smtpd_client_recipient_rate_limit at RCPT
+  // (anvil_service.h): the refusal, or nothing when the event is within its limit.
+  asio::awaitable<std::optional<smtp::PolicyDecision>> rate_limited(smtp::PolicyStage stage) {
+    if (env_.anvil == nullptr || env_.anvil_client == nullptr) co_return std::nullopt;
+    policy::AnvilEvent event;
+    if (stage == smtp::PolicyStage::Mail) {
+      event = policy::AnvilEvent::Message;
+    } else if (stage == smtp::PolicyStage::Rcpt) {
+      event = policy::AnvilEvent::Recipient;
+    } else {
+      co_return std::nullopt;
+    }
+    policy::AnvilVerdict verdict = co_await env_.anvil->check(event, *env_.anvil_client);
+    if (verdict.allowed) co_return std::nullopt;
+    env_.anvil->log_refusal(verdict);
+    co_return smtp::PolicyDecision::refuse(verdict.reply);
+  }
+
+  // smtpd_client_new_tls_session_rate_limit after a STARTTLS handshake: past it, 421 and the
+  // session ends (false).
+  asio::awaitable<bool> new_tls_session_allowed() {
+    if (env_.anvil == nullptr || env_.anvil_client == nullptr) co_return true;
+    policy::AnvilVerdict verdict =
+        co_await env_.anvil->check(policy::AnvilEvent::NewTls, *env_.anvil_client);
+    if (verdict.allowed) co_return true;
+    env_.anvil->log_refusal(verdict);
+    output_ += verdict.reply + "\r\n";
+    co_await flush();
+    closed_ = true;
+    co_return false;
   }
 
   // smtpd_greet_pause, for clients outside mynetworks (daemon/greet_pause.h). False: the
@@ -471,6 +507,18 @@ asio::awaitable<void> run_smtp_session(SessionEnvironment env,
     }
     settings.tls_active = true;
     settings.starttls_available = false;
+    if (env.anvil != nullptr && env.anvil_client != nullptr) {
+      // smtpd_client_new_tls_session_rate_limit: this handshake counts; past it, 421.
+      policy::AnvilVerdict verdict =
+          co_await env.anvil->check(policy::AnvilEvent::NewTls, *env.anvil_client);
+      if (!verdict.allowed) {
+        env.anvil->log_refusal(verdict);
+        std::string reply = verdict.reply + "\r\n";
+        co_await transport->write_all(reply);
+        transport->close();
+        co_return;
+      }
+    }
   }
   SessionDriver driver(env, std::move(transport), std::move(client), std::move(settings));
   co_await driver.run();

@@ -134,6 +134,8 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   anvil.recipient_rate = config.get_int("smtpd_client_recipient_rate_limit");
   anvil.new_tls_rate = config.get_int("smtpd_client_new_tls_session_rate_limit");
   anvil.auth_rate = config.get_int("smtpd_client_auth_rate_limit");
+  // The message rate is judged at MAIL: the session pauses there only when it is limited.
+  if (anvil.message_rate > 0) s.session.policy_stages.set(smtp::PolicyStage::Mail);
   s.anvil_redis_server = config.get("anvil_redis_server");
   if (!s.anvil_redis_server.empty()) {
     if (auto parsed = parse_redis_server(s.anvil_redis_server); !parsed.ok()) {

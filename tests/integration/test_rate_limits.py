@@ -6,7 +6,10 @@ alone, with a warning), and the greet pause (smtpd_greet_pause: PREGREET as post
 The harness's readiness probe is one session per listener, and it counts: the tests count
 accepted sessions from the server's "connect from" log lines instead of assuming a number."""
 import re
+import tempfile
 import unittest
+
+import harness
 
 import maps_support as ms
 from harness import EstafetaServer, HOSTNAME
@@ -76,6 +79,65 @@ class ConnectionRateLimitTest(unittest.TestCase):
             self.assertTrue(srv.wait_for_log(
                 r'warning: Connection concurrency limit exceeded: 2 from '
                 r'unknown\[127\.0\.0\.1\] for service \S+$'), srv.log())
+
+
+class MessageAndRecipientRateLimitTest(unittest.TestCase):
+    """smtpd_client_message_rate_limit at MAIL, smtpd_client_recipient_rate_limit at RCPT
+    (every RCPT counts, accepted or not), 450 as Postfix; new sessions do not reset them."""
+
+    def test_message_rate(self):
+        main = dict(NO_EXCEPTIONS, smtpd_client_message_rate_limit=2)
+        with EstafetaServer(main=main) as srv:
+            codes = []
+            for _ in range(2):
+                with srv.connect() as c:
+                    c.cmd('EHLO client.example')
+                    for _ in range(2):
+                        codes.append(c.cmd('MAIL FROM:<a@example.org>').code)
+                        c.cmd('RSET')
+                    last = c.cmd('MAIL FROM:<a@example.org>')
+                    c.cmd('QUIT')
+            self.assertEqual(codes, [250, 250, 450, 450], srv.log())
+            self.assertEqual(last.lines, ['450 4.7.1 Error: too much mail from 127.0.0.1'])
+            self.assertTrue(srv.wait_for_log(r'warning: Message delivery request rate limit '
+                                             r'exceeded'), srv.log())
+
+    def test_recipient_rate(self):
+        main = dict(NO_EXCEPTIONS, smtpd_client_recipient_rate_limit=3)
+        with EstafetaServer(main=main) as srv, srv.connect() as c:
+            c.cmd('EHLO client.example')
+            self.assertEqual(c.cmd('MAIL FROM:<a@example.org>').code, 250)
+            codes = [c.cmd('RCPT TO:<%s@localhost>' % who).code
+                     for who in ('a', 'b', 'c', 'd')]
+            self.assertEqual(codes, [250, 250, 250, 450], srv.log())
+            self.assertEqual(c.cmd('RCPT TO:<e@localhost>').lines,
+                             ['450 4.7.1 Error: too many recipients from 127.0.0.1'])
+            c.cmd('QUIT')
+
+    def test_new_tls_session_rate(self):
+        """smtpd_client_new_tls_session_rate_limit: the handshake past the limit is
+        answered with 421 over TLS, then the session ends."""
+        with tempfile.TemporaryDirectory() as certs:
+            cert, key = harness.make_certificate(certs)
+            main = dict(NO_EXCEPTIONS, smtpd_client_new_tls_session_rate_limit=1,
+                        smtpd_tls_cert_file=cert, smtpd_tls_key_file=key,
+                        smtpd_tls_security_level='may')
+            with EstafetaServer(main=main) as srv:
+                replies = []
+                for _ in range(2):
+                    with srv.connect() as c:
+                        c.cmd('EHLO client.example')
+                        self.assertEqual(c.cmd('STARTTLS').code, 220)
+                        c.starttls(harness.client_tls_context())
+                        try:
+                            replies.append(c.cmd('EHLO client.example').lines[-1])
+                        except EOFError:
+                            replies.append('EOF')
+                        if replies[-1].startswith('421'):
+                            self.assertTrue(c.at_eof())
+                self.assertEqual(replies[0][:4], '250 ', srv.log())
+                self.assertEqual(replies[1], '421 4.7.0 %s Error: too many new TLS sessions '
+                                 'from unknown[127.0.0.1]' % HOSTNAME, srv.log())
 
 
 class SharedRateLimitTest(unittest.TestCase):
