@@ -26,6 +26,7 @@ PACKAGES=(
   python3 openssl swaks libnet-ssleay-perl libio-socket-ssl-perl
   postfix postfix-pcre postfix-lmdb sasl2-bin libsasl2-modules pflogsumm dnsmasq-base
   ldnsutils nsd unbound redis-server postgresql procps bsd-mailx util-linux procmail passwd
+  postgrey
 )
 # Every program and Perl module a test runs is listed with its package in
 # tests/integration/tools.py; test_tools checks that each of those packages is named above.
@@ -44,6 +45,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get install -y --no-install-recommends "${missing[@]}" ||
     { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+  if [[ " ${missing[*]} " == *" postgrey "* ]]; then
+    # postgrey's package enables a system service (and starts it where init scripts may
+    # run); the tests start their own postgrey on a free port: stop and disable that one.
+    invoke-rc.d postgrey stop >/dev/null 2>&1 || true
+    if command -v systemctl >/dev/null; then systemctl disable postgrey >/dev/null 2>&1 || true; fi
+    update-rc.d postgrey disable >/dev/null 2>&1 || true
+  fi
 fi
 
 # The unprivileged user that every network-facing process runs as (mail_owner).

@@ -19,6 +19,7 @@
 #endif
 #ifdef ESTAFETA_WITH_DAEMON
 #include "cli/address_command.h"
+#include "cli/policy_command.h"
 #include "cli/queue_command.h"
 #include "cli/sendmail_command.h"
 #include "cli/showq_service.h"
@@ -40,6 +41,7 @@ constexpr const char* kUsage =
     "  config       print parameters (like postconf: -n, -d, -x, NAME...)\n"
     "  map          build and query lookup tables (like postmap)\n"
     "  address      resolve ADDRESS: its class, transport, next hop and smtpd's RCPT answer\n"
+    "  policy       query SERVICE: ask a check_policy_service server (requests on stdin)\n"
     "  alias        build and query aliases(5) tables (like postalias)\n"
     "  queue        list, show, hold, release, delete, requeue, flush queued mail\n"
     "               (like postqueue, postcat and postsuper; mailq = queue list)\n"
@@ -97,6 +99,7 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "bounce") return daemon::run_bounce_service(config_dir, args);
   if (command == "queue") return cli::run_queue_command(config_dir, args);
   if (command == "address") return cli::run_address_command(config_dir, args);
+  if (command == "policy") return cli::run_policy_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {
     return cli::run_sendmail_command(command, config_dir, args);

@@ -34,6 +34,7 @@ PACKAGES = {
     'groupadd': 'passwd',
     'groupdel': 'passwd',
     'perl': 'perl',
+    'postgrey': 'postgrey',
 }
 
 # Extra places where Debian installs programs that are not on a user's PATH.
