@@ -38,9 +38,9 @@ enum class AccessActionKind {
 
 struct AccessAction {
   AccessActionKind kind = AccessActionKind::Dunno;
-  int code = 0;         ///< Reply: the three-digit code
-  std::string dsn;      ///< an enhanced status code that starts the text ("5.7.0"), or ""
-  std::string text;     ///< the text after the keyword (and after `dsn`), or the argument
+  int code = 0;      ///< Reply: the three-digit code
+  std::string dsn;   ///< an enhanced status code that starts the text ("5.7.0"), or ""
+  std::string text;  ///< the text after the keyword (and after `dsn`), or the argument
   std::vector<std::string> restrictions;  ///< Restrictions: the words, in order
   std::string warning;  ///< why a value acts as DUNNO or ServerError, for the log; else ""
   bool operator==(const AccessAction&) const = default;

@@ -7,9 +7,7 @@
 namespace estafeta::policy {
 namespace {
 
-bool is_numeric_address(std::string_view name) {
-  return maps::parse_ip_address(name).ok();
-}
+bool is_numeric_address(std::string_view name) { return maps::parse_ip_address(name).ok(); }
 
 std::vector<AccessKey> mark(std::vector<std::string> keys) {
   std::vector<AccessKey> out;

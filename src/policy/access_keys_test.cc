@@ -33,8 +33,7 @@ TEST(AccessKeys, ClientAddresses) {
   EXPECT_EQ(keys_of(client_address_keys("2001:db8:1::17")),
             (V{"2001:db8:1::17", "2001:db8:1:", "2001:db8:1", "2001:db8", "2001"}));
   EXPECT_EQ(keys_of(client_keys("mail.example.com", "192.0.2.17", ParentStyle::Bare)),
-            (V{"mail.example.com", "example.com", "com", "192.0.2.17", "192.0.2", "192.0",
-               "192"}));
+            (V{"mail.example.com", "example.com", "com", "192.0.2.17", "192.0.2", "192.0", "192"}));
   auto keys = client_keys("unknown", "192.0.2.17", ParentStyle::Bare);
   EXPECT_EQ(keys_of(keys), (V{"unknown", "192.0.2.17", "192.0.2", "192.0", "192"}));
   // The name and the address are each a full string; shorter networks are not.
@@ -46,8 +45,8 @@ TEST(AccessKeys, ClientAddresses) {
 TEST(AccessKeys, EmailAddresses) {
   using V = std::vector<std::string>;
   EXPECT_EQ(keys_of(email_keys("user+ext@sub.example.com", "+", ParentStyle::Bare)),
-            (V{"user+ext@sub.example.com", "user@sub.example.com", "sub.example.com",
-               "example.com", "com", "user+ext@", "user@"}));
+            (V{"user+ext@sub.example.com", "user@sub.example.com", "sub.example.com", "example.com",
+               "com", "user+ext@", "user@"}));
   EXPECT_EQ(keys_of(email_keys("user@example.com", "", ParentStyle::Dot)),
             (V{"user@example.com", "example.com", ".com", "user@"}));
   auto keys = email_keys("user@example.com", "", ParentStyle::Bare);

@@ -31,9 +31,9 @@ class DnsblFilter {
     int low = 0;
     int high = 0;
   };
-  using Octet = std::vector<Range>;   // any of these ranges
+  using Octet = std::vector<Range>;  // any of these ranges
   using Pattern = std::array<Octet, 4>;
-  std::vector<Pattern> patterns_;     // any of these patterns
+  std::vector<Pattern> patterns_;  // any of these patterns
 };
 
 /// "zone" and "filter" of a restriction argument "zone=filter" (filter "" when absent).

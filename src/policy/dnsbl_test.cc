@@ -58,7 +58,9 @@ TEST(Dnsbl, ReplyTemplate) {
     if (name == "rbl_code") return "554";
     if (name == "rbl_reason") return "";
     if (name == "rbl_what") return "192.0.2.1";
-    if (name == "evil") return "a\x01" "b";
+    if (name == "evil")
+      return "a\x01"
+             "b";
     return std::nullopt;
   };
   EXPECT_EQ(*expand_reply_template("$rbl_code [${rbl_what}]${rbl_reason?; $rbl_reason}", lookup),
@@ -75,11 +77,11 @@ TEST(HostnameSyntax, Names) {
     EXPECT_TRUE(valid_hostname(good)) << good;
   }
   const std::string long_label(64, 'a');
-  for (std::string_view bad : {std::string_view(""), std::string_view("-a.example"),
-                               std::string_view("a-.example"), std::string_view("a..example"),
-                               std::string_view(".example"), std::string_view("a b"),
-                               std::string_view("123.123.123.123"), std::string_view("a@b"),
-                               std::string_view(long_label)}) {
+  for (std::string_view bad :
+       {std::string_view(""), std::string_view("-a.example"), std::string_view("a-.example"),
+        std::string_view("a..example"), std::string_view(".example"), std::string_view("a b"),
+        std::string_view("123.123.123.123"), std::string_view("a@b"),
+        std::string_view(long_label)}) {
     EXPECT_FALSE(valid_hostname(bad)) << bad;
   }
   EXPECT_TRUE(valid_host_address("192.0.2.1"));

@@ -163,8 +163,8 @@ Result<RestrictionList> parse_restriction_list(
       } else {
         for (std::string_view name : kUnsupported) {
           if (ascii::iequals(word, name)) {
-            return make_error(fmt::format("{}: restriction \"{}\" is not supported by Estafeta",
-                                          where, word));
+            return make_error(
+                fmt::format("{}: restriction \"{}\" is not supported by Estafeta", where, word));
           }
         }
         return make_error(fmt::format("{}: unknown restriction \"{}\"", where, word));
@@ -186,34 +186,34 @@ Result<RestrictionList> parse_restriction_list(
         break;
       case Argument::Table:
         if (argument.find(':') == std::string::npos) {
-          return make_error(fmt::format(
-              "{}: restriction \"{}\": bad argument \"{}\": need maptype:mapname", where, word,
-              argument));
+          return make_error(
+              fmt::format("{}: restriction \"{}\": bad argument \"{}\": need maptype:mapname",
+                          where, word, argument));
         }
         r.argument = argument;
         break;
       case Argument::PolicyService:
         if (argument.find(':') == std::string::npos) {
-          return make_error(fmt::format(
-              "{}: restriction \"{}\" must be followed by transport:server, not \"{}\"", where,
-              word, argument));
+          return make_error(
+              fmt::format("{}: restriction \"{}\" must be followed by transport:server, not \"{}\"",
+                          where, word, argument));
         }
         r.argument = argument;
         break;
       case Argument::Seconds:
         if (!all_digits(argument)) {
-          return make_error(fmt::format(
-              "{}: restriction \"{}\" must be followed by a number, not \"{}\"", where, word,
-              argument));
+          return make_error(
+              fmt::format("{}: restriction \"{}\" must be followed by a number, not \"{}\"", where,
+                          word, argument));
         }
         r.seconds = std::stoi(argument);
         break;
       case Argument::DnsList: {
         DnsblArgument split = split_dnsbl_argument(argument);
         if (split.zone.empty() || split.zone.find(':') != std::string::npos) {
-          return make_error(fmt::format(
-              "{}: restriction \"{}\" requires a domain name argument, not \"{}\"", where, word,
-              argument));
+          return make_error(
+              fmt::format("{}: restriction \"{}\" requires a domain name argument, not \"{}\"",
+                          where, word, argument));
         }
         r.argument = split.zone;
         if (argument.find('=') != std::string::npos) {

@@ -75,8 +75,8 @@ enum class RestrictionKind {
 
 struct Restriction {
   RestrictionKind kind = RestrictionKind::Permit;
-  std::string name;      ///< the word as written ("check_client_access", "my_class", a table)
-  std::string argument;  ///< table spec, DNS list zone, policy service endpoint or class name
+  std::string name;          ///< the word as written ("check_client_access", "my_class", a table)
+  std::string argument;      ///< table spec, DNS list zone, policy service endpoint or class name
   DnsblFilter reply_filter;  ///< DNS list restrictions: the "=..." part (empty: any reply)
   int seconds = 0;           ///< sleep
 };
@@ -88,9 +88,9 @@ std::vector<std::string> restriction_words(std::string_view value);
 /// Parses `words`; `where` names the list in errors ("smtpd_client_restrictions",
 /// "restriction class my_class", "access table hash:/x"). `class_names` are the
 /// smtpd_restriction_classes names.
-Result<RestrictionList> parse_restriction_list(std::string_view where,
-                                               const std::vector<std::string>& words,
-                                               const std::set<std::string, std::less<>>& class_names);
+Result<RestrictionList> parse_restriction_list(
+    std::string_view where, const std::vector<std::string>& words,
+    const std::set<std::string, std::less<>>& class_names);
 
 /// True for the restrictions that take a table argument.
 bool takes_table(RestrictionKind kind);

@@ -132,8 +132,7 @@ TEST(RestrictionList, StartupErrors) {
 }
 
 TEST(RestrictionList, Words) {
-  EXPECT_EQ(restriction_words(" a,b  c,\n\td,,"),
-            (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(restriction_words(" a,b  c,\n\td,,"), (std::vector<std::string>{"a", "b", "c", "d"}));
   EXPECT_TRUE(restriction_words("").empty());
 }
 
