@@ -210,6 +210,18 @@ LoadResult Config::build(Config draft, std::vector<Diagnostic> diagnostics, bool
       referenced.insert(std::move(r));
     }
   }
+  // Nor about a restriction class: smtpd_restriction_classes names it.
+  if (std::optional<std::string> classes = draft.raw_value("smtpd_restriction_classes")) {
+    std::string_view rest = *classes;
+    while (!rest.empty()) {
+      size_t start = rest.find_first_not_of(", \t\r\n");
+      if (start == std::string_view::npos) break;
+      rest.remove_prefix(start);
+      size_t end = rest.find_first_of(", \t\r\n");
+      referenced.emplace(rest.substr(0, end));
+      rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    }
+  }
 
   Expander expander(lookup);
   std::vector<Diagnostic> found;

@@ -1,0 +1,98 @@
+// A restriction list (smtpd_client_restrictions, smtpd_recipient_restrictions, a restriction
+// class, the restriction words of an access table value) parsed into typed restrictions.
+// Words are separated by commas and whitespace; names are case-insensitive, as in Postfix;
+// restrictions that take an argument take the next word ("check_client_access hash:/x",
+// "reject_rbl_client zen.example=127.0.0.[2..11]", "check_policy_service inet:127.0.0.1:10023",
+// "sleep 1"); a bare "type:table" word is the list's default access check
+// (check_client_access in smtpd_client_restrictions, ...). Built-in names win over class
+// names. An unknown name, a restriction Estafeta does not support, a missing or malformed
+// argument is an Error naming the list and the word (a start-up error). Tables and policy
+// services are kept as their spec strings: the caller opens them. Pure.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "policy/dnsbl.h"
+
+namespace estafeta::policy {
+
+enum class RestrictionKind {
+  // Generic.
+  Permit,
+  Reject,
+  Defer,
+  DeferIfPermit,
+  DeferIfReject,
+  WarnIfReject,
+  Sleep,
+  CheckPolicyService,
+  RejectUnauthPipelining,
+  RejectMultiRecipientBounce,
+  // Client.
+  PermitMynetworks,
+  PermitSaslAuthenticated,
+  RejectUnknownClientHostname,
+  RejectUnknownReverseClientHostname,
+  CheckClientAccess,
+  CheckReverseClientHostnameAccess,
+  RejectRblClient,
+  PermitDnswlClient,
+  RejectRhsblClient,
+  RejectRhsblReverseClient,
+  PermitRhswlClient,
+  // HELO.
+  CheckHeloAccess,
+  RejectInvalidHeloHostname,
+  RejectNonFqdnHeloHostname,
+  RejectUnknownHeloHostname,
+  RejectRhsblHelo,
+  // Sender.
+  CheckSenderAccess,
+  RejectNonFqdnSender,
+  RejectUnknownSenderDomain,
+  RejectUnlistedSender,
+  RejectRhsblSender,
+  // Recipient.
+  CheckRecipientAccess,
+  PermitAuthDestination,
+  RejectUnauthDestination,
+  DeferUnauthDestination,
+  RejectNonFqdnRecipient,
+  RejectUnknownRecipientDomain,
+  RejectUnlistedRecipient,
+  RejectRhsblRecipient,
+  // ETRN.
+  CheckEtrnAccess,
+  // A bare "type:table": the default access check of the list it is evaluated in.
+  ImplicitAccess,
+  // A name from smtpd_restriction_classes.
+  Class,
+};
+
+struct Restriction {
+  RestrictionKind kind = RestrictionKind::Permit;
+  std::string name;          ///< the word as written ("check_client_access", "my_class", a table)
+  std::string argument;      ///< table spec, DNS list zone, policy service endpoint or class name
+  DnsblFilter reply_filter;  ///< DNS list restrictions: the "=..." part (empty: any reply)
+  int seconds = 0;           ///< sleep
+};
+using RestrictionList = std::vector<Restriction>;
+
+/// The words of a list value, split at commas and whitespace.
+std::vector<std::string> restriction_words(std::string_view value);
+
+/// Parses `words`; `where` names the list in errors ("smtpd_client_restrictions",
+/// "restriction class my_class", "access table hash:/x"). `class_names` are the
+/// smtpd_restriction_classes names.
+Result<RestrictionList> parse_restriction_list(
+    std::string_view where, const std::vector<std::string>& words,
+    const std::set<std::string, std::less<>>& class_names);
+
+/// True for the restrictions that take a table argument.
+bool takes_table(RestrictionKind kind);
+
+}  // namespace estafeta::policy
