@@ -57,4 +57,25 @@ struct RecipientVerdict {
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
                                  std::string_view recipient);
 
+/// The facts behind check_recipient, for the restriction engine (policy/restriction_evaluator.h):
+/// the resolution, permit_auth_destination, and whether the tables of the address's class
+/// list it (reject_unlisted_recipient), found whatever smtpd_reject_unlisted_recipient says.
+struct RecipientExamination {
+  bool temp_fail = false;          // the resolver's tables could not answer
+  route::Resolution resolution;
+  bool authorized = false;         // permit_auth_destination
+  bool final_destination = false;  // local, virtual alias or virtual mailbox
+  Match listed = Match::Yes;       // Yes also when the class has no table to check
+  bool unusable_mailbox_name = false;  // no local table and no safe directory name: unknown
+  int unlisted_code = 550;         // unknown_*_reject_code of the class
+  std::string unlisted_table;      // "local recipient", "virtual mailbox", ...
+};
+
+RecipientExamination examine_recipient(const RecipientPolicy& policy, std::string_view recipient);
+
+/// "550 5.1.1 <a@b>: Recipient address rejected: User unknown in <table> table".
+std::string unknown_recipient_reply(std::string_view recipient, const RecipientExamination& e);
+/// "451 4.3.0 <a@b>: Temporary lookup failure".
+std::string recipient_deferral_reply(std::string_view recipient);
+
 }  // namespace estafeta::policy

@@ -53,7 +53,10 @@ TEST(RecipientCheck, Table) {
       {"192.0.2.1", "user@sub.relayed.example", RecipientClass::Relay},
       {"192.0.2.1", "user@xrelayed.example", RecipientClass::Rejected},
       {"192.0.2.1", "user@mx.EXAMPLE.org", RecipientClass::Local},
-      {"192.0.2.1", "\"a@b\"@localhost", RecipientClass::Local},
+      // A quoted '@' at a local domain is a source route through us (Postfix's
+      // resolve_dequoted): "a@b"@localhost is a@b, not ours.
+      {"192.0.2.1", "\"a@b\"@localhost", RecipientClass::Rejected},
+      {"192.0.2.1", "\"a@localhost\"@localhost", RecipientClass::Local},
       // Source routes through a relay domain are never relayed for outside clients
       // (user%elsewhere@domain, elsewhere!user@domain, "user@elsewhere"@domain).
       {"192.0.2.1", "user%victim.example@relayed.example", RecipientClass::Rejected},
