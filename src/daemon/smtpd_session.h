@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "daemon/dovecot_auth_client.h"
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
@@ -32,6 +33,9 @@ struct SessionEnvironment {
   // Where ETRN sends its flush request (the queue manager's public/qmgr); null: ETRN answers
   // 458 (inetd mode).
   const net::DatagramSender* flush_requests = nullptr;
+  // The process's connection to Dovecot's authentication server (settings.sasl.path); null
+  // when SMTP AUTH is off (or unavailable: AUTH then gets 454).
+  DovecotAuthClient* sasl = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

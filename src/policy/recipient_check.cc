@@ -42,7 +42,7 @@ bool RecipientPolicy::has_remote_tables() const {
 }
 
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
-                                 std::string_view recipient) {
+                                 std::string_view recipient, bool authenticated) {
   std::string canonical = route::canonical_form(policy.route, recipient);
   route::ResolveResult resolved = route::resolve(policy.route, canonical);
   if (resolved.temp_fail) return deferred(recipient);
@@ -55,7 +55,9 @@ RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view
       local || (r.address_class != route::AddressClass::Default && !r.routed);
   bool ours = local || r.address_class == route::AddressClass::VirtualAlias ||
               r.address_class == route::AddressClass::VirtualMailbox;
-  if (!authorized_destination) {
+  // Postfix's default smtpd_relay_restrictions: permit_mynetworks, permit_sasl_authenticated,
+  // defer_unauth_destination.
+  if (!authorized_destination && !authenticated) {
     // Postfix's default smtpd_relay_restrictions end with defer_unauth_destination: 454, so
     // that a configuration mistake defers mail instead of bouncing it.
     Match trusted = policy.mynetworks.contains(client_address);

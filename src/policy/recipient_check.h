@@ -54,7 +54,10 @@ struct RecipientVerdict {
   route::Resolution resolution;  // set when accepted
 };
 
+/// `authenticated`: the client passed SMTP AUTH; it may relay like a client of mynetworks
+/// (Postfix's permit_sasl_authenticated in the default smtpd_relay_restrictions). Until the
+/// restriction engine takes over relay decisions.
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
-                                 std::string_view recipient);
+                                 std::string_view recipient, bool authenticated = false);
 
 }  // namespace estafeta::policy
