@@ -34,6 +34,7 @@ PACKAGES = {
     'groupadd': 'passwd',
     'groupdel': 'passwd',
     'perl': 'perl',
+    'dovecot': 'dovecot-core',
 }
 
 # Extra places where Debian installs programs that are not on a user's PATH.
