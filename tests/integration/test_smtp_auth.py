@@ -198,6 +198,9 @@ class SmtpAuthTest(unittest.TestCase):
                 c.cmd('EHLO laptop.example')
                 self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).code, 235)
             dovecot.stop()
+            # smtpd notices the end of its connection (then connects anew for each session).
+            self.assertTrue(srv.wait_for_log(r'warning: SASL: .*: connection closed by the server'),
+                            srv.log())
             with srv.connect() as c:
                 keywords = ehlo_keywords(c.cmd('EHLO laptop.example'))
                 self.assertNotIn('AUTH', keywords)
