@@ -1,7 +1,8 @@
 # SMTP AUTH against a real Dovecot started by the test (tests/integration/dovecot.py): PLAIN
 # and LOGIN with smtplib and swaks, the wrong password (535, Postfix's warning), the `*`
 # cancel, AUTH when disabled (503), smtpd_tls_auth_only (AUTH offered only after STARTTLS),
-# the Received header with smtpd_sasl_authenticated_header, relaying by an authenticated
+# the implicit-TLS listener (submissions), the Received header with
+# smtpd_sasl_authenticated_header, relaying by an authenticated
 # client outside mynetworks (and not by an unauthenticated one), and a Dovecot that goes
 # away and comes back (454, then a new connection).
 import base64
@@ -163,6 +164,23 @@ class SmtpAuthTest(unittest.TestCase):
                 self.assertEqual(keywords.get('AUTH'), 'PLAIN LOGIN')
                 self.assertIn('AUTH=PLAIN', keywords)  # broken_sasl_auth_clients
                 self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).code, 235)
+
+    def test_implicit_tls_listener_offers_auth_at_once(self):
+        # submissions (465): smtpd_tls_wrappermode, AUTH under TLS from the first EHLO even
+        # with smtpd_tls_auth_only.
+        with DovecotAuth(USERS) as dovecot:
+            main = {'smtpd_sasl_path': dovecot.socket_path, 'mynetworks': '192.0.2.0/24',
+                    'smtpd_tls_cert_file': CERT, 'smtpd_tls_key_file': KEY}
+            listener = {'tls': True, 'options': {'smtpd_sasl_auth_enable': 'yes',
+                                                 'smtpd_tls_auth_only': 'yes'}}
+            with EstafetaServer(main=main, listeners=[listener]) as srv:
+                with srv.connect(tls_context=client_tls_context()) as c:
+                    keywords = ehlo_keywords(c.cmd('EHLO laptop.example'))
+                    self.assertEqual(keywords.get('AUTH'), 'PLAIN LOGIN')
+                    self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).code, 235)
+                    self.assertEqual(c.cmd('MAIL FROM:<alice@example.org>').code, 250)
+                    self.assertEqual(c.cmd('RCPT TO:<friend@elsewhere.example>').code, 250)
+                self.assertTrue(srv.wait_for_log(r'disconnect from .* auth=1 '), srv.log())
 
     def test_noplaintext_before_tls(self):
         with DovecotAuth(USERS) as dovecot, EstafetaServer(main=auth_main(
