@@ -1,8 +1,9 @@
 // libFuzzer target: arbitrary client bytes into smtp::ServerSession. Byte 0 picks settings
 // (bits 0 and 7: smtpd_forbid_bare_newline normalize/no/reject/note), byte 1 the fragment
-// size (bits 0-5), the reject code (bit 6: 521, else 550) and whether every policy stage is
-// asked (bit 7; else RCPT only); policy decisions (with actions) and commits are decided
-// from the input. Invariants: replies are well-formed lines ending in CRLF; nothing
+// size (bits 0-5, bit 5 also: every policy stage is asked, else RCPT only), the reject code
+// (bit 6: 521, else 550) and SMTP AUTH (bit 7, offering PLAIN and LOGIN); policy decisions
+// (with actions), commits and SASL answers are decided from the input. A SaslStep's
+// response is always strict base64. Invariants: replies are well-formed lines ending in CRLF; nothing
 // follows Close; AppendBody only inside an open message; never two CommitMessage for one
 // message; a committed message is pure CRLF text unless the mode is `no`; and (without
 // STARTTLS, whose discard depends on read boundaries) the same Actions at the chosen
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sasl/base64.h"
 #include "smtp/server_session.h"
 
 using namespace estafeta;
@@ -30,6 +32,7 @@ struct Run {
 
 Run drive(const SessionSettings& settings, std::string_view input, size_t fragment) {
   ServerSession s(settings, ClientInfo{"192.0.2.1", "fuzz.example", 25});
+  s.set_sasl_mechanisms(std::vector<std::string>{"PLAIN", "LOGIN"});
   Run run;
   bool closed = false;
   bool open = false;
@@ -96,6 +99,13 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
       } else if (const auto* d = std::get_if<Delay>(&a)) {
         check(d->milliseconds > 0);
         record("D");
+      } else if (const auto* step = std::get_if<SaslStep>(&a)) {
+        check(i + 1 == batch.size() && s.waiting() && settings.sasl_enabled);
+        check(!step->response || sasl::is_base64(*step->response));
+        check(step->first || step->response.has_value());
+        record("U" + step->mechanism + step->response.value_or("-"));
+      } else if (std::holds_alternative<SaslAbort>(a)) {
+        record("V");
       }
     }
     std::vector<Action> next;
@@ -116,6 +126,15 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         next = s.flush_decided(f->site.size() % 3 == 0   ? FlushAnswer::Started
                                : f->site.size() % 3 == 1 ? FlushAnswer::NotAllowed
                                                          : FlushAnswer::Failed);
+      } else if (const auto* step = std::get_if<SaslStep>(&last)) {
+        sasl::Answer answer;
+        constexpr sasl::Answer::Kind kKinds[] = {
+            sasl::Answer::Kind::Continue, sasl::Answer::Kind::Success,
+            sasl::Answer::Kind::Failure, sasl::Answer::Kind::TemporaryFailure};
+        answer.kind = kKinds[step->response ? step->response->size() % 4 : 0];
+        answer.challenge = "VXNlcm5hbWU6";
+        answer.user = "user";
+        next = s.sasl_answered(answer);
       } else if (const auto* m = std::get_if<CommitMessage>(&last)) {
         next = m->size % 7 == 3 ? s.commit_done(Result<std::string>(make_error("io")))
                                 : s.commit_done(Result<std::string>("Q" + std::to_string(++queue)));
@@ -152,12 +171,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                         BareNewlineMode::Reject, BareNewlineMode::Note};
   settings.bare_newline = kModes[(flags & 1) | ((flags >> 6) & 2)];
   settings.bare_newline_reject_code = (data[1] & 64) != 0 ? 521 : 550;
+  settings.sasl_enabled = (data[1] & 128) != 0;
   settings.starttls_available = (flags & 2) != 0;
   settings.vrfy_enabled = (flags & 4) != 0;
   settings.helo_required = (flags & 8) != 0;
   settings.tls_required = (flags & 16) != 0;
   settings.smtputf8_enabled = (flags & 32) == 0;
-  if (data[1] & 128) settings.policy_stages.ask.fill(true);
+  if (data[1] & 32) settings.policy_stages.ask.fill(true);
   if (flags & 64) {
     settings.message_size_limit = 64;
     settings.recipient_limit = 3;

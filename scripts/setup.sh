@@ -27,6 +27,7 @@ PACKAGES=(
   postfix postfix-pcre postfix-lmdb sasl2-bin libsasl2-modules pflogsumm dnsmasq-base
   ldnsutils nsd unbound redis-server postgresql procps bsd-mailx util-linux procmail passwd
   postgrey
+  dovecot-core
 )
 # Every program and Perl module a test runs is listed with its package in
 # tests/integration/tools.py; test_tools checks that each of those packages is named above.
@@ -51,6 +52,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     invoke-rc.d postgrey stop >/dev/null 2>&1 || true
     if command -v systemctl >/dev/null; then systemctl disable postgrey >/dev/null 2>&1 || true; fi
     update-rc.d postgrey disable >/dev/null 2>&1 || true
+  fi
+fi
+# Dovecot's package enables a system service: the tests start their own instances (with
+# their own configuration, tests/integration/dovecot.py), never that one. Stopped only when
+# this script installed the package (a Dovecot the machine already ran is left alone).
+if [ "$(id -u)" -eq 0 ] && [[ " ${missing[*]} " == *" dovecot-core "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/dovecot ]; then
+    /etc/init.d/dovecot stop >/dev/null 2>&1 || true
+    update-rc.d dovecot disable >/dev/null 2>&1 || true
   fi
 fi
 

@@ -487,7 +487,7 @@ MasterCf load_master_cf(const std::string& config_dir) {
   Result<std::string> text = read_config_file(path);
   if (!text.ok()) {
     if (text.error().code == ENOENT) {
-      return parse_master_cf(kDefaultMasterCf, "(embedded default master.cf)");
+      return parse_master_cf(kDefaultMasterCf, std::string(kDefaultMasterCfName));
     }
     MasterCf out;
     out.ok = false;

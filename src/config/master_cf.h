@@ -48,7 +48,11 @@ struct MasterCf {
 /// 127.0.0.1:2525 (a user can run it without root; a packaged main system edits this to
 /// "smtp inet ..."), local submission (pickup), the queue manager, the queue listing for
 /// users (showq), the local, virtual and smtp delivery agents (smtp serves the smtp and relay
-/// transports) and the bounce service (Postfix's rows, without chroot).
+/// transports), the bounce service (Postfix's rows, without chroot), and the message
+/// submission services of Postfix's commented example on unprivileged ports: `submission`
+/// on 127.0.0.1:2587 (STARTTLS required, then SMTP AUTH) and `submissions` on
+/// 127.0.0.1:2465 (implicit TLS, SMTP AUTH). Those two need a certificate: without
+/// smtpd_tls_cert_file they are not started (load_service_plan says so once).
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
     "pickup unix n - n 60 1 pickup\n"
@@ -58,7 +62,16 @@ inline constexpr std::string_view kDefaultMasterCf =
     "virtual unix - n n - - virtual\n"
     "smtp unix - - n - - smtp\n"
     "relay unix - - n - - smtp\n"
-    "bounce unix - - n - 0 bounce\n";
+    "bounce unix - - n - 0 bounce\n"
+    "127.0.0.1:2587 inet n - n - - smtpd\n"
+    "  -o smtpd_tls_security_level=encrypt\n"
+    "  -o smtpd_sasl_auth_enable=yes\n"
+    "  -o smtpd_tls_auth_only=yes\n"
+    "127.0.0.1:2465 inet n - n - - smtpd\n"
+    "  -o smtpd_tls_wrappermode=yes\n"
+    "  -o smtpd_sasl_auth_enable=yes\n";
+/// The file name of kDefaultMasterCf's rows (Service::file) and diagnostics.
+inline constexpr std::string_view kDefaultMasterCfName = "(embedded default master.cf)";
 
 /// The row added when a master.cf has no queue manager (as in Postfix's master.cf).
 inline constexpr std::string_view kDefaultQmgrRow = "qmgr unix n - n 300 1 qmgr";

@@ -12,7 +12,7 @@ namespace {
 TEST(MasterCf, EmbeddedDefault) {
   MasterCf m = parse_master_cf(kDefaultMasterCf, "default");
   ASSERT_TRUE(m.ok);
-  ASSERT_EQ(m.services.size(), 9u);
+  ASSERT_EQ(m.services.size(), 11u);
   const Service& s = m.services[0];
   EXPECT_EQ(s.endpoint, "127.0.0.1:2525");
   EXPECT_EQ(s.type, "inet");
@@ -38,6 +38,17 @@ TEST(MasterCf, EmbeddedDefault) {
   EXPECT_EQ(m.services[6].command, "smtp");
   EXPECT_EQ(m.services[7].endpoint, "relay");
   EXPECT_EQ(m.services[7].command, "smtp");
+  // submission and submissions (Postfix's commented example, on unprivileged ports).
+  EXPECT_EQ(m.services[9].endpoint, "127.0.0.1:2587");
+  EXPECT_EQ(m.services[9].overrides,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"smtpd_tls_security_level", "encrypt"},
+                {"smtpd_sasl_auth_enable", "yes"},
+                {"smtpd_tls_auth_only", "yes"}}));
+  EXPECT_EQ(m.services[10].endpoint, "127.0.0.1:2465");
+  EXPECT_EQ(m.services[10].overrides,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"smtpd_tls_wrappermode", "yes"}, {"smtpd_sasl_auth_enable", "yes"}}));
   EXPECT_EQ(m.services[8].endpoint, "bounce");
   EXPECT_EQ(m.services[8].command, "bounce");
   EXPECT_EQ(m.services[8].max_process, "0");
@@ -276,7 +287,7 @@ TEST(ServiceTable, EmbeddedDefaultRunsSmtpdQmgrLocalAndBounce) {
   EXPECT_EQ(roles_of(t),
             "127.0.0.1:2525/inet=smtpd pickup/unix=pickup qmgr/unix=qmgr showq/unix=showq "
             "local/unix=local virtual/unix=virtual smtp/unix=smtp relay/unix=smtp "
-            "bounce/unix=bounce");
+            "bounce/unix=bounce 127.0.0.1:2587/inet=smtpd 127.0.0.1:2465/inet=smtpd");
   EXPECT_TRUE(t.notices.empty()) << notices_of(t)[0];
   EXPECT_EQ(agent_transports(t),
             (std::set<std::string, std::less<>>{"local", "relay", "smtp", "virtual"}));

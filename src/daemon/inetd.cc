@@ -93,6 +93,11 @@ int run_inetd_session(const std::string& config_dir) {
   std::unique_ptr<maps::LookupPool> lookups;
   if (settings.has_remote_tables()) lookups = std::make_unique<maps::LookupPool>(1);
   SessionEnvironment env{io, log, *store, settings, nullptr, lookups.get()};
+  std::unique_ptr<DovecotAuthClient> sasl;
+  if (settings.sasl.enabled) {
+    sasl = std::make_unique<DovecotAuthClient>(io, settings.sasl.path, log);
+    env.sasl = sasl.get();
+  }
   asio::co_spawn(io,
                  run_smtp_session(env, net::make_stdio_transport(io, STDIN_FILENO, STDOUT_FILENO),
                                   stdin_client()),

@@ -101,6 +101,18 @@ Result<ServicePlan> load_service_plan(const std::string& config_dir, std::string
     }
     if (spec.role == config::ServiceRole::Smtpd) {
       const config::Config& c = *overridden.config;
+      // The embedded default's submission services need a certificate; without one they
+      // wait (a master.cf row that asks for TLS without a certificate is an error instead).
+      if (row.file == config::kDefaultMasterCfName && c.get("smtpd_tls_cert_file").empty() &&
+          (c.get("smtpd_tls_security_level") == "encrypt" ||
+           c.get_bool("smtpd_tls_wrappermode"))) {
+        plan.notices.push_back(
+            {row.file, row.line, false,
+             fmt::format("service {} (smtpd): not started: it needs TLS and "
+                         "smtpd_tls_cert_file is not set",
+                         row.endpoint)});
+        continue;
+      }
       auto settings = make_smtpd_settings(c, config::max_sessions(row, c), no_tables);
       if (!settings.ok()) {
         note_error(report, row, settings.error().message);

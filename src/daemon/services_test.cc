@@ -1,12 +1,19 @@
 // Tests of what the supervisor hands an exec'd service: its arguments (the master.cf row's
 // name, type, maxproc and -o overrides, parsed back by the service), the listening sockets'
-// environment variable, and the restart delays.
+// environment variable, the restart delays, and the plan of the embedded default's
+// submission services.
 #include "daemon/services.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "config/master_cf.h"
 #include "daemon/listeners.h"
+#include "daemon/runtime.h"
 #include "daemon/supervisor.h"
 
 namespace estafeta::daemon {
@@ -83,6 +90,49 @@ TEST(RestartDelay, DoublesFromOneSecondToAMinute) {
     EXPECT_EQ(restart_delay(failures).count(), expected[failures - 1]) << failures;
   }
   EXPECT_EQ(restart_delay(1000).count(), 60);
+}
+
+}  // namespace
+}  // namespace estafeta::daemon
+
+namespace estafeta::daemon {
+namespace {
+
+// The embedded default's submission (2587) and submissions (2465) services need a
+// certificate: without one they are planned out with one notice each; with one they run.
+TEST(ServicePlan, EmbeddedSubmissionServicesWaitForACertificate) {
+  char pattern[] = "/tmp/estafeta-plan-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  auto plan_with = [&](const std::string& main_cf) {
+    std::ofstream(dir + "/main.cf") << "queue_directory = " << dir << "/spool\n" << main_cf;
+    std::string report;
+    auto plan = load_service_plan(dir, &report);
+    EXPECT_TRUE(plan.ok()) << report;
+    return plan;
+  };
+  auto endpoints = [](const ServicePlan& plan) {
+    std::string out;
+    for (const auto& spec : plan.services) {
+      if (spec.role == config::ServiceRole::Smtpd) out += spec.row.endpoint + " ";
+    }
+    return out;
+  };
+  auto without = plan_with("");
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(endpoints(*without), "127.0.0.1:2525 ");
+  std::vector<std::string> notices;
+  for (const auto& d : without->notices) notices.push_back(config::notice_text(d));
+  EXPECT_EQ(notices, (std::vector<std::string>{
+                         "(embedded default master.cf):10: service 127.0.0.1:2587 (smtpd): not "
+                         "started: it needs TLS and smtpd_tls_cert_file is not set",
+                         "(embedded default master.cf):14: service 127.0.0.1:2465 (smtpd): not "
+                         "started: it needs TLS and smtpd_tls_cert_file is not set"}));
+  auto with = plan_with("smtpd_tls_cert_file = /etc/ssl/mail.pem\n");
+  ASSERT_TRUE(with.ok());
+  EXPECT_EQ(endpoints(*with), "127.0.0.1:2525 127.0.0.1:2587 127.0.0.1:2465 ");
+  EXPECT_TRUE(with->notices.empty());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

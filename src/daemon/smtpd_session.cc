@@ -19,6 +19,7 @@
 #include "message/smtputf8_autodetect.h"
 #include "qmgr/flush_request.h"
 #include "smtp/received.h"
+#include "smtp/reply.h"
 
 // XXX GCC 12 at -O2 reports -Wmismatched-new-delete on a coroutine frame of this file since
 // the session's policy decisions carry vectors (the same false report as in
@@ -122,6 +123,7 @@ class SessionDriver {
       settings_.bare_newline = mode;
       session_ = smtp::ServerSession(settings_, client_);
     }
+    co_await refresh_sasl_mechanisms();
     dog_->transport = transport_.get();
     touch();
     asio::co_spawn(env_.io, watch(dog_), asio::detached);
@@ -182,6 +184,11 @@ class SessionDriver {
         decision = co_await decide_recipient(check->facts.recipient);
       }
       co_return session_.policy_decided(std::move(decision));
+    } else if (auto* step = std::get_if<smtp::SaslStep>(&action)) {
+      co_return session_.sasl_answered(co_await sasl_step(std::move(*step)));
+    } else if (std::holds_alternative<smtp::SaslAbort>(action)) {
+      if (env_.sasl != nullptr && sasl_request_ != 0) env_.sasl->forget(sasl_request_);
+      sasl_request_ = 0;
     } else if (auto* etrn = std::get_if<smtp::FlushSite>(&action)) {
       co_return session_.flush_decided(flush_site(etrn->site));
     } else if (auto* begin = std::get_if<smtp::BeginMessage>(&action)) {
@@ -203,7 +210,10 @@ class SessionDriver {
       } else {
         env_.log.info("SSL_accept error from {}", peer_);
       }
-      co_return session_.tls_done(ok);
+      std::vector<smtp::Action> more = session_.tls_done(ok);
+      // RFC 4954 §4 and smtpd_sasl_tls_security_options: the list is taken again under TLS.
+      if (ok) co_await refresh_sasl_mechanisms();
+      co_return more;
     } else if (auto* line = std::get_if<smtp::LogLine>(&action)) {
       env_.log.info(line->text);
     } else if (std::holds_alternative<smtp::Close>(action)) {
@@ -277,6 +287,53 @@ class SessionDriver {
     co_return co_await await_result(env_.io, std::move(start));
   }
 
+  // SMTP AUTH: the mechanisms Dovecot offers, after the security options for the session's
+  // TLS state. Not asked while smtpd_tls_auth_only keeps AUTH off anyway.
+  asio::awaitable<void> refresh_sasl_mechanisms() {
+    const SaslSettings& sasl = env_.settings.sasl;
+    if (!sasl.enabled) co_return;
+    const bool tls = session_.tls_active();
+    if (settings_.sasl_tls_only && !tls) co_return;
+    if (env_.sasl == nullptr) {
+      session_.set_sasl_mechanisms(std::nullopt);
+      co_return;
+    }
+    auto mechanisms = co_await env_.sasl->mechanisms();
+    if (!mechanisms.ok()) {
+      session_.set_sasl_mechanisms(std::nullopt);
+      co_return;
+    }
+    session_.set_sasl_mechanisms(
+        sasl::offered_mechanisms(*mechanisms, tls ? sasl.tls_options : sasl.options));
+  }
+
+  // One step of an AUTH exchange, answered by Dovecot.
+  asio::awaitable<sasl::Answer> sasl_step(smtp::SaslStep step) {
+    if (env_.sasl == nullptr) {
+      sasl::Answer unavailable;
+      unavailable.kind = sasl::Answer::Kind::TemporaryFailure;
+      unavailable.reason = "authentication server unavailable";
+      co_return unavailable;
+    }
+    sasl::Answer answer;
+    if (step.first) {
+      if (sasl_request_ != 0) env_.sasl->forget(sasl_request_);
+      DovecotAuthClient::Request request;
+      request.mechanism = std::move(step.mechanism);
+      request.initial_response = std::move(step.response);
+      request.service = env_.settings.sasl.service;
+      request.remote_ip = client_.address;
+      request.secured = session_.tls_active();
+      uint32_t id = 0;
+      answer = co_await env_.sasl->begin(std::move(request), &id);
+      sasl_request_ = id;
+    } else {
+      answer = co_await env_.sasl->next(sasl_request_, step.response.value_or(""));
+    }
+    if (answer.kind != sasl::Answer::Kind::Continue) sasl_request_ = 0;
+    co_return answer;
+  }
+
   // smtpd_forbid_bare_newline for this client; off the event loop when a remote table may be
   // asked.
   asio::awaitable<smtp::BareNewlineMode> bare_newline_mode() {
@@ -296,10 +353,11 @@ class SessionDriver {
 
   asio::awaitable<smtp::PolicyDecision> decide_recipient(std::string address) {
     const policy::RecipientPolicy& policy = env_.settings.recipients;
-    std::function<policy::RecipientVerdict()> check = [&policy, client = client_.address,
-                                                        address] {
-      return policy::check_recipient(policy, client, address);
-    };
+    std::function<policy::RecipientVerdict()> check =
+        [&policy, client = client_.address, address,
+         authenticated = !session_.sasl_username().empty()] {
+          return policy::check_recipient(policy, client, address, authenticated);
+        };
     // Local tables answer in microseconds; remote ones could stall every session.
     // (An if, not `?:`: GCC 12 miscompiles co_await inside a conditional expression.)
     policy::RecipientVerdict verdict;
@@ -373,7 +431,18 @@ class SessionDriver {
       return;
     }
     message_ = std::move(opened.value());
-    env_.log.info("{}: client={}", message_->queue_id(), peer_);
+    if (session_.sasl_username().empty()) {
+      env_.log.info("{}: client={}", message_->queue_id(), peer_);
+    } else {
+      // Postfix's form, which pflogsumm and fail2ban read.
+      std::string line = fmt::format("{}: client={}, sasl_method={}, sasl_username={}",
+                                     message_->queue_id(), peer_, session_.sasl_method(),
+                                     session_.sasl_username());
+      if (!session_.mail_auth().empty()) {
+        line += ", sasl_sender=" + smtp::printable(session_.mail_auth());
+      }
+      env_.log.info(line);
+    }
     checks::CheckContext context;
     context.queue_id = message_->queue_id();
     context.client_name = client_.hostname;
@@ -396,6 +465,9 @@ class SessionDriver {
                                ? ""
                                : "(using " + transport_->tls_description() + ")";
     info.for_recipient = single_recipient;
+    if (env_.settings.sasl.authenticated_header) {
+      info.authenticated_sender = session_.sasl_username();
+    }
     info.time_us = now_us();
     std::string top = smtp::received_header(info);
     // PREPEND of the restrictions: above the message's own headers, as Postfix's smtpd
@@ -488,6 +560,7 @@ class SessionDriver {
   Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply
   std::optional<std::string> refusal_;  // the cleanup stage refused the message: its reply
   std::unique_ptr<cleanup::ContentCleanup> content_;  // the current message's content stage
+  uint32_t sasl_request_ = 0;  // the Dovecot request of an AUTH exchange in progress
   bool closed_ = false;
   std::string output_;
 };

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "daemon/anvil_service.h"
+#include "daemon/dovecot_auth_client.h"
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
@@ -38,6 +39,9 @@ struct SessionEnvironment {
   // *anvil_client) and anvil->check_starttls(*anvil_client) (anvil_service.h).
   AnvilService* anvil = nullptr;
   const policy::AnvilClient* anvil_client = nullptr;
+  // The process's connection to Dovecot's authentication server (settings.sasl.path); null
+  // when SMTP AUTH is off (or unavailable: AUTH then gets 454).
+  DovecotAuthClient* sasl = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "daemon/anvil_redis.h"
 #include "message/smtputf8_autodetect.h"
 #include "route/route_config.h"
@@ -21,6 +23,49 @@ std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
     if (const maps::Map* table = set.find(spec)) tables.push_back(table);
   }
   return tables;
+}
+
+Result<SaslSettings> make_sasl_settings(const config::Config& config) {
+  SaslSettings sasl;
+  sasl.enabled = config.get_bool("smtpd_sasl_auth_enable");
+  sasl.service = config.get("smtpd_sasl_service");
+  sasl.authenticated_header = config.get_bool("smtpd_sasl_authenticated_header");
+  for (auto [name, options] : {std::pair{"smtpd_sasl_security_options", &sasl.options},
+                               std::pair{"smtpd_sasl_tls_security_options", &sasl.tls_options}}) {
+    auto parsed = sasl::parse_security_options(config.get(name));
+    if (!parsed.ok()) return make_error(fmt::format("{}: {}", name, parsed.error().message));
+    *options = *parsed;
+  }
+  if (!sasl.enabled) return sasl;
+  if (config.get("smtpd_sasl_type") != "dovecot") {
+    return make_error(fmt::format("smtpd_sasl_type: {} is not supported (only dovecot)",
+                                  config.get("smtpd_sasl_type")));
+  }
+  if (sasl.service.empty() ||
+      sasl.service.find_first_of(" \t\r\n") != std::string::npos) {
+    return make_error(fmt::format("smtpd_sasl_service: bad value: \"{}\"", sasl.service));
+  }
+  const std::string path = config.get("smtpd_sasl_path");
+  if (path.empty()) return make_error("smtpd_sasl_path: empty");
+  if (path.starts_with("inet:")) {
+    const size_t colon = path.rfind(':');
+    if (colon <= 5 || colon + 1 == path.size()) {
+      return make_error(fmt::format("smtpd_sasl_path: bad inet address: {}", path));
+    }
+    sasl.path = path;
+  } else if (path.starts_with("unix:")) {
+    sasl.path = path.substr(5);
+  } else {
+    sasl.path = path;
+  }
+  if (!sasl.path.starts_with("inet:") && !sasl.path.starts_with("/")) {
+    // Postfix: relative to the queue directory (smtpd's chroot jail there).
+    std::error_code ec;
+    auto queue = std::filesystem::absolute(config.get("queue_directory"), ec);
+    sasl.path = (ec ? std::filesystem::path(config.get("queue_directory")) : queue) / sasl.path;
+    sasl.path = std::filesystem::path(sasl.path).lexically_normal().string();
+  }
+  return sasl;
 }
 
 }  // namespace
@@ -124,6 +169,14 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   s.fast_flush_domains = policy::DomainList(
       flush_domains.literals, find_tables(set, flush_domains.tables), flush_subdomains);
   session.etrn_advertised = !flush_domains.literals.empty() || !flush_domains.tables.empty();
+  if (auto sasl = make_sasl_settings(config); sasl.ok()) {
+    s.sasl = std::move(*sasl);
+  } else {
+    return sasl.error();
+  }
+  session.sasl_enabled = s.sasl.enabled;
+  session.sasl_tls_only = config.get_bool("smtpd_tls_auth_only");
+  session.sasl_broken_clients = config.get_bool("broken_sasl_auth_clients");
   s.timeout = std::chrono::seconds(config.get_seconds("smtpd_timeout"));
   s.max_sessions = max_sessions;
   policy::AnvilLimits& anvil = s.anvil;

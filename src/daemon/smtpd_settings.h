@@ -15,9 +15,21 @@
 #include "cleanup/content_cleanup.h"
 #include "policy/recipient_check.h"
 #include "route/envelope_cleanup.h"
+#include "sasl/smtp_auth.h"
 #include "smtp/server_session.h"
 
 namespace estafeta::daemon {
+
+/// SMTP AUTH through Dovecot (docs/smtp-auth.md). session.sasl_* hold what the session needs.
+struct SaslSettings {
+  bool enabled = false;             // smtpd_sasl_auth_enable
+  std::string path;                 // smtpd_sasl_path, resolved: an absolute socket path or
+                                    // "inet:host:port"
+  std::string service = "smtp";     // smtpd_sasl_service
+  sasl::SecurityOptions options;      // smtpd_sasl_security_options
+  sasl::SecurityOptions tls_options;  // smtpd_sasl_tls_security_options
+  bool authenticated_header = false;  // smtpd_sasl_authenticated_header
+};
 
 struct SmtpdSettings {
   smtp::SessionSettings session;
@@ -31,6 +43,7 @@ struct SmtpdSettings {
   policy::NetworkSet limit_exceptions;       // smtpd_client_event_limit_exceptions
   policy::NetworkSet bare_newline_exclusions;  // smtpd_forbid_bare_newline_exclusions
   policy::DomainList fast_flush_domains;       // the sites ETRN may flush
+  SaslSettings sasl;
   std::chrono::seconds timeout{300};         // smtpd_timeout
   long long max_sessions = 100;              // master.cf maxproc
   /// smtpd_client_connection_count_limit, smtpd_client_*_rate_limit, anvil_rate_time_unit

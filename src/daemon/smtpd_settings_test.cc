@@ -201,3 +201,54 @@ TEST(SmtpdSettings, RecipientTablesAndAMissingAliasDatabase) {
 
 }  // namespace
 }  // namespace estafeta::daemon
+
+namespace estafeta::daemon {
+namespace {
+
+TEST(SmtpdSettings, SaslDefaultsAndPaths) {
+  auto off = settings_from("");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->sasl.enabled);
+  EXPECT_FALSE(off->session.sasl_enabled);
+  EXPECT_TRUE(off->sasl.options.noanonymous);
+  EXPECT_TRUE(off->sasl.tls_options.noanonymous);  // $smtpd_sasl_security_options
+
+  auto on = settings_from(
+      "queue_directory = /var/spool/estafeta\nsmtpd_sasl_auth_enable = yes\n"
+      "smtpd_tls_auth_only = yes\nbroken_sasl_auth_clients = yes\n"
+      "smtpd_sasl_security_options = noanonymous, noplaintext\n"
+      "smtpd_sasl_tls_security_options = noanonymous\n"
+      "smtpd_sasl_authenticated_header = yes\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->session.sasl_enabled);
+  EXPECT_TRUE(on->session.sasl_tls_only);
+  EXPECT_TRUE(on->session.sasl_broken_clients);
+  EXPECT_TRUE(on->sasl.authenticated_header);
+  EXPECT_EQ(on->sasl.path, "/var/spool/estafeta/private/auth");
+  EXPECT_EQ(on->sasl.service, "smtp");
+  EXPECT_TRUE(on->sasl.options.noplaintext);
+  EXPECT_FALSE(on->sasl.tls_options.noplaintext);
+
+  auto absolute = settings_from("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_path = /run/dovecot/auth-client\n");
+  ASSERT_TRUE(absolute.ok());
+  EXPECT_EQ(absolute->sasl.path, "/run/dovecot/auth-client");
+  auto inet = settings_from("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_path = inet:127.0.0.1:12345\n");
+  ASSERT_TRUE(inet.ok());
+  EXPECT_EQ(inet->sasl.path, "inet:127.0.0.1:12345");
+}
+
+TEST(SmtpdSettings, SaslErrors) {
+  auto cyrus = settings_from("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = cyrus\n");
+  ASSERT_FALSE(cyrus.ok());
+  EXPECT_EQ(cyrus.error().message, "smtpd_sasl_type: cyrus is not supported (only dovecot)");
+  // Not enabled: a Postfix main.cf that names cyrus still loads.
+  EXPECT_TRUE(settings_from("smtpd_sasl_type = cyrus\n").ok());
+  auto words = settings_from("smtpd_sasl_security_options = noanonymous, nosuch\n");
+  ASSERT_FALSE(words.ok());
+  EXPECT_EQ(words.error().message,
+            "smtpd_sasl_security_options: unknown SASL security option: nosuch");
+  EXPECT_FALSE(settings_from("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_path = inet:nohost\n").ok());
+}
+
+}  // namespace
+}  // namespace estafeta::daemon

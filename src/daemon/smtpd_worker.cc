@@ -176,10 +176,22 @@ class Worker {
     env.flush_requests = flush_requests_.get();
     env.anvil = anvil_.get();
     env.anvil_client = &limited;
+    env.sasl = sasl_client(settings);
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
     anvil_->disconnect(limited);
     --counts.total;
     if (--sessions_ == 0 && draining_) io_.stop();
+  }
+
+  // The Dovecot connection for the settings' smtpd_sasl_path: one per path and process,
+  // shared by every session (null when SMTP AUTH is off).
+  DovecotAuthClient* sasl_client(const SmtpdSettings& settings) {
+    if (!settings.sasl.enabled) return nullptr;
+    auto& client = sasl_clients_[settings.sasl.path];
+    if (!client) {
+      client = std::make_unique<DovecotAuthClient>(io_, settings.sasl.path, options_.log);
+    }
+    return client.get();
   }
 
   SmtpdWorkerOptions options_;
@@ -191,6 +203,7 @@ class Worker {
   std::unique_ptr<maps::LookupPool> lookups_;            // only when a remote table is configured
   std::unique_ptr<AnvilService> anvil_;                  // connection and rate limits
   std::vector<std::unique_ptr<ListenerState>> listeners_;
+  std::unordered_map<std::string, std::unique_ptr<DovecotAuthClient>> sasl_clients_;
   long long sessions_ = 0;
   bool draining_ = false;
 };

@@ -142,10 +142,11 @@ std::string recipient_deferral_reply(std::string_view recipient) {
 }
 
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
-                                 std::string_view recipient) {
+                                 std::string_view recipient, bool authenticated) {
   RecipientExamination e = examine_recipient(policy, recipient);
   if (e.temp_fail) return deferred(recipient);
-  if (!e.authorized) {
+  // permit_sasl_authenticated, as in Postfix's default smtpd_relay_restrictions.
+  if (!e.authorized && !authenticated) {
     // Postfix's default smtpd_relay_restrictions end with defer_unauth_destination: 454, so
     // that a configuration mistake defers mail instead of bouncing it.
     Match trusted = policy.mynetworks.contains(client_address);

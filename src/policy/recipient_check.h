@@ -54,8 +54,11 @@ struct RecipientVerdict {
   route::Resolution resolution;  // set when accepted
 };
 
+/// `authenticated`: the client passed SMTP AUTH; it may relay like a client of mynetworks
+/// (Postfix's permit_sasl_authenticated in the default smtpd_relay_restrictions). Until the
+/// restriction engine takes over relay decisions.
 RecipientVerdict check_recipient(const RecipientPolicy& policy, std::string_view client_address,
-                                 std::string_view recipient);
+                                 std::string_view recipient, bool authenticated = false);
 
 /// The facts behind check_recipient, for the restriction engine (policy/restriction_evaluator.h):
 /// the resolution, permit_auth_destination, and whether the tables of the address's class

@@ -74,6 +74,9 @@ TEST(RecipientCheck, Table) {
     EXPECT_EQ(verdict.kind, c.expected) << c.client << " " << c.rcpt;
     EXPECT_EQ(verdict.kind == RecipientClass::Rejected, !verdict.reply.empty()) << c.rcpt;
   }
+  // An authenticated client relays, as with Postfix's permit_sasl_authenticated.
+  EXPECT_EQ(check_recipient(policy, "192.0.2.1", "u@remote.example", true).kind,
+            RecipientClass::Relay);
   EXPECT_EQ(check_recipient(policy, "192.0.2.1", "u@remote.example").reply,
             "454 4.7.1 <u@remote.example>: Relay access denied");
 }

@@ -73,7 +73,18 @@ Result<MailParams> parse_mail_params(const std::vector<EsmtpParam>& params,
       }
       out.envid = std::move(*decoded);
     } else if (p.keyword == "AUTH") {
-      // RFC 4954 §5: without SASL the server ignores AUTH=; accepted and dropped.
+      // RFC 4954 §5: AUTH=<> or AUTH=xtext(mailbox); the session keeps it only for an
+      // authenticated client (and ignores it without SASL).
+      if (out.auth) return make_error("503 5.5.4 Error: multiple AUTH= options");
+      if (p.value == "<>") {
+        out.auth = "<>";
+      } else {
+        std::optional<std::string> decoded = decode_xtext(p.value);
+        if (!p.has_value || !decoded || decoded->empty() || p.value.size() > 512) {
+          return make_error("501 5.5.4 Bad AUTH parameter value");
+        }
+        out.auth = std::move(*decoded);
+      }
     } else {
       return unsupported(p.keyword);
     }

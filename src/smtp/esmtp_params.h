@@ -1,5 +1,5 @@
 // Meaning of the MAIL and RCPT parameters we support: SIZE (RFC 1870), BODY (RFC 6152),
-// SMTPUTF8 (RFC 6531), RET/ENVID (RFC 3461), AUTH=<> (RFC 4954, ignored without SASL),
+// SMTPUTF8 (RFC 6531), RET/ENVID (RFC 3461), AUTH= (RFC 4954; the session decides its use),
 // and for RCPT NOTIFY/ORCPT (RFC 3461). Anything else is "555 5.5.4 Unsupported option: X".
 // Errors are returned as the complete reply line. Pure.
 #pragma once
@@ -21,6 +21,8 @@ struct MailParams {
   bool smtputf8 = false;
   std::string ret;               // "FULL", "HDRS" or ""
   std::string envid;             // xtext-decoded
+  // AUTH= (RFC 4954 §5): "<>" or the xtext-decoded mailbox; nullopt when not given.
+  std::optional<std::string> auth;
 };
 
 struct RcptParams {

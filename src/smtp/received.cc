@@ -47,6 +47,9 @@ std::string received_header(const ReceivedInfo& info) {
     out += ' ';
   }
   if (!info.tls_description.empty()) out += clean(info.tls_description) + "\r\n\t";
+  if (!info.authenticated_sender.empty()) {
+    out += fmt::format("(Authenticated sender: {})\r\n\t", clean(info.authenticated_sender));
+  }
   out += fmt::format("by {} (Estafeta)", clean(info.by_hostname));
   if (!info.protocol.empty()) out += " with " + clean(info.protocol);
   if (!info.queue_id.empty()) out += " id " + clean(info.queue_id);

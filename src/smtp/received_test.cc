@@ -30,6 +30,25 @@ TEST(Received, OneRecipient) {
             "\tfor <user@example.org>; Thu, 26 Nov 2026 10:37:49 +0000\r\n");
 }
 
+TEST(Received, AuthenticatedSender) {
+  ReceivedInfo info;
+  info.helo = "laptop";
+  info.client_hostname = "unknown";
+  info.client_address = "192.0.2.1";
+  info.by_hostname = "mx.example.org";
+  info.protocol = "ESMTPSA";
+  info.queue_id = "3F2A1B";
+  info.tls_description = "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)";
+  info.authenticated_sender = "alice\r\nX-Evil: 1";
+  info.time_us = kTime;
+  EXPECT_EQ(received_header(info),
+            "Received: from laptop (unknown [192.0.2.1])\r\n"
+            "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
+            "\t(Authenticated sender: alice??X-Evil: 1)\r\n"
+            "\tby mx.example.org (Estafeta) with ESMTPSA id 3F2A1B;\r\n"
+            "\tThu, 26 Nov 2026 10:37:49 +0000\r\n");
+}
+
 TEST(Received, TlsIpv6ManyRecipientsHostileHelo) {
   ReceivedInfo info;
   info.helo = "evil\rBcc: x";

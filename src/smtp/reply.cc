@@ -13,6 +13,13 @@ std::string ehlo_reply(const EhloOptions& o) {
   if (o.vrfy) out += "250-VRFY\r\n";
   if (o.etrn) out += "250-ETRN\r\n";
   if (o.starttls) out += "250-STARTTLS\r\n";
+  if (!o.auth_mechanisms.empty()) {
+    std::string names;
+    for (const std::string& name : o.auth_mechanisms) names += " " + name;
+    out += fmt::format("250-AUTH{}\r\n", names);
+    // Outlook Express and old Microsoft clients know only the pre-RFC "AUTH=" form.
+    if (o.auth_broken_clients) out += fmt::format("250-AUTH={}\r\n", names.substr(1));
+  }
   out += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n";
   if (o.smtputf8) out += "250-SMTPUTF8\r\n";
   out += "250 CHUNKING\r\n";

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace estafeta::smtp {
 
@@ -16,6 +17,8 @@ struct EhloOptions {
   bool etrn = false;
   bool starttls = false;
   bool smtputf8 = true;
+  std::vector<std::string> auth_mechanisms;  // "AUTH PLAIN LOGIN" when not empty (RFC 4954)
+  bool auth_broken_clients = false;  // also "AUTH=PLAIN LOGIN" (broken_sasl_auth_clients)
 };
 
 /// The multi-line 250 EHLO reply, each line ending in CRLF (RFC 5321 §4.1.1.1).

@@ -31,7 +31,10 @@ bool ServerSession::tls_active() const { return tls_active_; }
 
 std::string ServerSession::protocol() const {
   if (!esmtp_) return "SMTP";
-  return tls_active_ ? "ESMTPS" : "ESMTP";
+  // RFC 3848: S for TLS, A for SMTP AUTH.
+  std::string name = tls_active_ ? "ESMTPS" : "ESMTP";
+  if (!sasl_username_.empty()) name += 'A';
+  return name;
 }
 
 std::string ServerSession::client_text() const {
@@ -223,6 +226,8 @@ std::vector<Action> ServerSession::tls_done(bool ok) {
   tls_discard_logged_ = false;
   helo_.clear();
   esmtp_ = false;
+  sasl_username_.clear();  // an authentication before TLS is knowledge to discard too
+  sasl_method_.clear();
   reset_transaction(out);
   mode_ = Mode::Command;
   return out;
@@ -487,6 +492,7 @@ void ServerSession::reset_transaction(std::vector<Action>& out) {
   }
   in_mail_ = false;
   envelope_ = {};
+  mail_auth_.clear();
   pending_rcpt_ = {};
   pending_mail_ = {};
   transaction_actions_ = {};

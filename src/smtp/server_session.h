@@ -2,7 +2,7 @@
 // SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING, STARTTLS, ETRN). The edge reads
 // the socket, calls feed(), and performs the returned Actions in order; Actions marked PAUSE
 // stop processing until the matching resume call (policy_decided, commit_done, tls_done,
-// flush_decided), which continues with the input still buffered. Policy pauses
+// flush_decided, sasl_answered), which continues with the input still buffered. Policy pauses
 // (smtp/policy_facts.h) come at the stages SessionSettings::policy_stages asks for: connect
 // (before the banner), HELO, MAIL, RCPT, DATA, end of data, ETRN and VRFY; the session
 // applies the verdict (the reply, Postfix's log line) and hands the decision's transaction
@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "message/envelope.h"
+#include "sasl/smtp_auth.h"
 #include "smtp/command.h"
 #include "smtp/data_reader.h"
 #include "smtp/header_scanner.h"
@@ -50,6 +51,11 @@ struct SessionSettings {
   size_t command_line_limit = 2048;     // longer command line -> "500 5.5.2 Error: line too long"
   bool tls_active = false;              // session already runs over TLS (port 465)
   PolicyStages policy_stages;           // where to pause for a policy decision (RCPT only)
+  // SMTP AUTH (RFC 4954, docs/smtp-auth.md). The mechanisms come from the authentication
+  // server at run time: the edge passes them with set_sasl_mechanisms().
+  bool sasl_enabled = false;         // smtpd_sasl_auth_enable
+  bool sasl_tls_only = false;        // smtpd_tls_auth_only: AUTH only over TLS
+  bool sasl_broken_clients = false;  // broken_sasl_auth_clients: EHLO also says "AUTH=..."
 };
 struct ClientInfo {
   std::string address;
@@ -75,8 +81,18 @@ struct LogLine { std::string text; };            // Postfix-style, e.g. "NOQUEUE
 struct FlushSite { std::string site; };          // ETRN (RFC 1985): PAUSE until flush_decided()
 struct Close {};                                 // close after sending what precedes it
 struct Delay { int64_t milliseconds; };          // send what precedes, wait, then go on (tarpit)
+// One step of an SMTP AUTH exchange for the authentication server: `first` starts a new
+// request with `mechanism` and the optional initial response; otherwise `response` answers
+// the last challenge. Base64 as the client sent it. PAUSE until sasl_answered().
+struct SaslStep {
+  std::string mechanism;
+  std::optional<std::string> response;
+  bool first = true;
+};
+struct SaslAbort {};  // the client cancelled (or garbled) an exchange: forget its request
 using Action = std::variant<SendReply, CheckPolicy, BeginMessage, AppendBody, CommitMessage,
-                            AbortMessage, StartTls, LogLine, FlushSite, Close, Delay>;
+                            AbortMessage, StartTls, LogLine, FlushSite, Close, Delay, SaslStep,
+                            SaslAbort>;
 
 /// The edge's answer to FlushSite: the flush was asked of the queue manager, the site is not
 /// in fast_flush_domains, or the request could not be made (or the lookup failed).
@@ -94,6 +110,15 @@ class ServerSession {
   std::vector<Action> commit_refused(std::string reply);
   std::vector<Action> flush_decided(FlushAnswer answer);  // the ETRN reply: 250, 459 or 458
   std::vector<Action> tls_done(bool ok);            // ok: forget HELO and transaction, tls_active; !ok: Close
+  /// The authentication server's answer to the SaslStep: a challenge ("334 ..."), success
+  /// ("235 2.7.0 Authentication successful"; the user is kept for the session), failure
+  /// ("535 5.7.8 ...", logged as Postfix's warning, and counted as an error) or a temporary
+  /// failure ("454 4.7.0 ...").
+  std::vector<Action> sasl_answered(sasl::Answer answer);
+  /// The mechanisms to offer now (the authentication server's, after the security options
+  /// for the current TLS state); nullopt: the server cannot be reached (AUTH gets 454).
+  /// The edge calls it before start() and again after a successful tls_done().
+  void set_sasl_mechanisms(std::optional<std::vector<std::string>> mechanisms);
   std::vector<Action> timed_out();                  // "421 4.4.2 <host> Error: timeout exceeded", Close
   std::vector<Action> peer_closed();                // AbortMessage if a message is open
   bool waiting() const;                             // paused for a decision/commit/tls
@@ -105,12 +130,20 @@ class ServerSession {
 
   /// The helo name given by the client ("" before HELO/EHLO).
   const std::string& helo() const { return helo_; }
-  /// "SMTP", "ESMTP" or "ESMTPS" (RFC 3848), for the Received header and log lines.
+  /// "SMTP", "ESMTP", "ESMTPS", "ESMTPA" or "ESMTPSA" (RFC 3848), for the Received header
+  /// and log lines.
   std::string protocol() const;
+  /// SMTP AUTH: the authenticated name and mechanism ("" before a successful AUTH), for the
+  /// log ("sasl_method=PLAIN, sasl_username=alice"), the Received header and relay decisions.
+  const std::string& sasl_username() const { return sasl_username_; }
+  const std::string& sasl_method() const { return sasl_method_; }
+  /// The AUTH= parameter of the current MAIL (RFC 4954 §5), xtext-decoded: "" when none was
+  /// given, "<>" when the client gave <> or is not authenticated (the RFC's rule).
+  const std::string& mail_auth() const { return mail_auth_; }
 
  private:
   enum class Mode { Command, SkipLine, Data, Bdat };
-  enum class Wait { None, Policy, Commit, Tls, Flush };
+  enum class Wait { None, Policy, Commit, Tls, Flush, Sasl };
   struct Counter {
     int ok = 0;
     int total = 0;
@@ -146,6 +179,12 @@ class ServerSession {
   void resume_vrfy(std::vector<Action>& out);
   void commit(Verb verb, std::vector<Action>& out);
   PolicyActions all_actions() const;
+  // SMTP AUTH (session_auth.cc).
+  void cmd_auth(const Command& cmd, std::vector<Action>& out);
+  bool sasl_take_line(std::string_view line, std::vector<Action>& out);
+  std::vector<std::string> sasl_ehlo_mechanisms() const;
+  bool sasl_allowed_now() const;
+  void take_mail_auth(const std::optional<std::string>& value);
   void finish_data(std::vector<Action>& out);
   void finish_bdat_chunk(std::vector<Action>& out);
   void append_content(std::string_view content, std::vector<Action>& out);
@@ -200,6 +239,14 @@ class ServerSession {
   bool message_open_ = false;  // BeginMessage sent, no Commit/Abort yet
   bool bdat_used_ = false;
   Verb commit_verb_ = Verb::Data;
+
+  // SMTP AUTH.
+  std::optional<std::vector<std::string>> sasl_mechanisms_;  // nullopt: server unreachable
+  std::string sasl_pending_mechanism_;  // an exchange in progress
+  bool sasl_awaiting_response_ = false;  // a 334 was sent: the next line is the response
+  std::string sasl_username_;
+  std::string sasl_method_;
+  std::string mail_auth_;
 
   // Message content.
   std::optional<DataReader> data_reader_;

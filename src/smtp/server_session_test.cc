@@ -65,6 +65,8 @@ std::string describe(const Action& a) {
     std::string operator()(const FlushSite& f) { return "F:" + f.site; }
     std::string operator()(const Close&) { return "Q"; }
     std::string operator()(const Delay& d) { return "D:" + std::to_string(d.milliseconds); }
+    std::string operator()(const SaslStep& a) { return "U:" + a.mechanism; }
+    std::string operator()(const SaslAbort&) { return "U:abort"; }
   };
   return std::visit(V{}, a);
 }

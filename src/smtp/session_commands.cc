@@ -19,6 +19,7 @@ constexpr std::string_view kNeedUtf8 = "553 5.6.7 Must declare SMTPUTF8 to send 
 }  // namespace
 
 void ServerSession::handle_line(std::string_view line, std::vector<Action>& out) {
+  if (sasl_take_line(line, out)) return;  // the answer to a 334 challenge, not a command
   Result<Command> parsed = parse_command(line);
   if (!parsed.ok()) {
     Verb verb = classify_verb(line);
@@ -74,7 +75,7 @@ void ServerSession::handle_line(std::string_view line, std::vector<Action>& out)
       emit(SendReply{"221 2.0.0 Bye\r\n"}, out);
       return close(out);
     case Verb::Auth:
-      return reply("503 5.5.1 Error: authentication not enabled", out);
+      return cmd_auth(cmd, out);
     case Verb::NonSmtp:
       // Postfix smtpd_forbidden_commands: an HTTP client or proxy probe; hang up.
       log(fmt::format("warning: non-SMTP command from {}: {}", client_text(),
@@ -111,6 +112,8 @@ void ServerSession::resume_helo(std::vector<Action>& out) {
   o.etrn = settings_.etrn_advertised;
   o.starttls = settings_.starttls_available && !tls_active_;
   o.smtputf8 = settings_.smtputf8_enabled;
+  o.auth_mechanisms = sasl_ehlo_mechanisms();
+  o.auth_broken_clients = settings_.sasl_broken_clients;
   emit(SendReply{ehlo_reply(o)}, out);
 }
 
@@ -174,6 +177,7 @@ void ServerSession::cmd_mail(const Command& cmd, std::vector<Action>& out) {
   pending_mail_.dsn_ret = params->ret;
   pending_mail_.dsn_envid = params->envid;
   pending_mail_size_ = params->size.value_or(0);
+  take_mail_auth(params->auth);  // RFC 4954 AUTH=: a fact of the MAIL decision
   ask(PolicyStage::Mail, out);
 }
 

@@ -46,6 +46,9 @@ PolicyFacts ServerSession::facts_for(PolicyStage stage) const {
   f.protocol = protocol();
   f.tls_active = tls_active_;
   f.unauth_pipelining = unauth_pipelining_;
+  f.sasl_method = sasl_method_;
+  f.sasl_username = sasl_username_;
+  if (mail_auth_ != "<>") f.sasl_sender = mail_auth_;
   if (stage == PolicyStage::Mail) {
     f.have_mail = true;
     f.sender = pending_mail_.sender;
@@ -149,6 +152,7 @@ void ServerSession::refuse_stage(PolicyStage stage, const PolicyDecision& d,
       return reply(text, out);
     case PolicyStage::Mail:
       pending_mail_ = {};
+      mail_auth_.clear();
       return reply(text, out);
     case PolicyStage::Rcpt:
       pending_rcpt_ = {};

@@ -277,7 +277,12 @@ class PostfixMasterCfTest(unittest.TestCase):
                                   'virtual    unix  -       n       n       -       -       virtual\n'
                                   'smtp       unix  -       -       n       -       -       smtp\n'
                                   'relay      unix  -       -       n       -       -       smtp\n'
-                                  'bounce     unix  -       -       n       -       0       bounce\n')
+                                  'bounce     unix  -       -       n       -       0       bounce\n'
+                                  '127.0.0.1:2587 inet n    -       n       -       -       smtpd'
+                                  ' -o smtpd_tls_security_level=encrypt'
+                                  ' -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes\n'
+                                  '127.0.0.1:2465 inet n    -       n       -       -       smtpd'
+                                  ' -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes\n')
             self.assertEqual(err, '')
             # The harness's smtpd-only table: the added rows are part of the effective table.
             write_master_cf(srv, '127.0.0.1:%d inet n - n - - smtpd -o smtpd_timeout=60s\n'

@@ -35,6 +35,7 @@ PACKAGES = {
     'groupdel': 'passwd',
     'perl': 'perl',
     'postgrey': 'postgrey',
+    'dovecot': 'dovecot-core',
 }
 
 # Extra places where Debian installs programs that are not on a user's PATH.
