@@ -120,13 +120,10 @@ TEST(Config, Diagnostics) {
       {"frobnicate = 1\n",
        true,
        {"/etc/estafeta/main.cf:1: warning: unknown parameter: frobnicate"}},
-      // A restriction class is a user-defined parameter that smtpd_restriction_classes names
-      // (smtpd_restriction_classes itself is not acted on yet).
+      // A restriction class is a user-defined parameter that smtpd_restriction_classes names.
       {"smtpd_restriction_classes = strict, loose\nstrict = reject\nloose = permit\nstray = 1\n",
        true,
-       {"/etc/estafeta/main.cf:1: warning: parameter smtpd_restriction_classes is not "
-        "implemented yet and is ignored",
-        "/etc/estafeta/main.cf:4: warning: unknown parameter: stray"}},
+       {"/etc/estafeta/main.cf:4: warning: unknown parameter: stray"}},
       {"mail_name = A\n\nmail_name = B\n",
        true,
        {"/etc/estafeta/main.cf:3: warning: overriding earlier entry: mail_name = A (line 1)"}},

@@ -15,6 +15,8 @@
 #include <utility>
 
 #include "cleanup/content_cleanup.h"
+#include "daemon/loop_offload.h"
+#include "daemon/smtpd_policy.h"
 #include "daemon/greet_pause.h"
 #include "message/smtputf8_autodetect.h"
 #include "qmgr/flush_request.h"
@@ -59,30 +61,6 @@ asio::awaitable<void> watch(std::shared_ptr<Watchdog> dog) {
   }
 }
 
-// Starts work that finishes on another thread and waits for its result without blocking the
-// event loop: `start` receives a `deliver` function, callable once from any thread. The
-// shared state outlives both sides whichever finishes first.
-template <class T>
-asio::awaitable<T> await_result(asio::io_context& io,
-                                std::function<void(std::function<void(T)>)> start) {
-  struct Wait {
-    explicit Wait(asio::io_context& io) : timer(io, Clock::time_point::max()) {}
-    asio::steady_timer timer;
-    std::optional<T> result;
-  };
-  auto wait = std::make_shared<Wait>(io);
-  start([wait, &io](T result) {
-    asio::post(io, [wait, result = std::move(result)]() mutable {
-      wait->result.emplace(std::move(result));
-      wait->timer.cancel();
-    });
-  });
-  while (!wait->result) {
-    co_await wait->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-  }
-  co_return std::move(*wait->result);
-}
-
 int64_t now_us() {
   timeval tv{};
   gettimeofday(&tv, nullptr);
@@ -112,6 +90,8 @@ class SessionDriver {
         peer_(fmt::format("{}[{}]", client.hostname, client.address)),
         settings_(std::move(settings)),
         session_(settings_, client),
+        policy_(PolicyServices{env.io, env.log, env.settings, env.lookups, env.dns,
+                               env.policy_client}),
         dog_(std::make_shared<Watchdog>(env.io)) {}
 
   asio::awaitable<void> run() {
@@ -174,14 +154,13 @@ class SessionDriver {
     if (auto* reply = std::get_if<smtp::SendReply>(&action)) {
       output_ += reply->text;
     } else if (auto* check = std::get_if<smtp::CheckPolicy>(&action)) {
-      // Today: at RCPT, relay access and recipient validation (policy/recipient_check.h);
-      // other stages are accepted.
+      // The rate limits first (anvil), then the restrictions (daemon/smtpd_policy.h).
       std::optional<smtp::PolicyDecision> limited = co_await rate_limited(check->facts.stage);
       smtp::PolicyDecision decision;
       if (limited) {
         decision = std::move(*limited);
-      } else if (check->facts.stage == smtp::PolicyStage::Rcpt) {
-        decision = co_await decide_recipient(check->facts.recipient);
+      } else {
+        decision = co_await policy_.decide(check->facts);
       }
       co_return session_.policy_decided(std::move(decision));
     } else if (auto* step = std::get_if<smtp::SaslStep>(&action)) {
@@ -349,33 +328,6 @@ class SessionDriver {
           });
         };
     co_return co_await await_result(env_.io, std::move(start));
-  }
-
-  asio::awaitable<smtp::PolicyDecision> decide_recipient(std::string address) {
-    const policy::RecipientPolicy& policy = env_.settings.recipients;
-    std::function<policy::RecipientVerdict()> check =
-        [&policy, client = client_.address, address,
-         authenticated = !session_.sasl_username().empty()] {
-          return policy::check_recipient(policy, client, address, authenticated);
-        };
-    // Local tables answer in microseconds; remote ones could stall every session.
-    // (An if, not `?:`: GCC 12 miscompiles co_await inside a conditional expression.)
-    policy::RecipientVerdict verdict;
-    if (env_.lookups != nullptr && policy.has_remote_tables()) {
-      // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
-      std::function<void(std::function<void(policy::RecipientVerdict)>)> start =
-          [pool = env_.lookups, check](auto deliver) {
-            pool->post([check, deliver] { deliver(check()); });
-          };
-      verdict = co_await await_result(env_.io, std::move(start));
-    } else {
-      verdict = check();
-    }
-    if (verdict.kind == policy::RecipientClass::Rejected ||
-        verdict.kind == policy::RecipientClass::Deferred) {
-      co_return smtp::PolicyDecision::refuse(verdict.reply);
-    }
-    co_return smtp::PolicyDecision{};
   }
 
   // ETRN: a site of fast_flush_domains gets a flush request to the queue manager (Postfix's
@@ -555,6 +507,7 @@ class SessionDriver {
   std::string peer_;
   smtp::SessionSettings settings_;  // session_'s, with smtpd_forbid_bare_newline for client_
   smtp::ServerSession session_;
+  SessionPolicy policy_;
   std::shared_ptr<Watchdog> dog_;
   std::unique_ptr<MessageDraft> message_;
   Error write_error_;  // why message_ was dropped (or never opened), for the commit's reply

@@ -11,6 +11,8 @@
 
 #include "daemon/anvil_service.h"
 #include "daemon/dovecot_auth_client.h"
+#include "daemon/policy_client.h"
+#include "outbound/dns_resolver.h"
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
@@ -42,6 +44,10 @@ struct SessionEnvironment {
   // The process's connection to Dovecot's authentication server (settings.sasl.path); null
   // when SMTP AUTH is off (or unavailable: AUTH then gets 454).
   DovecotAuthClient* sasl = nullptr;
+  // The restrictions' DNS lookups and policy services (daemon/smtpd_policy.h); null: DNS
+  // checks fail temporarily, policy services give their default action (inetd mode).
+  outbound::DnsResolver* dns = nullptr;
+  PolicyClient* policy_client = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

@@ -79,6 +79,13 @@ std::vector<std::string> smtpd_table_specs(const config::Config& config) {
     auto split = policy::split_list_items(config.get_list(name));
     specs.insert(specs.end(), split.tables.begin(), split.tables.end());
   }
+  // The restriction lists' tables (check_*_access, rbl_reply_maps); a bad list is reported
+  // by make_smtpd_settings.
+  if (auto restrictions = policy::make_restriction_settings(config, policy::NetworkSet{});
+      restrictions.ok()) {
+    auto more = restrictions->table_specs();
+    specs.insert(specs.end(), more.begin(), more.end());
+  }
   return specs;
 }
 
@@ -129,6 +136,35 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   auto recipients = route::make_recipient_policy(config, set);
   if (!recipients.ok()) return recipients.error();
   s.recipients = std::move(*recipients);
+  auto restrictions = policy::make_restriction_settings(config, s.recipients.mynetworks);
+  if (!restrictions.ok()) return restrictions.error();
+  s.restrictions_use_unlisted_sender = restrictions->reject_unlisted_sender ||
+                                       restrictions->names(policy::RestrictionKind::RejectUnlistedSender);
+  for (const std::string& spec : restrictions->table_specs()) {
+    const maps::Map* table = set.find(spec);
+    if (table != nullptr && table->is_remote()) s.restriction_tables_remote = true;
+  }
+  s.restrictions = std::make_shared<const policy::RestrictionSettings>(std::move(*restrictions));
+  s.policy_service = policy_service_settings(config);
+  s.resolver = outbound::resolver_options(config);
+  {
+    // Where the session must pause (smtp/policy_facts.h): RCPT always; the others when a
+    // list decides there (Postfix evaluates the client, HELO and sender lists at RCPT with
+    // smtpd_delay_reject).
+    const policy::RestrictionSettings& r = *s.restrictions;
+    smtp::PolicyStages& stages = session.policy_stages;
+    if (!r.delay_reject) {
+      if (!r.client.empty()) stages.set(smtp::PolicyStage::Connect);
+      if (!r.helo.empty()) stages.set(smtp::PolicyStage::Helo);
+      if (!r.sender.empty() || r.reject_unlisted_sender) stages.set(smtp::PolicyStage::Mail);
+    }
+    if (!r.data.empty()) stages.set(smtp::PolicyStage::Data);
+    if (!r.end_of_data.empty()) stages.set(smtp::PolicyStage::EndOfData);
+    if (!r.etrn.empty() || (r.delay_reject && (!r.client.empty() || !r.helo.empty()))) {
+      stages.set(smtp::PolicyStage::Etrn);
+    }
+    if (session.vrfy_enabled) stages.set(smtp::PolicyStage::Vrfy);
+  }
   auto cleanup = route::make_envelope_cleanup(config, set);
   if (!cleanup.ok()) return cleanup.error();
   s.cleanup = std::move(*cleanup);

@@ -14,6 +14,9 @@
 #include "policy/network.h"
 #include "cleanup/content_cleanup.h"
 #include "policy/recipient_check.h"
+#include "policy/restriction_settings.h"
+#include "daemon/policy_client.h"
+#include "outbound/dns_settings.h"
 #include "route/envelope_cleanup.h"
 #include "sasl/smtp_auth.h"
 #include "smtp/server_session.h"
@@ -34,6 +37,13 @@ struct SaslSettings {
 struct SmtpdSettings {
   smtp::SessionSettings session;
   policy::RecipientPolicy recipients;       // its tables live in `tables`
+  /// smtpd_*_restrictions and their parameters (policy/restriction_settings.h); the tables
+  /// they name live in `tables`.
+  std::shared_ptr<const policy::RestrictionSettings> restrictions;
+  bool restrictions_use_unlisted_sender = false;  // sender facts need the recipient tables
+  bool restriction_tables_remote = false;         // a check_*_access table is pgsql:/redis:
+  PolicyServiceSettings policy_service;           // smtpd_policy_service_*
+  outbound::ResolverOptions resolver;             // resolver_nameservers
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;  // envelope rewriting; tables too
   cleanup::ContentSettings content;  // hop count, header_checks, body_checks; tables too
   /// smtputf8_autodetect_classes `smtpd`: checked on the envelope after its rewriting (the
@@ -64,7 +74,13 @@ struct SmtpdSettings {
   /// Some decision of a session may block on the network (pgsql:, redis: tables): the edge
   /// then makes it on a maps::LookupPool thread.
   bool has_remote_tables() const {
-    return recipients.has_remote_tables() || bare_newline_exclusions.has_remote_tables();
+    return recipients.has_remote_tables() || bare_newline_exclusions.has_remote_tables() ||
+           restriction_tables_remote;
+  }
+  /// A policy decision may block on a table (daemon/smtpd_policy.h then runs its
+  /// synchronous steps on the lookup pool).
+  bool policy_has_remote_tables() const {
+    return recipients.has_remote_tables() || restriction_tables_remote;
   }
   /// smtpd_forbid_bare_newline for one client: No when the client is in
   /// smtpd_forbid_bare_newline_exclusions, else session.bare_newline. A table that cannot

@@ -47,6 +47,14 @@ class Worker {
       }
     }
     if (!options_.listeners.empty()) {
+      // The restrictions' DNS lookups (reject_rbl_client, reject_unknown_*_domain ...) and
+      // policy services, shared by the sessions of every listener of this process.
+      auto resolver =
+          outbound::DnsResolver::create(io_, options_.listeners.front().settings->resolver);
+      if (!resolver.ok()) return failed(resolver.error().message);
+      dns_ = std::move(*resolver);
+      policy_client_ =
+          std::make_unique<PolicyClient>(io_, options_.queue_directory, options_.log);
       auto anvil = make_anvil(*options_.listeners.front().settings);
       if (!anvil.ok()) return failed(anvil.error().message);
       anvil_ = std::move(*anvil);
@@ -177,6 +185,8 @@ class Worker {
     env.anvil = anvil_.get();
     env.anvil_client = &limited;
     env.sasl = sasl_client(settings);
+    env.dns = dns_.get();
+    env.policy_client = policy_client_.get();
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
     anvil_->disconnect(limited);
     --counts.total;
@@ -201,6 +211,8 @@ class Worker {
   std::unique_ptr<SpoolStore> store_;
   std::unique_ptr<net::DatagramSender> flush_requests_;  // ETRN -> public/qmgr
   std::unique_ptr<maps::LookupPool> lookups_;            // only when a remote table is configured
+  std::unique_ptr<outbound::DnsResolver> dns_;           // resolver_nameservers
+  std::unique_ptr<PolicyClient> policy_client_;          // check_policy_service
   std::unique_ptr<AnvilService> anvil_;                  // connection and rate limits
   std::vector<std::unique_ptr<ListenerState>> listeners_;
   std::unordered_map<std::string, std::unique_ptr<DovecotAuthClient>> sasl_clients_;

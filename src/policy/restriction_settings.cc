@@ -62,6 +62,23 @@ std::vector<std::string> RestrictionSettings::table_specs() const {
   return specs;
 }
 
+bool RestrictionSettings::names(RestrictionKind kind) const {
+  auto in = [kind](const RestrictionList& list) {
+    for (const Restriction& r : list) {
+      if (r.kind == kind) return true;
+    }
+    return false;
+  };
+  for (const RestrictionList* list :
+       {&client, &helo, &sender, &relay, &recipient, &data, &end_of_data, &etrn}) {
+    if (in(*list)) return true;
+  }
+  for (const auto& [name, list] : classes) {
+    if (in(list)) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> RestrictionSettings::policy_services() const {
   std::vector<std::string> services;
   auto from = [&services](const RestrictionList& list) {

@@ -70,6 +70,8 @@ struct RestrictionSettings {
   std::vector<std::string> table_specs() const;
   /// Every check_policy_service endpoint the lists and classes name; each once.
   std::vector<std::string> policy_services() const;
+  /// Whether a list or class names a restriction of `kind`.
+  bool names(RestrictionKind kind) const;
 };
 
 /// The restriction lists and their parameters from `config`; `mynetworks` is the set the

@@ -45,6 +45,7 @@ struct PolicyFacts {
   std::string reverse_client_name = "unknown";  // the PTR name, or "unknown"
   NameStatus reverse_client_name_status = NameStatus::NotFound;
   std::string helo;            // at Helo: the name being given; later: the accepted one
+  bool ehlo = false;           // that name came with EHLO
   bool have_mail = false;      // a MAIL command is accepted (or, at Mail, being decided)
   std::string sender;          // "" is the null sender when have_mail
   std::string recipient;       // Rcpt: the address being decided; Vrfy: its argument
@@ -83,6 +84,7 @@ struct PolicyNote {
 struct PolicyDecision {
   bool accepted = true;
   std::string reply;  // when refused: full reply without CRLF, e.g. "554 5.7.1 <a@b>: Relay access denied"
+  bool disconnect = false;  // refused with 421 or 521: the session ends after the reply
   PolicyActions actions;
   std::vector<PolicyNote> notes;
 

@@ -43,6 +43,7 @@ PolicyFacts ServerSession::facts_for(PolicyStage stage) const {
   f.reverse_client_name = client_.reverse_hostname;
   f.reverse_client_name_status = client_.reverse_hostname_status;
   f.helo = stage == PolicyStage::Helo ? pending_helo_.argument : helo_;
+  f.ehlo = stage == PolicyStage::Helo ? pending_helo_.verb == Verb::Ehlo : esmtp_;
   f.protocol = protocol();
   f.tls_active = tls_active_;
   f.unauth_pipelining = unauth_pipelining_;
@@ -90,6 +91,7 @@ std::vector<Action> ServerSession::policy_decided(PolicyDecision d) {
     accept_stage(stage, out);
   } else {
     refuse_stage(stage, d, out);
+    if (d.disconnect) close(out);
   }
   if (wait_ == Wait::None) run(out);
   return out;

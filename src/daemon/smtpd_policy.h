@@ -1,0 +1,59 @@
+// SessionPolicy: smtpd's answer to a session's policy pauses (smtp::CheckPolicy), Postfix's
+// smtpd_check at the edge. For each stage it gathers the facts the pure restriction engine
+// needs (policy/restriction_evaluator.h: the client's names, the resolver's view of the
+// sender and recipient, whether the recipient tables list them), runs the engine and meets
+// its needs without blocking the event loop: table lookups (on a maps::LookupPool when a
+// table is remote), DNS queries (outbound::DnsResolver on the loop), policy services
+// (daemon/policy_client.h) and sleeps; then, at RCPT and VRFY, the implicit
+// smtpd_reject_unlisted_recipient check. Its verdict becomes an smtp::PolicyDecision with
+// the transaction actions and log notes. One per session; keeps the StageMemory between
+// stages (smtpd_delay_reject = no).
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "daemon/policy_client.h"
+#include "daemon/smtpd_settings.h"
+#include "log/logger.h"
+#include "maps/lookup_pool.h"
+#include "outbound/dns_resolver.h"
+#include "policy/restriction_evaluator.h"
+#include "smtp/policy_facts.h"
+
+namespace estafeta::daemon {
+
+/// What a SessionPolicy borrows; everything outlives the session.
+struct PolicyServices {
+  asio::io_context& io;
+  const log::Logger& log;
+  const SmtpdSettings& settings;
+  maps::LookupPool* lookups = nullptr;    // null: no remote table, everything inline
+  outbound::DnsResolver* dns = nullptr;   // null: DNS needs fail temporarily (logged)
+  PolicyClient* policy_client = nullptr;  // null: policy services answer the default action
+};
+
+class SessionPolicy {
+ public:
+  explicit SessionPolicy(PolicyServices services);
+
+  asio::awaitable<smtp::PolicyDecision> decide(const smtp::PolicyFacts& facts);
+
+ private:
+  policy::PolicyFacts engine_facts(const smtp::PolicyFacts& facts,
+                                   const policy::RecipientExamination* recipient) const;
+  /// Runs `work` inline, or on the lookup pool when `remote`.
+  asio::awaitable<void> run_step(std::function<void()> work, bool remote);
+  asio::awaitable<policy::DnsAnswer> dns(const policy::DnsNeed& need);
+  asio::awaitable<policy::PolicyAnswer> ask_service(const policy::PolicyNeed& need);
+
+  PolicyServices services_;
+  policy::StageMemory memory_;
+  std::string instance_prefix_;
+  uint64_t transactions_ = 0;
+};
+
+}  // namespace estafeta::daemon
