@@ -19,6 +19,10 @@
 #include "daemon/message_store.h"
 #include "smtp/server_session.h"
 
+namespace estafeta::outbound {
+class DnsResolver;
+}
+
 namespace estafeta::daemon {
 
 /// What a session borrows from its process; all of it outlives every session.
@@ -42,6 +46,9 @@ struct SessionEnvironment {
   // The process's connection to Dovecot's authentication server (settings.sasl.path); null
   // when SMTP AUTH is off (or unavailable: AUTH then gets 454).
   DovecotAuthClient* sasl = nullptr;
+  // smtpd_peername_lookup: where the client's names are looked up at connect
+  // (daemon/client_names.h); null: the session keeps the names it was given.
+  outbound::DnsResolver* resolver = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

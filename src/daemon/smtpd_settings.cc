@@ -125,6 +125,14 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.tls_required = s.tls_security_level == "encrypt" && !s.wrapper_mode;
   session.tls_active = false;  // set per connection once TLS is up
 
+  s.peername_lookup = config.get_bool("smtpd_peername_lookup");
+  s.resolver = outbound::resolver_options(config);
+  if (s.peername_lookup) {
+    if (auto servers = outbound::nameserver_csv(s.resolver.nameservers); !servers.ok()) {
+      return make_error("resolver_nameservers: " + servers.error().message);
+    }
+  }
+
   std::vector<std::string> bad;
   auto recipients = route::make_recipient_policy(config, set);
   if (!recipients.ok()) return recipients.error();
