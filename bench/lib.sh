@@ -172,6 +172,7 @@ configure_estafeta() {
     echo "virtual_uid_maps = static:65534"
     echo "virtual_gid_maps = static:65534"
     echo "mynetworks = 127.0.0.0/8"
+    echo "smtpd_peername_lookup = no"
     echo "maillog_file = $dir/maillog"
     echo "mail_owner = $(estafeta_owner)"
     [ $# -eq 0 ] || printf '%s\n' "$@"

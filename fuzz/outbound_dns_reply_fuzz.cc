@@ -1,9 +1,10 @@
 // Fuzz target: the DNS reply reader of the smtp client (outbound/dns_message.h). The input is
 // a reply as a nameserver sends it; it is read as the answer to every query type we make, and
-// a name is read at every offset.
+// a name is read at every offset. The input as text is also given to reverse_lookup_name().
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "outbound/dns_message.h"
 
@@ -15,6 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)address_answer(message, kTypeAaaa);
   (void)txt_answer(message);
   (void)tlsa_answer(message);
+  (void)ptr_answer(message);
+  (void)reverse_lookup_name(std::string_view(reinterpret_cast<const char*>(data), size));
   (void)parse_tlsa_rdata(message);
   for (size_t start = 0; start < size && start < 64; ++start) {
     size_t offset = start;

@@ -20,7 +20,8 @@
 namespace estafeta::daemon {
 namespace {
 
-// The inetd peer when stdin is a TCP socket; otherwise a local submission.
+// The inetd peer when stdin is a TCP socket (its names are not looked up: "unknown");
+// otherwise a local submission.
 smtp::ClientInfo stdin_client() {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
@@ -34,7 +35,11 @@ smtp::ClientInfo stdin_client() {
     }
     return {address.to_string(), "unknown", endpoint.port()};
   }
-  return {"127.0.0.1", "localhost", 0};
+  // As Postfix for a client that is not on the network: "localhost", known.
+  smtp::ClientInfo local{"127.0.0.1", "localhost", 0};
+  local.reverse_hostname = "localhost";
+  local.hostname_status = local.reverse_hostname_status = smtp::NameStatus::Ok;
+  return local;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "cleanup/content_cleanup.h"
 #include "daemon/loop_offload.h"
 #include "daemon/smtpd_policy.h"
+#include "daemon/client_names.h"
 #include "daemon/greet_pause.h"
 #include "message/smtputf8_autodetect.h"
 #include "qmgr/flush_request.h"
@@ -95,6 +96,7 @@ class SessionDriver {
         dog_(std::make_shared<Watchdog>(env.io)) {}
 
   asio::awaitable<void> run() {
+    co_await look_up_names();
     env_.log.info("connect from {}", peer_);
     // smtpd_forbid_bare_newline_exclusions, decided once per connection before the banner
     // (Postfix decides at connect time too).
@@ -133,6 +135,14 @@ class SessionDriver {
 
  private:
   void touch() { dog_->deadline = Clock::now() + env_.settings.timeout; }
+
+  // smtpd_peername_lookup: the client's names from DNS, before the first log line.
+  asio::awaitable<void> look_up_names() {
+    if (env_.resolver == nullptr) co_return;
+    client_ = co_await look_up_client_names(env_.io, *env_.resolver, env_.log, client_);
+    peer_ = fmt::format("{}[{}]", client_.hostname, client_.address);
+    session_ = smtp::ServerSession(settings_, client_);
+  }
 
   // Carries out actions in order; follow-up actions (after a decision or a commit) join the
   // same work list so that their replies are batched with the rest.

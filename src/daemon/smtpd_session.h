@@ -21,6 +21,10 @@
 #include "daemon/message_store.h"
 #include "smtp/server_session.h"
 
+namespace estafeta::outbound {
+class DnsResolver;
+}
+
 namespace estafeta::daemon {
 
 /// What a session borrows from its process; all of it outlives every session.
@@ -48,6 +52,9 @@ struct SessionEnvironment {
   // checks fail temporarily, policy services give their default action (inetd mode).
   outbound::DnsResolver* dns = nullptr;
   PolicyClient* policy_client = nullptr;
+  // smtpd_peername_lookup: where the client's names are looked up at connect
+  // (daemon/client_names.h); null: the session keeps the names it was given.
+  outbound::DnsResolver* resolver = nullptr;
 };
 
 /// Runs the session to its end. Logs "connect from" and "disconnect from" lines.

@@ -132,6 +132,14 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   session.tls_required = s.tls_security_level == "encrypt" && !s.wrapper_mode;
   session.tls_active = false;  // set per connection once TLS is up
 
+  s.peername_lookup = config.get_bool("smtpd_peername_lookup");
+  s.resolver = outbound::resolver_options(config);
+  if (s.peername_lookup) {
+    if (auto servers = outbound::nameserver_csv(s.resolver.nameservers); !servers.ok()) {
+      return make_error("resolver_nameservers: " + servers.error().message);
+    }
+  }
+
   std::vector<std::string> bad;
   auto recipients = route::make_recipient_policy(config, set);
   if (!recipients.ok()) return recipients.error();
@@ -146,7 +154,6 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   }
   s.restrictions = std::make_shared<const policy::RestrictionSettings>(std::move(*restrictions));
   s.policy_service = policy_service_settings(config);
-  s.resolver = outbound::resolver_options(config);
   {
     // Where the session must pause (smtp/policy_facts.h): RCPT always; the others when a
     // list decides there (Postfix evaluates the client, HELO and sender lists at RCPT with

@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "maps/map_set.h"
+#include "outbound/dns_settings.h"
 #include "policy/anvil.h"
 #include "policy/network.h"
 #include "cleanup/content_cleanup.h"
@@ -43,7 +44,6 @@ struct SmtpdSettings {
   bool restrictions_use_unlisted_sender = false;  // sender facts need the recipient tables
   bool restriction_tables_remote = false;         // a check_*_access table is pgsql:/redis:
   PolicyServiceSettings policy_service;           // smtpd_policy_service_*
-  outbound::ResolverOptions resolver;             // resolver_nameservers
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;  // envelope rewriting; tables too
   cleanup::ContentSettings content;  // hop count, header_checks, body_checks; tables too
   /// smtputf8_autodetect_classes `smtpd`: checked on the envelope after its rewriting (the
@@ -64,6 +64,11 @@ struct SmtpdSettings {
   std::chrono::seconds anvil_redis_timeout{1};
   std::chrono::seconds greet_pause{0};  // smtpd_greet_pause (0: none)
   bool wrapper_mode = false;                 // smtpd_tls_wrappermode (implicit TLS, port 465)
+  /// smtpd_peername_lookup: the client's names come from DNS at connect
+  /// (daemon/client_names.h), through a resolver with these options (resolver_nameservers);
+  /// no: every client is "unknown".
+  bool peername_lookup = true;
+  outbound::ResolverOptions resolver;
   std::string tls_security_level;            // "", none, may, encrypt
   std::string tls_cert_file;
   std::string tls_key_file;

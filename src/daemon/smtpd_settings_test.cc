@@ -51,6 +51,25 @@ TEST(SmtpdSettings, Defaults) {
   EXPECT_EQ(settings->anvil.time_unit, std::chrono::seconds(60));
   EXPECT_EQ(settings->greet_pause, std::chrono::seconds(0));
   EXPECT_EQ(settings->anvil_redis_server, "");
+  EXPECT_TRUE(settings->peername_lookup);
+  EXPECT_TRUE(settings->resolver.nameservers.empty());
+}
+
+TEST(SmtpdSettings, PeernameLookup) {
+  auto settings = settings_from("smtpd_peername_lookup = no\n");
+  ASSERT_TRUE(settings.ok());
+  EXPECT_FALSE(settings->peername_lookup);
+  settings = settings_from("resolver_nameservers = 127.0.0.1:5353, [::1]:53\n");
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(settings->resolver.nameservers,
+            (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53"}));
+  auto bad = settings_from("resolver_nameservers = ns.example.org\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("resolver_nameservers"), std::string::npos);
+  // Not used without the lookups: no reason to refuse to start.
+  EXPECT_TRUE(settings_from("resolver_nameservers = ns.example.org\n"
+                            "smtpd_peername_lookup = no\n")
+                  .ok());
 }
 
 TEST(SmtpdSettings, ExplicitValues) {

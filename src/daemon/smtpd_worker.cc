@@ -14,6 +14,7 @@
 #include "daemon/privileges.h"
 #include "daemon/smtpd_session.h"
 #include "net/transport.h"
+#include "outbound/dns_resolver.h"
 
 namespace estafeta::daemon {
 namespace {
@@ -64,6 +65,11 @@ class Worker {
       asio::error_code ec;
       state->acceptor.assign(protocol_of(listener.fd), listener.fd, ec);
       if (ec) return failed(fmt::format("listener {}: {}", listener.endpoint, ec.message()));
+      if (listener.settings->peername_lookup) {
+        auto resolver = outbound::DnsResolver::create(io_, listener.settings->resolver);
+        if (!resolver.ok()) return failed(resolver.error().message);
+        state->resolver = std::move(resolver.value());
+      }
       listeners_.push_back(std::move(state));
     }
     for (auto& state : listeners_) asio::co_spawn(io_, accept_loop(*state), asio::detached);
@@ -91,6 +97,7 @@ class Worker {
     std::shared_ptr<const SmtpdSettings> settings;
     std::shared_ptr<asio::ssl::context> tls;
     ConnectionCounts counts;
+    std::unique_ptr<outbound::DnsResolver> resolver;  // null: smtpd_peername_lookup = no
   };
 
   // The counters of this service (all its listeners share its settings).
@@ -187,6 +194,7 @@ class Worker {
     env.sasl = sasl_client(settings);
     env.dns = dns_.get();
     env.policy_client = policy_client_.get();
+    env.resolver = state.resolver.get();
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
     anvil_->disconnect(limited);
     --counts.total;

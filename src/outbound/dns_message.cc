@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 
@@ -222,6 +223,17 @@ Result<std::string> decode_txt(std::span<const uint8_t> message, const DnsRecord
   return text;
 }
 
+Result<std::string> decode_ptr(std::span<const uint8_t> message, const DnsRecord& record) {
+  if (record.rdata_length == 0) return make_error("empty PTR record");
+  size_t offset = record.rdata_offset;
+  auto target = read_domain_name(message, offset);
+  if (!target) return target.error();
+  if (offset != record.rdata_offset + record.rdata_length) {
+    return make_error("PTR record length does not match its name");
+  }
+  return target;
+}
+
 Result<TlsaRecord> parse_tlsa_rdata(std::span<const uint8_t> rdata) {
   if (rdata.size() < 4) return make_error("TLSA record too short");
   TlsaRecord tlsa;
@@ -244,11 +256,39 @@ DnsAnswer<std::string> txt_answer(std::span<const uint8_t> message) {
   return answer_of<std::string>(message, kTypeTxt, decode_txt);
 }
 
+DnsAnswer<std::string> ptr_answer(std::span<const uint8_t> message) {
+  return answer_of<std::string>(message, kTypePtr, decode_ptr);
+}
+
 DnsAnswer<TlsaRecord> tlsa_answer(std::span<const uint8_t> message) {
   return answer_of<TlsaRecord>(message, kTypeTlsa,
                                [](std::span<const uint8_t> whole, const DnsRecord& record) {
                                  return parse_tlsa_rdata(rdata_of(whole, record));
                                });
+}
+
+Result<std::string> reverse_lookup_name(std::string_view address) {
+  std::string text(address);
+  std::array<uint8_t, 16> bytes{};
+  if (inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) {
+    return fmt::format("{}.{}.{}.{}.in-addr.arpa", bytes[3], bytes[2], bytes[1], bytes[0]);
+  }
+  if (inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) {
+    return make_error(fmt::format("not a numeric IP address: \"{}\"", text));
+  }
+  constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes.begin())) {
+    return fmt::format("{}.{}.{}.{}.in-addr.arpa", bytes[15], bytes[14], bytes[13], bytes[12]);
+  }
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string name;
+  for (size_t i = bytes.size(); i-- > 0;) {
+    name += kHex[bytes[i] & 0x0f];
+    name += '.';
+    name += kHex[bytes[i] >> 4];
+    name += '.';
+  }
+  return name + "ip6.arpa";
 }
 
 }  // namespace estafeta::outbound

@@ -1,5 +1,6 @@
-// Reading DNS replies (RFC 1035 4.1) for outbound mail: the header flags, the answer section's
-// records, compressed names, and the rdata of MX, A, AAAA, TXT and TLSA (RFC 6698 2.1) records.
+// Reading DNS replies (RFC 1035 4.1) for outbound mail and smtpd's client names: the header
+// flags, the answer section's records, compressed names, and the rdata of MX, A, AAAA, TXT,
+// PTR and TLSA (RFC 6698 2.1) records; the name a PTR query asks for an address.
 // c-ares only carries the bytes (dns_resolver.h); every byte of a reply is read here, bounds
 // checked, and fuzzed (fuzz/outbound_dns_message_fuzz.cc). Pure: no I/O.
 #pragma once
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -17,6 +19,7 @@ namespace estafeta::outbound {
 
 inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeCname = 5;
+inline constexpr uint16_t kTypePtr = 12;
 inline constexpr uint16_t kTypeMx = 15;
 inline constexpr uint16_t kTypeTxt = 16;
 inline constexpr uint16_t kTypeAaaa = 28;
@@ -63,18 +66,30 @@ Result<MxRecord> decode_mx(std::span<const uint8_t> message, const DnsRecord& re
 Result<HostAddress> decode_address(std::span<const uint8_t> message, const DnsRecord& record);
 /// The character-strings of one TXT record, concatenated (as for SPF, RFC 7208 3.3).
 Result<std::string> decode_txt(std::span<const uint8_t> message, const DnsRecord& record);
+/// PTR rdata: one domain name (as read_domain_name writes it) filling the rdata exactly.
+Result<std::string> decode_ptr(std::span<const uint8_t> message, const DnsRecord& record);
 /// TLSA rdata: usage, selector, matching type, then at least one byte of association data.
 Result<TlsaRecord> parse_tlsa_rdata(std::span<const uint8_t> rdata);
 
 /// A whole reply as the answer to a query of `type` (kTypeMx, kTypeA, kTypeAaaa, kTypeTxt,
-/// kTypeTlsa): NOERROR with records of that type (class IN) -> Ok, without -> NoData;
+/// kTypePtr, kTypeTlsa): NOERROR with records of that type (class IN) -> Ok, without -> NoData;
 /// NXDOMAIN -> NotFound "Host not found"; SERVFAIL -> TempFail "Host not found, try again";
 /// any other rcode, or a reply that does not parse -> TempFail with the reason. A record of
 /// the type whose rdata is malformed makes the answer TempFail; an MX record whose exchange
-/// name holds bytes that no host name has (an escape in its text) is left out.
+/// name holds bytes that no host name has (an escape in its text) is left out (a PTR name is
+/// kept as read: judging it is the caller's business, policy/client_name.h).
 DnsAnswer<MxRecord> mx_answer(std::span<const uint8_t> message);
 DnsAnswer<HostAddress> address_answer(std::span<const uint8_t> message, uint16_t type);
 DnsAnswer<std::string> txt_answer(std::span<const uint8_t> message);
+/// The names of the PTR records, in the order of the reply (those reached through a CNAME,
+/// as RFC 2317 delegations publish them, included).
+DnsAnswer<std::string> ptr_answer(std::span<const uint8_t> message);
 DnsAnswer<TlsaRecord> tlsa_answer(std::span<const uint8_t> message);
+
+/// The name a PTR query asks for a numeric address (RFC 1035 3.5, RFC 3596 2.5):
+/// "192.0.2.1" -> "1.2.0.192.in-addr.arpa", "2001:db8::1" -> "1.0.0.0...8.b.d.0.1.0.0.2.ip6.arpa"
+/// (32 nibbles, lowest first). An IPv4-mapped IPv6 address is asked as its IPv4 address.
+/// Errors: not a numeric IPv4 or IPv6 address.
+Result<std::string> reverse_lookup_name(std::string_view address);
 
 }  // namespace estafeta::outbound

@@ -201,6 +201,55 @@ TEST(DnsMessage, MalformedRepliesAreTemporaryFailures) {
   EXPECT_NE(five.reason.find("malformed"), std::string::npos);
 }
 
+TEST(DnsMessage, PtrNamesIncludingThoseBehindACname) {
+  // RFC 2317: the PTR sits under a CNAME's target; its name is compressed against it.
+  Bytes target = name("1.0/25.2.0.192.in-addr.arpa");
+  Bytes compressed = {4, 'm', 'a', 'i', 'l', 0xc0, 12 + 2};  // "mail" + "0.2.0.192..."
+  auto message = reply("1.2.0.192.in-addr.arpa", kTypePtr,
+                       {{kPointerToQuestion, kTypeCname, target},
+                        {target, kTypePtr, name("Mail.Example.COM")},
+                        {target, kTypePtr, compressed}});
+  auto answer = ptr_answer(message);
+  ASSERT_EQ(answer.status, DnsStatus::Ok) << answer.reason;
+  EXPECT_EQ(answer.records, (std::vector<std::string>{"mail.example.com", "mail.2.0.192.in-addr.arpa"}));
+
+  auto nx = ptr_answer(reply("9.2.0.192.in-addr.arpa", kTypePtr, {}, kRcodeNxDomain));
+  EXPECT_EQ(nx.status, DnsStatus::NotFound);
+  auto nodata = ptr_answer(reply("9.2.0.192.in-addr.arpa", kTypePtr, {}));
+  EXPECT_EQ(nodata.status, DnsStatus::NoData);
+  // Odd bytes are kept, escaped (the caller refuses such a host name).
+  auto odd = ptr_answer(reply("9.2.0.192.in-addr.arpa", kTypePtr,
+                              {{kPointerToQuestion, kTypePtr, {3, 'a', ' ', 'b', 0}}}));
+  ASSERT_EQ(odd.status, DnsStatus::Ok);
+  EXPECT_EQ(odd.records.at(0), "a\\032b");
+}
+
+TEST(DnsMessage, MalformedPtrRecordsAreTemporaryFailures) {
+  Bytes longer = name("a.test");
+  longer.push_back(0);  // a byte after the name
+  for (const Bytes& rdata : {Bytes{}, longer, Bytes{3, 'a', 'b'}}) {
+    auto answer =
+        ptr_answer(reply("1.2.0.192.in-addr.arpa", kTypePtr, {{kPointerToQuestion, kTypePtr, rdata}}));
+    EXPECT_EQ(answer.status, DnsStatus::TempFail) << rdata.size();
+    EXPECT_TRUE(answer.records.empty());
+  }
+}
+
+TEST(DnsMessage, ReverseLookupNames) {
+  EXPECT_EQ(reverse_lookup_name("192.0.2.1").value(), "1.2.0.192.in-addr.arpa");
+  EXPECT_EQ(reverse_lookup_name("127.0.0.1").value(), "1.0.0.127.in-addr.arpa");
+  EXPECT_EQ(reverse_lookup_name("2001:db8::1").value(),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+  EXPECT_EQ(reverse_lookup_name("::1").value(),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa");
+  EXPECT_EQ(reverse_lookup_name("::ffff:192.0.2.7").value(), "7.2.0.192.in-addr.arpa");
+  EXPECT_EQ(reverse_lookup_name("2001:DB8:ABCD::FE").value(),
+            "e.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.c.b.a.8.b.d.0.1.0.0.2.ip6.arpa");
+  for (const char* bad : {"", "host.test", "192.0.2", "192.0.2.1.5", "fe80::1%eth0", "[::1]"}) {
+    EXPECT_FALSE(reverse_lookup_name(bad).ok()) << bad;
+  }
+}
+
 TEST(DnsMessage, NamesLongerThan255BytesAreRefused) {
   std::string long_name;
   for (int i = 0; i < 5; ++i) long_name += std::string(60, 'a') + ".";

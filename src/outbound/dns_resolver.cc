@@ -308,6 +308,22 @@ asio::awaitable<DnsAnswer<TlsaRecord>> DnsResolver::tlsa(std::string name) {
   co_return answer_from<TlsaRecord>(raw, [](auto message) { return tlsa_answer(message); });
 }
 
+asio::awaitable<DnsAnswer<std::string>> DnsResolver::ptr(asio::ip::address address) {
+  std::shared_ptr<Core> core = core_;
+  // Without the scope: "fe80::1%eth0" has no reverse name, fe80::1 has.
+  std::string text = address.is_v6() ? asio::ip::address_v6(address.to_v6().to_bytes()).to_string()
+                                     : address.to_string();
+  auto name = reverse_lookup_name(text);
+  if (!name) {
+    DnsAnswer<std::string> answer;
+    answer.status = DnsStatus::NotFound;
+    answer.reason = "Host not found (" + name.error().message + ")";
+    co_return answer;
+  }
+  RawReply raw = co_await wait_for(core->io, core->send(*name, kTypePtr));
+  co_return answer_from<std::string>(raw, [](auto message) { return ptr_answer(message); });
+}
+
 asio::awaitable<DnsAnswer<asio::ip::address>> DnsResolver::addresses(std::string name,
                                                                      Families families) {
   std::shared_ptr<Core> core = core_;

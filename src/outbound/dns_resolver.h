@@ -1,4 +1,5 @@
-// DnsResolver: asynchronous DNS lookups for outbound mail on an asio::io_context, with c-ares
+// DnsResolver: asynchronous DNS lookups (for outbound mail, and smtpd's client names) on an
+// asio::io_context, with c-ares
 // carrying the queries (its sockets are watched by the io_context, its timeouts by a timer:
 // no thread of its own, nothing blocks). c-ares sends and receives; the replies are read by
 // dns_message.h. Queries ask for the name as given (no search domains) with the AD bit set
@@ -39,6 +40,10 @@ class DnsResolver {
   asio::awaitable<DnsAnswer<std::string>> txt(std::string name);
   /// Type 52 records, e.g. for "_25._tcp.mx.example.com".
   asio::awaitable<DnsAnswer<TlsaRecord>> tlsa(std::string name);
+  /// The PTR names of an address (its in-addr.arpa or ip6.arpa name; an IPv4-mapped IPv6
+  /// address as its IPv4 address; an IPv6 scope is ignored), as the reply has them: not
+  /// checked for being host names (policy/client_name.h does that).
+  asio::awaitable<DnsAnswer<std::string>> ptr(asio::ip::address address);
 
   struct Core;
 

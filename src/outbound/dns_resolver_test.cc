@@ -53,6 +53,12 @@ class DnsResolverTest : public ::testing::Test {
         "dns-rr=_25._tcp.short.test,52,0301",
         "server=/fail.test/#",
         "server=/slow.test/127.0.0.1#" + std::to_string(closed),
+        // Reverse names: host-record publishes the PTR of each address too.
+        "local=/2.0.192.in-addr.arpa/",
+        "local=/8.b.d.0.1.0.0.2.ip6.arpa/",
+        "ptr-record=9.2.0.192.in-addr.arpa,one.test",
+        "ptr-record=9.2.0.192.in-addr.arpa,two.test",
+        "server=/99.2.0.192.in-addr.arpa/127.0.0.1#" + std::to_string(closed),
     };
     // More than 512 bytes of TXT records: the UDP reply is truncated, c-ares asks over TCP.
     for (int i = 0; i < 20; ++i) {
@@ -126,6 +132,27 @@ TEST_F(DnsResolverTest, NoDataNotFoundAndTemporaryFailures) {
   auto slow = run(io_, dns->mx("x.slow.test"));
   EXPECT_EQ(slow.status, DnsStatus::TempFail);
   EXPECT_EQ(slow.reason, "Host not found, try again (timeout)");
+}
+
+TEST_F(DnsResolverTest, PtrNames) {
+  auto dns = resolver();
+  auto v4 = run(io_, dns->ptr(asio::ip::make_address("192.0.2.1")));
+  ASSERT_EQ(v4.status, DnsStatus::Ok) << v4.reason;
+  EXPECT_EQ(v4.records, (std::vector<std::string>{"a.test"}));
+  auto v6 = run(io_, dns->ptr(asio::ip::make_address("2001:db8::1")));
+  ASSERT_EQ(v6.status, DnsStatus::Ok) << v6.reason;
+  EXPECT_EQ(v6.records, (std::vector<std::string>{"a.test"}));
+  auto mapped = run(io_, dns->ptr(asio::ip::make_address("::ffff:192.0.2.2")));
+  EXPECT_EQ(mapped.records, (std::vector<std::string>{"b.test"}));
+  auto two = run(io_, dns->ptr(asio::ip::make_address("192.0.2.9")));
+  std::multiset<std::string> names(two.records.begin(), two.records.end());
+  EXPECT_EQ(names, (std::multiset<std::string>{"one.test", "two.test"}));
+  auto none = run(io_, dns->ptr(asio::ip::make_address("192.0.2.77")));
+  EXPECT_EQ(none.status, DnsStatus::NotFound) << none.reason;
+  auto slow = run(io_, dns->ptr(asio::ip::make_address("192.0.2.99")));
+  EXPECT_EQ(slow.status, DnsStatus::TempFail);
+  EXPECT_EQ(slow.reason, "Host not found, try again (timeout)");
+  EXPECT_NE(server_->log().find("1.2.0.192.in-addr.arpa"), std::string::npos);
 }
 
 TEST_F(DnsResolverTest, NoNameserverAnswers) {

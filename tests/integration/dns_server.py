@@ -11,6 +11,7 @@
 #       settings['resolver_nameservers'] = dns.nameserver
 #
 # Stops dnsmasq by pid (SIGTERM, then SIGKILL) and removes its temp dir. Standard library only.
+import ipaddress
 import os
 import pwd
 import shutil
@@ -71,7 +72,10 @@ def query(port, name, qtype, timeout=2.0):
 class DnsServer:
     """dnsmasq serving:
       mx:      {domain: [(preference, host), ...]} ("." as host with preference 0: null MX)
-      hosts:   {name: [address, ...]} (IPv4 and IPv6 mixed: A and AAAA records)
+      hosts:   {name: [address, ...]} (IPv4 and IPv6 mixed: A and AAAA records, and the
+               PTR record of each address; give its reverse zone in `local_zones`)
+      ptr:     {address: [name, ...]} (more PTR records, e.g. a name whose A record does not
+               list the address)
       txt:     {name: [text, ...]} (one TXT record each; a text may not hold a comma)
       tlsa:    {name: [(usage, selector, matching_type, bytes), ...]}
       raw:     [(name, rr_type_number, bytes), ...] (any other record)
@@ -80,9 +84,10 @@ class DnsServer:
       local_zones: zones answered from these records only, besides `test`."""
 
     def __init__(self, mx=None, hosts=None, txt=None, tlsa=None, raw=None, servfail=(),
-                 timeout=(), local_zones=()):
+                 timeout=(), local_zones=(), ptr=None):
         self.mx = dict(mx or {})
         self.hosts = dict(hosts or {})
+        self.ptr = dict(ptr or {})
         self.txt = dict(txt or {})
         self.tlsa = dict(tlsa or {})
         self.raw = list(raw or [])
@@ -105,6 +110,10 @@ class DnsServer:
                 options.append('--mx-host=%s,%s,%d' % (domain, host, preference))
         for name, addresses in self.hosts.items():
             options.append('--host-record=%s,%s' % (name, ','.join(addresses)))
+        for address, names in self.ptr.items():
+            for name in names:
+                options.append('--ptr-record=%s,%s'
+                               % (ipaddress.ip_address(address).reverse_pointer, name))
         for name, texts in self.txt.items():
             for text in texts:
                 if ',' in text:

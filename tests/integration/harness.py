@@ -415,6 +415,9 @@ class EstafetaServer:
             # As the embedded default main.cf: any local part is a mailbox (tests use
             # made-up users); tests of recipient validation set their own tables.
             'local_recipient_maps': '',
+            # No test asks the machine's nameserver: a test of client names sets
+            # smtpd_peername_lookup = yes with resolver_nameservers at its own dnsmasq.
+            'smtpd_peername_lookup': 'no',
         }
         if 'mydestination' not in self.main and 'local_recipient_maps' not in self.main:
             # As the embedded default main.cf: the local domains are virtual mailbox domains

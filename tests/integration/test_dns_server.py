@@ -4,7 +4,7 @@ import unittest
 
 from dns_server import DnsServer, query
 
-A, MX, TXT, AAAA, TLSA = 1, 15, 16, 28, 52
+A, PTR, MX, TXT, AAAA, TLSA = 1, 12, 15, 16, 28, 52
 NOERROR, NXDOMAIN, REFUSED = 0, 3, 5
 
 
@@ -28,6 +28,15 @@ class DnsServerTest(unittest.TestCase):
             self.assertEqual(query(dns.port, 'x.broken.test', MX), (REFUSED, 0))
             self.assertIsNone(query(dns.port, 'x.slow.test', MX, timeout=0.5))
             self.assertEqual(dns.nameserver, '127.0.0.1:%d' % dns.port)
+        # PTR records: those of host names, and others; unknown reverse names are NXDOMAIN
+        # in a local zone.
+        with DnsServer(hosts={'a.test': ['127.0.0.2', '::2']}, ptr={'127.0.0.3': ['b.test']},
+                       local_zones=['127.in-addr.arpa', 'ip6.arpa']) as dns:
+            self.assertEqual(query(dns.port, '2.0.0.127.in-addr.arpa', PTR), (NOERROR, 1))
+            self.assertEqual(query(dns.port, '3.0.0.127.in-addr.arpa', PTR), (NOERROR, 1))
+            self.assertEqual(query(dns.port, '4.0.0.127.in-addr.arpa', PTR), (NXDOMAIN, 0))
+            self.assertEqual(query(dns.port, '2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.'
+                                             '0.0.0.0.0.0.ip6.arpa', PTR), (NOERROR, 1))
             process = dns.process
         self.assertIsNotNone(process.poll())  # stopped
 
