@@ -51,7 +51,8 @@ struct MasterCf {
 /// transports), the bounce service (Postfix's rows, without chroot), and the message
 /// submission services of Postfix's commented example on unprivileged ports: `submission`
 /// on 127.0.0.1:2587 (STARTTLS required, then SMTP AUTH) and `submissions` on
-/// 127.0.0.1:2465 (implicit TLS, SMTP AUTH). Those two need a certificate: without
+/// 127.0.0.1:2465 (implicit TLS, SMTP AUTH), both relaying for authenticated clients only
+/// (smtpd_relay_restrictions = permit_sasl_authenticated, reject). Those two need a certificate: without
 /// smtpd_tls_cert_file they are not started (load_service_plan says so once).
 inline constexpr std::string_view kDefaultMasterCf =
     "127.0.0.1:2525 inet n - n - - smtpd\n"
@@ -67,9 +68,11 @@ inline constexpr std::string_view kDefaultMasterCf =
     "  -o smtpd_tls_security_level=encrypt\n"
     "  -o smtpd_sasl_auth_enable=yes\n"
     "  -o smtpd_tls_auth_only=yes\n"
+    "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
     "127.0.0.1:2465 inet n - n - - smtpd\n"
     "  -o smtpd_tls_wrappermode=yes\n"
-    "  -o smtpd_sasl_auth_enable=yes\n";
+    "  -o smtpd_sasl_auth_enable=yes\n"
+    "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n";
 /// The file name of kDefaultMasterCf's rows (Service::file) and diagnostics.
 inline constexpr std::string_view kDefaultMasterCfName = "(embedded default master.cf)";
 

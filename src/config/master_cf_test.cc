@@ -44,11 +44,13 @@ TEST(MasterCf, EmbeddedDefault) {
             (std::vector<std::pair<std::string, std::string>>{
                 {"smtpd_tls_security_level", "encrypt"},
                 {"smtpd_sasl_auth_enable", "yes"},
-                {"smtpd_tls_auth_only", "yes"}}));
+                {"smtpd_tls_auth_only", "yes"},
+                {"smtpd_relay_restrictions", "permit_sasl_authenticated,reject"}}));
   EXPECT_EQ(m.services[10].endpoint, "127.0.0.1:2465");
   EXPECT_EQ(m.services[10].overrides,
             (std::vector<std::pair<std::string, std::string>>{
-                {"smtpd_tls_wrappermode", "yes"}, {"smtpd_sasl_auth_enable", "yes"}}));
+                {"smtpd_tls_wrappermode", "yes"}, {"smtpd_sasl_auth_enable", "yes"},
+                 {"smtpd_relay_restrictions", "permit_sasl_authenticated,reject"}}));
   EXPECT_EQ(m.services[8].endpoint, "bounce");
   EXPECT_EQ(m.services[8].command, "bounce");
   EXPECT_EQ(m.services[8].max_process, "0");

@@ -126,7 +126,7 @@ TEST(ServicePlan, EmbeddedSubmissionServicesWaitForACertificate) {
   EXPECT_EQ(notices, (std::vector<std::string>{
                          "(embedded default master.cf):10: service 127.0.0.1:2587 (smtpd): not "
                          "started: it needs TLS and smtpd_tls_cert_file is not set",
-                         "(embedded default master.cf):14: service 127.0.0.1:2465 (smtpd): not "
+                         "(embedded default master.cf):15: service 127.0.0.1:2465 (smtpd): not "
                          "started: it needs TLS and smtpd_tls_cert_file is not set"}));
   auto with = plan_with("smtpd_tls_cert_file = /etc/ssl/mail.pem\n");
   ASSERT_TRUE(with.ok());

@@ -280,9 +280,11 @@ class PostfixMasterCfTest(unittest.TestCase):
                                   'bounce     unix  -       -       n       -       0       bounce\n'
                                   '127.0.0.1:2587 inet n    -       n       -       -       smtpd'
                                   ' -o smtpd_tls_security_level=encrypt'
-                                  ' -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes\n'
+                                  ' -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes'
+                                  ' -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n'
                                   '127.0.0.1:2465 inet n    -       n       -       -       smtpd'
-                                  ' -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes\n')
+                                  ' -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes'
+                                  ' -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n')
             self.assertEqual(err, '')
             # The harness's smtpd-only table: the added rows are part of the effective table.
             write_master_cf(srv, '127.0.0.1:%d inet n - n - - smtpd -o smtpd_timeout=60s\n'
