@@ -305,6 +305,17 @@ class SessionDriver {
       co_return unavailable;
     }
     sasl::Answer answer;
+    if (step.first && env_.anvil != nullptr && env_.anvil_client != nullptr) {
+      // smtpd_client_auth_rate_limit: every AUTH command counts (anvil_service.h).
+      policy::AnvilVerdict verdict =
+          co_await env_.anvil->check(policy::AnvilEvent::Auth, *env_.anvil_client);
+      if (!verdict.allowed) {
+        env_.anvil->log_refusal(verdict);
+        answer.kind = sasl::Answer::Kind::TemporaryFailure;
+        answer.refusal = verdict.reply;
+        co_return answer;
+      }
+    }
     if (step.first) {
       if (sasl_request_ != 0) env_.sasl->forget(sasl_request_);
       DovecotAuthClient::Request request;

@@ -28,6 +28,10 @@ struct Answer {
   std::string challenge;  // Continue: base64 (may be "")
   std::string user;       // Success: the authenticated name; Failure: the name tried, if known
   std::string reason;     // Failure, TemporaryFailure: why ("" when the server said nothing)
+  /// TemporaryFailure decided before the exchange by the edge (smtpd_client_auth_rate_limit):
+  /// the full reply to send instead, e.g. "450 4.7.1 Error: too many AUTH commands from
+  /// 192.0.2.1"; the edge has logged why.
+  std::string refusal;
 };
 
 /// A checked "AUTH mechanism [initial-response]".

@@ -91,6 +91,11 @@ std::vector<Action> ServerSession::sasl_answered(sasl::Answer answer) {
       break;
     case sasl::Answer::Kind::Failure:
     case sasl::Answer::Kind::TemporaryFailure:
+      if (!answer.refusal.empty() && is_error_reply(answer.refusal)) {
+        sasl_pending_mechanism_.clear();
+        reply(answer.refusal, out);
+        break;
+      }
       // A failed attempt is an error like any 4xx/5xx reply: past smtpd_soft_error_limit
       // every reply waits, at smtpd_hard_error_limit the session ends.
       log("warning: " + sasl::failure_log(client_text(), sasl_pending_mechanism_, answer), out);

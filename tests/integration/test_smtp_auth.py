@@ -140,6 +140,20 @@ class SmtpAuthTest(unittest.TestCase):
             self.assertTrue(srv.wait_for_log(
                 r'warning: unknown\[127\.0\.0\.1\]: SASL LOGIN authentication aborted'))
 
+    def test_auth_rate_limit(self):
+        # smtpd_client_auth_rate_limit: the second AUTH of the window is refused before
+        # Dovecot is asked (127.0.0.1 is outside this test's mynetworks: not exempt).
+        with DovecotAuth(USERS) as dovecot, EstafetaServer(
+                main=auth_main(dovecot, smtpd_client_auth_rate_limit='1',
+                               anvil_rate_time_unit='1h')) as srv:
+            with srv.connect() as c:
+                c.cmd('EHLO laptop.example')
+                self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0wrong')).code, 535)
+                self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).last,
+                                 '450 4.7.1 Error: too many AUTH commands from 127.0.0.1')
+            self.assertTrue(srv.wait_for_log(r'warning: AUTH command rate limit exceeded'),
+                            srv.log())
+
     def test_auth_when_disabled(self):
         with DovecotAuth(USERS) as dovecot, EstafetaServer(
                 main=auth_main(dovecot, smtpd_sasl_auth_enable='no')) as srv:
