@@ -298,7 +298,7 @@ struct RestrictionEvaluator::Run {
         return reject(
             ErrorClass::Policy,
             f.client_name_status == NameStatus::Permanent ? codes.unknown_client_reject_code : 450,
-            "4.7.1",
+            "4.7.25",  // RFC 7372: reverse DNS validation failed (Postfix 3.1+)
             fmt::format("Client host rejected: cannot find your hostname, [{}]", f.client_address));
       case K::RejectUnknownReverseClientHostname:
         if (f.reverse_client_name_status == NameStatus::Ok) return Status::Dunno;

@@ -130,15 +130,15 @@ TEST(RestrictionEvaluator, Restrictions) {
          f.client_name = "unknown";
          f.client_name_status = NameStatus::Permanent;
        },
-       "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.10]"},
+       "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.10]"},
       {"unknown_client_reject_code = 550\n"
        "smtpd_client_restrictions = reject_unknown_client_hostname",
        Stage::Rcpt, [](PolicyFacts& f) { f.client_name_status = NameStatus::Permanent; },
-       "550 5.7.1 Client host rejected: cannot find your hostname, [192.0.2.10]"},
+       "550 5.7.25 Client host rejected: cannot find your hostname, [192.0.2.10]"},
       {"unknown_client_reject_code = 550\n"
        "smtpd_client_restrictions = reject_unknown_client_hostname",
        Stage::Rcpt, [](PolicyFacts& f) { f.client_name_status = NameStatus::Temporary; },
-       "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.10]"},
+       "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.10]"},
       {"smtpd_client_restrictions = reject_unknown_client_hostname", Stage::Rcpt, nullptr, ""},
       {"smtpd_client_restrictions = reject_unknown_reverse_client_hostname", Stage::Rcpt,
        [](PolicyFacts& f) { f.reverse_client_name_status = NameStatus::Permanent; },
