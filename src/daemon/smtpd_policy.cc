@@ -154,7 +154,7 @@ policy::PolicyFacts SessionPolicy::engine_facts(
   e.size = f.size;
   e.recipient_count = f.recipient_count;
   e.unauth_pipelining = f.unauth_pipelining;
-  e.instance = fmt::format("{}.{}", instance_prefix_, transactions_);
+  e.instance = fmt::format("{}.{}", instance_prefix_, f.transaction);
   return e;
 }
 
@@ -202,7 +202,6 @@ asio::awaitable<smtp::PolicyDecision> SessionPolicy::decide(const smtp::PolicyFa
   }
   policy::Verdict verdict = std::get<policy::Verdict>(job->step);
   memory_ = verdict.memory;
-  if (facts.stage == smtp::PolicyStage::EndOfData) ++transactions_;
   smtp::PolicyDecision decision = to_decision(verdict, services_.log);
   // smtpd_reject_unlisted_recipient: after the lists, unless they ran reject_unlisted_recipient.
   if (decision.accepted && recipient_stage && job->recipient && !verdict.recipient_listed_checked) {

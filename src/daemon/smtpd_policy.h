@@ -52,8 +52,7 @@ class SessionPolicy {
 
   PolicyServices services_;
   policy::StageMemory memory_;
-  std::string instance_prefix_;
-  uint64_t transactions_ = 0;
+  std::string instance_prefix_;  // random per session; ".N" per transaction (policy "instance")
 };
 
 }  // namespace estafeta::daemon

@@ -47,6 +47,7 @@ struct PolicyFacts {
   std::string helo;            // at Helo: the name being given; later: the accepted one
   bool ehlo = false;           // that name came with EHLO
   bool have_mail = false;      // a MAIL command is accepted (or, at Mail, being decided)
+  uint64_t transaction = 0;    // which mail transaction of the session (1 = the first MAIL)
   std::string sender;          // "" is the null sender when have_mail
   std::string recipient;       // Rcpt: the address being decided; Vrfy: its argument
   std::string etrn_domain;     // Etrn: the site

@@ -231,6 +231,7 @@ class ServerSession {
   uint64_t pending_mail_size_ = 0;    // Mail: SIZE=
   bool pending_bdat_ = false;         // Data: asked at the first BDAT (else DATA)
   std::string pending_vrfy_;          // Vrfy: the address
+  uint64_t transactions_ = 0;         // MAIL commands accepted so far
   bool unauth_pipelining_ = false;  // sent ahead where RFC 2920 forbids it (sticky)
   std::string access_denied_;         // a refused Connect: every command but QUIT gets 503
   PolicyActions session_actions_;     // decided at connect or HELO: every transaction's

@@ -183,6 +183,7 @@ void ServerSession::cmd_mail(const Command& cmd, std::vector<Action>& out) {
 
 void ServerSession::resume_mail(std::vector<Action>& out) {
   in_mail_ = true;
+  ++transactions_;
   envelope_ = std::move(pending_mail_);
   pending_mail_ = {};
   succeeded(Verb::Mail);

@@ -50,6 +50,7 @@ PolicyFacts ServerSession::facts_for(PolicyStage stage) const {
   f.sasl_method = sasl_method_;
   f.sasl_username = sasl_username_;
   if (mail_auth_ != "<>") f.sasl_sender = mail_auth_;
+  f.transaction = stage == PolicyStage::Mail ? transactions_ + 1 : transactions_;
   if (stage == PolicyStage::Mail) {
     f.have_mail = true;
     f.sender = pending_mail_.sender;
