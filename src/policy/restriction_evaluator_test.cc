@@ -1016,10 +1016,9 @@ TEST(RestrictionEvaluator, SenderLoginMismatch) {
   world.asked.clear();
   PolicyFacts facts = outside_client();
   facts.sender = "alice@example.org";
-  EXPECT_TRUE(
-      evaluate("smtpd_sender_restrictions = reject_sender_login_mismatch", Stage::Rcpt, facts,
-               world)
-          .accepted);
+  EXPECT_TRUE(evaluate("smtpd_sender_restrictions = reject_sender_login_mismatch", Stage::Rcpt,
+                       facts, world)
+                  .accepted);
   EXPECT_TRUE(world.asked.empty());
 }
 
@@ -1036,12 +1035,11 @@ TEST(RestrictionEvaluator, SenderLoginMapsSearchOrder) {
       Stage::Rcpt, facts, world);
   EXPECT_TRUE(v.accepted) << v.reply;
   // Each key in every table before the next key; a pattern table gets the full address only.
-  EXPECT_EQ(world.asked,
-            (std::vector<Need>{LookupNeed{"hash:/a", "user+ext@example.org"},
-                               LookupNeed{"pcre:/p", "user+ext@example.org"},
-                               LookupNeed{"hash:/b", "user+ext@example.org"},
-                               LookupNeed{"hash:/a", "user@example.org"},
-                               LookupNeed{"hash:/b", "user@example.org"}}));
+  EXPECT_EQ(world.asked, (std::vector<Need>{LookupNeed{"hash:/a", "user+ext@example.org"},
+                                            LookupNeed{"pcre:/p", "user+ext@example.org"},
+                                            LookupNeed{"hash:/b", "user+ext@example.org"},
+                                            LookupNeed{"hash:/a", "user@example.org"},
+                                            LookupNeed{"hash:/b", "user@example.org"}}));
 
   // A table that cannot answer is a temporary failure, never "no owner".
   World failing;

@@ -64,9 +64,8 @@ TEST(RestrictionSettings, ListsClassesTablesAndServices) {
   EXPECT_EQ(s->unknown_address_tempfail_action, TempfailAction::Defer);
   EXPECT_EQ(s->unknown_helo_hostname_tempfail_action, TempfailAction::DeferIfPermit);
   ASSERT_EQ(s->classes.count("strict"), 1u);
-  EXPECT_EQ(s->table_specs(),
-            (std::vector<std::string>{"cidr:/c", "hash:/implicit", "hash:/s", "hash:/rbl",
-                                      "hash:/logins"}));
+  EXPECT_EQ(s->table_specs(), (std::vector<std::string>{"cidr:/c", "hash:/implicit", "hash:/s",
+                                                        "hash:/rbl", "hash:/logins"}));
   EXPECT_EQ(s->policy_services(), std::vector<std::string>{"inet:127.0.0.1:10023"});
 }
 
