@@ -7,6 +7,7 @@
 
 #include "base/ascii.h"
 #include "maps/address_search.h"
+#include "maps/search_keys.h"
 #include "policy/access_action.h"
 #include "policy/access_keys.h"
 #include "policy/dnsbl.h"
@@ -404,6 +405,12 @@ struct RestrictionEvaluator::Run {
       case K::RejectRhsblSender:
         if (!f.sender || f.sender->empty()) return Status::Dunno;
         return reject_rbl(r, argument, dnsbl_domain_query(*f.sender, argument), *f.sender, kSender);
+      case K::RejectSenderLoginMismatch:
+      case K::RejectAuthenticatedSenderLoginMismatch:
+      case K::RejectKnownSenderLoginMismatch:
+      case K::RejectUnauthenticatedSenderLoginMismatch:
+        if (!f.sender || f.sender->empty()) return Status::Dunno;
+        return sender_login_mismatch(kind, *f.sender);
 
       case K::CheckRecipientAccess: {
         if (!recipient) return Status::Dunno;
@@ -465,6 +472,73 @@ struct RestrictionEvaluator::Run {
       }
     }
     return Status::Dunno;
+  }
+
+  // ---- Sender login maps. ----
+
+  enum class Ownership { Pending, Owned, NotOwned, NoOwner, TempFail };
+
+  // Whether the SASL user owns `address` per smtpd_sender_login_maps (Postfix's
+  // reject_auth_sender_login_mismatch() and reject_unauth_sender_login_mismatch()). The
+  // resolved address is searched in virtual(5) order without the "user" keys: the address,
+  // the address without its extension, then "@domain"; every table for a key before the
+  // next key; pattern tables for the full address only.
+  Ownership sender_ownership(const std::string& address) {
+    const std::string& resolved =
+        f.sender_facts.resolved.empty() ? address : f.sender_facts.resolved;
+    for (const maps::VirtualKey& key :
+         maps::virtual_search_keys(ascii::lower(resolved), s.recipient_delimiter)) {
+      if (key.local_only) continue;
+      for (const std::string& table : s.sender_login_maps) {
+        if (key.partial && maps::is_pattern_table(table)) continue;
+        auto result = lookup(table, key.key);
+        if (!result) return Ownership::Pending;
+        if (result->status == maps::LookupStatus::TempFail) {
+          warning(fmt::format("{}: table lookup problem: {}", table, result->value));
+          return Ownership::TempFail;
+        }
+        if (result->status != maps::LookupStatus::Found) continue;
+        for (const std::string& owner : restriction_words(result->value)) {
+          if (ascii::iequals(owner, f.sasl_username)) return Ownership::Owned;
+        }
+        return Ownership::NotOwned;
+      }
+    }
+    return Ownership::NoOwner;
+  }
+
+  Status sender_login_mismatch(RestrictionKind kind, const std::string& sender) {
+    using K = RestrictionKind;
+    if (s.sender_login_maps.empty()) return Status::Dunno;
+    bool authenticated = !f.sasl_username.empty();
+    bool check_authenticated = kind == K::RejectSenderLoginMismatch ||
+                               kind == K::RejectAuthenticatedSenderLoginMismatch ||
+                               kind == K::RejectKnownSenderLoginMismatch;
+    bool check_unauthenticated = kind == K::RejectSenderLoginMismatch ||
+                                 kind == K::RejectUnauthenticatedSenderLoginMismatch ||
+                                 kind == K::RejectKnownSenderLoginMismatch;
+    if (authenticated ? !check_authenticated : !check_unauthenticated) return Status::Dunno;
+    if (f.sender_facts.authorized == Match::TempFail) return dict_retry(sender);
+    Ownership ownership = sender_ownership(sender);
+    switch (ownership) {
+      case Ownership::Pending:
+        return Status::Pending;
+      case Ownership::TempFail:
+        return dict_retry(sender);
+      case Ownership::Owned:
+        return Status::Dunno;
+      case Ownership::NoOwner:
+        // Only reject_known_sender_login_mismatch lets a logged-in user send as an address
+        // that nobody owns; an address without owner is fine for an anonymous client.
+        if (!authenticated || kind == K::RejectKnownSenderLoginMismatch) return Status::Dunno;
+        break;
+      case Ownership::NotOwned:
+        break;
+    }
+    return reject(ErrorClass::Policy, 553, "5.7.1",
+                  authenticated ? rejected(sender, kSender,
+                                           fmt::format("not owned by user {}", f.sasl_username))
+                                : rejected(sender, kSender, "not logged in"));
   }
 
   // ---- Access tables. ----

@@ -4,6 +4,7 @@
 // recipient check. Settings come from main.cf text through make_restriction_settings().
 #include "policy/restriction_evaluator.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -949,6 +950,108 @@ TEST(RestrictionEvaluator, LongRepliesAreCut) {
       LookupResult::found("REJECT " + std::string(600, 'x') + "\x01");
   Verdict v = evaluate(s, Stage::Rcpt, outside_client(), world);
   EXPECT_EQ(v.reply.size(), 510u);
+}
+
+// smtpd_sender_login_maps and the four reject_*sender_login_mismatch restrictions, as
+// Postfix's reject_auth_sender_login_mismatch() and reject_unauth_sender_login_mismatch().
+TEST(RestrictionEvaluator, SenderLoginMismatch) {
+  const char* kOwnedByAlice = "553 5.7.1 <alice@example.org>: Sender address rejected: ";
+  struct Case {
+    const char* restriction;
+    const char* sender;
+    const char* login;  // "" = not logged in
+    std::string reply;  // "" = accepted
+  } cases[] = {
+      // Logged in: the owner passes, anyone else is refused; an address without owner is
+      // refused except by reject_known_sender_login_mismatch.
+      {"reject_sender_login_mismatch", "alice@example.org", "alice", ""},
+      {"reject_sender_login_mismatch", "alice@example.org", "ALICE", ""},
+      {"reject_sender_login_mismatch", "Alice+list@Example.ORG", "alice", ""},
+      {"reject_sender_login_mismatch", "shared@example.org", "carol", ""},
+      {"reject_sender_login_mismatch", "alice@example.org", "bob",
+       std::string(kOwnedByAlice) + "not owned by user bob"},
+      {"reject_sender_login_mismatch", "nobody@example.net", "bob",
+       "553 5.7.1 <nobody@example.net>: Sender address rejected: not owned by user bob"},
+      {"reject_sender_login_mismatch", "anyone@team.example", "bob", ""},  // @domain entry
+      {"reject_sender_login_mismatch", "anyone@team.example", "alice",
+       "553 5.7.1 <anyone@team.example>: Sender address rejected: not owned by user alice"},
+      {"reject_authenticated_sender_login_mismatch", "nobody@example.net", "bob",
+       "553 5.7.1 <nobody@example.net>: Sender address rejected: not owned by user bob"},
+      {"reject_known_sender_login_mismatch", "nobody@example.net", "bob", ""},
+      {"reject_known_sender_login_mismatch", "alice@example.org", "bob",
+       std::string(kOwnedByAlice) + "not owned by user bob"},
+      {"reject_unauthenticated_sender_login_mismatch", "alice@example.org", "bob", ""},
+      // Not logged in: an owned address is refused, an address without owner passes.
+      {"reject_sender_login_mismatch", "alice@example.org", "",
+       std::string(kOwnedByAlice) + "not logged in"},
+      {"reject_sender_login_mismatch", "nobody@example.net", "", ""},
+      {"reject_known_sender_login_mismatch", "alice@example.org", "",
+       std::string(kOwnedByAlice) + "not logged in"},
+      {"reject_unauthenticated_sender_login_mismatch", "alice@example.org", "",
+       std::string(kOwnedByAlice) + "not logged in"},
+      {"reject_authenticated_sender_login_mismatch", "alice@example.org", "", ""},
+      // The null sender is never checked.
+      {"reject_sender_login_mismatch", "", "bob", ""},
+  };
+  World world;
+  auto& logins = world.tables["hash:/logins"];
+  logins["alice@example.org"] = LookupResult::found("alice");
+  logins["shared@example.org"] = LookupResult::found("alice, carol bob");
+  logins["@team.example"] = LookupResult::found("bob");
+  for (const Case& c : cases) {
+    std::string main_cf = fmt::format(
+        "recipient_delimiter = +\nsmtpd_sender_login_maps = hash:/logins\n"
+        "smtpd_sender_restrictions = {}",
+        c.restriction);
+    PolicyFacts facts = outside_client();
+    facts.sender = c.sender;
+    facts.sasl_username = c.login;
+    Verdict v = evaluate(main_cf, Stage::Rcpt, facts, world);
+    EXPECT_EQ(reply_of(v), c.reply) << c.restriction << " " << c.sender << " " << c.login;
+    if (!c.reply.empty()) {
+      EXPECT_TRUE(logged(v, "reject", c.reply));
+    }
+  }
+  // Without smtpd_sender_login_maps nothing is checked; nothing is looked up.
+  world.asked.clear();
+  PolicyFacts facts = outside_client();
+  facts.sender = "alice@example.org";
+  EXPECT_TRUE(evaluate("smtpd_sender_restrictions = reject_sender_login_mismatch", Stage::Rcpt,
+                       facts, world)
+                  .accepted);
+  EXPECT_TRUE(world.asked.empty());
+}
+
+TEST(RestrictionEvaluator, SenderLoginMapsSearchOrder) {
+  World world;
+  world.tables["hash:/b"]["user@example.org"] = LookupResult::found("bob");
+  world.tables["pcre:/p"]["@example.org"] = LookupResult::found("nobody");  // never asked
+  PolicyFacts facts = outside_client();
+  facts.sender = "User+Ext@Example.org";
+  facts.sasl_username = "bob";
+  Verdict v = evaluate(
+      "recipient_delimiter = +\nsmtpd_sender_login_maps = hash:/a, pcre:/p, hash:/b\n"
+      "smtpd_sender_restrictions = reject_sender_login_mismatch",
+      Stage::Rcpt, facts, world);
+  EXPECT_TRUE(v.accepted) << v.reply;
+  // Each key in every table before the next key; a pattern table gets the full address only.
+  EXPECT_EQ(world.asked, (std::vector<Need>{LookupNeed{"hash:/a", "user+ext@example.org"},
+                                            LookupNeed{"pcre:/p", "user+ext@example.org"},
+                                            LookupNeed{"hash:/b", "user+ext@example.org"},
+                                            LookupNeed{"hash:/a", "user@example.org"},
+                                            LookupNeed{"hash:/b", "user@example.org"}}));
+
+  // A table that cannot answer is a temporary failure, never "no owner".
+  World failing;
+  failing.tables["hash:/a"]["alice@example.org"] = LookupResult::temp_fail("down");
+  facts.sender = "alice@example.org";
+  facts.sasl_username = "";
+  v = evaluate(
+      "smtpd_sender_login_maps = hash:/a\n"
+      "smtpd_sender_restrictions = reject_sender_login_mismatch",
+      Stage::Rcpt, facts, failing);
+  EXPECT_EQ(v.reply, "451 4.3.0 <alice@example.org>: Temporary lookup failure");
+  EXPECT_TRUE(logged(v, "warning", "hash:/a: table lookup problem: down"));
 }
 
 }  // namespace

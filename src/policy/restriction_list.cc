@@ -59,6 +59,13 @@ constexpr std::array kBuiltins = {
     Builtin{"reject_unknown_address", K::RejectUnknownSenderDomain, Argument::None},
     Builtin{"reject_unlisted_sender", K::RejectUnlistedSender, Argument::None},
     Builtin{"reject_rhsbl_sender", K::RejectRhsblSender, Argument::DnsList},
+    Builtin{"reject_sender_login_mismatch", K::RejectSenderLoginMismatch, Argument::None},
+    Builtin{"reject_authenticated_sender_login_mismatch", K::RejectAuthenticatedSenderLoginMismatch,
+            Argument::None},
+    Builtin{"reject_known_sender_login_mismatch", K::RejectKnownSenderLoginMismatch,
+            Argument::None},
+    Builtin{"reject_unauthenticated_sender_login_mismatch",
+            K::RejectUnauthenticatedSenderLoginMismatch, Argument::None},
     Builtin{"check_recipient_access", K::CheckRecipientAccess, Argument::Table},
     Builtin{"permit_auth_destination", K::PermitAuthDestination, Argument::None},
     Builtin{"reject_unauth_destination", K::RejectUnauthDestination, Argument::None},
@@ -73,7 +80,7 @@ constexpr std::array kBuiltins = {
 
 // Postfix restrictions Estafeta knows by name but does not implement: refused at start-up
 // with a message that says so, rather than "unknown".
-constexpr std::array<std::string_view, 33> kUnsupported = {
+constexpr std::array<std::string_view, 29> kUnsupported = {
     "check_ccert_access",
     "check_client_a_access",
     "check_client_mx_access",
@@ -93,10 +100,6 @@ constexpr std::array<std::string_view, 33> kUnsupported = {
     "check_sender_a_access",
     "check_sender_mx_access",
     "check_sender_ns_access",
-    "reject_authenticated_sender_login_mismatch",
-    "reject_known_sender_login_mismatch",
-    "reject_sender_login_mismatch",
-    "reject_unauthenticated_sender_login_mismatch",
     "reject_unverified_sender",
     "check_recipient_a_access",
     "check_recipient_mx_access",

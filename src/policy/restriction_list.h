@@ -56,6 +56,10 @@ enum class RestrictionKind {
   RejectUnknownSenderDomain,
   RejectUnlistedSender,
   RejectRhsblSender,
+  RejectSenderLoginMismatch,                 // authenticated and unauthenticated checks
+  RejectAuthenticatedSenderLoginMismatch,    // logged in: the address must be owned by the user
+  RejectKnownSenderLoginMismatch,            // as above, but an address without owner passes
+  RejectUnauthenticatedSenderLoginMismatch,  // not logged in: the address must have no owner
   // Recipient.
   CheckRecipientAccess,
   PermitAuthDestination,

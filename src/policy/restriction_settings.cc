@@ -59,6 +59,7 @@ std::vector<std::string> RestrictionSettings::table_specs() const {
   }
   for (const auto& [name, list] : classes) from(list);
   for (const std::string& table : rbl_reply_maps) add_unique(specs, table);
+  for (const std::string& table : sender_login_maps) add_unique(specs, table);
   return specs;
 }
 
@@ -195,6 +196,12 @@ Result<RestrictionSettings> make_restriction_settings(const config::Config& conf
       return make_error(fmt::format("rbl_reply_maps: \"{}\" is not a type:table", table));
     }
     s.rbl_reply_maps.push_back(table);
+  }
+  for (const std::string& table : config.get_list("smtpd_sender_login_maps")) {
+    if (table.find(':') == std::string::npos) {
+      return make_error(fmt::format("smtpd_sender_login_maps: \"{}\" is not a type:table", table));
+    }
+    s.sender_login_maps.push_back(table);
   }
   s.policy_default_action = config.get("smtpd_policy_service_default_action");
   s.reject_unlisted_sender = config.get_bool("smtpd_reject_unlisted_sender");

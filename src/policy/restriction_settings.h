@@ -65,8 +65,12 @@ struct RestrictionSettings {
   /// smtpd_policy_service_default_action: the action when a policy service cannot answer.
   std::string policy_default_action = "451 4.3.5 Server configuration problem";
   bool reject_unlisted_sender = false;  // smtpd_reject_unlisted_sender
+  /// smtpd_sender_login_maps: sender address -> the SASL login names that own it, for the
+  /// reject_*sender_login_mismatch restrictions; searched as one logical table.
+  std::vector<std::string> sender_login_maps;
 
-  /// Every "type:name" table the lists and classes name, and rbl_reply_maps; each once.
+  /// Every "type:name" table the lists and classes name, rbl_reply_maps and
+  /// smtpd_sender_login_maps; each once.
   std::vector<std::string> table_specs() const;
   /// Every check_policy_service endpoint the lists and classes name; each once.
   std::vector<std::string> policy_services() const;

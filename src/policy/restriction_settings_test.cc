@@ -57,14 +57,15 @@ TEST(RestrictionSettings, ListsClassesTablesAndServices) {
       "smtpd_client_restrictions = check_client_access cidr:/c, hash:/implicit\n"
       "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:10023, strict, "
       "check_policy_service inet:127.0.0.1:10023\n"
-      "rbl_reply_maps = hash:/rbl\n");
+      "rbl_reply_maps = hash:/rbl\n"
+      "smtpd_sender_login_maps = hash:/logins, hash:/s\n");
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_FALSE(s->delay_reject);
   EXPECT_EQ(s->unknown_address_tempfail_action, TempfailAction::Defer);
   EXPECT_EQ(s->unknown_helo_hostname_tempfail_action, TempfailAction::DeferIfPermit);
   ASSERT_EQ(s->classes.count("strict"), 1u);
-  EXPECT_EQ(s->table_specs(),
-            (std::vector<std::string>{"cidr:/c", "hash:/implicit", "hash:/s", "hash:/rbl"}));
+  EXPECT_EQ(s->table_specs(), (std::vector<std::string>{"cidr:/c", "hash:/implicit", "hash:/s",
+                                                        "hash:/rbl", "hash:/logins"}));
   EXPECT_EQ(s->policy_services(), std::vector<std::string>{"inet:127.0.0.1:10023"});
 }
 
@@ -90,6 +91,8 @@ TEST(RestrictionSettings, StartupErrors) {
        "working instance of reject_unauth_destination, defer_unauth_destination, reject, "
        "defer or defer_if_permit (without one, this server would relay mail for anyone)"},
       {"rbl_reply_maps = /etc/rbl", "rbl_reply_maps: \"/etc/rbl\" is not a type:table"},
+      {"smtpd_sender_login_maps = /etc/logins",
+       "smtpd_sender_login_maps: \"/etc/logins\" is not a type:table"},
   };
   for (const Case& c : cases) {
     auto s = from(c.main_cf);

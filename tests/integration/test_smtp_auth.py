@@ -3,8 +3,9 @@
 # cancel, AUTH when disabled (503), smtpd_tls_auth_only (AUTH offered only after STARTTLS),
 # the implicit-TLS listener (submissions), the Received header with
 # smtpd_sasl_authenticated_header, relaying by an authenticated
-# client outside mynetworks (and not by an unauthenticated one), and a Dovecot that goes
-# away and comes back (454, then a new connection).
+# client outside mynetworks (and not by an unauthenticated one), a Dovecot that goes
+# away and comes back (454, then a new connection), and smtpd_sender_login_maps with
+# reject_sender_login_mismatch (who may send as whom).
 import base64
 import os
 import shutil
@@ -244,6 +245,53 @@ class SmtpAuthTest(unittest.TestCase):
                 keywords = ehlo_keywords(c.cmd('EHLO laptop.example'))
                 self.assertEqual(keywords.get('AUTH'), 'PLAIN LOGIN')
                 self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).code, 235)
+
+    def test_sender_login_mismatch(self):
+        # smtpd_sender_login_maps: alice owns alice@example.org, bob owns bob@example.org.
+        table_dir = tempfile.mkdtemp(prefix='estafeta-itest-logins-')
+        self.addCleanup(shutil.rmtree, table_dir, True)
+        os.chmod(table_dir, 0o755)
+        logins = os.path.join(table_dir, 'sender_logins')
+        with open(logins, 'w') as f:
+            f.write('alice@example.org alice\nbob@example.org bob\n')
+        os.chmod(logins, 0o644)
+        with DovecotAuth(USERS) as dovecot, EstafetaServer(main=auth_main(
+                dovecot, smtpd_sender_login_maps='texthash:' + logins,
+                smtpd_sender_restrictions='reject_sender_login_mismatch')) as srv:
+            with srv.connect() as c:
+                c.cmd('EHLO laptop.example')
+                self.assertEqual(c.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).code, 235)
+                self.assertEqual(c.cmd('MAIL FROM:<bob@example.org>').code, 250)
+                self.assertEqual(
+                    c.cmd('RCPT TO:<rcpt@localhost>').last,
+                    '553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user alice')
+                c.cmd('RSET')
+                self.assertEqual(c.cmd('MAIL FROM:<alice@example.org>').code, 250)
+                self.assertEqual(c.cmd('RCPT TO:<rcpt@localhost>').code, 250)
+                self.assertEqual(c.cmd('DATA').code, 354)
+                self.assertEqual(c.cmd('Subject: mine\r\n\r\nsent as myself\r\n.').code, 250)
+                c.cmd('QUIT')
+            with srv.connect() as c:
+                c.cmd('EHLO laptop.example')
+                self.assertEqual(c.cmd('MAIL FROM:<alice@example.org>').code, 250)
+                self.assertEqual(
+                    c.cmd('RCPT TO:<rcpt@localhost>').last,
+                    '553 5.7.1 <alice@example.org>: Sender address rejected: not logged in')
+                # An address nobody owns is fine without a login.
+                c.cmd('RSET')
+                self.assertEqual(c.cmd('MAIL FROM:<carol@example.org>').code, 250)
+                self.assertEqual(c.cmd('RCPT TO:<rcpt@localhost>').code, 250)
+            msgs = srv.wait_for_delivery('rcpt', 1)
+            self.assertEqual(len(msgs), 1)
+            self.assertIn(b'sent as myself', msgs[0])
+            self.assertTrue(srv.wait_for_log(
+                r'reject: RCPT from unknown\[127\.0\.0\.1\]: 553 5\.7\.1 <bob@example\.org>: '
+                r'Sender address rejected: not owned by user alice; from=<bob@example\.org> '
+                r'to=<rcpt@localhost> proto=ESMTPA helo=<laptop\.example>'), srv.log())
+            self.assertTrue(srv.wait_for_log(
+                r'reject: RCPT from unknown\[127\.0\.0\.1\]: 553 5\.7\.1 <alice@example\.org>: '
+                r'Sender address rejected: not logged in; from=<alice@example\.org> '
+                r'to=<rcpt@localhost> proto=ESMTP helo=<laptop\.example>'), srv.log())
 
 
 if __name__ == '__main__':
