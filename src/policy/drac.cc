@@ -44,7 +44,11 @@ std::optional<DracTime> parse_drac_grant(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   long long seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (ec != std::errc() || end != text.data() + text.size() || seconds < 0) return std::nullopt;
+  // Beyond 9e9 s (year 2255) the time point's nanoseconds would overflow.
+  if (ec != std::errc() || end != text.data() + text.size() || seconds < 0 ||
+      seconds > 9'000'000'000LL) {
+    return std::nullopt;
+  }
   return DracTime(std::chrono::seconds(seconds));
 }
 

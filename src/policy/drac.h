@@ -26,7 +26,8 @@ Result<std::string> drac_address_key(std::string_view address);
 /// The stored text of a grant made at `granted`: its seconds since the epoch and a newline.
 std::string format_drac_grant(DracTime granted);
 
-/// The grant time from stored text; nullopt when the text is not one.
+/// The grant time from stored text; nullopt when the text is not one (or lies past the
+/// year 2255).
 std::optional<DracTime> parse_drac_grant(std::string_view text);
 
 /// Whether a grant made at `granted` still permits at `now`: less than `timeout` has passed

@@ -30,6 +30,8 @@ TEST(DracGrantText, RoundTrips) {
   EXPECT_FALSE(parse_drac_grant("12x"));
   EXPECT_FALSE(parse_drac_grant("-5"));
   EXPECT_FALSE(parse_drac_grant("99999999999999999999999"));
+  EXPECT_FALSE(parse_drac_grant("9000000001"));  // would overflow the time point
+  EXPECT_TRUE(parse_drac_grant("9000000000"));
 }
 
 TEST(DracGrantActive, ExpiresAfterTheTimeout) {
