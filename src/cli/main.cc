@@ -19,6 +19,7 @@
 #endif
 #ifdef ESTAFETA_WITH_DAEMON
 #include "cli/address_command.h"
+#include "cli/drac_command.h"
 #include "cli/policy_command.h"
 #include "cli/queue_command.h"
 #include "cli/sendmail_command.h"
@@ -42,6 +43,7 @@ constexpr const char* kUsage =
     "  map          build and query lookup tables (like postmap)\n"
     "  address      resolve ADDRESS: its class, transport, next hop and smtpd's RCPT answer\n"
     "  policy       query SERVICE: ask a check_policy_service server (requests on stdin)\n"
+    "  drac         add ADDRESS, list, expire: POP-before-SMTP grants (Estafeta addition)\n"
     "  alias        build and query aliases(5) tables (like postalias)\n"
     "  queue        list, show, hold, release, delete, requeue, flush queued mail\n"
     "               (like postqueue, postcat and postsuper; mailq = queue list)\n"
@@ -100,6 +102,7 @@ int run_estafeta(std::vector<std::string> args) {
   if (command == "queue") return cli::run_queue_command(config_dir, args);
   if (command == "address") return cli::run_address_command(config_dir, args);
   if (command == "policy") return cli::run_policy_command(config_dir, args);
+  if (command == "drac") return cli::run_drac_command(config_dir, args);
   if (command == "sendmail") return cli::run_sendmail_command("sendmail", config_dir, args);
   if (command == "mailq" || command == "newaliases") {
     return cli::run_sendmail_command(command, config_dir, args);

@@ -70,6 +70,18 @@ policy::Step advance(const maps::MapSet& tables, policy::RestrictionEvaluator& e
   }
 }
 
+// The DRAC store's records (Redis went down or came back), written on the loop's thread.
+void log_drac_records(const std::vector<std::pair<std::string, std::string>>& records,
+                      const log::Logger& log) {
+  for (const auto& record : records) {
+    if (record.first == "warning") {
+      log.warning("{}", record.second);
+    } else {
+      log.info("{}: {}", record.first, record.second);
+    }
+  }
+}
+
 // The engine's verdict as the session's decision: refusals keep the engine's reply; its log
 // records become notes (the session logs them in Postfix's form) except the rejection
 // itself, which the session logs with its reply.
@@ -169,14 +181,23 @@ asio::awaitable<smtp::PolicyDecision> SessionPolicy::decide(const smtp::PolicyFa
     std::optional<policy::RecipientExamination> recipient;
     std::optional<policy::RestrictionEvaluator> evaluator;
     policy::Step step;
+    std::vector<std::pair<std::string, std::string>> drac_log;  // the DRAC store's records
   };
   auto job = std::make_shared<Job>();
   std::function<void()> begin = [this, job, &facts, &settings, recipient_stage] {
     if (recipient_stage) {
       job->recipient = policy::examine_recipient(settings.recipients, facts.recipient);
     }
-    job->evaluator.emplace(*settings.restrictions, engine_stage(facts.stage),
-                           engine_facts(facts, job->recipient ? &*job->recipient : nullptr),
+    policy::PolicyFacts engine =
+        engine_facts(facts, job->recipient ? &*job->recipient : nullptr);
+    if (settings.drac != nullptr) {
+      // permit_drac_client's fact, here because Redis may be asked (then on the pool).
+      engine.drac_client = settings.drac->granted(
+          facts.client_address, [job](std::string_view kind, const std::string& text) {
+            job->drac_log.emplace_back(std::string(kind), text);
+          });
+    }
+    job->evaluator.emplace(*settings.restrictions, engine_stage(facts.stage), std::move(engine),
                            memory_);
     job->step = advance(*settings.tables, *job->evaluator);
   };
@@ -184,6 +205,7 @@ asio::awaitable<smtp::PolicyDecision> SessionPolicy::decide(const smtp::PolicyFa
     job->step = advance(*settings.tables, *job->evaluator);
   };
   co_await run_step(std::move(begin), remote);
+  log_drac_records(job->drac_log, services_.log);
   for (;;) {
     auto* need = std::get_if<policy::Need>(&job->step);
     if (need == nullptr) break;

@@ -6,10 +6,25 @@
 #include <filesystem>
 
 #include "daemon/anvil_redis.h"
+#include "daemon/drac_store.h"
+#include "daemon/runtime.h"
 #include "message/smtputf8_autodetect.h"
 #include "route/route_config.h"
 
 namespace estafeta::daemon {
+
+Result<std::shared_ptr<const DracStore>> make_drac_store(const config::Config& config) {
+  DracOptions options;
+  options.directory = config.get("drac_database");
+  if (options.directory.empty()) options.directory = config.get("queue_directory") + "/drac";
+  options.directory = absolute_path(options.directory);
+  options.timeout = std::chrono::seconds(config.get_seconds("drac_timeout"));
+  options.redis_server = config.get("drac_redis_server");
+  options.redis_key_prefix = config.get("drac_redis_key_prefix");
+  auto store = DracStore::create(std::move(options), std::make_shared<SystemClock>());
+  if (!store.ok()) return store.error();
+  return std::shared_ptr<const DracStore>(std::move(*store));
+}
 namespace {
 
 constexpr const char* kTableParameters[] = {
@@ -151,6 +166,11 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
   for (const std::string& spec : restrictions->table_specs()) {
     const maps::Map* table = set.find(spec);
     if (table != nullptr && table->is_remote()) s.restriction_tables_remote = true;
+  }
+  if (restrictions->names(policy::RestrictionKind::PermitDracClient)) {
+    auto drac = make_drac_store(config);
+    if (!drac.ok()) return drac.error();
+    s.drac = std::move(*drac);
   }
   s.restrictions = std::make_shared<const policy::RestrictionSettings>(std::move(*restrictions));
   s.policy_service = policy_service_settings(config);

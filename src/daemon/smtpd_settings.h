@@ -16,6 +16,7 @@
 #include "cleanup/content_cleanup.h"
 #include "policy/recipient_check.h"
 #include "policy/restriction_settings.h"
+#include "daemon/drac_store.h"
 #include "daemon/policy_client.h"
 #include "outbound/dns_settings.h"
 #include "route/envelope_cleanup.h"
@@ -44,6 +45,9 @@ struct SmtpdSettings {
   bool restrictions_use_unlisted_sender = false;  // sender facts need the recipient tables
   bool restriction_tables_remote = false;         // a check_*_access table is pgsql:/redis:
   PolicyServiceSettings policy_service;           // smtpd_policy_service_*
+  /// DRAC grants (permit_drac_client, an Estafeta addition; docs/drac.md); null when no
+  /// list names permit_drac_client.
+  std::shared_ptr<const DracStore> drac;
   std::shared_ptr<const route::EnvelopeCleanup> cleanup;  // envelope rewriting; tables too
   cleanup::ContentSettings content;  // hop count, header_checks, body_checks; tables too
   /// smtputf8_autodetect_classes `smtpd`: checked on the envelope after its rewriting (the
@@ -80,12 +84,13 @@ struct SmtpdSettings {
   /// then makes it on a maps::LookupPool thread.
   bool has_remote_tables() const {
     return recipients.has_remote_tables() || bare_newline_exclusions.has_remote_tables() ||
-           restriction_tables_remote;
+           restriction_tables_remote || (drac && drac->remote());
   }
   /// A policy decision may block on a table (daemon/smtpd_policy.h then runs its
   /// synchronous steps on the lookup pool).
   bool policy_has_remote_tables() const {
-    return recipients.has_remote_tables() || restriction_tables_remote;
+    return recipients.has_remote_tables() || restriction_tables_remote ||
+           (drac && drac->remote());
   }
   /// smtpd_forbid_bare_newline for one client: No when the client is in
   /// smtpd_forbid_bare_newline_exclusions, else session.bare_newline. A table that cannot
@@ -97,6 +102,10 @@ struct SmtpdSettings {
 /// The "type:name" tables these settings look things up in (mydestination, relay_domains,
 /// mynetworks may name tables, as in Postfix).
 std::vector<std::string> smtpd_table_specs(const config::Config& config);
+
+/// The DRAC grant store of `config` (drac_database, drac_timeout, drac_redis_*); smtpd's and
+/// `estafeta drac`'s.
+Result<std::shared_ptr<const DracStore>> make_drac_store(const config::Config& config);
 
 /// Builds the settings; an error names the parameter whose value cannot be used. `tables`
 /// must hold every spec of smtpd_table_specs(config) (a missing one fails every lookup with

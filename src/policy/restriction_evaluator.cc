@@ -292,6 +292,8 @@ struct RestrictionEvaluator::Run {
         if (m == Match::TempFail) return dict_retry(name);
         return m == Match::Yes ? Status::Ok : Status::Dunno;
       }
+      case K::PermitDracClient:
+        return f.drac_client ? Status::Ok : Status::Dunno;
       case K::PermitSaslAuthenticated:
         return f.sasl_username.empty() ? Status::Dunno : Status::Ok;
       case K::RejectUnknownClientHostname:

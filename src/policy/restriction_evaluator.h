@@ -100,6 +100,9 @@ struct PolicyFacts {
   std::string sasl_method;
   std::string sasl_username;  ///< non-empty once AUTH succeeded
   std::string sasl_sender;
+  /// Estafeta addition (permit_drac_client, docs/drac.md): the client's address holds a
+  /// DRAC grant that has not expired. The edge sets it when a list names permit_drac_client.
+  bool drac_client = false;
   TlsFacts tls;
   uint64_t size = 0;               ///< SIZE= or the message size at end of data
   size_t recipient_count = 0;      ///< recipients accepted so far in the transaction

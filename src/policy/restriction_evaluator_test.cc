@@ -124,6 +124,23 @@ TEST(RestrictionEvaluator, Restrictions) {
        "554 5.7.1 <client.example.net[192.0.2.10]>: Client host rejected: Access denied"},
       {"smtpd_client_restrictions = permit_sasl_authenticated, reject", Stage::Rcpt,
        [](PolicyFacts& f) { f.sasl_username = "alice"; }, ""},
+      {"smtpd_client_restrictions = permit_drac_client, reject", Stage::Rcpt,
+       [](PolicyFacts& f) { f.drac_client = true; }, ""},
+      {"smtpd_client_restrictions = permit_drac_client, reject", Stage::Rcpt, nullptr,
+       "554 5.7.1 <client.example.net[192.0.2.10]>: Client host rejected: Access denied"},
+      // permit_drac_client (Estafeta addition): a granted client may relay, others not.
+      {"smtpd_relay_restrictions = permit_mynetworks, permit_drac_client, "
+       "reject_unauth_destination",
+       Stage::Rcpt,
+       [](PolicyFacts& f) {
+         f.recipient_facts.authorized = Match::No;
+         f.drac_client = true;
+       },
+       ""},
+      {"smtpd_relay_restrictions = permit_mynetworks, permit_drac_client, "
+       "reject_unauth_destination",
+       Stage::Rcpt, [](PolicyFacts& f) { f.recipient_facts.authorized = Match::No; },
+       "554 5.7.1 <bob@example.com>: Relay access denied"},
       {"reject_code = 550\nsmtpd_helo_restrictions = reject", Stage::Rcpt, nullptr,
        "550 5.7.1 <client.example.net>: Helo command rejected: Access denied"},
       {"smtpd_client_restrictions = reject_unknown_client_hostname", Stage::Rcpt,

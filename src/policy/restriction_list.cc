@@ -32,6 +32,7 @@ constexpr std::array kBuiltins = {
     Builtin{"reject_multi_recipient_bounce", K::RejectMultiRecipientBounce, Argument::None},
     Builtin{"permit_mynetworks", K::PermitMynetworks, Argument::None},
     Builtin{"permit_sasl_authenticated", K::PermitSaslAuthenticated, Argument::None},
+    Builtin{"permit_drac_client", K::PermitDracClient, Argument::None},
     Builtin{"reject_unknown_client_hostname", K::RejectUnknownClientHostname, Argument::None},
     Builtin{"reject_unknown_client", K::RejectUnknownClientHostname, Argument::None},
     Builtin{"reject_unknown_reverse_client_hostname", K::RejectUnknownReverseClientHostname,

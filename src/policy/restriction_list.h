@@ -35,6 +35,7 @@ enum class RestrictionKind {
   // Client.
   PermitMynetworks,
   PermitSaslAuthenticated,
+  PermitDracClient,  // Estafeta addition: DRAC (POP-before-SMTP), docs/drac.md
   RejectUnknownClientHostname,
   RejectUnknownReverseClientHostname,
   CheckClientAccess,
