@@ -222,13 +222,17 @@ class Conversation:
 
 class SocketConversation(Conversation):
     def __init__(self, host, port, family=None, timeout=TIMEOUT, tls_context=None,
-                 read_banner=True):
+                 read_banner=True, source=None):
+        """source: the local address to connect from (a loopback address such as
+        127.0.0.2, to be a client outside mynetworks or one with its own PTR record)."""
         super().__init__()
         if family is None:
             family = socket.AF_INET6 if ':' in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             self.sock.settimeout(timeout)
+            if source is not None:
+                self.sock.bind((source, 0))
             self.sock.connect((host, port))
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if tls_context is not None:

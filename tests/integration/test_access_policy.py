@@ -6,7 +6,6 @@
 # replies and Postfix's log lines.
 import os
 import re
-import socket
 import time
 import unittest
 
@@ -18,32 +17,9 @@ from postgrey import Postgrey
 INSIDE = '127.0.0.1'
 
 
-class From(harness.Conversation):
+def From(source, port):
     """An SMTP conversation from a chosen local address to 127.0.0.1:port."""
-
-    def __init__(self, source, port):
-        super().__init__()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self.sock.settimeout(harness.TIMEOUT)
-            self.sock.bind((source, 0))
-            self.sock.connect(('127.0.0.1', port))
-            self.banner = self.read_reply()
-        except BaseException:
-            self.sock.close()
-            raise
-
-    def _recv(self):
-        return self.sock.recv(65536)
-
-    def _send(self, data):
-        self.sock.sendall(data)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
+    return harness.SocketConversation('127.0.0.1', port, source=source)
 
 
 def write(directory, name, text):

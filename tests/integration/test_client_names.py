@@ -9,7 +9,6 @@
 # and a second listener with -o smtpd_peername_lookup=no, where every client is unknown.
 # The names appear in the connect line, the client= line and the Received header.
 import re
-import socket
 import unittest
 
 import harness
@@ -22,33 +21,9 @@ from harness import EstafetaServer, HOSTNAME
 SLOW_BANNER_TIMEOUT = 15 + harness.TIMEOUT
 
 
-class FromAddress(harness.Conversation):
+def FromAddress(source, host, port, timeout=harness.TIMEOUT):
     """An SMTP conversation from a chosen local address."""
-
-    def __init__(self, source, host, port, timeout=harness.TIMEOUT):
-        super().__init__()
-        family = socket.AF_INET6 if ':' in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            self.sock.settimeout(timeout)
-            self.sock.bind((source, 0))
-            self.sock.connect((host, port))
-            self.banner = self.read_reply()
-        except BaseException:
-            self.sock.close()
-            raise
-
-    def _recv(self):
-        return self.sock.recv(65536)
-
-    def _send(self, data):
-        self.sock.sendall(data)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
+    return harness.SocketConversation(host, port, timeout=timeout, source=source)
 
 
 class ClientNamesTest(unittest.TestCase):

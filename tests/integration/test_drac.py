@@ -18,7 +18,6 @@ import harness
 import maps_support as ms
 from harness import EstafetaServer
 from scripted_smtp import ScriptedSmtp
-from test_open_relay import OutsideConversation
 
 OUTSIDE = '127.0.0.2'
 FOREIGN = 'drac.example'
@@ -32,7 +31,7 @@ def drac(srv, *args):
 
 def rcpt_reply(port, recipient):
     """MAIL and RCPT from OUTSIDE on `port`; returns the RCPT reply (DATA sent on 250)."""
-    conv = OutsideConversation(port, OUTSIDE)
+    conv = harness.SocketConversation('127.0.0.1', port, source=OUTSIDE)
     try:
         assert conv.cmd('EHLO outside.example').code == 250
         assert conv.cmd('MAIL FROM:<pop-user@outside.example>').code == 250
@@ -124,7 +123,7 @@ class SharedDracTest(unittest.TestCase):
         }
         # RCPT answers only: DATA is not sent to a relayhost that is not there.
         def rcpt(srv):
-            conv = OutsideConversation(srv.port, OUTSIDE)
+            conv = harness.SocketConversation('127.0.0.1', srv.port, source=OUTSIDE)
             try:
                 conv.cmd('EHLO outside.example')
                 conv.cmd('MAIL FROM:<pop-user@outside.example>')

@@ -8,13 +8,12 @@
 # (the control: the test can fail), and nothing from outside does.
 import os
 import shutil
-import socket
 import ssl
 import tempfile
 import unittest
 
 import harness
-from harness import EstafetaServer, Conversation
+from harness import EstafetaServer
 from scripted_smtp import ScriptedSmtp
 
 OUTSIDE = '127.0.0.2'
@@ -64,36 +63,9 @@ def battery(server_name, server_ip):
     return forms + variants
 
 
-class OutsideConversation(Conversation):
+def OutsideConversation(port, source=OUTSIDE):
     """An SMTP conversation from OUTSIDE (not in mynetworks)."""
-
-    def __init__(self, port, source=OUTSIDE):
-        super().__init__()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self.sock.settimeout(harness.TIMEOUT)
-            self.sock.bind((source, 0))
-            self.sock.connect(('127.0.0.1', port))
-            self.banner = self.read_reply()
-        except BaseException:
-            self.sock.close()
-            raise
-
-    def _recv(self):
-        return self.sock.recv(65536)
-
-    def _send(self, data):
-        self.sock.sendall(data)
-
-    def starttls(self):
-        self.sock = harness.client_tls_context().wrap_socket(self.sock,
-                                                             server_hostname='localhost')
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+    return harness.SocketConversation('127.0.0.1', port, source=source)
 
 
 class OpenRelayTest(unittest.TestCase):
@@ -147,7 +119,7 @@ class OpenRelayTest(unittest.TestCase):
             if how == 'starttls':
                 self.assertEqual(conv.cmd('EHLO outside.example').code, 250)
                 self.assertEqual(conv.cmd('STARTTLS').code, 220)
-                conv.starttls()
+                conv.starttls(harness.client_tls_context())
             self.assertEqual(conv.cmd('EHLO outside.example').code, 250)
             for sender, recipient in battery(harness.HOSTNAME, '127.0.0.1'):
                 if how == 'after-rset':
