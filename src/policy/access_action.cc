@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/ascii.h"
+#include "policy/restriction_list.h"
 
 namespace estafeta::policy {
 namespace {
@@ -35,19 +36,6 @@ void split_status(std::string_view text, AccessAction& out) {
     while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
   }
   out.text = std::string(text);
-}
-
-// Splits a restriction list on commas and whitespace.
-std::vector<std::string> words(std::string_view value) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < value.size()) {
-    while (i < value.size() && (ascii::is_space(value[i]) || value[i] == ',')) ++i;
-    size_t start = i;
-    while (i < value.size() && !ascii::is_space(value[i]) && value[i] != ',') ++i;
-    if (i > start) out.emplace_back(value.substr(start, i - start));
-  }
-  return out;
 }
 
 }  // namespace
@@ -178,7 +166,7 @@ AccessAction parse_access_action(std::string_view value) {
         value);
   } else {
     out.kind = AccessActionKind::Restrictions;
-    out.restrictions = words(value);
+    out.restrictions = restriction_words(value);
   }
   return out;
 }

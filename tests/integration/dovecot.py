@@ -22,29 +22,10 @@ import subprocess
 import tempfile
 import time
 
+import harness
 from tools import require
 
 TIMEOUT = 30.0
-
-
-def _descendants(pid):
-    children = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rfind(')') + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 class DovecotAuth:
@@ -152,7 +133,7 @@ class DovecotAuth:
         if self.proc is None:
             return
         pid = self.proc.pid
-        children = _descendants(pid)
+        children = harness.descendants(pid)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
