@@ -142,9 +142,15 @@ Status Spool::init() {
   if (options_.send_wakeups) {
     wakeup_ = std::make_unique<net::DatagramSender>(q + "/public/qmgr");
   }
-  hold_liveness_lock();
+  auto lock = LivenessLock::take(q);
+  if (!lock) {
+    warn(fmt::format("{}; other processes may take this one for dead after a minute",
+                     lock.error().message));
+  } else {
+    liveness_lock_ = std::move(*lock);
+  }
   if (Status s = recover_incoming(); !s.ok()) return s;
-  remove_stale_liveness_locks();
+  remove_stale_liveness_locks(q);
   for (int i = 0; i < options_.sync_threads; ++i) {
     threads_.emplace_back([this] { worker(); });
   }
@@ -240,7 +246,7 @@ Spool::~Spool() {
   for (int fd : {incoming_dir_, active_dir_, deferred_dir_, hold_dir_}) {
     if (fd >= 0) fs_->close(fd);
   }
-  release_liveness_lock();
+  liveness_lock_ = LivenessLock();
 }
 
 int64_t Spool::next_id_time() {

@@ -26,6 +26,7 @@
 #include "net/unix_socket.h"
 #include "queue/filesystem.h"
 #include "queue/group_sync.h"
+#include "queue/liveness_lock.h"
 
 namespace estafeta::queue {
 
@@ -182,16 +183,6 @@ class Spool {
   /// that it may be published; kWholeHeld when it records HOLD, to go into hold/),
   /// incomplete (never acknowledged), or unreadable (an I/O error: it is left alone).
   IncomingState examine_incoming(const std::string& name);
-  /// Takes pid/spool.<pid> of this process with flock: held while the Spool is open (the
-  /// kernel releases it when the process dies, even before it is reaped).
-  void hold_liveness_lock();
-  /// Removes this process's lock file and lets the lock go (the Spool closes).
-  void release_liveness_lock();
-  /// Whether the process `pid` still has a Spool open on this queue (its lock is held).
-  /// Removes the lock file of a process that is gone.
-  bool writer_alive(int pid);
-  /// Removes the lock files of processes that are gone.
-  void remove_stale_liveness_locks();
   /// True if incoming/<name> was last written more than a minute ago.
   bool is_stranded(const std::string& name);
   /// Whole files in incoming/ that nobody published for a minute (the publisher looks
@@ -229,7 +220,7 @@ class Spool {
   // links made before it are stable, so from then on no incoming/ name is removed by this
   // process (the next Spool::open publishes the twins again). Publisher thread only.
   bool keep_incoming_names_ = false;
-  int liveness_lock_fd_ = -1;  // pid/spool.<pid>, flocked; -1 if another Spool here holds it
+  LivenessLock liveness_lock_;  // pid/spool.<pid> while open (see liveness_lock.h)
 
   // Pre-created files (Options::precreated_files), filled by precreate_thread_.
   mutable std::mutex pool_mutex_;

@@ -1,7 +1,7 @@
 // The spool's publication of acknowledged files and its clean-up of incoming/ (see
 // spool.h): the publisher thread that links pre-created files into active/ after their
-// acknowledgement, Spool::open's recovery of what a dead writer left, and the liveness locks
-// (pid/spool.<pid>) that tell a dead writer from a live one. The crash-safety argument is in
+// acknowledgement, and Spool::open's recovery of what a dead writer left (a dead writer's
+// liveness lock is free: liveness_lock.h). The crash-safety argument is in
 // docs/queue-format.md, section 4.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -34,10 +34,6 @@ constexpr auto kPublishRetry = std::chrono::seconds(1);
 // How often the publisher looks for whole files nobody published (kStrandedAfterUs).
 constexpr auto kStrandedScanInterval = std::chrono::seconds(60);
 
-std::string liveness_lock_path(const std::string& queue_directory, int pid) {
-  return fmt::format("{}/pid/spool.{}", queue_directory, pid);
-}
-
 }  // namespace
 
 // What a writer that is gone left in incoming/. A whole queue file may have been
@@ -58,7 +54,7 @@ Status Spool::recover_incoming() {
       if (Status s = fs_->unlink(incoming_dir_, name); !s.ok()) return s;
       continue;
     }
-    const bool alive = writer_alive(pid);
+    const bool alive = writer_alive(options_.queue_directory, pid);
     if (alive && !is_stranded(name)) continue;
     switch (examine_incoming(name)) {
       case IncomingState::kWhole:
@@ -87,63 +83,6 @@ Status Spool::recover_incoming() {
     warn(fmt::format("incoming/{}: whole queue file not moved into active/ yet", id));
   }
   return {};
-}
-
-// A writer's liveness is a lock, not its pid: a killed process holds no lock even while it
-// is a zombie nobody has reaped yet (kill(pid, 0) still succeeds then), and a process that
-// got the pid of a dead writer since does not hold the writer's lock.
-void Spool::hold_liveness_lock() {
-  const std::string path = liveness_lock_path(options_.queue_directory, ::getpid());
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) break;
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);  // another Spool of this process holds it: this process is alive anyway
-      return;
-    }
-    // Another process may have found the file unlocked a moment ago (a dead writer with
-    // this pid) and removed it: the lock must be on the file that has the name.
-    struct stat held, named;
-    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
-        held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
-      liveness_lock_fd_ = fd;
-      return;
-    }
-    ::close(fd);
-  }
-  warn(
-      fmt::format("{}: cannot hold the lock ({}); other processes may take this one for "
-                  "dead after a minute",
-                  path, std::strerror(errno)));
-}
-
-void Spool::release_liveness_lock() {
-  if (liveness_lock_fd_ < 0) return;
-  (void)::unlink(liveness_lock_path(options_.queue_directory, ::getpid()).c_str());
-  ::close(liveness_lock_fd_);
-  liveness_lock_fd_ = -1;
-}
-
-bool Spool::writer_alive(int pid) {
-  if (pid == ::getpid()) return true;
-  const std::string path = liveness_lock_path(options_.queue_directory, pid);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return errno != ENOENT;  // no lock file: gone; cannot tell: alive
-  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  if (!held) (void)::unlink(path.c_str());
-  ::close(fd);
-  return held;
-}
-
-void Spool::remove_stale_liveness_locks() {
-  const std::string dir = options_.queue_directory + "/pid";
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("spool.")) continue;
-    const int pid = std::atoi(name.c_str() + 6);
-    if (pid > 0) (void)writer_alive(pid);  // removes the file of a process that is gone
-  }
 }
 
 Spool::IncomingState Spool::examine_incoming(const std::string& name) {
