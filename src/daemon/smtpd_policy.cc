@@ -114,9 +114,30 @@ SessionPolicy::SessionPolicy(PolicyServices services) : services_(services) {
   instance_prefix_ = fmt::format("{:08x}", random());
 }
 
-policy::PolicyFacts SessionPolicy::engine_facts(
-    const smtp::PolicyFacts& f, const policy::RecipientExamination* recipient) const {
+policy::AddressFacts SessionPolicy::sender_facts(const smtp::PolicyFacts& f) {
+  if (sender_facts_ && sender_facts_->transaction == f.transaction &&
+      sender_facts_->sender == f.sender) {
+    return sender_facts_->facts;
+  }
   const SmtpdSettings& settings = services_.settings;
+  policy::AddressFacts facts = policy::resolve_address_facts(settings.recipients.route, f.sender);
+  if (settings.restrictions_use_unlisted_sender) {
+    policy::RecipientExamination listed = policy::examine_recipient(settings.recipients, f.sender);
+    facts.listed = listed.temp_fail ? policy::Match::TempFail : listed.listed;
+    facts.unlisted_code = listed.unlisted_code;
+    facts.unlisted_table = listed.unlisted_table;
+  }
+  // A table that could not answer is asked again at the next stage.
+  if (facts.authorized == policy::Match::TempFail || facts.listed == policy::Match::TempFail) {
+    sender_facts_.reset();
+  } else {
+    sender_facts_ = SenderFacts{f.transaction, f.sender, facts};
+  }
+  return facts;
+}
+
+policy::PolicyFacts SessionPolicy::engine_facts(
+    const smtp::PolicyFacts& f, const policy::RecipientExamination* recipient) {
   policy::PolicyFacts e;
   e.client_address = f.client_address;
   e.client_port = std::to_string(f.client_port);
@@ -129,16 +150,7 @@ policy::PolicyFacts SessionPolicy::engine_facts(
   e.protocol = f.protocol;
   if (f.have_mail) {
     e.sender = f.sender;
-    if (!f.sender.empty()) {
-      e.sender_facts = policy::resolve_address_facts(settings.recipients.route, f.sender);
-      if (settings.restrictions_use_unlisted_sender) {
-        policy::RecipientExamination listed =
-            policy::examine_recipient(settings.recipients, f.sender);
-        e.sender_facts.listed = listed.temp_fail ? policy::Match::TempFail : listed.listed;
-        e.sender_facts.unlisted_code = listed.unlisted_code;
-        e.sender_facts.unlisted_table = listed.unlisted_table;
-      }
-    }
+    if (!f.sender.empty()) e.sender_facts = sender_facts(f);
   }
   if (f.stage == smtp::PolicyStage::Rcpt || f.stage == smtp::PolicyStage::Vrfy) {
     e.recipient = f.recipient;

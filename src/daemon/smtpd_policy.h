@@ -7,13 +7,15 @@
 // (daemon/policy_client.h) and sleeps; then, at RCPT and VRFY, the implicit
 // smtpd_reject_unlisted_recipient check. Its verdict becomes an smtp::PolicyDecision with
 // the transaction actions and log notes. One per session; keeps the StageMemory between
-// stages (smtpd_delay_reject = no).
+// stages (smtpd_delay_reject = no) and the sender's facts of the current transaction, which
+// are resolved once and reused at MAIL, RCPT, DATA and end of data.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "daemon/policy_client.h"
@@ -44,7 +46,10 @@ class SessionPolicy {
 
  private:
   policy::PolicyFacts engine_facts(const smtp::PolicyFacts& facts,
-                                   const policy::RecipientExamination* recipient) const;
+                                   const policy::RecipientExamination* recipient);
+  /// The sender's AddressFacts (resolution and reject_unlisted_sender's table check), from
+  /// the cache when it holds this transaction and sender; a temporary failure is not kept.
+  policy::AddressFacts sender_facts(const smtp::PolicyFacts& facts);
   /// Runs `work` inline, or on the lookup pool when `remote`.
   asio::awaitable<void> run_step(std::function<void()> work, bool remote);
   asio::awaitable<policy::DnsAnswer> dns(const policy::DnsNeed& need);
@@ -52,6 +57,14 @@ class SessionPolicy {
 
   PolicyServices services_;
   policy::StageMemory memory_;
+  /// The sender's facts for one transaction and sender (a refused MAIL keeps the transaction
+  /// number, so the sender is part of the key). Written only by the one decide() running.
+  struct SenderFacts {
+    uint64_t transaction = 0;
+    std::string sender;
+    policy::AddressFacts facts;
+  };
+  std::optional<SenderFacts> sender_facts_;
   std::string instance_prefix_;  // random per session; ".N" per transaction (policy "instance")
 };
 
