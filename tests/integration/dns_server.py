@@ -10,18 +10,19 @@
 #                  hosts={'mx1.example.test': ['127.0.0.1']}) as dns:
 #       settings['resolver_nameservers'] = dns.nameserver
 #
-# Stops dnsmasq by pid (SIGTERM, then SIGKILL) and removes its temp dir. Standard library only.
+# Stops dnsmasq by pid (harness.stop_process: SIGTERM, then SIGKILL) and removes its temp dir.
+# Standard library only, besides the tests' own harness and tools.
 import ipaddress
 import os
 import pwd
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import tempfile
 import time
 
+import harness
 from tools import require
 
 TIMEOUT = 10.0
@@ -169,13 +170,8 @@ class DnsServer:
             return ''
 
     def _stop(self):
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            harness.stop_process(self.process, TIMEOUT)
         self.process = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -134,13 +134,7 @@ class DovecotAuth:
             return
         pid = self.proc.pid
         children = harness.descendants(pid)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc, TIMEOUT)
         for child in children:
             try:
                 os.kill(child, signal.SIGKILL)

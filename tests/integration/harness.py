@@ -136,6 +136,21 @@ def proc_status(pid):
     return fields
 
 
+def stop_process(proc, timeout=TIMEOUT):
+    """Stops a process the test started (a subprocess.Popen), by its pid: SIGTERM, then
+    SIGKILL if it has not exited within `timeout` seconds; waits for it and returns its exit
+    status. A process that has already exited is only reaped. Its children are the caller's
+    business (see kill_tree and descendants)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
 def kill_tree(pid, sig):
     for p in [pid] + descendants(pid):
         try:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 
+import harness
 import tools
 
 
@@ -290,16 +291,6 @@ def wait_for_port(port, proc, what, attempts=300):
     raise AssertionError("%s did not start listening on port %d" % (what, port))
 
 
-def stop_process(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 class RedisServer:
     def __init__(self, tmp):
         exe = tools.require("redis-server")
@@ -319,7 +310,7 @@ class RedisServer:
             return s.recv(4096)
 
     def stop(self):
-        stop_process(self.proc)
+        harness.stop_process(self.proc, 30)
 
 
 class PostgresServer:
@@ -364,7 +355,7 @@ class PostgresServer:
         raise AssertionError("postgres never became ready")
 
     def stop(self):
-        stop_process(self.proc)
+        harness.stop_process(self.proc, 30)
 
 
 class SilentServer:

@@ -7,17 +7,18 @@
 #   with Postgrey(delay=2) as grey:
 #       run `estafeta policy query grey.service` ...
 #
-# Stops postgrey by pid (SIGTERM, then SIGKILL) and removes its temp dir. Standard library only.
+# Stops postgrey by pid (harness.stop_process: SIGTERM, then SIGKILL) and removes its temp dir.
+# Standard library only, besides the tests' own harness and tools.
 import grp
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 
+import harness
 from harness import free_port
 from tools import require
 
@@ -106,13 +107,8 @@ class Postgrey:
 
     def stop(self):
         """Stops postgrey now (the temp dir stays until the `with` ends)."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            harness.stop_process(self.process, TIMEOUT)
 
     def _stop(self):
         self.stop()

@@ -69,12 +69,7 @@ class SmtpSink:
         return self
 
     def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        harness.stop_process(self.proc, 10)
         subprocess.run(['rm', '-rf', self.dir])
 
 
