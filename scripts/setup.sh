@@ -32,6 +32,32 @@ PACKAGES=(
 # Every program and Perl module a test runs is listed with its package in
 # tests/integration/tools.py; test_tools checks that each of those packages is named above.
 
+# Packages of peers that enable a system service on installation: the tests start their own
+# instances (free ports, their own configuration: tests/integration/postgrey.py, dovecot.py),
+# never those. Each entry: the package, its service (init script) and its systemd units.
+# Stopped and disabled only when this script installed the package: a service the machine
+# already ran is left alone.
+PEER_SERVICES=(
+  "postgrey postgrey postgrey.service"
+  "dovecot-core dovecot dovecot.service dovecot.socket"
+)
+
+# Stops a service and keeps it from starting at boot, under systemd or SysV init alike
+# (systemctl disable also works where systemd is not running, e.g. in a container).
+keep_service_off() {  # service, then its systemd units
+  local service=$1
+  shift
+  invoke-rc.d "$service" stop >/dev/null 2>&1 || true
+  if command -v systemctl >/dev/null 2>&1; then
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now "$@" >/dev/null 2>&1 || true
+    else
+      systemctl disable "$@" >/dev/null 2>&1 || true
+    fi
+  fi
+  update-rc.d "$service" disable >/dev/null 2>&1 || true
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -46,24 +72,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get install -y --no-install-recommends "${missing[@]}" ||
     { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
-  if [[ " ${missing[*]} " == *" postgrey "* ]]; then
-    # postgrey's package enables a system service (and starts it where init scripts may
-    # run); the tests start their own postgrey on a free port: stop and disable that one.
-    invoke-rc.d postgrey stop >/dev/null 2>&1 || true
-    if command -v systemctl >/dev/null; then systemctl disable postgrey >/dev/null 2>&1 || true; fi
-    update-rc.d postgrey disable >/dev/null 2>&1 || true
-  fi
-fi
-# Dovecot's package enables a system service: the tests start their own instances (with
-# their own configuration, tests/integration/dovecot.py), never that one. Stopped only when
-# this script installed the package (a Dovecot the machine already ran is left alone).
-if [ "$(id -u)" -eq 0 ] && [[ " ${missing[*]} " == *" dovecot-core "* ]]; then
-  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
-  elif [ -x /etc/init.d/dovecot ]; then
-    /etc/init.d/dovecot stop >/dev/null 2>&1 || true
-    update-rc.d dovecot disable >/dev/null 2>&1 || true
-  fi
+  for entry in "${PEER_SERVICES[@]}"; do
+    read -r package service units <<<"$entry"
+    if [[ " ${missing[*]} " == *" $package "* ]]; then
+      # shellcheck disable=SC2086  # the units are words
+      keep_service_off "$service" $units
+    fi
+  done
 fi
 
 # The unprivileged user that every network-facing process runs as (mail_owner).
