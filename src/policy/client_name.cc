@@ -8,11 +8,10 @@
 #include <array>
 #include <cstring>
 
+#include "policy/hostname_syntax.h"
+
 namespace estafeta::policy {
 namespace {
-
-constexpr size_t kMaxHostnameLength = 255;
-constexpr size_t kMaxLabelLength = 63;
 
 // A numeric address in binary: the family and its bytes (4 or 16 used).
 struct Numeric {
@@ -32,36 +31,6 @@ std::optional<Numeric> numeric(std::string_view text) {
     out.family = AF_INET6;
     return out;
   }
-  return std::nullopt;
-}
-
-bool is_ascii_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-std::optional<std::string> hostname_syntax_problem(std::string_view name) {
-  if (name.empty()) return "empty hostname";
-  size_t label_length = 0;
-  bool numeric_only = true;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool last = i + 1 == name.size();
-    if (is_ascii_alnum(c) || c == '_') {
-      if (++label_length > kMaxLabelLength) return "hostname label too long";
-      if (c < '0' || c > '9') numeric_only = false;
-    } else if (c == '.') {
-      if (label_length == 0 || last) return "misplaced delimiter";
-      label_length = 0;
-    } else if (c == '-') {
-      numeric_only = false;
-      ++label_length;
-      if (label_length == 1 || last || name[i + 1] == '.') return "misplaced hyphen";
-    } else {
-      return fmt::format("invalid character {}(decimal)", static_cast<unsigned char>(c));
-    }
-  }
-  if (numeric_only) return "numeric hostname";
-  if (name.size() > kMaxHostnameLength) return fmt::format("bad length {}", name.size());
   return std::nullopt;
 }
 

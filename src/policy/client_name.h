@@ -28,9 +28,7 @@ inline constexpr size_t kMaxVerifiedNames = 5;
 
 /// Why `name` cannot be a client host name, or nullopt if it can. As Postfix: a numeric
 /// IPv4 or IPv6 address ("numeric hostname: 192.0.2.1"), or not a valid host name
-/// ("valid_hostname: misplaced delimiter: a..b"): labels of letters, digits, '_' and '-'
-/// (not first or last in a label), at most 63 bytes each, separated by single dots, at most
-/// 255 bytes in all, not digits and dots alone.
+/// (hostname_syntax.h: "valid_hostname: misplaced delimiter: a..b").
 std::optional<std::string> hostname_problem(std::string_view name);
 
 /// The first step: the PTR names worth a forward lookup.

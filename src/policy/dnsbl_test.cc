@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "policy/hostname_syntax.h"
 #include "policy/rbl_reply.h"
 
 namespace estafeta::policy {
@@ -69,31 +68,6 @@ TEST(Dnsbl, ReplyTemplate) {
   EXPECT_FALSE(expand_reply_template("$nope", lookup).ok());
   EXPECT_FALSE(expand_reply_template("${rbl_code", lookup).ok());
   EXPECT_FALSE(expand_reply_template("${rbl_code!x}", lookup).ok());
-}
-
-TEST(HostnameSyntax, Names) {
-  for (const char* good : {"example.com", "a", "mail-1.example.com", "under_score.example",
-                           "123.example", "xn--bcher-kva.example"}) {
-    EXPECT_TRUE(valid_hostname(good)) << good;
-  }
-  const std::string long_label(64, 'a');
-  for (std::string_view bad :
-       {std::string_view(""), std::string_view("-a.example"), std::string_view("a-.example"),
-        std::string_view("a..example"), std::string_view(".example"), std::string_view("a b"),
-        std::string_view("123.123.123.123"), std::string_view("a@b"),
-        std::string_view(long_label)}) {
-    EXPECT_FALSE(valid_hostname(bad)) << bad;
-  }
-  EXPECT_TRUE(valid_host_address("192.0.2.1"));
-  EXPECT_FALSE(valid_host_address("0.255.255.255"));
-  EXPECT_FALSE(valid_host_address("321.255.255.255"));
-  EXPECT_FALSE(valid_host_address("1.2.3"));
-  EXPECT_TRUE(valid_host_address("2001:db8::1"));
-  EXPECT_TRUE(valid_address_literal("192.0.2.1"));
-  EXPECT_TRUE(valid_address_literal("IPv6:2001:db8::1"));
-  EXPECT_FALSE(valid_address_literal("2001:db8::1"));
-  EXPECT_EQ(strip_trailing_dot("example.com."), "example.com");
-  EXPECT_EQ(strip_trailing_dot("example.com.."), "example.com..");
 }
 
 }  // namespace

@@ -1,32 +1,45 @@
 // Host name syntax; see hostname_syntax.h.
 #include "policy/hostname_syntax.h"
 
+#include <fmt/format.h>
+
 #include "base/ascii.h"
 #include "maps/cidr_map.h"
 
 namespace estafeta::policy {
 
-bool valid_hostname(std::string_view name) {
-  if (name.empty() || name.size() > 255) return false;
-  bool non_numeric = false;
-  size_t label_start = 0;
-  for (size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '.') {
-      size_t length = i - label_start;
-      if (length == 0 || length > 63) return false;
-      if (name[label_start] == '-' || name[i - 1] == '-') return false;
-      label_start = i + 1;
-      continue;
-    }
+namespace {
+constexpr size_t kMaxHostnameLength = 255;
+constexpr size_t kMaxLabelLength = 63;
+}  // namespace
+
+std::optional<std::string> hostname_syntax_problem(std::string_view name) {
+  if (name.empty()) return "empty hostname";
+  size_t label_length = 0;
+  bool numeric_only = true;
+  for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    if (ascii::is_alpha(c) || c == '-' || c == '_') {
-      non_numeric = true;
-    } else if (!ascii::is_digit(c)) {
-      return false;
+    bool last = i + 1 == name.size();
+    if (ascii::is_alpha(c) || ascii::is_digit(c) || c == '_') {
+      if (++label_length > kMaxLabelLength) return "hostname label too long";
+      if (!ascii::is_digit(c)) numeric_only = false;
+    } else if (c == '.') {
+      if (label_length == 0 || last) return "misplaced delimiter";
+      label_length = 0;
+    } else if (c == '-') {
+      numeric_only = false;
+      ++label_length;
+      if (label_length == 1 || last || name[i + 1] == '.') return "misplaced hyphen";
+    } else {
+      return fmt::format("invalid character {}(decimal)", static_cast<unsigned char>(c));
     }
   }
-  return non_numeric;
+  if (numeric_only) return "numeric hostname";
+  if (name.size() > kMaxHostnameLength) return fmt::format("bad length {}", name.size());
+  return std::nullopt;
 }
+
+bool valid_hostname(std::string_view name) { return !hostname_syntax_problem(name); }
 
 bool valid_host_address(std::string_view address) {
   if (address.find(':') != std::string_view::npos) {

@@ -1,13 +1,20 @@
-// Host name and address literal syntax for the HELO and address restrictions
-// (reject_invalid_helo_hostname, reject_non_fqdn_*), with Postfix's rules (valid_hostname.c):
-// labels of letters, digits, '-' and '_', 1 to 63 characters, not starting or ending with
-// '-', at most 255 characters in all, not all-numeric; one trailing dot (but not two) is
-// ignored by the callers. Pure.
+// Host name and address literal syntax, with Postfix's rules (valid_hostname.c), for the
+// HELO and address restrictions (reject_invalid_helo_hostname, reject_non_fqdn_*) and for
+// the client's PTR names (client_name.h): labels of letters, digits, '-' and '_', 1 to 63
+// characters, not starting or ending with '-', at most 255 characters in all, not
+// all-numeric; one trailing dot (but not two) is ignored by the restrictions' callers. Pure.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace estafeta::policy {
+
+/// Why `name` is not a syntactically valid host name, in the words of Postfix's
+/// valid_hostname warnings ("misplaced delimiter", "numeric hostname", "bad length 300",
+/// ...), or nullopt when it is one.
+std::optional<std::string> hostname_syntax_problem(std::string_view name);
 
 /// A syntactically valid host name (see above); an IP address is not one.
 bool valid_hostname(std::string_view name);
