@@ -22,6 +22,10 @@
 // peer closed meanwhile (no reply, or a 421, to the first RSET/MAIL) is dropped without a
 // trace in the outcome, and the delivery goes on over a new connection. Idle connections get
 // QUIT after smtp_connection_cache_time_limit and at close_cached_connections().
+//
+// The parts: smtp_delivery.cc (a request across its next hops), smtp_delivery_server.cc (one
+// server: connection and session), smtp_delivery_cache.cc (idle connections), with
+// next_hop_tables.h, smtp_timeouts.h, smtp_outcome.h and message_for_server.h.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -44,25 +48,14 @@
 #include "outbound/dns_resolver.h"
 #include "outbound/mta_sts_resolver.h"
 #include "outbound/mx_plan.h"
+#include "outbound/next_hop_tables.h"
 #include "outbound/sasl_settings.h"
+#include "outbound/smtp_timeouts.h"
 #include "outbound/tls_settings.h"
 #include "qmgr/protocol.h"
 #include "queue/queue_store.h"
 
 namespace estafeta::outbound {
-
-/// Postfix's smtp_*_timeout parameters.
-struct SmtpTimeouts {
-  std::chrono::seconds connect{30};     // smtp_connect_timeout
-  std::chrono::seconds helo{300};       // smtp_helo_timeout: greeting and EHLO/HELO
-  std::chrono::seconds starttls{300};   // smtp_starttls_timeout: STARTTLS and the handshake
-  std::chrono::seconds mail{300};       // smtp_mail_timeout (and RSET)
-  std::chrono::seconds rcpt{300};       // smtp_rcpt_timeout
-  std::chrono::seconds data_init{120};  // smtp_data_init_timeout: the 354
-  std::chrono::seconds data_xfer{180};  // smtp_data_xfer_timeout: each write of the content
-  std::chrono::seconds data_done{600};  // smtp_data_done_timeout: the reply to "."
-  std::chrono::seconds quit{300};       // smtp_quit_timeout
-};
 
 struct SmtpDeliverySettings {
   std::string queue_directory;  // absolute
@@ -82,9 +75,6 @@ struct SmtpDeliverySettings {
   std::vector<std::string> cache_destinations;  // smtp_connection_cache_destinations
   ConnectionCacheLimits cache_limits;           // smtp_connection_{cache,reuse}_*_limit
 };
-
-/// A smtp_tls_policy_maps lookup of one key (NotFound when there is no table).
-using PolicyLookup = std::function<maps::LookupResult(const std::string& key)>;
 
 class SmtpDelivery {
  public:
