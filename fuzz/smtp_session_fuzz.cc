@@ -1,7 +1,9 @@
 // libFuzzer target: arbitrary client bytes into smtp::ServerSession. Byte 0 picks settings
 // (bits 0 and 7: smtpd_forbid_bare_newline normalize/no/reject/note), byte 1 the fragment
 // size (bits 0-5, bit 5 also: every policy stage is asked, else RCPT only), the reject code
-// (bit 6: 521, else 550) and SMTP AUTH (bit 7, offering PLAIN and LOGIN); policy decisions
+// (bit 6: 521, else 550) and SMTP AUTH (bit 7, offering PLAIN and LOGIN); with STARTTLS
+// offered, bit 0 also makes each STARTTLS wait for CheckStartTls, refused (454) when bit 1 is
+// set; policy decisions
 // (with actions), commits and SASL answers are decided from the input. A SaslStep's
 // response is always strict base64. Invariants: replies are well-formed lines ending in CRLF; nothing
 // follows Close; AppendBody only inside an open message; never two CommitMessage for one
@@ -10,6 +12,7 @@
 // fragment size as all at once.
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +33,8 @@ struct Run {
   std::vector<std::string> transcript;
 };
 
-Run drive(const SessionSettings& settings, std::string_view input, size_t fragment) {
+Run drive(const SessionSettings& settings, std::string_view input, size_t fragment,
+          bool refuse_starttls) {
   ServerSession s(settings, ClientInfo{"192.0.2.1", "fuzz.example", 25});
   s.set_sasl_mechanisms(std::vector<std::string>{"PLAIN", "LOGIN"});
   Run run;
@@ -87,6 +91,9 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         record("X");
       } else if (std::holds_alternative<StartTls>(a)) {
         record("T");
+      } else if (std::holds_alternative<CheckStartTls>(a)) {
+        check(i + 1 == batch.size() && s.waiting() && settings.ask_before_starttls);
+        record("K");
       } else if (const auto* f = std::get_if<FlushSite>(&a)) {
         check(i + 1 == batch.size() && s.waiting() && !f->site.empty());
         record("F" + f->site);
@@ -135,6 +142,10 @@ Run drive(const SessionSettings& settings, std::string_view input, size_t fragme
         answer.challenge = "VXNlcm5hbWU6";
         answer.user = "user";
         next = s.sasl_answered(answer);
+      } else if (std::holds_alternative<CheckStartTls>(last)) {
+        next = refuse_starttls ? s.starttls_decided("454 4.7.0 Error: too many new TLS sessions")
+                               : s.starttls_decided(std::nullopt);
+        check(!next.empty());
       } else if (const auto* m = std::get_if<CommitMessage>(&last)) {
         next = m->size % 7 == 3 ? s.commit_done(Result<std::string>(make_error("io")))
                                 : s.commit_done(Result<std::string>("Q" + std::to_string(++queue)));
@@ -186,9 +197,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const size_t fragment = 1 + data[1] % 64;
   std::string_view input(reinterpret_cast<const char*>(data + 2), size - 2);
-  Run a = drive(settings, input, fragment);
+  settings.ask_before_starttls = settings.starttls_available && (data[1] & 1) != 0;
+  const bool refuse_starttls = (data[1] & 2) != 0;
+  Run a = drive(settings, input, fragment, refuse_starttls);
   if (!settings.starttls_available) {
-    Run b = drive(settings, input, input.size() + 1);
+    Run b = drive(settings, input, input.size() + 1, refuse_starttls);
     check(a.transcript == b.transcript);
   }
   return 0;

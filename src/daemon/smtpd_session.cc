@@ -189,6 +189,8 @@ class SessionDriver {
     } else if (std::holds_alternative<smtp::AbortMessage>(action)) {
       message_.reset();
       refusal_.reset();
+    } else if (std::holds_alternative<smtp::CheckStartTls>(action)) {
+      co_return session_.starttls_decided(co_await starttls_refusal());
     } else if (std::holds_alternative<smtp::StartTls>(action)) {
       co_await flush();
       bool ok = env_.tls != nullptr && !closed_ && co_await transport_->start_tls(*env_.tls);
@@ -235,8 +237,20 @@ class SessionDriver {
     co_return smtp::PolicyDecision::refuse(verdict.reply);
   }
 
-  // smtpd_client_new_tls_session_rate_limit after a STARTTLS handshake: past it, 421 and the
-  // session ends (false).
+  // smtpd_client_new_tls_session_rate_limit at STARTTLS, before its 220 (as Postfix): the
+  // client's new TLS sessions so far, not counting this one; over the limit, the 454 refusal
+  // (the session goes on in clear; a refused STARTTLS is not counted).
+  asio::awaitable<std::optional<std::string>> starttls_refusal() {
+    if (env_.anvil == nullptr || env_.anvil_client == nullptr) co_return std::nullopt;
+    policy::AnvilVerdict verdict = co_await env_.anvil->check_starttls(*env_.anvil_client);
+    if (verdict.allowed) co_return std::nullopt;
+    env_.anvil->log_refusal(verdict);
+    co_return verdict.reply;
+  }
+
+  // smtpd_client_new_tls_session_rate_limit after a STARTTLS handshake, which counts: past
+  // the limit, 421 and the session ends (false). Postfix judges here too (a client whose
+  // STARTTLS was allowed at the limit's edge), and refuses the next STARTTLS before it.
   asio::awaitable<bool> new_tls_session_allowed() {
     if (env_.anvil == nullptr || env_.anvil_client == nullptr) co_return true;
     policy::AnvilVerdict verdict =
@@ -567,6 +581,10 @@ asio::awaitable<void> run_smtp_session(SessionEnvironment env,
       }
     }
   }
+  // STARTTLS waits for anvil only when the client has a new-TLS-session limit.
+  settings.ask_before_starttls = settings.starttls_available && env.anvil != nullptr &&
+                                 env.anvil_client != nullptr && !env.anvil_client->exempt &&
+                                 env.anvil->limits().new_tls_rate > 0;
   SessionDriver driver(env, std::move(transport), std::move(client), std::move(settings));
   co_await driver.run();
 }

@@ -187,6 +187,21 @@ std::vector<Action> ServerSession::flush_decided(FlushAnswer answer) {
   return out;
 }
 
+std::vector<Action> ServerSession::starttls_decided(std::optional<std::string> refusal) {
+  std::vector<Action> out;
+  if (closed_ || wait_ != Wait::StartTlsCheck) return out;
+  wait_ = Wait::None;
+  if (refusal) {
+    reply(*refusal, out);
+  } else {
+    begin_starttls(out);
+  }
+  // Refused: the commands pipelined after STARTTLS are read in clear. Accepted: run() drops
+  // them (and logs it) as it does for bytes that come while the handshake is pending.
+  run(out);
+  return out;
+}
+
 std::vector<Action> ServerSession::commit_done(Result<std::string> queue_id) {
   std::vector<Action> out;
   if (closed_ || wait_ != Wait::Commit) return out;

@@ -56,6 +56,9 @@ struct SessionSettings {
   bool sasl_enabled = false;         // smtpd_sasl_auth_enable
   bool sasl_tls_only = false;        // smtpd_tls_auth_only: AUTH only over TLS
   bool sasl_broken_clients = false;  // broken_sasl_auth_clients: EHLO also says "AUTH=..."
+  // The edge decides each STARTTLS before its 220 (smtpd_client_new_tls_session_rate_limit):
+  // CheckStartTls, then starttls_decided(). Off: STARTTLS is answered at once.
+  bool ask_before_starttls = false;
 };
 struct ClientInfo {
   std::string address;
@@ -77,6 +80,8 @@ struct AppendBody { std::string data; };         // message bytes: dot-unstuffed
 struct CommitMessage { std::string message_id; uint64_t size; PolicyActions actions; };
 struct AbortMessage {};                          // discard the open message, if any
 struct StartTls {};                              // after "220 2.0.0 Ready to start TLS"; PAUSE until tls_done()
+// STARTTLS with ask_before_starttls, before any reply: PAUSE until starttls_decided().
+struct CheckStartTls {};
 struct LogLine { std::string text; };            // Postfix-style, e.g. "NOQUEUE: reject: RCPT from host[addr]: 554 5.7.1 <a@b>: Relay access denied; from=<s> to=<a@b> proto=ESMTP helo=<h>"
 struct FlushSite { std::string site; };          // ETRN (RFC 1985): PAUSE until flush_decided()
 struct Close {};                                 // close after sending what precedes it
@@ -92,7 +97,7 @@ struct SaslStep {
 struct SaslAbort {};  // the client cancelled (or garbled) an exchange: forget its request
 using Action = std::variant<SendReply, CheckPolicy, BeginMessage, AppendBody, CommitMessage,
                             AbortMessage, StartTls, LogLine, FlushSite, Close, Delay, SaslStep,
-                            SaslAbort>;
+                            SaslAbort, CheckStartTls>;
 
 /// The edge's answer to FlushSite: the flush was asked of the queue manager, the site is not
 /// in fast_flush_domains, or the request could not be made (or the lookup failed).
@@ -109,6 +114,10 @@ class ServerSession {
   /// as "451 4.6.0 Alias expansion error"); answered like a failed commit.
   std::vector<Action> commit_refused(std::string reply);
   std::vector<Action> flush_decided(FlushAnswer answer);  // the ETRN reply: 250, 459 or 458
+  /// The answer to CheckStartTls: nullopt lets the STARTTLS go on ("220 2.0.0 Ready to start
+  /// TLS", StartTls); otherwise `refusal` is the reply (4xx/5xx, an error like any other) and
+  /// the session goes on in clear, with the commands the client pipelined after STARTTLS.
+  std::vector<Action> starttls_decided(std::optional<std::string> refusal);
   std::vector<Action> tls_done(bool ok);            // ok: forget HELO and transaction, tls_active; !ok: Close
   /// The authentication server's answer to the SaslStep: a challenge ("334 ..."), success
   /// ("235 2.7.0 Authentication successful"; the user is kept for the session), failure
@@ -143,7 +152,7 @@ class ServerSession {
 
  private:
   enum class Mode { Command, SkipLine, Data, Bdat };
-  enum class Wait { None, Policy, Commit, Tls, Flush, Sasl };
+  enum class Wait { None, Policy, Commit, StartTlsCheck, Tls, Flush, Sasl };
   struct Counter {
     int ok = 0;
     int total = 0;
@@ -161,6 +170,7 @@ class ServerSession {
   void cmd_data(std::vector<Action>& out);
   void cmd_bdat(const Command& cmd, std::vector<Action>& out);
   void cmd_starttls(std::vector<Action>& out);
+  void begin_starttls(std::vector<Action>& out);
   void cmd_vrfy(const Command& cmd, std::vector<Action>& out);
   void cmd_etrn(const Command& cmd, std::vector<Action>& out);
   // Policy pauses (session_policy.cc): ask() pauses when the stage is asked for, else the

@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,8 @@ struct Driver {
   };
   bool commit_ok = true;
   bool tls_ok = true;
+  // The answer to CheckStartTls (ask_before_starttls): nullopt lets the STARTTLS go on.
+  std::optional<std::string> starttls_refusal;
   // ETRN: sites starting with "no" are not in fast_flush_domains, "down" fails.
   std::function<FlushAnswer(const std::string&)> flush = [](const std::string& site) {
     if (site.rfind("no", 0) == 0) return FlushAnswer::NotAllowed;
@@ -67,6 +71,7 @@ std::string describe(const Action& a) {
     std::string operator()(const Delay& d) { return "D:" + std::to_string(d.milliseconds); }
     std::string operator()(const SaslStep& a) { return "U:" + a.mechanism; }
     std::string operator()(const SaslAbort&) { return "U:abort"; }
+    std::string operator()(const CheckStartTls&) { return "K"; }
   };
   return std::visit(V{}, a);
 }
@@ -116,6 +121,9 @@ Transcript run(const SessionSettings& settings, const std::vector<std::string>& 
     } else if (const auto* f = std::get_if<FlushSite>(&last)) {
       EXPECT_TRUE(s.waiting());
       take(s.flush_decided(driver.flush(f->site)));
+    } else if (std::holds_alternative<CheckStartTls>(last)) {
+      EXPECT_TRUE(s.waiting());
+      take(s.starttls_decided(driver.starttls_refusal));
     } else if (std::holds_alternative<CommitMessage>(last)) {
       EXPECT_TRUE(s.waiting());
       if (driver.commit_ok) {
@@ -366,6 +374,50 @@ TEST(ServerSession, StartTlsInTransactionAndFailedHandshake) {
   Transcript f = converse(s, {"STARTTLS\r\n", "NOOP\r\n"}, d);
   EXPECT_EQ(f[f.size() - 2], "Q");
   EXPECT_EQ(replies(f).back(), "220 2.0.0 Ready to start TLS");
+}
+
+TEST(ServerSession, StartTlsAskedBeforeItsReply) {
+  SessionSettings s;
+  s.starttls_available = true;
+  s.ask_before_starttls = true;
+  Transcript t = converse(
+      s, {"EHLO c\r\nSTARTTLS\r\nMAIL FROM:<evil@x.example>\r\n", "EHLO c2\r\nQUIT\r\n"});
+  std::vector<std::string> r = replies(t);
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(r[2], "220 2.0.0 Ready to start TLS");
+  EXPECT_EQ(r[4], "221 2.0.0 Bye");
+  auto at = [&](const std::string& item) { return std::find(t.begin(), t.end(), item); };
+  ASSERT_NE(at("K"), t.end());
+  EXPECT_LT(at("K"), at("S:220 2.0.0 Ready to start TLS\r\n"));
+  EXPECT_LT(at("S:220 2.0.0 Ready to start TLS\r\n"), at("T"));
+  // What was pipelined after STARTTLS is dropped, as without the check.
+  EXPECT_TRUE(contains(t, "L:improper command pipelining after STARTTLS from "
+                          "client.example[192.0.2.7]"));
+  EXPECT_EQ(t.back(), "stats:ehlo=2 starttls=1 quit=1 commands=4");
+}
+
+TEST(ServerSession, StartTlsRefusedBeforeTheHandshakeGoesOnInClear) {
+  SessionSettings s;
+  s.starttls_available = true;
+  s.ask_before_starttls = true;
+  Driver d;
+  d.starttls_refusal =
+      "454 4.7.0 Error: too many new TLS sessions from client.example[192.0.2.7]";
+  Transcript t = converse(
+      s, {"EHLO c\r\nSTARTTLS\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<r@x.example>\r\n",
+          "EHLO c2\r\nQUIT\r\n"},
+      d);
+  std::vector<std::string> r = replies(t);
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[2], *d.starttls_refusal);
+  EXPECT_EQ(r[3], "250 2.1.0 Ok");  // the pipelined commands are read, in clear
+  EXPECT_EQ(r[4], "250 2.1.5 Ok");
+  EXPECT_NE(r[5].find("250-STARTTLS\r\n"), std::string::npos);  // still offered
+  EXPECT_EQ(r[6], "221 2.0.0 Bye");
+  EXPECT_TRUE(contains(t, "K"));
+  EXPECT_FALSE(contains(t, "T"));
+  EXPECT_EQ(count_prefix(t, "L:improper"), 0u);
+  EXPECT_EQ(t.back(), "stats:ehlo=2 starttls=0/1 mail=1 rcpt=1 quit=1 commands=5/6");
 }
 
 TEST(ServerSession, Bdat) {

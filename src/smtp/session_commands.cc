@@ -264,6 +264,14 @@ void ServerSession::cmd_starttls(std::vector<Action>& out) {
   if (tls_active_) return reply("554 5.5.1 Error: TLS already active", out);
   if (!settings_.starttls_available) return reply("502 5.5.1 Error: command not implemented", out);
   if (in_mail_) return reply("503 5.5.1 Error: MAIL transaction in progress", out);
+  if (settings_.ask_before_starttls) {
+    wait_ = Wait::StartTlsCheck;
+    return emit(CheckStartTls{}, out);
+  }
+  begin_starttls(out);
+}
+
+void ServerSession::begin_starttls(std::vector<Action>& out) {
   succeeded(Verb::StartTls);
   reply("220 2.0.0 Ready to start TLS", out);
   emit(StartTls{}, out);

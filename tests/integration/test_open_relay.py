@@ -3,21 +3,25 @@
 # recipient plain, with the percent hack, quoted, with a second @, source-routed, as a UUCP
 # bang path, each against the server's name and its IP literal) plus case variants, from a
 # client outside mynetworks (source address 127.0.0.2; mynetworks = 127.0.0.1/32). Every
-# attempt is also made after RSET, pipelined in one write, and over STARTTLS. The server's
-# relayhost is a recording SMTP sink; a message relayed from inside mynetworks reaches it
-# (the control: the test can fail), and nothing from outside does.
-import os
+# attempt is also made after RSET, pipelined in one write, over STARTTLS, and after a failed
+# AUTH (a real Dovecot started by the test: AUTH PLAIN with a wrong password, 535, before each
+# form). The server's relayhost is a recording SMTP sink; a message relayed from inside
+# mynetworks reaches it, and so does one from outside after a successful AUTH (the controls:
+# the test can fail), and nothing else from outside does.
+import base64
 import shutil
-import ssl
 import tempfile
 import unittest
 
 import harness
+import tools
+from dovecot import DovecotAuth
 from harness import EstafetaServer
 from scripted_smtp import ScriptedSmtp
 
 OUTSIDE = '127.0.0.2'
 FOREIGN = 'nmap.scanme.example'
+USERS = {'alice': 'secret'}
 CERT_DIR = None
 CERT = KEY = None
 
@@ -68,10 +72,21 @@ def OutsideConversation(port, source=OUTSIDE):
     return harness.SocketConversation('127.0.0.1', port, source=source)
 
 
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
 class OpenRelayTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        tools.require('dovecot')
         cls.sink = ScriptedSmtp()
+        cls.dovecot = DovecotAuth(USERS)
+        try:
+            cls.dovecot.__enter__()
+        except BaseException:
+            cls.sink.stop()
+            raise
         main = {
             'mynetworks': '127.0.0.1/32',
             'relayhost': '[127.0.0.1]:%d' % cls.sink.port,
@@ -81,16 +96,40 @@ class OpenRelayTest(unittest.TestCase):
             'smtpd_tls_security_level': 'may',
             'smtpd_hard_error_limit': '1000',
             'smtpd_soft_error_limit': '1000',
+            # AUTH through Dovecot, offered in clear too: the failed-AUTH case and its control.
+            'smtpd_sasl_auth_enable': 'yes',
+            'smtpd_sasl_type': 'dovecot',
+            'smtpd_sasl_path': cls.dovecot.socket_path,
+            'smtpd_tls_auth_only': 'no',
         }
         cls.srv = EstafetaServer(main=main, start=False)
         cls.srv.master_extra = ['smtp unix - - n - - smtp', 'relay unix - - n - - smtp']
-        cls.srv.__enter__()
-        cls.srv.start()
+        try:
+            cls.srv.__enter__()
+            cls.srv.start()
+        except BaseException:
+            cls.srv.__exit__(None, None, None)
+            cls.dovecot.__exit__(None, None, None)
+            cls.sink.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
         cls.srv.__exit__(None, None, None)
+        cls.dovecot.__exit__(None, None, None)
         cls.sink.stop()
+
+    def setUp(self):
+        # What the sink received before this test (each test ends only once its control has
+        # arrived, and whatever was queued before a control is handed on before it).
+        self.sink_before = len(self.sink.accepted)
+
+    def relayed(self):
+        return [rcpts for _, rcpts, _ in self.sink.accepted[self.sink_before:]]
+
+    def sink_holds(self, recipient):
+        """The sink received a message for exactly this one recipient."""
+        return [recipient] in [rcpts for _, rcpts, _ in self.sink.accepted]
 
     def attempt(self, conv, sender, recipient, pipelined=False):
         """One transaction; returns the RCPT reply. DATA is sent whatever the answer."""
@@ -122,6 +161,10 @@ class OpenRelayTest(unittest.TestCase):
                 conv.starttls(harness.client_tls_context())
             self.assertEqual(conv.cmd('EHLO outside.example').code, 250)
             for sender, recipient in battery(harness.HOSTNAME, '127.0.0.1'):
+                if how == 'after-failed-auth':
+                    self.assertEqual(conv.cmd('EHLO outside.example').code, 250)
+                    r = conv.cmd('AUTH PLAIN ' + b64('\0alice\0wrong'))
+                    self.assertEqual(r.code, 535, r)
                 if how == 'after-rset':
                     # A legitimate transaction first, abandoned.
                     self.assertEqual(conv.cmd('MAIL FROM:<a@outside.example>').code, 250)
@@ -146,9 +189,35 @@ class OpenRelayTest(unittest.TestCase):
             conv.send('Subject: control\r\n\r\ncontrol\r\n.\r\n')
             self.assertEqual(conv.read_reply().code, 250)
             conv.cmd('QUIT')
-        self.assertTrue(harness.wait_until(
-            lambda: any('control@%s' % FOREIGN in r for _, rcpts, _ in self.sink.accepted
-                        for r in rcpts)), self.srv.log())
+        self.assertTrue(harness.wait_until(lambda: self.sink_holds('control@%s' % FOREIGN)),
+                        self.srv.log())
+
+    def authenticated_control(self):
+        """After a successful AUTH, a relay from outside is accepted and reaches the sink."""
+        conv = OutsideConversation(self.srv.port)
+        try:
+            self.assertEqual(conv.cmd('EHLO outside.example').code, 250)
+            self.assertEqual(conv.cmd('AUTH PLAIN ' + b64('\0alice\0secret')).code, 235)
+            self.assertEqual(conv.cmd('MAIL FROM:<alice@outside.example>').code, 250)
+            self.assertEqual(conv.cmd('RCPT TO:<signed-in@%s>' % FOREIGN).code, 250)
+            self.assertEqual(conv.cmd('DATA').code, 354)
+            conv.send('Subject: authenticated control\r\n\r\ncontrol\r\n.\r\n')
+            self.assertEqual(conv.read_reply().code, 250)
+            conv.cmd('QUIT')
+        finally:
+            conv.close()
+        self.assertTrue(harness.wait_until(lambda: self.sink_holds('signed-in@%s' % FOREIGN)),
+                        self.srv.log())
+
+    def test_nothing_after_a_failed_auth_reaches_the_sink(self):
+        self.run_battery('after-failed-auth')
+        self.assertRegex(self.srv.log(), r'warning: unknown\[127\.0\.0\.2\]: SASL PLAIN '
+                         r'authentication failed: .*sasl_username=alice')
+        self.authenticated_control()
+        self.assertEqual(self.relayed(), [['signed-in@%s' % FOREIGN]], self.srv.log())
+        self.assertNotRegex(self.srv.log(), r'to=<[^>]*relaytest[^>]*>.*status=sent')
+        self.assertRegex(self.srv.log(), r'client=unknown\[127\.0\.0\.2\], '
+                         r'sasl_method=PLAIN, sasl_username=alice')
 
     def test_nothing_from_outside_reaches_the_sink(self):
         for how in ('plain', 'after-rset', 'pipelined', 'starttls'):
@@ -157,8 +226,7 @@ class OpenRelayTest(unittest.TestCase):
         # Whatever was queued before the control is handed on before it (one queue, one
         # transport); the sink must then hold the control message alone.
         self.relay_control()
-        relayed = [rcpts for _, rcpts, _ in self.sink.accepted]
-        self.assertEqual(relayed, [['control@%s' % FOREIGN]], self.srv.log())
+        self.assertEqual(self.relayed(), [['control@%s' % FOREIGN]], self.srv.log())
         self.assertNotRegex(self.srv.log(), r'to=<[^>]*relaytest[^>]*>.*status=sent')
 
 

@@ -1,11 +1,15 @@
 """Connection rate limits (Postfix's anvil: smtpd_client_connection_rate_limit, with
 smtpd_client_event_limit_exceptions), the same limit shared by two instances through a real
 Redis that the test starts (anvil_redis_server; Redis killed mid-way: each instance counts
-alone, with a warning), and the greet pause (smtpd_greet_pause: PREGREET as postscreen).
+alone, with a warning), the new-TLS-session rate (421 after a handshake past it, then 454 to
+STARTTLS itself, the session going on in clear, and a refused STARTTLS not counted), and the
+greet pause (smtpd_greet_pause: PREGREET as postscreen).
 
 The harness's readiness probe is one session per listener, and it counts: the tests count
 accepted sessions from the server's "connect from" log lines instead of assuming a number."""
 import re
+import smtplib
+import ssl
 import tempfile
 import unittest
 
@@ -38,6 +42,40 @@ def connect_until_refused(servers, attempts=20):
                 return srv, c.banner
             c.cmd('QUIT')
     return None
+
+
+def tls_main(certs, **extra):
+    cert, key = harness.make_certificate(certs)
+    main = dict(NO_EXCEPTIONS, smtpd_tls_cert_file=cert, smtpd_tls_key_file=key,
+                smtpd_tls_security_level='may')
+    main.update(extra)
+    return main
+
+
+def starttls_then_ehlo(srv):
+    """One session: EHLO, STARTTLS (which must get 220), the handshake, EHLO again; returns
+    the last line of the reply to that EHLO ('EOF' when the server closed instead). A 421
+    must be followed by the end of the session."""
+    with srv.connect() as c:
+        c.cmd('EHLO client.example')
+        r = c.cmd('STARTTLS')
+        assert r.code == 220, r
+        c.starttls(harness.client_tls_context())
+        try:
+            last = c.cmd('EHLO client.example').lines[-1]
+        except EOFError:
+            return 'EOF'
+        if last.startswith('421'):
+            assert c.at_eof(), 'still open after %r' % last
+        return last
+
+
+def starttls_reply(srv):
+    """One session: EHLO, STARTTLS; returns the code of the reply to STARTTLS (no handshake
+    is made after a 220: the server's handshake fails and it closes)."""
+    with srv.connect() as c:
+        c.cmd('EHLO client.example')
+        return c.cmd('STARTTLS').code
 
 
 class ConnectionRateLimitTest(unittest.TestCase):
@@ -115,29 +153,55 @@ class MessageAndRecipientRateLimitTest(unittest.TestCase):
             c.cmd('QUIT')
 
     def test_new_tls_session_rate(self):
-        """smtpd_client_new_tls_session_rate_limit: the handshake past the limit is
-        answered with 421 over TLS, then the session ends."""
+        """smtpd_client_new_tls_session_rate_limit: STARTTLS is allowed while the client's
+        count of new TLS sessions is within the limit, and the handshake that goes past it is
+        answered with 421 over TLS, then the session ends (as Postfix); once the count is
+        over the limit, STARTTLS itself gets 454 and the session goes on in clear."""
         with tempfile.TemporaryDirectory() as certs:
-            cert, key = harness.make_certificate(certs)
-            main = dict(NO_EXCEPTIONS, smtpd_client_new_tls_session_rate_limit=1,
-                        smtpd_tls_cert_file=cert, smtpd_tls_key_file=key,
-                        smtpd_tls_security_level='may')
+            main = tls_main(certs, smtpd_client_new_tls_session_rate_limit=1)
             with EstafetaServer(main=main) as srv:
-                replies = []
-                for _ in range(2):
-                    with srv.connect() as c:
-                        c.cmd('EHLO client.example')
-                        self.assertEqual(c.cmd('STARTTLS').code, 220)
-                        c.starttls(harness.client_tls_context())
-                        try:
-                            replies.append(c.cmd('EHLO client.example').lines[-1])
-                        except EOFError:
-                            replies.append('EOF')
-                        if replies[-1].startswith('421'):
-                            self.assertTrue(c.at_eof())
+                replies = [starttls_then_ehlo(srv) for _ in range(2)]
                 self.assertEqual(replies[0][:4], '250 ', srv.log())
                 self.assertEqual(replies[1], '421 4.7.0 %s Error: too many new TLS sessions '
                                  'from unknown[127.0.0.1]' % HOSTNAME, srv.log())
+                self.assertTrue(srv.wait_for_log(
+                    r'warning: New TLS session rate limit exceeded: 2 from '
+                    r'unknown\[127\.0\.0\.1\] for service \S+$'), srv.log())
+
+                # A real client: starttls() sees the 454, and the session goes on in clear.
+                with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as c:
+                    c.ehlo('client.example')
+                    self.assertTrue(c.has_extn('starttls'))
+                    with self.assertRaises(smtplib.SMTPResponseException) as refused:
+                        c.starttls(context=harness.client_tls_context())
+                    self.assertEqual(
+                        (refused.exception.smtp_code, refused.exception.smtp_error),
+                        (454, b'4.7.0 Error: too many new TLS sessions from '
+                              b'unknown[127.0.0.1]'))
+                    self.assertNotIsInstance(c.sock, ssl.SSLSocket)
+                    c.ehlo('client.example')
+                    self.assertEqual(c.sendmail('a@example.org', ['user@localhost'],
+                                                'Subject: in clear\r\n\r\nafter 454\r\n'), {})
+                self.assertEqual(len(srv.wait_for_delivery('user')), 1)
+                self.assertTrue(srv.wait_for_log(
+                    r'warning: Refusing STARTTLS request from unknown\[127\.0\.0\.1\] '
+                    r'for service \S+$'), srv.log())
+                # Pipelined after the refused STARTTLS: read in clear, not dropped.
+                with srv.connect() as c:
+                    c.cmd('EHLO client.example')
+                    c.send('STARTTLS\r\nNOOP\r\n')
+                    self.assertEqual([r.code for r in c.read_replies(2)], [454, 250])
+                    c.cmd('QUIT')
+                self.assertNotIn('improper command pipelining after STARTTLS', srv.log())
+
+    def test_within_the_tls_limit_starttls_is_not_refused(self):
+        """The control: a client that stays within the limit is never refused."""
+        with tempfile.TemporaryDirectory() as certs:
+            main = tls_main(certs, smtpd_client_new_tls_session_rate_limit=3)
+            with EstafetaServer(main=main) as srv:
+                replies = [starttls_then_ehlo(srv) for _ in range(3)]
+                self.assertEqual([r[:4] for r in replies], ['250 '] * 3, srv.log())
+                self.assertNotIn('Refusing STARTTLS', srv.log())
 
 
 class SharedRateLimitTest(unittest.TestCase):
@@ -178,6 +242,22 @@ class SharedRateLimitTest(unittest.TestCase):
                 r'warning: anvil: shared counters at redis:127\.0\.0\.1:%d unavailable'
                 % self.redis.port, other.log())
             self.assertEqual(len(warnings), 1, other.log())
+
+
+    def test_refused_starttls_is_not_counted(self):
+        """A STARTTLS refused with 454 does not add to the new-TLS-session count (read
+        from the shared counter in Redis): only handshakes count."""
+        with tempfile.TemporaryDirectory() as certs:
+            main = tls_main(certs, smtpd_client_new_tls_session_rate_limit=1,
+                            anvil_redis_server='127.0.0.1:%d' % self.redis.port,
+                            anvil_redis_key_prefix='itest:')
+            with EstafetaServer(main=main) as srv:
+                self.assertEqual(starttls_then_ehlo(srv)[:4], '250 ', srv.log())
+                self.assertTrue(starttls_then_ehlo(srv).startswith('421 '), srv.log())
+                self.assertIn(b'\r\n2\r\n', self.redis.command('GET', 'itest:newtls:127.0.0.1'))
+                self.assertEqual([starttls_reply(srv) for _ in range(3)], [454] * 3, srv.log())
+                self.assertIn(b'\r\n2\r\n', self.redis.command('GET', 'itest:newtls:127.0.0.1'))
+                self.assertEqual(len(re.findall(r'Refusing STARTTLS request', srv.log())), 3)
 
 
 class GreetPauseTest(unittest.TestCase):
