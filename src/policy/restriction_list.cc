@@ -6,6 +6,7 @@
 #include <array>
 
 #include "base/ascii.h"
+#include "config/parameters.h"
 
 namespace estafeta::policy {
 namespace {
@@ -124,15 +125,8 @@ bool all_digits(std::string_view s) {
 }  // namespace
 
 std::vector<std::string> restriction_words(std::string_view value) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < value.size()) {
-    while (i < value.size() && (ascii::is_space(value[i]) || value[i] == ',')) ++i;
-    size_t start = i;
-    while (i < value.size() && !ascii::is_space(value[i]) && value[i] != ',') ++i;
-    if (i > start) out.emplace_back(value.substr(start, i - start));
-  }
-  return out;
+  // As Postfix's lists: separators inside {...} do not split ("inline:{ a=1, b=2 }").
+  return config::split_list(value);
 }
 
 bool takes_table(RestrictionKind kind) {
@@ -148,6 +142,17 @@ Result<RestrictionList> parse_restriction_list(
   RestrictionList list;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
+    // Postfix 3's "check_policy_service { inet:host:port, timeout=10s }" and the like:
+    // braces are understood only inside a table spec ("inline:{ a=1 }").
+    const bool braced = !word.empty() && word.front() == '{';
+    const bool braced_argument = i + 1 < words.size() && !words[i + 1].empty() &&
+                                 words[i + 1].front() == '{';
+    if (braced || braced_argument) {
+      return make_error(fmt::format(
+          "{}: \"{}\": braces around a restriction or its argument are not supported by "
+          "Estafeta (only inside a table, as in inline:{{ key=value }})",
+          where, braced ? word : words[i + 1]));
+    }
     const Builtin* builtin = nullptr;
     for (const Builtin& b : kBuiltins) {
       if (ascii::iequals(word, b.name)) {

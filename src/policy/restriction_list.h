@@ -87,7 +87,8 @@ struct Restriction {
 };
 using RestrictionList = std::vector<Restriction>;
 
-/// The words of a list value, split at commas and whitespace.
+/// The words of a list value, split at commas and whitespace outside braces (a table
+/// spec "inline:{ a=1, b=2 }" is one word).
 std::vector<std::string> restriction_words(std::string_view value);
 
 /// Parses `words`; `where` names the list in errors ("smtpd_client_restrictions",

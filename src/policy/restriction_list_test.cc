@@ -134,6 +134,28 @@ TEST(RestrictionList, StartupErrors) {
 TEST(RestrictionList, Words) {
   EXPECT_EQ(restriction_words(" a,b  c,\n\td,,"), (std::vector<std::string>{"a", "b", "c", "d"}));
   EXPECT_TRUE(restriction_words("").empty());
+  // Separators inside braces do not split: an inline table is one word.
+  EXPECT_EQ(restriction_words("check_sender_access inline:{ a@b=REJECT, c@d=OK }, permit"),
+            (std::vector<std::string>{"check_sender_access", "inline:{ a@b=REJECT, c@d=OK }",
+                                      "permit"}));
+}
+
+TEST(RestrictionList, InlineTableWithSpacesIsOneArgument) {
+  auto list = parse_restriction_list(
+      "test", restriction_words("check_sender_access inline:{ a@b=REJECT, { c@d = 550 no } }"),
+      kClasses);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].argument, "inline:{ a@b=REJECT, { c@d = 550 no } }");
+}
+
+TEST(RestrictionList, BracesAroundARestrictionOrItsArgumentAreAClearError) {
+  for (const char* value : {"check_policy_service { inet:127.0.0.1:9998, timeout=10s }",
+                            "{ permit_mynetworks }, reject"}) {
+    auto list = parse_restriction_list("test", restriction_words(value), kClasses);
+    ASSERT_FALSE(list.ok()) << value;
+    EXPECT_NE(list.error().message.find("braces"), std::string::npos) << list.error().message;
+  }
 }
 
 }  // namespace
