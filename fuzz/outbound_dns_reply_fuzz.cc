@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)txt_answer(message);
   (void)tlsa_answer(message);
   (void)ptr_answer(message);
+  (void)ns_answer(message);
   (void)reverse_lookup_name(std::string_view(reinterpret_cast<const char*>(data), size));
   (void)parse_tlsa_rdata(message);
   for (size_t start = 0; start < size && start < 64; ++start) {

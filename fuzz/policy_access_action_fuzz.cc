@@ -27,7 +27,8 @@ const RestrictionSettings& settings() {
         "client", restriction_words("check_client_access hash:/t, check_policy_service unix:p"),
         classes);
     out.recipient = *parse_restriction_list(
-        "recipient", restriction_words("check_recipient_access hash:/t, reject_rbl_client z"),
+        "recipient", restriction_words("check_recipient_access hash:/t, reject_rbl_client z, "
+                                       "check_recipient_mx_access hash:/t"),
         classes);
     out.relay = *parse_restriction_list("relay", {"reject_unauth_destination"}, classes);
     out.rbl_reply_maps = {"hash:/rbl"};

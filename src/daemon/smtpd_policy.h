@@ -3,7 +3,8 @@
 // needs (policy/restriction_evaluator.h: the client's names, the resolver's view of the
 // sender and recipient, whether the recipient tables list them), runs the engine and meets
 // its needs without blocking the event loop: table lookups (on a maps::LookupPool when a
-// table is remote), DNS queries (outbound::DnsResolver on the loop), policy services
+// table is remote), DNS queries (outbound::DnsResolver on the loop: A/AAAA, MX, NS, TXT),
+// policy services
 // (daemon/policy_client.h) and sleeps; then, at RCPT and VRFY, the implicit
 // smtpd_reject_unlisted_recipient check. Its verdict becomes an smtp::PolicyDecision with
 // the transaction actions and log notes. One per session; keeps the StageMemory between

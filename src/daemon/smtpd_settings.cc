@@ -29,7 +29,7 @@ namespace {
 
 constexpr const char* kTableParameters[] = {
     "header_checks", "body_checks", "smtpd_client_event_limit_exceptions",
-    "smtpd_forbid_bare_newline_exclusions", "fast_flush_domains"};
+    "smtpd_forbid_bare_newline_exclusions", "fast_flush_domains", "permit_mx_backup_networks"};
 
 std::vector<const maps::Map*> find_tables(const maps::MapSet& set,
                                           const std::vector<std::string>& specs) {
@@ -171,6 +171,19 @@ Result<SmtpdSettings> make_smtpd_settings(const config::Config& config, long lon
     auto drac = make_drac_store(config);
     if (!drac.ok()) return drac.error();
     s.drac = std::move(*drac);
+  }
+  {
+    // permit_mx_backup: our addresses (inet_interfaces, proxy_interfaces) and the networks
+    // of the primary MX hosts we back up for.
+    restrictions->own_addresses = s.recipients.route.own_addresses;
+    auto networks = policy::split_list_items(config.get_list("permit_mx_backup_networks"));
+    restrictions->mx_backup_networks_set = !networks.literals.empty() || !networks.tables.empty();
+    restrictions->mx_backup_networks = policy::NetworkSet(
+        policy::NetworkList::parse(networks.literals, &bad), find_tables(set, networks.tables));
+    if (!bad.empty()) {
+      return make_error(fmt::format("permit_mx_backup_networks: bad network: {}", bad.front()));
+    }
+    if (restrictions->mx_backup_networks.has_remote_tables()) s.restriction_tables_remote = true;
   }
   s.restrictions = std::make_shared<const policy::RestrictionSettings>(std::move(*restrictions));
   s.policy_service = policy_service_settings(config);

@@ -223,15 +223,25 @@ Result<std::string> decode_txt(std::span<const uint8_t> message, const DnsRecord
   return text;
 }
 
-Result<std::string> decode_ptr(std::span<const uint8_t> message, const DnsRecord& record) {
-  if (record.rdata_length == 0) return make_error("empty PTR record");
+namespace {
+
+// Rdata that is one domain name (PTR, NS); `what` names the type in errors.
+Result<std::string> decode_name_rdata(std::span<const uint8_t> message, const DnsRecord& record,
+                                      std::string_view what) {
+  if (record.rdata_length == 0) return make_error(fmt::format("empty {} record", what));
   size_t offset = record.rdata_offset;
   auto target = read_domain_name(message, offset);
   if (!target) return target.error();
   if (offset != record.rdata_offset + record.rdata_length) {
-    return make_error("PTR record length does not match its name");
+    return make_error(fmt::format("{} record length does not match its name", what));
   }
   return target;
+}
+
+}  // namespace
+
+Result<std::string> decode_ptr(std::span<const uint8_t> message, const DnsRecord& record) {
+  return decode_name_rdata(message, record, "PTR");
 }
 
 Result<TlsaRecord> parse_tlsa_rdata(std::span<const uint8_t> rdata) {
@@ -258,6 +268,13 @@ DnsAnswer<std::string> txt_answer(std::span<const uint8_t> message) {
 
 DnsAnswer<std::string> ptr_answer(std::span<const uint8_t> message) {
   return answer_of<std::string>(message, kTypePtr, decode_ptr);
+}
+
+DnsAnswer<std::string> ns_answer(std::span<const uint8_t> message) {
+  return answer_of<std::string>(message, kTypeNs,
+                                [](std::span<const uint8_t> whole, const DnsRecord& record) {
+                                  return decode_name_rdata(whole, record, "NS");
+                                });
 }
 
 DnsAnswer<TlsaRecord> tlsa_answer(std::span<const uint8_t> message) {

@@ -1,6 +1,6 @@
 // Reading DNS replies (RFC 1035 4.1) for outbound mail and smtpd's client names: the header
 // flags, the answer section's records, compressed names, and the rdata of MX, A, AAAA, TXT,
-// PTR and TLSA (RFC 6698 2.1) records; the name a PTR query asks for an address.
+// PTR, NS and TLSA (RFC 6698 2.1) records; the name a PTR query asks for an address.
 // c-ares only carries the bytes (dns_resolver.h); every byte of a reply is read here, bounds
 // checked, and fuzzed (fuzz/outbound_dns_message_fuzz.cc). Pure: no I/O.
 #pragma once
@@ -18,6 +18,7 @@
 namespace estafeta::outbound {
 
 inline constexpr uint16_t kTypeA = 1;
+inline constexpr uint16_t kTypeNs = 2;
 inline constexpr uint16_t kTypeCname = 5;
 inline constexpr uint16_t kTypePtr = 12;
 inline constexpr uint16_t kTypeMx = 15;
@@ -72,7 +73,7 @@ Result<std::string> decode_ptr(std::span<const uint8_t> message, const DnsRecord
 Result<TlsaRecord> parse_tlsa_rdata(std::span<const uint8_t> rdata);
 
 /// A whole reply as the answer to a query of `type` (kTypeMx, kTypeA, kTypeAaaa, kTypeTxt,
-/// kTypePtr, kTypeTlsa): NOERROR with records of that type (class IN) -> Ok, without -> NoData;
+/// kTypePtr, kTypeNs, kTypeTlsa): NOERROR with records of that type (class IN) -> Ok, without -> NoData;
 /// NXDOMAIN -> NotFound "Host not found"; SERVFAIL -> TempFail "Host not found, try again";
 /// any other rcode, or a reply that does not parse -> TempFail with the reason. A record of
 /// the type whose rdata is malformed makes the answer TempFail; an MX record whose exchange
@@ -84,6 +85,8 @@ DnsAnswer<std::string> txt_answer(std::span<const uint8_t> message);
 /// The names of the PTR records, in the order of the reply (those reached through a CNAME,
 /// as RFC 2317 delegations publish them, included).
 DnsAnswer<std::string> ptr_answer(std::span<const uint8_t> message);
+/// The name server names of the NS records, in the order of the reply.
+DnsAnswer<std::string> ns_answer(std::span<const uint8_t> message);
 DnsAnswer<TlsaRecord> tlsa_answer(std::span<const uint8_t> message);
 
 /// The name a PTR query asks for a numeric address (RFC 1035 3.5, RFC 3596 2.5):

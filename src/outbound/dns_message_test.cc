@@ -235,6 +235,23 @@ TEST(DnsMessage, MalformedPtrRecordsAreTemporaryFailures) {
   }
 }
 
+TEST(DnsMessage, NsNames) {
+  Bytes compressed = {3, 'n', 's', '2', 0xc0, 12};  // "ns2" + the question's name
+  auto answer = ns_answer(reply("example.test", kTypeNs,
+                                {{kPointerToQuestion, kTypeNs, name("NS1.Example.TEST")},
+                                 {kPointerToQuestion, kTypeNs, compressed},
+                                 {kPointerToQuestion, kTypeA, {192, 0, 2, 1}}}));
+  ASSERT_EQ(answer.status, DnsStatus::Ok) << answer.reason;
+  EXPECT_EQ(answer.records, (std::vector<std::string>{"ns1.example.test", "ns2.example.test"}));
+  EXPECT_EQ(ns_answer(reply("a.example.test", kTypeNs, {})).status, DnsStatus::NoData);
+  EXPECT_EQ(ns_answer(reply("x.test", kTypeNs, {}, kRcodeNxDomain)).status, DnsStatus::NotFound);
+  Bytes longer = name("a.test");
+  longer.push_back(0);
+  auto bad = ns_answer(reply("example.test", kTypeNs, {{kPointerToQuestion, kTypeNs, longer}}));
+  EXPECT_EQ(bad.status, DnsStatus::TempFail);
+  EXPECT_NE(bad.reason.find("NS record"), std::string::npos) << bad.reason;
+}
+
 TEST(DnsMessage, ReverseLookupNames) {
   EXPECT_EQ(reverse_lookup_name("192.0.2.1").value(), "1.2.0.192.in-addr.arpa");
   EXPECT_EQ(reverse_lookup_name("127.0.0.1").value(), "1.0.0.127.in-addr.arpa");

@@ -302,6 +302,12 @@ asio::awaitable<DnsAnswer<std::string>> DnsResolver::txt(std::string name) {
   co_return answer_from<std::string>(raw, [](auto message) { return txt_answer(message); });
 }
 
+asio::awaitable<DnsAnswer<std::string>> DnsResolver::ns(std::string name) {
+  std::shared_ptr<Core> core = core_;
+  RawReply raw = co_await wait_for(core->io, core->send(name, kTypeNs));
+  co_return answer_from<std::string>(raw, [](auto message) { return ns_answer(message); });
+}
+
 asio::awaitable<DnsAnswer<TlsaRecord>> DnsResolver::tlsa(std::string name) {
   std::shared_ptr<Core> core = core_;
   RawReply raw = co_await wait_for(core->io, core->send(name, kTypeTlsa));

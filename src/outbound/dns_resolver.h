@@ -38,6 +38,8 @@ class DnsResolver {
   asio::awaitable<DnsAnswer<asio::ip::address>> addresses(std::string name, Families families);
   /// Each record's character-strings concatenated.
   asio::awaitable<DnsAnswer<std::string>> txt(std::string name);
+  /// The name servers of a zone (NS records), as the reply has them.
+  asio::awaitable<DnsAnswer<std::string>> ns(std::string name);
   /// Type 52 records, e.g. for "_25._tcp.mx.example.com".
   asio::awaitable<DnsAnswer<TlsaRecord>> tlsa(std::string name);
   /// The PTR names of an address (its in-addr.arpa or ip6.arpa name; an IPv4-mapped IPv6

@@ -51,6 +51,9 @@ class DnsResolverTest : public ::testing::Test {
         "txt-record=txt.test,part one,part two",
         "dns-rr=_25._tcp.a.test,52,0301011234567890ABCDEF",
         "dns-rr=_25._tcp.short.test,52,0301",
+        // NS records (type 2) for zone.test: ns1.zone.test and ns2.other.test, wire format.
+        "dns-rr=zone.test,2,036E7331047A6F6E65047465737400",
+        "dns-rr=zone.test,2,036E7332056F74686572047465737400",
         "server=/fail.test/#",
         "server=/slow.test/127.0.0.1#" + std::to_string(closed),
         // Reverse names: host-record publishes the PTR of each address too.
@@ -153,6 +156,17 @@ TEST_F(DnsResolverTest, PtrNames) {
   EXPECT_EQ(slow.status, DnsStatus::TempFail);
   EXPECT_EQ(slow.reason, "Host not found, try again (timeout)");
   EXPECT_NE(server_->log().find("1.2.0.192.in-addr.arpa"), std::string::npos);
+}
+
+TEST_F(DnsResolverTest, NsNames) {
+  auto dns = resolver();
+  auto answer = run(io_, dns->ns("zone.test"));
+  ASSERT_EQ(answer.status, DnsStatus::Ok) << answer.reason;
+  std::multiset<std::string> names(answer.records.begin(), answer.records.end());
+  EXPECT_EQ(names, (std::multiset<std::string>{"ns1.zone.test", "ns2.other.test"}));
+  EXPECT_EQ(run(io_, dns->ns("a.test")).status, DnsStatus::NoData);
+  EXPECT_EQ(run(io_, dns->ns("nowhere.test")).status, DnsStatus::NotFound);
+  EXPECT_EQ(run(io_, dns->ns("x.fail.test")).status, DnsStatus::TempFail);
 }
 
 TEST_F(DnsResolverTest, NoNameserverAnswers) {

@@ -10,6 +10,7 @@
 #include "maps/search_keys.h"
 #include "policy/access_action.h"
 #include "policy/access_keys.h"
+#include "policy/dns_access.h"
 #include "policy/dnsbl.h"
 #include "policy/hostname_syntax.h"
 #include "policy/rbl_reply.h"
@@ -315,18 +316,30 @@ struct RestrictionEvaluator::Run {
       case K::CheckClientAccess:
         return access(argument, client_keys(f.client_name, f.client_address, parent_style()),
                       namaddr, kClient, default_access);
-      case K::CheckReverseClientHostnameAccess: {
-        Status status =
-            access(argument, client_keys(f.reverse_client_name, f.client_address, parent_style()),
-                   f.reverse_client_name, kReverseClient, default_access);
-        if (status == Status::Ok && !discard) {
-          return server_error(fmt::format(
-              "restriction {} returns OK for {}: this is not allowed for security reasons; "
-              "use DUNNO instead of OK if you want to make an exception",
-              r.name, f.reverse_client_name));
-        }
-        return status;
-      }
+      case K::CheckClientHostnameAccess:
+        return access(argument, host_name_keys(f.client_name, parent_style()), namaddr, kClient,
+                      default_access);
+      case K::CheckReverseClientHostnameAccess:
+        return forbid_ok(r, f.reverse_client_name,
+                         access(argument,
+                                client_keys(f.reverse_client_name, f.client_address, parent_style()),
+                                f.reverse_client_name, kReverseClient, default_access));
+      case K::CheckClientAAccess:
+      case K::CheckClientMxAccess:
+      case K::CheckClientNsAccess:
+      case K::CheckReverseClientHostnameAAccess:
+      case K::CheckReverseClientHostnameMxAccess:
+      case K::CheckReverseClientHostnameNsAccess:
+      case K::CheckHeloAAccess:
+      case K::CheckHeloMxAccess:
+      case K::CheckHeloNsAccess:
+      case K::CheckSenderAAccess:
+      case K::CheckSenderMxAccess:
+      case K::CheckSenderNsAccess:
+      case K::CheckRecipientAAccess:
+      case K::CheckRecipientMxAccess:
+      case K::CheckRecipientNsAccess:
+        return server_access(r, *server_access_kind(kind), argument, default_access);
       case K::RejectRblClient:
         return reject_rbl(r, argument, dnsbl_address_query(f.client_address, argument),
                           f.client_address, kClient);
@@ -426,6 +439,8 @@ struct RestrictionEvaluator::Run {
         if (!recipient) return Status::Dunno;
         if (f.recipient_facts.authorized == Match::TempFail) return dict_retry(*recipient);
         return f.recipient_facts.authorized == Match::Yes ? Status::Ok : Status::Dunno;
+      case K::PermitMxBackup:
+        return permit_mx_backup();
       case K::RejectUnauthDestination:
       case K::DeferUnauthDestination: {
         if (!recipient) return Status::Dunno;
@@ -554,13 +569,16 @@ struct RestrictionEvaluator::Run {
     return email_keys(resolved, s.recipient_delimiter, parent_style());
   }
 
+  // `found` (if given) says whether a key was found (or the table failed).
   Status access(const std::string& table, const std::vector<AccessKey>& keys, std::string_view name,
-                std::string_view klass, std::optional<RestrictionKind> default_access) {
+                std::string_view klass, std::optional<RestrictionKind> default_access,
+                bool* found = nullptr) {
     bool pattern = maps::is_pattern_table(table);
     for (const AccessKey& key : keys) {
       if (key.partial && pattern) continue;
       auto result = lookup(table, key.key);
       if (!result) return Status::Pending;
+      if (found != nullptr) *found = result->status != maps::LookupStatus::NotFound;
       if (result->status == maps::LookupStatus::Found) {
         return table_result(table, result->value, name, klass, default_access);
       }
@@ -672,6 +690,107 @@ struct RestrictionEvaluator::Run {
         if (!list.ok()) return server_error(list.error().message);
         return generic(*list, name, klass, default_access);
       }
+    }
+    return Status::Dunno;
+  }
+
+  // ---- DNS-based access checks (policy/dns_access.h). ----
+
+  // Postfix's forbid_allowlist(): OK from a table searched for names the client controls.
+  Status forbid_ok(const Restriction& r, std::string_view target, Status status) {
+    if (status != Status::Ok || discard) return status;
+    return server_error(fmt::format(
+        "restriction {} returns OK for {}: this is not allowed for security reasons; "
+        "use DUNNO instead of OK if you want to make an exception",
+        r.name, target));
+  }
+
+  // The engine as dns_access.h sees it: DNS answers, one access table, warnings.
+  struct DnsCheck final : DnsCheckContext {
+    DnsCheck(Run& r, std::string t, std::string_view n, std::string_view k,
+             std::optional<RestrictionKind> d)
+        : run(r), table(std::move(t)), name(n), klass(k), default_access(d) {}
+    std::optional<DnsAnswer> dns(const std::string& query, DnsType type) override {
+      return run.dns(query, type);
+    }
+    SearchOutcome search(const std::vector<AccessKey>& keys) override {
+      bool found = false;
+      status = run.access(table, keys, name, klass, default_access, &found);
+      if (status == Status::Pending) return SearchOutcome::Pending;
+      return found ? SearchOutcome::Found : SearchOutcome::NotFound;
+    }
+    void warning(std::string text) override { run.warning(std::move(text)); }
+    void defer_if_reject(int code, std::string_view dsn, std::string text) override {
+      run.defer_if_reject(code, dsn, std::move(text));
+    }
+    Run& run;
+    std::string table;
+    std::string_view name;
+    std::string_view klass;
+    std::optional<RestrictionKind> default_access;
+    Status status = Status::Dunno;
+  };
+
+  Status server_access(const Restriction& r, ServerAccessKind kind, const std::string& table,
+                       std::optional<RestrictionKind> default_access) {
+    std::string target;  // the name whose servers are searched
+    std::string_view name;
+    std::string_view klass;
+    switch (kind.subject) {
+      case ServerSubject::Client:
+        if (ascii::iequals(f.client_name, "unknown")) return Status::Dunno;
+        target = f.client_name;
+        name = namaddr;
+        klass = kClient;
+        break;
+      case ServerSubject::ReverseClient:
+        if (ascii::iequals(f.reverse_client_name, "unknown")) return Status::Dunno;
+        target = f.reverse_client_name;
+        name = f.reverse_client_name;
+        klass = kReverseClient;
+        break;
+      case ServerSubject::Helo:
+        if (!f.helo) return Status::Dunno;
+        target = *f.helo;
+        name = *f.helo;
+        klass = kHelo;
+        break;
+      case ServerSubject::Sender:
+        if (!f.sender || f.sender->empty()) return Status::Dunno;
+        target = domain_of(*f.sender);
+        name = *f.sender;
+        klass = kSender;
+        break;
+      case ServerSubject::Recipient:
+        if (!recipient) return Status::Dunno;
+        target = domain_of(*recipient);
+        name = *recipient;
+        klass = kRecipient;
+        break;
+    }
+    DnsCheck check(*this, table, name, klass, default_access);
+    SearchOutcome outcome = search_servers(check, kind.type, target, parent_style(), klass, name);
+    if (outcome == SearchOutcome::Pending) return Status::Pending;
+    if (outcome == SearchOutcome::NotFound) return Status::Dunno;
+    return forbid_ok(r, target, check.status);
+  }
+
+  Status permit_mx_backup() {
+    if (!recipient) return Status::Dunno;
+    const AddressFacts& facts = f.recipient_facts;
+    if (facts.authorized == Match::TempFail) return dict_retry(*recipient);
+    if (facts.authorized == Match::Yes) return Status::Ok;
+    const std::string& resolved = facts.resolved.empty() ? *recipient : facts.resolved;
+    std::string_view domain = domain_of(resolved);
+    if (domain.empty() || is_literal(domain) || facts.routed) return Status::Dunno;
+    MxBackupSettings settings{s.myhostname, s.own_addresses,
+                              s.mx_backup_networks_set ? &s.mx_backup_networks : nullptr};
+    DnsCheck check(*this, "", *recipient, kRecipient, std::nullopt);  // no table: DNS only
+    switch (mx_backup(check, domain, settings, kRecipient, *recipient)) {
+      case MxBackupOutcome::Pending: return Status::Pending;
+      case MxBackupOutcome::Permit: return Status::Ok;
+      case MxBackupOutcome::TempFail: return dict_retry(*recipient);
+      case MxBackupOutcome::Dunno: break;
     }
     return Status::Dunno;
   }

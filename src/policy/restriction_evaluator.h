@@ -118,7 +118,7 @@ struct LookupNeed {
   bool operator==(const LookupNeed&) const = default;
 };
 
-enum class DnsType { A, TXT, MX, Address /* A and AAAA: any address */ };
+enum class DnsType { A, TXT, MX, NS, Address /* A and AAAA: any address */ };
 
 /// Query the DNS for `name`; answer with a DnsAnswer.
 struct DnsNeed {
@@ -148,8 +148,12 @@ struct DnsAnswer {
   enum class Status { Ok, NotFound /* NXDOMAIN */, NoData, TempFail };
   Status status = Status::NotFound;
   /// Ok: A and Address: the addresses ("127.0.0.2"); TXT: the strings; MX: the exchange
-  /// host names ("." or "" for a null MX).
+  /// host names ("." or "" for a null MX); NS: the name server host names.
   std::vector<std::string> values;
+  /// MX: the preference of each value (same order); empty for the other types.
+  std::vector<int> preferences = {};
+  /// Not Ok: why, for logs ("Host not found", "Host not found, try again"); may be empty.
+  std::string reason = {};
 };
 
 struct PolicyAnswer {

@@ -39,7 +39,14 @@ enum class RestrictionKind {
   RejectUnknownClientHostname,
   RejectUnknownReverseClientHostname,
   CheckClientAccess,
+  CheckClientHostnameAccess,  // Estafeta addition: the client name half of check_client_access
   CheckReverseClientHostnameAccess,
+  CheckClientAAccess,  // the *_{a,mx,ns}_access checks: policy/dns_access.h
+  CheckClientMxAccess,
+  CheckClientNsAccess,
+  CheckReverseClientHostnameAAccess,
+  CheckReverseClientHostnameMxAccess,
+  CheckReverseClientHostnameNsAccess,
   RejectRblClient,
   PermitDnswlClient,
   RejectRhsblClient,
@@ -47,12 +54,18 @@ enum class RestrictionKind {
   PermitRhswlClient,
   // HELO.
   CheckHeloAccess,
+  CheckHeloAAccess,
+  CheckHeloMxAccess,
+  CheckHeloNsAccess,
   RejectInvalidHeloHostname,
   RejectNonFqdnHeloHostname,
   RejectUnknownHeloHostname,
   RejectRhsblHelo,
   // Sender.
   CheckSenderAccess,
+  CheckSenderAAccess,
+  CheckSenderMxAccess,
+  CheckSenderNsAccess,
   RejectNonFqdnSender,
   RejectUnknownSenderDomain,
   RejectUnlistedSender,
@@ -63,7 +76,11 @@ enum class RestrictionKind {
   RejectUnauthenticatedSenderLoginMismatch,  // not logged in: the address must have no owner
   // Recipient.
   CheckRecipientAccess,
+  CheckRecipientAAccess,
+  CheckRecipientMxAccess,
+  CheckRecipientNsAccess,
   PermitAuthDestination,
+  PermitMxBackup,
   RejectUnauthDestination,
   DeferUnauthDestination,
   RejectNonFqdnRecipient,

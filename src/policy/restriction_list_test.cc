@@ -106,8 +106,8 @@ TEST(RestrictionList, StartupErrors) {
     const char* error;
   } cases[] = {
       {"permit_mynetwork", "test: unknown restriction \"permit_mynetwork\""},
-      {"check_sender_mx_access hash:/x",
-       "test: restriction \"check_sender_mx_access\" is not supported by Estafeta"},
+      {"reject_maps_rbl", "test: restriction \"reject_maps_rbl\" is not supported by Estafeta"},
+      {"check_sender_mx_access", "test: restriction \"check_sender_mx_access\" needs an argument"},
       {"check_client_access", "test: restriction \"check_client_access\" needs an argument"},
       {"check_client_access reject",
        "test: restriction \"check_client_access\": bad argument \"reject\": need "
@@ -129,6 +129,35 @@ TEST(RestrictionList, StartupErrors) {
     ASSERT_FALSE(list.ok()) << c.value;
     EXPECT_EQ(list.error().message, c.error);
   }
+}
+
+// The DNS-based access checks (policy/dns_access.h) take a table; permit_mx_backup nothing.
+TEST(RestrictionList, DnsBasedChecks) {
+  using K = RestrictionKind;
+  auto list = parse_restriction_list(
+      "test",
+      restriction_words("check_client_hostname_access hash:/a, check_client_a_access hash:/b, "
+                        "Check_Reverse_Client_Hostname_NS_Access hash:/c, check_helo_mx_access "
+                        "cidr:/d, check_sender_mx_access hash:/e, check_recipient_ns_access "
+                        "hash:/f, permit_mx_backup"),
+      kClasses);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  std::vector<std::pair<K, std::string>> want = {
+      {K::CheckClientHostnameAccess, "hash:/a"},
+      {K::CheckClientAAccess, "hash:/b"},
+      {K::CheckReverseClientHostnameNsAccess, "hash:/c"},
+      {K::CheckHeloMxAccess, "cidr:/d"},
+      {K::CheckSenderMxAccess, "hash:/e"},
+      {K::CheckRecipientNsAccess, "hash:/f"},
+      {K::PermitMxBackup, ""},
+  };
+  ASSERT_EQ(list->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*list)[i].kind, want[i].first) << i;
+    EXPECT_EQ((*list)[i].argument, want[i].second) << i;
+  }
+  EXPECT_TRUE(takes_table(K::CheckSenderMxAccess));
+  EXPECT_FALSE(takes_table(K::PermitMxBackup));
 }
 
 TEST(RestrictionList, Words) {

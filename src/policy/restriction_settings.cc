@@ -205,6 +205,7 @@ Result<RestrictionSettings> make_restriction_settings(const config::Config& conf
   }
   s.policy_default_action = config.get("smtpd_policy_service_default_action");
   s.reject_unlisted_sender = config.get_bool("smtpd_reject_unlisted_sender");
+  s.myhostname = config.get("myhostname");
   return s;
 }
 

@@ -65,6 +65,12 @@ struct RestrictionSettings {
   /// smtpd_policy_service_default_action: the action when a policy service cannot answer.
   std::string policy_default_action = "451 4.3.5 Server configuration problem";
   bool reject_unlisted_sender = false;  // smtpd_reject_unlisted_sender
+  /// permit_mx_backup (policy/dns_access.h): this machine's names and addresses, and
+  /// permit_mx_backup_networks (unset: any domain that lists us as a backup MX host).
+  std::string myhostname;                  // myhostname
+  std::vector<std::string> own_addresses;  // inet_interfaces and proxy_interfaces (the caller's)
+  bool mx_backup_networks_set = false;
+  NetworkSet mx_backup_networks;  // permit_mx_backup_networks (the caller's: it may name tables)
   /// smtpd_sender_login_maps: sender address -> the SASL login names that own it, for the
   /// reject_*sender_login_mismatch restrictions; searched as one logical table.
   std::vector<std::string> sender_login_maps;

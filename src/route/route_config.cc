@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include "maps/address_search.h"
+#include "maps/cidr_map.h"
 #include "policy/address_list.h"
 
 namespace estafeta::route {
@@ -41,10 +42,10 @@ Result<policy::DomainList> domain_list(const config::Config& config, const char*
                             parent_matches_subdomains(config, name));
 }
 
-// The numeric addresses behind inet_interfaces, so that user@[192.0.2.1] is local when
-// 192.0.2.1 is ours.
+// The numeric addresses behind inet_interfaces and proxy_interfaces, so that user@[192.0.2.1]
+// is local when 192.0.2.1 is ours.
 std::vector<std::string> own_addresses(const config::Config& config) {
-  std::vector<std::string> out;
+  std::vector<std::string> out = config.get_list("proxy_interfaces");
   bool all = false;
   for (const auto& item : config.get_list("inet_interfaces")) {
     if (item == "all") {
@@ -147,6 +148,13 @@ Result<RouteSettings> make_route_settings(const config::Config& config,
     auto made = domain_list(config, name, tables);
     if (!made.ok()) return made.error();
     *list = std::move(*made);
+  }
+  for (const std::string& proxy : config.get_list("proxy_interfaces")) {
+    if (!maps::parse_ip_address(proxy).ok()) {
+      return make_error(fmt::format(
+          "proxy_interfaces: \"{}\" is not a numeric IP address (host names are not supported)",
+          proxy));
+    }
   }
   s.own_addresses = own_addresses(config);
   s.local_transport = config.get("local_transport");

@@ -23,7 +23,7 @@ struct RouteSettings {
 
   // The address classes, tested in this order (Postfix ADDRESS_CLASS_README).
   policy::DomainList mydestination;          // local
-  std::vector<std::string> own_addresses;    // numeric addresses of inet_interfaces: [ip] is local
+  std::vector<std::string> own_addresses;    // inet_interfaces, proxy_interfaces: [ip] is local
   policy::DomainList virtual_alias_domains;  // virtual alias
   policy::DomainList virtual_mailbox_domains;  // virtual mailbox
   policy::DomainList relay_domains;            // relay
