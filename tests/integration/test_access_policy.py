@@ -101,7 +101,10 @@ class AccessTablesTest(unittest.TestCase, Session):
                 'smtpd_restriction_classes': 'known_senders_only',
                 'known_senders_only': 'check_sender_access texthash:%s, reject' % senders,
                 'smtpd_client_restrictions': 'check_client_access cidr:%s' % clients,
-                'smtpd_sender_restrictions': 'check_sender_access texthash:%s' % senders,
+                # An inline table with spaces and commas inside its braces is one argument.
+                'smtpd_sender_restrictions':
+                    'check_sender_access inline:{ { inline@spam.example = 550 5.7.1 Inline }, '
+                    'x@y.example=OK }, check_sender_access texthash:%s' % senders,
                 'smtpd_relay_restrictions': '',
                 'smtpd_recipient_restrictions':
                     'check_recipient_access texthash:%s, permit_mynetworks, '
@@ -161,6 +164,11 @@ class AccessTablesTest(unittest.TestCase, Session):
         rcpt = self.rcpt_reply(self.port, INSIDE, 'spammer@anywhere.example', 'user@localhost')
         self.assertEqual(rcpt.lines, ['554 5.7.1 <spammer@anywhere.example>: '
                                       'Sender address rejected: No spammers here'])
+
+    def test_inline_table_with_spaces(self):
+        rcpt = self.rcpt_reply(self.port, INSIDE, 'inline@spam.example', 'user@localhost')
+        self.assertEqual(rcpt.lines, ['550 5.7.1 <inline@spam.example>: '
+                                      'Sender address rejected: Inline'])
 
     # -- 6. a restriction class named by an access table value
 
