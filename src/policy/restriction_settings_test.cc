@@ -69,6 +69,18 @@ TEST(RestrictionSettings, ListsClassesTablesAndServices) {
   EXPECT_EQ(s->policy_services(), std::vector<std::string>{"inet:127.0.0.1:10023"});
 }
 
+// reject_tempfail_action is the default of both finer parameters.
+TEST(RestrictionSettings, RejectTempfailActionIsTheDefaultOfTheFinerOnes) {
+  auto s = from("reject_tempfail_action = defer\n");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->unknown_address_tempfail_action, TempfailAction::Defer);
+  EXPECT_EQ(s->unknown_helo_hostname_tempfail_action, TempfailAction::Defer);
+  auto finer = from(
+      "reject_tempfail_action = defer\nunknown_helo_hostname_tempfail_action = defer_if_permit\n");
+  ASSERT_TRUE(finer.ok()) << finer.error().message;
+  EXPECT_EQ(finer->unknown_helo_hostname_tempfail_action, TempfailAction::DeferIfPermit);
+}
+
 TEST(RestrictionSettings, StartupErrors) {
   struct Case {
     const char* main_cf;
