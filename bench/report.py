@@ -7,6 +7,8 @@ a header (date, command, machine), the rate table (Postfix, Estafeta, ratio, smt
 Estafeta/smtp-sink) and a CPU table (cores used by each server's process tree and by the client
 during the measurement, and by the whole machine, from which the bound is read). A failed
 measurement (not every message acknowledged and delivered) shows as FAIL.
+With run.sh --policy (records with a "policy"), one table instead: each access-policy
+configuration's rate and its ratio to the `none` run measured just before it.
 """
 
 import argparse
@@ -77,11 +79,71 @@ def machine():
             f"Postfix {pf}, load average at the end {os.getloadavg()[0]:.2f}")
 
 
+POLICY_BOUNDS = {"cidr": 0.95, "lmdb": 0.95, "rbl": 0.90}  # issue 19's bounds against none
+
+
+def policy_report(records):
+    """run.sh --policy: each configuration's rate against the `none` run just before it."""
+    keys, rates, ratios, cpu = [], {}, {}, {}
+    last_none = {}
+    for r in records:
+        key = (r["load"], r["sessions"], r["size"])
+        if key not in keys:
+            keys.append(key)
+        m, policy = r["m"], r["policy"]
+        rate = m["rate"] if m.get("ok") else 0.0
+        rates.setdefault((key, policy), []).append(rate)
+        if m.get("ok") and m.get("seconds") and rate:
+            cpu.setdefault((key, policy), []).append(
+                1000 * m["server_cpu"] / (rate * m["seconds"]))
+        if policy == "none":
+            last_none[key] = rate
+        elif last_none.get(key):
+            ratios.setdefault((key, policy), []).append(rate / last_none[key])
+    policies = []
+    for r in records:
+        if r["policy"] not in policies:
+            policies.append(r["policy"])
+    print("Each configuration's rate (msgs/s, median of its runs, then min-max) and server CPU "
+          "(ms per message, median); ratio: its rate over the `none` run just before it, "
+          "min / median / max over the rounds (issue 19's bounds: cidr and lmdb 0.95, rbl 0.90).")
+    print()
+    print("| load | sessions | size | configuration | msgs/s | min-max | CPU ms/msg "
+          "| ratio min / median / max | bound met (median) |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |")
+    for key in sorted(keys, key=lambda k: (LOAD_ORDER.index(k[0]), k[2], k[1])):
+        for policy in policies:
+            runs = rates.get((key, policy))
+            if not runs:
+                continue
+            cpus = cpu.get((key, policy), [])
+            cpu_text = f"{statistics.median(cpus):.2f}" if cpus else "-"
+            ratio_text, met = "-", ""
+            rs = ratios.get((key, policy))
+            if rs:
+                med = statistics.median(rs)
+                ratio_text = f"{min(rs):.2f} / {med:.2f} / {max(rs):.2f}"
+                bound = POLICY_BOUNDS.get(policy)
+                met = "" if bound is None else ("yes" if med >= bound else "NO")
+            print(f"| {LOAD_NAMES[key[0]]} | {key[1]} | {size_name(key[2])} | {policy} "
+                  f"| {statistics.median(runs):,.0f} | {min(runs):,.0f}-{max(runs):,.0f} "
+                  f"| {cpu_text} | {ratio_text} | {met} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("results")
     args = ap.parse_args()
+    with open(args.results) as f:
+        records = [json.loads(line) for line in f]
+    if any(r.get("policy") for r in records):
+        print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  ")
+        print(f"Command: `{args.command}`  ")
+        print(f"Machine: {machine()}  ")
+        print()
+        policy_report(records)
+        return
     rows = {}
     repeats = 1
     with open(args.results) as f:
