@@ -26,7 +26,7 @@
 #   lmdb  check_sender_access and check_recipient_access lmdb:senders, one table of
 #         1,000,000 keys (addresses and domains, none at localhost), compiled by `estafeta map`
 #   rbl   smtpd_client_restrictions = reject_rbl_client zone.test, resolver_nameservers =
-#         a dnsmasq on 127.0.0.1 started by the bench (lists only 127.0.0.2; logs queries)
+#         a dnsmasq on 127.0.0.1 started by the bench (lists only 127.0.0.2, TTL 300, SOA)
 # (tables by bench/policy_tables.py). Before the warm-up, bench/policy_probe.py checks that each
 # configuration refuses a listed client (from 127.0.0.2) or sender and accepts the load's
 # client and sender, and `none` accepts both. The report adds a table of each
@@ -245,8 +245,10 @@ make_policy_tables() {
   "$ESTAFETA" map "lmdb:$POLICY_DIR/senders" || die "estafeta map lmdb:$POLICY_DIR/senders failed"
   echo "run.sh: lmdb:$POLICY_DIR/senders compiled in $((SECONDS - t0)) s" >&2
 }
-# A dnsmasq on 127.0.0.1:DNS_PORT answering `.test` from its own records only, as
-# tests/integration/dns_server.py starts it: zone.test lists 127.0.0.2 (the probe's client).
+# A dnsmasq on 127.0.0.1:DNS_PORT answering zone.test as its authoritative server, as a real
+# DNS list's server answers (tests/integration/dns_server.py's `authoritative`): zone.test
+# lists 127.0.0.2 (the probe's client) with TTL 300; any other name in it is NXDOMAIN with
+# the zone's SOA (negative TTL 300), which smtpd may cache (RFC 2308); other names REFUSED.
 start_dns() {
   command -v dnsmasq >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
   command -v dnsmasq >/dev/null 2>&1 || die "dnsmasq not found: install Debian's dnsmasq package"
@@ -255,6 +257,7 @@ start_dns() {
     --listen-address=127.0.0.1 --port="$DNS_PORT" --conf-file=/dev/null \
     --user="$(id -un)" --pid-file="$TMP/dns/dnsmasq.pid" --cache-size=0 \
     --log-queries --log-facility="$TMP/dns/queries.log" --local=/test/ \
+    --auth-server=ns.zone.test,127.0.0.1 --auth-zone=zone.test --auth-ttl=300 \
     --host-record=2.0.0.127.zone.test,127.0.0.2 >"$TMP/dns/dnsmasq.log" 2>&1 &
   DNS_PID=$!
   $PY - "$REPO/tests/integration" "$DNS_PORT" <<'PYEOF' || { cat "$TMP/dns/dnsmasq.log" >&2; die "dnsmasq not answering"; }
@@ -479,10 +482,11 @@ done
 echo "run.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 $PY "$HERE/report.py" --command "bench/run.sh $ORIG_ARGS" "$RESULTS"
 if [ -n "$DNS_PID" ]; then
-  # Each message of an rbl row asked the DNS list at its RCPT (smtpd_delay_reject = yes).
+  # Each message of an rbl row needs the DNS list's answer at its RCPT (smtpd_delay_reject =
+  # yes); smtpd's DNS answer cache asks dnsmasq about once per smtpd process and TTL.
   rbl_messages=$($PY -c 'import json, sys
 print(sum(r["m"].get("acked", 0) for r in map(json.loads, open(sys.argv[1])) if r["policy"] == "rbl"))' "$RESULTS")
   echo
-  echo "dnsmasq answered $(grep -c 'query\[A\] 1\.0\.0\.127\.zone\.test' "$TMP/dns/queries.log") queries" \
+  echo "dnsmasq answered $(grep -Ec '(query|auth)\[A\] 1\.0\.0\.127\.zone\.test' "$TMP/dns/queries.log") queries" \
     "for 1.0.0.127.zone.test; the rbl rows and their warm-up acknowledged $((rbl_messages + WARMUP_COUNT)) messages."
 fi

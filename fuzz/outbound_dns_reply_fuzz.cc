@@ -1,6 +1,7 @@
 // Fuzz target: the DNS reply reader of the smtp client (outbound/dns_message.h). The input is
-// a reply as a nameserver sends it; it is read as the answer to every query type we make, and
-// a name is read at every offset. The input as text is also given to reverse_lookup_name().
+// a reply as a nameserver sends it; it is read as the answer to every query type we make (a
+// temporary failure must have no TTL to be kept for), and a name is read at every offset. The
+// input as text is also given to reverse_lookup_name().
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -11,8 +12,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace estafeta::outbound;
   std::span<const uint8_t> message(data, size);
-  (void)mx_answer(message);
-  (void)address_answer(message, kTypeA);
+  auto mx = mx_answer(message);
+  if (mx.status == DnsStatus::TempFail && mx.ttl != 0) __builtin_trap();
+  auto a = address_answer(message, kTypeA);
+  if (a.status == DnsStatus::TempFail && a.ttl != 0) __builtin_trap();
   (void)address_answer(message, kTypeAaaa);
   (void)txt_answer(message);
   (void)tlsa_answer(message);

@@ -277,6 +277,21 @@ asio::awaitable<void> SessionPolicy::run_step(std::function<void()> work, bool r
 }
 
 asio::awaitable<policy::DnsAnswer> SessionPolicy::dns(const policy::DnsNeed& need) {
+  policy::DnsAnswerCache* cache = services_.dns_cache;
+  if (cache != nullptr) {
+    auto kept = cache->find(need.type, need.name, std::chrono::steady_clock::now());
+    if (kept) co_return std::move(*kept);
+  }
+  uint32_t ttl = 0;
+  policy::DnsAnswer answer = co_await ask_dns(need, ttl);
+  if (cache != nullptr) {
+    cache->store(need.type, need.name, answer, ttl, std::chrono::steady_clock::now());
+  }
+  co_return answer;
+}
+
+asio::awaitable<policy::DnsAnswer> SessionPolicy::ask_dns(const policy::DnsNeed& need,
+                                                          uint32_t& ttl) {
   policy::DnsAnswer out;
   out.status = policy::DnsAnswer::Status::TempFail;
   if (services_.dns == nullptr) {
@@ -291,6 +306,7 @@ asio::awaitable<policy::DnsAnswer> SessionPolicy::dns(const policy::DnsNeed& nee
                                                      : outbound::Families::Both);
       out.status = answer_status(answer);
       out.reason = answer.reason;
+      ttl = answer.ttl;
       for (const auto& address : answer.records) out.values.push_back(address.to_string());
       break;
     }
@@ -298,6 +314,7 @@ asio::awaitable<policy::DnsAnswer> SessionPolicy::dns(const policy::DnsNeed& nee
       auto answer = co_await services_.dns->txt(need.name);
       out.status = answer_status(answer);
       out.reason = answer.reason;
+      ttl = answer.ttl;
       out.values = answer.records;
       break;
     }
@@ -305,6 +322,7 @@ asio::awaitable<policy::DnsAnswer> SessionPolicy::dns(const policy::DnsNeed& nee
       auto answer = co_await services_.dns->mx(need.name);
       out.status = answer_status(answer);
       out.reason = answer.reason;
+      ttl = answer.ttl;
       for (const auto& mx : answer.records) {
         out.values.push_back(mx.host);
         out.preferences.push_back(mx.preference);
@@ -315,6 +333,7 @@ asio::awaitable<policy::DnsAnswer> SessionPolicy::dns(const policy::DnsNeed& nee
       auto answer = co_await services_.dns->ns(need.name);
       out.status = answer_status(answer);
       out.reason = answer.reason;
+      ttl = answer.ttl;
       out.values = answer.records;
       break;
     }

@@ -3,8 +3,8 @@
 // needs (policy/restriction_evaluator.h: the client's names, the resolver's view of the
 // sender and recipient, whether the recipient tables list them), runs the engine and meets
 // its needs without blocking the event loop: table lookups (on a maps::LookupPool when a
-// table is remote), DNS queries (outbound::DnsResolver on the loop: A/AAAA, MX, NS, TXT),
-// policy services
+// table is remote), DNS queries (outbound::DnsResolver on the loop: A/AAAA, MX, NS, TXT;
+// answered from the process's policy::DnsAnswerCache while their TTL lasts), policy services
 // (daemon/policy_client.h) and sleeps; then, at RCPT and VRFY, the implicit
 // smtpd_reject_unlisted_recipient check. Its verdict becomes an smtp::PolicyDecision with
 // the transaction actions and log notes. One per session; keeps the StageMemory between
@@ -24,6 +24,7 @@
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
 #include "outbound/dns_resolver.h"
+#include "policy/dns_answer_cache.h"
 #include "policy/restriction_evaluator.h"
 #include "smtp/policy_facts.h"
 
@@ -37,6 +38,9 @@ struct PolicyServices {
   maps::LookupPool* lookups = nullptr;    // null: no remote table, everything inline
   outbound::DnsResolver* dns = nullptr;   // null: DNS needs fail temporarily (logged)
   PolicyClient* policy_client = nullptr;  // null: policy services answer the default action
+  /// The process's cache of DNS answers, used on the loop's thread only; null: every need
+  /// is asked of `dns`.
+  policy::DnsAnswerCache* dns_cache = nullptr;
 };
 
 class SessionPolicy {
@@ -53,7 +57,10 @@ class SessionPolicy {
   policy::AddressFacts sender_facts(const smtp::PolicyFacts& facts);
   /// Runs `work` inline, or on the lookup pool when `remote`.
   asio::awaitable<void> run_step(std::function<void()> work, bool remote);
+  /// From the cache if it holds the answer, else asked (and the answer kept for its TTL).
   asio::awaitable<policy::DnsAnswer> dns(const policy::DnsNeed& need);
+  /// Asks the resolver; `ttl` is set to how long the answer may be kept.
+  asio::awaitable<policy::DnsAnswer> ask_dns(const policy::DnsNeed& need, uint32_t& ttl);
   asio::awaitable<policy::PolicyAnswer> ask_service(const policy::PolicyNeed& need);
 
   PolicyServices services_;

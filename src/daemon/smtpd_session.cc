@@ -92,7 +92,7 @@ class SessionDriver {
         settings_(std::move(settings)),
         session_(settings_, client),
         policy_(PolicyServices{env.io, env.log, env.settings, env.lookups, env.dns,
-                               env.policy_client}),
+                               env.policy_client, env.dns_cache}),
         dog_(std::make_shared<Watchdog>(env.io)) {}
 
   asio::awaitable<void> run() {

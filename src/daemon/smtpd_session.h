@@ -13,6 +13,7 @@
 #include "daemon/dovecot_auth_client.h"
 #include "daemon/policy_client.h"
 #include "outbound/dns_resolver.h"
+#include "policy/dns_answer_cache.h"
 #include "daemon/smtpd_settings.h"
 #include "log/logger.h"
 #include "maps/lookup_pool.h"
@@ -52,6 +53,8 @@ struct SessionEnvironment {
   // checks fail temporarily, policy services give their default action (inetd mode).
   outbound::DnsResolver* dns = nullptr;
   PolicyClient* policy_client = nullptr;
+  // The process's cache of those DNS answers (on the loop's thread only); null: none.
+  policy::DnsAnswerCache* dns_cache = nullptr;
   // smtpd_peername_lookup: where the client's names are looked up at connect
   // (daemon/client_names.h); null: the session keeps the names it was given.
   outbound::DnsResolver* resolver = nullptr;

@@ -15,6 +15,7 @@
 #include "daemon/smtpd_session.h"
 #include "net/transport.h"
 #include "outbound/dns_resolver.h"
+#include "policy/dns_answer_cache.h"
 
 namespace estafeta::daemon {
 namespace {
@@ -193,6 +194,7 @@ class Worker {
     env.anvil_client = &limited;
     env.sasl = sasl_client(settings);
     env.dns = dns_.get();
+    env.dns_cache = &dns_cache_;
     env.policy_client = policy_client_.get();
     env.resolver = state.resolver.get();
     co_await run_smtp_session(env, net::make_tcp_transport(std::move(socket)), client);
@@ -220,6 +222,10 @@ class Worker {
   std::unique_ptr<net::DatagramSender> flush_requests_;  // ETRN -> public/qmgr
   std::unique_ptr<maps::LookupPool> lookups_;            // only when a remote table is configured
   std::unique_ptr<outbound::DnsResolver> dns_;           // resolver_nameservers
+  // The restrictions' DNS answers, kept for their TTL (at most an hour), as Postfix's smtpd
+  // keeps DNS-list answers per process. Used on io_'s one thread only (io_.run() below is
+  // the process's only runner; the lookup pool never touches it).
+  policy::DnsAnswerCache dns_cache_;
   std::unique_ptr<PolicyClient> policy_client_;          // check_policy_service
   std::unique_ptr<AnvilService> anvil_;                  // connection and rate limits
   std::vector<std::unique_ptr<ListenerState>> listeners_;

@@ -33,6 +33,21 @@ std::span<const uint8_t> rdata_of(std::span<const uint8_t> message, const DnsRec
   return message.subspan(record.rdata_offset, record.rdata_length);
 }
 
+// RFC 2308 5: how long a negative answer may be kept, from the SOA record of the authority
+// section: the smaller of its TTL and its MINIMUM field (the last 32 bits of its rdata, after
+// two names and four other counters). 0 without a well-formed SOA.
+uint32_t negative_ttl(std::span<const uint8_t> message, const DnsReply& reply) {
+  for (const DnsRecord& record : reply.authority) {
+    if (record.type != kTypeSoa || record.klass != kClassIn) continue;
+    size_t offset = record.rdata_offset;
+    if (!read_domain_name(message, offset).ok()) return 0;  // MNAME
+    if (!read_domain_name(message, offset).ok()) return 0;  // RNAME
+    if (offset + 20 != record.rdata_offset + record.rdata_length) return 0;
+    return std::min(record.ttl, read32(message, offset + 16));
+  }
+  return 0;
+}
+
 // The records of `type` in the answer section, decoded with `decode`, as a DnsAnswer.
 template <class T, class Decode>
 DnsAnswer<T> answer_of(std::span<const uint8_t> message, uint16_t type, Decode decode) {
@@ -49,6 +64,7 @@ DnsAnswer<T> answer_of(std::span<const uint8_t> message, uint16_t type, Decode d
     case kRcodeNxDomain:
       answer.status = DnsStatus::NotFound;
       answer.reason = "Host not found";
+      answer.ttl = negative_ttl(message, *reply);
       return answer;
     case kRcodeServFail:
       answer.reason = "Host not found, try again";
@@ -60,7 +76,11 @@ DnsAnswer<T> answer_of(std::span<const uint8_t> message, uint16_t type, Decode d
       answer.reason = fmt::format("Host not found, try again (nameserver error {})", reply->rcode);
       return answer;
   }
+  uint32_t smallest_ttl = UINT32_MAX;
   for (const DnsRecord& record : reply->answers) {
+    if (record.type == kTypeCname && record.klass == kClassIn) {
+      smallest_ttl = std::min(smallest_ttl, record.ttl);
+    }
     if (record.type != type || record.klass != kClassIn) continue;
     auto value = decode(message, record);
     if (!value) {
@@ -74,14 +94,40 @@ DnsAnswer<T> answer_of(std::span<const uint8_t> message, uint16_t type, Decode d
       if (value->host.find('\\') != std::string::npos) continue;
     }
     answer.records.push_back(std::move(value).value());
+    smallest_ttl = std::min(smallest_ttl, record.ttl);
   }
   if (answer.records.empty()) {
     answer.status = DnsStatus::NoData;
     answer.reason = "Host found but no data record of requested type";
+    answer.ttl = negative_ttl(message, *reply);
   } else {
     answer.status = DnsStatus::Ok;
+    answer.ttl = smallest_ttl;
   }
   return answer;
+}
+
+}  // namespace
+
+namespace {
+
+// One resource record at `offset` (moved past it).
+Result<DnsRecord> read_record(std::span<const uint8_t> message, size_t& offset) {
+  DnsRecord record;
+  auto owner = read_domain_name(message, offset);
+  if (!owner) return owner.error();
+  record.owner = std::move(owner).value();
+  if (offset + 10 > message.size()) return make_error("record runs past the end");
+  record.type = read16(message, offset);
+  record.klass = read16(message, offset + 2);
+  record.ttl = read32(message, offset + 4);
+  record.rdata_length = read16(message, offset + 8);
+  record.rdata_offset = offset + 10;
+  if (record.rdata_offset + record.rdata_length > message.size()) {
+    return make_error("record data runs past the end");
+  }
+  offset = record.rdata_offset + record.rdata_length;
+  return record;
 }
 
 }  // namespace
@@ -153,6 +199,7 @@ Result<DnsReply> parse_dns_reply(std::span<const uint8_t> message) {
   reply.rcode = flags & 0x000f;
   uint16_t questions = read16(message, 4);
   uint16_t answers = read16(message, 6);
+  uint16_t authorities = read16(message, 8);
   size_t offset = kHeaderSize;
   for (uint16_t i = 0; i < questions; ++i) {
     auto name = read_domain_name(message, offset);
@@ -161,21 +208,16 @@ Result<DnsReply> parse_dns_reply(std::span<const uint8_t> message) {
     offset += 4;
   }
   for (uint16_t i = 0; i < answers; ++i) {
-    DnsRecord record;
-    auto owner = read_domain_name(message, offset);
-    if (!owner) return owner.error();
-    record.owner = std::move(owner).value();
-    if (offset + 10 > message.size()) return make_error("record runs past the end");
-    record.type = read16(message, offset);
-    record.klass = read16(message, offset + 2);
-    record.ttl = read32(message, offset + 4);
-    record.rdata_length = read16(message, offset + 8);
-    record.rdata_offset = offset + 10;
-    if (record.rdata_offset + record.rdata_length > message.size()) {
-      return make_error("record data runs past the end");
-    }
-    offset = record.rdata_offset + record.rdata_length;
-    reply.answers.push_back(std::move(record));
+    auto record = read_record(message, offset);
+    if (!record) return record.error();
+    reply.answers.push_back(std::move(record).value());
+  }
+  // Only a negative answer's lifetime comes from here: a malformed authority section is
+  // read up to its first bad record, not a reason to refuse the answers.
+  for (uint16_t i = 0; i < authorities; ++i) {
+    auto record = read_record(message, offset);
+    if (!record) break;
+    reply.authority.push_back(std::move(record).value());
   }
   return reply;
 }

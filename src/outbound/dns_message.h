@@ -20,6 +20,7 @@ namespace estafeta::outbound {
 inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeNs = 2;
 inline constexpr uint16_t kTypeCname = 5;
+inline constexpr uint16_t kTypeSoa = 6;
 inline constexpr uint16_t kTypePtr = 12;
 inline constexpr uint16_t kTypeMx = 15;
 inline constexpr uint16_t kTypeTxt = 16;
@@ -32,7 +33,7 @@ inline constexpr int kRcodeServFail = 2;
 inline constexpr int kRcodeNxDomain = 3;
 inline constexpr int kRcodeRefused = 5;
 
-/// One resource record of the answer section; its rdata is message[rdata_offset,
+/// One resource record of the answer or authority section; its rdata is message[rdata_offset,
 /// rdata_offset + rdata_length) (kept as offsets: MX rdata may point back into the message).
 struct DnsRecord {
   std::string owner;
@@ -49,10 +50,13 @@ struct DnsReply {
   bool authenticated = false;  // AD
   bool truncated = false;      // TC
   std::vector<DnsRecord> answers;
+  /// The authority section (where a negative answer has its SOA, RFC 2308 3).
+  std::vector<DnsRecord> authority;
 };
 
-/// The header and the answer section (questions skipped; authority and additional sections
-/// ignored). Fails on anything that runs past the end or loops.
+/// The header, the answer and the authority sections (questions skipped; the additional
+/// section ignored). Fails on anything that runs past the end or loops, except in the
+/// authority section, which is kept up to its first malformed record.
 Result<DnsReply> parse_dns_reply(std::span<const uint8_t> message);
 
 /// The (possibly compressed) domain name at `offset`, in dotted form without the final dot,
@@ -79,6 +83,10 @@ Result<TlsaRecord> parse_tlsa_rdata(std::span<const uint8_t> rdata);
 /// the type whose rdata is malformed makes the answer TempFail; an MX record whose exchange
 /// name holds bytes that no host name has (an escape in its text) is left out (a PTR name is
 /// kept as read: judging it is the caller's business, policy/client_name.h).
+/// The answer's ttl: Ok: the smallest TTL of the records used (those of the type that are
+/// kept, and the CNAME records of the answer section that led to them); NotFound and NoData:
+/// the negative TTL of RFC 2308 5, the smaller of the authority section's SOA record's TTL
+/// and its MINIMUM field, or 0 without a (well-formed) SOA; TempFail: 0.
 DnsAnswer<MxRecord> mx_answer(std::span<const uint8_t> message);
 DnsAnswer<HostAddress> address_answer(std::span<const uint8_t> message, uint16_t type);
 DnsAnswer<std::string> txt_answer(std::span<const uint8_t> message);

@@ -276,5 +276,130 @@ TEST(DnsMessage, NamesLongerThan255BytesAreRefused) {
   EXPECT_FALSE(read_domain_name(message, offset).ok());
 }
 
+// A record with its TTL, for the sections of full_reply().
+struct TtlRr {
+  Bytes owner;
+  unsigned type;
+  uint32_t ttl;
+  Bytes rdata;
+};
+
+void put_records(Bytes& out, const std::vector<TtlRr>& records) {
+  for (const TtlRr& rr : records) {
+    out.insert(out.end(), rr.owner.begin(), rr.owner.end());
+    put16(out, rr.type);
+    put16(out, 1);
+    put16(out, rr.ttl >> 16);
+    put16(out, rr.ttl & 0xffff);
+    put16(out, rr.rdata.size());
+    out.insert(out.end(), rr.rdata.begin(), rr.rdata.end());
+  }
+}
+
+// A reply to one question with answer and authority sections.
+Bytes full_reply(const std::string& question, unsigned type, unsigned rcode,
+                 const std::vector<TtlRr>& answers, const std::vector<TtlRr>& authority) {
+  Bytes out;
+  put16(out, 0x1234);
+  put16(out, 0x8180 | rcode);
+  put16(out, 1);
+  put16(out, answers.size());
+  put16(out, authority.size());
+  put16(out, 0);
+  Bytes q = name(question);
+  out.insert(out.end(), q.begin(), q.end());
+  put16(out, type);
+  put16(out, 1);
+  put_records(out, answers);
+  put_records(out, authority);
+  return out;
+}
+
+// SOA rdata (RFC 1035 3.3.13) with the given MINIMUM; the other counters are arbitrary.
+Bytes soa_rdata(uint32_t minimum) {
+  Bytes out = name("ns.zone.test");
+  Bytes rname = name("hostmaster.zone.test");
+  out.insert(out.end(), rname.begin(), rname.end());
+  for (uint32_t value : {2026u, 3600u, 600u, 86400u, minimum}) {
+    put16(out, value >> 16);
+    put16(out, value & 0xffff);
+  }
+  return out;
+}
+
+TEST(DnsMessageTtl, AnOkAnswerKeepsTheSmallestTtlOfTheRecordsUsed) {
+  auto message = full_reply("2.0.0.127.zone.test", kTypeA, 0,
+                            {{kPointerToQuestion, kTypeCname, 900, name("listed.zone.test")},
+                             {name("listed.zone.test"), kTypeA, 600, {127, 0, 0, 2}},
+                             {name("listed.zone.test"), kTypeA, 1200, {127, 0, 0, 4}},
+                             {name("other.zone.test"), kTypeTxt, 5, {1, 'x'}}},
+                            {{name("zone.test"), kTypeSoa, 30, soa_rdata(10)}});
+  auto answer = address_answer(message, kTypeA);
+  ASSERT_EQ(answer.status, DnsStatus::Ok);
+  EXPECT_EQ(answer.ttl, 600u);  // not the TXT's 5 nor the SOA's
+  auto behind_cname = full_reply("a.test", kTypeA, 0,
+                                 {{kPointerToQuestion, kTypeCname, 60, name("b.test")},
+                                  {name("b.test"), kTypeA, 600, {192, 0, 2, 1}}},
+                                 {});
+  EXPECT_EQ(address_answer(behind_cname, kTypeA).ttl, 60u);
+  auto txt =
+      full_reply("t.test", kTypeTxt, 0, {{kPointerToQuestion, kTypeTxt, 0x10000, {1, 'y'}}}, {});
+  EXPECT_EQ(txt_answer(txt).ttl, 0x10000u);
+}
+
+TEST(DnsMessageTtl, NxDomainWithAnSoaKeepsTheNegativeTtl) {
+  // RFC 2308 5: the smaller of the SOA's TTL and its MINIMUM.
+  auto low_minimum = full_reply("1.0.0.127.zone.test", kTypeA, kRcodeNxDomain, {},
+                                {{name("zone.test"), kTypeSoa, 3600, soa_rdata(300)}});
+  auto answer = address_answer(low_minimum, kTypeA);
+  EXPECT_EQ(answer.status, DnsStatus::NotFound);
+  EXPECT_EQ(answer.ttl, 300u);
+  auto low_ttl = full_reply("1.0.0.127.zone.test", kTypeA, kRcodeNxDomain, {},
+                            {{name("zone.test"), kTypeSoa, 120, soa_rdata(300)}});
+  EXPECT_EQ(address_answer(low_ttl, kTypeA).ttl, 120u);
+}
+
+TEST(DnsMessageTtl, NoDataWithAnSoaKeepsTheNegativeTtl) {
+  auto message =
+      full_reply("host.zone.test", kTypeMx, 0, {{kPointerToQuestion, kTypeA, 999, {192, 0, 2, 1}}},
+                 {{name("zone.test"), kTypeNs, 10, name("ns.zone.test")},
+                  {name("zone.test"), kTypeSoa, 900, soa_rdata(240)}});
+  auto answer = mx_answer(message);
+  EXPECT_EQ(answer.status, DnsStatus::NoData);
+  EXPECT_EQ(answer.ttl, 240u);
+}
+
+TEST(DnsMessageTtl, WithoutAnSoaOrOnFailureNothingIsKept) {
+  auto nx = full_reply("x.test", kTypeA, kRcodeNxDomain, {}, {});
+  EXPECT_EQ(address_answer(nx, kTypeA).status, DnsStatus::NotFound);
+  EXPECT_EQ(address_answer(nx, kTypeA).ttl, 0u);
+  auto nodata =
+      full_reply("x.test", kTypeTxt, 0, {}, {{name("test"), kTypeNs, 300, name("ns.test")}});
+  EXPECT_EQ(txt_answer(nodata).ttl, 0u);
+  auto servfail = full_reply("x.test", kTypeA, kRcodeServFail, {},
+                             {{name("test"), kTypeSoa, 300, soa_rdata(300)}});
+  EXPECT_EQ(address_answer(servfail, kTypeA).status, DnsStatus::TempFail);
+  EXPECT_EQ(address_answer(servfail, kTypeA).ttl, 0u);
+  // An SOA whose rdata is cut short gives no negative TTL.
+  Bytes short_soa = soa_rdata(300);
+  short_soa.resize(short_soa.size() - 2);
+  auto broken =
+      full_reply("x.test", kTypeA, kRcodeNxDomain, {}, {{name("test"), kTypeSoa, 300, short_soa}});
+  EXPECT_EQ(address_answer(broken, kTypeA).status, DnsStatus::NotFound);
+  EXPECT_EQ(address_answer(broken, kTypeA).ttl, 0u);
+}
+
+TEST(DnsMessageTtl, AMalformedAuthoritySectionDoesNotSpoilTheAnswer) {
+  auto message = full_reply("a.test", kTypeA, 0, {{kPointerToQuestion, kTypeA, 60, {192, 0, 2, 9}}},
+                            {{name("test"), kTypeSoa, 300, soa_rdata(300)}});
+  message.resize(message.size() - 5);  // the SOA runs past the end
+  auto reply = parse_dns_reply(message);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_TRUE(reply->authority.empty());
+  auto answer = address_answer(message, kTypeA);
+  ASSERT_EQ(answer.status, DnsStatus::Ok);
+  EXPECT_EQ(answer.ttl, 60u);
+}
+
 }  // namespace
 }  // namespace estafeta::outbound

@@ -11,6 +11,8 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -372,6 +374,9 @@ asio::awaitable<DnsAnswer<asio::ip::address>> DnsResolver::addresses(std::string
     combined.reason = answers.back().reason;
   }
   if (combined.status != DnsStatus::Ok) combined.authenticated = false;
+  // Kept as long as every answer it was made of (a failed one: not at all).
+  combined.ttl = UINT32_MAX;
+  for (const auto& answer : answers) combined.ttl = std::min(combined.ttl, answer.ttl);
   co_return combined;
 }
 
@@ -380,6 +385,7 @@ DnsAnswer<HostAddress> to_host_addresses(const DnsAnswer<asio::ip::address>& ans
   converted.status = answer.status;
   converted.authenticated = answer.authenticated;
   converted.reason = answer.reason;
+  converted.ttl = answer.ttl;
   for (const asio::ip::address& address : answer.records) {
     converted.records.push_back(HostAddress{
         address.is_v6() ? AddressFamily::Ipv6 : AddressFamily::Ipv4, address.to_string()});

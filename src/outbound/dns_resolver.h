@@ -34,7 +34,8 @@ class DnsResolver {
   asio::awaitable<DnsAnswer<MxRecord>> mx(std::string name);
   /// A and/or AAAA, asked in parallel; A records first. Ok if either has records (the other
   /// may have failed); else TempFail if either failed temporarily, else NotFound if the name
-  /// does not exist, else NoData. `authenticated` only if every reply had AD.
+  /// does not exist, else NoData. `authenticated` only if every reply had AD; `ttl` the
+  /// smallest of the two answers' (0 if either failed).
   asio::awaitable<DnsAnswer<asio::ip::address>> addresses(std::string name, Families families);
   /// Each record's character-strings concatenated.
   asio::awaitable<DnsAnswer<std::string>> txt(std::string name);

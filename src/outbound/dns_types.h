@@ -28,6 +28,9 @@ struct DnsAnswer {
   /// For logs when status is not Ok: "Host not found", "Host not found, try again",
   /// "timeout", "server refused the query (REFUSED)", ...
   std::string reason;
+  /// How many seconds the answer may be kept (dns_message.h says how it is found); 0: not
+  /// to be kept (TempFail always).
+  uint32_t ttl = 0;
 };
 
 struct MxRecord {

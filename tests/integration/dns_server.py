@@ -10,6 +10,13 @@
 #                  hosts={'mx1.example.test': ['127.0.0.1']}) as dns:
 #       settings['resolver_nameservers'] = dns.nameserver
 #
+# With `authoritative` zones, dnsmasq answers those zones as their authoritative server does:
+# records with the TTL `auth_ttl`, and a negative answer (NXDOMAIN, NODATA) with the zone's SOA
+# in the authority section (its TTL and MINIMUM `auth_ttl` too), so that a resolver may keep
+# it (RFC 2308), as real DNS lists answer. dnsmasq then answers no other name (REFUSED: a
+# temporary failure for the client), so such a server serves the DNS list alone. Every query
+# is logged: log() holds "query[A] name" (or "auth[A] name") lines.
+#
 # Stops dnsmasq by pid (harness.stop_process: SIGTERM, then SIGKILL) and removes its temp dir.
 # Standard library only, besides the tests' own harness and tools.
 import ipaddress
@@ -82,10 +89,12 @@ class DnsServer:
       raw:     [(name, rr_type_number, bytes), ...] (any other record)
       servfail: [domain, ...] (answered REFUSED: the client's TempFail)
       timeout:  [domain, ...] (never answered: the client times out)
-      local_zones: zones answered from these records only, besides `test`."""
+      local_zones: zones answered from these records only, besides `test`.
+      authoritative: zones answered authoritatively (TTL auth_ttl, SOA in negative answers);
+               then every other name is REFUSED."""
 
     def __init__(self, mx=None, hosts=None, txt=None, tlsa=None, raw=None, servfail=(),
-                 timeout=(), local_zones=(), ptr=None):
+                 timeout=(), local_zones=(), ptr=None, authoritative=(), auth_ttl=300):
         self.mx = dict(mx or {})
         self.hosts = dict(hosts or {})
         self.ptr = dict(ptr or {})
@@ -95,6 +104,8 @@ class DnsServer:
         self.servfail = list(servfail)
         self.timeout = list(timeout)
         self.local_zones = ['test'] + list(local_zones)
+        self.authoritative = list(authoritative)
+        self.auth_ttl = auth_ttl
         self.dir = None
         self.port = None
         self.process = None
@@ -126,6 +137,11 @@ class DnsServer:
                 options.append('--dns-rr=%s,52,%s' % (name, rdata.hex()))
         for name, rr_type, data in self.raw:
             options.append('--dns-rr=%s,%d,%s' % (name, rr_type, bytes(data).hex()))
+        if self.authoritative:
+            # Authoritative for queries arriving at 127.0.0.1 (all of ours).
+            options += ['--auth-server=ns.%s,127.0.0.1' % self.authoritative[0],
+                        '--auth-ttl=%d' % self.auth_ttl]
+            options += ['--auth-zone=%s' % zone for zone in self.authoritative]
         for domain in self.servfail:
             options.append('--server=/%s/#' % domain)
         closed = _unused_udp_port()
