@@ -299,7 +299,7 @@ class DnsRestrictionsTest(unittest.TestCase, Session):
             ptr={'127.0.0.7': ['forged.test']},
             txt={'2.0.0.127.bl.test': ['Listed for spamming']},
             local_zones=['127.in-addr.arpa'])
-        cls.dns.__enter__()
+        cls.enterClassContext(cls.dns)
         listeners = [
             {'options': {'smtpd_client_restrictions':
                          'permit_dnswl_client,wl.test,reject_rbl_client,bl.test'}},
@@ -314,18 +314,7 @@ class DnsRestrictionsTest(unittest.TestCase, Session):
             'resolver_nameservers': cls.dns.nameserver,
             'smtpd_sender_restrictions': 'reject_unknown_sender_domain',
         })
-        try:
-            cls.server.__enter__()
-        except BaseException:
-            cls.dns.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.__exit__(None, None, None)
-        finally:
-            cls.dns.__exit__(None, None, None)
+        cls.enterClassContext(cls.server)  # class cleanups stop both, in reverse order
 
     def rcpt(self, listener, source, sender='a@known.test', recipient='user@localhost'):
         return self.rcpt_reply(self.server.ports[listener], source, sender, recipient)

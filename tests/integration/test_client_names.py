@@ -36,7 +36,7 @@ class ClientNamesTest(unittest.TestCase):
                             ptr={'127.0.0.3': ['forged.test']},
                             local_zones=['127.in-addr.arpa', 'ip6.arpa'],
                             timeout=['5.0.0.127.in-addr.arpa'])
-        cls.dns.__enter__()
+        cls.enterClassContext(cls.dns)
         listeners = [{}, {'options': {'smtpd_peername_lookup': 'no'}}]
         if cls.ipv6:
             listeners.append({'family': 'inet6'})
@@ -44,18 +44,7 @@ class ClientNamesTest(unittest.TestCase):
         if cls.ipv6:
             main['inet_protocols'] = 'all'
         cls.server = EstafetaServer(main=main, listeners=listeners)
-        try:
-            cls.server.__enter__()
-        except BaseException:
-            cls.dns.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.__exit__(None, None, None)
-        finally:
-            cls.dns.__exit__(None, None, None)
+        cls.enterClassContext(cls.server)  # class cleanups stop both, in reverse order
 
     def send_from(self, source, rcpt, listener=0, timeout=harness.TIMEOUT):
         """Sends one message from `source` to rcpt@localhost; returns the delivered copy."""

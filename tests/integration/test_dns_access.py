@@ -67,7 +67,7 @@ class DnsAccessTest(unittest.TestCase):
                  ('nsgood.test', 2, wire_name('ns.goodhoster.test'))],
             servfail=['fail.test'],
             local_zones=['127.in-addr.arpa'])
-        cls.dns.__enter__()
+        cls.enterClassContext(cls.dns)
         rest = 'permit_mynetworks,permit_mx_backup,reject_unauth_destination'
         cls.server = EstafetaServer(start=False, listeners=[
             {'options': {'smtpd_sender_restrictions': 'check_sender_mx_access,cidr:mx_access'}},
@@ -86,35 +86,23 @@ class DnsAccessTest(unittest.TestCase):
             'resolver_nameservers': cls.dns.nameserver,
             'proxy_interfaces': OUR_PROXY_ADDRESS,
         })
-        try:
-            cls.server.__enter__()
-            d = cls.server.dir
-            tables = {
-                'mx_access': '127.0.0.0/8 REJECT Your MX is in a loopback network\n'
-                             '10.0.0.0/8 REJECT Your MX is in a private network\n',
-                'helo_access': '10.0.0.0/8 550 5.7.1 HELO name resolves to a private network\n',
-                'ns_access': 'badhoster.test REJECT Domain hosted at a bad hoster\n',
-                'client_access': 'blocked.clients.test REJECT Not you\n'
-                                 '127.0.0.6 REJECT never used: the address is not searched\n',
-            }
-            for name, text in tables.items():
-                path = write(d, name, text)
-                for options in (listener.get('options', {}) for listener in cls.server.listeners):
-                    for key, value in options.items():
-                        options[key] = value.replace(':' + name, ':' + path)
-            cls.server.write_config()
-            cls.server.start()
-        except BaseException:
-            cls.server.__exit__(None, None, None)
-            cls.dns.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.__exit__(None, None, None)
-        finally:
-            cls.dns.__exit__(None, None, None)
+        cls.enterClassContext(cls.server)  # class cleanups stop both, in reverse order
+        d = cls.server.dir
+        tables = {
+            'mx_access': '127.0.0.0/8 REJECT Your MX is in a loopback network\n'
+                         '10.0.0.0/8 REJECT Your MX is in a private network\n',
+            'helo_access': '10.0.0.0/8 550 5.7.1 HELO name resolves to a private network\n',
+            'ns_access': 'badhoster.test REJECT Domain hosted at a bad hoster\n',
+            'client_access': 'blocked.clients.test REJECT Not you\n'
+                             '127.0.0.6 REJECT never used: the address is not searched\n',
+        }
+        for name, text in tables.items():
+            path = write(d, name, text)
+            for options in (listener.get('options', {}) for listener in cls.server.listeners):
+                for key, value in options.items():
+                    options[key] = value.replace(':' + name, ':' + path)
+        cls.server.write_config()
+        cls.server.start()
 
     def envelope(self, listener, source, sender, recipient, helo='client.example'):
         """EHLO, MAIL, RCPT from `source`; returns (MAIL reply, RCPT reply or None)."""

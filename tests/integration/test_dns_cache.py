@@ -18,25 +18,14 @@ class DnsCacheTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dns = DnsServer(raw=[('2.0.0.127.zone.test', 1, [127, 0, 0, 2])],
                             authoritative=['zone.test'], auth_ttl=300)
-        cls.dns.__enter__()
+        cls.enterClassContext(cls.dns)
         cls.server = EstafetaServer(main={
             'mynetworks': '127.0.0.1/32',
             'smtpd_peername_lookup': 'no',
             'resolver_nameservers': cls.dns.nameserver,
             'smtpd_client_restrictions': 'reject_rbl_client zone.test',
         })
-        try:
-            cls.server.__enter__()
-        except BaseException:
-            cls.dns.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.__exit__(None, None, None)
-        finally:
-            cls.dns.__exit__(None, None, None)
+        cls.enterClassContext(cls.server)  # class cleanups stop both, in reverse order
 
     def rcpt(self, source):
         """One session from `source`: EHLO, MAIL, RCPT; the RCPT reply."""
