@@ -8,13 +8,13 @@
 
 #include <map>
 
-#include "config/config.h"
-#include "policy/restriction_settings.h"
+#include "policy/restriction_test_support.h"
 
 namespace estafeta::policy {
 namespace {
 
 using DnsStatus = DnsAnswer::Status;
+using test_support::settings_from;
 
 DnsAnswer ok(std::vector<std::string> values, std::vector<int> preferences = {}) {
   return DnsAnswer{DnsStatus::Ok, std::move(values), std::move(preferences), ""};
@@ -62,15 +62,14 @@ using Keys = std::vector<std::string>;
 
 TEST(DnsAccess, MxHostsByPreferenceNameThenAddresses) {
   FakeContext c;
-  c.answers[{"example.net", DnsType::MX}] =
-      ok({"mx2.example.net", "mx1.example.org"}, {20, 10});
+  c.answers[{"example.net", DnsType::MX}] = ok({"mx2.example.net", "mx1.example.org"}, {20, 10});
   c.answers[{"mx1.example.org", DnsType::Address}] = ok({"192.0.2.1", "2001:db8::1"});
   c.answers[{"mx2.example.net", DnsType::Address}] = ok({"198.51.100.7"});
   EXPECT_EQ(search(c, ServerType::MX, "example.net"), SearchOutcome::NotFound);
-  EXPECT_EQ(c.searched, (Keys{"mx1.example.org", "example.org", "org", "192.0.2.1", "192.0.2",
-                              "192.0", "192", "2001:db8::1", "2001:db8:", "2001:db8", "2001",
-                              "mx2.example.net", "example.net", "net", "198.51.100.7",
-                              "198.51.100", "198.51", "198"}));
+  EXPECT_EQ(c.searched,
+            (Keys{"mx1.example.org", "example.org", "org", "192.0.2.1", "192.0.2", "192.0", "192",
+                  "2001:db8::1", "2001:db8:", "2001:db8", "2001", "mx2.example.net", "example.net",
+                  "net", "198.51.100.7", "198.51.100", "198.51", "198"}));
   EXPECT_TRUE(c.warnings.empty());
 }
 
@@ -99,8 +98,8 @@ TEST(DnsAccess, NoMxRecordsMeansTheDomainIsItsOwnMx) {
     c.answers[{"host.example.net", DnsType::Address}] = ok({"10.1.2.3"});
     c.table["10"] = "REJECT private";
     EXPECT_EQ(search(c, ServerType::MX, "host.example.net"), SearchOutcome::Found);
-    EXPECT_EQ(c.searched, (Keys{"host.example.net", "example.net", "net", "10.1.2.3", "10.1.2",
-                                "10.1", "10"}));
+    EXPECT_EQ(c.searched,
+              (Keys{"host.example.net", "example.net", "net", "10.1.2.3", "10.1.2", "10.1", "10"}));
   }
 }
 
@@ -163,8 +162,8 @@ TEST(DnsAccess, AddressLiterals) {
   EXPECT_EQ(search(c, ServerType::A, "[IPv6:2001:db8::1]"), SearchOutcome::NotFound);
   EXPECT_EQ(search(c, ServerType::NS, "[192.0.2.1]"), SearchOutcome::NotFound);
   EXPECT_EQ(search(c, ServerType::MX, "[bad]"), SearchOutcome::NotFound);
-  EXPECT_EQ(c.searched, (Keys{"192.0.2.1", "192.0.2", "192.0", "192", "2001:db8::1", "2001:db8:",
-                              "2001:db8", "2001"}));
+  EXPECT_EQ(c.searched, (Keys{"192.0.2.1", "192.0.2", "192.0", "192", "2001:db8::1",
+                              "2001:db8:", "2001:db8", "2001"}));
   EXPECT_TRUE(c.asked.empty());
 }
 
@@ -266,7 +265,6 @@ TEST(MxBackup, NetworksOfThePrimaryMxHosts) {
   EXPECT_EQ(with_primary({"203.0.113.1"}), MxBackupOutcome::Dunno);
 }
 
-
 // ---- Through the restriction engine ----
 
 struct Engine {
@@ -299,39 +297,25 @@ struct Engine {
   }
 };
 
-RestrictionSettings settings_from(const std::string& main_cf) {
-  auto loaded = config::Config::parse(main_cf, "main.cf", "/etc/estafeta", "mx.local.example");
-  EXPECT_TRUE(loaded.config.has_value()) << main_cf;
-  if (!loaded.config) return {};
-  auto s = make_restriction_settings(*loaded.config, NetworkSet());
-  EXPECT_TRUE(s.ok()) << main_cf << ": " << (s.ok() ? "" : s.error().message);
-  return s.ok() ? std::move(*s) : RestrictionSettings{};
-}
-
+// The outside client of the shared tests, greeting with a name of its own (the HELO checks
+// look it up).
 PolicyFacts facts() {
-  PolicyFacts f;
-  f.client_address = "192.0.2.10";
-  f.client_name = "client.example.net";
-  f.client_name_status = NameStatus::Ok;
-  f.reverse_client_name = "client.example.net";
-  f.reverse_client_name_status = NameStatus::Ok;
+  PolicyFacts f = test_support::outside_client();
   f.helo = "helo.example.net";
-  f.sender = "alice@example.net";
-  f.recipient = "bob@example.com";
-  f.recipient_facts.authorized = Match::Yes;
-  f.recipient_facts.final_destination = true;
   return f;
 }
 
 TEST(DnsAccessEngine, SenderMxInABlockedNetworkIsRejected) {
-  RestrictionSettings s = settings_from("smtpd_sender_restrictions = check_sender_mx_access hash:/t");
+  RestrictionSettings s =
+      settings_from("smtpd_sender_restrictions = check_sender_mx_access hash:/t");
   Engine e;
   e.dns[{"example.net", DnsType::MX}] = ok({"mx.example.net"}, {10});
   e.dns[{"mx.example.net", DnsType::Address}] = ok({"127.0.0.2"});
   e.table["127"] = "REJECT MX in loopback network";
   Verdict v = e.run(s, facts());
   EXPECT_FALSE(v.accepted);
-  EXPECT_EQ(v.reply, "554 5.7.1 <alice@example.net>: Sender address rejected: MX in loopback network");
+  EXPECT_EQ(v.reply,
+            "554 5.7.1 <alice@example.net>: Sender address rejected: MX in loopback network");
 
   // OK is refused: a sender cannot let itself in through its own DNS.
   Engine allow;
@@ -400,8 +384,8 @@ TEST(DnsAccessEngine, ClientHostnameAccessSearchesTheNameOnly) {
 }
 
 TEST(DnsAccessEngine, PermitMxBackupRelaysForDomainsThatListUs) {
-  RestrictionSettings s = settings_from(
-      "smtpd_relay_restrictions = permit_mx_backup, reject_unauth_destination\n");
+  RestrictionSettings s =
+      settings_from("smtpd_relay_restrictions = permit_mx_backup, reject_unauth_destination\n");
   s.own_addresses = {"192.0.2.25"};
   PolicyFacts f = facts();
   f.recipient = "bob@customer.example";

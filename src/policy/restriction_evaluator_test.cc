@@ -11,11 +11,14 @@
 
 #include "policy/address_facts.h"
 #include "policy/recipient_check.h"
+#include "policy/restriction_test_support.h"
 
 namespace estafeta::policy {
 namespace {
 
 using maps::LookupResult;
+using test_support::outside_client;
+using test_support::settings_from;
 using DnsStatus = DnsAnswer::Status;
 
 // What the caller answers: tables, DNS, a policy service; and what was asked.
@@ -32,35 +35,6 @@ struct World {
     dns[{name, DnsType::A}] = DnsAnswer{DnsStatus::Ok, std::move(values)};
   }
 };
-
-RestrictionSettings settings_from(
-    const std::string& main_cf,
-    NetworkSet mynetworks = NetworkSet(NetworkList::parse({"127.0.0.0/8", "10.0.0.0/8"}, nullptr),
-                                       {})) {
-  auto loaded = config::Config::parse(main_cf, "main.cf", "/etc/estafeta", "mx.example.com");
-  EXPECT_TRUE(loaded.config.has_value()) << main_cf;
-  if (!loaded.config) return {};
-  auto s = make_restriction_settings(*loaded.config, std::move(mynetworks));
-  EXPECT_TRUE(s.ok()) << main_cf << ": " << (s.ok() ? "" : s.error().message);
-  return s.ok() ? std::move(*s) : RestrictionSettings{};
-}
-
-PolicyFacts outside_client() {
-  PolicyFacts f;
-  f.client_address = "192.0.2.10";
-  f.client_name = "client.example.net";
-  f.client_name_status = NameStatus::Ok;
-  f.reverse_client_name = "client.example.net";
-  f.reverse_client_name_status = NameStatus::Ok;
-  f.helo = "client.example.net";
-  f.ehlo = true;
-  f.protocol = "ESMTP";
-  f.sender = "alice@example.net";
-  f.recipient = "bob@example.com";
-  f.recipient_facts.authorized = Match::Yes;
-  f.recipient_facts.final_destination = true;
-  return f;
-}
 
 Verdict evaluate(const RestrictionSettings& s, Stage stage, const PolicyFacts& facts, World& world,
                  StageMemory memory = {}) {

@@ -3,14 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "policy/restriction_test_support.h"
+
 namespace estafeta::policy {
 namespace {
 
 Result<RestrictionSettings> from(const std::string& main_cf) {
-  auto loaded = config::Config::parse(main_cf, "main.cf", "/etc/estafeta", "mx.example.com");
-  EXPECT_TRUE(loaded.config.has_value()) << main_cf;
-  if (!loaded.config) return make_error("main.cf does not load");
-  return make_restriction_settings(*loaded.config, NetworkSet());
+  return test_support::try_settings_from(main_cf, NetworkSet());
 }
 
 TEST(RestrictionSettings, PostfixDefaults) {
