@@ -60,6 +60,17 @@ policy::DnsAnswer::Status answer_status(const outbound::DnsAnswer<T>& answer) {
   return policy::DnsAnswer::Status::TempFail;
 }
 
+// The engine's answer for the resolver's `answer` of any record type: its status and reason,
+// with its TTL in `ttl`; the caller adds the values.
+template <class T>
+policy::DnsAnswer engine_answer(const outbound::DnsAnswer<T>& answer, uint32_t& ttl) {
+  policy::DnsAnswer out;
+  out.status = answer_status(answer);
+  out.reason = answer.reason;
+  ttl = answer.ttl;
+  return out;
+}
+
 // The engine's work between two asynchronous needs: next() until a need that is not a table
 // lookup, each lookup answered in place. Runs on a pool thread when a table (or mynetworks)
 // may block on the network.
@@ -304,25 +315,19 @@ asio::awaitable<policy::DnsAnswer> SessionPolicy::ask_dns(const policy::DnsNeed&
       auto answer = co_await services_.dns->addresses(
           need.name, need.type == policy::DnsType::A ? outbound::Families::Ipv4
                                                      : outbound::Families::Both);
-      out.status = answer_status(answer);
-      out.reason = answer.reason;
-      ttl = answer.ttl;
+      out = engine_answer(answer, ttl);
       for (const auto& address : answer.records) out.values.push_back(address.to_string());
       break;
     }
     case policy::DnsType::TXT: {
       auto answer = co_await services_.dns->txt(need.name);
-      out.status = answer_status(answer);
-      out.reason = answer.reason;
-      ttl = answer.ttl;
+      out = engine_answer(answer, ttl);
       out.values = answer.records;
       break;
     }
     case policy::DnsType::MX: {
       auto answer = co_await services_.dns->mx(need.name);
-      out.status = answer_status(answer);
-      out.reason = answer.reason;
-      ttl = answer.ttl;
+      out = engine_answer(answer, ttl);
       for (const auto& mx : answer.records) {
         out.values.push_back(mx.host);
         out.preferences.push_back(mx.preference);
@@ -331,9 +336,7 @@ asio::awaitable<policy::DnsAnswer> SessionPolicy::ask_dns(const policy::DnsNeed&
     }
     case policy::DnsType::NS: {
       auto answer = co_await services_.dns->ns(need.name);
-      out.status = answer_status(answer);
-      out.reason = answer.reason;
-      ttl = answer.ttl;
+      out = engine_answer(answer, ttl);
       out.values = answer.records;
       break;
     }
