@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,23 +83,6 @@ std::string_view status_word(qmgr::RecipientOutcome outcome) {
       return "deferred";
   }
   return "deferred";
-}
-
-Result<int> sealed_message_fd(std::string_view bytes) {
-  const int fd = ::memfd_create("estafeta-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return make_error(fmt::format("memfd_create: {}", std::strerror(errno)), errno);
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int code = n < 0 ? errno : EIO;
-      ::close(fd);
-      return make_error(fmt::format("memfd write: {}", std::strerror(code)), code);
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  (void)::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
-  return fd;
 }
 
 }  // namespace estafeta::delivery

@@ -1,7 +1,7 @@
 // What the local and virtual delivery agents share around their own delivery logic: the
 // queue store they read messages from (read-only), the request's message, replies that
 // defer a whole request, the mapping from a delivery task's result to a recipient outcome
-// and its log word, and the message copy handed to a delivery child (a sealed memfd).
+// and its log word.
 #pragma once
 
 #include <memory>
@@ -47,8 +47,5 @@ qmgr::RecipientOutcome outcome_of(TaskStatus status);
 
 /// Postfix's status= word: sent, bounced, deferred.
 std::string_view status_word(qmgr::RecipientOutcome outcome);
-
-/// `bytes` in a sealed memfd (close-on-exec), for a delivery child to read with pread.
-Result<int> sealed_message_fd(std::string_view bytes);
 
 }  // namespace estafeta::delivery

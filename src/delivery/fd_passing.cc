@@ -1,7 +1,9 @@
 // Datagrams with a descriptor. See fd_passing.h.
 #include "delivery/fd_passing.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,6 +92,18 @@ bool write_whole(int fd, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
+}
+
+Result<int> sealed_message_fd(std::string_view bytes) {
+  const int fd = ::memfd_create("estafeta-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return make_error(fmt::format("memfd_create: {}", std::strerror(errno)), errno);
+  if (!write_whole(fd, bytes)) {
+    const int code = errno != 0 ? errno : EIO;
+    ::close(fd);
+    return make_error(fmt::format("memfd write: {}", std::strerror(code)), code);
+  }
+  (void)::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  return fd;
 }
 
 }  // namespace estafeta::delivery

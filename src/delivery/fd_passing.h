@@ -1,6 +1,7 @@
 // One datagram with at most one file descriptor beside it (SCM_RIGHTS) over a
 // SOCK_SEQPACKET socket: the transport of delivery/privileged_delivery.h. Errors are
-// Result; received descriptors are close-on-exec. Also the writing of a whole result memfd.
+// Result; received descriptors are close-on-exec. Also the memfds that travel beside them: the
+// writing of a whole result, a message copy sealed for a delivery child.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +19,9 @@ Status send_datagram(int socket, std::string_view bytes, int fd);
 
 /// Writes all of `data` to `fd` (a result memfd), retrying after EINTR; false on error.
 bool write_whole(int fd, std::string_view data);
+
+/// `bytes` in a sealed memfd (close-on-exec), for a delivery child to read with pread.
+Result<int> sealed_message_fd(std::string_view bytes);
 
 struct Datagram {
   std::string bytes;

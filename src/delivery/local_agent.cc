@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "delivery/agent_common.h"
+#include "delivery/fd_passing.h"
 #include "delivery/agent_server.h"
 #include "delivery/maildir.h"
 #include "delivery/mbox_format.h"

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "delivery/fd_passing.h"
 #include "delivery/spawner.h"
 
 namespace estafeta::delivery {
@@ -64,6 +65,10 @@ void PrivilegedDelivery::close_idle_workers() {
       ++it;
     }
   }
+  for (auto it = batchers_.begin(); it != batchers_.end();) {
+    const bool unused = it->second.use_count() == 1 && workers_.count(it->first) == 0;
+    it = unused ? batchers_.erase(it) : std::next(it);
+  }
 }
 
 std::shared_ptr<TaskLink> PrivilegedDelivery::worker_for(const DeliveryTask& task,
@@ -104,6 +109,24 @@ TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd) {
     if (!outcome.not_sent || attempt == 1) return std::move(outcome.result);
     worker->shut_down("the Maildir worker is gone");
   }
+}
+
+std::vector<TaskResult> PrivilegedDelivery::run_maildir_copies(const DeliveryTask& task,
+                                                               std::string_view bytes) {
+  std::shared_ptr<MaildirBatcher> batcher;
+  {
+    std::lock_guard lock(workers_mutex_);
+    std::shared_ptr<MaildirBatcher>& slot = batchers_[maildir_worker_key(task)];
+    if (!slot) slot = std::make_shared<MaildirBatcher>();
+    batcher = slot;
+  }
+  return batcher->run(task, bytes, [this](const DeliveryTask& batch, std::string_view copies) {
+    auto fd = sealed_message_fd(copies);
+    if (!fd) return deferred("4.3.0", fd.error().message, fd.error().code);
+    TaskResult result = run(batch, *fd);
+    ::close(*fd);
+    return result;
+  });
 }
 
 }  // namespace estafeta::delivery

@@ -40,9 +40,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "delivery/delivery_task.h"
+#include "delivery/maildir_batcher.h"
 #include "delivery/maildir_worker.h"
 #include "delivery/task_link.h"
 
@@ -61,6 +64,13 @@ class PrivilegedDelivery {
   /// The message: the final copy with LF line endings (Return-Path:, Delivered-To: in it),
   /// e.g. a sealed memfd; it is read with pread from offset 0 when the fd allows.
   TaskResult run(const DeliveryTask& task, int message_fd);
+
+  /// Runs MaildirBatch `task` (its copies' offsets into `bytes`, the final copies one after
+  /// another) through the worker for its identity, together with the copies other threads
+  /// hand in for that worker meanwhile (delivery/maildir_batcher.h: one task, one sealed
+  /// memfd, one sync of each new/ for all of them). One result per copy of `task`, in order.
+  /// Limits of MaildirBatcher::run apply.
+  std::vector<TaskResult> run_maildir_copies(const DeliveryTask& task, std::string_view bytes);
 
   /// Closes the socketpair; the spawner exits and is reaped. Precondition: no run() in
   /// progress.
@@ -90,6 +100,8 @@ class PrivilegedDelivery {
   const bool privileged_;
   std::mutex workers_mutex_;  // held while a worker is opened (rare), not during tasks
   std::map<MaildirWorkerKey, std::shared_ptr<TaskLink>> workers_;  // guarded by workers_mutex_
+  // One batcher per worker identity, kept while it is in use or its worker lives.
+  std::map<MaildirWorkerKey, std::shared_ptr<MaildirBatcher>> batchers_;  // workers_mutex_
   std::chrono::steady_clock::time_point next_idle_check_{};          // guarded by workers_mutex_
 };
 

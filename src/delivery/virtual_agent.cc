@@ -14,14 +14,12 @@
 #include "base/clock.h"
 #include "delivery/agent_common.h"
 #include "delivery/agent_server.h"
+#include "delivery/fd_passing.h"
 #include "delivery/maildir.h"
 #include "log/delivery_line.h"
 
 namespace estafeta::delivery {
 namespace {
-
-// Encoded request bytes per batch, well under kMaxTaskRequestBytes.
-constexpr size_t kBatchBytes = 40 * 1024;
 
 // Runs `task` with `bytes` as its message.
 TaskResult run_with(PrivilegedDelivery& spawner, const DeliveryTask& task, std::string_view bytes) {
@@ -118,8 +116,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
         break;
     }
   }
-  // One child per owner (and per kBatchBytes of requests): every copy written and fsynced,
-  // each new/ synced once.
+  // The copies of one owner go to its Maildir worker together (with other requests' copies
+  // for it that wait meanwhile: delivery/maildir_batcher.h), in parts within a batch's limits.
   for (const auto& [owner, members] : maildir_groups) {
     size_t first = 0;
     while (first < members.size()) {
@@ -137,8 +135,8 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
         copy.path = plans[i].path;
         copy.maildir_name = maildir_file_name(env.arrival_us / 1000000, request.queue_id, r.index,
                                               options_.myhostname);
-        const size_t cost = copy.path.size() + copy.maildir_name.size() + 64;
-        if (!task.copies.empty() && request_bytes + cost > kBatchBytes) break;
+        const size_t cost = maildir_copy_request_bytes(copy);
+        if (!task.copies.empty() && request_bytes + cost > kMaildirBatchRequestBytes) break;
         request_bytes += cost;
         const std::string copy_bytes = maildir_message(env.sender, r.address, content, r.orcpt);
         copy.offset = bytes.size();
@@ -146,15 +144,9 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
         bytes += copy_bytes;
         task.copies.push_back(std::move(copy));
       }
-      TaskResult t = run_with(spawner_, task, bytes);
+      const std::vector<TaskResult> results = spawner_.run_maildir_copies(task, bytes);
       for (size_t k = first; k < last; ++k) {
-        const TaskResult& part = t.parts.size() == last - first ? t.parts[k - first] : t;
-        const bool whole_ok = t.parts.size() == last - first;
-        if (!whole_ok && part.status != TaskStatus::Deferred) {
-          finish(members[k], qmgr::RecipientOutcome::kDeferred, "4.3.0",
-                 "delivery process answered without a result per copy");
-          continue;
-        }
+        const TaskResult& part = results[k - first];
         finish(members[k], outcome_of(part.status), part.dsn, part.text);
       }
       first = last;
