@@ -4,10 +4,11 @@
 # the failures smtp-sink cannot play: the next MX when the first is down, the null MX and a
 # domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
 # TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
-# the end of the data, a peer that answers garbage, a peer without 8BITMIME (the 8-bit
-# message is downgraded to quoted-printable, its UTF-8 Subject and From display name become
-# RFC 2047 encoded-words that Python's email package decodes back), a peer without
-# SMTPUTF8 (an IDN recipient domain goes as A-labels). Every outcome is checked in
+# the end of the data, a peer that stops reading in the middle of the data (the agent's
+# write blocks until smtp_data_xfer_timeout), a peer that answers garbage, a peer without
+# 8BITMIME (the 8-bit message is downgraded to quoted-printable, its UTF-8 Subject and From
+# display name become RFC 2047 encoded-words that Python's email package decodes back), a
+# peer without SMTPUTF8 (an IDN recipient domain goes as A-labels). Every outcome is checked in
 # Postfix's log format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
 import email
 import email.policy
@@ -243,6 +244,30 @@ class SmtpClientTest(unittest.TestCase):
         self.assertIn('conversation with 127.0.0.1[127.0.0.1] timed out while sending end of data '
                       '-- message may be sent more than once', line)
         self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+
+    def test_a_peer_that_stops_reading_mid_data_is_deferred_and_the_agent_goes_on(self):
+        # The peer stops reading after 64 KiB of an 8 MB message's content (its receive
+        # window fills, the agent's write blocks): smtp_data_xfer_timeout ends the session,
+        # the recipient is deferred with Postfix's text, and the same agent then delivers the
+        # retry and another message to that peer (it stalls only in the first transaction).
+        peer = self.scripted(stall_in_body=lambda n: n == 1)
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port, smtp_data_xfer_timeout='3s')
+        big = ('x' * 76 + '\r\n') * (8 * 1024 * 1024 // 78)
+        send(srv, ['lena@remote.test'], subject='big', body=big)
+        line = self.wait_status(srv, 'lena@remote.test', 'deferred')
+        self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+        self.assertIn('dsn=4.4.2', line)
+        self.assertIn('(conversation with 127.0.0.1[127.0.0.1] timed out while sending message '
+                      'body)', line)
+        self.assertEqual(peer.body_stalls, 1)
+        send(srv, ['mona@remote.test'], subject='small')
+        self.wait_status(srv, 'mona@remote.test', 'sent')
+        self.wait_status(srv, 'lena@remote.test', 'sent')
+        self.assertEqual(sorted(a[1][0] for a in peer.accepted),
+                         ['lena@remote.test', 'mona@remote.test'])
+        lena = [a[2] for a in peer.accepted if a[1] == ['lena@remote.test']][0]
+        self.assertGreater(len(lena), 8 * 1024 * 1024 - 1024)
+        self.assertNotRegex(srv.log(), r'process \S+ pid \d+ (killed by signal|exit status)')
 
     def test_an_8bit_message_is_downgraded_for_a_peer_without_8bitmime(self):
         peer = self.scripted(ehlo_lines=('PIPELINING', 'SIZE 10240000', 'ENHANCEDSTATUSCODES'))
