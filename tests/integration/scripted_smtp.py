@@ -46,14 +46,15 @@ class ScriptedSmtp:
         self.commands = []        # every command line received, in order
         self.transactions = 0     # MAIL commands so far, over every connection
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ':' in host else socket.AF_INET  # '::1' for IPv6
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if stall_in_body is not None:
             # A fixed small window (no autotuning), inherited by accepted connections.
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         self._sock.bind((host, port))
         self._sock.listen(16)
-        self.host, self.port = self._sock.getsockname()
+        self.host, self.port = self._sock.getsockname()[:2]
         self._stopping = False
         self._threads = []
         self._clients = []

@@ -1,7 +1,8 @@
 # The smtp delivery agent (issue 18; docs/smtp-client.md) against real peers on loopback:
 # Postfix's smtp-sink as the receiving server, dnsmasq serving the test's MX and A records
 # (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for
-# the failures smtp-sink cannot play: the next MX when the first is down, the null MX and a
+# the failures smtp-sink cannot play: the next MX when the first is down, an MX reached over
+# IPv6 (AAAA only; not with inet_protocols = ipv4), the null MX and a
 # domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
 # TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
 # the end of the data, a peer that stops reading in the middle of the data (the agent's
@@ -143,6 +144,29 @@ class SmtpClientTest(unittest.TestCase):
         self.assertIn('relay=mx2.dest.test[127.0.0.1]:%d' % peer.port, line)
         self.assertEqual(len(peer.accepted), 1)
         self.assertEqual(peer.accepted[0][1], ['carol@far.test'])
+
+    def test_an_mx_with_only_an_ipv6_address_is_reached_over_ipv6(self):
+        # inet_protocols = all (the default): the MX host has only an AAAA record (::1).
+        peer = self.scripted(host='::1')
+        dns = self.dns(mx={'six.test': [(10, 'mx6.six.test')]}, hosts={'mx6.six.test': ['::1']})
+        srv = self.server(dns, relayhost='six.test:%d' % peer.port)
+        send(srv, ['olga@far.test'])
+        line = self.wait_status(srv, 'olga@far.test', 'sent')
+        self.assertIn('relay=mx6.six.test[::1]:%d' % peer.port, line)
+        self.assertEqual([a[1] for a in peer.accepted], [['olga@far.test']])
+
+    def test_inet_protocols_ipv4_does_not_use_an_ipv6_only_mx(self):
+        # Only A records are looked up; an MX host without one is not found, as Postfix
+        # says with smtp_defer_if_no_mx_address_found = no (the default): a bounce.
+        peer = self.scripted(host='::1')
+        dns = self.dns(mx={'six.test': [(10, 'mx6.six.test')]}, hosts={'mx6.six.test': ['::1']})
+        srv = self.server(dns, relayhost='six.test:%d' % peer.port, inet_protocols='ipv4')
+        send(srv, ['pia@far.test'])
+        line = self.wait_status(srv, 'pia@far.test', 'bounced')
+        self.assertIn('relay=none', line)
+        self.assertIn('dsn=5.4.4', line)
+        self.assertIn('name=mx6.six.test type=A: Host found but no data record', line)
+        self.assertEqual(peer.connections, 0)
 
     def test_a_4xx_greeting_sends_the_message_to_the_next_mx(self):
         peer = self.scripted()
