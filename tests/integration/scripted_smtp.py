@@ -43,6 +43,7 @@ class ScriptedSmtp:
         self.auth_log = []              # (mechanism, user, ok, over TLS) per AUTH
         self.accepted = []        # (sender, [recipients], data bytes)
         self.connections = 0
+        self.peers = []           # the client address of each connection
         self.commands = []        # every command line received, in order
         self.transactions = 0     # MAIL commands so far, over every connection
         self._lock = threading.Lock()
@@ -87,11 +88,12 @@ class ScriptedSmtp:
     def _accept(self):
         while not self._stopping:
             try:
-                conn, _ = self._sock.accept()
+                conn, address = self._sock.accept()
             except OSError:
                 return
             with self._lock:
                 self.connections += 1
+                self.peers.append(address[0])
                 self._clients.append(conn)
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             self._threads.append(t)

@@ -1,16 +1,18 @@
-# The smtp delivery agent (issue 18; docs/smtp-client.md) against real peers on loopback:
-# Postfix's smtp-sink as the receiving server, dnsmasq serving the test's MX and A records
-# (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for
-# the failures smtp-sink cannot play: the next MX when the first is down, an MX reached over
-# IPv6 (AAAA only; not with inet_protocols = ipv4), the null MX and a
-# domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
-# TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
-# the end of the data, a peer that stops reading in the middle of the data (the agent's
-# write blocks until smtp_data_xfer_timeout), a peer that answers garbage, a peer without
-# 8BITMIME (the 8-bit message is downgraded to quoted-printable, its UTF-8 Subject and From
-# display name become RFC 2047 encoded-words that Python's email package decodes back), a
-# peer without SMTPUTF8 (an IDN recipient domain goes as A-labels). Every outcome is checked in
-# Postfix's log format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+# The smtp delivery agent (issue 18; docs/smtp-client.md) against real peers on loopback: Postfix's
+# smtp-sink as the receiving server, dnsmasq serving the test's MX and A records
+# (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for the
+# failures smtp-sink cannot play: the next MX when the first is down, an MX reached over IPv6 (AAAA
+# only; not with inet_protocols = ipv4), smtp_fallback_relay for an unreachable destination,
+# smtp_helo_name and smtp_bind_address, DSN parameters passed on, a message over the peer's SIZE and
+# an SMTPUTF8 message for a peer without SMTPUTF8 (both bounced without MAIL), the null MX and a
+# domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure, TLS
+# required but not offered (deferred, nothing sent in clear), a peer that stalls after the end of
+# the data, a peer that stops reading in the middle of the data (the agent's write blocks until
+# smtp_data_xfer_timeout), a peer that answers garbage, a peer without 8BITMIME (the 8-bit message
+# is downgraded to quoted-printable, its UTF-8 Subject and From display name become RFC 2047
+# encoded-words that Python's email package decodes back), a peer without SMTPUTF8 (an IDN recipient
+# domain goes as A-labels). Every outcome is checked in Postfix's log format (to=<..>,
+# relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
 import email
 import email.policy
 import glob
@@ -336,6 +338,69 @@ class SmtpClientTest(unittest.TestCase):
         send(srv, ['ivan@remote.test'])
         self.wait_status(srv, 'ivan@b\u00fccher.test', 'sent')
         self.assertEqual([a[1] for a in peer.accepted], [['ivan@xn--bcher-kva.test']])
+
+    def test_an_unreachable_destination_goes_to_the_fallback_relay(self):
+        # The destination's only MX (127.0.0.2) has nothing on the port: smtp_fallback_relay.
+        peer = self.scripted()
+        dns = self.dns(mx={'dest.test': [(10, 'mx1.dest.test')]},
+                       hosts={'mx1.dest.test': ['127.0.0.2']})
+        srv = self.server(dns, relayhost='dest.test:%d' % peer.port,
+                          smtp_fallback_relay='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['quinn@far.test'])
+        line = self.wait_status(srv, 'quinn@far.test', 'sent')
+        self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+        self.assertEqual([a[1] for a in peer.accepted], [['quinn@far.test']])
+
+    def test_helo_name_and_bind_address(self):
+        peer = self.scripted()
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          smtp_helo_name='out.helo.test', smtp_bind_address='127.0.0.3')
+        send(srv, ['rosa@remote.test'])
+        self.wait_status(srv, 'rosa@remote.test', 'sent')
+        self.assertIn('EHLO out.helo.test', peer.commands)
+        self.assertEqual(peer.peers, ['127.0.0.3'])
+
+    def test_dsn_parameters_are_passed_on(self):
+        peer = self.scripted()  # announces DSN
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            text, _ = harness.simple_message(subject='dsn')
+            s.sendmail('alice@localhost', ['sam@remote.test'], text,
+                       mail_options=['RET=HDRS', 'ENVID=env+2B1'],
+                       rcpt_options=['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;sam@orig.test'])
+        self.wait_status(srv, 'sam@remote.test', 'sent')
+        mail = [c for c in peer.commands if c.upper().startswith('MAIL FROM:')][0]
+        rcpt = [c for c in peer.commands if c.upper().startswith('RCPT TO:')][0]
+        self.assertIn(' RET=HDRS', mail)
+        self.assertIn(' ENVID=env+2B1', mail)
+        self.assertIn(' NOTIFY=SUCCESS,FAILURE', rcpt)
+        self.assertIn(' ORCPT=rfc822;sam@orig.test', rcpt)
+
+    def test_a_message_over_the_peers_size_is_bounced_without_sending_it(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'SIZE 1000', '8BITMIME'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['tom@remote.test'], body=('y' * 70 + '\r\n') * 30)
+        line = self.wait_status(srv, 'tom@remote.test', 'bounced')
+        self.assertIn('dsn=5.3.4', line)
+        self.assertIn('Message size exceeds fixed limit', line)
+        self.assertFalse([c for c in peer.commands if c.upper().startswith('MAIL')],
+                         peer.commands)
+
+    def test_smtputf8_required_but_not_offered_is_bounced(self):
+        peer = self.scripted()  # no SMTPUTF8
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            text, _ = harness.simple_message(subject='utf8')
+            s.sendmail('alice@localhost', ['j\u00fcrgen@remote.test'], text.encode(),
+                       mail_options=['SMTPUTF8'])
+        line = self.wait_status(srv, 'j\u00fcrgen@remote.test', 'bounced')
+        self.assertIn('dsn=5.6.7', line)
+        self.assertIn('SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]',
+                      line)
+        self.assertFalse([c for c in peer.commands if c.upper().startswith('MAIL')],
+                         peer.commands)
 
     def test_garbage_instead_of_a_greeting_is_deferred(self):
         peer = self.scripted(greeting='hello, I am not an SMTP server')
