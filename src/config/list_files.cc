@@ -10,7 +10,7 @@ namespace {
 constexpr int kMaxDepth = 8;
 
 // Postfix's match-list parameters (sorted), whether or not Estafeta implements each yet.
-constexpr std::array<std::string_view, 16> kMatchLists = {
+constexpr std::array<std::string_view, 17> kMatchLists = {
     "authorized_flush_users",
     "authorized_mailq_users",
     "authorized_submit_users",
@@ -22,6 +22,7 @@ constexpr std::array<std::string_view, 16> kMatchLists = {
     "permit_mx_backup_networks",
     "qmqpd_authorized_clients",
     "relay_domains",
+    "smtp_connection_cache_destinations",
     "smtpd_client_event_limit_exceptions",
     "smtpd_forbid_bare_newline_exclusions",
     "smtpd_sasl_exceptions_networks",

@@ -606,8 +606,12 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
   const std::vector<std::string> policy_specs = c.get_list("smtp_tls_policy_maps");
   const std::vector<std::string> password_specs =
       settings->sasl.enable ? c.get_list("smtp_sasl_password_maps") : std::vector<std::string>();
+  const std::vector<std::string> cache_specs =
+      outbound::split_cache_destinations(c.get_list("smtp_connection_cache_destinations"))
+          .tables;
   std::vector<std::string> all_specs = policy_specs;
   all_specs.insert(all_specs.end(), password_specs.begin(), password_specs.end());
+  all_specs.insert(all_specs.end(), cache_specs.begin(), cache_specs.end());
   auto opened = maps::MapSet::open(all_specs);
   if (!opened.ok()) {
     std::string all;
@@ -650,6 +654,11 @@ int run_smtp_service(const std::string& config_dir, const std::vector<std::strin
   outbound::SmtpDelivery delivery(io, std::move(*settings), **dns, tls, std::move(policy),
                                   *base->log, std::move(passwords));
   if (mta_sts.enabled()) delivery.set_mta_sts(&mta_sts);
+  if (!cache_specs.empty()) {
+    delivery.set_cache_destination_tables([tables = opened.set, cache_specs](const std::string& key) {
+      return tables->lookup_first(cache_specs, key);
+    });
+  }
   readiness.ready();
   return outbound::serve_agent_requests_async(
       io, *fd, [&delivery](qmgr::AgentRequest r) { return delivery.deliver(std::move(r)); },

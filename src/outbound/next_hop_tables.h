@@ -1,12 +1,14 @@
 // The smtp agent's tables for a next hop, each asked through a PolicyLookup of one key: the
-// TLS policy from smtp_tls_policy_maps (tls_policy_for) and the SMTP AUTH credentials for a
-// server from smtp_sasl_password_maps (sasl_auth_for), under Postfix's search keys. A lookup
-// that fails temporarily is an error. Pure (the lookups are the caller's).
+// TLS policy from smtp_tls_policy_maps (tls_policy_for), the SMTP AUTH credentials for a
+// server from smtp_sasl_password_maps (sasl_auth_for), under Postfix's search keys, and
+// whether smtp_connection_cache_destinations lists the next hop (cache_destination_listed).
+// A lookup that fails temporarily is an error. Pure (the lookups are the caller's).
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "maps/map.h"
@@ -31,5 +33,20 @@ Result<std::optional<smtp::ClientAuth>> sasl_auth_for(const SaslSettings& settin
                                                       const PolicyLookup& lookup,
                                                       const std::string& nexthop,
                                                       const std::string& server_host);
+
+/// smtp_connection_cache_destinations, its "/file/name" items already expanded (Config): the
+/// `type:table` items (a known table type before the colon: `hash:/etc/...`, `inline:{...}`)
+/// and the names (`example.org`, `[relay.example]:587`, `relay.example:587`).
+struct CacheDestinations {
+  std::vector<std::string> names;
+  std::vector<std::string> tables;
+};
+CacheDestinations split_cache_destinations(const std::vector<std::string>& items);
+
+/// Whether the next hop is listed, as Postfix's string list: equal to a name (case
+/// ignored), or a key of a table (looked up in lower case through `tables`; any value
+/// counts). A table that cannot answer is an error (the caller keeps no connection then).
+Result<bool> cache_destination_listed(const std::vector<std::string>& names,
+                                      const PolicyLookup& tables, const std::string& nexthop);
 
 }  // namespace estafeta::outbound

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "base/ascii.h"
 #include "base/clock.h"
 #include "delivery/agent_common.h"
 #include "log/delivery_line.h"
@@ -70,10 +69,16 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
   attempt.relays.assign(n, "none");
   attempt.done_us.assign(n, 0);
   attempt.conn_use.assign(n, 0);
-  attempt.cache_wanted =
-      (settings_.cache_on_demand && request.more_mail) ||
-      std::any_of(settings_.cache_destinations.begin(), settings_.cache_destinations.end(),
-                  [&](const std::string& d) { return ascii::iequals(d, request.next_hop); });
+  attempt.cache_wanted = settings_.cache_on_demand && request.more_mail;
+  if (!attempt.cache_wanted) {
+    auto listed = cache_destination_listed(settings_.cache_destinations,
+                                           cache_destination_tables_, request.next_hop);
+    if (listed.ok()) {
+      attempt.cache_wanted = *listed;
+    } else {
+      log_.warning("{}", listed.error().message);  // then no connection is kept
+    }
+  }
 
   auto settle_all = [&](const AttemptFailure& f) {
     for (size_t i = 0; i < n; ++i) {

@@ -72,7 +72,9 @@ struct SmtpDeliverySettings {
   SaslSettings sasl;  // smtp_sasl_*: credentials from the lookup given to SmtpDelivery
   MtaStsSettings mta_sts;  // smtp_mta_sts_*: the resolver is given with set_mta_sts
   bool cache_on_demand = true;  // smtp_connection_cache_on_demand
-  std::vector<std::string> cache_destinations;  // smtp_connection_cache_destinations
+  /// smtp_connection_cache_destinations: its names; its tables are looked up through the
+  /// lookup given to set_cache_destination_tables.
+  std::vector<std::string> cache_destinations;
   ConnectionCacheLimits cache_limits;           // smtp_connection_{cache,reuse}_*_limit
 };
 
@@ -93,6 +95,12 @@ class SmtpDelivery {
   /// MTA-STS (outbound/mta_sts_plan.h) for destinations found by MX lookup; borrowed, may be
   /// null (none).
   void set_mta_sts(MtaStsResolver* resolver) { mta_sts_ = resolver; }
+
+  /// The `type:table` items of smtp_connection_cache_destinations, searched with the next
+  /// hop (next_hop_tables.h); empty: none.
+  void set_cache_destination_tables(PolicyLookup tables) {
+    cache_destination_tables_ = std::move(tables);
+  }
 
   /// Delivers one request; runs on the io_context's thread.
   asio::awaitable<qmgr::AgentReply> deliver(qmgr::AgentRequest request);
@@ -126,6 +134,7 @@ class SmtpDelivery {
   PolicyLookup tls_policy_;
   log::Logger log_;
   PolicyLookup sasl_passwords_;
+  PolicyLookup cache_destination_tables_;
   std::unique_ptr<queue::QueueStore> store_;
   std::mt19937_64 random_;
   MtaStsResolver* mta_sts_ = nullptr;

@@ -6,6 +6,7 @@
 
 #include "outbound/dane.h"
 #include "outbound/dns_settings.h"
+#include "outbound/next_hop_tables.h"
 
 namespace estafeta::outbound {
 namespace {
@@ -45,7 +46,18 @@ Result<SmtpDeliverySettings> make_smtp_delivery_settings(const config::Config& c
   }
   s.fallback_relay = c.get_list("smtp_fallback_relay");
   s.cache_on_demand = c.get_bool("smtp_connection_cache_on_demand");
-  s.cache_destinations = c.get_list("smtp_connection_cache_destinations");
+  for (std::string& name :
+       split_cache_destinations(c.get_list("smtp_connection_cache_destinations")).names) {
+    if (name.starts_with('!')) {
+      if (warnings) {
+        warnings->push_back(fmt::format(
+            "smtp_connection_cache_destinations: exclusion {} is not supported and is ignored",
+            name));
+      }
+      continue;
+    }
+    s.cache_destinations.push_back(std::move(name));
+  }
   s.cache_limits.idle_limit = seconds("smtp_connection_cache_time_limit");
   s.cache_limits.reuse_time_limit = seconds("smtp_connection_reuse_time_limit");
   s.cache_limits.reuse_count_limit =

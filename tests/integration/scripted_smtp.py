@@ -10,6 +10,9 @@
 # refuses MAIL before a successful AUTH with 530, and answers wrong credentials with 535.
 # With close_after_data it closes each connection right after its end-of-data reply, as a
 # server that drops idle clients (the smtp agent's cached connection is then stale).
+# With stall_in_body (a function (transaction number) -> bool) it stops reading in the middle
+# of that transaction's message content, after its first 64 KiB, with a small receive buffer:
+# the client's writes block until its smtp_data_xfer_timeout ends the session.
 import base64
 import socket
 import threading
@@ -21,7 +24,7 @@ class ScriptedSmtp:
                              'ENHANCEDSTATUSCODES'),
                  rcpt=None, data='354 End data with <CR><LF>.<CR><LF>',
                  end_of_data='250 2.0.0 Ok: queued', mail='250 2.1.0 Ok', tls_context=None,
-                 auth=None, close_after_data=False):
+                 auth=None, close_after_data=False, stall_in_body=None):
         """rcpt: a function (address, transaction number) -> reply, default 250.
         end_of_data: a reply or a function (transaction number) -> reply. Transactions are
         numbered from 1 over every connection."""
@@ -34,17 +37,25 @@ class ScriptedSmtp:
         self.tls_context = tls_context  # ssl.SSLContext (server side) for STARTTLS
         self.auth = auth                # {user: password}: AUTH required before MAIL
         self.close_after_data = close_after_data
+        self.stall_in_body = stall_in_body
+        self.body_stalls = 0      # transactions in which it stopped reading the content
+        self._stopped = threading.Event()
         self.auth_log = []              # (mechanism, user, ok, over TLS) per AUTH
         self.accepted = []        # (sender, [recipients], data bytes)
         self.connections = 0
+        self.peers = []           # the client address of each connection
         self.commands = []        # every command line received, in order
         self.transactions = 0     # MAIL commands so far, over every connection
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ':' in host else socket.AF_INET  # '::1' for IPv6
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if stall_in_body is not None:
+            # A fixed small window (no autotuning), inherited by accepted connections.
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         self._sock.bind((host, port))
         self._sock.listen(16)
-        self.host, self.port = self._sock.getsockname()
+        self.host, self.port = self._sock.getsockname()[:2]
         self._stopping = False
         self._threads = []
         self._clients = []
@@ -59,6 +70,7 @@ class ScriptedSmtp:
 
     def stop(self):
         self._stopping = True
+        self._stopped.set()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -76,11 +88,12 @@ class ScriptedSmtp:
     def _accept(self):
         while not self._stopping:
             try:
-                conn, _ = self._sock.accept()
+                conn, address = self._sock.accept()
             except OSError:
                 return
             with self._lock:
                 self.connections += 1
+                self.peers.append(address[0])
                 self._clients.append(conn)
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             self._threads.append(t)
@@ -158,7 +171,14 @@ class ScriptedSmtp:
                     if r is not True or not self.data_reply.startswith('354'):
                         continue
                     data = b''
+                    stall = self.stall_in_body is not None and self.stall_in_body(attempt['n'])
                     while True:
+                        if stall and len(data) >= 64 * 1024:
+                            # Stop reading: the window fills and the client's write blocks.
+                            with self._lock:
+                                self.body_stalls += 1
+                            self._stopped.wait()
+                            return
                         l = f.readline()
                         if not l:
                             return

@@ -1,14 +1,18 @@
-# The smtp delivery agent (issue 18; docs/smtp-client.md) against real peers on loopback:
-# Postfix's smtp-sink as the receiving server, dnsmasq serving the test's MX and A records
-# (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for
-# the failures smtp-sink cannot play: the next MX when the first is down, the null MX and a
-# domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure,
-# TLS required but not offered (deferred, nothing sent in clear), a peer that stalls after
-# the end of the data, a peer that answers garbage, a peer without 8BITMIME (the 8-bit
-# message is downgraded to quoted-printable, its UTF-8 Subject and From display name become
-# RFC 2047 encoded-words that Python's email package decodes back), a peer without
-# SMTPUTF8 (an IDN recipient domain goes as A-labels). Every outcome is checked in
-# Postfix's log format (to=<..>, relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
+# The smtp delivery agent (issue 18; docs/smtp-client.md) against real peers on loopback: Postfix's
+# smtp-sink as the receiving server, dnsmasq serving the test's MX and A records
+# (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for the
+# failures smtp-sink cannot play: the next MX when the first is down, an MX reached over IPv6 (AAAA
+# only; not with inet_protocols = ipv4), smtp_fallback_relay for an unreachable destination,
+# smtp_helo_name and smtp_bind_address, DSN parameters passed on, a message over the peer's SIZE and
+# an SMTPUTF8 message for a peer without SMTPUTF8 (both bounced without MAIL), the null MX and a
+# domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure, TLS
+# required but not offered (deferred, nothing sent in clear), a peer that stalls after the end of
+# the data, a peer that stops reading in the middle of the data (the agent's write blocks until
+# smtp_data_xfer_timeout), a peer that answers garbage, a peer without 8BITMIME (the 8-bit message
+# is downgraded to quoted-printable, its UTF-8 Subject and From display name become RFC 2047
+# encoded-words that Python's email package decodes back), a peer without SMTPUTF8 (an IDN recipient
+# domain goes as A-labels). Every outcome is checked in Postfix's log format (to=<..>,
+# relay=host[ip]:port, delays=a/b/c/d, dsn=, status=).
 import email
 import email.policy
 import glob
@@ -143,6 +147,29 @@ class SmtpClientTest(unittest.TestCase):
         self.assertEqual(len(peer.accepted), 1)
         self.assertEqual(peer.accepted[0][1], ['carol@far.test'])
 
+    def test_an_mx_with_only_an_ipv6_address_is_reached_over_ipv6(self):
+        # inet_protocols = all (the default): the MX host has only an AAAA record (::1).
+        peer = self.scripted(host='::1')
+        dns = self.dns(mx={'six.test': [(10, 'mx6.six.test')]}, hosts={'mx6.six.test': ['::1']})
+        srv = self.server(dns, relayhost='six.test:%d' % peer.port)
+        send(srv, ['olga@far.test'])
+        line = self.wait_status(srv, 'olga@far.test', 'sent')
+        self.assertIn('relay=mx6.six.test[::1]:%d' % peer.port, line)
+        self.assertEqual([a[1] for a in peer.accepted], [['olga@far.test']])
+
+    def test_inet_protocols_ipv4_does_not_use_an_ipv6_only_mx(self):
+        # Only A records are looked up; an MX host without one is not found, as Postfix
+        # says with smtp_defer_if_no_mx_address_found = no (the default): a bounce.
+        peer = self.scripted(host='::1')
+        dns = self.dns(mx={'six.test': [(10, 'mx6.six.test')]}, hosts={'mx6.six.test': ['::1']})
+        srv = self.server(dns, relayhost='six.test:%d' % peer.port, inet_protocols='ipv4')
+        send(srv, ['pia@far.test'])
+        line = self.wait_status(srv, 'pia@far.test', 'bounced')
+        self.assertIn('relay=none', line)
+        self.assertIn('dsn=5.4.4', line)
+        self.assertIn('name=mx6.six.test type=A: Host found but no data record', line)
+        self.assertEqual(peer.connections, 0)
+
     def test_a_4xx_greeting_sends_the_message_to_the_next_mx(self):
         peer = self.scripted()
         busy = self.scripted(host='127.0.0.2', port=peer.port, greeting='421 4.3.2 too busy')
@@ -244,6 +271,30 @@ class SmtpClientTest(unittest.TestCase):
                       '-- message may be sent more than once', line)
         self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
 
+    def test_a_peer_that_stops_reading_mid_data_is_deferred_and_the_agent_goes_on(self):
+        # The peer stops reading after 64 KiB of an 8 MB message's content (its receive
+        # window fills, the agent's write blocks): smtp_data_xfer_timeout ends the session,
+        # the recipient is deferred with Postfix's text, and the same agent then delivers the
+        # retry and another message to that peer (it stalls only in the first transaction).
+        peer = self.scripted(stall_in_body=lambda n: n == 1)
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port, smtp_data_xfer_timeout='3s')
+        big = ('x' * 76 + '\r\n') * (8 * 1024 * 1024 // 78)
+        send(srv, ['lena@remote.test'], subject='big', body=big)
+        line = self.wait_status(srv, 'lena@remote.test', 'deferred')
+        self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+        self.assertIn('dsn=4.4.2', line)
+        self.assertIn('(conversation with 127.0.0.1[127.0.0.1] timed out while sending message '
+                      'body)', line)
+        self.assertEqual(peer.body_stalls, 1)
+        send(srv, ['mona@remote.test'], subject='small')
+        self.wait_status(srv, 'mona@remote.test', 'sent')
+        self.wait_status(srv, 'lena@remote.test', 'sent')
+        self.assertEqual(sorted(a[1][0] for a in peer.accepted),
+                         ['lena@remote.test', 'mona@remote.test'])
+        lena = [a[2] for a in peer.accepted if a[1] == ['lena@remote.test']][0]
+        self.assertGreater(len(lena), 8 * 1024 * 1024 - 1024)
+        self.assertNotRegex(srv.log(), r'process \S+ pid \d+ (killed by signal|exit status)')
+
     def test_an_8bit_message_is_downgraded_for_a_peer_without_8bitmime(self):
         peer = self.scripted(ehlo_lines=('PIPELINING', 'SIZE 10240000', 'ENHANCEDSTATUSCODES'))
         srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
@@ -287,6 +338,69 @@ class SmtpClientTest(unittest.TestCase):
         send(srv, ['ivan@remote.test'])
         self.wait_status(srv, 'ivan@b\u00fccher.test', 'sent')
         self.assertEqual([a[1] for a in peer.accepted], [['ivan@xn--bcher-kva.test']])
+
+    def test_an_unreachable_destination_goes_to_the_fallback_relay(self):
+        # The destination's only MX (127.0.0.2) has nothing on the port: smtp_fallback_relay.
+        peer = self.scripted()
+        dns = self.dns(mx={'dest.test': [(10, 'mx1.dest.test')]},
+                       hosts={'mx1.dest.test': ['127.0.0.2']})
+        srv = self.server(dns, relayhost='dest.test:%d' % peer.port,
+                          smtp_fallback_relay='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['quinn@far.test'])
+        line = self.wait_status(srv, 'quinn@far.test', 'sent')
+        self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+        self.assertEqual([a[1] for a in peer.accepted], [['quinn@far.test']])
+
+    def test_helo_name_and_bind_address(self):
+        peer = self.scripted()
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port,
+                          smtp_helo_name='out.helo.test', smtp_bind_address='127.0.0.3')
+        send(srv, ['rosa@remote.test'])
+        self.wait_status(srv, 'rosa@remote.test', 'sent')
+        self.assertIn('EHLO out.helo.test', peer.commands)
+        self.assertEqual(peer.peers, ['127.0.0.3'])
+
+    def test_dsn_parameters_are_passed_on(self):
+        peer = self.scripted()  # announces DSN
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            text, _ = harness.simple_message(subject='dsn')
+            s.sendmail('alice@localhost', ['sam@remote.test'], text,
+                       mail_options=['RET=HDRS', 'ENVID=env+2B1'],
+                       rcpt_options=['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;sam@orig.test'])
+        self.wait_status(srv, 'sam@remote.test', 'sent')
+        mail = [c for c in peer.commands if c.upper().startswith('MAIL FROM:')][0]
+        rcpt = [c for c in peer.commands if c.upper().startswith('RCPT TO:')][0]
+        self.assertIn(' RET=HDRS', mail)
+        self.assertIn(' ENVID=env+2B1', mail)
+        self.assertIn(' NOTIFY=SUCCESS,FAILURE', rcpt)
+        self.assertIn(' ORCPT=rfc822;sam@orig.test', rcpt)
+
+    def test_a_message_over_the_peers_size_is_bounced_without_sending_it(self):
+        peer = self.scripted(ehlo_lines=('PIPELINING', 'SIZE 1000', '8BITMIME'))
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        send(srv, ['tom@remote.test'], body=('y' * 70 + '\r\n') * 30)
+        line = self.wait_status(srv, 'tom@remote.test', 'bounced')
+        self.assertIn('dsn=5.3.4', line)
+        self.assertIn('Message size exceeds fixed limit', line)
+        self.assertFalse([c for c in peer.commands if c.upper().startswith('MAIL')],
+                         peer.commands)
+
+    def test_smtputf8_required_but_not_offered_is_bounced(self):
+        peer = self.scripted()  # no SMTPUTF8
+        srv = self.server(relayhost='[127.0.0.1]:%d' % peer.port)
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            text, _ = harness.simple_message(subject='utf8')
+            s.sendmail('alice@localhost', ['j\u00fcrgen@remote.test'], text.encode(),
+                       mail_options=['SMTPUTF8'])
+        line = self.wait_status(srv, 'j\u00fcrgen@remote.test', 'bounced')
+        self.assertIn('dsn=5.6.7', line)
+        self.assertIn('SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]',
+                      line)
+        self.assertFalse([c for c in peer.commands if c.upper().startswith('MAIL')],
+                         peer.commands)
 
     def test_garbage_instead_of_a_greeting_is_deferred(self):
         peer = self.scripted(greeting='hello, I am not an SMTP server')

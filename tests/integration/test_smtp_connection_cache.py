@@ -5,9 +5,14 @@
 # off and no smtp_connection_cache_destinations, one connection per message; a server that
 # closes every connection after its transaction still gets every message exactly once (the
 # stale cached connection is replaced); an idle cached connection gets QUIT after
-# smtp_connection_cache_time_limit, and at the agent's shutdown. Two next hops on one server share its connection (the
+# smtp_connection_cache_time_limit, and at the agent's shutdown; a next hop listed in
+# smtp_connection_cache_destinations by name, in a type:table or in a /file/name list keeps
+# its connection without waiting mail. Two next hops on one server share its connection (the
 # cache by server address), and a stale one found that way is replaced too.
+import os
 import re
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -111,6 +116,57 @@ class SmtpConnectionCacheTest(unittest.TestCase):
         self.assertNotIn('QUIT', peer.commands)
         srv.stop()
         self.assertTrue(harness.wait_until(lambda: 'QUIT' in peer.commands, 10), peer.commands)
+
+    def listed_by(self, value):
+        """A server whose smtp_connection_cache_destinations is `value`, on-demand caching off;
+        three messages one at a time must share one connection."""
+        peer = self.scripted()
+        srv = self.server(peer, smtp_connection_cache_on_demand='no',
+                          smtp_connection_cache_destinations=value(peer.port),
+                          smtp_connection_cache_time_limit='30s')
+        lines = self.send_each(srv, ['bob%d@remote.test' % i for i in range(3)])
+        self.assertIn(', conn_use=3, delay=', lines[2], srv.log())
+        self.assertEqual(peer.connections, 1)
+        return srv
+
+    def files(self):
+        d = tempfile.mkdtemp(prefix='estafeta-cache-dest-')
+        self.addCleanup(shutil.rmtree, d)
+        return d
+
+    def test_destination_listed_in_a_table_is_cached(self):
+        # Postfix's type:table items: any value under the next hop's name (lower case).
+        d = self.files()
+        table = os.path.join(d, 'cache_hops')
+
+        def value(port):
+            with open(table, 'w') as f:
+                f.write('# next hops whose connections are kept\n[127.0.0.1]:%d yes\n' % port)
+            return 'other.example, texthash:%s' % table
+        self.listed_by(value)
+
+    def test_destination_listed_in_a_file_is_cached(self):
+        # A /file/name item stands for the names written in that file.
+        d = self.files()
+        names = os.path.join(d, 'cache_list')
+
+        def value(port):
+            with open(names, 'w') as f:
+                f.write('other.example\n[127.0.0.1]:%d  # the relay\n' % port)
+            return names
+        self.listed_by(value)
+
+    def test_a_table_without_the_next_hop_keeps_no_connection(self):
+        d = self.files()
+        table = os.path.join(d, 'cache_hops')
+        with open(table, 'w') as f:
+            f.write('[127.0.0.2]:25 yes\n')
+        peer = self.scripted()
+        srv = self.server(peer, smtp_connection_cache_on_demand='no',
+                          smtp_connection_cache_destinations='texthash:' + table)
+        for line in self.send_each(srv, ['bob%d@remote.test' % i for i in range(2)]):
+            self.assertNotIn('conn_use=', line)
+        self.assertEqual(peer.connections, 2)
 
     def two_hops_on_one_server(self, peer):
         dns = self.dns(hosts={'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1']})
