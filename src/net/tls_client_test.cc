@@ -261,7 +261,12 @@ ClientTlsParams dane_plan(std::vector<outbound::TlsaRecord> records, const char*
   tlsa.status = outbound::DnsStatus::Ok;
   tlsa.authenticated = true;
   tlsa.records = std::move(records);
-  const outbound::DaneFacts facts{outbound::TlsLevel::Dane, true, true, mx, 25};
+  const outbound::DaneFacts facts{.level = outbound::TlsLevel::Dane,
+                                   .dnssec = true,
+                                   .mx_secure = true,
+                                   .address_secure = true,
+                                   .host = mx,
+                                   .port = 25};
   outbound::apply_dane(params, outbound::decide_dane(facts, &tlsa), mx);
   return params;
 }

@@ -62,8 +62,19 @@ bool tlsa_usable(const TlsaRecord& record) {
   }
 }
 
+namespace {
+
+/// An insecure MX that DANE does not go past: always at dane-only, under policy `may` at dane.
+bool stops_at_insecure_mx(const DaneFacts& facts) {
+  if (facts.mx_secure) return false;
+  return facts.level == TlsLevel::DaneOnly || facts.insecure_mx_policy == InsecureMxPolicy::May;
+}
+
+}  // namespace
+
 bool needs_tlsa_lookup(const DaneFacts& facts) {
-  return is_dane_level(facts.level) && facts.dnssec && facts.host_secure;
+  return is_dane_level(facts.level) && facts.dnssec && facts.address_secure &&
+         !stops_at_insecure_mx(facts);
 }
 
 DaneDecision decide_dane(const DaneFacts& facts, const DnsAnswer<TlsaRecord>* tlsa) {
@@ -75,9 +86,16 @@ DaneDecision decide_dane(const DaneFacts& facts, const DnsAnswer<TlsaRecord>* tl
     if (only) return defer("TLS policy dane-only requires smtp_dns_support_level = dnssec");
     return mode(Mode::Opportunistic);
   }
-  if (!facts.host_secure || tlsa == nullptr) {
+  if (stops_at_insecure_mx(facts)) {
     if (only) {
-      return defer("DANE required, but the MX or address records of " + facts.host +
+      return defer("DANE required, but the MX records that name " + facts.host +
+                   " are not DNSSEC-validated");
+    }
+    return mode(Mode::Opportunistic);  // smtp_tls_dane_insecure_mx_policy = may
+  }
+  if (!facts.address_secure || tlsa == nullptr) {
+    if (only) {
+      return defer("DANE required, but the address records of " + facts.host +
                    " are not DNSSEC-validated");
     }
     return mode(Mode::Opportunistic);
@@ -102,7 +120,13 @@ DaneDecision decide_dane(const DaneFacts& facts, const DnsAnswer<TlsaRecord>* tl
     d.mode = Mode::Encrypt;  // published but unusable: Postfix's mandatory unauthenticated TLS
     return d;
   }
+  if (!facts.mx_secure && facts.insecure_mx_policy == InsecureMxPolicy::Encrypt) {
+    d.records.clear();  // Postfix: verification not possible, the MX RRset is insecure
+    d.mode = Mode::Encrypt;
+    return d;
+  }
   d.mode = Mode::Authenticate;
+  d.insecure_mx = !facts.mx_secure;
   return d;
 }
 
@@ -115,6 +139,7 @@ void apply_dane(TlsConnectionPlan& plan, const DaneDecision& decision, std::stri
   plan.fingerprints.clear();
   plan.tlsa.clear();
   plan.dane_base_domain.clear();
+  plan.dane_insecure_mx = false;
   if (decision.mode == Mode::Encrypt) {
     plan.level = TlsLevel::Encrypt;
     return;
@@ -126,6 +151,7 @@ void apply_dane(TlsConnectionPlan& plan, const DaneDecision& decision, std::stri
   plan.dane_base_domain = base;
   plan.sni = base;
   plan.names.push_back(base);
+  plan.dane_insecure_mx = decision.insecure_mx;
 }
 
 std::string dane_without_dnssec_warning(TlsLevel level) {

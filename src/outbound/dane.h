@@ -39,15 +39,20 @@ bool tlsa_usable(const TlsaRecord& record);
 struct DaneFacts {
   TlsLevel level = TlsLevel::None;  // the destination's configured level
   bool dnssec = false;              // smtp_dns_support_level = dnssec
-  /// The MX answer that named the host (or, without an MX lookup or without MX records, the
-  /// lookup that let the host stand for the destination) and the host's address answer were
-  /// both DNSSEC-validated (AD bit).
-  bool host_secure = false;
+  /// The MX answer that named the host (its NODATA for a domain without MX records) was
+  /// DNSSEC-validated (AD bit); true for a host given without an MX lookup ([host]).
+  bool mx_secure = false;
+  /// The host's address answer was DNSSEC-validated.
+  bool address_secure = false;
+  /// smtp_tls_dane_insecure_mx_policy: what level `dane` does when !mx_secure.
+  InsecureMxPolicy insecure_mx_policy = InsecureMxPolicy::Dane;
   std::string host;  // the server's name (the TLSA base domain)
   uint16_t port = 25;
 };
 
-/// Whether the decision needs the TLSA answer: a DANE level, DNSSEC on, the host secure.
+/// Whether the decision needs the TLSA answer: a DANE level, DNSSEC on, the host's address
+/// answer validated, and either its MX answer validated or (level `dane` only) an insecure
+/// MX policy other than `may`.
 bool needs_tlsa_lookup(const DaneFacts& facts);
 
 struct DaneDecision {
@@ -60,22 +65,29 @@ struct DaneDecision {
   };
   Mode mode = Mode::NotDane;
   std::vector<TlsaRecord> records;  // Authenticate: the usable records
+  /// Authenticate through an insecure MX (smtp_tls_dane_insecure_mx_policy = dane): a match
+  /// is logged "Trusted" (TlsConnectionPlan::dane_insecure_mx).
+  bool insecure_mx = false;
   std::string status;               // Defer: "4.7.5"
   std::string text;                 // Defer: "TLSA lookup error for _25._tcp.mx...: ..."
   bool operator==(const DaneDecision&) const = default;
 };
 
 /// The decision for one server. `tlsa`: the answer for tlsa_query_name(host, port) when
-/// needs_tlsa_lookup(facts), else nullptr. `dane`: no DNSSEC, an insecure host, no TLSA
-/// records (secure NXDOMAIN or NODATA) or an unvalidated TLSA answer -> Opportunistic; a
-/// failed TLSA lookup (SERVFAIL, a bogus answer, timeout) -> Defer "TLSA lookup error";
-/// secure records -> Authenticate with the usable ones, Encrypt when none is usable.
-/// `dane-only`: every case that is not Authenticate defers (never clear text).
+/// needs_tlsa_lookup(facts), else nullptr. `dane`: no DNSSEC, an insecure address answer,
+/// an insecure MX with policy `may`, no TLSA records (secure NXDOMAIN or NODATA) or an
+/// unvalidated TLSA answer -> Opportunistic; a failed TLSA lookup (SERVFAIL, a bogus
+/// answer, timeout) -> Defer "TLSA lookup error"; secure records -> Authenticate with the
+/// usable ones, Encrypt when none is usable. Through an insecure MX, usable records give
+/// Encrypt under policy `encrypt` and Authenticate (insecure_mx set) under `dane`.
+/// `dane-only`: every case that is not Authenticate defers (never clear text), and an
+/// insecure MX defers whatever the policy (as in Postfix).
 DaneDecision decide_dane(const DaneFacts& facts, const DnsAnswer<TlsaRecord>* tlsa);
 
 /// The server's plan under the decision (plan_tls_connection's result for that server):
 /// Encrypt -> level encrypt; Authenticate -> level dane, TLS required, the records, the host
-/// as TLSA base domain, SNI and name to match (for DANE-TA(2); DANE-EE(3) checks no name).
+/// as TLSA base domain, SNI and name to match (for DANE-TA(2); DANE-EE(3) checks no name),
+/// dane_insecure_mx as the decision's insecure_mx.
 /// NotDane, Opportunistic and Defer leave it unchanged.
 void apply_dane(TlsConnectionPlan& plan, const DaneDecision& decision, std::string_view host);
 

@@ -23,7 +23,23 @@ DnsAnswer<TlsaRecord> answer(DnsStatus status, bool ad, std::vector<TlsaRecord> 
 }
 
 DaneFacts facts(TlsLevel level, bool dnssec = true, bool secure = true) {
-  return DaneFacts{level, dnssec, secure, "MX.Example.com.", 25};
+  DaneFacts f;
+  f.level = level;
+  f.dnssec = dnssec;
+  f.mx_secure = secure;
+  f.address_secure = secure;
+  f.host = "MX.Example.com.";
+  f.port = 25;
+  return f;
+}
+
+DaneFacts insecure_mx_facts(TlsLevel level, InsecureMxPolicy policy, bool mx_secure,
+                            bool address_secure) {
+  DaneFacts f = facts(level);
+  f.mx_secure = mx_secure;
+  f.address_secure = address_secure;
+  f.insecure_mx_policy = policy;
+  return f;
 }
 
 TEST(DnsSupportLevel, Parses) {
@@ -94,6 +110,133 @@ TEST(DaneDecision, DaneLevelTable) {
     }
   }
   EXPECT_EQ(decide_dane(facts(TlsLevel::Verify), &good).mode, Mode::NotDane);
+}
+
+// smtp_tls_dane_insecure_mx_policy: every value x a validated or insecure MX answer x a
+// validated or insecure address answer, with validated usable TLSA records published.
+TEST(DaneDecision, InsecureMxPolicyTable) {
+  const auto good = answer(DnsStatus::Ok, true, {record(3, 1, 1, 32)});
+  using P = InsecureMxPolicy;
+  struct Case {
+    P policy;
+    bool mx_secure;
+    bool address_secure;
+    bool lookup;      // needs_tlsa_lookup
+    Mode dane;        // at level dane
+    bool half_dane;   // Authenticate reported as Trusted
+    Mode dane_only;   // at level dane-only
+  };
+  const Case cases[] = {
+      // A validated MX: the policy plays no part.
+      {P::May, true, true, true, Mode::Authenticate, false, Mode::Authenticate},
+      {P::Encrypt, true, true, true, Mode::Authenticate, false, Mode::Authenticate},
+      {P::Dane, true, true, true, Mode::Authenticate, false, Mode::Authenticate},
+      {P::May, true, false, false, Mode::Opportunistic, false, Mode::Defer},
+      {P::Encrypt, true, false, false, Mode::Opportunistic, false, Mode::Defer},
+      {P::Dane, true, false, false, Mode::Opportunistic, false, Mode::Defer},
+      // An insecure MX, the host's addresses validated.
+      {P::May, false, true, false, Mode::Opportunistic, false, Mode::Defer},
+      {P::Encrypt, false, true, true, Mode::Encrypt, false, Mode::Defer},
+      {P::Dane, false, true, true, Mode::Authenticate, true, Mode::Defer},
+      // An insecure MX and insecure addresses: never a TLSA lookup.
+      {P::May, false, false, false, Mode::Opportunistic, false, Mode::Defer},
+      {P::Encrypt, false, false, false, Mode::Opportunistic, false, Mode::Defer},
+      {P::Dane, false, false, false, Mode::Opportunistic, false, Mode::Defer},
+  };
+  for (const Case& c : cases) {
+    const std::string name = std::string(c.policy == P::May       ? "may"
+                                          : c.policy == P::Encrypt ? "encrypt"
+                                                                   : "dane") +
+                             (c.mx_secure ? " secure MX" : " insecure MX") +
+                             (c.address_secure ? " secure address" : " insecure address");
+    const DaneFacts f = insecure_mx_facts(TlsLevel::Dane, c.policy, c.mx_secure,
+                                          c.address_secure);
+    EXPECT_EQ(needs_tlsa_lookup(f), c.lookup) << name;
+    const DaneDecision d = decide_dane(f, c.lookup ? &good : nullptr);
+    EXPECT_EQ(d.mode, c.dane) << name;
+    EXPECT_EQ(d.insecure_mx, c.half_dane) << name;
+    if (d.mode == Mode::Encrypt) {
+      EXPECT_TRUE(d.records.empty()) << name;
+    }
+    DaneFacts only = f;
+    only.level = TlsLevel::DaneOnly;
+    // dane-only looks up TLSA records only through a validated MX and address answer.
+    EXPECT_EQ(needs_tlsa_lookup(only), c.mx_secure && c.address_secure) << name;
+    const DaneDecision o = decide_dane(only, needs_tlsa_lookup(only) ? &good : nullptr);
+    EXPECT_EQ(o.mode, c.dane_only) << name;
+    EXPECT_FALSE(o.insecure_mx) << name;
+  }
+}
+
+TEST(DaneDecision, InsecureMxWithOtherTlsaAnswers) {
+  const auto unusable = answer(DnsStatus::Ok, true, {record(1, 1, 1, 32)});
+  const auto nodata = answer(DnsStatus::NoData, true);
+  const auto insecure = answer(DnsStatus::Ok, false, {record(3, 1, 1, 32)});
+  const auto servfail = answer(DnsStatus::TempFail, false, {}, "Host not found, try again");
+  for (InsecureMxPolicy policy : {InsecureMxPolicy::Encrypt, InsecureMxPolicy::Dane}) {
+    const DaneFacts f = insecure_mx_facts(TlsLevel::Dane, policy, false, true);
+    EXPECT_EQ(decide_dane(f, &unusable).mode, Mode::Encrypt);
+    EXPECT_EQ(decide_dane(f, &nodata).mode, Mode::Opportunistic);
+    EXPECT_EQ(decide_dane(f, &insecure).mode, Mode::Opportunistic);
+    const DaneDecision d = decide_dane(f, &servfail);
+    EXPECT_EQ(d.mode, Mode::Defer);
+    EXPECT_EQ(d.text, "TLSA lookup error for _25._tcp.mx.example.com: Host not found, try again");
+  }
+  EXPECT_EQ(decide_dane(insecure_mx_facts(TlsLevel::DaneOnly, InsecureMxPolicy::Dane, false,
+                                          true),
+                        nullptr)
+                .text,
+            "DANE required, but the MX records that name MX.Example.com. are not "
+            "DNSSEC-validated");
+  EXPECT_EQ(decide_dane(insecure_mx_facts(TlsLevel::DaneOnly, InsecureMxPolicy::Dane, true,
+                                          false),
+                        nullptr)
+                .text,
+            "DANE required, but the address records of MX.Example.com. are not "
+            "DNSSEC-validated");
+  // Not a DANE level: the policy changes nothing.
+  EXPECT_EQ(decide_dane(insecure_mx_facts(TlsLevel::Verify, InsecureMxPolicy::Dane, false, true),
+                        nullptr)
+                .mode,
+            Mode::NotDane);
+}
+
+TEST(DaneDecision, InsecureMxMatchIsReportedTrusted) {
+  const auto good = answer(DnsStatus::Ok, true, {record(3, 1, 1, 32)});
+  TlsConnectionPlan plan;
+  plan.level = TlsLevel::May;
+  plan.attempt = true;
+  apply_dane(plan, decide_dane(insecure_mx_facts(TlsLevel::Dane, InsecureMxPolicy::Dane, false,
+                                                 true),
+                               &good),
+             "mx.example.com");
+  EXPECT_EQ(plan.level, TlsLevel::Dane);
+  EXPECT_TRUE(plan.required);
+  EXPECT_TRUE(plan.dane_insecure_mx);
+  EXPECT_EQ(plan.tlsa, good.records);
+  // The match is still required, but it is logged as Trusted.
+  EXPECT_FALSE(refuse_peer(plan.level, PeerTrust::Verified));
+  EXPECT_TRUE(refuse_peer(plan.level, PeerTrust::Untrusted));
+  EXPECT_EQ(reported_peer_trust(plan, PeerTrust::Verified), PeerTrust::Trusted);
+  EXPECT_EQ(reported_peer_trust(plan, PeerTrust::Untrusted), PeerTrust::Untrusted);
+
+  TlsConnectionPlan secure;
+  secure.level = TlsLevel::May;
+  apply_dane(secure, decide_dane(facts(TlsLevel::Dane), &good), "mx.example.com");
+  EXPECT_FALSE(secure.dane_insecure_mx);
+  EXPECT_EQ(reported_peer_trust(secure, PeerTrust::Verified), PeerTrust::Verified);
+
+  // Under policy encrypt the records only make TLS mandatory.
+  TlsConnectionPlan encrypt;
+  encrypt.level = TlsLevel::May;
+  apply_dane(encrypt, decide_dane(insecure_mx_facts(TlsLevel::Dane, InsecureMxPolicy::Encrypt,
+                                                    false, true),
+                                  &good),
+             "mx.example.com");
+  EXPECT_EQ(encrypt.level, TlsLevel::Encrypt);
+  EXPECT_TRUE(encrypt.required);
+  EXPECT_TRUE(encrypt.tlsa.empty());
+  EXPECT_FALSE(encrypt.dane_insecure_mx);
 }
 
 TEST(DaneDecision, UsableRecordsOnlyAndDeferTexts) {

@@ -136,7 +136,7 @@ MxPlan plan_targets(const std::vector<HostAddresses>& lookups, const MxPlanSetti
                                 [&](const DeliveryTarget& t) { return t.address == address; });
       if (repeat) continue;
       all.push_back(DeliveryTarget{lookup.host.host, lookup.host.preference, address,
-                                   lookup.named_securely && lookup.answer.authenticated});
+                                   lookup.named_securely, lookup.answer.authenticated});
     }
     shuffle(all, host_begin, all.size(), random);
     if (settings.address_preference != AddressPreference::Any) {

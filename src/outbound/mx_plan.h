@@ -81,9 +81,13 @@ struct DeliveryTarget {
   std::string host;
   int preference = 0;
   HostAddress address;
-  /// Both the lookup that named the host and its address answer were DNSSEC-validated (the
-  /// AD bit): the condition for looking up its TLSA records (outbound/dane.h).
-  bool dnssec_secure = false;
+  /// The lookup that named the host (HostAddresses::named_securely) was DNSSEC-validated
+  /// (the AD bit). False: an "insecure MX" (smtp_tls_dane_insecure_mx_policy decides).
+  bool mx_secure = false;
+  /// The host's address answer was DNSSEC-validated. With mx_secure, the condition for
+  /// looking up its TLSA records; without, smtp_tls_dane_insecure_mx_policy says whether to
+  /// (outbound/dane.h).
+  bool address_secure = false;
   friend bool operator==(const DeliveryTarget&, const DeliveryTarget&) = default;
 };
 

@@ -153,7 +153,7 @@ TEST(MxPlan, TargetsInMxOrderFailingHostsSkipped) {
                                                        {"b.test", 30, v6("2001:db8::2")}}));
 }
 
-TEST(MxPlan, DnssecSecureNeedsTheMxAndTheAddressAnswers) {
+TEST(MxPlan, TargetsCarryTheMxAndTheAddressValidationApart) {
   std::vector<HostAddresses> lookups = {
       host("both.test", 10, {v4("192.0.2.1")}),
       host("mx-only.test", 20, {v4("192.0.2.2")}),
@@ -165,9 +165,12 @@ TEST(MxPlan, DnssecSecureNeedsTheMxAndTheAddressAnswers) {
   lookups[2].answer.authenticated = true;
   auto plan = plan_targets(lookups, MxPlanSettings{}, kFirst);
   ASSERT_EQ(plan.targets.size(), 3u);
-  EXPECT_TRUE(plan.targets[0].dnssec_secure);
-  EXPECT_FALSE(plan.targets[1].dnssec_secure);
-  EXPECT_FALSE(plan.targets[2].dnssec_secure);
+  EXPECT_TRUE(plan.targets[0].mx_secure);
+  EXPECT_TRUE(plan.targets[0].address_secure);
+  EXPECT_TRUE(plan.targets[1].mx_secure);
+  EXPECT_FALSE(plan.targets[1].address_secure);
+  EXPECT_FALSE(plan.targets[2].mx_secure);
+  EXPECT_TRUE(plan.targets[2].address_secure);
 }
 
 TEST(MxPlan, NoUsableHost) {

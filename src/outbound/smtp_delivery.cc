@@ -177,7 +177,7 @@ asio::awaitable<qmgr::AgentReply> SmtpDelivery::deliver(qmgr::AgentRequest reque
     const bool dane_usable =
         is_dane_level(attempt.tls.level) && settings_.dnssec &&
         std::any_of(plan.targets.begin(), plan.targets.end(),
-                    [](const DeliveryTarget& t) { return t.dnssec_secure; });
+                    [](const DeliveryTarget& t) { return t.mx_secure && t.address_secure; });
     std::optional<MtaStsPolicy> sts;
     if (h == 0 && mta_sts_ != nullptr && policy.ok() &&
         mta_sts_applies({mta_sts_->enabled(), hop->mx_lookup, table_entry, dane_usable})) {

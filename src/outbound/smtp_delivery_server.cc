@@ -111,8 +111,13 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
 
   // DANE: the server's TLSA records decide its TLS before any connection (outbound/dane.h).
   // (A named variable: GCC 12 destroys some temporaries of a co_await expression twice.)
-  const DaneFacts facts{attempt.tls.level, settings_.dnssec, target.dnssec_secure, target.host,
-                        port};
+  const DaneFacts facts{.level = attempt.tls.level,
+                        .dnssec = settings_.dnssec,
+                        .mx_secure = target.mx_secure,
+                        .address_secure = target.address_secure,
+                        .insecure_mx_policy = settings_.tls.insecure_mx_policy,
+                        .host = target.host,
+                        .port = port};
   const DaneDecision dane = co_await dane_for_server(dns_, facts);
   if (dane.mode == DaneDecision::Mode::Defer) {
     attempt.last_failure = AttemptFailure{dane.status, dane.text};
@@ -212,8 +217,8 @@ asio::awaitable<bool> SmtpDelivery::try_server(Attempt& attempt, const DeliveryT
           const PeerTrust trust = transport->tls_peer_trust().value_or(PeerTrust::Anonymous);
           trust_seen = trust;
           if (log_established(settings_.tls.loglevel)) {
-            log_.info(tls_established_line(trust, host, peer.address, port,
-                                           transport->tls_description()));
+            log_.info(tls_established_line(reported_peer_trust(tls_plan, trust), host,
+                                           peer.address, port, transport->tls_description()));
           }
           refusal = refuse_peer(tls_plan.level, trust);
         }

@@ -136,6 +136,11 @@ std::string_view peer_trust_name(PeerTrust trust) {
   return "Untrusted";
 }
 
+PeerTrust reported_peer_trust(const TlsConnectionPlan& plan, PeerTrust trust) {
+  if (plan.dane_insecure_mx && trust == PeerTrust::Verified) return PeerTrust::Trusted;
+  return trust;
+}
+
 std::optional<TlsRefusal> refuse_peer(TlsLevel level, PeerTrust trust) {
   switch (level) {
     case TlsLevel::None:

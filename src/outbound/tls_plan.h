@@ -62,6 +62,10 @@ struct TlsConnectionPlan {
   /// domain (the MX host); the certificate must match one of them.
   std::vector<TlsaRecord> tlsa;
   std::string dane_base_domain;
+  /// Level dane for a host named by an MX answer that was not DNSSEC-validated
+  /// (smtp_tls_dane_insecure_mx_policy = dane): a TLSA match is still required, but it is
+  /// reported as "Trusted", not "Verified", since the MX host name could have been forged.
+  bool dane_insecure_mx = false;
 };
 
 /// `nexthop` as written by the routing ("example.com", "[mx.example.com]:587"); `mx_host`
@@ -79,6 +83,11 @@ enum class PeerTrust {
   Verified,   // the chain verifies and a name matched, or a fingerprint matched
 };
 std::string_view peer_trust_name(PeerTrust trust);  // "Anonymous", ..., "Verified"
+
+/// The classification to log for a peer under `plan`: Verified becomes Trusted when
+/// plan.dane_insecure_mx (Postfix's wording for DANE through an insecure MX); otherwise
+/// `trust`. refuse_peer takes the classification itself, not this.
+PeerTrust reported_peer_trust(const TlsConnectionPlan& plan, PeerTrust trust);
 
 /// A reason to give up on a server: the enhanced status code and the text.
 struct TlsRefusal {

@@ -1,6 +1,7 @@
 // main.cf smtp_tls_* -> ClientTlsSettings (see tls_settings.h).
 #include "outbound/tls_settings.h"
 
+#include "base/ascii.h"
 #include "config/parameters.h"
 
 namespace estafeta::outbound {
@@ -11,6 +12,13 @@ Error named(std::string_view parameter, const Error& error) {
 }
 
 }  // namespace
+
+std::optional<InsecureMxPolicy> parse_insecure_mx_policy(std::string_view value) {
+  if (ascii::iequals(value, "may")) return InsecureMxPolicy::May;
+  if (ascii::iequals(value, "encrypt")) return InsecureMxPolicy::Encrypt;
+  if (ascii::iequals(value, "dane")) return InsecureMxPolicy::Dane;
+  return std::nullopt;
+}
 
 Result<ClientTlsSettings> make_client_tls_settings(const config::Config& config) {
   ClientTlsSettings s;
@@ -56,6 +64,12 @@ Result<ClientTlsSettings> make_client_tls_settings(const config::Config& config)
     *list = std::move(items);
   }
   s.note_starttls_offer = config.get_bool("smtp_tls_note_starttls_offer");
+  const std::string insecure_mx = config.get("smtp_tls_dane_insecure_mx_policy");
+  const auto policy = parse_insecure_mx_policy(insecure_mx);
+  if (!policy) {
+    return make_error("smtp_tls_dane_insecure_mx_policy: unknown value \"" + insecure_mx + "\"");
+  }
+  s.insecure_mx_policy = *policy;
   return s;
 }
 

@@ -27,6 +27,21 @@ TEST(ClientTlsSettings, Defaults) {
   EXPECT_EQ(s->verify_cert_match, (std::vector<std::string>{"hostname"}));
   EXPECT_EQ(s->secure_cert_match, (std::vector<std::string>{"nexthop", "dot-nexthop"}));
   EXPECT_FALSE(s->note_starttls_offer);
+  EXPECT_EQ(s->insecure_mx_policy, InsecureMxPolicy::Dane);
+}
+
+TEST(ClientTlsSettings, InsecureMxPolicy) {
+  EXPECT_EQ(parse_insecure_mx_policy("may"), InsecureMxPolicy::May);
+  EXPECT_EQ(parse_insecure_mx_policy("Encrypt"), InsecureMxPolicy::Encrypt);
+  EXPECT_EQ(parse_insecure_mx_policy("dane"), InsecureMxPolicy::Dane);
+  EXPECT_EQ(parse_insecure_mx_policy("disabled"), std::nullopt);
+  EXPECT_EQ(parse_insecure_mx_policy(""), std::nullopt);
+  auto s = settings_from("smtp_tls_dane_insecure_mx_policy = may\n");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->insecure_mx_policy, InsecureMxPolicy::May);
+  s = settings_from("smtp_tls_dane_insecure_mx_policy = encrypt\n");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->insecure_mx_policy, InsecureMxPolicy::Encrypt);
 }
 
 TEST(ClientTlsSettings, Values) {
