@@ -7,7 +7,12 @@
 #  - a matching TLSA record: delivered, "Verified TLS connection established" logged;
 #  - a wrong digest: deferred with the verification failure, the peer never sees MAIL;
 #  - no TLSA records (a secure denial): delivered as with `may`;
-#  - dane-only (from smtp_tls_policy_maps) without TLSA records: deferred, nothing sent.
+#  - dane-only (from smtp_tls_policy_maps) without TLSA records: deferred, nothing sent;
+#  - an insecure MX (smtp_tls_dane_insecure_mx_policy): nsd also serves an unsigned zone
+#    plain.test, outside the trust anchor, so unbound answers for it without the AD bit; its
+#    MX records name hosts in the signed zone. With the default policy (dane) a wrong TLSA
+#    digest defers (nothing sent) and a matching one delivers, logged "Trusted", not
+#    "Verified"; with policy `may` the wrong digest is ignored and the mail delivered.
 # nsd and unbound run in the foreground as children of the test, in a temporary directory.
 # Without one of the programs the test is skipped, except under CI (CI=true), which installs
 # them (scripts/setup.sh), where that is a failure.
@@ -27,6 +32,7 @@ from scripted_smtp import ScriptedSmtp
 
 PROGRAMS = ('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'openssl')
 ZONE = 'dane.test'
+PLAIN_ZONE = 'plain.test'  # unsigned, outside the trust anchor
 
 
 def programs():
@@ -110,24 +116,29 @@ def make_certificate(directory):
 class DaneDns:
     """The signed zone, nsd serving it and unbound validating it; `nameserver` is unbound."""
 
-    def __init__(self, tools_found, records):
+    def __init__(self, tools_found, records, plain_records=()):
         self.dir = tempfile.mkdtemp(prefix='estafeta-dane-')
         os.chmod(self.dir, 0o755)
         self.children = []
         try:
-            self._start(tools_found, records)
+            self._start(tools_found, records, plain_records)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, found, records):
+    @staticmethod
+    def _write_zone(path, zone, records):
+        with open(path, 'w') as f:
+            f.write('$ORIGIN %s.\n$TTL 300\n' % zone)
+            f.write('@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n' % (zone, zone))
+            f.write('@ IN NS ns.%s.\nns IN A 127.0.0.1\n' % zone)
+            f.write(''.join(line + '\n' for line in records))
+
+    def _start(self, found, records, plain_records):
         d = self.dir
         zone_file = os.path.join(d, ZONE + '.zone')
-        with open(zone_file, 'w') as f:
-            f.write('$ORIGIN %s.\n$TTL 300\n' % ZONE)
-            f.write('@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n' % (ZONE, ZONE))
-            f.write('@ IN NS ns.%s.\nns IN A 127.0.0.1\n' % ZONE)
-            f.write(''.join(line + '\n' for line in records))
+        self._write_zone(zone_file, ZONE, records)
+        self._write_zone(os.path.join(d, PLAIN_ZONE + '.zone'), PLAIN_ZONE, plain_records)
         ksk = run([found['ldns-keygen'], '-a', 'ECDSAP256SHA256', '-k', ZONE], d).strip()
         zsk = run([found['ldns-keygen'], '-a', 'ECDSAP256SHA256', ZONE], d).strip()
         run([found['ldns-signzone'], zone_file, ksk, zsk], d)
@@ -154,7 +165,11 @@ class DaneDns:
                     'zone:\n'
                     '  name: "%s"\n'
                     '  zonefile: "{d}/%s.zone.signed"\n'
-                    .replace('{d}', d) % (nsd_port, nsd_port, ZONE, ZONE))
+                    'zone:\n'
+                    '  name: "%s"\n'
+                    '  zonefile: "{d}/%s.zone"\n'
+                    .replace('{d}', d) % (nsd_port, nsd_port, ZONE, ZONE, PLAIN_ZONE,
+                                          PLAIN_ZONE))
         self.children.append(Child([found['nsd'], '-d', '-c', nsd_conf],
                                    os.path.join(d, 'nsd.log'), lambda: udp_answers(nsd_port)))
 
@@ -187,7 +202,11 @@ class DaneDns:
                     'stub-zone:\n'
                     '  name: "%s"\n'
                     '  stub-addr: 127.0.0.1@%d\n'
-                    .replace('{d}', d) % (self.port, anchor, ZONE, nsd_port))
+                    'stub-zone:\n'
+                    '  name: "%s"\n'
+                    '  stub-addr: 127.0.0.1@%d\n'
+                    .replace('{d}', d) % (self.port, anchor, ZONE, nsd_port, PLAIN_ZONE,
+                                          nsd_port))
         self.children.append(Child([found['unbound'], '-d', '-c', unbound_conf],
                                    os.path.join(d, 'unbound.log'), lambda: udp_answers(self.port)))
         self.nameserver = '127.0.0.1:%d' % self.port
@@ -218,13 +237,24 @@ class SmtpDaneTest(unittest.TestCase):
         wrong = '%064x' % (int(spki, 16) ^ 1)
         # One peer per case, so that "nothing was sent" is about that case alone.
         cls.peers = {name: tls_peer(cert, key) for name in ('good', 'bad', 'none', 'only')}
+        # Named by the MX records of the unsigned zone: CASE.plain.test MX mx-CASE.dane.test.
+        insecure = {'insecure-bad': wrong, 'insecure-may': wrong, 'insecure-good': spki}
+        cls.peers.update({name: tls_peer(cert, key) for name in insecure})
         records = []
+        plain_records = []
         for name, peer in cls.peers.items():
-            records += ['%s IN MX 10 mx-%s' % (name, name), 'mx-%s IN A 127.0.0.1' % name]
+            if name in insecure:
+                plain_records.append('%s IN MX 10 mx-%s.%s.' % (name, name, ZONE))
+            else:
+                records.append('%s IN MX 10 mx-%s' % (name, name))
+            records.append('mx-%s IN A 127.0.0.1' % name)
         records.append('_%d._tcp.mx-good IN TLSA 3 1 1 %s' % (cls.peers['good'].port, spki))
         records.append('_%d._tcp.mx-bad IN TLSA 3 1 1 %s' % (cls.peers['bad'].port, wrong))
+        for name, digest in insecure.items():
+            records.append('_%d._tcp.mx-%s IN TLSA 3 1 1 %s'
+                           % (cls.peers[name].port, name, digest))
         try:
-            cls.dns = DaneDns(found, records)
+            cls.dns = DaneDns(found, records, plain_records)
         except BaseException:
             cls._stop_peers()
             raise
@@ -241,11 +271,12 @@ class SmtpDaneTest(unittest.TestCase):
         cls._stop_peers()
 
     def server(self, case, **main):
+        zone = PLAIN_ZONE if case.startswith('insecure-') else ZONE
         settings = {
             'smtp_dns_support_level': 'dnssec',
             'smtp_tls_security_level': 'dane',
-            # The MX lookup of CASE.dane.test, then the peer's port.
-            'relayhost': '%s.%s:%d' % (case, ZONE, self.peers[case].port),
+            # The MX lookup of CASE.dane.test (or CASE.plain.test), then the peer's port.
+            'relayhost': '%s.%s:%d' % (case, zone, self.peers[case].port),
         }
         settings.update(main)
         return test_smtp_client.SmtpClientTest.server(self, self.dns, **settings)
@@ -307,6 +338,40 @@ class SmtpDaneTest(unittest.TestCase):
                       % peer.port, line)
         self.assertEqual(peer.connections, 0)
         self.assert_nothing_sent(peer)
+
+    def test_insecure_mx_default_policy_uses_the_hosts_tlsa_records(self):
+        # smtp_tls_dane_insecure_mx_policy = dane (the default): the MX answer is not
+        # validated, the host's address and TLSA answers are; the wrong digest defers.
+        peer = self.peers['insecure-bad']
+        srv = self.server('insecure-bad')
+        self.send(srv, 'frank@remote.example')
+        line = self.wait_status(srv, 'frank@remote.example', 'deferred')
+        self.assertIn('dsn=4.7.5', line)
+        self.assertIn('DANE certificate verification failed: no matching DANE TLSA records',
+                      line)
+        self.assertIn('STARTTLS', peer.commands)
+        self.assert_nothing_sent(peer)
+
+    def test_insecure_mx_match_is_logged_trusted_not_verified(self):
+        peer = self.peers['insecure-good']
+        srv = self.server('insecure-good')
+        self.send(srv, 'gina@remote.example')
+        self.wait_status(srv, 'gina@remote.example', 'sent')
+        self.assertRegex(srv.log(), r'Trusted TLS connection established to '
+                                    r'mx-insecure-good\.dane\.test\[127\.0\.0\.1\]:%d: '
+                                    % peer.port)
+        self.assertNotIn('Verified TLS connection', srv.log())
+        self.assertEqual([a[1] for a in peer.accepted], [['gina@remote.example']])
+
+    def test_insecure_mx_policy_may_ignores_the_tlsa_records(self):
+        peer = self.peers['insecure-may']
+        srv = self.server('insecure-may', smtp_tls_dane_insecure_mx_policy='may')
+        self.send(srv, 'hank@remote.example')
+        self.wait_status(srv, 'hank@remote.example', 'sent')
+        self.assertNotIn('parameter smtp_tls_dane_insecure_mx_policy is not implemented',
+                         srv.log())
+        self.assertIn('STARTTLS', peer.commands)
+        self.assertEqual([a[1] for a in peer.accepted], [['hank@remote.example']])
 
 
 if __name__ == '__main__':
