@@ -3,6 +3,7 @@
 # (resolver_nameservers points Estafeta at it), and a scripted server (scripted_smtp.py) for the
 # failures smtp-sink cannot play: the next MX when the first is down, an MX reached over IPv6 (AAAA
 # only; not with inet_protocols = ipv4), smtp_fallback_relay for an unreachable destination,
+# sender_dependent_relayhost_maps (by sender address, by sender domain, else relayhost),
 # smtp_helo_name and smtp_bind_address, DSN parameters passed on, a message over the peer's SIZE and
 # an SMTPUTF8 message for a peer without SMTPUTF8 (both bounced without MAIL), the null MX and a
 # domain that does not exist bounced at once, a 4xx then a success, a partial RCPT failure, TLS
@@ -350,6 +351,33 @@ class SmtpClientTest(unittest.TestCase):
         line = self.wait_status(srv, 'quinn@far.test', 'sent')
         self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
         self.assertEqual([a[1] for a in peer.accepted], [['quinn@far.test']])
+
+    def test_sender_dependent_relayhost_maps_picks_the_relay_by_sender(self):
+        # One relay for a sender address, one for a sender domain, relayhost for the rest.
+        by_address, by_domain, default = self.scripted(), self.scripted(), self.scripted()
+        tmp = tempfile.mkdtemp(prefix='estafeta-sdrh-')
+        self.addCleanup(subprocess.run, ['rm', '-rf', tmp])
+        os.chmod(tmp, 0o755)
+        table = os.path.join(tmp, 'sender_relay')
+        with open(table, 'w') as f:
+            f.write('alice@localhost [127.0.0.1]:%d\n' % by_address.port)
+            f.write('@senders.test [127.0.0.1]:%d\n' % by_domain.port)
+        os.chmod(table, 0o644)
+        srv = self.server(relayhost='[127.0.0.1]:%d' % default.port,
+                          sender_dependent_relayhost_maps='texthash:' + table)
+        send(srv, ['to-a@remote.test'], sender='alice@localhost')
+        send(srv, ['to-b@remote.test'], sender='bob@senders.test')
+        send(srv, ['to-c@remote.test'], sender='carol@other.test')
+        for address, peer in (('to-a@remote.test', by_address), ('to-b@remote.test', by_domain),
+                              ('to-c@remote.test', default)):
+            line = self.wait_status(srv, address, 'sent')
+            self.assertIn('relay=127.0.0.1[127.0.0.1]:%d' % peer.port, line)
+        self.assertEqual([(a[0], a[1]) for a in by_address.accepted],
+                         [('alice@localhost', ['to-a@remote.test'])])
+        self.assertEqual([(a[0], a[1]) for a in by_domain.accepted],
+                         [('bob@senders.test', ['to-b@remote.test'])])
+        self.assertEqual([(a[0], a[1]) for a in default.accepted],
+                         [('carol@other.test', ['to-c@remote.test'])])
 
     def test_helo_name_and_bind_address(self):
         peer = self.scripted()
