@@ -49,7 +49,9 @@ struct Connection {
 
 class Server {
  public:
-  Server(const DeliverFunction& deliver, const log::Logger& log) : deliver_(deliver), log_(log) {}
+  // `burst_limit`: the most requests of one read handed to `deliver` together.
+  Server(const DeliverBurstFunction& deliver, size_t burst_limit, const log::Logger& log)
+      : deliver_(deliver), burst_limit_(burst_limit), log_(log) {}
 
   void start_workers(int threads) {
     for (int i = 0; i < std::max(threads, 1); ++i) workers_.emplace_back([this] { work(); });
@@ -83,7 +85,7 @@ class Server {
  private:
   struct Job {
     std::shared_ptr<Connection> connection;
-    qmgr::AgentRequest request;
+    std::vector<qmgr::AgentRequest> requests;
   };
 
   void read(std::shared_ptr<Connection> c) {
@@ -94,20 +96,33 @@ class Server {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;
       buffer.append(chunk, size_t(n));
+      // Every whole request of this read, in jobs of at most burst_limit_ requests.
+      std::vector<Job> jobs;
+      bool broken = false;
       for (;;) {
         auto taken = qmgr::take_request(buffer);
         if (!taken.ok()) {
           log_.warning("bad request from the queue manager: {}", taken.error().message);
           ::shutdown(c->fd, SHUT_RDWR);
-          return;
+          broken = true;
+          break;
         }
         if (!taken->has_value()) break;
+        if (jobs.empty() || jobs.back().requests.size() >= burst_limit_) jobs.push_back(Job{c, {}});
+        jobs.back().requests.push_back(std::move(**taken));
+      }
+      if (!jobs.empty()) {
         {
           std::lock_guard lock(mutex_);
-          jobs_.push_back(Job{c, std::move(**taken)});
+          for (Job& job : jobs) jobs_.push_back(std::move(job));
         }
-        cv_.notify_one();
+        if (jobs.size() == 1) {
+          cv_.notify_one();
+        } else {
+          cv_.notify_all();
+        }
       }
+      if (broken) return;
     }
   }
 
@@ -121,12 +136,15 @@ class Server {
         job = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      qmgr::AgentReply reply = deliver_(job.request);
-      job.connection->send(qmgr::encode_reply(reply));
+      std::vector<qmgr::AgentReply> replies = deliver_(job.requests);
+      std::string bytes;
+      for (const qmgr::AgentReply& reply : replies) bytes += qmgr::encode_reply(reply);
+      job.connection->send(bytes);
     }
   }
 
-  const DeliverFunction& deliver_;
+  const DeliverBurstFunction& deliver_;
+  const size_t burst_limit_;
   const log::Logger& log_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -137,10 +155,8 @@ class Server {
   std::vector<std::thread> workers_;
 };
 
-}  // namespace
-
-int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
-                         const log::Logger& log, int spawner_exit_fd) {
+int serve(int listen_fd, int threads, const DeliverBurstFunction& deliver, size_t burst_limit,
+          const log::Logger& log, int spawner_exit_fd) {
   (void)queue::make_current_thread_background();
   auto stop = net::block_into_signalfd({SIGTERM, SIGINT});
   if (!stop.ok()) {
@@ -148,7 +164,7 @@ int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deli
     return 1;
   }
   const int sfd = *stop;
-  Server server(deliver, log);
+  Server server(deliver, burst_limit, log);
   server.start_workers(threads);
   int code = 0;
   for (;;) {
@@ -173,6 +189,21 @@ int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deli
   server.stop();
   ::close(sfd);
   return code;
+}
+
+}  // namespace
+
+int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
+                         const log::Logger& log, int spawner_exit_fd) {
+  const DeliverBurstFunction one_by_one = [&deliver](const std::vector<qmgr::AgentRequest>& rs) {
+    return std::vector<qmgr::AgentReply>{deliver(rs.front())};
+  };
+  return serve(listen_fd, threads, one_by_one, 1, log, spawner_exit_fd);
+}
+
+int serve_agent_bursts(int listen_fd, int threads, const DeliverBurstFunction& deliver,
+                       const log::Logger& log, int spawner_exit_fd) {
+  return serve(listen_fd, threads, deliver, kMaxRequestsPerBurst, log, spawner_exit_fd);
 }
 
 }  // namespace estafeta::delivery

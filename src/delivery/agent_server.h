@@ -5,7 +5,9 @@
 // requests it has read. Edge code; the agents' delivery logic stays in their own files.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <vector>
 
 #include "log/logger.h"
 #include "qmgr/protocol.h"
@@ -15,6 +17,14 @@ namespace estafeta::delivery {
 /// Delivers one request; called from several threads at once.
 using DeliverFunction = std::function<qmgr::AgentReply(const qmgr::AgentRequest&)>;
 
+/// Delivers requests that arrived together (1 to kMaxRequestsPerBurst); one reply per request,
+/// in order; called from several threads at once.
+using DeliverBurstFunction =
+    std::function<std::vector<qmgr::AgentReply>(const std::vector<qmgr::AgentRequest>&)>;
+
+/// The most requests handed to one DeliverBurstFunction call.
+inline constexpr size_t kMaxRequestsPerBurst = 64;
+
 /// Serves `listen_fd` until SIGTERM or SIGINT (blocked in the calling thread and read through
 /// a signalfd: call it before starting other threads), `threads` requests in parallel. Lowers
 /// the calling thread's I/O priority (queue::make_current_thread_background). Also stops when
@@ -23,5 +33,13 @@ using DeliverFunction = std::function<qmgr::AgentReply(const qmgr::AgentRequest&
 /// failure or when the spawner is gone (logged).
 int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
                          const log::Logger& log, int spawner_exit_fd = -1);
+
+/// The same, but the requests that one read of a connection brings (up to
+/// kMaxRequestsPerBurst) go to one call of `deliver` in one thread, and their replies leave
+/// in one write: an agent that can deliver them together (one task per mailbox owner) pays
+/// one thread hand-off and one reply write per burst instead of per request. Bursts form
+/// only while the queue manager sends faster than the agent answers (no timer).
+int serve_agent_bursts(int listen_fd, int threads, const DeliverBurstFunction& deliver,
+                       const log::Logger& log, int spawner_exit_fd = -1);
 
 }  // namespace estafeta::delivery

@@ -124,24 +124,25 @@ std::string maildir_message(std::string_view sender, std::string_view recipient,
 
 namespace {
 
-// fsync, not fdatasync: the file's inode (created with the tmp/ entry) must be durable
-// with its data, so that the documented pair (this fsync, then the fsync of new/ after the
-// rename) makes the new/ entry and what it names durable on any file system.
-Status write_and_sync(int fd, std::string_view message, const std::string& path) {
-  Status s = write_all(fd, message, path);
-  if (!s.ok()) return s;
-  while (::fsync(fd) != 0) {
-    if (errno != EINTR) return sys_error("fsync", path);
-  }
-  return {};
+}  // namespace
+
+MaildirTmpFile::MaildirTmpFile(MaildirTmpFile&& other) noexcept
+    : fd_(other.fd_),
+      maildir_(std::move(other.maildir_)),
+      name_(std::move(other.name_)),
+      settled_(other.settled_) {
+  other.fd_ = -1;
+  other.settled_ = true;
 }
 
-// tmp/<name>, fsync, rename to new/<name> (never replacing). One file sync per delivery
-// (an unnamed O_TMPFILE file linked into new/ needs two: its data, then its link count).
-Result<MaildirOutcome> deliver_through_tmp(const std::string& maildir, const std::string& name,
-                                           std::string_view message) {
+MaildirTmpFile::~MaildirTmpFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!settled_) ::unlink((maildir_ + "/tmp/" + name_).c_str());
+}
+
+Result<MaildirTmpFile> write_maildir_tmp(const std::string& maildir, const std::string& name,
+                                         std::string_view message) {
   const std::string tmp = maildir + "/tmp/" + name;
-  const std::string dst = maildir + "/new/" + name;
   // O_TRUNC: a tmp/ leftover of a crashed attempt is simply rewritten.
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 && errno == ENOENT) {
@@ -149,42 +150,52 @@ Result<MaildirOutcome> deliver_through_tmp(const std::string& maildir, const std
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   }
   if (fd < 0) return sys_error("open", tmp);
-  Status s = write_and_sync(fd, message, tmp);
-  ::close(fd);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s.error();
+  MaildirTmpFile file(fd, maildir, name);
+  if (Status s = write_all(fd, message, tmp); !s.ok()) return s.error();
+  // Only a hint: the device gets this file's data while the batch writes its other copies;
+  // publish()'s fsync is what makes it durable, on any file system.
+  (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  return file;
+}
+
+// fsync, not fdatasync: the file's inode (created with the tmp/ entry) must be durable
+// with its data, so that the documented pair (this fsync, then the fsync of new/ after the
+// rename) makes the new/ entry and what it names durable on any file system. One file sync
+// per delivery (an unnamed O_TMPFILE file linked into new/ needs two: its data, then its
+// link count).
+Result<MaildirOutcome> MaildirTmpFile::publish() {
+  const std::string tmp = maildir_ + "/tmp/" + name_;
+  const std::string dst = maildir_ + "/new/" + name_;
+  while (::fsync(fd_) != 0) {
+    if (errno != EINTR) return sys_error("fsync", tmp);
   }
+  ::close(fd_);
+  fd_ = -1;
   // RENAME_NOREPLACE: never replaces, so a name already in new/ (an earlier attempt of this
   // very delivery that finished before a crash) is detected, not duplicated.
-  auto publish = [&] {
+  auto rename_into_new = [&] {
     return ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE);
   };
-  int renamed = publish();
+  int renamed = rename_into_new();
   if (renamed != 0 && errno == ENOENT) {
     // A concurrent first delivery into this Maildir may have created tmp/ but not yet
     // new/: finish creating it (idempotent) and try once more.
-    if (Status made = make_maildir(maildir); !made.ok()) {
-      ::unlink(tmp.c_str());
-      return made.error();
-    }
-    renamed = publish();
+    if (Status made = make_maildir(maildir_); !made.ok()) return made.error();
+    renamed = rename_into_new();
   }
-  if (renamed == 0) return MaildirOutcome::Delivered;
-  if (errno != EEXIST) {
-    Error e = sys_error("rename", dst);
-    ::unlink(tmp.c_str());
-    return e;
+  if (renamed == 0) {
+    settled_ = true;
+    return MaildirOutcome::Delivered;
   }
-  ::unlink(tmp.c_str());
-  return MaildirOutcome::AlreadyDelivered;
+  if (errno != EEXIST) return sys_error("rename", dst);
+  return MaildirOutcome::AlreadyDelivered;  // the destructor removes tmp/<name>
 }
-
-}  // namespace
 
 Result<MaildirOutcome> link_into_maildir(const std::string& maildir, const std::string& name,
                                          std::string_view message) {
-  return deliver_through_tmp(maildir, name, message);
+  auto file = write_maildir_tmp(maildir, name, message);
+  if (!file) return file.error();
+  return file->publish();
 }
 
 Status sync_maildir_new(const std::string& maildir, queue::GroupSync& syncs) {

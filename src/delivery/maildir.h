@@ -43,6 +43,34 @@ enum class MaildirOutcome { Delivered, AlreadyDelivered };
 Result<MaildirOutcome> link_into_maildir(const std::string& maildir, const std::string& name,
                                          std::string_view message);
 
+/// A copy in <maildir>/tmp/<name>, written but neither synced nor in new/ yet: the first
+/// half of link_into_maildir, so that a batch writes all its copies before it syncs any (one
+/// journal commit, or one round of device writes, then serves them all). Removed from tmp/
+/// when dropped unpublished.
+class MaildirTmpFile {
+ public:
+  MaildirTmpFile(int fd, std::string maildir, std::string name)
+      : fd_(fd), maildir_(std::move(maildir)), name_(std::move(name)) {}
+  MaildirTmpFile(MaildirTmpFile&& other) noexcept;
+  MaildirTmpFile& operator=(MaildirTmpFile&&) = delete;
+  MaildirTmpFile(const MaildirTmpFile&) = delete;
+  ~MaildirTmpFile();
+
+  /// fsync (data and inode), then the rename into new/<name> that never replaces: the
+  /// second half of link_into_maildir. Once only.
+  Result<MaildirOutcome> publish();
+
+ private:
+  int fd_ = -1;  // -1 once closed
+  std::string maildir_, name_;
+  bool settled_ = false;  // published or removed
+};
+
+/// Creates tmp/<name> (and the Maildir on demand, as link_into_maildir), writes `message`
+/// and starts its writeback without waiting for it.
+Result<MaildirTmpFile> write_maildir_tmp(const std::string& maildir, const std::string& name,
+                                         std::string_view message);
+
 /// fsync of <maildir>/new/, batched across threads by `syncs`: after it, every name that
 /// link_into_maildir put there before the call is durable.
 Status sync_maildir_new(const std::string& maildir, queue::GroupSync& syncs);

@@ -27,6 +27,8 @@ constexpr size_t kMaxInlineReply = 32 * 1024;
 // Tasks in progress at once; more wait in line. Above the agents' usual concurrency per
 // destination (20), so that concurrent deliveries share new/ syncs.
 constexpr size_t kMaxTaskThreads = 64;
+// Threads that sync and rename a batch's copies in parallel (task_child.h).
+constexpr size_t kMaxPublishThreads = 16;
 
 void send_result(int socket, uint64_t id, TaskResult result) {
   std::string inline_reply = encode_reply({id, false, result});
@@ -71,7 +73,10 @@ void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& 
   const MaildirWorkerKey key = maildir_worker_key(task);
   queue::GroupSync syncs;
   {
-    TaskThreads threads(kMaxTaskThreads);  // declared after `syncs`: joined before it goes
+    // Declared after `syncs`, `publishers` before `threads`: the tasks are joined first, then
+    // the publishing they wait for, then `syncs` goes.
+    TaskThreads publishers(kMaxPublishThreads);
+    TaskThreads threads(kMaxTaskThreads);
     for (;;) {
       auto received = receive_datagram(socket, kMaxTaskRequestBytes);
       if (!received || !received->has_value()) break;  // the agent closed our socket
@@ -98,8 +103,8 @@ void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& 
         send_result(socket, id, deferred("4.3.0", "delivery refused: " + *refusal));
         continue;
       }
-      threads.submit([socket, &syncs, id, fd = d.fd, t = std::move(request->task)] {
-        TaskResult result = run_maildir_task(t, fd, syncs);
+      threads.submit([socket, &syncs, &publishers, id, fd = d.fd, t = std::move(request->task)] {
+        TaskResult result = run_maildir_task(t, fd, syncs, &publishers);
         ::close(fd);
         send_result(socket, id, std::move(result));
       });

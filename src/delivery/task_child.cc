@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,38 +74,94 @@ TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message,
                     {}};
 }
 
-// Every copy written and fsynced (link_into_maildir), then each distinct new/ synced once:
-// a delivery is reported only once its new/ entry is durable.
+// Copies written at most this many at a time before they are synced (open descriptors).
+constexpr size_t kCopiesWrittenAhead = 64;
+
+TaskResult maildir_failure(const Error& error) {
+  const auto why = message::mailbox_write_failure(error.code);
+  return deferred(std::string(why.dsn), fmt::format("maildir delivery failed: {}", error.message),
+                  error.code);
+}
+
+// Runs publish(i) for each i in [first, end), the first in the calling thread and the
+// others on `publishers` when given, and returns once all have run.
+void publish_all(size_t first, size_t end, TaskThreads* publishers,
+                 const std::function<void(size_t)>& publish) {
+  if (publishers == nullptr || end - first < 2) {
+    for (size_t i = first; i < end; ++i) publish(i);
+    return;
+  }
+  std::mutex mutex;
+  std::condition_variable all_done;
+  size_t left = end - first - 1;
+  for (size_t i = first + 1; i < end; ++i) {
+    publishers->submit([&, i] {
+      publish(i);
+      std::lock_guard lock(mutex);
+      if (--left == 0) all_done.notify_one();
+    });
+  }
+  publish(first);
+  std::unique_lock lock(mutex);
+  all_done.wait(lock, [&] { return left == 0; });
+}
+
+// Every copy written (up to kCopiesWrittenAhead at a time, their writeback started), then
+// each synced and renamed into new/ (in parallel on `publishers`), then each distinct new/
+// synced once: a delivery is reported only once its new/ entry is durable.
 TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message,
-                                 queue::GroupSync& syncs) {
+                                 queue::GroupSync& syncs, TaskThreads* publishers) {
   TaskResult all{TaskStatus::Delivered, "2.0.0", "maildir batch", {}, 0, {}};
-  std::vector<std::string> dirs(task.copies.size());
+  const size_t n = task.copies.size();
+  std::vector<std::string> dirs(n);
+  all.parts.resize(n);
+  std::vector<bool> published(n, false);
+  for (size_t first = 0; first < n; first += kCopiesWrittenAhead) {
+    const size_t end = std::min(n, first + kCopiesWrittenAhead);
+    std::vector<std::optional<MaildirTmpFile>> written(end - first);
+    for (size_t i = first; i < end; ++i) {
+      const MaildirCopy& c = task.copies[i];
+      std::string& dir = dirs[i];
+      dir = c.path;
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      if (c.offset > message.size() || c.length > message.size() - c.offset) {
+        all.parts[i] = deferred("4.3.0", "copy outside the message");
+        continue;
+      }
+      auto file = write_maildir_tmp(dir, c.maildir_name, message.substr(c.offset, c.length));
+      if (!file) {
+        all.parts[i] = maildir_failure(file.error());
+        continue;
+      }
+      written[i - first].emplace(std::move(*file));
+    }
+    // Each call touches only its own slots of `written`, `all.parts` and `published`
+    // (std::vector<bool> packs bits: set after the join, below).
+    std::vector<char> ok(end - first, 0);
+    publish_all(first, end, publishers, [&](size_t i) {
+      if (!written[i - first]) return;
+      auto outcome = written[i - first]->publish();
+      written[i - first].reset();
+      if (!outcome) {
+        all.parts[i] = maildir_failure(outcome.error());
+        return;
+      }
+      const bool again = *outcome == MaildirOutcome::AlreadyDelivered;
+      all.parts[i] = TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered,
+                                "2.0.0",
+                                "delivered to maildir",
+                                {},
+                                0,
+                                {}};
+      ok[i - first] = 1;
+    });
+    for (size_t i = first; i < end; ++i) published[i] = ok[i - first] != 0;
+  }
   std::vector<std::string> synced;  // distinct new/ parents, in order of first use
-  for (size_t i = 0; i < task.copies.size(); ++i) {
-    const MaildirCopy& c = task.copies[i];
-    std::string& dir = dirs[i];
-    dir = c.path;
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    if (c.offset > message.size() || c.length > message.size() - c.offset) {
-      all.parts.push_back(deferred("4.3.0", "copy outside the message"));
-      continue;
+  for (size_t i = 0; i < n; ++i) {
+    if (published[i] && std::find(synced.begin(), synced.end(), dirs[i]) == synced.end()) {
+      synced.push_back(dirs[i]);
     }
-    auto outcome = link_into_maildir(dir, c.maildir_name, message.substr(c.offset, c.length));
-    if (!outcome) {
-      const auto why = message::mailbox_write_failure(outcome.error().code);
-      all.parts.push_back(deferred(
-          std::string(why.dsn), fmt::format("maildir delivery failed: {}", outcome.error().message),
-          outcome.error().code));
-      continue;
-    }
-    const bool again = *outcome == MaildirOutcome::AlreadyDelivered;
-    all.parts.push_back(TaskResult{again ? TaskStatus::AlreadyDelivered : TaskStatus::Delivered,
-                                   "2.0.0",
-                                   "delivered to maildir",
-                                   {},
-                                   0,
-                                   {}});
-    if (std::find(synced.begin(), synced.end(), dir) == synced.end()) synced.push_back(dir);
   }
   for (const std::string& dir : synced) {
     Status s = sync_maildir_new(dir, syncs);
@@ -120,11 +180,14 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
 
 }  // namespace
 
-TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs) {
+TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs,
+                            TaskThreads* publishers) {
   auto message = read_message(message_fd);
   if (!message) return deferred("4.3.0", message.error().message, message.error().code);
   if (task.kind == TaskKind::Maildir) return deliver_maildir(task, *message, syncs);
-  if (task.kind == TaskKind::MaildirBatch) return deliver_maildir_batch(task, *message, syncs);
+  if (task.kind == TaskKind::MaildirBatch) {
+    return deliver_maildir_batch(task, *message, syncs, publishers);
+  }
   return deferred("4.3.0", "not a Maildir task");
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "delivery/delivery_task.h"
+#include "delivery/task_threads.h"
 #include "queue/group_sync.h"
 
 namespace estafeta::delivery {
@@ -18,8 +19,12 @@ TaskResult run_task_in_child(const DeliveryTask& task, int message_fd);
 /// A Maildir or MaildirBatch task as the current identity (no switch), the message read
 /// from `message_fd` as above. The new/ syncs go through `syncs`, so concurrent calls (a
 /// Maildir worker's threads, delivery/maildir_worker.h) share them; each result is reported
-/// only after its file's fsync and a sync of its new/ begun after the rename. Thread-safe.
-TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs);
+/// only after its file's fsync and a sync of its new/ begun after the rename. A batch's
+/// copies are written one after another, then synced and renamed into new/ in parallel on
+/// `publishers` when given (concurrent fsyncs share the file system's commits and the
+/// device's cache flushes; one after another, each waits for its own). Thread-safe.
+TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs,
+                            TaskThreads* publishers = nullptr);
 
 /// ReadFile as the current identity: open O_NOFOLLOW, a regular file of at most
 /// `read_limit` bytes. Delivered 2.0.0 with the bytes; a missing file is Bounced 5.3.0 with

@@ -40,14 +40,25 @@ VirtualAgent::VirtualAgent(VirtualAgentOptions options, PrivilegedDelivery& spaw
 
 VirtualAgent::~VirtualAgent() = default;
 
-qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
-  const int64_t start_us = system_now_us();
-  RequestMessage read = read_request_message(store_.get(), request, "virtual", log_);
-  if (read.deferred) return *read.deferred;
+// One request between reading its message and answering it.
+struct VirtualAgent::Prepared {
+  const qmgr::AgentRequest* request = nullptr;
+  int64_t start_us = 0;
+  RequestMessage read;  // holds the message while the request is delivered
   qmgr::AgentReply reply;
-  reply.id = request.id;
-  const message::Envelope& env = read.read.value->file.envelope;
-  const std::string& content = read.read.value->file.content;
+  std::vector<int64_t> began;     // per recipient
+  std::vector<VirtualPlan> plans;  // per recipient
+  std::vector<bool> answered;      // per recipient
+};
+
+void VirtualAgent::prepare(Prepared& p) {
+  const qmgr::AgentRequest& request = *p.request;
+  p.start_us = system_now_us();
+  p.read = read_request_message(store_.get(), request, "virtual", log_);
+  if (p.read.deferred) return;
+  p.reply.id = request.id;
+  const message::Envelope& env = p.read.read.value->file.envelope;
+  const std::string& content = p.read.read.value->file.content;
   const maps::MapSet& tables = *options_.tables;
   // Each parameter's tables in order; pattern tables only for the full address.
   auto lookup_in = [&tables](const std::vector<std::string>& specs) -> KeyLookup {
@@ -65,20 +76,15 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
                               lookup_in(options_.gid_maps)};
 
   const size_t n = request.recipients.size();
-  reply.recipients.resize(n);
-  std::vector<int64_t> began(n, start_us);
-  auto finish = [&](size_t i, qmgr::RecipientOutcome o, std::string dsn, std::string reason) {
-    reply.recipients[i] =
-        recipient_reply(request.recipients[i], o, std::move(dsn), std::move(reason), "virtual");
-  };
-  // Maildir deliveries grouped by owner: (uid, gid) -> recipient positions.
-  std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> maildir_groups;
-  std::vector<VirtualPlan> plans(n);
+  p.reply.recipients.resize(n);
+  p.began.assign(n, p.start_us);
+  p.plans.resize(n);
+  p.answered.assign(n, false);
   for (size_t i = 0; i < n; ++i) {
     const qmgr::AgentRecipient& r = request.recipients[i];
-    began[i] = system_now_us();
+    p.began[i] = system_now_us();
     if (r.index >= env.recipients.size() || env.recipients[r.index].address != r.address) {
-      finish(i, qmgr::RecipientOutcome::kDeferred, "4.3.0", "recipient not in the queue file");
+      answer(p, i, qmgr::RecipientOutcome::kDeferred, "4.3.0", "recipient not in the queue file");
       continue;
     }
     // An address queued without a domain (a notice to "postmaster") is at $myorigin, as
@@ -87,94 +93,139 @@ qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
         r.address.find('@') == std::string::npos && !options_.myorigin.empty()
             ? r.address + "@" + options_.myorigin
             : r.address;
-    plans[i] = plan_virtual_delivery(options_.settings, lookups, address);
-    const VirtualPlan& p = plans[i];
-    if (!p.warning.empty()) log_.warning("{}", p.warning);
-    switch (p.action) {
+    p.plans[i] = plan_virtual_delivery(options_.settings, lookups, address);
+    const VirtualPlan& plan = p.plans[i];
+    if (!plan.warning.empty()) log_.warning("{}", plan.warning);
+    switch (plan.action) {
       case VirtualPlan::Action::Bounce:
-        finish(i, qmgr::RecipientOutcome::kBounced, p.dsn, p.reason);
+        answer(p, i, qmgr::RecipientOutcome::kBounced, plan.dsn, plan.reason);
         break;
       case VirtualPlan::Action::Defer:
-        finish(i, qmgr::RecipientOutcome::kDeferred, p.dsn, p.reason);
+        answer(p, i, qmgr::RecipientOutcome::kDeferred, plan.dsn, plan.reason);
         break;
       case VirtualPlan::Action::Deliver:
-        if (p.kind == TaskKind::Maildir) {
-          maildir_groups[{p.uid, p.gid}].push_back(i);
-        } else {
-          DeliveryTask task;
-          task.kind = TaskKind::Mbox;
-          task.as = {p.uid, p.gid, {}, r.address, ""};
-          task.path = p.path;
-          task.sender = env.sender.empty() ? "MAILER-DAEMON" : env.sender;
-          task.arrival_sec = env.arrival_us / 1000000;
-          task.mbox_locks = options_.settings.mbox_locks;
-          task.file_size_limit = options_.settings.mailbox_limit;
-          TaskResult t =
-              run_with(spawner_, task, maildir_message(env.sender, r.address, content, r.orcpt));
-          finish(i, outcome_of(t.status), t.dsn, t.text);
-        }
+        if (plan.kind == TaskKind::Maildir) break;  // left for deliver_maildirs()
+        DeliveryTask task;
+        task.kind = TaskKind::Mbox;
+        task.as = {plan.uid, plan.gid, {}, r.address, ""};
+        task.path = plan.path;
+        task.sender = env.sender.empty() ? "MAILER-DAEMON" : env.sender;
+        task.arrival_sec = env.arrival_us / 1000000;
+        task.mbox_locks = options_.settings.mbox_locks;
+        task.file_size_limit = options_.settings.mailbox_limit;
+        TaskResult t =
+            run_with(spawner_, task, maildir_message(env.sender, r.address, content, r.orcpt));
+        answer(p, i, outcome_of(t.status), t.dsn, t.text);
         break;
     }
   }
-  // The copies of one owner go to its Maildir worker together (with other requests' copies
-  // for it that wait meanwhile: delivery/maildir_batcher.h), in parts within a batch's limits.
-  for (const auto& [owner, members] : maildir_groups) {
+}
+
+void VirtualAgent::answer(Prepared& p, size_t i, qmgr::RecipientOutcome outcome, std::string dsn,
+                          std::string reason) {
+  p.reply.recipients[i] = recipient_reply(p.request->recipients[i], outcome, std::move(dsn),
+                                          std::move(reason), "virtual");
+  p.answered[i] = true;
+}
+
+void VirtualAgent::deliver_maildirs(std::vector<Prepared>& prepared) {
+  // The Maildir copies of every request, grouped by owner: (uid, gid) -> (request, recipient).
+  std::map<std::pair<uid_t, gid_t>, std::vector<std::pair<size_t, size_t>>> groups;
+  for (size_t k = 0; k < prepared.size(); ++k) {
+    const Prepared& p = prepared[k];
+    if (p.read.deferred) continue;
+    for (size_t i = 0; i < p.plans.size(); ++i) {
+      if (!p.answered[i]) groups[{p.plans[i].uid, p.plans[i].gid}].emplace_back(k, i);
+    }
+  }
+  // Each owner's copies go to its Maildir worker together (with other threads' copies for it
+  // that wait meanwhile: delivery/maildir_batcher.h), in parts within a batch's limits.
+  for (const auto& [owner, members] : groups) {
     size_t first = 0;
     while (first < members.size()) {
       DeliveryTask task;
       task.kind = TaskKind::MaildirBatch;
-      task.as = {owner.first, owner.second, {}, request.recipients[members[first]].address, ""};
+      const auto [k0, i0] = members[first];
+      task.as = {owner.first, owner.second, {}, prepared[k0].request->recipients[i0].address, ""};
       task.file_size_limit = options_.settings.mailbox_limit;
       std::string bytes;
       size_t request_bytes = 0;
       size_t last = first;
       for (; last < members.size() && task.copies.size() < kMaxBatchCopies; ++last) {
-        const size_t i = members[last];
-        const qmgr::AgentRecipient& r = request.recipients[i];
+        const auto [k, i] = members[last];
+        const Prepared& p = prepared[k];
+        const qmgr::AgentRecipient& r = p.request->recipients[i];
+        const message::Envelope& env = p.read.read.value->file.envelope;
         MaildirCopy copy;
-        copy.path = plans[i].path;
-        copy.maildir_name = maildir_file_name(env.arrival_us / 1000000, request.queue_id, r.index,
-                                              options_.myhostname);
+        copy.path = p.plans[i].path;
+        copy.maildir_name = maildir_file_name(env.arrival_us / 1000000, p.request->queue_id,
+                                              r.index, options_.myhostname);
         const size_t cost = maildir_copy_request_bytes(copy);
         if (!task.copies.empty() && request_bytes + cost > kMaildirBatchRequestBytes) break;
         request_bytes += cost;
-        const std::string copy_bytes = maildir_message(env.sender, r.address, content, r.orcpt);
+        const std::string copy_bytes =
+            maildir_message(env.sender, r.address, p.read.read.value->file.content, r.orcpt);
         copy.offset = bytes.size();
         copy.length = copy_bytes.size();
         bytes += copy_bytes;
         task.copies.push_back(std::move(copy));
       }
       const std::vector<TaskResult> results = spawner_.run_maildir_copies(task, bytes);
-      for (size_t k = first; k < last; ++k) {
-        const TaskResult& part = results[k - first];
-        finish(members[k], outcome_of(part.status), part.dsn, part.text);
+      for (size_t m = first; m < last; ++m) {
+        const auto [k, i] = members[m];
+        const TaskResult& part = results[m - first];
+        answer(prepared[k], i, outcome_of(part.status), part.dsn, part.text);
       }
       first = last;
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    const qmgr::RecipientReply& out = reply.recipients[i];
+}
+
+qmgr::AgentReply VirtualAgent::finish(Prepared& p) {
+  if (p.read.deferred) return std::move(*p.read.deferred);
+  const message::Envelope& env = p.read.read.value->file.envelope;
+  for (size_t i = 0; i < p.reply.recipients.size(); ++i) {
+    const qmgr::RecipientReply& out = p.reply.recipients[i];
     const int64_t end_us = system_now_us();
     log::DeliveryLine line;
-    line.queue_id = request.queue_id;
-    line.to = request.recipients[i].address;
+    line.queue_id = p.request->queue_id;
+    line.to = p.request->recipients[i].address;
     line.relay = "virtual";
     line.delay = static_cast<double>(std::max<int64_t>(0, end_us - env.arrival_us)) / 1e6;
-    line.a = static_cast<double>(std::max<int64_t>(0, start_us - env.arrival_us)) / 1e6;
-    line.d = static_cast<double>(std::max<int64_t>(0, end_us - began[i])) / 1e6;
+    line.a = static_cast<double>(std::max<int64_t>(0, p.start_us - env.arrival_us)) / 1e6;
+    line.d = static_cast<double>(std::max<int64_t>(0, end_us - p.began[i])) / 1e6;
     line.dsn = out.status;
     line.status = std::string(status_word(out.outcome));
     line.reason = out.reason;
     log_.info(log::delivery_line(line));
   }
-  return reply;
+  return std::move(p.reply);
+}
+
+std::vector<qmgr::AgentReply> VirtualAgent::deliver_all(
+    const std::vector<qmgr::AgentRequest>& requests) {
+  std::vector<Prepared> prepared(requests.size());
+  for (size_t k = 0; k < requests.size(); ++k) {
+    prepared[k].request = &requests[k];
+    prepare(prepared[k]);
+  }
+  deliver_maildirs(prepared);
+  std::vector<qmgr::AgentReply> replies;
+  replies.reserve(prepared.size());
+  for (Prepared& p : prepared) replies.push_back(finish(p));
+  return replies;
+}
+
+qmgr::AgentReply VirtualAgent::deliver(const qmgr::AgentRequest& request) {
+  return std::move(deliver_all({request}).front());
 }
 
 int VirtualAgent::serve(int listen_fd) {
   if (!store_) return 1;  // the constructor logged why
-  return serve_agent_requests(
-      listen_fd, options_.threads, [this](const qmgr::AgentRequest& r) { return deliver(r); }, log_,
-      spawner_.exit_fd());
+  return serve_agent_bursts(
+      listen_fd, options_.threads,
+      [this](const std::vector<qmgr::AgentRequest>& requests) { return deliver_all(requests); },
+      log_, spawner_.exit_fd());
 }
 
 }  // namespace estafeta::delivery

@@ -6,9 +6,10 @@
 // (delivery/privileged_delivery.h) write it as that uid/gid: a Maildir (file names derived
 // from the queue id and the recipient index, so a redelivery after a crash finds its name
 // taken) or an mbox file locked with virtual_mailbox_lock, at most virtual_mailbox_limit
-// bytes. The Maildir deliveries of one request that share an owner are one task of the
-// spawner's Maildir worker for that owner, which syncs each new/ directory after writing
-// them all (one sync serving its concurrent tasks). Reads the queue
+// bytes. The Maildir deliveries that share an owner, of one request or of several that the
+// queue manager sent together (and of other threads' requests while a batch is out:
+// delivery/maildir_batcher.h), are one task of the Maildir worker for that owner, which
+// writes them all, then syncs them and each new/ directory once. Reads the queue
 // read-only; logs each recipient in Postfix's format (relay=virtual) and answers with an
 // outcome per recipient. Thread-safe.
 #pragma once
@@ -48,10 +49,24 @@ class VirtualAgent {
   /// Delivers one request and returns the reply. Thread-safe.
   qmgr::AgentReply deliver(const qmgr::AgentRequest& request);
 
+  /// Delivers requests that came together: their Maildir copies for one owner go to its
+  /// worker as one task. One reply per request, in order. Thread-safe.
+  std::vector<qmgr::AgentReply> deliver_all(const std::vector<qmgr::AgentRequest>& requests);
+
   /// Serves `listen_fd` until SIGTERM or SIGINT (delivery/agent_server.h).
   int serve(int listen_fd);
 
  private:
+  struct Prepared;
+  // Reads the request's message, plans each recipient, answers those that bounce or defer
+  // and delivers the mbox ones; the Maildir ones are left for deliver_maildirs().
+  void prepare(Prepared& p);
+  void deliver_maildirs(std::vector<Prepared>& prepared);
+  // Logs each recipient and returns the reply.
+  qmgr::AgentReply finish(Prepared& p);
+  void answer(Prepared& p, size_t i, qmgr::RecipientOutcome outcome, std::string dsn,
+              std::string reason);
+
   VirtualAgentOptions options_;
   PrivilegedDelivery& spawner_;
   log::Logger log_;
