@@ -293,7 +293,7 @@ class VirtualMaildirCrashTest(unittest.TestCase):
                 found = {m: {seq for seq, _, _ in self.copies(srv, m)} for m in self.MAILBOXES}
                 return [(seq, m) for seq in acked for m in sent[seq][0] if seq not in found[m]]
 
-            self.assertTrue(harness.wait_until(lambda: not missing(), timeout=120),
+            self.assertTrue(harness.wait_until(lambda: not missing(), timeout=240),
                             'acknowledged copies missing: %s; log:\n%s'
                             % (sorted(missing())[:20], srv.log()[-6000:]))
 
@@ -303,7 +303,7 @@ class VirtualMaildirCrashTest(unittest.TestCase):
                         if harness.sorted_names(os.path.join(srv.spool, q))}
 
             # Messages sent but never acknowledged may still be queued: let them finish.
-            self.assertTrue(harness.wait_until(lambda: not queued(), timeout=120),
+            self.assertTrue(harness.wait_until(lambda: not queued(), timeout=240),
                             'the queue does not empty: %r; log:\n%s'
                             % (queued(), srv.log()[-3000:]))
             time.sleep(1)  # a duplicate would arrive now
