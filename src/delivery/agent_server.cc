@@ -32,6 +32,17 @@ struct Connection {
   ~Connection() {
     if (fd >= 0) ::close(fd);
   }
+  // No reply can reach the queue manager any more (a send failed, or we shut the connection
+  // down over a bad request): it defers what it did not hear of and sends it again, so the
+  // requests of this connection not yet delivered are dropped, not delivered unheard.
+  void mark_broken() {
+    std::lock_guard lock(write_mutex);
+    broken = true;
+  }
+  bool is_broken() {
+    std::lock_guard lock(write_mutex);
+    return broken;
+  }
   void send(const std::string& bytes) {
     std::lock_guard lock(write_mutex);
     std::string_view rest = bytes;
@@ -98,14 +109,15 @@ class Server {
       buffer.append(chunk, size_t(n));
       // Every whole request of this read, in jobs of at most burst_limit_ requests.
       std::vector<Job> jobs;
-      bool broken = false;
       for (;;) {
         auto taken = qmgr::take_request(buffer);
         if (!taken.ok()) {
+          // Nothing of this connection is answered now: its requests are not delivered
+          // either (the queue manager sends them again), this read's nor earlier ones.
           log_.warning("bad request from the queue manager: {}", taken.error().message);
+          c->mark_broken();
           ::shutdown(c->fd, SHUT_RDWR);
-          broken = true;
-          break;
+          return;
         }
         if (!taken->has_value()) break;
         if (jobs.empty() || jobs.back().requests.size() >= burst_limit_) jobs.push_back(Job{c, {}});
@@ -122,7 +134,6 @@ class Server {
           cv_.notify_all();
         }
       }
-      if (broken) return;
     }
   }
 
@@ -136,6 +147,7 @@ class Server {
         job = std::move(jobs_.front());
         jobs_.pop_front();
       }
+      if (job.connection->is_broken()) continue;  // its replies could not be sent
       std::vector<qmgr::AgentReply> replies = deliver_(job.requests);
       std::string bytes;
       for (const qmgr::AgentReply& reply : replies) bytes += qmgr::encode_reply(reply);

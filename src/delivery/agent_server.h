@@ -30,7 +30,10 @@ inline constexpr size_t kMaxRequestsPerBurst = 64;
 /// the calling thread's I/O priority (queue::make_current_thread_background). Also stops when
 /// `spawner_exit_fd` (PrivilegedDelivery::exit_fd(); -1: none) hangs up, so that master
 /// starts the agent and a new spawner. Returns the exit code: 0 after a signal, 1 on set-up
-/// failure or when the spawner is gone (logged).
+/// failure or when the spawner is gone (logged). A bad request shuts its connection down
+/// (logged); from then on, and once a reply could not be written, the requests of that
+/// connection still waiting are dropped, not delivered: the queue manager, which hears
+/// nothing of them, sends them again (delivered unheard, an mbox copy would come twice).
 int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
                          const log::Logger& log, int spawner_exit_fd = -1);
 
