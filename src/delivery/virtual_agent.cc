@@ -162,9 +162,14 @@ void VirtualAgent::deliver_maildirs(std::vector<Prepared>& prepared) {
                                               r.index, options_.myhostname);
         const size_t cost = maildir_copy_request_bytes(copy);
         if (!task.copies.empty() && request_bytes + cost > kMaildirBatchRequestBytes) break;
-        request_bytes += cost;
-        const std::string copy_bytes =
+        std::string copy_bytes =
             maildir_message(env.sender, r.address, p.read.read.value->file.content, r.orcpt);
+        // Large messages to many recipients: a part holds at most kMaildirBatchMessageBytes
+        // (but always one copy), not a copy per recipient of the whole message at once.
+        if (!task.copies.empty() && bytes.size() + copy_bytes.size() > kMaildirBatchMessageBytes) {
+          break;
+        }
+        request_bytes += cost;
         copy.offset = bytes.size();
         copy.length = copy_bytes.size();
         bytes += copy_bytes;

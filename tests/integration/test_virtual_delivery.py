@@ -144,6 +144,32 @@ class VirtualDeliveryTest(unittest.TestCase):
                                         b'X-Original-To: info@hosted.example\n'
                                         b'Delivered-To: ann@hosted.example\n'), copy[:200])
 
+    def test_a_large_message_to_several_maildirs_of_one_owner_lands_whole_in_each(self):
+        # 7 MB to three Maildirs of one owner: more than one batch part may hold
+        # (kMaildirBatchMessageBytes), so the copies leave in several parts; each lands whole.
+        uid, gid = self.owner()
+        srv, base = self.server('a@hosted.example a/\nb@hosted.example b/\nc@hosted.example c/\n',
+                                'static:%d' % uid, 'static:%d' % gid,
+                                extra={'message_size_limit': '20000000'})
+        line = b'0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuv\r\n'
+        body = line * (7 * 1024 * 1024 // len(line))
+        message = (b'From: sender@example.org\r\nTo: a@hosted.example\r\n'
+                   b'Subject: large\r\n\r\n' + body)
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            s.sendmail('sender@example.org',
+                       ['a@hosted.example', 'b@hosted.example', 'c@hosted.example'], message)
+        for box in ('a', 'b', 'c'):
+            new = os.path.join(base, box, 'new')
+            self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and os.listdir(new)),
+                            srv.log())
+            names = os.listdir(new)
+            self.assertEqual(len(names), 1, names)
+            with open(os.path.join(new, names[0]), 'rb') as f:
+                copy = f.read()
+            self.assertTrue(copy.endswith(body.replace(b'\r\n', b'\n')), box)
+            self.assertIn(b'Delivered-To: %s@hosted.example\n' % box.encode(), copy)
+
     def test_unknown_address_is_refused_and_nothing_created(self):
         uid, gid = self.owner()
         srv, base = self.server('ann@hosted.example ann/\n', 'static:%d' % uid,
