@@ -5,7 +5,11 @@
 #  - verify with the certificate as CA and the right name: "Verified", delivered;
 #  - verify, the right CA, but the next hop named by its address (the certificate does not
 #    match): deferred, "Server certificate not verified", and the peer never sees MAIL;
-#  - encrypt with a policy table entry for the next hop: delivered over TLS.
+#  - encrypt with a policy table entry for the next hop: delivered over TLS;
+# and a private Postfix without TLS (no STARTTLS in its EHLO reply):
+#  - may: delivered in clear, no TLS line in the log;
+#  - encrypt: deferred 4.7.4 "TLS is required, but was not offered", and the peer never sees
+#    the recipient.
 import os
 import subprocess
 import tempfile
@@ -100,6 +104,59 @@ class SmtpTlsPeerTest(unittest.TestCase):
         self.status_line(srv, 'policy@peer.test', 'sent')
         self.assertRegex(srv.log(), r'TLS connection established to mx\.peer\.test')
         self.assertTrue(self.delivered('policy'))
+
+
+class PlainPostfixPeerTest(unittest.TestCase):
+    """The smtp agent against a private Postfix that offers no STARTTLS."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix='estafeta-plain-peer-')
+        os.chmod(cls.tmp, 0o755)
+        mail = os.path.join(cls.tmp, 'mail')
+        os.mkdir(mail)
+        os.chown(mail, 65534, 65534)
+        cls.mail = mail
+        cls.peer = PostfixPeer(
+            settings={'smtpd_tls_security_level': 'none',
+                      'mydestination': '', 'mynetworks': '127.0.0.0/8',
+                      'virtual_mailbox_domains': 'peer.test',
+                      'virtual_mailbox_base': mail,
+                      'virtual_mailbox_maps': 'texthash:{dir}/vmailbox',
+                      'virtual_uid_maps': 'static:65534', 'virtual_gid_maps': 'static:65534'},
+            files={'vmailbox': ''.join('%s@peer.test %s/Maildir/\n' % (u, u)
+                                       for u in ('clear', 'required'))})
+        cls.peer.__enter__()
+        cls.dns = DnsServer(hosts={'mx.peer.test': ['127.0.0.1']})
+        cls.dns.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.__exit__(None, None, None)
+        cls.peer.__exit__(None, None, None)
+        subprocess.run(['rm', '-rf', cls.tmp])
+
+    server = SmtpTlsPeerTest.server
+    send = SmtpTlsPeerTest.send
+    delivered = SmtpTlsPeerTest.delivered
+    status_line = SmtpTlsPeerTest.status_line
+
+    def test_opportunistic_tls_to_a_peer_without_starttls_delivers_in_clear(self):
+        srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port)
+        self.send(srv, 'clear@peer.test')
+        self.status_line(srv, 'clear@peer.test', 'sent')
+        self.assertNotRegex(srv.log(), r'TLS connection established')
+        self.assertTrue(self.delivered('clear'))
+
+    def test_encrypt_to_a_peer_without_starttls_is_deferred_and_nothing_is_sent(self):
+        srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port,
+                          smtp_tls_security_level='encrypt')
+        self.send(srv, 'required@peer.test')
+        line = self.status_line(srv, 'required@peer.test', 'deferred')
+        self.assertIn('dsn=4.7.4', line)
+        self.assertIn('TLS is required, but was not offered', line)
+        with open(os.path.join(self.peer.dir, 'maillog')) as f:
+            self.assertNotIn('required@peer.test', f.read())
 
 
 if __name__ == '__main__':
