@@ -170,7 +170,7 @@ class ScriptedSmtp:
                     r = say(self.data_reply)
                     if r is not True or not self.data_reply.startswith('354'):
                         continue
-                    data = b''
+                    data = bytearray()  # appended line by line: bytes += would copy it all each time
                     stall = self.stall_in_body is not None and self.stall_in_body(attempt['n'])
                     while True:
                         if stall and len(data) >= 64 * 1024:
@@ -189,7 +189,7 @@ class ScriptedSmtp:
                     reply = end(attempt['n']) if callable(end) else end
                     if reply and reply.startswith('2'):
                         with self._lock:
-                            self.accepted.append((sender, list(recipients), data))
+                            self.accepted.append((sender, list(recipients), bytes(data)))
                     r = say(reply)
                     if self.close_after_data:
                         return
