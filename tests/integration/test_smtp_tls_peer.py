@@ -21,26 +21,32 @@ from dns_server import DnsServer
 from postfix_peer import PostfixPeer, make_peer_certificate
 
 
-class SmtpTlsPeerTest(unittest.TestCase):
+class PostfixPeerCase(unittest.TestCase):
+    """A private Postfix delivering USERS@peer.test into Maildirs, dnsmasq answering
+    mx.peer.test, and test_smtp_client's Estafeta relaying to it (no tests of its own)."""
+
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix='estafeta-tls-peer-')
+    def make_dir(cls, prefix):
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
         os.chmod(cls.tmp, 0o755)
-        cls.cert, cls.key = make_peer_certificate(cls.tmp, 'mx.peer.test')
+
+    @classmethod
+    def start_peer(cls, users, tls_settings):
+        """After make_dir: the peer and the DNS server, for the whole class."""
         mail = os.path.join(cls.tmp, 'mail')
         os.mkdir(mail)
         os.chown(mail, 65534, 65534)
         cls.mail = mail
+        settings = dict(tls_settings)
+        settings.update({'mydestination': '', 'mynetworks': '127.0.0.0/8',
+                         'virtual_mailbox_domains': 'peer.test',
+                         'virtual_mailbox_base': mail,
+                         'virtual_mailbox_maps': 'texthash:{dir}/vmailbox',
+                         'virtual_uid_maps': 'static:65534',
+                         'virtual_gid_maps': 'static:65534'})
         cls.peer = PostfixPeer(
-            settings={'smtpd_tls_cert_file': cls.cert, 'smtpd_tls_key_file': cls.key,
-                      'smtpd_tls_security_level': 'may', 'smtpd_tls_loglevel': '1',
-                      'mydestination': '', 'mynetworks': '127.0.0.0/8',
-                      'virtual_mailbox_domains': 'peer.test',
-                      'virtual_mailbox_base': mail,
-                      'virtual_mailbox_maps': 'texthash:{dir}/vmailbox',
-                      'virtual_uid_maps': 'static:65534', 'virtual_gid_maps': 'static:65534'},
-            files={'vmailbox': ''.join('%s@peer.test %s/Maildir/\n' % (u, u)
-                                       for u in ('may', 'verified', 'mismatch', 'policy'))})
+            settings=settings,
+            files={'vmailbox': ''.join('%s@peer.test %s/Maildir/\n' % (u, u) for u in users)})
         cls.peer.__enter__()
         cls.dns = DnsServer(hosts={'mx.peer.test': ['127.0.0.1']})
         cls.dns.__enter__()
@@ -64,6 +70,16 @@ class SmtpTlsPeerTest(unittest.TestCase):
 
     def status_line(self, srv, rcpt, status):
         return test_smtp_client.SmtpClientTest.wait_status(self, srv, rcpt, status)
+
+
+class SmtpTlsPeerTest(PostfixPeerCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.make_dir('estafeta-tls-peer-')
+        cls.cert, cls.key = make_peer_certificate(cls.tmp, 'mx.peer.test')
+        cls.start_peer(('may', 'verified', 'mismatch', 'policy'),
+                       {'smtpd_tls_cert_file': cls.cert, 'smtpd_tls_key_file': cls.key,
+                        'smtpd_tls_security_level': 'may', 'smtpd_tls_loglevel': '1'})
 
     def test_opportunistic_tls_without_a_ca_is_untrusted_and_delivers(self):
         srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port)
@@ -106,40 +122,13 @@ class SmtpTlsPeerTest(unittest.TestCase):
         self.assertTrue(self.delivered('policy'))
 
 
-class PlainPostfixPeerTest(unittest.TestCase):
+class PlainPostfixPeerTest(PostfixPeerCase):
     """The smtp agent against a private Postfix that offers no STARTTLS."""
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix='estafeta-plain-peer-')
-        os.chmod(cls.tmp, 0o755)
-        mail = os.path.join(cls.tmp, 'mail')
-        os.mkdir(mail)
-        os.chown(mail, 65534, 65534)
-        cls.mail = mail
-        cls.peer = PostfixPeer(
-            settings={'smtpd_tls_security_level': 'none',
-                      'mydestination': '', 'mynetworks': '127.0.0.0/8',
-                      'virtual_mailbox_domains': 'peer.test',
-                      'virtual_mailbox_base': mail,
-                      'virtual_mailbox_maps': 'texthash:{dir}/vmailbox',
-                      'virtual_uid_maps': 'static:65534', 'virtual_gid_maps': 'static:65534'},
-            files={'vmailbox': ''.join('%s@peer.test %s/Maildir/\n' % (u, u)
-                                       for u in ('clear', 'required'))})
-        cls.peer.__enter__()
-        cls.dns = DnsServer(hosts={'mx.peer.test': ['127.0.0.1']})
-        cls.dns.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dns.__exit__(None, None, None)
-        cls.peer.__exit__(None, None, None)
-        subprocess.run(['rm', '-rf', cls.tmp])
-
-    server = SmtpTlsPeerTest.server
-    send = SmtpTlsPeerTest.send
-    delivered = SmtpTlsPeerTest.delivered
-    status_line = SmtpTlsPeerTest.status_line
+        cls.make_dir('estafeta-plain-peer-')
+        cls.start_peer(('clear', 'required'), {'smtpd_tls_security_level': 'none'})
 
     def test_opportunistic_tls_to_a_peer_without_starttls_delivers_in_clear(self):
         srv = self.server(relayhost='[mx.peer.test]:%d' % self.peer.port)
