@@ -27,8 +27,11 @@ constexpr size_t kMaxInlineReply = 32 * 1024;
 // Tasks in progress at once; more wait in line. Above the agents' usual concurrency per
 // destination (20), so that concurrent deliveries share new/ syncs.
 constexpr size_t kMaxTaskThreads = 64;
-// Threads that sync and rename a batch's copies in parallel (task_child.h).
-constexpr size_t kMaxPublishThreads = 16;
+// Threads that sync and rename a batch's copies in parallel (task_child.h): one per copy of
+// a write-ahead round, so that every fsync of the round starts at once and they share one
+// commit (with 16, a batch of 20 waited for a second round: its publishing took about 0.4
+// ms longer on a journaled ext4).
+constexpr size_t kMaxPublishThreads = kMaildirCopiesWrittenAhead;
 
 void send_result(int socket, uint64_t id, TaskResult result) {
   std::string inline_reply = encode_reply({id, false, result});

@@ -74,9 +74,6 @@ TaskResult deliver_maildir(const DeliveryTask& task, std::string_view message,
                     {}};
 }
 
-// Copies written at most this many at a time before they are synced (open descriptors).
-constexpr size_t kCopiesWrittenAhead = 64;
-
 TaskResult maildir_failure(const Error& error) {
   const auto why = message::mailbox_write_failure(error.code);
   return deferred(std::string(why.dsn), fmt::format("maildir delivery failed: {}", error.message),
@@ -106,9 +103,9 @@ void publish_all(size_t first, size_t end, TaskThreads* publishers,
   all_done.wait(lock, [&] { return left == 0; });
 }
 
-// Every copy written (up to kCopiesWrittenAhead at a time, their writeback started), then
-// each synced and renamed into new/ (in parallel on `publishers`), then each distinct new/
-// synced once: a delivery is reported only once its new/ entry is durable.
+// Every copy written (up to kMaildirCopiesWrittenAhead at a time, their writeback started),
+// then each synced and renamed into new/ (in parallel on `publishers`), then each distinct
+// new/ synced once: a delivery is reported only once its new/ entry is durable.
 TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message,
                                  queue::GroupSync& syncs, TaskThreads* publishers) {
   TaskResult all{TaskStatus::Delivered, "2.0.0", "maildir batch", {}, 0, {}};
@@ -116,8 +113,8 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
   std::vector<std::string> dirs(n);
   all.parts.resize(n);
   std::vector<bool> published(n, false);
-  for (size_t first = 0; first < n; first += kCopiesWrittenAhead) {
-    const size_t end = std::min(n, first + kCopiesWrittenAhead);
+  for (size_t first = 0; first < n; first += kMaildirCopiesWrittenAhead) {
+    const size_t end = std::min(n, first + kMaildirCopiesWrittenAhead);
     std::vector<std::optional<MaildirTmpFile>> written(end - first);
     for (size_t i = first; i < end; ++i) {
       const MaildirCopy& c = task.copies[i];

@@ -4,6 +4,8 @@
 // Command (delivery/command_delivery.h) or ReadFile (below). Single-threaded child only.
 #pragma once
 
+#include <cstddef>
+
 #include "delivery/delivery_task.h"
 #include "delivery/task_threads.h"
 #include "queue/group_sync.h"
@@ -15,6 +17,10 @@ namespace estafeta::delivery {
 /// offset does not matter). Switches identity first; when that fails, returns Deferred
 /// 4.3.0 without touching anything.
 TaskResult run_task_in_child(const DeliveryTask& task, int message_fd);
+
+/// A batch's copies written into tmp/ before any is synced (each holds a descriptor until
+/// then); the rest follow in further rounds of this size.
+inline constexpr size_t kMaildirCopiesWrittenAhead = 64;
 
 /// A Maildir or MaildirBatch task as the current identity (no switch), the message read
 /// from `message_fd` as above. The new/ syncs go through `syncs`, so concurrent calls (a
