@@ -73,7 +73,7 @@ class SessionPolicy {
     policy::AddressFacts facts;
   };
   std::optional<SenderFacts> sender_facts_;
-  std::string instance_prefix_;  // random per session; ".N" per transaction (policy "instance")
+  std::string instance_prefix_;  // unique per session; ".N" per transaction (policy "instance")
 };
 
 }  // namespace estafeta::daemon
