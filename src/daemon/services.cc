@@ -21,6 +21,7 @@
 #include "daemon/listeners.h"
 #include "daemon/privileges.h"
 #include "daemon/runtime.h"
+#include "daemon/scheduler_config.h"
 #include "daemon/smtpd_worker.h"
 #include "delivery/local_agent.h"
 #include "delivery/privileged_delivery.h"
@@ -111,39 +112,6 @@ int fail(const log::Logger& log, Readiness& readiness, const std::string& text) 
   log.fatal(text);
   readiness.fail("fatal: " + text + "\n");
   return 1;
-}
-
-std::chrono::seconds seconds_of(const config::Config& c, std::string_view name) {
-  return std::chrono::seconds(c.get_seconds(name));
-}
-
-// The scheduler's settings from main.cf (Postfix's parameter names).
-qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
-  qmgr::SchedulerSettings s;
-  s.qmgr_message_active_limit = static_cast<int>(c.get_int("qmgr_message_active_limit"));
-  s.minimal_backoff_time = seconds_of(c, "minimal_backoff_time");
-  s.maximal_backoff_time = seconds_of(c, "maximal_backoff_time");
-  s.queue_run_delay = seconds_of(c, "queue_run_delay");
-  s.maximal_queue_lifetime = seconds_of(c, "maximal_queue_lifetime");
-  s.bounce_queue_lifetime = seconds_of(c, "bounce_queue_lifetime");
-  s.delay_warning_time = seconds_of(c, "delay_warning_time");
-  s.default_destination_concurrency_limit =
-      static_cast<int>(c.get_int("default_destination_concurrency_limit"));
-  s.default_destination_recipient_limit =
-      static_cast<int>(c.get_int("default_destination_recipient_limit"));
-  s.initial_destination_concurrency =
-      static_cast<int>(c.get_int("initial_destination_concurrency"));
-  s.default_process_limit = static_cast<int>(c.get_int("default_process_limit"));
-  s.default_destination_rate_delay = seconds_of(c, "default_destination_rate_delay");
-  for (const auto& name : c.get_list("defer_transports")) s.defer_transports.insert(name);
-  // The virtual transport keeps the defaults (Postfix: virtual_destination_*_limit are
-  // $default_destination_*_limit).
-  auto& local = s.transports["local"];
-  local.destination_concurrency_limit =
-      static_cast<int>(c.get_int("local_destination_concurrency_limit"));
-  local.destination_recipient_limit =
-      static_cast<int>(c.get_int("local_destination_recipient_limit"));
-  return s;
 }
 
 // smtputf8_enable and smtputf8_autodetect_classes.
