@@ -141,7 +141,7 @@ MaildirTmpFile::~MaildirTmpFile() {
 }
 
 Result<MaildirTmpFile> write_maildir_tmp(const std::string& maildir, const std::string& name,
-                                         std::string_view message) {
+                                         std::string_view message, bool start_writeback) {
   const std::string tmp = maildir + "/tmp/" + name;
   // O_TRUNC: a tmp/ leftover of a crashed attempt is simply rewritten.
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -154,7 +154,7 @@ Result<MaildirTmpFile> write_maildir_tmp(const std::string& maildir, const std::
   if (Status s = write_all(fd, message, tmp); !s.ok()) return s.error();
   // Only a hint: the device gets this file's data while the batch writes its other copies;
   // publish()'s fsync is what makes it durable, on any file system.
-  (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  if (start_writeback) (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   return file;
 }
 
@@ -193,7 +193,7 @@ Result<MaildirOutcome> MaildirTmpFile::publish() {
 
 Result<MaildirOutcome> link_into_maildir(const std::string& maildir, const std::string& name,
                                          std::string_view message) {
-  auto file = write_maildir_tmp(maildir, name, message);
+  auto file = write_maildir_tmp(maildir, name, message, /*start_writeback=*/false);
   if (!file) return file.error();
   return file->publish();
 }

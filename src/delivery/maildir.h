@@ -66,10 +66,12 @@ class MaildirTmpFile {
   bool settled_ = false;  // published or removed
 };
 
-/// Creates tmp/<name> (and the Maildir on demand, as link_into_maildir), writes `message`
-/// and starts its writeback without waiting for it.
+/// Creates tmp/<name> (and the Maildir on demand, as link_into_maildir) and writes
+/// `message`. `start_writeback`: also starts its writeback without waiting for it (a hint
+/// for a batch that writes other copies before it syncs this one; pointless when the fsync
+/// follows at once).
 Result<MaildirTmpFile> write_maildir_tmp(const std::string& maildir, const std::string& name,
-                                         std::string_view message);
+                                         std::string_view message, bool start_writeback);
 
 /// fsync of <maildir>/new/, batched across threads by `syncs`: after it, every name that
 /// link_into_maildir put there before the call is durable.

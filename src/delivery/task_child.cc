@@ -125,7 +125,8 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
         all.parts[i] = deferred("4.3.0", "copy outside the message");
         continue;
       }
-      auto file = write_maildir_tmp(dir, c.maildir_name, message.substr(c.offset, c.length));
+      auto file = write_maildir_tmp(dir, c.maildir_name, message.substr(c.offset, c.length),
+                                    /*start_writeback=*/end - first > 1);
       if (!file) {
         all.parts[i] = maildir_failure(file.error());
         continue;
