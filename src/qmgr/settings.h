@@ -18,10 +18,12 @@ namespace estafeta::qmgr {
 using TimePoint = std::chrono::system_clock::time_point;
 using Seconds = std::chrono::seconds;
 
-/// Per-transport overrides: <transport>_destination_concurrency_limit,
+/// Per-transport overrides, in the image of Postfix's <transport>_destination_concurrency_limit,
 /// <transport>_destination_recipient_limit, <transport>_initial_destination_concurrency,
 /// <transport>_destination_concurrency_failed_cohort_limit, <transport>_destination_rate_delay
-/// and the transport's master.cf maxproc. An unset field takes the default from SchedulerSettings.
+/// and the transport's master.cf maxproc. An unset field takes the default from
+/// SchedulerSettings. (main.cf sets the first two for local, relay, smtp and virtual:
+/// daemon/scheduler_config.h.)
 struct TransportOverrides {
   std::optional<int> destination_concurrency_limit = std::nullopt;
   std::optional<int> destination_recipient_limit = std::nullopt;
