@@ -119,7 +119,7 @@ TEST(MaildirTmpFile, DroppedUnpublishedLeavesNothing) {
   TempDir tmp;
   const std::string maildir = tmp.path() + "/Maildir";
   {
-    auto file = write_maildir_tmp(maildir, "n", "hello\n", true);
+    auto file = write_maildir_tmp(maildir, "n", "hello\n", /*start_writeback=*/true);
     ASSERT_TRUE(file.ok()) << file.error().message;
     EXPECT_EQ(list_names(maildir + "/tmp"), std::vector<std::string>{"n"});
   }
@@ -130,7 +130,7 @@ TEST(MaildirTmpFile, DroppedUnpublishedLeavesNothing) {
 TEST(MaildirTmpFile, PublishMovesTheWholeFileIntoNewOnce) {
   TempDir tmp;
   const std::string maildir = tmp.path() + "/Maildir";
-  auto file = write_maildir_tmp(maildir, "n", "hello\n", true);
+  auto file = write_maildir_tmp(maildir, "n", "hello\n", /*start_writeback=*/true);
   ASSERT_TRUE(file.ok());
   auto first = file->publish();
   ASSERT_TRUE(first.ok()) << first.error().message;
@@ -138,7 +138,7 @@ TEST(MaildirTmpFile, PublishMovesTheWholeFileIntoNewOnce) {
   EXPECT_EQ(read_file(maildir + "/new/n"), "hello\n");
   // A second attempt of the same delivery (a retry after a crash) finds the name taken.
   {
-    auto again = write_maildir_tmp(maildir, "n", "other\n", false);
+    auto again = write_maildir_tmp(maildir, "n", "other\n", /*start_writeback=*/false);
     ASSERT_TRUE(again.ok());
     auto second = again->publish();
     ASSERT_TRUE(second.ok());
