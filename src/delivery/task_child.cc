@@ -103,9 +103,10 @@ void publish_all(size_t first, size_t end, TaskThreads* publishers,
   all_done.wait(lock, [&] { return left == 0; });
 }
 
-// Every copy written (up to kMaildirCopiesWrittenAhead at a time, their writeback started),
-// then each synced and renamed into new/ (in parallel on `publishers`), then each distinct
-// new/ synced once: a delivery is reported only once its new/ entry is durable.
+// Every copy written (up to kMaildirCopiesWrittenAhead at a time; their writeback started
+// when a round has several), then each synced and renamed into new/ (in parallel on
+// `publishers`), then each distinct new/ synced once: a delivery is reported only once its
+// new/ entry is durable.
 TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message,
                                  queue::GroupSync& syncs, TaskThreads* publishers) {
   TaskResult all{TaskStatus::Delivered, "2.0.0", "maildir batch", {}, 0, {}};
