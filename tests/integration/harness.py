@@ -469,10 +469,15 @@ class EstafetaServer:
         return '\n'.join(lines) + '\n'
 
     def write_config(self):
-        with open(os.path.join(self.dir, 'main.cf'), 'w') as f:
-            f.write(self.main_cf_text())
-        with open(os.path.join(self.dir, 'master.cf'), 'w') as f:
-            f.write(self.master_cf_text())
+        # Each file replaced whole (written aside, then renamed): a service the running
+        # server starts meanwhile must never read a half-written main.cf (an empty one means
+        # Postfix's defaults, e.g. the relative queue_directory var/spool).
+        for name, text in (('main.cf', self.main_cf_text()),
+                           ('master.cf', self.master_cf_text())):
+            path = os.path.join(self.dir, name)
+            with open(path + '.new', 'w') as f:
+                f.write(text)
+            os.replace(path + '.new', path)
 
     def start(self):
         """Starts start-fg and waits for every listener's banner (at most 30 s)."""
