@@ -75,14 +75,44 @@ bool holder_alive(const MboxJournal& journal, const std::string& boot) {
   return true;
 }
 
+// Writes `journal` over the lock's content: the new line first, then the file cut to its
+// length, so a delivery killed in between leaves a journal (the new line, whole, perhaps
+// followed by the old line's tail, which the parser ignores) rather than an empty lock, which
+// would look like another program's and block the mailbox until stale_lock_time.
 Status write_journal(int fd, const MboxJournal& journal) {
   const std::string line = encode_mbox_journal(journal);
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
+  if (::pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size()) ||
+      ::ftruncate(fd, static_cast<off_t>(line.size())) != 0) {
     const int code = errno;
     return make_error(std::strerror(code), code);
   }
   return {};
+}
+
+// Creates the dot-lock `lock` in `dir` holding `journal` from its first moment: an unnamed
+// file (O_TMPFILE) written, then linked to the name, which fails with EEXIST when the lock
+// exists. A delivery killed while taking the lock thus never leaves an empty one. Where the
+// file system has no O_TMPFILE (or /proc is not mounted), created with O_EXCL and written
+// after. -1 with errno on failure.
+int create_dotlock(const std::string& lock, const std::string& dir, const MboxJournal& journal) {
+  const std::string line = encode_mbox_journal(journal);
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    const std::string self = fmt::format("/proc/self/fd/{}", fd);
+    if (::pwrite(fd, line.data(), line.size(), 0) == static_cast<ssize_t>(line.size()) &&
+        ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, lock.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      return fd;
+    }
+    const int code = errno;
+    ::close(fd);
+    errno = code;
+    if (code != ENOENT) return -1;  // ENOENT: no /proc; create it the other way
+  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return -1;
+  }
+  fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) (void)write_journal(fd, journal);
+  return fd;
 }
 
 // Syncs the mailbox's directory, open as `dir_fd` (opened early: as the spool owner when
@@ -139,7 +169,12 @@ bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const 
     ::close(fd);
     return false;
   }
-  if (!write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0}).ok()) {
+  // A dead holder's journal stays in the file until this delivery has undone that holder's
+  // append (the fcntl lock keeps other takers out meanwhile, and rewriting it shorter could
+  // leave it empty for a moment); a foreign lock's content becomes this delivery's journal.
+  const bool taken = journal ? ::futimens(fd, nullptr) == 0
+                             : write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0}).ok();
+  if (!taken) {
     ::close(fd);
     return false;
   }
@@ -151,12 +186,12 @@ bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const 
 // Creates "<path>.lock" (O_EXCL) with a journal naming this process, retrying; takes over
 // a dead holder's. Empty result: locked.
 std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::string& lock,
-                                       const std::string& boot, HeldDotlock& held) {
+                                       const std::string& dir, const std::string& boot,
+                                       HeldDotlock& held) {
   int error = 0;
   for (int attempt = 0; attempt < task.lock_attempts; ++attempt) {
-    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int fd = create_dotlock(lock, dir, MboxJournal{boot, ::getpid(), std::nullopt, 0});
     if (fd >= 0) {
-      (void)write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0});
       held.fd = fd;
       return std::nullopt;
     }
@@ -362,16 +397,13 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   const std::string boot = boot_id();
   HeldDotlock held;
   if (dotlock) {
-    if (auto busy = take_dotlock(task, lock, boot, held)) return *busy;
+    if (auto busy = take_dotlock(task, lock, dir, boot, held)) return *busy;
   }
   bool inherited_pending = held.inherited.has_value();  // a dead holder's append not yet undone
   auto release_dotlock = [&] {
     if (!dotlock) return;
     if (spool_privileges) (void)become_effective(task.as, spool_uid, spool_gid);
-    if (inherited_pending) {
-      // Failed before undoing the dead holder's append: its journal stays for the next taker.
-      (void)write_journal(held.fd, *held.inherited);
-    } else {
+    if (!inherited_pending) {  // else the dead holder's journal, still in it, stays
       ::unlink(lock.c_str());
     }
     ::close(held.fd);

@@ -37,8 +37,9 @@ std::string encode_mbox_journal(const MboxJournal& journal) {
 }
 
 std::optional<MboxJournal> parse_mbox_journal(std::string_view content) {
-  if (content.empty() || content.back() != '\n') return std::nullopt;
-  content.remove_suffix(1);
+  const size_t end = content.find('\n');  // the first line; after it, an old line's tail
+  if (end == std::string_view::npos) return std::nullopt;
+  content = content.substr(0, end);
   std::vector<std::string_view> words;  // split at every space: an empty word is an error
   for (;;) {
     const size_t space = content.find(' ');

@@ -30,7 +30,8 @@ struct MboxJournal {
 /// "estafeta-mbox-journal 1 <boot id> <pid> <offset|-> <length>\n".
 std::string encode_mbox_journal(const MboxJournal& journal);
 
-/// The journal in a lock file's content; nullopt for anything else (another program's
+/// The journal in a lock file's first line (what follows it is ignored: the tail of a
+/// longer line the journal was written over); nullopt for anything else (another program's
 /// lock, an empty or damaged file).
 std::optional<MboxJournal> parse_mbox_journal(std::string_view content);
 

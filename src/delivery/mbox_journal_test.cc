@@ -17,6 +17,12 @@ TEST(MboxJournal, RoundTripsBeforeAndAfterTheOffsetIsKnown) {
   EXPECT_EQ(parse_mbox_journal(encode_mbox_journal(appending)), appending);
 }
 
+TEST(MboxJournal, WrittenOverALongerLineTheOldTailIsIgnored) {
+  const MboxJournal shorter{kBoot, 42, 10, 7};
+  EXPECT_EQ(parse_mbox_journal(encode_mbox_journal(shorter) + "00 1048576 2301\n"), shorter);
+  EXPECT_EQ(parse_mbox_journal("\n" + encode_mbox_journal(shorter)), std::nullopt);
+}
+
 TEST(MboxJournal, AnythingElseIsNotAJournal) {
   for (const std::string& bad : std::vector<std::string>{
            "", "\n", "4242\n", "estafeta-mbox-journal 1 " + kBoot + " 4242 - 0",

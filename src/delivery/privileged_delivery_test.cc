@@ -328,6 +328,23 @@ TEST_F(PrivilegedDeliveryTest, RepeatedDeliveryAfterARestartFindsItselfThere) {
   EXPECT_EQ(run(t, "Subject: one\n\nbody\nmore\n").status, TaskStatus::Delivered);
 }
 
+// A holder killed while writing its journal over a longer line (the new line written, the
+// file not yet cut to it) left the old line's tail behind: still its journal, taken over.
+TEST_F(PrivilegedDeliveryTest, JournalWithAnOldLinesTailIsTakenOver) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.mbox_locks = unsigned(MboxLock::Dotlock);
+  t.lock_attempts = 1;
+  ASSERT_EQ(run(t, "Subject: first\n\nbody\n").status, TaskStatus::Delivered);
+  const std::string before = slurp(t.path);
+  { std::ofstream(t.path, std::ios::app) << "From killed@example Mon Jan  1 00:00:00 2024\nSu"; }
+  leave_dead_holders_lock(t, {this_boot(), dead_pid(), before.size(), 4000});
+  { std::ofstream(t.path + ".lock", std::ios::app) << "1048576 2301\n"; }
+  TaskResult r = run(t, "Subject: second\n\nbody\n");
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(slurp(t.path).find("killed@example"), std::string::npos);
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));
+}
+
 TEST_F(PrivilegedDeliveryTest, JournalOfALiveHolderIsRespected) {
   DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
   t.mbox_locks = unsigned(MboxLock::Dotlock);

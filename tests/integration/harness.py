@@ -482,9 +482,10 @@ class EstafetaServer:
     def start(self):
         """Starts start-fg and waits for every listener's banner (at most 30 s)."""
         self._log_handle = open(self.log_path, 'ab')
+        # Its own process group, so that kill_all reaches every process at once.
         self.proc = subprocess.Popen([estafeta_bin(), '-c', self.dir, 'start-fg'],
                                      stdout=self._log_handle, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
         if self.wait_ready:
             for l in self.listeners:
                 self.wait_banner(l)
@@ -566,6 +567,13 @@ class EstafetaServer:
         if self.proc is None:
             return
         pids = [self.proc.pid] + descendants(self.proc.pid)
+        # The process group first: a process forked while the tree is listed and killed one
+        # by one would escape (and, e.g., hold a mailbox lock past the restart); then the
+        # tree, for descendants in a session of their own (a command delivery).
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         kill_tree(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         wait_gone(pids, TIMEOUT)
