@@ -416,12 +416,17 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   }
   std::optional<TaskResult> problem;
   if (spool_privileges) {
-    // A new file belongs to the recipient; an existing one must already.
+    // A new file belongs to the recipient; an existing one must already, unless it is what a
+    // delivery killed between creating and handing it over leaves: empty, mode 0600, the
+    // spool directory owner's.
     struct stat st {};
     Status root = become_root_effective();
+    const bool hand_over = created || (::fstat(*fd, &st) == 0 && st.st_size == 0 &&
+                                       st.st_uid == spool_uid && st.st_uid != task.as.uid &&
+                                       (st.st_mode & 07777) == 0600);
     if (!root.ok()) {
       problem = failure("4.3.0", root.error().message, root.error().code);
-    } else if (created && ::fchown(*fd, task.as.uid, task.as.gid) != 0) {
+    } else if (hand_over && ::fchown(*fd, task.as.uid, task.as.gid) != 0) {
       problem = errno_failure("change the owner of", task.path);
     } else if (::fstat(*fd, &st) != 0 || st.st_uid != task.as.uid) {
       problem = failure("4.2.0",

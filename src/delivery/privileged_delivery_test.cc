@@ -546,6 +546,16 @@ TEST_F(PrivilegedDeliveryTest, SpoolPrivilegesCreateTheMailboxForTheRecipient) {
   r = run(t, "o\n");
   EXPECT_EQ(r.status, TaskStatus::Deferred);
   EXPECT_NE(r.text.find("not owned"), std::string::npos) << r.text;
+  // Empty, 0600 and the spool owner's: a delivery killed between creating it and handing
+  // it over left it. It is handed over; with another mode it is not.
+  ASSERT_EQ(::truncate(t.path.c_str(), 0), 0);
+  ASSERT_EQ(::chmod(t.path.c_str(), 0644), 0);
+  EXPECT_EQ(run(t, "p\n").status, TaskStatus::Deferred);
+  ASSERT_EQ(::chmod(t.path.c_str(), 0600), 0);
+  r = run(t, "q\n");
+  ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_EQ(stat_of(t.path).st_uid, kNobody);
+  ASSERT_EQ(::chown(t.path.c_str(), 0, 0), 0);
   // Only directly in the spool directory: elsewhere the task is refused, untouched.
   const std::string elsewhere = root_ + "/elsewhere";
   ASSERT_EQ(::mkdir(elsewhere.c_str(), 0755), 0);
