@@ -183,8 +183,8 @@ bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const 
   return true;
 }
 
-// Creates "<path>.lock" (O_EXCL) with a journal naming this process, retrying; takes over
-// a dead holder's. Empty result: locked.
+// Creates "<path>.lock" with a journal naming this process (create_dotlock), retrying;
+// takes over a dead holder's. Empty result: locked.
 std::optional<TaskResult> take_dotlock(const DeliveryTask& task, const std::string& lock,
                                        const std::string& dir, const std::string& boot,
                                        HeldDotlock& held) {
