@@ -172,8 +172,9 @@ bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const 
   // A dead holder's journal stays in the file until this delivery has undone that holder's
   // append (the fcntl lock keeps other takers out meanwhile, and rewriting it shorter could
   // leave it empty for a moment); a foreign lock's content becomes this delivery's journal.
-  const bool taken = journal ? ::futimens(fd, nullptr) == 0
-                             : write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0}).ok();
+  const bool taken = journal
+                         ? ::futimens(fd, nullptr) == 0
+                         : write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0}).ok();
   if (!taken) {
     ::close(fd);
     return false;
@@ -421,9 +422,9 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
     // spool directory owner's.
     struct stat st {};
     Status root = become_root_effective();
-    const bool hand_over = created || (::fstat(*fd, &st) == 0 && st.st_size == 0 &&
-                                       st.st_uid == spool_uid && st.st_uid != task.as.uid &&
-                                       (st.st_mode & 07777) == 0600);
+    const bool hand_over =
+        created || (::fstat(*fd, &st) == 0 && st.st_size == 0 && st.st_uid == spool_uid &&
+                    st.st_uid != task.as.uid && (st.st_mode & 07777) == 0600);
     if (!root.ok()) {
       problem = failure("4.3.0", root.error().message, root.error().code);
     } else if (hand_over && ::fchown(*fd, task.as.uid, task.as.gid) != 0) {
