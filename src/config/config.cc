@@ -16,6 +16,7 @@
 #include "config/expand.h"
 #include "config/main_cf.h"
 #include "config/parameters.h"
+#include "config/transport_parameters.h"
 
 namespace estafeta::config {
 namespace {
@@ -227,7 +228,12 @@ LoadResult Config::build(Config draft, std::vector<Diagnostic> diagnostics, bool
   std::vector<Diagnostic> found;
   for (const auto& [name, setting] : draft.settings_) {
     const ParamSpec* spec = find_parameter(name);
-    if (spec == nullptr && referenced.count(name) == 0 &&
+    // <transport>_destination_concurrency_limit and the like: validated as their default_
+    // counterpart (config/transport_parameters.h).
+    std::optional<TransportParameter> per_transport;
+    if (spec == nullptr) per_transport = split_transport_parameter(name);
+    const ParamSpec* validate_as = per_transport ? per_transport->like : spec;
+    if (spec == nullptr && !per_transport && referenced.count(name) == 0 &&
         (!overrides_only || setting.from_override)) {
       std::string message = fmt::format("unknown parameter: {}", name);
       if (std::optional<std::string_view> s = suggest_parameter(name)) {
@@ -248,8 +254,8 @@ LoadResult Config::build(Config draft, std::vector<Diagnostic> diagnostics, bool
           {setting.file, setting.line, true, fmt::format("{}: {}", name, value.error().message)});
       continue;
     }
-    if (spec != nullptr) {
-      Status valid = validate_value(*spec, value.value());
+    if (validate_as != nullptr) {
+      Status valid = validate_value(*validate_as, value.value());
       if (!valid.ok()) {
         found.push_back({setting.file, setting.line, true,
                          fmt::format("bad value for {}: \"{}\": {}", name, value.value(),

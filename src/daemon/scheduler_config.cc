@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "config/transport_parameters.h"
+
 namespace estafeta::daemon {
 namespace {
 
@@ -17,7 +19,7 @@ std::chrono::seconds seconds_of(const config::Config& c, std::string_view name) 
 // defaults are $default_destination_concurrency_limit and
 // $default_destination_recipient_limit, except local's 2 and 1).
 constexpr std::array<std::string_view, 4> kTransportsWithLimits = {"local", "relay", "smtp",
-                                                                    "virtual"};
+                                                                   "virtual"};
 
 }  // namespace
 
@@ -47,7 +49,39 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
     limits.destination_recipient_limit =
         static_cast<int>(c.get_int(prefix + "_destination_recipient_limit"));
   }
+  // Any other transport's, as set (validated by Config like their default_ counterparts).
+  for (const std::string& name : c.set_names()) {
+    if (c.is_known(name)) continue;
+    const std::optional<config::TransportParameter> p = config::split_transport_parameter(name);
+    if (!p) continue;
+    qmgr::TransportOverrides& limits = s.transports[p->transport];
+    switch (p->setting) {
+      case config::TransportSetting::kDestinationConcurrencyLimit:
+        limits.destination_concurrency_limit = static_cast<int>(c.get_int(name));
+        break;
+      case config::TransportSetting::kDestinationRecipientLimit:
+        limits.destination_recipient_limit = static_cast<int>(c.get_int(name));
+        break;
+      case config::TransportSetting::kInitialDestinationConcurrency:
+        limits.initial_destination_concurrency = static_cast<int>(c.get_int(name));
+        break;
+      case config::TransportSetting::kDestinationRateDelay:
+        limits.rate_delay = seconds_of(c, name);
+        break;
+    }
+  }
   return s;
+}
+
+std::vector<std::string> transport_parameters_without_transport(
+    const config::Config& c, const std::set<std::string, std::less<>>& transports) {
+  std::vector<std::string> out;
+  for (const std::string& name : c.set_names()) {
+    if (c.is_known(name)) continue;
+    const std::optional<config::TransportParameter> p = config::split_transport_parameter(name);
+    if (p && transports.count(p->transport) == 0) out.push_back(name);
+  }
+  return out;
 }
 
 }  // namespace estafeta::daemon

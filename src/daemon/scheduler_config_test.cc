@@ -50,6 +50,37 @@ TEST(SchedulerConfigTest, TransportLimitsFollowTheDefaultOnesUnlessSet) {
   EXPECT_EQ(s.limits_for("relay").initial_destination_concurrency, 4);
 }
 
+TEST(SchedulerConfigTest, AnyMasterCfTransportHasItsOwnLimits) {
+  const qmgr::SchedulerSettings s = settings_from(
+      "default_destination_concurrency_limit = 7\n"
+      "slow_destination_concurrency_limit = 1\n"
+      "slow_destination_rate_delay = 3s\n"
+      "slow_destination_recipient_limit = 2\n"
+      "bulk_initial_destination_concurrency = 3\n"
+      "virtual_initial_destination_concurrency = 2\n");
+  const qmgr::TransportLimits slow = s.limits_for("slow");
+  EXPECT_EQ(slow.destination_concurrency_limit, 1);
+  EXPECT_EQ(slow.rate_delay, std::chrono::seconds(3));
+  EXPECT_EQ(slow.destination_recipient_limit, 2);
+  EXPECT_EQ(slow.initial_destination_concurrency, 1);  // capped by its limit
+  EXPECT_EQ(s.limits_for("bulk").initial_destination_concurrency, 3);
+  EXPECT_EQ(s.limits_for("bulk").destination_concurrency_limit, 7);
+  EXPECT_EQ(s.limits_for("virtual").initial_destination_concurrency, 2);
+  EXPECT_EQ(s.limits_for("virtual").destination_concurrency_limit, 7);
+  EXPECT_EQ(s.limits_for("smtp").rate_delay, std::chrono::seconds(0));
+}
+
+TEST(SchedulerConfigTest, ParametersOfNoMasterCfTransportAreNamed) {
+  auto loaded = config::Config::parse(
+      "slow_destination_concurrency_limit = 1\nslwo_destination_rate_delay = 1s\n"
+      "smtp_destination_concurrency_limit = 3\n",
+      "main.cf", "/etc/estafeta", "mx.example.org");
+  ASSERT_TRUE(loaded.config.has_value());
+  const std::set<std::string, std::less<>> agents = {"local", "smtp", "slow", "virtual"};
+  EXPECT_EQ(transport_parameters_without_transport(*loaded.config, agents),
+            std::vector<std::string>{"slwo_destination_rate_delay"});
+}
+
 TEST(SchedulerConfigTest, QueueTimes) {
   const qmgr::SchedulerSettings s = settings_from(
       "maximal_queue_lifetime = 2d\nbounce_queue_lifetime = 1h\nminimal_backoff_time = 10m\n"

@@ -311,6 +311,11 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   options.agent_transports =
       config::agent_transports(config::plan_services(master, config_dir + "/master.cf"));
   options.scheduler = scheduler_settings(c);
+  for (const std::string& name :
+       transport_parameters_without_transport(c, options.agent_transports)) {
+    base->log->warning("{}: no master.cf delivery service of that name; the parameter is ignored",
+                       name);
+  }
   options.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
   SystemClock clock;
   qmgr::QueueManager manager(std::move(options), *base->log, clock);
