@@ -23,9 +23,10 @@ constexpr std::array<Suffix, 4> kSuffixes = {{
      "default_destination_rate_delay"},
 }};
 
+// What main.cf allows in a parameter name (config/main_cf.h is_parameter_name): a service
+// whose name has '-' or '.' cannot have per-transport parameters.
 bool service_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ struct TransportParameter {
   const ParamSpec* like = nullptr;
 };
 
-/// `name` read as <transport>_<suffix>, the transport a possible master.cf service name
-/// (letters, digits, '-', '_', '.'; not "default"); nullopt for any other name. Only for
+/// `name` read as <transport>_<suffix>, the transport a master.cf service name made of what a
+/// main.cf name may hold (letters, digits, '_'; not "default"); nullopt for any other name. Only for
 /// names that are not parameters of their own (find_parameter is null).
 std::optional<TransportParameter> split_transport_parameter(std::string_view name);
 

@@ -15,9 +15,9 @@ TEST(TransportParameters, NamesOfAnyTransport) {
   EXPECT_EQ(p->transport, "slow");
   EXPECT_EQ(p->setting, TransportSetting::kDestinationConcurrencyLimit);
   EXPECT_EQ(p->like->name, "default_destination_concurrency_limit");
-  p = split_transport_parameter("smtp-ipv6.b_initial_destination_concurrency");
+  p = split_transport_parameter("smtp_ipv6_initial_destination_concurrency");
   ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(p->transport, "smtp-ipv6.b");
+  EXPECT_EQ(p->transport, "smtp_ipv6");
   EXPECT_EQ(p->setting, TransportSetting::kInitialDestinationConcurrency);
   EXPECT_EQ(split_transport_parameter("x_destination_recipient_limit")->setting,
             TransportSetting::kDestinationRecipientLimit);
@@ -29,7 +29,8 @@ TEST(TransportParameters, OtherNamesAreNot) {
   for (const char* name :
        {"_destination_concurrency_limit", "default_destination_concurrency_limit",
         "slow_destination_concurrency", "slow/x_destination_rate_delay",
-        "slow_destination_concurrency_limit_x", "myhostname", ""}) {
+        "smtp-amavis_destination_recipient_limit", "slow_destination_concurrency_limit_x",
+        "myhostname", ""}) {
     EXPECT_FALSE(split_transport_parameter(name).has_value()) << name;
   }
 }

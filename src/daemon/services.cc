@@ -313,8 +313,8 @@ int run_qmgr_service(const std::string& config_dir, const std::vector<std::strin
   options.scheduler = scheduler_settings(c);
   for (const std::string& name :
        transport_parameters_without_transport(c, options.agent_transports)) {
-    base->log->warning("{}: no master.cf delivery service of that name; the parameter is ignored",
-                       name);
+    base->log->warning(
+        "{}: no delivery service of that name runs (master.cf); the parameter is ignored", name);
   }
   options.notify_classes = message::NotifyClasses::parse(c.get("notify_classes"));
   SystemClock clock;

@@ -75,6 +75,19 @@ bool holder_alive(const MboxJournal& journal, const std::string& boot) {
   return true;
 }
 
+// A write lock on the whole of `fd`'s file, held by its open file description (F_OFD_SETLK):
+// unlike a classic fcntl lock it is not released when this process closes another
+// descriptor of the same file (the mailbox is opened again to read it), and it conflicts
+// with other programs' fcntl locks all the same. Kernels before 3.15: a classic one.
+bool take_write_lock(int fd) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) return true;
+  if (errno != EINVAL) return false;
+  return ::fcntl(fd, F_SETLK, &fl) == 0;
+}
+
 // Writes `journal` over the lock's content: the new line first, then the file cut to its
 // length, so a delivery killed in between leaves a journal (the new line, whole, perhaps
 // followed by the old line's tail, which the parser ignores) rather than an empty lock, which
@@ -91,27 +104,34 @@ Status write_journal(int fd, const MboxJournal& journal) {
 
 // Creates the dot-lock `lock` in `dir` holding `journal` from its first moment: an unnamed
 // file (O_TMPFILE) written, then linked to the name, which fails with EEXIST when the lock
-// exists. A delivery killed while taking the lock thus never leaves an empty one. Where the
-// file system has no O_TMPFILE (or /proc is not mounted), created with O_EXCL and written
-// after. -1 with errno on failure.
+// exists. A delivery killed while taking the lock thus never leaves an empty one. Where that
+// fails for any other reason (no O_TMPFILE on the file system, no /proc, a security policy),
+// created with O_EXCL and written after. Either way the file carries this delivery's write
+// lock (take_write_lock) for as long as it holds it: another delivery never takes over the
+// lock of a live holder, however old. -1 with errno on failure.
 int create_dotlock(const std::string& lock, const std::string& dir, const MboxJournal& journal) {
   const std::string line = encode_mbox_journal(journal);
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) {
     const std::string self = fmt::format("/proc/self/fd/{}", fd);
-    if (::pwrite(fd, line.data(), line.size(), 0) == static_cast<ssize_t>(line.size()) &&
+    const bool written = take_write_lock(fd) && ::pwrite(fd, line.data(), line.size(), 0) ==
+                                                    static_cast<ssize_t>(line.size());
+    if (written &&
         ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, lock.c_str(), AT_SYMLINK_FOLLOW) == 0) {
       return fd;
     }
-    const int code = errno;
+    const int code = written ? errno : EIO;
     ::close(fd);
-    errno = code;
-    if (code != ENOENT) return -1;  // ENOENT: no /proc; create it the other way
-  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-    return -1;
+    if (code == EEXIST) {
+      errno = code;
+      return -1;
+    }
   }
   fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0) (void)write_journal(fd, journal);
+  if (fd >= 0) {
+    (void)take_write_lock(fd);
+    (void)write_journal(fd, journal);
+  }
   return fd;
 }
 
@@ -134,9 +154,9 @@ struct HeldDotlock {
 };
 
 // The lock file exists: takes it over when its holder is dead (a journal of another boot or
-// of no live process) or it is older than stale_lock_seconds. One taker at a time (an fcntl
-// lock on the lock file), and only of the file still at that name. False: busy, or gone
-// meanwhile; try again.
+// of no live process) or it is older than stale_lock_seconds, and nobody holds its write lock
+// (every Estafeta holder and taker keeps one: a live one is never displaced, however old its
+// lock). Only the file still at that name. False: busy, or gone meanwhile; try again.
 bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const std::string& boot,
                        HeldDotlock& held) {
   const int fd = ::open(lock.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -149,14 +169,10 @@ bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const 
     }
     return false;
   }
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
   struct stat by_fd {
   }, by_name{};
-  if (::fcntl(fd, F_SETLK, &fl) != 0 || ::fstat(fd, &by_fd) != 0 ||
-      ::lstat(lock.c_str(), &by_name) != 0 || by_fd.st_ino != by_name.st_ino ||
-      by_fd.st_dev != by_name.st_dev || !S_ISREG(by_fd.st_mode)) {
+  if (!take_write_lock(fd) || ::fstat(fd, &by_fd) != 0 || ::lstat(lock.c_str(), &by_name) != 0 ||
+      by_fd.st_ino != by_name.st_ino || by_fd.st_dev != by_name.st_dev || !S_ISREG(by_fd.st_mode)) {
     ::close(fd);
     return false;
   }
@@ -170,8 +186,8 @@ bool take_over_dotlock(const DeliveryTask& task, const std::string& lock, const 
     return false;
   }
   // A dead holder's journal stays in the file until this delivery has undone that holder's
-  // append (the fcntl lock keeps other takers out meanwhile, and rewriting it shorter could
-  // leave it empty for a moment); a foreign lock's content becomes this delivery's journal.
+  // append (the write lock keeps other takers out meanwhile; deliver_to_mbox then writes its
+  // own); a foreign lock's content becomes this delivery's journal at once.
   const bool taken = journal
                          ? ::futimens(fd, nullptr) == 0
                          : write_journal(fd, MboxJournal{boot, ::getpid(), std::nullopt, 0}).ok();
@@ -276,10 +292,7 @@ std::optional<TaskResult> take_kernel_locks(const DeliveryTask& task, int fd,
     for (int attempt = 0; attempt < task.lock_attempts; ++attempt) {
       int rc;
       if (kind == MboxLock::Fcntl) {
-        struct flock fl {};
-        fl.l_type = F_WRLCK;
-        fl.l_whence = SEEK_SET;
-        rc = ::fcntl(fd, F_SETLK, &fl);
+        rc = take_write_lock(fd) ? 0 : -1;
       } else {
         rc = ::flock(fd, LOCK_EX | LOCK_NB);
       }
@@ -444,6 +457,10 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
   if (!problem && held.inherited) {
     problem = recover_interrupted_append(*held.inherited, boot, *fd, task.path, st);
     inherited_pending = problem.has_value();
+    // Undone: the journal names this delivery now, so that a taker after a crash from here
+    // on does not apply the dead holder's again.
+    if (!inherited_pending)
+      (void)write_journal(held.fd, MboxJournal{boot, ::getpid(), std::nullopt, 0});
   }
   const std::string entry = problem ? std::string() : mbox_entry(task, message);
   bool already = false;

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "delivery/fd_passing.h"
-#include "delivery/mbox_format.h"
 #include "delivery/maildir_worker.h"
+#include "delivery/mbox_format.h"
 #include "delivery/mbox_journal.h"
 #include "delivery/spawner.h"
 #include "queue/record.h"
@@ -304,8 +304,8 @@ TEST_F(PrivilegedDeliveryTest, InterruptedAppendIsCutBackByTheNextDelivery) {
   EXPECT_EQ(slurp(t.path).find("again@example"), std::string::npos);
   const std::string three = slurp(t.path);
   { std::ofstream(t.path, std::ios::app) << whole; }
-  leave_dead_holders_lock(t, {"00000000-0000-0000-0000-000000000000", ::getpid(), three.size(),
-                              whole.size()});
+  leave_dead_holders_lock(
+      t, {"00000000-0000-0000-0000-000000000000", ::getpid(), three.size(), whole.size()});
   ASSERT_EQ(run(t, "Subject: fourth\n\nbody\n").status, TaskStatus::Delivered);
   EXPECT_NE(slurp(t.path).find("again@example"), std::string::npos);
 }
@@ -343,6 +343,65 @@ TEST_F(PrivilegedDeliveryTest, JournalWithAnOldLinesTailIsTakenOver) {
   ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;
   EXPECT_EQ(slurp(t.path).find("killed@example"), std::string::npos);
   EXPECT_FALSE(fs::exists(t.path + ".lock"));
+}
+
+// A live holder keeps a write lock on its lock file: even when the lock looks stale (older
+// than stale_lock_time), it is not taken over while that lock is held.
+TEST_F(PrivilegedDeliveryTest, AnOldLockOfALiveHolderIsNotTakenOver) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.mbox_locks = unsigned(MboxLock::Dotlock);
+  t.lock_attempts = 1;
+  leave_dead_holders_lock(t, {this_boot(), ::getpid(), std::nullopt, 0});
+  const timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimes((t.path + ".lock").c_str(), old), 0);
+  const int held = ::open((t.path + ".lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(held, F_OFD_SETLK, &fl), 0);
+  TaskResult r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred) << r.text;
+  EXPECT_TRUE(fs::exists(t.path + ".lock"));
+  ::close(held);  // the holder is gone: the old lock is taken over
+  r = run(t, "m\n");
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_FALSE(fs::exists(t.path + ".lock"));
+}
+
+// While a delivery holds the dot-lock (here: waiting for the mailbox's fcntl lock, which the
+// test holds), the lock file carries its write lock: what keeps takers out, however old.
+TEST_F(PrivilegedDeliveryTest, AHolderKeepsAWriteLockOnItsDotlock) {
+  DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
+  t.mbox_locks = unsigned(MboxLock::Dotlock) | unsigned(MboxLock::Fcntl);
+  t.lock_attempts = 4;
+  t.lock_delay_seconds = 1;
+  { std::ofstream(t.path) << ""; }
+  if (is_root()) {
+    ASSERT_EQ(::chown(t.path.c_str(), t.as.uid, t.as.gid), 0);
+  }
+  const int mailbox = ::open(t.path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(mailbox, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(mailbox, F_OFD_SETLK, &fl), 0);
+  TaskResult r;
+  std::thread delivery([&] { r = run(t, "m\n"); });
+  const std::string lock = t.path + ".lock";
+  for (int i = 0; i < 300 && !fs::exists(lock); ++i) ::usleep(10000);
+  const int probe = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  struct flock q {};
+  q.l_type = F_WRLCK;
+  q.l_whence = SEEK_SET;
+  const bool asked = probe >= 0 && ::fcntl(probe, F_OFD_GETLK, &q) == 0;
+  if (probe >= 0) ::close(probe);
+  ::close(mailbox);  // the delivery goes on
+  delivery.join();
+  EXPECT_TRUE(asked);
+  EXPECT_EQ(q.l_type, F_WRLCK);  // held by the delivery (F_UNLCK: nobody)
+  EXPECT_EQ(r.status, TaskStatus::Delivered) << r.text;
+  EXPECT_FALSE(fs::exists(lock));
 }
 
 TEST_F(PrivilegedDeliveryTest, JournalOfALiveHolderIsRespected) {
@@ -550,7 +609,11 @@ TEST_F(PrivilegedDeliveryTest, SpoolPrivilegesCreateTheMailboxForTheRecipient) {
   // it over left it. It is handed over; with another mode it is not.
   ASSERT_EQ(::truncate(t.path.c_str(), 0), 0);
   ASSERT_EQ(::chmod(t.path.c_str(), 0644), 0);
-  EXPECT_EQ(run(t, "p\n").status, TaskStatus::Deferred);
+  r = run(t, "p\n");
+  EXPECT_EQ(r.status, TaskStatus::Deferred);
+  EXPECT_NE(r.text.find("not owned"), std::string::npos) << r.text;
+  EXPECT_EQ(stat_of(t.path).st_uid, 0u);
+  EXPECT_EQ(stat_of(t.path).st_size, 0);
   ASSERT_EQ(::chmod(t.path.c_str(), 0600), 0);
   r = run(t, "q\n");
   ASSERT_EQ(r.status, TaskStatus::Delivered) << r.text;

@@ -567,14 +567,18 @@ class EstafetaServer:
         if self.proc is None:
             return
         pids = [self.proc.pid] + descendants(self.proc.pid)
-        # The process group first: a process forked while the tree is listed and killed one
-        # by one would escape (and, e.g., hold a mailbox lock past the restart); then the
-        # tree, for descendants in a session of their own (a command delivery).
+        # Every process listed (a command delivery runs in a session of its own), then the
+        # whole process group at once: a process forked after the listing would escape a
+        # kill one by one (and, e.g., hold a mailbox lock past the restart).
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        kill_tree(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         wait_gone(pids, TIMEOUT)
         self.proc = None
