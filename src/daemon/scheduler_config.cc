@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/transport_parameters.h"
 
@@ -20,6 +22,18 @@ std::chrono::seconds seconds_of(const config::Config& c, std::string_view name) 
 // $default_destination_recipient_limit, except local's 2 and 1).
 constexpr std::array<std::string_view, 4> kTransportsWithLimits = {"local", "relay", "smtp",
                                                                    "virtual"};
+
+// The per-transport parameters set in main.cf that are not parameters of their own (those
+// of kTransportsWithLimits are), with their names.
+std::vector<std::pair<std::string, config::TransportParameter>> set_transport_parameters(
+    const config::Config& c) {
+  std::vector<std::pair<std::string, config::TransportParameter>> out;
+  for (const std::string& name : c.set_names()) {
+    if (c.is_known(name)) continue;
+    if (auto p = config::split_transport_parameter(name)) out.emplace_back(name, std::move(*p));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -50,12 +64,9 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
         static_cast<int>(c.get_int(prefix + "_destination_recipient_limit"));
   }
   // Any other transport's, as set (validated by Config like their default_ counterparts).
-  for (const std::string& name : c.set_names()) {
-    if (c.is_known(name)) continue;
-    const std::optional<config::TransportParameter> p = config::split_transport_parameter(name);
-    if (!p) continue;
-    qmgr::TransportOverrides& limits = s.transports[p->transport];
-    switch (p->setting) {
+  for (const auto& [name, p] : set_transport_parameters(c)) {
+    qmgr::TransportOverrides& limits = s.transports[p.transport];
+    switch (p.setting) {
       case config::TransportSetting::kDestinationConcurrencyLimit:
         limits.destination_concurrency_limit = static_cast<int>(c.get_int(name));
         break;
@@ -76,10 +87,8 @@ qmgr::SchedulerSettings scheduler_settings(const config::Config& c) {
 std::vector<std::string> transport_parameters_without_transport(
     const config::Config& c, const std::set<std::string, std::less<>>& transports) {
   std::vector<std::string> out;
-  for (const std::string& name : c.set_names()) {
-    if (c.is_known(name)) continue;
-    const std::optional<config::TransportParameter> p = config::split_transport_parameter(name);
-    if (p && transports.count(p->transport) == 0) out.push_back(name);
+  for (const auto& [name, p] : set_transport_parameters(c)) {
+    if (transports.count(p.transport) == 0) out.push_back(name);
   }
   return out;
 }

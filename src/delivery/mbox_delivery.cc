@@ -459,8 +459,9 @@ TaskResult deliver_to_mbox(const DeliveryTask& task, std::string_view message,
     inherited_pending = problem.has_value();
     // Undone: the journal names this delivery now, so that a taker after a crash from here
     // on does not apply the dead holder's again.
-    if (!inherited_pending)
+    if (!inherited_pending) {
       (void)write_journal(held.fd, MboxJournal{boot, ::getpid(), std::nullopt, 0});
+    }
   }
   const std::string entry = problem ? std::string() : mbox_entry(task, message);
   bool already = false;
