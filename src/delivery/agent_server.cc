@@ -148,7 +148,17 @@ class Server {
         jobs_.pop_front();
       }
       if (job.connection->is_broken()) continue;  // its replies could not be sent
-      std::vector<qmgr::AgentReply> replies = deliver_(job.requests);
+      const ResultsFollowFunction results_follow = [&job](const std::vector<uint64_t>& ids) {
+        std::string bytes;
+        for (uint64_t id : ids) {
+          qmgr::AgentReply early;
+          early.id = id;
+          early.results_follow = true;
+          bytes += qmgr::encode_reply(early);
+        }
+        job.connection->send(bytes);
+      };
+      std::vector<qmgr::AgentReply> replies = deliver_(job.requests, results_follow);
       std::string bytes;
       for (const qmgr::AgentReply& reply : replies) bytes += qmgr::encode_reply(reply);
       job.connection->send(bytes);
@@ -207,7 +217,8 @@ int serve(int listen_fd, int threads, const DeliverBurstFunction& deliver, size_
 
 int serve_agent_requests(int listen_fd, int threads, const DeliverFunction& deliver,
                          const log::Logger& log, int spawner_exit_fd) {
-  const DeliverBurstFunction one_by_one = [&deliver](const std::vector<qmgr::AgentRequest>& rs) {
+  const DeliverBurstFunction one_by_one = [&deliver](const std::vector<qmgr::AgentRequest>& rs,
+                                                     const ResultsFollowFunction&) {
     return std::vector<qmgr::AgentReply>{deliver(rs.front())};
   };
   return serve(listen_fd, threads, one_by_one, 1, log, spawner_exit_fd);

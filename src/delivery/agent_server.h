@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -17,10 +18,16 @@ namespace estafeta::delivery {
 /// Delivers one request; called from several threads at once.
 using DeliverFunction = std::function<qmgr::AgentReply(const qmgr::AgentRequest&)>;
 
+/// Tells the queue manager, before their replies, that these requests of the burst no
+/// longer hold their destinations (AgentReply::results_follow: their Maildir copies are in
+/// new/ and only the directory syncs are left). Thread-safe.
+using ResultsFollowFunction = std::function<void(const std::vector<uint64_t>& request_ids)>;
+
 /// Delivers requests that arrived together (1 to kMaxRequestsPerBurst); one reply per request,
-/// in order; called from several threads at once.
-using DeliverBurstFunction =
-    std::function<std::vector<qmgr::AgentReply>(const std::vector<qmgr::AgentRequest>&)>;
+/// in order; called from several threads at once. May call `results_follow` (in the same
+/// thread, before returning) for requests whose replies it still has to wait for.
+using DeliverBurstFunction = std::function<std::vector<qmgr::AgentReply>(
+    const std::vector<qmgr::AgentRequest>& requests, const ResultsFollowFunction& results_follow)>;
 
 /// The most requests handed to one DeliverBurstFunction call.
 inline constexpr size_t kMaxRequestsPerBurst = 64;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -37,6 +38,8 @@ qmgr::AgentRequest request(uint64_t id) {
 // A served listening socket, a client connected to it, and the deliver calls counted.
 class Served {
  public:
+  static constexpr uint64_t kEarly = 100;
+
   Served() {
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
@@ -47,8 +50,16 @@ class Served {
     EXPECT_EQ(::listen(listen_fd_, 4), 0);
     EXPECT_EQ(::pipe2(exit_pipe_, O_CLOEXEC), 0);
     server_ = std::thread([this] {
-      const DeliverBurstFunction deliver = [this](const std::vector<qmgr::AgentRequest>& rs) {
+      // Requests numbered from kEarly on are said to hold their destination no more
+      // before their results.
+      const DeliverBurstFunction deliver = [this](const std::vector<qmgr::AgentRequest>& rs,
+                                                  const ResultsFollowFunction& results_follow) {
         delivered_ += static_cast<int>(rs.size());
+        std::vector<uint64_t> early;
+        for (const qmgr::AgentRequest& r : rs) {
+          if (r.id >= kEarly) early.push_back(r.id);
+        }
+        if (!early.empty()) results_follow(early);
         std::vector<qmgr::AgentReply> out;
         for (const qmgr::AgentRequest& r : rs) out.push_back(qmgr::AgentReply{r.id, {}, ""});
         return out;
@@ -123,6 +134,21 @@ TEST(AgentServer, RequestsOfOneWriteAreEachAnsweredByTheirId) {
   EXPECT_FALSE(closed);
   s.stop();
   EXPECT_EQ(s.delivered(), 3);
+}
+
+TEST(AgentServer, ARequestThatNoLongerHoldsItsDestinationIsSaidSoBeforeItsResults) {
+  Served s;
+  s.write_all(qmgr::encode_request(request(Served::kEarly)) +
+              qmgr::encode_request(request(Served::kEarly + 1)) + qmgr::encode_request(request(5)));
+  bool closed = false;
+  const std::vector<qmgr::AgentReply> replies = s.replies(5, &closed);
+  ASSERT_EQ(replies.size(), 5u);
+  std::map<uint64_t, std::vector<bool>> seen;  // id -> results_follow of each reply, in order
+  for (const qmgr::AgentReply& r : replies) seen[r.id].push_back(r.results_follow);
+  EXPECT_EQ(seen[Served::kEarly], (std::vector<bool>{true, false}));
+  EXPECT_EQ(seen[Served::kEarly + 1], (std::vector<bool>{true, false}));
+  EXPECT_EQ(seen[5], (std::vector<bool>{false}));
+  EXPECT_FALSE(closed);
 }
 
 TEST(AgentServer, ABadRequestBreaksTheConnectionAndNothingOfItsReadIsDelivered) {

@@ -53,6 +53,7 @@ constexpr char kCopyOffset = 'o';
 constexpr char kCopyLength = 'n';
 // Replies and results:
 constexpr char kFieldInFd = 'f';
+constexpr char kFieldPublished = 'q';  // reply: TaskReply::published; request: report_published
 constexpr char kFieldResult = 'x';
 constexpr char kFieldStatus = 'o';
 constexpr char kFieldDsn = 'd';
@@ -314,6 +315,12 @@ Status take_request_field(const Record& f, TaskRequest& r, FieldSet& seen) {
       t.check_already_delivered = true;
       return {};
     }
+    case kFieldPublished: {
+      if (Status s = seen.first(f.type); !s.ok()) return s;
+      if (f.payload != "1") return make_error("bad report-published flag");
+      t.report_published = true;
+      return {};
+    }
     case kFieldCommand:
       return take_string(f, t.command, seen);
     case kFieldEnvironment:
@@ -504,6 +511,7 @@ std::string encode_request(const TaskRequest& r) {
   put_number(p, kFieldLocks, t.mbox_locks);
   if (t.create_with_spool_privileges) put_record(p, kFieldSpoolPrivileges, "1");
   if (t.check_already_delivered) put_record(p, kFieldCheckDelivered, "1");
+  if (t.report_published) put_record(p, kFieldPublished, "1");
   put_text(p, kFieldCommand, t.command);
   for (const auto& e : t.environment) put_record(p, kFieldEnvironment, e);
   put_text(p, kFieldWorkingDirectory, t.working_directory);
@@ -558,7 +566,9 @@ std::string encode_reply(const TaskReply& r) {
   std::string p;
   put_record(p, kFieldVersion, kVersion);
   put_number(p, kFieldId, r.id);
-  if (r.result_in_fd) {
+  if (r.published) {
+    put_record(p, kFieldPublished, "1");
+  } else if (r.result_in_fd) {
     put_record(p, kFieldInFd, "1");
   } else {
     std::string result;
@@ -610,6 +620,11 @@ Result<TaskReply> decode_reply(std::string_view bytes) {
         if (f.payload != "1") return make_error("bad fd flag");
         r.result_in_fd = true;
         return {};
+      case kFieldPublished:
+        if (Status d = seen.first(f.type); !d.ok()) return d;
+        if (f.payload != "1") return make_error("bad published flag");
+        r.published = true;
+        return {};
       case kFieldResult: {
         if (Status d = seen.first(f.type); !d.ok()) return d;
         auto result = decode_result_fields(f.payload);
@@ -624,6 +639,10 @@ Result<TaskReply> decode_reply(std::string_view bytes) {
   if (!s.ok()) return s.error();
   if (Status id = seen.first(kFieldId); id.ok()) return make_error("reply without id");
   const bool inline_result = !seen.first(kFieldResult).ok();
+  if (r.published) {
+    if (inline_result || r.result_in_fd) return make_error("a published reply carries no result");
+    return r;
+  }
   if (inline_result == r.result_in_fd) return make_error("reply needs exactly one result");
   return r;
 }

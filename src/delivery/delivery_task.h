@@ -88,6 +88,9 @@ struct DeliveryTask {
   /// EFBIG -> Deferred 4.2.2 "mailbox full", the mbox truncated back.
   uint64_t file_size_limit = 0;
   std::vector<MaildirCopy> copies;  // MaildirBatch: at least one, at most kMaxBatchCopies
+  /// MaildirBatch: send a TaskReply::published once the copies are in new/, before the
+  /// result (someone waits to hear it; otherwise it would cost a datagram for nothing).
+  bool report_published = false;
 
   bool operator==(const DeliveryTask&) const = default;
 };
@@ -178,7 +181,11 @@ struct TaskRequest {
 struct TaskReply {
   uint64_t id = 0;
   bool result_in_fd = false;
-  TaskResult result;  // when !result_in_fd
+  TaskResult result;  // when !result_in_fd and !published
+  /// Not the result yet: a MaildirBatch's copies are all renamed into new/ (or failed) and
+  /// only the sync of their new/ directories is left; the result follows in another reply
+  /// with the same id. Carries no result.
+  bool published = false;
   bool operator==(const TaskReply&) const = default;
 };
 

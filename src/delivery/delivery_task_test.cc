@@ -20,6 +20,7 @@ DeliveryTask full_task() {
   t.mbox_locks = 3;
   t.create_with_spool_privileges = true;
   t.check_already_delivered = true;
+  t.report_published = true;
   t.command = "procmail -a \"$EXTENSION\"";
   t.environment = {"HOME=/home/alice", "USER=alice", "EMPTY="};
   t.working_directory = "/home/alice";
@@ -55,6 +56,10 @@ TEST(DeliveryTaskCodec, ReplyAndResultRoundTrip) {
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(*back, reply);
   }
+  TaskReply published{8, false, {}, /*published=*/true};
+  auto published_back = decode_reply(encode_reply(published));
+  ASSERT_TRUE(published_back.ok()) << published_back.error().message;
+  EXPECT_EQ(*published_back, published);
   TaskResult big{TaskStatus::Delivered, "2.0.0", "read", std::string(3 << 20, 'x'), 0, {}};
   big.content[1 << 20] = 'y';
   auto back = decode_result(encode_result(big));
@@ -152,6 +157,12 @@ TEST(DeliveryTaskCodec, RejectsMalformedReplies) {
   std::string no_status;
   queue::put_record(no_status, 'P', q);
   EXPECT_FALSE(decode_reply(no_status).ok());
+  std::string published_with_result = p;
+  queue::put_record(published_with_result, 'q', "1");
+  queue::put_record(published_with_result, 'f', "1");
+  std::string both;
+  queue::put_record(both, 'P', published_with_result);
+  EXPECT_FALSE(decode_reply(both).ok());  // published: the result comes later, not here
   EXPECT_FALSE(decode_result("").ok());
   EXPECT_FALSE(decode_result(encode_reply({1, true, {}})).ok());
 }

@@ -1,6 +1,7 @@
 // Group commit of Maildir copies for one worker. See maildir_batcher.h.
 #include "delivery/maildir_batcher.h"
 
+#include <algorithm>
 #include <string>
 
 namespace estafeta::delivery {
@@ -19,10 +20,11 @@ std::vector<TaskResult> results_per_copy(const TaskResult& result, size_t copies
 }
 
 std::vector<TaskResult> MaildirBatcher::run(const DeliveryTask& task, std::string_view bytes,
-                                            const Send& send) {
+                                            const Send& send, const Published& published) {
   Pending me;
   me.task = &task;
   me.bytes = bytes;
+  if (published) me.published = &published;
   std::unique_lock lock(mutex_);
   waiting_.push_back(&me);
   while (!me.done) {
@@ -75,10 +77,24 @@ std::vector<MaildirBatcher::Pending*> MaildirBatcher::take_batch() {
   return batch;
 }
 
+void MaildirBatcher::tell_published(const std::vector<Pending*>& batch) {
+  // Each caller is in run() until its batch's result, which comes after this: its callback
+  // and what it refers to are alive.
+  for (Pending* p : batch) {
+    if (p->published != nullptr) (*p->published)();
+  }
+}
+
 void MaildirBatcher::send_batch(const std::vector<Pending*>& batch, const Send& send) {
+  // Only when a caller of the batch listens: otherwise the worker need not say it.
+  const bool listened = std::any_of(batch.begin(), batch.end(),
+                                    [](const Pending* p) { return p->published != nullptr; });
+  Published mark_published;
+  if (listened) mark_published = [this, &batch] { tell_published(batch); };
   if (batch.size() == 1) {
     Pending& only = *batch.front();
-    only.results = results_per_copy(send(*only.task, only.bytes), only.task->copies.size());
+    only.results =
+        results_per_copy(send(*only.task, only.bytes, mark_published), only.task->copies.size());
     return;
   }
   DeliveryTask combined = *batch.front()->task;
@@ -95,7 +111,7 @@ void MaildirBatcher::send_batch(const std::vector<Pending*>& batch, const Send& 
     bytes.append(p->bytes);
   }
   const std::vector<TaskResult> results =
-      results_per_copy(send(combined, bytes), combined.copies.size());
+      results_per_copy(send(combined, bytes, mark_published), combined.copies.size());
   size_t next = 0;
   for (Pending* p : batch) {
     const size_t n = p->task->copies.size();

@@ -39,9 +39,15 @@ size_t maildir_copy_request_bytes(const MaildirCopy& copy);
 
 class MaildirBatcher {
  public:
-  /// Sends one MaildirBatch task whose copies' offsets point into `bytes`; returns its result
-  /// (TaskResult::parts: one per copy when the worker answered them one by one).
-  using Send = std::function<TaskResult(const DeliveryTask& task, std::string_view bytes)>;
+  /// Called when a batch's copies are renamed into new/ and only its new/ syncs are left
+  /// (TaskReply::published).
+  using Published = std::function<void()>;
+  /// Sends one MaildirBatch task whose copies' offsets point into `bytes`, calls `published`
+  /// when the worker says so (in its own thread, before it returns; `published` is empty
+  /// when no caller of the batch listens: then the worker need not say it), and returns its
+  /// result (TaskResult::parts: one per copy when the worker answered them one by one).
+  using Send = std::function<TaskResult(const DeliveryTask& task, std::string_view bytes,
+                                        const Published& published)>;
 
   explicit MaildirBatcher(size_t tasks_in_flight = kMaildirBatchesInFlight)
       : tasks_in_flight_(tasks_in_flight == 0 ? 1 : tasks_in_flight) {}
@@ -51,7 +57,12 @@ class MaildirBatcher {
   /// kMaildirBatchRequestBytes of request bytes; offsets into `bytes`), maybe in one task
   /// with other callers' copies, sent through `send` (by whichever caller leads). Returns
   /// one result per copy of `task`, in order. `bytes` must stay valid until it returns.
-  std::vector<TaskResult> run(const DeliveryTask& task, std::string_view bytes, const Send& send);
+  /// `published` (when set) is called at most once, before run() returns, when the batch
+  /// that holds the caller's copies is published: in the thread of the batch's leader, which
+  /// tells every caller of the batch one after another while each waits in run() (their
+  /// early replies leave together, and no caller is woken for it).
+  std::vector<TaskResult> run(const DeliveryTask& task, std::string_view bytes, const Send& send,
+                              const Published& published = {});
 
   /// Callers waiting for a batch to take their copies (for tests).
   size_t waiting_callers();
@@ -61,6 +72,7 @@ class MaildirBatcher {
     const DeliveryTask* task = nullptr;
     std::string_view bytes;
     std::vector<TaskResult> results;
+    const Published* published = nullptr;  // its caller's callback, if any
     bool done = false;
     std::condition_variable woken;
   };
@@ -68,8 +80,12 @@ class MaildirBatcher {
   // Takes the pendings of the next batch off the front of waiting_ (at least one). Under
   // mutex_.
   std::vector<Pending*> take_batch();
-  // Sends `batch` as one task and files each pending's results. Without mutex_.
-  static void send_batch(const std::vector<Pending*>& batch, const Send& send);
+  // Sends `batch` as one task and files each pending's results. When the worker says the
+  // batch is published, calls each pending's `published` (in this, the leader's, thread).
+  // Without mutex_.
+  void send_batch(const std::vector<Pending*>& batch, const Send& send);
+  // Calls the `published` of each pending of `batch` that has one. Without mutex_.
+  void tell_published(const std::vector<Pending*>& batch);
 
   const size_t tasks_in_flight_;
   std::mutex mutex_;

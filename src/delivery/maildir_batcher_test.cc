@@ -37,15 +37,21 @@ CallerTask caller_task(const std::vector<std::string>& names) {
 }
 
 // The worker's stand-in: answers every copy Delivered with its name and bytes as text,
-// records each task, and holds the first `hold` calls until release().
+// records each task, and holds its first `hold` calls, call n until release() has been
+// called n + 1 times. With `publish_first`, each call says its copies are published before
+// it is held.
 class FakeWorker {
  public:
-  explicit FakeWorker(int hold = 0) : hold_(hold) {}
-  TaskResult send(const DeliveryTask& task, std::string_view bytes) {
+  explicit FakeWorker(int hold = 0, bool publish_first = false)
+      : hold_(hold), publish_first_(publish_first) {}
+  TaskResult send(const DeliveryTask& task, std::string_view bytes,
+                  const MaildirBatcher::Published& published) {
+    if (publish_first_) published();
     {
       std::unique_lock lock(mutex_);
       tasks_.push_back(task);
-      if (calls_++ < hold_) released_.wait(lock, [this] { return released; });
+      const int call = calls_++;
+      if (call < hold_) released_.wait(lock, [this, call] { return releases_ > call; });
     }
     TaskResult all{TaskStatus::Delivered, "2.0.0", "batch", {}, 0, {}};
     for (const MaildirCopy& c : task.copies) {
@@ -57,7 +63,7 @@ class FakeWorker {
   }
   void release() {
     std::lock_guard lock(mutex_);
-    released = true;
+    ++releases_;
     released_.notify_all();
   }
   std::vector<DeliveryTask> tasks() {
@@ -67,8 +73,9 @@ class FakeWorker {
 
  private:
   const int hold_;
+  const bool publish_first_;
   int calls_ = 0;
-  bool released = false;
+  int releases_ = 0;
   std::mutex mutex_;
   std::condition_variable released_;
   std::vector<DeliveryTask> tasks_;
@@ -85,9 +92,10 @@ TEST(MaildirBatcher, ALoneCallerSendsItsTaskAtOnce) {
   MaildirBatcher batcher;
   FakeWorker worker;
   CallerTask t = caller_task({"a", "b"});
-  auto results = batcher.run(t.task, t.bytes, [&](const DeliveryTask& task, std::string_view b) {
-    return worker.send(task, b);
-  });
+  auto results = batcher.run(
+      t.task, t.bytes,
+      [&](const DeliveryTask& task, std::string_view b,
+          const MaildirBatcher::Published& published) { return worker.send(task, b, published); });
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].text, "a=a;");
   EXPECT_EQ(results[1].text, "b=b;");
@@ -98,8 +106,9 @@ TEST(MaildirBatcher, ALoneCallerSendsItsTaskAtOnce) {
 TEST(MaildirBatcher, CopiesArrivingWhileABatchIsOutLeaveTogether) {
   MaildirBatcher batcher(/*tasks_in_flight=*/1);
   FakeWorker worker(/*hold=*/1);
-  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b) {
-    return worker.send(task, b);
+  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b,
+                                        const MaildirBatcher::Published& published) {
+    return worker.send(task, b, published);
   };
   CallerTask first = caller_task({"first"});
   std::vector<TaskResult> first_results;
@@ -138,8 +147,9 @@ TEST(MaildirBatcher, CopiesArrivingWhileABatchIsOutLeaveTogether) {
 TEST(MaildirBatcher, ABatchStaysWithinTheCopyLimit) {
   MaildirBatcher batcher(/*tasks_in_flight=*/1);
   FakeWorker worker(/*hold=*/1);
-  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b) {
-    return worker.send(task, b);
+  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b,
+                                        const MaildirBatcher::Published& published) {
+    return worker.send(task, b, published);
   };
   CallerTask first = caller_task({"first"});
   std::thread leader([&] { batcher.run(first.task, first.bytes, send); });
@@ -168,8 +178,9 @@ TEST(MaildirBatcher, ABatchStaysWithinTheCopyLimit) {
 TEST(MaildirBatcher, ManyThreadsEachGetTheirOwnResults) {
   MaildirBatcher batcher;
   FakeWorker worker;
-  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b) {
-    return worker.send(task, b);
+  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b,
+                                        const MaildirBatcher::Published& published) {
+    return worker.send(task, b, published);
   };
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
@@ -188,6 +199,45 @@ TEST(MaildirBatcher, ManyThreadsEachGetTheirOwnResults) {
   size_t copies = 0;
   for (const DeliveryTask& task : worker.tasks()) copies += task.copies.size();
   EXPECT_EQ(copies, 16u * 200u);
+}
+
+TEST(MaildirBatcher, EveryCallerOfABatchHearsItIsPublishedBeforeItsResults) {
+  MaildirBatcher batcher(/*tasks_in_flight=*/1);
+  FakeWorker worker(/*hold=*/2, /*publish_first=*/true);
+  const MaildirBatcher::Send send = [&](const DeliveryTask& task, std::string_view b,
+                                        const MaildirBatcher::Published& published) {
+    return worker.send(task, b, published);
+  };
+  std::atomic<int> published{0}, returned{0};
+  auto run = [&](const CallerTask& c) {
+    batcher.run(c.task, c.bytes, send, [&] { ++published; });
+    ++returned;
+  };
+  auto wait_until = [](const std::atomic<int>& counter, int n) {
+    for (int i = 0; i < 10000 && counter.load() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(counter.load(), n);
+  };
+  CallerTask first = caller_task({"first"}), a = caller_task({"a"}), b = caller_task({"b"});
+  std::thread leader([&] { run(first); });
+  wait_until(published, 1);  // held by the worker, its copies published
+  EXPECT_EQ(returned.load(), 0);
+  std::thread ta([&] { run(a); });
+  wait_for_waiting(batcher, 1);
+  std::thread tb([&] { run(b); });
+  wait_for_waiting(batcher, 2);
+  worker.release();          // the first batch's result; a and b go as the next one, which is held
+  wait_until(published, 3);  // a (the leader) and b (woken) both heard before any result
+  EXPECT_EQ(returned.load(), 1);
+  worker.release();
+  leader.join();
+  ta.join();
+  tb.join();
+  EXPECT_EQ(returned.load(), 3);
+  EXPECT_EQ(published.load(), 3);  // once each
+  ASSERT_EQ(worker.tasks().size(), 2u);
+  EXPECT_EQ(worker.tasks()[1].copies.size(), 2u);
 }
 
 TEST(MaildirBatcher, AWholeResultIsSplitPerCopy) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -107,7 +108,15 @@ void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& 
         continue;
       }
       threads.submit([socket, &syncs, &publishers, id, fd = d.fd, t = std::move(request->task)] {
-        TaskResult result = run_maildir_task(t, fd, syncs, &publishers);
+        // A batch says when its copies are in new/, before the new/ syncs (the agent's
+        // queue manager may start the next delivery then; the result follows).
+        std::function<void()> published;
+        if (t.report_published) {
+          published = [socket, id] {
+            (void)send_datagram(socket, encode_reply({id, false, {}, /*published=*/true}), -1);
+          };
+        }
+        TaskResult result = run_maildir_task(t, fd, syncs, &publishers, published);
         ::close(fd);
         send_result(socket, id, std::move(result));
       });

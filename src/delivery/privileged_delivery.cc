@@ -97,7 +97,8 @@ std::shared_ptr<TaskLink> PrivilegedDelivery::worker_for(const DeliveryTask& tas
   return link;
 }
 
-TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd) {
+TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd,
+                                   const std::function<void()>& published) {
   if (!served_by_maildir_worker(task)) return spawner_.run(task, message_fd).result;
   // A worker that died since its last task is found out when the task cannot be sent; then
   // (nothing was done) the task goes to a new worker, once.
@@ -105,14 +106,14 @@ TaskResult PrivilegedDelivery::run(const DeliveryTask& task, int message_fd) {
     TaskResult refusal;
     std::shared_ptr<TaskLink> worker = worker_for(task, &refusal);
     if (!worker) return refusal;
-    TaskLink::Outcome outcome = worker->run(task, message_fd);
+    TaskLink::Outcome outcome = worker->run(task, message_fd, /*accept_fd=*/false, published);
     if (!outcome.not_sent || attempt == 1) return std::move(outcome.result);
     worker->shut_down("the Maildir worker is gone");
   }
 }
 
-std::vector<TaskResult> PrivilegedDelivery::run_maildir_copies(const DeliveryTask& task,
-                                                               std::string_view bytes) {
+std::vector<TaskResult> PrivilegedDelivery::run_maildir_copies(
+    const DeliveryTask& task, std::string_view bytes, const std::function<void()>& published) {
   std::shared_ptr<MaildirBatcher> batcher;
   {
     std::lock_guard lock(workers_mutex_);
@@ -120,13 +121,15 @@ std::vector<TaskResult> PrivilegedDelivery::run_maildir_copies(const DeliveryTas
     if (!slot) slot = std::make_shared<MaildirBatcher>();
     batcher = slot;
   }
-  return batcher->run(task, bytes, [this](const DeliveryTask& batch, std::string_view copies) {
+  const MaildirBatcher::Send send = [this](const DeliveryTask& batch, std::string_view copies,
+                                           const MaildirBatcher::Published& batch_published) {
     auto fd = sealed_message_fd(copies);
     if (!fd) return deferred("4.3.0", fd.error().message, fd.error().code);
-    TaskResult result = run(batch, *fd);
+    TaskResult result = run(batch, *fd, batch_published);
     ::close(*fd);
     return result;
-  });
+  };
+  return batcher->run(task, bytes, send, published);
 }
 
 }  // namespace estafeta::delivery

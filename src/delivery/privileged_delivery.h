@@ -36,6 +36,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,14 +64,18 @@ class PrivilegedDelivery {
   /// comes (the child ended, or the Maildir worker answered).
   /// The message: the final copy with LF line endings (Return-Path:, Delivered-To: in it),
   /// e.g. a sealed memfd; it is read with pread from offset 0 when the fd allows.
-  TaskResult run(const DeliveryTask& task, int message_fd);
+  /// `published`: as TaskLink::run's (a MaildirBatch's copies are in new/, the syncs left).
+  TaskResult run(const DeliveryTask& task, int message_fd,
+                 const std::function<void()>& published = {});
 
   /// Runs MaildirBatch `task` (its copies' offsets into `bytes`, the final copies one after
   /// another) through the worker for its identity, together with the copies other threads
   /// hand in for that worker meanwhile (delivery/maildir_batcher.h: one task, one sealed
   /// memfd, one sync of each new/ for all of them). One result per copy of `task`, in order.
-  /// Limits of MaildirBatcher::run apply.
-  std::vector<TaskResult> run_maildir_copies(const DeliveryTask& task, std::string_view bytes);
+  /// Limits of MaildirBatcher::run apply. `published` (when set) is called once the copies
+  /// are renamed into new/ and only the new/ syncs are left (in the caller's thread).
+  std::vector<TaskResult> run_maildir_copies(const DeliveryTask& task, std::string_view bytes,
+                                             const std::function<void()>& published = {});
 
   /// Closes the socketpair; the spawner exits and is reaped. Precondition: no run() in
   /// progress.

@@ -180,6 +180,30 @@ TEST_F(PrivilegedDeliveryTest, MaildirBatchWritesEveryCopyWithAResultEach) {
   EXPECT_TRUE(r.parts.empty());
 }
 
+TEST_F(PrivilegedDeliveryTest, MaildirCopiesAreSaidToBePublishedOnceInNewBeforeTheResult) {
+  DeliveryTask t = task(TaskKind::MaildirBatch, "");
+  const std::string one = "Delivered-To: a@x\n\none\n", two = "Delivered-To: b@x\n\ntwo\n";
+  t.copies = {{dir_ + "/a/Maildir/", "2.QR0.host", 0, one.size()},
+              {dir_ + "/b/Maildir/", "2.QR1.host", one.size(), two.size()}};
+  int told = 0;
+  bool in_new_when_told = false;
+  const std::vector<TaskResult> results = spawner_->run_maildir_copies(t, one + two, [&] {
+    ++told;
+    in_new_when_told = fs::exists(dir_ + "/a/Maildir/new/2.QR0.host") &&
+                       fs::exists(dir_ + "/b/Maildir/new/2.QR1.host");
+  });
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, TaskStatus::Delivered) << results[0].text;
+  EXPECT_EQ(results[1].status, TaskStatus::Delivered) << results[1].text;
+  EXPECT_EQ(told, 1);
+  EXPECT_TRUE(in_new_when_told);
+  // Without a listener the reply in two steps is still one result per copy.
+  t.copies = {{dir_ + "/a/Maildir/", "2.QR2.host", 0, one.size()}};
+  const std::vector<TaskResult> again = spawner_->run_maildir_copies(t, one);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].status, TaskStatus::Delivered) << again[0].text;
+}
+
 TEST_F(PrivilegedDeliveryTest, MboxAppendsQuotedMessagesOwnedByTheRecipient) {
   DeliveryTask t = task(TaskKind::Mbox, dir_ + "/mbox");
   t.sender = "bob@example.org";

@@ -105,10 +105,11 @@ void publish_all(size_t first, size_t end, TaskThreads* publishers,
 
 // Every copy written (up to kMaildirCopiesWrittenAhead at a time; their writeback started
 // when a round has several), then each synced and renamed into new/ (in parallel on
-// `publishers`), then each distinct new/ synced once: a delivery is reported only once its
-// new/ entry is durable.
+// `publishers`), then `published` told, then each distinct new/ synced once: a delivery is
+// reported only once its new/ entry is durable.
 TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message,
-                                 queue::GroupSync& syncs, TaskThreads* publishers) {
+                                 queue::GroupSync& syncs, TaskThreads* publishers,
+                                 const std::function<void()>& published_all) {
   TaskResult all{TaskStatus::Delivered, "2.0.0", "maildir batch", {}, 0, {}};
   const size_t n = task.copies.size();
   std::vector<std::string> dirs(n);
@@ -156,6 +157,7 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
     });
     for (size_t i = first; i < end; ++i) published[i] = ok[i - first] != 0;
   }
+  if (published_all) published_all();
   std::vector<std::string> synced;  // distinct new/ parents, in order of first use
   for (size_t i = 0; i < n; ++i) {
     if (published[i] && std::find(synced.begin(), synced.end(), dirs[i]) == synced.end()) {
@@ -180,12 +182,12 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
 }  // namespace
 
 TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs,
-                            TaskThreads* publishers) {
+                            TaskThreads* publishers, const std::function<void()>& published) {
   auto message = read_message(message_fd);
   if (!message) return deferred("4.3.0", message.error().message, message.error().code);
   if (task.kind == TaskKind::Maildir) return deliver_maildir(task, *message, syncs);
   if (task.kind == TaskKind::MaildirBatch) {
-    return deliver_maildir_batch(task, *message, syncs, publishers);
+    return deliver_maildir_batch(task, *message, syncs, publishers, published);
   }
   return deferred("4.3.0", "not a Maildir task");
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 #include "delivery/delivery_task.h"
 #include "delivery/task_threads.h"
@@ -28,9 +29,12 @@ inline constexpr size_t kMaildirCopiesWrittenAhead = 64;
 /// only after its file's fsync and a sync of its new/ begun after the rename. A batch's
 /// copies are written one after another, then synced and renamed into new/ in parallel on
 /// `publishers` when given (concurrent fsyncs share the file system's commits and the
-/// device's cache flushes; one after another, each waits for its own). Thread-safe.
+/// device's cache flushes; one after another, each waits for its own). For a MaildirBatch,
+/// `published` (when set) is called once every copy is renamed into new/ or failed, before
+/// the new/ syncs: the caller may say so early (TaskReply::published). Thread-safe.
 TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs,
-                            TaskThreads* publishers = nullptr);
+                            TaskThreads* publishers = nullptr,
+                            const std::function<void()>& published = {});
 
 /// ReadFile as the current identity: open O_NOFOLLOW, a regular file of at most
 /// `read_limit` bytes. Delivered 2.0.0 with the bytes; a missing file is Bounced 5.3.0 with

@@ -87,6 +87,19 @@ void TaskLink::receive_one() {
     if (d.fd >= 0) ::close(d.fd);
     return shut_down(reply.error().message);
   }
+  if (reply->published) {
+    if (d.fd >= 0) {
+      ::close(d.fd);
+      return shut_down("a reply with an unexpected descriptor");
+    }
+    std::lock_guard lock(mutex_);
+    auto it = waiting_.find(reply->id);
+    if (it != waiting_.end()) {
+      it->second->published = true;
+      it->second->woken.notify_one();
+    }
+    return;
+  }
   bool accepts_fd = false;
   {
     std::lock_guard lock(mutex_);
@@ -111,7 +124,17 @@ void TaskLink::receive_one() {
   it->second->woken.notify_one();
 }
 
-TaskLink::Outcome TaskLink::run(const DeliveryTask& task, int message_fd, bool accept_fd) {
+void TaskLink::hand_over_reading(const Waiter* self) {
+  for (auto& [other, waiter] : waiting_) {
+    if (waiter != self && !waiter->result) {
+      waiter->woken.notify_one();
+      return;
+    }
+  }
+}
+
+TaskLink::Outcome TaskLink::run(const DeliveryTask& task, int message_fd, bool accept_fd,
+                                const std::function<void()>& published) {
   Waiter me;
   me.accept_fd = accept_fd;
   uint64_t id;
@@ -124,12 +147,24 @@ TaskLink::Outcome TaskLink::run(const DeliveryTask& task, int message_fd, bool a
     waiting_[id] = &me;
     last_used_ = std::chrono::steady_clock::now();
   }
-  const std::string request = encode_request({id, task});
+  TaskRequest tagged{id, task};
+  tagged.task.report_published = static_cast<bool>(published);
+  const std::string request = encode_request(tagged);
   Status sent = request.size() > kMaxTaskRequestBytes
                     ? Status(make_error("delivery task too large"))
                     : send_datagram(socket_, request, message_fd);
   std::unique_lock lock(mutex_);
   while (sent.ok() && !me.result && dead_.empty()) {
+    if (me.published && !me.published_told) {
+      me.published_told = true;
+      if (published) {
+        if (!reading_) hand_over_reading(&me);  // the others read on while this one reports
+        lock.unlock();
+        published();
+        lock.lock();
+      }
+      continue;
+    }
     if (reading_) {
       me.woken.wait(lock);
       continue;
@@ -144,14 +179,7 @@ TaskLink::Outcome TaskLink::run(const DeliveryTask& task, int message_fd, bool a
   waiting_.erase(id);
   last_used_ = std::chrono::steady_clock::now();
   // Leaving without reading any more: another waiter becomes the reader.
-  if (!reading_) {
-    for (auto& [other, waiter] : waiting_) {
-      if (!waiter->result) {
-        waiter->woken.notify_one();
-        break;
-      }
-    }
-  }
+  if (!reading_) hand_over_reading(nullptr);
   if (me.result) return {std::move(*me.result), false, me.received_fd};
   if (me.received_fd >= 0) ::close(me.received_fd);
   if (!sent.ok()) {

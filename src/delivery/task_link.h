@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -45,8 +46,12 @@ class TaskLink {
 
   /// Sends `task` with `message_fd` (borrowed; -1 for none) and waits for its reply.
   /// `accept_fd`: the reply may carry a descriptor of its own (received_fd); otherwise such
-  /// a reply makes the link dead.
-  Outcome run(const DeliveryTask& task, int message_fd, bool accept_fd = false);
+  /// a reply makes the link dead. `published`: when set, the task asks for a
+  /// TaskReply::published (DeliveryTask::report_published), and it is called (in the
+  /// caller's thread, at most once) when one comes before the result; without it such a
+  /// reply is passed over.
+  Outcome run(const DeliveryTask& task, int message_fd, bool accept_fd = false,
+              const std::function<void()>& published = {});
 
   /// Marks the link dead and shuts the socket down (the other end sees EOF).
   void shut_down(std::string why);
@@ -62,6 +67,8 @@ class TaskLink {
   struct Waiter {
     std::condition_variable woken;
     std::optional<TaskResult> result;
+    bool published = false;       // a TaskReply::published came
+    bool published_told = false;  // and run() has called its callback
     bool accept_fd = false;
     int received_fd = -1;
   };
@@ -69,6 +76,9 @@ class TaskLink {
   // Reads one reply and files it with its waiter; marks the link dead on EOF or a broken
   // reply. Called by one waiter at a time (the reader), without mutex_.
   void receive_one();
+  // Wakes a waiter other than `self` still without its result, to read replies in the
+  // caller's place. Under mutex_, with reading_ false.
+  void hand_over_reading(const Waiter* self);
 
   const int socket_;
   const std::string peer_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -128,19 +129,28 @@ void VirtualAgent::answer(Prepared& p, size_t i, qmgr::RecipientOutcome outcome,
   p.answered[i] = true;
 }
 
-void VirtualAgent::deliver_maildirs(std::vector<Prepared>& prepared) {
+void VirtualAgent::deliver_maildirs(std::vector<Prepared>& prepared,
+                                    const ResultsFollowFunction& results_follow) {
   // The Maildir copies of every request, grouped by owner: (uid, gid) -> (request, recipient).
   std::map<std::pair<uid_t, gid_t>, std::vector<std::pair<size_t, size_t>>> groups;
+  // Per request, its copies not yet in new/: at 0 its destination is free, which the queue
+  // manager hears when it asked (release_wanted: a backlog waits for the destination).
+  std::vector<size_t> unpublished(prepared.size(), 0);
   for (size_t k = 0; k < prepared.size(); ++k) {
     const Prepared& p = prepared[k];
     if (p.read.deferred) continue;
     for (size_t i = 0; i < p.plans.size(); ++i) {
-      if (!p.answered[i]) groups[{p.plans[i].uid, p.plans[i].gid}].emplace_back(k, i);
+      if (p.answered[i]) continue;
+      groups[{p.plans[i].uid, p.plans[i].gid}].emplace_back(k, i);
+      ++unpublished[k];
     }
   }
   // Each owner's copies go to its Maildir worker together (with other threads' copies for it
   // that wait meanwhile: delivery/maildir_batcher.h), in parts within a batch's limits.
-  for (const auto& [owner, members] : groups) {
+  // (Not a structured binding: the lambda below captures `members`, which clang 14 refuses.)
+  for (const auto& group : groups) {
+    const std::pair<uid_t, gid_t>& owner = group.first;
+    const std::vector<std::pair<size_t, size_t>>& members = group.second;
     size_t first = 0;
     while (first < members.size()) {
       DeliveryTask task;
@@ -175,7 +185,24 @@ void VirtualAgent::deliver_maildirs(std::vector<Prepared>& prepared) {
         bytes += copy_bytes;
         task.copies.push_back(std::move(copy));
       }
-      const std::vector<TaskResult> results = spawner_.run_maildir_copies(task, bytes);
+      std::function<void()> published;
+      const bool listened =
+          results_follow &&
+          std::any_of(members.begin() + first, members.begin() + last,
+                      [&](auto& m) { return prepared[m.first].request->release_wanted; });
+      if (listened) {
+        published = [&, first, last] {
+          std::vector<uint64_t> free;
+          for (size_t m = first; m < last; ++m) {
+            const size_t k = members[m].first;
+            if (--unpublished[k] == 0 && prepared[k].request->release_wanted) {
+              free.push_back(prepared[k].request->id);
+            }
+          }
+          if (!free.empty()) results_follow(free);
+        };
+      }
+      const std::vector<TaskResult> results = spawner_.run_maildir_copies(task, bytes, published);
       for (size_t m = first; m < last; ++m) {
         const auto [k, i] = members[m];
         const TaskResult& part = results[m - first];
@@ -208,13 +235,13 @@ qmgr::AgentReply VirtualAgent::finish(Prepared& p) {
 }
 
 std::vector<qmgr::AgentReply> VirtualAgent::deliver_all(
-    const std::vector<qmgr::AgentRequest>& requests) {
+    const std::vector<qmgr::AgentRequest>& requests, const ResultsFollowFunction& results_follow) {
   std::vector<Prepared> prepared(requests.size());
   for (size_t k = 0; k < requests.size(); ++k) {
     prepared[k].request = &requests[k];
     prepare(prepared[k]);
   }
-  deliver_maildirs(prepared);
+  deliver_maildirs(prepared, results_follow);
   std::vector<qmgr::AgentReply> replies;
   replies.reserve(prepared.size());
   for (Prepared& p : prepared) replies.push_back(finish(p));
@@ -229,7 +256,10 @@ int VirtualAgent::serve(int listen_fd) {
   if (!store_) return 1;  // the constructor logged why
   return serve_agent_bursts(
       listen_fd, options_.threads,
-      [this](const std::vector<qmgr::AgentRequest>& requests) { return deliver_all(requests); },
+      [this](const std::vector<qmgr::AgentRequest>& requests,
+             const ResultsFollowFunction& results_follow) {
+        return deliver_all(requests, results_follow);
+      },
       log_, spawner_.exit_fd());
 }
 

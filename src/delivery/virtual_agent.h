@@ -9,15 +9,19 @@
 // bytes. The Maildir deliveries that share an owner, of one request or of several that the
 // queue manager sent together (and of other threads' requests while a batch is out:
 // delivery/maildir_batcher.h), are one task of the Maildir worker for that owner, which
-// writes them all, then syncs them and each new/ directory once. Reads the queue
-// read-only; logs each recipient in Postfix's format (relay=virtual) and answers with an
-// outcome per recipient. Thread-safe.
+// writes them all, then syncs them and each new/ directory once. When the queue manager
+// asks (release_wanted: a backlog waits for the domain), it hears as soon as a request's
+// copies are all renamed into new/ that its destination is free (AgentReply::results_follow),
+// so that the next delivery need not wait for the directory syncs; the results follow when
+// they are done (Postfix's virtual(8) does not sync new/ at all). Reads the queue read-only; logs each recipient in Postfix's format (relay=virtual)
+// and answers with an outcome per recipient. Thread-safe.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "delivery/agent_server.h"
 #include "delivery/privileged_delivery.h"
 #include "delivery/virtual_plan.h"
 #include "log/logger.h"
@@ -51,7 +55,10 @@ class VirtualAgent {
 
   /// Delivers requests that came together: their Maildir copies for one owner go to its
   /// worker as one task. One reply per request, in order. Thread-safe.
-  std::vector<qmgr::AgentReply> deliver_all(const std::vector<qmgr::AgentRequest>& requests);
+  /// `results_follow` (when set) hears the ids of requests whose copies are in new/ before
+  /// their replies (agent_server.h).
+  std::vector<qmgr::AgentReply> deliver_all(const std::vector<qmgr::AgentRequest>& requests,
+                                            const ResultsFollowFunction& results_follow = {});
 
   /// Serves `listen_fd` until SIGTERM or SIGINT (delivery/agent_server.h).
   int serve(int listen_fd);
@@ -61,7 +68,8 @@ class VirtualAgent {
   // Reads the request's message, plans each recipient, answers those that bounce or defer
   // and delivers the mbox ones; the Maildir ones are left for deliver_maildirs().
   void prepare(Prepared& p);
-  void deliver_maildirs(std::vector<Prepared>& prepared);
+  void deliver_maildirs(std::vector<Prepared>& prepared,
+                        const ResultsFollowFunction& results_follow);
   // Logs each recipient and returns the reply.
   qmgr::AgentReply finish(Prepared& p);
   void answer(Prepared& p, size_t i, qmgr::RecipientOutcome outcome, std::string dsn,

@@ -42,10 +42,12 @@ constexpr char kFieldReason = 'r';
 constexpr char kFieldDiagnostic = 'g';
 constexpr char kFieldRelay = 'm';  // also a notice's Remote-MTA
 constexpr char kFieldLastAttempt = 'l';
-constexpr char kFieldDoneAction = 'D';  // once per final delivery already made
-constexpr char kFieldAfterRestart = 'w';  // request: "1" when AgentRequest::after_restart
-constexpr char kFieldMoreMail = 'M';      // request: "1" when AgentRequest::more_mail
-constexpr char kFieldAction = 'c';        // a success report's Action: expanded, relayed
+constexpr char kFieldDoneAction = 'D';     // once per final delivery already made
+constexpr char kFieldAfterRestart = 'w';   // request: "1" when AgentRequest::after_restart
+constexpr char kFieldMoreMail = 'M';       // request: "1" when AgentRequest::more_mail
+constexpr char kFieldAction = 'c';         // a success report's Action: expanded, relayed
+constexpr char kFieldResultsFollow = 'F';  // reply: "1" when AgentReply::results_follow
+constexpr char kFieldReleaseWanted = 'E';  // request: "1" when AgentRequest::release_wanted
 
 void put_optional(std::string& out, char type, std::string_view value) {
   if (!value.empty()) put_record(out, type, value);
@@ -120,8 +122,8 @@ Status take_done_action(const Record& f, std::vector<std::string>& keys) {
 // A success report's Action other than "delivered" (RFC 3464 section 2.3.3).
 // A success report's Action; an agent's reply may also say "passed" (no report here).
 Status take_action(const Record& f, std::string& action, bool agent_reply) {
-  const bool known = f.payload == "expanded" || f.payload == "relayed" ||
-                     (agent_reply && f.payload == "passed");
+  const bool known =
+      f.payload == "expanded" || f.payload == "relayed" || (agent_reply && f.payload == "passed");
   if (!known) return make_error("bad action");
   action = std::string(f.payload);
   return {};
@@ -330,6 +332,7 @@ std::string encode_request(const AgentRequest& request) {
   }
   if (request.after_restart) put_record(p, kFieldAfterRestart, "1");
   if (request.more_mail) put_record(p, kFieldMoreMail, "1");
+  if (request.release_wanted) put_record(p, kFieldReleaseWanted, "1");
   return framed(kRequest, p);
 }
 
@@ -351,6 +354,7 @@ std::string encode_reply(const AgentReply& reply) {
     put_record(p, kFieldRecipient, rp);
   }
   put_optional(p, kFieldDestinationFailure, reply.destination_failure);
+  if (reply.results_follow) put_record(p, kFieldResultsFollow, "1");
   return framed(kReply, p);
 }
 
@@ -374,6 +378,10 @@ Result<std::optional<AgentRequest>> take_request(std::string& buffer) {
       case kFieldMoreMail:
         if (f.payload != "1" || d.more_mail) return make_error("bad more-mail flag");
         d.more_mail = true;
+        return {};
+      case kFieldReleaseWanted:
+        if (f.payload != "1" || d.release_wanted) return make_error("bad release-wanted flag");
+        d.release_wanted = true;
         return {};
       case kFieldRecipient: {
         auto r = decode_request_recipient(f.payload);
@@ -409,6 +417,10 @@ Result<std::optional<AgentReply>> take_reply(std::string& buffer) {
       case kFieldDestinationFailure:
         a.destination_failure = std::string(f.payload);
         return {};
+      case kFieldResultsFollow:
+        if (f.payload != "1" || a.results_follow) return make_error("bad results-follow flag");
+        a.results_follow = true;
+        return {};
       default:
         return make_error("unknown reply field");
     }
@@ -417,6 +429,9 @@ Result<std::optional<AgentReply>> take_reply(std::string& buffer) {
   if (!taken) return taken.error();
   if (!*taken) return std::optional<AgentReply>();
   if (!head.has_id) return make_error("incomplete reply");
+  if (a.results_follow && (!a.recipients.empty() || !a.destination_failure.empty())) {
+    return make_error("a reply whose results follow carries results");
+  }
   a.id = head.id;
   return std::optional<AgentReply>(std::move(a));
 }

@@ -3,7 +3,9 @@
 // ("don't parse", qmail), over a unix stream socket. The queue manager sends a
 // AgentRequest naming a queued message and the recipients to try; the agent opens
 // the queue file read-only, delivers, and answers with one AgentReply carrying an outcome
-// per recipient. Agents never change queue state: the queue manager records the outcomes.
+// per recipient (before it, a Maildir agent may say that the request no longer holds its
+// destination: AgentReply::results_follow). Agents never change queue state: the queue
+// manager records the outcomes.
 // The same framing carries the queue manager's requests to the bounce service (Postfix's
 // bounce/defer/trace requests): a BounceRequest names a message, its queue, the kind of
 // notice and the facts of each recipient; the service writes the notice into the queue and
@@ -56,6 +58,10 @@ struct AgentRequest {
   /// The queue manager has more mail waiting for this transport and next hop: the smtp
   /// agent may keep its connection open for it (smtp_connection_cache_on_demand).
   bool more_mail = false;
+  /// At least a full window of mail waits for this destination: an agent that can tell when
+  /// the request no longer holds the destination, before its results, says so
+  /// (AgentReply::results_follow). Otherwise that early reply would cost turns for nothing.
+  bool release_wanted = false;
 
   bool operator==(const AgentRequest&) const = default;
 };
@@ -92,6 +98,11 @@ struct AgentReply {
   /// The destination itself failed (connection refused, greeting 4xx): feedback for the
   /// queue manager's concurrency window. Empty when it did not.
   std::string destination_failure;
+  /// Not the results yet: the agent no longer needs the destination for this request (its
+  /// Maildir copies are renamed into new/; only the directory syncs are left), so the queue
+  /// manager may start another delivery there. The results follow in another reply with
+  /// this id; until then the queue file stays as it is. No recipients, no failure.
+  bool results_follow = false;
 
   bool operator==(const AgentReply&) const = default;
 };

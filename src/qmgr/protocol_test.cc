@@ -40,6 +40,7 @@ AgentRequest sample_request() {
           {{0, "bob@localhost", "rfc822;bob@localhost", "SUCCESS,FAILURE", {}},
            {3, "carol@localhost", "", "", {"f3a9c2", "mailbox"}}},
           true,
+          true,
           true};
 }
 
@@ -69,6 +70,7 @@ TEST(Protocol, FlagsAreLeftOutWhenFalse) {
   AgentRequest request = sample_request();
   request.after_restart = false;
   request.more_mail = false;
+  request.release_wanted = false;
   std::string buffer = encode_request(request);
   EXPECT_LT(buffer.size(), encode_request(sample_request()).size());
   auto r = take_request(buffer);
@@ -85,6 +87,28 @@ TEST(Protocol, ReplyRoundTripWithDestinationFailure) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_TRUE(r->has_value());
   EXPECT_EQ(**r, reply);
+}
+
+TEST(Protocol, AReplyWhoseResultsFollowRoundTripsAndCarriesNoResults) {
+  AgentReply early;
+  early.id = 42;
+  early.results_follow = true;
+  std::string buffer = encode_reply(early) + encode_reply(sample_reply());
+  auto first = take_reply(buffer);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ(**first, early);
+  auto second = take_reply(buffer);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ(**second, sample_reply());
+
+  AgentReply both = sample_reply();
+  both.results_follow = true;
+  std::string bad = encode_reply(both);
+  auto r = take_reply(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("results follow"), std::string::npos) << r.error().message;
 }
 
 TEST(Protocol, MessagesArriveInPiecesOfEverySize) {
@@ -120,6 +144,7 @@ TEST(Protocol, MalformedInputIsAnError) {
                      {'R', std::string("i\x01" "0" "a\x01" "b" "D\x00", 8)}}),
        "bad done action"},
       {"bad more-mail flag", request_with({{'v', "1"}, {'M', "0"}}), "more-mail"},
+      {"bad release-wanted flag", request_with({{'v', "1"}, {'E', "2"}}), "release-wanted"},
       {"oversized length", std::string("D\xff\xff\xff\x7f", 5), "too"},
   };
   for (auto& c : cases) {

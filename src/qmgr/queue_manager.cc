@@ -530,6 +530,7 @@ void QueueManager::Loop::dispatch_requests() {
     }
     request.after_restart = m->second.after_restart;
     request.more_mail = r.more_mail;
+    request.release_wanted = r.release_wanted;
     agent_request_messages_[r.id] = r.queue_id;
     agent->second.waiting.emplace_back(r.id, encode_request(request));
   }
@@ -558,6 +559,15 @@ void QueueManager::Loop::agent_io(AgentLink& link, short revents) {
     if (!reply.ok()) return agent_failed(link, "bad reply: " + reply.error().message);
     if (!reply->has_value()) break;
     const AgentReply& a = **reply;
+    if (a.results_follow) {
+      // The destination's slot is free; the request stays in flight (a lost agent defers it)
+      // and the queue file as it is until the results come.
+      if (!link.in_flight.contains(a.id)) continue;  // not ours (never happens)
+      if (Status s = scheduler_.release(a.id); !s.ok()) {
+        qm_.log_.warning("agent reply {}: {}", a.id, s.error().message);
+      }
+      continue;
+    }
     if (!link.in_flight.erase(a.id)) continue;  // not ours (never happens)
     auto about = agent_request_messages_.find(a.id);
     if (about != agent_request_messages_.end()) {

@@ -56,6 +56,7 @@ struct Scheduler::Destination {
   std::string key;
   DestinationWindow window;
   int busy = 0;
+  int released = 0;  // requests released before their reports (their InFlight points here)
   std::deque<Entry> todo;
   std::size_t queued_recipients = 0;
   bool in_ring = false;
@@ -318,6 +319,7 @@ std::optional<DeliveryRequest> Scheduler::next_request(Transport& t) {
     request.transport = t.name;
     request.next_hop = m.recipients[entry.slots.front()].in.next_hop;
     request.more_mail = !d->todo.empty();
+    request.release_wanted = d->todo.size() >= static_cast<std::size_t>(d->window.window());
     InFlight flight{&m, d, entry.slots, {}};
     for (std::size_t slot : entry.slots) {
       Message::Recipient& r = m.recipients[slot];
@@ -347,7 +349,6 @@ Status Scheduler::report(const DeliveryReport& report) {
   InFlight flight = std::move(it->second);
   in_flight_.erase(it);
   Destination& d = *flight.destination;
-  Transport& t = *d.transport;
 
   std::vector<const RecipientResult*> results(flight.indexes.size(), nullptr);
   std::string ignored;
@@ -362,21 +363,20 @@ Status Scheduler::report(const DeliveryReport& report) {
   bool complete = std::find(results.begin(), results.end(), nullptr) == results.end();
 
   // Feedback before the slot is released: Postfix counts the completing delivery as busy.
+  // A released request gave its feedback then.
   bool died = false;
-  if (report.destination_failure) {
-    died = d.window.failure();
-  } else if (complete) {
-    if (d.window.dead()) {
-      forget_dead(d);  // the success revives it (Postfix qmgr_queue_unthrottle)
+  if (flight.released) {
+    d.released -= 1;
+  } else {
+    if (report.destination_failure) {
+      died = d.window.failure();
+    } else if (complete) {
+      if (d.window.dead()) {
+        forget_dead(d);  // the success revives it (Postfix qmgr_queue_unthrottle)
+      }
+      d.window.success(d.busy);
     }
-    d.window.success(d.busy);
-  }
-  d.busy -= 1;
-  t.busy -= 1;
-  if (t.limits.rate_delay.count() > 0 && !d.delayed) {
-    d.next_start = clock_.now() + t.limits.rate_delay;
-    d.delayed = true;
-    delayed_.emplace(d.next_start, &d);
+    free_slot(d);
   }
 
   if (flight.message != nullptr) {
@@ -405,6 +405,35 @@ Status Scheduler::report(const DeliveryReport& report) {
                       ": results for recipients not in the request ignored: " + ignored);
   }
   return {};
+}
+
+Status Scheduler::release(std::uint64_t request_id) {
+  revive_due_destinations();
+  auto it = in_flight_.find(request_id);
+  if (it == in_flight_.end() || it->second.released) {
+    return make_error("qmgr: release of unknown delivery request " + std::to_string(request_id));
+  }
+  it->second.released = true;
+  Destination& d = *it->second.destination;
+  if (d.window.dead()) {
+    forget_dead(d);  // as a complete report's success would
+  }
+  d.window.success(d.busy);
+  free_slot(d);
+  d.released += 1;
+  enqueue_if_runnable(d);
+  return {};
+}
+
+void Scheduler::free_slot(Destination& d) {
+  Transport& t = *d.transport;
+  d.busy -= 1;
+  t.busy -= 1;
+  if (t.limits.rate_delay.count() > 0 && !d.delayed) {
+    d.next_start = clock_.now() + t.limits.rate_delay;
+    d.delayed = true;
+    delayed_.emplace(d.next_start, &d);
+  }
 }
 
 std::size_t Scheduler::in_flight() const { return in_flight_.size(); }
@@ -469,7 +498,8 @@ void Scheduler::enqueue_if_runnable(Destination& d) {
 void Scheduler::discard_if_idle(Destination& d) {
   // Postfix discards an empty, live queue too: its window starts over with the next mail.
   // One in its rate delay stays until the delay is over.
-  if (d.window.dead() || !d.todo.empty() || d.busy > 0 || d.in_ring || d.delayed) {
+  if (d.window.dead() || !d.todo.empty() || d.busy > 0 || d.released > 0 || d.in_ring ||
+      d.delayed) {
     return;
   }
   d.transport->destinations.erase(d.key);

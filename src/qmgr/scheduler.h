@@ -128,6 +128,10 @@ struct DeliveryRequest {
   /// The destination has more recipients queued after this request (Postfix's hint to the
   /// smtp agent to keep its connection open: smtp_connection_cache_on_demand).
   bool more_mail = false;
+  /// At least a full window of the destination's mail waits behind this request: the
+  /// destination, not the sender, is what holds it back, so the agent should say as soon as
+  /// the request no longer needs its slot (release()).
+  bool release_wanted = false;
 };
 
 enum class Outcome { Delivered, Deferred, Bounced };
@@ -289,6 +293,12 @@ class Scheduler {
   /// of the report has been applied.
   Status report(const DeliveryReport& report);
 
+  /// The agent no longer needs the destination for this request, and its results follow
+  /// (AgentReply::results_follow): the request's concurrency slots are released now, with
+  /// the success feedback a complete report would give; report() later applies only the
+  /// results. Error (and no change) for an unknown or already released request id.
+  Status release(std::uint64_t request_id);
+
   /// Requests handed out and not yet reported.
   std::size_t in_flight() const;
 
@@ -308,6 +318,7 @@ class Scheduler {
     Destination* destination = nullptr;
     std::vector<std::size_t> slots;      // positions in the message's recipients
     std::vector<std::uint32_t> indexes;  // their queue file indexes, same order
+    bool released = false;               // release()d: its slots are free already
   };
 
   enum class RecipientState { Queued, InFlight, Deferred, Done };
@@ -326,6 +337,9 @@ class Scheduler {
   void defer_unattempted(Message& m, std::size_t slot, const Dsn& dead_dsn);
   void apply(Message& m, std::size_t slot, Outcome outcome, Dsn dsn, bool attempted);
   void finish_if_done(Message& m);
+  // A request's slot is free: `d` and its transport are one delivery less busy, and its
+  // rate delay starts.
+  void free_slot(Destination& d);
 
   SchedulerSettings settings_;
   const Clock& clock_;

@@ -292,6 +292,57 @@ TEST(Scheduler, PerDestinationConcurrencyCap) {
   }
 }
 
+TEST(Scheduler, AReleasedRequestFreesItsSlotAndItsReportOnlyAppliesTheResults) {
+  SchedulerSettings settings;
+  settings.transports["virtual"].destination_concurrency_limit = 1;
+  Harness h(settings);
+  for (int i = 0; i < 3; ++i) {
+    h.admit(message("M" + std::to_string(i), {rcpt(0, "u@example.org", "virtual")}, kStart));
+  }
+  auto first = h.scheduler.take_requests();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(h.scheduler.take_requests().empty());
+
+  // A full window (1) waits behind the first: the agent is asked to say when it is done
+  // with the destination.
+  EXPECT_TRUE(first[0].release_wanted);
+
+  // The agent says the destination is free (its results follow): the next one may start,
+  // nothing is recorded yet, and the first stays in flight.
+  ASSERT_TRUE(h.scheduler.release(first[0].id).ok());
+  EXPECT_FALSE(h.scheduler.release(first[0].id).ok());  // once
+  EXPECT_FALSE(h.scheduler.release(999).ok());
+  EXPECT_TRUE(h.events().empty());
+  auto second = h.scheduler.take_requests();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_TRUE(second[0].release_wanted);  // M2 waits
+  EXPECT_EQ(h.scheduler.in_flight(), 2u);
+  EXPECT_EQ(h.scheduler.destination("virtual", "example.org")->in_flight, 1);
+
+  // The first's results: recorded, but its slot is not freed twice.
+  h.report(all(first[0], Outcome::Delivered, "2.0.0"));
+  EXPECT_EQ(h.events(), (std::vector<std::string>{"rcpt M0 #0 delivered 2.0.0", "done M0"}));
+  EXPECT_TRUE(h.scheduler.take_requests().empty());
+
+  // An unreleased report frees the slot as before.
+  h.report(all(second[0], Outcome::Delivered, "2.0.0"));
+  auto third = h.scheduler.take_requests();
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_FALSE(third[0].release_wanted);  // nothing waits behind it
+
+  // Released with nothing else queued, then the agent is lost before the results: the
+  // destination was kept for the report, which defers the recipient.
+  ASSERT_TRUE(h.scheduler.release(third[0].id).ok());
+  h.events();
+  DeliveryReport lost;
+  lost.request_id = third[0].id;
+  h.report(lost);
+  const std::vector<std::string> events = h.events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0], "rcpt M2 #0 deferred 4.3.0");
+  EXPECT_EQ(h.scheduler.in_flight(), 0u);
+}
+
 TEST(Scheduler, MoreMailHintWhileTheDestinationHasAQueue) {
   SchedulerSettings settings;
   settings.transports["smtp"].destination_concurrency_limit = 1;
@@ -315,6 +366,20 @@ TEST(Scheduler, MoreMailHintWhileTheDestinationHasAQueue) {
   auto last = h.scheduler.take_requests();
   ASSERT_EQ(last.size(), 1u);
   EXPECT_FALSE(last[0].more_mail);
+}
+
+TEST(Scheduler, AnEarlyReleaseIsWantedOnlyWhileAFullWindowWaits) {
+  Harness h;  // the initial window: 5
+  for (int i = 0; i < 7; ++i) {
+    h.admit(message("M" + std::to_string(i), {rcpt(0, "u@example.org", "virtual")}, kStart));
+  }
+  auto first = h.scheduler.take_requests();
+  ASSERT_EQ(first.size(), 5u);
+  // Behind each: 6, 5, 4, 3 and 2 messages waiting.
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_TRUE(first[i].more_mail) << i;
+    EXPECT_EQ(first[i].release_wanted, i < 2) << i;
+  }
 }
 
 TEST(Scheduler, LocalConcurrencyIsPerRecipient) {

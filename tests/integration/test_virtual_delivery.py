@@ -192,6 +192,35 @@ class VirtualDeliveryTest(unittest.TestCase):
             r'\(mail system configuration error\)'))
         self.assertEqual(os.listdir(base), [])
 
+    def test_a_backlog_for_one_domain_is_delivered_once_each_through_early_releases(self):
+        # A window of 1 and 30 messages sent at once: a full window waits behind most
+        # requests, so the queue manager asks for early replies (release_wanted) and starts
+        # the next delivery once the copies are in new/, before their syncs and results.
+        # Every message lands once, the queue empties, and no reply is out of place.
+        uid, gid = self.owner()
+        srv, base = self.server('ann@hosted.example ann/\n', 'static:%d' % uid,
+                                'static:%d' % gid,
+                                extra={'virtual_destination_concurrency_limit': '1'})
+        with smtplib.SMTP(srv.host, srv.port, timeout=harness.TIMEOUT) as s:
+            s.ehlo('client.example')
+            for i in range(30):
+                body, _ = harness.simple_message(subject='backlog %d' % i)
+                s.sendmail('sender@example.org', ['ann@hosted.example'], body)
+        new = os.path.join(base, 'ann', 'new')
+        self.assertTrue(harness.wait_until(lambda: os.path.isdir(new) and
+                                           len(os.listdir(new)) >= 30), srv.log()[-3000:])
+        subjects = []
+        for name in os.listdir(new):
+            with open(os.path.join(new, name), 'rb') as f:
+                subjects += re.findall(rb'^Subject: (backlog \d+)$', f.read(), re.M)
+        self.assertEqual(sorted(subjects), sorted(b'backlog %d' % i for i in range(30)))
+        active = os.path.join(srv.spool, 'active')
+        self.assertTrue(harness.wait_until(lambda: not harness.sorted_names(active)),
+                        harness.sorted_names(active))
+        self.assertEqual(srv.log().count('status=sent (delivered to maildir)'), 30)
+        self.assertNotIn('agent reply', srv.log())
+        self.assertNotIn('release of unknown', srv.log())
+
     def test_first_run_demo_settings(self):
         # The harness writes the embedded main.cf's settings: any local part at the local
         # domains gets a Maildir owned by the demo owner; unqualified postmaster too.
