@@ -20,12 +20,13 @@ using DeliverFunction = std::function<qmgr::AgentReply(const qmgr::AgentRequest&
 
 /// Tells the queue manager, before their replies, that these requests of the burst no
 /// longer hold their destinations (AgentReply::results_follow: their Maildir copies are in
-/// new/ and only the directory syncs are left). Thread-safe.
+/// new/ and only the directory syncs are left). Thread-safe: a Maildir batch's leader calls
+/// it for every request of the batch, whichever thread serves them.
 using ResultsFollowFunction = std::function<void(const std::vector<uint64_t>& request_ids)>;
 
 /// Delivers requests that arrived together (1 to kMaxRequestsPerBurst); one reply per request,
-/// in order; called from several threads at once. May call `results_follow` (in the same
-/// thread, before returning) for requests whose replies it still has to wait for.
+/// in order; called from several threads at once. May have `results_follow` called (from
+/// any thread, before it returns) for requests whose replies it still has to wait for.
 using DeliverBurstFunction = std::function<std::vector<qmgr::AgentReply>(
     const std::vector<qmgr::AgentRequest>& requests, const ResultsFollowFunction& results_follow)>;
 

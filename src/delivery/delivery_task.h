@@ -182,9 +182,9 @@ struct TaskReply {
   uint64_t id = 0;
   bool result_in_fd = false;
   TaskResult result;  // when !result_in_fd and !published
-  /// Not the result yet: a MaildirBatch's copies are all renamed into new/ (or failed) and
-  /// only the sync of their new/ directories is left; the result follows in another reply
-  /// with the same id. Carries no result.
+  /// Not the result yet: a MaildirBatch's copies are all renamed into new/ or failed (at
+  /// least one in new/) and only the sync of their new/ directories is left; the result
+  /// follows in another reply with the same id. Carries no result.
   bool published = false;
   bool operator==(const TaskReply&) const = default;
 };

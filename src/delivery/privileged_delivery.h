@@ -73,7 +73,8 @@ class PrivilegedDelivery {
   /// hand in for that worker meanwhile (delivery/maildir_batcher.h: one task, one sealed
   /// memfd, one sync of each new/ for all of them). One result per copy of `task`, in order.
   /// Limits of MaildirBatcher::run apply. `published` (when set) is called once the copies
-  /// are renamed into new/ and only the new/ syncs are left (in the caller's thread).
+  /// are renamed into new/ and only the new/ syncs are left, before this returns, from the
+  /// thread of the batch's leader (maybe another caller's): it must be thread-safe.
   std::vector<TaskResult> run_maildir_copies(const DeliveryTask& task, std::string_view bytes,
                                              const std::function<void()>& published = {});
 

@@ -105,8 +105,8 @@ void publish_all(size_t first, size_t end, TaskThreads* publishers,
 
 // Every copy written (up to kMaildirCopiesWrittenAhead at a time; their writeback started
 // when a round has several), then each synced and renamed into new/ (in parallel on
-// `publishers`), then `published` told, then each distinct new/ synced once: a delivery is
-// reported only once its new/ entry is durable.
+// `publishers`), then `published_all` told (when a copy is in new/), then each distinct new/
+// synced once: a delivery is reported only once its new/ entry is durable.
 TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view message,
                                  queue::GroupSync& syncs, TaskThreads* publishers,
                                  const std::function<void()>& published_all) {
@@ -157,7 +157,10 @@ TaskResult deliver_maildir_batch(const DeliveryTask& task, std::string_view mess
     });
     for (size_t i = first; i < end; ++i) published[i] = ok[i - first] != 0;
   }
-  if (published_all) published_all();
+  // Nothing in new/: the result follows at once (no sync), no need to say it early.
+  if (published_all && std::find(published.begin(), published.end(), true) != published.end()) {
+    published_all();
+  }
   std::vector<std::string> synced;  // distinct new/ parents, in order of first use
   for (size_t i = 0; i < n; ++i) {
     if (published[i] && std::find(synced.begin(), synced.end(), dirs[i]) == synced.end()) {

@@ -31,7 +31,8 @@ inline constexpr size_t kMaildirCopiesWrittenAhead = 64;
 /// `publishers` when given (concurrent fsyncs share the file system's commits and the
 /// device's cache flushes; one after another, each waits for its own). For a MaildirBatch,
 /// `published` (when set) is called once every copy is renamed into new/ or failed, before
-/// the new/ syncs: the caller may say so early (TaskReply::published). Thread-safe.
+/// the new/ syncs, if at least one is in new/: the caller may say so early
+/// (TaskReply::published). Thread-safe.
 TaskResult run_maildir_task(const DeliveryTask& task, int message_fd, queue::GroupSync& syncs,
                             TaskThreads* publishers = nullptr,
                             const std::function<void()>& published = {});

@@ -126,7 +126,7 @@ void TaskLink::receive_one() {
 
 void TaskLink::hand_over_reading(const Waiter* self) {
   for (auto& [other, waiter] : waiting_) {
-    if (waiter != self && !waiter->result) {
+    if (waiter != self && !waiter->result && !waiter->in_callback) {
       waiter->woken.notify_one();
       return;
     }
@@ -159,9 +159,11 @@ TaskLink::Outcome TaskLink::run(const DeliveryTask& task, int message_fd, bool a
       me.published_told = true;
       if (published) {
         if (!reading_) hand_over_reading(&me);  // the others read on while this one reports
+        me.in_callback = true;
         lock.unlock();
         published();
         lock.lock();
+        me.in_callback = false;
       }
       continue;
     }

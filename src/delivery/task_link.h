@@ -48,8 +48,9 @@ class TaskLink {
   /// `accept_fd`: the reply may carry a descriptor of its own (received_fd); otherwise such
   /// a reply makes the link dead. `published`: when set, the task asks for a
   /// TaskReply::published (DeliveryTask::report_published), and it is called (in the
-  /// caller's thread, at most once) when one comes before the result; without it such a
-  /// reply is passed over.
+  /// caller's thread, at most once) when one comes and the result is not there yet (when
+  /// both came before the caller woke, only the result counts); without it such a reply is
+  /// passed over.
   Outcome run(const DeliveryTask& task, int message_fd, bool accept_fd = false,
               const std::function<void()>& published = {});
 
@@ -69,6 +70,7 @@ class TaskLink {
     std::optional<TaskResult> result;
     bool published = false;       // a TaskReply::published came
     bool published_told = false;  // and run() has called its callback
+    bool in_callback = false;     // run() is in the callback: it cannot read replies now
     bool accept_fd = false;
     int received_fd = -1;
   };
@@ -76,8 +78,8 @@ class TaskLink {
   // Reads one reply and files it with its waiter; marks the link dead on EOF or a broken
   // reply. Called by one waiter at a time (the reader), without mutex_.
   void receive_one();
-  // Wakes a waiter other than `self` still without its result, to read replies in the
-  // caller's place. Under mutex_, with reading_ false.
+  // Wakes a waiter other than `self` still without its result and not in its callback, to
+  // read replies in the caller's place. Under mutex_, with reading_ false.
   void hand_over_reading(const Waiter* self);
 
   const int socket_;

@@ -13,8 +13,9 @@
 // asks (release_wanted: a backlog waits for the domain), it hears as soon as a request's
 // copies are all renamed into new/ that its destination is free (AgentReply::results_follow),
 // so that the next delivery need not wait for the directory syncs; the results follow when
-// they are done (Postfix's virtual(8) does not sync new/ at all). Reads the queue read-only; logs each recipient in Postfix's format (relay=virtual)
-// and answers with an outcome per recipient. Thread-safe.
+// they are done (Postfix's virtual(8) does not sync new/ at all). Reads the queue
+// read-only; logs each recipient in Postfix's format (relay=virtual) and answers with an
+// outcome per recipient. Thread-safe.
 #pragma once
 
 #include <memory>

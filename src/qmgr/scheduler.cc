@@ -365,6 +365,7 @@ Status Scheduler::report(const DeliveryReport& report) {
   // Feedback before the slot is released: Postfix counts the completing delivery as busy.
   // A released request gave its feedback then.
   bool died = false;
+  d.transport->busy -= 1;  // the agent's part, held until the report (process_limit)
   if (flight.released) {
     d.released -= 1;
   } else {
@@ -426,9 +427,8 @@ Status Scheduler::release(std::uint64_t request_id) {
 }
 
 void Scheduler::free_slot(Destination& d) {
-  Transport& t = *d.transport;
   d.busy -= 1;
-  t.busy -= 1;
+  const Transport& t = *d.transport;
   if (t.limits.rate_delay.count() > 0 && !d.delayed) {
     d.next_start = clock_.now() + t.limits.rate_delay;
     d.delayed = true;

@@ -223,7 +223,7 @@ struct DeferredScan {
 /// A destination's state, for tests and diagnostics (a future qshape).
 struct DestinationInfo {
   int window = 0;  // 0 when dead
-  int in_flight = 0;
+  int in_flight = 0;  // requests holding a slot of the window (not those released)
   std::size_t queued_recipients = 0;
   bool dead = false;
   TimePoint dead_until;
@@ -294,9 +294,11 @@ class Scheduler {
   Status report(const DeliveryReport& report);
 
   /// The agent no longer needs the destination for this request, and its results follow
-  /// (AgentReply::results_follow): the request's concurrency slots are released now, with
-  /// the success feedback a complete report would give; report() later applies only the
-  /// results. Error (and no change) for an unknown or already released request id.
+  /// (AgentReply::results_follow): the request's slot in the destination's window is
+  /// released now, with the success feedback a complete report would give; report() later
+  /// applies only the results (and releases the request's place in its transport's
+  /// process_limit, since the agent still works on it). Error, changing nothing of the
+  /// request, for an unknown or already released request id.
   Status release(std::uint64_t request_id);
 
   /// Requests handed out and not yet reported.
@@ -337,8 +339,8 @@ class Scheduler {
   void defer_unattempted(Message& m, std::size_t slot, const Dsn& dead_dsn);
   void apply(Message& m, std::size_t slot, Outcome outcome, Dsn dsn, bool attempted);
   void finish_if_done(Message& m);
-  // A request's slot is free: `d` and its transport are one delivery less busy, and its
-  // rate delay starts.
+  // A request's slot in `d`'s window is free (its transport's, counted against
+  // process_limit, only at the report), and `d`'s rate delay starts.
   void free_slot(Destination& d);
 
   SchedulerSettings settings_;

@@ -368,6 +368,20 @@ TEST(Scheduler, MoreMailHintWhileTheDestinationHasAQueue) {
   EXPECT_FALSE(last[0].more_mail);
 }
 
+TEST(Scheduler, AReleasedRequestKeepsItsPlaceInTheProcessLimitUntilItsReport) {
+  SchedulerSettings settings;
+  settings.transports["virtual"].process_limit = 1;
+  Harness h(settings);
+  h.admit(message("A", {rcpt(0, "u@a.example", "virtual")}, kStart));
+  h.admit(message("B", {rcpt(0, "u@b.example", "virtual")}, kStart));
+  auto first = h.scheduler.take_requests();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(h.scheduler.release(first[0].id).ok());
+  EXPECT_TRUE(h.scheduler.take_requests().empty());  // the agent still works on it
+  h.report(all(first[0], Outcome::Delivered, "2.0.0"));
+  EXPECT_EQ(h.scheduler.take_requests().size(), 1u);
+}
+
 TEST(Scheduler, AnEarlyReleaseIsWantedOnlyWhileAFullWindowWaits) {
   Harness h;  // the initial window: 5
   for (int i = 0; i < 7; ++i) {
