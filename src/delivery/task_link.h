@@ -69,7 +69,8 @@ class TaskLink {
     std::condition_variable woken;
     std::optional<TaskResult> result;
     bool published = false;       // a TaskReply::published came
-    bool published_told = false;  // and run() has called its callback
+    bool published_told = false;  // and run() has called its callback (once, whatever
+                                  // the worker, which runs as the recipient, sends)
     bool in_callback = false;     // run() is in the callback: it cannot read replies now
     bool accept_fd = false;
     int received_fd = -1;

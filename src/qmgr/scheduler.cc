@@ -372,10 +372,7 @@ Status Scheduler::report(const DeliveryReport& report) {
     if (report.destination_failure) {
       died = d.window.failure();
     } else if (complete) {
-      if (d.window.dead()) {
-        forget_dead(d);  // the success revives it (Postfix qmgr_queue_unthrottle)
-      }
-      d.window.success(d.busy);
+      succeeded(d);
     }
     free_slot(d);
   }
@@ -416,14 +413,18 @@ Status Scheduler::release(std::uint64_t request_id) {
   }
   it->second.released = true;
   Destination& d = *it->second.destination;
-  if (d.window.dead()) {
-    forget_dead(d);  // as a complete report's success would
-  }
-  d.window.success(d.busy);
+  succeeded(d);  // as a complete report would
   free_slot(d);
   d.released += 1;
   enqueue_if_runnable(d);
   return {};
+}
+
+void Scheduler::succeeded(Destination& d) {
+  if (d.window.dead()) {
+    forget_dead(d);  // the success revives it (Postfix qmgr_queue_unthrottle)
+  }
+  d.window.success(d.busy);
 }
 
 void Scheduler::free_slot(Destination& d) {

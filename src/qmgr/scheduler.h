@@ -339,6 +339,9 @@ class Scheduler {
   void defer_unattempted(Message& m, std::size_t slot, const Dsn& dead_dsn);
   void apply(Message& m, std::size_t slot, Outcome outcome, Dsn dsn, bool attempted);
   void finish_if_done(Message& m);
+  // A delivery to `d` succeeded (its feedback, counted before its slot is freed): the window
+  // grows, and a dead destination lives again.
+  void succeeded(Destination& d);
   // A request's slot in `d`'s window is free (its transport's, counted against
   // process_limit, only at the report), and `d`'s rate delay starts.
   void free_slot(Destination& d);
