@@ -1,19 +1,23 @@
-// A Maildir worker process: one identity, tasks on a pool of threads, shared new/ syncs. See
+// A Maildir worker process: one identity, tasks on the threads that receive them, shared new/
+// syncs. See
 // maildir_worker.h.
 #include "delivery/maildir_worker.h"
 
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <functional>
 #include <optional>
 #include <string>
 
 #include "delivery/fd_passing.h"
+#include "delivery/receiving_threads.h"
 #include "delivery/task_child.h"
 #include "delivery/task_privileges.h"
 #include "delivery/task_threads.h"
@@ -25,7 +29,7 @@ namespace {
 // Larger results travel in a memfd, as a delivery child's do.
 constexpr size_t kMaxInlineReply = 32 * 1024;
 
-// Tasks in progress at once; more wait in line. Above the agents' usual concurrency per
+// Tasks in progress at once; more wait in the socket. Above the agents' usual concurrency per
 // destination (20), so that concurrent deliveries share new/ syncs.
 constexpr size_t kMaxTaskThreads = 64;
 // Threads that sync and rename a batch's copies in parallel (task_child.h): one per copy of
@@ -77,50 +81,60 @@ void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& 
   const MaildirWorkerKey key = maildir_worker_key(task);
   queue::GroupSync syncs;
   {
-    // Declared after `syncs`, `publishers` before `threads`: the tasks are joined first, then
-    // the publishing they wait for, then `syncs` goes.
+    // Declared after `syncs`: the publishing threads outlive the tasks that wait for them.
     TaskThreads publishers(kMaxPublishThreads);
-    TaskThreads threads(kMaxTaskThreads);
-    for (;;) {
-      auto received = receive_datagram(socket, kMaxTaskRequestBytes);
-      if (!received || !received->has_value()) break;  // the agent closed our socket
-      Datagram d = std::move(**received);
-      auto request = decode_request(d.bytes);
-      if (!request) {
-        if (d.fd >= 0) ::close(d.fd);
-        // Refused alone when it says which it is; otherwise the agent is broken (it sees EOF).
-        const std::optional<uint64_t> id = request_id_of(d.bytes);
-        if (!id) break;
-        send_result(socket, *id,
-                    deferred("4.3.0", "delivery refused: " + request.error().message));
-        continue;
-      }
-      const uint64_t id = request->id;
-      std::optional<std::string> refusal = validate_task(request->task, policy);
-      if (!refusal && (!served_by_maildir_worker(request->task) ||
-                       maildir_worker_key(request->task) != key)) {
-        refusal = "not this worker's task";
-      }
-      if (!refusal && d.fd < 0) refusal = "no message descriptor";
-      if (refusal) {
-        if (d.fd >= 0) ::close(d.fd);
-        send_result(socket, id, deferred("4.3.0", "delivery refused: " + *refusal));
-        continue;
-      }
-      threads.submit([socket, &syncs, &publishers, id, fd = d.fd, t = std::move(request->task)] {
-        // A batch says when its copies are in new/, before the new/ syncs (the agent's
-        // queue manager may start the next delivery then; the result follows).
-        std::function<void()> published;
-        if (t.report_published) {
-          published = [socket, id] {
-            (void)send_datagram(socket, encode_reply({id, false, {}, /*published=*/true}), -1);
-          };
+    // The thread that receives a task runs it (receiving_threads.h).
+    std::atomic<bool> agent_broken{false};
+    const ReceivingThreads::Receive receive = [&]() -> std::optional<std::function<void()>> {
+      for (;;) {
+        if (agent_broken) return std::nullopt;
+        auto received = receive_datagram(socket, kMaxTaskRequestBytes);
+        if (!received || !received->has_value()) return std::nullopt;  // the agent closed it
+        Datagram d = std::move(**received);
+        auto request = decode_request(d.bytes);
+        if (!request) {
+          if (d.fd >= 0) ::close(d.fd);
+          // Refused alone when it says which it is; otherwise the agent is broken: no more
+          // is read (the threads waiting in receive_datagram see the end), the tasks in
+          // progress are answered, and the agent sees EOF when the worker exits.
+          const std::optional<uint64_t> id = request_id_of(d.bytes);
+          if (!id) {
+            agent_broken = true;
+            ::shutdown(socket, SHUT_RD);
+            return std::nullopt;
+          }
+          send_result(socket, *id,
+                      deferred("4.3.0", "delivery refused: " + request.error().message));
+          continue;
         }
-        TaskResult result = run_maildir_task(t, fd, syncs, &publishers, published);
-        ::close(fd);
-        send_result(socket, id, std::move(result));
-      });
-    }
+        const uint64_t id = request->id;
+        std::optional<std::string> refusal = validate_task(request->task, policy);
+        if (!refusal && (!served_by_maildir_worker(request->task) ||
+                         maildir_worker_key(request->task) != key)) {
+          refusal = "not this worker's task";
+        }
+        if (!refusal && d.fd < 0) refusal = "no message descriptor";
+        if (refusal) {
+          if (d.fd >= 0) ::close(d.fd);
+          send_result(socket, id, deferred("4.3.0", "delivery refused: " + *refusal));
+          continue;
+        }
+        return [socket, &syncs, &publishers, id, fd = d.fd, t = std::move(request->task)] {
+          // A batch says when its copies are in new/, before the new/ syncs (the agent's
+          // queue manager may start the next delivery then; the result follows).
+          std::function<void()> published;
+          if (t.report_published) {
+            published = [socket, id] {
+              (void)send_datagram(socket, encode_reply({id, false, {}, /*published=*/true}), -1);
+            };
+          }
+          TaskResult result = run_maildir_task(t, fd, syncs, &publishers, published);
+          ::close(fd);
+          send_result(socket, id, std::move(result));
+        };
+      }
+    };
+    ReceivingThreads(kMaxTaskThreads, receive).run();
   }  // every task finished and answered
   ::_exit(0);
 }
