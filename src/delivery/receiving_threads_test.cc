@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "delivery/test_util.h"
+
 namespace estafeta::delivery {
 namespace {
 
@@ -57,40 +59,22 @@ TEST(ReceivingThreads, RunsEveryReceivedTaskAndReturnsWhenTheSourceEnds) {
 
 TEST(ReceivingThreads, RunsBlockedTasksSideBySideUpToTheLimitAndLeavesTheRestInTheSocket) {
   Source source;
-  std::mutex m;
-  std::condition_variable cv;
-  int running = 0, most = 0, finished = 0;
-  bool release = false;
-  ReceivingThreads threads(3, source.receiver([&] {
-    std::unique_lock lock(m);
-    ++running;
-    most = std::max(most, running);
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-    --running;
-    ++finished;
-  }));
+  testing::BlockingTasks tasks;
+  ReceivingThreads threads(3, source.receiver(tasks.task()));
   std::thread server([&] { threads.run(); });
   for (int i = 0; i < 7; ++i) source.send_one();
-  {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return running == 3; });
-  }
+  tasks.wait_until_running(3);
   // Nobody receives while three run: four datagrams are still in the socket.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   int queued = 0;
   ASSERT_EQ(::ioctl(source.out, FIONREAD, &queued), 0);
   EXPECT_GT(queued, 0);
   EXPECT_EQ(threads.thread_count(), 3u);
-  {
-    std::lock_guard lock(m);
-    release = true;
-  }
-  cv.notify_all();
+  tasks.release();
   source.end();
   server.join();
-  EXPECT_EQ(most, 3);
-  EXPECT_EQ(finished, 7);
+  EXPECT_EQ(tasks.most(), 3);
+  EXPECT_EQ(tasks.finished(), 7);
 }
 
 TEST(ReceivingThreads, TasksOneAfterAnotherNeedNoNewThreads) {

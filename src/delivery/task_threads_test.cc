@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "delivery/test_util.h"
+
 namespace estafeta::delivery {
 namespace {
 
@@ -42,34 +44,16 @@ TEST(TaskThreads, ReusesAnIdleThreadInsteadOfStartingOne) {
 }
 
 TEST(TaskThreads, RunsBlockedTasksConcurrentlyUpToTheLimitAndQueuesTheRest) {
-  std::mutex m;
-  std::condition_variable cv;
-  int running = 0, most = 0;
-  bool release = false;
-  std::atomic<int> finished{0};
+  testing::BlockingTasks tasks;
   {
     TaskThreads threads(3);
-    for (int i = 0; i < 7; ++i) {
-      threads.submit([&] {
-        std::unique_lock lock(m);
-        ++running;
-        most = std::max(most, running);
-        cv.notify_all();
-        cv.wait(lock, [&] { return release; });
-        --running;
-        ++finished;
-      });
-    }
-    {
-      std::unique_lock lock(m);
-      cv.wait(lock, [&] { return running == 3; });  // three at once, no more threads
-      EXPECT_EQ(threads.thread_count(), 3u);
-      release = true;
-      cv.notify_all();
-    }
+    for (int i = 0; i < 7; ++i) threads.submit(tasks.task());
+    tasks.wait_until_running(3);  // three at once, no more threads
+    EXPECT_EQ(threads.thread_count(), 3u);
+    tasks.release();
   }
-  EXPECT_EQ(most, 3);
-  EXPECT_EQ(finished.load(), 7);
+  EXPECT_EQ(tasks.most(), 3);
+  EXPECT_EQ(tasks.finished(), 7);
 }
 
 }  // namespace
