@@ -1,6 +1,5 @@
 // A Maildir worker process: one identity, tasks on the threads that receive them, shared new/
-// syncs. See
-// maildir_worker.h.
+// syncs. See maildir_worker.h.
 #include "delivery/maildir_worker.h"
 
 #include <signal.h>
@@ -83,26 +82,31 @@ void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& 
   {
     // Declared after `syncs`: the publishing threads outlive the tasks that wait for them.
     TaskThreads publishers(kMaxPublishThreads);
-    // The thread that receives a task runs it (receiving_threads.h).
-    std::atomic<bool> agent_broken{false};
+    // The thread that receives a task runs it (receiving_threads.h). Serving ends for every
+    // thread when the agent closes its socket, when a receive fails (say, no descriptor left
+    // for the one passed beside a request) or when a request is beyond repair: the tasks in
+    // progress are answered, and the agent sees EOF when the worker exits (it defers what is
+    // unanswered, and a retry finds its Maildir names taken).
+    std::atomic<bool> stop_serving{false};
+    auto stop = [&] {
+      stop_serving = true;
+      // Wakes the other threads waiting in receive_datagram (they see the end); one that
+      // already passed the check below may still take a request queued before, and answers it.
+      ::shutdown(socket, SHUT_RD);
+      return std::nullopt;
+    };
     const ReceivingThreads::Receive receive = [&]() -> std::optional<std::function<void()>> {
       for (;;) {
-        if (agent_broken) return std::nullopt;
+        if (stop_serving) return std::nullopt;
         auto received = receive_datagram(socket, kMaxTaskRequestBytes);
-        if (!received || !received->has_value()) return std::nullopt;  // the agent closed it
+        if (!received || !received->has_value()) return stop();
         Datagram d = std::move(**received);
         auto request = decode_request(d.bytes);
         if (!request) {
           if (d.fd >= 0) ::close(d.fd);
-          // Refused alone when it says which it is; otherwise the agent is broken: no more
-          // is read (the threads waiting in receive_datagram see the end), the tasks in
-          // progress are answered, and the agent sees EOF when the worker exits.
+          // Refused alone when it says which it is; otherwise the agent is broken.
           const std::optional<uint64_t> id = request_id_of(d.bytes);
-          if (!id) {
-            agent_broken = true;
-            ::shutdown(socket, SHUT_RD);
-            return std::nullopt;
-          }
+          if (!id) return stop();
           send_result(socket, *id,
                       deferred("4.3.0", "delivery refused: " + request.error().message));
           continue;

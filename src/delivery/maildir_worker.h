@@ -2,14 +2,15 @@
 // instead of a child per task, the spawner forks, on the agent's OpenMaildirWorker request, one
 // worker per identity (uid, gid, supplementary groups and file size limit) that permanently
 // becomes that identity, never root, and serves every Maildir and MaildirBatch task for it on
-// threads that take turns receiving and run what they receive (delivery/receiving_threads.h,
-// up to 64 tasks at once), so that concurrent deliveries into one Maildir share its new/
-// fsyncs (queue::GroupSync) as the in-process writer did. The agent sends the tasks (and their message descriptors) on the worker's own
-// SOCK_SEQPACKET socket; the worker checks each as the spawner would (validate_task with the
-// spawner's TaskPolicy, and the identity it serves) and answers with a TaskReply for that id
-// (a MaildirBatch first with a `published` one once its copies are in new/, before the syncs).
-// The agent ends a worker that has had nothing to do for kMaildirWorkerIdleSeconds by closing
-// its socket; the worker finishes what it holds and exits. Internal to the module.
+// threads that take turns receiving and run what they receive (delivery/receiving_threads.h, up
+// to 64 tasks at once), so that concurrent deliveries into one Maildir share its new/ fsyncs
+// (queue::GroupSync) as the in-process writer did. The agent sends the tasks (and their message
+// descriptors) on the worker's own SOCK_SEQPACKET socket; the worker checks each as the spawner
+// would (validate_task with the spawner's TaskPolicy, and the identity it serves) and answers
+// with a TaskReply for that id (a MaildirBatch first with a `published` one once its copies are
+// in new/, before the syncs). The agent ends a worker that has had nothing to do for
+// kMaildirWorkerIdleSeconds by closing its socket; the worker finishes what it holds and exits.
+// Internal to the module.
 #pragma once
 
 #include <sys/types.h>

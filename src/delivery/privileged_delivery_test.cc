@@ -876,6 +876,58 @@ TEST_F(PrivilegedDeliveryTest, AMaildirWorkerChecksEveryTaskItself) {
             1);
 }
 
+// A request the worker cannot make sense of (no id to refuse it by), or an empty datagram
+// (which recvmsg cannot tell from the end), ends the serving of every thread, not only of the
+// one that read it: the worker exits and the agent sees EOF (it defers what is unanswered).
+// With a thread left waiting in recvmsg the worker would live on, and the agent would wait
+// for that request's answer for ever.
+TEST_F(PrivilegedDeliveryTest, AMaildirWorkerGivenARequestBeyondRepairStopsEveryThread) {
+  spawner_.reset();  // only the workers below
+  int n = 0;
+  for (const std::string& bad : {std::string("not a request"), std::string()}) {
+    SCOPED_TRACE(bad.empty() ? "an empty datagram" : bad);
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(sv[0]);
+      run_maildir_worker(sv[1], task(TaskKind::OpenMaildirWorker, ""), TaskPolicy{});
+    }
+    ::close(sv[1]);
+    // One task answered: its thread started another to wait at the socket meanwhile.
+    DeliveryTask good = task(TaskKind::Maildir, dir_ + "/Maildir/");
+    good.maildir_name = "good" + std::to_string(++n);
+    const int fd = message_fd("x\n");
+    ASSERT_TRUE(send_datagram(sv[0], encode_request({1, good}), fd).ok());
+    ::close(fd);
+    auto answer = receive_datagram(sv[0], 64 * 1024);
+    ASSERT_TRUE(answer.ok() && answer->has_value());
+    ASSERT_TRUE(send_datagram(sv[0], bad, -1).ok());
+    pollfd p{sv[0], POLLIN, 0};
+    if (::poll(&p, 1, 20000) == 1) {
+      auto end = receive_datagram(sv[0], 64 * 1024);
+      EXPECT_TRUE(end.ok() && !end->has_value());  // EOF: every thread of the worker ended
+    } else {
+      ADD_FAILURE() << "the worker neither answered nor closed its socket";
+    }
+    int status = 0;
+    pid_t reaped = 0;
+    for (int i = 0; i < 200 && reaped == 0; ++i) {
+      reaped = ::waitpid(pid, &status, WNOHANG);
+      if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (reaped == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    EXPECT_EQ(reaped, pid) << "the worker did not exit";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ::close(sv[0]);
+  }
+}
+
+
 TEST_F(PrivilegedDeliveryTest, ChildrenAreReapedAndTheSpawnerExitsWithTheObject) {
   for (int i = 0; i < 5; ++i) {
     DeliveryTask t = task(TaskKind::Command, "");

@@ -7,7 +7,9 @@
 namespace estafeta::delivery {
 
 ReceivingThreads::ReceivingThreads(size_t max_threads, Receive receive)
-    : max_threads_(max_threads == 0 ? 1 : max_threads), receive_(std::move(receive)) {}
+    : max_threads_(max_threads == 0 ? 1 : max_threads), receive_(std::move(receive)) {
+  threads_.reserve(max_threads_ - 1);  // starting a thread never reallocates (nor throws so)
+}
 
 void ReceivingThreads::run() {
   {
@@ -26,7 +28,12 @@ void ReceivingThreads::run() {
 
 size_t ReceivingThreads::thread_count() const {
   std::lock_guard lock(mutex_);
-  return threads_.size() + 1;
+  return started_ + 1;
+}
+
+size_t ReceivingThreads::receiving() const {
+  std::lock_guard lock(mutex_);
+  return receiving_;
 }
 
 void ReceivingThreads::serve() {
@@ -41,10 +48,11 @@ void ReceivingThreads::serve() {
         return;
       }
       // Someone must be receiving while this thread works: start one if nobody is.
-      if (receiving_ == 0 && !ended_ && threads_.size() + 1 < max_threads_) {
+      if (receiving_ == 0 && !ended_ && started_ + 1 < max_threads_) {
         ++receiving_;
         try {
           threads_.emplace_back([this] { serve(); });
+          ++started_;
         } catch (const std::system_error&) {
           --receiving_;  // no thread to be had now: the next task waits until one is free
         }

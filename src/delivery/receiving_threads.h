@@ -7,8 +7,10 @@
 // When every thread is busy, what comes waits where it is (in the socket) until one is free.
 //
 // Thread contract: run() is called once; `receive` is called by several threads at once
-// (a socket's recvmsg is safe so), and must return nullopt to every caller once the source
-// has ended (a closed socket does).
+// (a socket's recvmsg is safe so), and must return nullopt to every caller once it has
+// returned nullopt to one (a closed socket does; a receive that fails must make it so, e.g.
+// by shutting the socket's reading side down). A `receive` or a task that throws ends the
+// process (std::terminate), as in any thread.
 #pragma once
 
 #include <cstddef>
@@ -33,8 +35,10 @@ class ReceivingThreads {
   /// returns once every thread has finished what it received and ended.
   void run();
 
-  /// Threads that have served so far, the caller of run() included (for tests).
+  /// Threads started so far, the caller of run() included, also after run() (for tests).
   size_t thread_count() const;
+  /// Threads waiting in `receive` now, or started and on their way to it (for tests).
+  size_t receiving() const;
 
  private:
   void serve();
@@ -43,6 +47,7 @@ class ReceivingThreads {
   const Receive receive_;
   mutable std::mutex mutex_;
   std::vector<std::thread> threads_;  // guarded by mutex_; the caller of run() not among them
+  size_t started_ = 0;                // threads ever started (threads_ is emptied by run())
   size_t receiving_ = 0;              // threads in receive_, or started and on their way to it
   bool ended_ = false;                // a thread has seen the end: no thread is started
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -50,9 +51,10 @@ TEST(ReceivingThreads, RunsEveryReceivedTaskAndReturnsWhenTheSourceEnds) {
   Source source;
   std::atomic<int> ran{0};
   ReceivingThreads threads(4, source.receiver([&] { ++ran; }));
+  std::thread server([&] { threads.run(); });
   for (int i = 0; i < 200; ++i) source.send_one();
   source.end();
-  threads.run();
+  server.join();  // run() returned: every thread saw the end
   EXPECT_EQ(ran.load(), 200);
   EXPECT_LE(threads.thread_count(), 4u);
 }
@@ -64,11 +66,12 @@ TEST(ReceivingThreads, RunsBlockedTasksSideBySideUpToTheLimitAndLeavesTheRestInT
   std::thread server([&] { threads.run(); });
   for (int i = 0; i < 7; ++i) source.send_one();
   tasks.wait_until_running(3);
-  // Nobody receives while three run: four datagrams are still in the socket.
+  // Nobody receives while three run: the other four (one byte each) are still in the socket.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(threads.receiving(), 0u);
   int queued = 0;
-  ASSERT_EQ(::ioctl(source.out, FIONREAD, &queued), 0);
-  EXPECT_GT(queued, 0);
+  ASSERT_EQ(::ioctl(source.out, FIONREAD, &queued), 0);  // a SEQPACKET socket's bytes queued
+  EXPECT_EQ(queued, 4);
   EXPECT_EQ(threads.thread_count(), 3u);
   tasks.release();
   source.end();
@@ -90,13 +93,17 @@ TEST(ReceivingThreads, TasksOneAfterAnotherNeedNoNewThreads) {
   std::thread server([&] { threads.run(); });
   for (int i = 1; i <= 50; ++i) {
     source.send_one();
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return done == i; });
+    {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return done == i; });
+    }
+    // Every thread back at the socket before the next task comes.
+    while (threads.receiving() != threads.thread_count()) std::this_thread::yield();
   }
   source.end();
   server.join();
   // The caller of run() and the one started while it ran the first task take turns.
-  EXPECT_LE(threads.thread_count(), 2u);
+  EXPECT_EQ(threads.thread_count(), 2u);
 }
 
 }  // namespace

@@ -25,9 +25,10 @@ class BlockingTasks {
     };
   }
 
+  /// Returns once at least `n` tasks run at once (the caller checks most() for more).
   void wait_until_running(int n) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return running_ == n; });
+    changed_.wait(lock, [&] { return running_ >= n; });
   }
 
   void release() {
