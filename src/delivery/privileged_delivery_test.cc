@@ -927,7 +927,6 @@ TEST_F(PrivilegedDeliveryTest, AMaildirWorkerGivenARequestBeyondRepairStopsEvery
   }
 }
 
-
 TEST_F(PrivilegedDeliveryTest, ChildrenAreReapedAndTheSpawnerExitsWithTheObject) {
   for (int i = 0; i < 5; ++i) {
     DeliveryTask t = task(TaskKind::Command, "");
