@@ -29,7 +29,11 @@ namespace {
 constexpr size_t kMaxInlineReply = 32 * 1024;
 
 // Tasks in progress at once; more wait in the socket. Above the agents' usual concurrency per
-// destination (20), so that concurrent deliveries share new/ syncs.
+// destination (20), so that concurrent deliveries share new/ syncs, and above what one agent
+// can have with a worker (32 threads, one task each; the virtual agent's batcher 4 batches):
+// a thread always waits at the socket, so an agent's send never waits for a busy worker
+// (with every thread busy, the socket would hold 11 datagrams, net.unix.max_dgram_qlen + 1,
+// and further sends would block until a task ends).
 constexpr size_t kMaxTaskThreads = 64;
 // Threads that sync and rename a batch's copies in parallel (task_child.h): one per copy of
 // a write-ahead round, so that every fsync of the round starts at once and they share one
