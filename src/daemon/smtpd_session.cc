@@ -10,7 +10,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <deque>
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -147,14 +147,16 @@ class SessionDriver {
   // Carries out actions in order; follow-up actions (after a decision or a commit) join the
   // same work list so that their replies are batched with the rest.
   asio::awaitable<void> perform(std::vector<smtp::Action> first) {
-    std::deque<smtp::Action> work(std::make_move_iterator(first.begin()),
-                                  std::make_move_iterator(first.end()));
+    // A stack with the next action last (no allocation per action, as a deque of these large
+    // variants made): follow-ups go on top, in order.
+    std::vector<smtp::Action> work = std::move(first);
+    std::reverse(work.begin(), work.end());
     while (!work.empty()) {
-      smtp::Action action = std::move(work.front());
-      work.pop_front();
+      smtp::Action action = std::move(work.back());
+      work.pop_back();
       std::vector<smtp::Action> more = co_await perform_one(action);
-      work.insert(work.begin(), std::make_move_iterator(more.begin()),
-                  std::make_move_iterator(more.end()));
+      work.insert(work.end(), std::make_move_iterator(more.rbegin()),
+                  std::make_move_iterator(more.rend()));
       if (closed_) co_return;
     }
     co_await flush();
