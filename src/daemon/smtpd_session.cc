@@ -4,21 +4,21 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <optional>
 #include <utility>
 
 #include "cleanup/content_cleanup.h"
-#include "daemon/loop_offload.h"
-#include "daemon/smtpd_policy.h"
 #include "daemon/client_names.h"
 #include "daemon/greet_pause.h"
+#include "daemon/loop_offload.h"
+#include "daemon/smtpd_policy.h"
 #include "message/smtputf8_autodetect.h"
 #include "qmgr/flush_request.h"
 #include "smtp/received.h"
