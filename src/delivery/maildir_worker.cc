@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "delivery/fd_passing.h"
 #include "delivery/receiving_threads.h"
@@ -58,6 +59,92 @@ void send_result(int socket, uint64_t id, TaskResult result) {
   ::close(fd);
 }
 
+// What the receiving threads of one worker share: each asks next() for its next task.
+// Serving ends for every thread when the agent closes its socket, when a receive fails (say,
+// no descriptor left for the one passed beside a request) or when a request is beyond
+// repair: the tasks in progress are answered, and the agent sees EOF when the worker exits
+// (it defers what is unanswered, and a retry finds its Maildir names taken).
+class TaskReceiver {
+ public:
+  TaskReceiver(int socket, MaildirWorkerKey key, const TaskPolicy& policy, queue::GroupSync& syncs,
+               TaskThreads& publishers)
+      : socket_(socket),
+        key_(std::move(key)),
+        policy_(policy),
+        syncs_(syncs),
+        publishers_(publishers) {}
+
+  /// The next task to run; nullopt once serving has ended. Answers what it refuses itself.
+  std::optional<std::function<void()>> next() {
+    for (;;) {
+      if (stop_serving_) return std::nullopt;
+      auto received = receive_datagram(socket_, kMaxTaskRequestBytes);
+      if (!received || !received->has_value()) return stop();
+      Datagram d = std::move(**received);
+      auto request = decode_request(d.bytes);
+      if (!request) {
+        if (d.fd >= 0) ::close(d.fd);
+        // Refused alone when it says which it is; otherwise the agent is broken.
+        const std::optional<uint64_t> id = request_id_of(d.bytes);
+        if (!id) return stop();
+        send_result(socket_, *id,
+                    deferred("4.3.0", "delivery refused: " + request.error().message));
+        continue;
+      }
+      if (std::optional<std::string> refusal = refusal_of(request->task, d.fd)) {
+        if (d.fd >= 0) ::close(d.fd);
+        send_result(socket_, request->id, deferred("4.3.0", "delivery refused: " + *refusal));
+        continue;
+      }
+      return task_of(request->id, d.fd, std::move(request->task));
+    }
+  }
+
+ private:
+  // Why this worker does not run `task` (with `fd` passed beside it), if it does not.
+  std::optional<std::string> refusal_of(const DeliveryTask& task, int fd) const {
+    if (std::optional<std::string> refusal = validate_task(task, policy_)) return refusal;
+    if (!served_by_maildir_worker(task) || maildir_worker_key(task) != key_) {
+      return "not this worker's task";
+    }
+    if (fd < 0) return "no message descriptor";
+    return std::nullopt;
+  }
+
+  // The work of running task `id` on the message in `fd`, and answering.
+  std::function<void()> task_of(uint64_t id, int fd, DeliveryTask task) {
+    return [this, id, fd, t = std::move(task)] {
+      // A batch says when its copies are in new/, before the new/ syncs (the agent's queue
+      // manager may start the next delivery then; the result follows).
+      std::function<void()> published;
+      if (t.report_published) {
+        published = [socket = socket_, id] {
+          (void)send_datagram(socket, encode_reply({id, false, {}, /*published=*/true}), -1);
+        };
+      }
+      TaskResult result = run_maildir_task(t, fd, syncs_, &publishers_, published);
+      ::close(fd);
+      send_result(socket_, id, std::move(result));
+    };
+  }
+
+  std::nullopt_t stop() {
+    stop_serving_ = true;
+    // Wakes the other threads waiting in receive_datagram (they see the end); one that
+    // already passed the check in next() may still take a request queued before, and
+    // answers it.
+    ::shutdown(socket_, SHUT_RD);
+    return std::nullopt;
+  }
+
+  const int socket_;
+  const MaildirWorkerKey key_;
+  const TaskPolicy& policy_;
+  queue::GroupSync& syncs_;
+  TaskThreads& publishers_;
+  std::atomic<bool> stop_serving_{false};
+};
+
 }  // namespace
 
 bool served_by_maildir_worker(const DeliveryTask& task) {
@@ -81,68 +168,13 @@ void run_maildir_worker(int socket, const DeliveryTask& task, const TaskPolicy& 
     ::setrlimit(RLIMIT_FSIZE, &limit);
   }
   if (!become(task.as).ok()) ::_exit(1);
-  const MaildirWorkerKey key = maildir_worker_key(task);
   queue::GroupSync syncs;
   {
     // Declared after `syncs`: the publishing threads outlive the tasks that wait for them.
     TaskThreads publishers(kMaxPublishThreads);
-    // The thread that receives a task runs it (receiving_threads.h). Serving ends for every
-    // thread when the agent closes its socket, when a receive fails (say, no descriptor left
-    // for the one passed beside a request) or when a request is beyond repair: the tasks in
-    // progress are answered, and the agent sees EOF when the worker exits (it defers what is
-    // unanswered, and a retry finds its Maildir names taken).
-    std::atomic<bool> stop_serving{false};
-    auto stop = [&] {
-      stop_serving = true;
-      // Wakes the other threads waiting in receive_datagram (they see the end); one that
-      // already passed the check below may still take a request queued before, and answers it.
-      ::shutdown(socket, SHUT_RD);
-      return std::nullopt;
-    };
-    const ReceivingThreads::Receive receive = [&]() -> std::optional<std::function<void()>> {
-      for (;;) {
-        if (stop_serving) return std::nullopt;
-        auto received = receive_datagram(socket, kMaxTaskRequestBytes);
-        if (!received || !received->has_value()) return stop();
-        Datagram d = std::move(**received);
-        auto request = decode_request(d.bytes);
-        if (!request) {
-          if (d.fd >= 0) ::close(d.fd);
-          // Refused alone when it says which it is; otherwise the agent is broken.
-          const std::optional<uint64_t> id = request_id_of(d.bytes);
-          if (!id) return stop();
-          send_result(socket, *id,
-                      deferred("4.3.0", "delivery refused: " + request.error().message));
-          continue;
-        }
-        const uint64_t id = request->id;
-        std::optional<std::string> refusal = validate_task(request->task, policy);
-        if (!refusal && (!served_by_maildir_worker(request->task) ||
-                         maildir_worker_key(request->task) != key)) {
-          refusal = "not this worker's task";
-        }
-        if (!refusal && d.fd < 0) refusal = "no message descriptor";
-        if (refusal) {
-          if (d.fd >= 0) ::close(d.fd);
-          send_result(socket, id, deferred("4.3.0", "delivery refused: " + *refusal));
-          continue;
-        }
-        return [socket, &syncs, &publishers, id, fd = d.fd, t = std::move(request->task)] {
-          // A batch says when its copies are in new/, before the new/ syncs (the agent's
-          // queue manager may start the next delivery then; the result follows).
-          std::function<void()> published;
-          if (t.report_published) {
-            published = [socket, id] {
-              (void)send_datagram(socket, encode_reply({id, false, {}, /*published=*/true}), -1);
-            };
-          }
-          TaskResult result = run_maildir_task(t, fd, syncs, &publishers, published);
-          ::close(fd);
-          send_result(socket, id, std::move(result));
-        };
-      }
-    };
-    ReceivingThreads(kMaxTaskThreads, receive).run();
+    TaskReceiver receiver(socket, maildir_worker_key(task), policy, syncs, publishers);
+    // The thread that receives a task runs it (receiving_threads.h).
+    ReceivingThreads(kMaxTaskThreads, [&receiver] { return receiver.next(); }).run();
   }  // every task finished and answered
   ::_exit(0);
 }
