@@ -42,14 +42,19 @@ void MessageLineSplitter::append(std::string_view text) {
 
 std::vector<MessagePiece> MessageLineSplitter::push_line(std::string_view line) {
   std::vector<MessagePiece> out;
+  push_line(line, out);
+  return out;
+}
+
+void MessageLineSplitter::push_line(std::string_view line, std::vector<MessagePiece>& out) {
   if (in_body_) {
     out.push_back(MessagePiece{MessagePiece::Kind::BodyLine, std::string(line)});
-    return out;
+    return;
   }
   if (pending_ && !line.empty() && is_wsp(line.front())) {
     append("\n");
     append(line);
-    return out;
+    return;
   }
   size_t colon = 0;
   if (size_t name = header_name_length(line, &colon); name != 0) {
@@ -57,13 +62,12 @@ std::vector<MessagePiece> MessageLineSplitter::push_line(std::string_view line) 
     append(line.substr(0, name));
     append(line.substr(colon));
     pending_ = true;
-    return out;
+    return;
   }
   flush(out);
   in_body_ = true;
   out.push_back(MessagePiece{MessagePiece::Kind::BodyLine, ""});
   if (!line.empty()) out.push_back(MessagePiece{MessagePiece::Kind::BodyLine, std::string(line)});
-  return out;
 }
 
 std::vector<MessagePiece> MessageLineSplitter::finish() {

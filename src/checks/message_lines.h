@@ -43,6 +43,9 @@ class MessageLineSplitter {
   /// Feeds one physical line (without its "\n"). Returns the pieces it completes (a header
   /// is complete only when the next line is not its continuation).
   std::vector<MessagePiece> push_line(std::string_view line);
+  /// The same, appending the pieces to `out` (a caller that keeps `out` between lines
+  /// allocates no vector per line).
+  void push_line(std::string_view line, std::vector<MessagePiece>& out);
   /// End of input: the pending header, if any.
   std::vector<MessagePiece> finish();
   /// True once the header section has ended.

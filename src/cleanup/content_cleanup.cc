@@ -75,7 +75,9 @@ std::string ContentCleanup::finish() {
 void ContentCleanup::line(std::string_view text, std::string& out) {
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (!in_body_) {
-    for (const auto& piece : splitter_.push_line(text)) emit(piece, out);
+    pieces_.clear();
+    splitter_.push_line(text, pieces_);
+    for (const auto& piece : pieces_) emit(piece, out);
     return;
   }
   emit({checks::MessagePiece::Kind::BodyLine, std::string(text)}, out);

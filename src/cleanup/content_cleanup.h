@@ -71,6 +71,7 @@ class ContentCleanup {
   std::optional<std::string> rewrite_refusal_;  // a header rewriting table could not answer
   std::string queue_id_;
   checks::MessageLineSplitter splitter_;
+  std::vector<checks::MessagePiece> pieces_;  // line()'s, kept to keep its allocation
   checks::HopCounter hops_;
   checks::ContentChecker checker_;
   std::string partial_;  // an incomplete last line

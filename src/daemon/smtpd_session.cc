@@ -154,18 +154,45 @@ class SessionDriver {
     while (!work.empty()) {
       smtp::Action action = std::move(work.back());
       work.pop_back();
-      std::vector<smtp::Action> more = co_await perform_one(action);
+      std::vector<smtp::Action> more;
+      if (!perform_at_once(action, more)) more = co_await perform_one(action);
       work.insert(work.end(), std::make_move_iterator(more.rbegin()),
                   std::make_move_iterator(more.rend()));
       if (closed_) co_return;
     }
-    co_await flush();
+    if (!flushed_at_once()) co_await flush();
   }
 
-  asio::awaitable<std::vector<smtp::Action>> perform_one(smtp::Action& action) {
+  // Carries out an action that needs no waiting (most of them: a reply into the output, a log
+  // line, the message's begin and bytes), with its follow-ups in `more`; false, doing
+  // nothing, for one that may wait, left to perform_one (a coroutine: a frame allocated per
+  // call, which per action was a fifth of smtpd's allocations).
+  bool perform_at_once(smtp::Action& action, std::vector<smtp::Action>& more) {
     if (auto* reply = std::get_if<smtp::SendReply>(&action)) {
       output_ += reply->text;
-    } else if (auto* check = std::get_if<smtp::CheckPolicy>(&action)) {
+    } else if (std::holds_alternative<smtp::SaslAbort>(action)) {
+      if (env_.sasl != nullptr && sasl_request_ != 0) env_.sasl->forget(sasl_request_);
+      sasl_request_ = 0;
+    } else if (auto* etrn = std::get_if<smtp::FlushSite>(&action)) {
+      more = session_.flush_decided(flush_site(etrn->site));
+    } else if (auto* begin = std::get_if<smtp::BeginMessage>(&action)) {
+      begin_message(std::move(begin->envelope), begin->actions);
+    } else if (auto* body = std::get_if<smtp::AppendBody>(&action)) {
+      append(body->data);
+    } else if (std::holds_alternative<smtp::AbortMessage>(action)) {
+      message_.reset();
+      refusal_.reset();
+    } else if (auto* line = std::get_if<smtp::LogLine>(&action)) {
+      env_.log.info(line->text);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // The actions that may wait (perform_at_once does the rest): their follow-ups.
+  asio::awaitable<std::vector<smtp::Action>> perform_one(smtp::Action& action) {
+    if (auto* check = std::get_if<smtp::CheckPolicy>(&action)) {
       // The rate limits first (anvil), then the restrictions (daemon/smtpd_policy.h).
       std::optional<smtp::PolicyDecision> limited = co_await rate_limited(check->facts.stage);
       smtp::PolicyDecision decision;
@@ -177,20 +204,8 @@ class SessionDriver {
       co_return session_.policy_decided(std::move(decision));
     } else if (auto* step = std::get_if<smtp::SaslStep>(&action)) {
       co_return session_.sasl_answered(co_await sasl_step(std::move(*step)));
-    } else if (std::holds_alternative<smtp::SaslAbort>(action)) {
-      if (env_.sasl != nullptr && sasl_request_ != 0) env_.sasl->forget(sasl_request_);
-      sasl_request_ = 0;
-    } else if (auto* etrn = std::get_if<smtp::FlushSite>(&action)) {
-      co_return session_.flush_decided(flush_site(etrn->site));
-    } else if (auto* begin = std::get_if<smtp::BeginMessage>(&action)) {
-      begin_message(std::move(begin->envelope), begin->actions);
-    } else if (auto* body = std::get_if<smtp::AppendBody>(&action)) {
-      append(body->data);
     } else if (auto* commit = std::get_if<smtp::CommitMessage>(&action)) {
       co_return co_await commit_current(*commit);
-    } else if (std::holds_alternative<smtp::AbortMessage>(action)) {
-      message_.reset();
-      refusal_.reset();
     } else if (std::holds_alternative<smtp::CheckStartTls>(action)) {
       co_return session_.starttls_decided(co_await starttls_refusal());
     } else if (std::holds_alternative<smtp::StartTls>(action)) {
@@ -207,8 +222,6 @@ class SessionDriver {
       // RFC 4954 §4 and smtpd_sasl_tls_security_options: the list is taken again under TLS.
       if (ok) co_await refresh_sasl_mechanisms();
       co_return more;
-    } else if (auto* line = std::get_if<smtp::LogLine>(&action)) {
-      env_.log.info(line->text);
     } else if (std::holds_alternative<smtp::Close>(action)) {
       co_await flush();
       closed_ = true;
@@ -528,6 +541,15 @@ class SessionDriver {
     auto result = co_await await_result(env_.io, std::move(start));
     if (!result.ok()) env_.log.warning("{}: queue file commit: {}", id, result.error().message);
     co_return session_.commit_done(std::move(result));
+  }
+
+  // Writes the output without waiting when the socket takes it all (the usual case: a few
+  // replies); true when nothing is left for flush().
+  bool flushed_at_once() {
+    if (output_.empty() || closed_) return true;
+    touch();
+    output_.erase(0, transport_->write_now(output_));
+    return output_.empty();
   }
 
   asio::awaitable<void> flush() {

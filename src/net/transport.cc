@@ -33,6 +33,17 @@ class TcpTransport : public Transport {
     co_return !ec && n == bytes.size();
   }
 
+  size_t write_now(std::string_view bytes) override {
+    if (tls_) return 0;
+    asio::error_code ec;
+    // Asio's own descriptor is non-blocking already; this flag makes write_some say so
+    // instead of polling until the socket takes the bytes.
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    if (ec) return 0;
+    const size_t n = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+    return ec ? 0 : n;
+  }
+
   asio::awaitable<bool> start_tls(asio::ssl::context& context) override {
     if (tls_) co_return false;
     tls_.emplace(socket_, context);

@@ -24,6 +24,14 @@ class Transport {
   virtual asio::awaitable<size_t> read_some(std::span<char> buffer) = 0;
   /// Writes everything; false on error.
   virtual asio::awaitable<bool> write_all(std::string_view bytes) = 0;
+  /// Writes what the stream takes now, without waiting: the number of bytes written, 0 when
+  /// it takes none, cannot write so (TLS, stdio) or fails (write_all then reports the error).
+  /// For callers that would otherwise start a write_all, a coroutine whose frame is an
+  /// allocation, for a few bytes the socket takes at once.
+  virtual size_t write_now(std::string_view bytes) {
+    (void)bytes;
+    return 0;
+  }
   /// Server-side TLS handshake over the current stream; false if unsupported or failed.
   virtual asio::awaitable<bool> start_tls(asio::ssl::context& context) = 0;
   /// Client-side TLS handshake (the SMTP client's STARTTLS) with `params` applied (SNI,

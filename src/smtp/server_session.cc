@@ -17,6 +17,8 @@ namespace {
 
 constexpr std::string_view kLineTooLong = "500 5.5.2 Error: line too long";
 constexpr std::string_view kEndOfMessage = "END-OF-MESSAGE";
+// Actions a call usually emits (a reply, a log line, a policy check or the message's steps).
+constexpr size_t kUsualActions = 4;
 
 }  // namespace
 
@@ -46,6 +48,8 @@ std::string ServerSession::client_text() const {
 void ServerSession::emit(Action action, std::vector<Action>& out) {
   if (closed_) return;  // Invariant: nothing follows Close.
   if (std::holds_alternative<Close>(action)) closed_ = true;
+  // Most calls emit a few actions: room for them at once rather than a doubling per action.
+  if (out.capacity() == 0) out.reserve(kUsualActions);
   out.push_back(std::move(action));
 }
 
@@ -60,7 +64,10 @@ void ServerSession::reply(std::string_view text, std::vector<Action>& out) {
       settings_.error_sleep_ms > 0) {
     emit(Delay{settings_.error_sleep_ms}, out);
   }
-  emit(SendReply{std::string(text) + "\r\n"}, out);
+  std::string line;
+  line.reserve(text.size() + 2);
+  line.append(text).append("\r\n");
+  emit(SendReply{std::move(line)}, out);
   if (!is_error_reply(text)) return;
   ++errors_;
   // smtpd_hard_error_limit: every 4xx/5xx reply counts (Postfix error_count).
