@@ -29,7 +29,8 @@ bool is_header_start(std::string_view line) {
 
 void MessageLineSplitter::flush(std::vector<MessagePiece>& out) {
   if (!pending_) return;
-  out.push_back(MessagePiece{MessagePiece::Kind::Header, std::move(header_)});
+  // A copy: header_ keeps its buffer for the next header.
+  out.push_back(MessagePiece{MessagePiece::Kind::Header, header_});
   header_.clear();
   pending_ = false;
 }
