@@ -80,16 +80,13 @@ std::vector<MessagePiece> MessageLineSplitter::finish() {
 std::vector<MessagePiece> split_message(std::string_view message) {
   MessageLineSplitter splitter;
   std::vector<MessagePiece> pieces;
-  auto take = [&pieces](std::vector<MessagePiece>&& more) {
-    for (MessagePiece& p : more) pieces.push_back(std::move(p));
-  };
   while (!message.empty()) {
     size_t nl = message.find('\n');
     std::string_view line = message.substr(0, nl);
-    take(splitter.push_line(line));
+    splitter.push_line(line, pieces);
     message.remove_prefix(nl == std::string_view::npos ? message.size() : nl + 1);
   }
-  take(splitter.finish());
+  for (MessagePiece& p : splitter.finish()) pieces.push_back(std::move(p));
   return pieces;
 }
 

@@ -544,7 +544,8 @@ class SessionDriver {
   }
 
   // Writes the output without waiting when the socket takes it all (the usual case: a few
-  // replies); true when nothing is left for flush().
+  // replies); true when nothing is left. A caller that would otherwise co_await flush()
+  // calls this first and saves the coroutine's frame.
   bool flushed_at_once() {
     if (output_.empty() || closed_) return true;
     touch();
@@ -552,11 +553,11 @@ class SessionDriver {
     return output_.empty();
   }
 
+  // Writes the output, waiting for the socket when it takes only part.
   asio::awaitable<void> flush() {
-    if (output_.empty() || closed_) co_return;
+    if (flushed_at_once()) co_return;
     std::string out;
     out.swap(output_);
-    touch();
     if (!co_await transport_->write_all(out)) closed_ = true;
   }
 

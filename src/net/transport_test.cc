@@ -9,7 +9,9 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace estafeta::net {
 namespace {
